@@ -1,0 +1,207 @@
+package format
+
+import "fmt"
+
+// OpCode identifies an operator. Values are the schema's OpCode values and
+// never change meaning; new ops take new values (see schema/EVOLUTION.md).
+//
+// Layout conventions shared by all ops: tensors are dense and row-major;
+// images are NHWC; convolution weights are [Cout, KH, KW, Cin]; depthwise
+// weights are [1, KH, KW, Cin·multiplier]; fully-connected weights are
+// [N, K]. Quantized ops take int8 activations (per-tensor) and int8
+// weights (per-channel symmetric along axis 0, or axis 3 for depthwise),
+// with int32 biases; float ops take float32 everywhere.
+type OpCode uint16
+
+// Operators. Inputs are listed in order; "?" marks an optional input.
+const (
+	OpInvalid OpCode = 0
+	// Conv2D: x [N,H,W,Cin], w [Cout,KH,KW,Cin], bias? [Cout] → [N,OH,OW,Cout].
+	// OH = (H + PadTop + PadBottom − DilationH·(KH−1) − 1)/StrideH + 1.
+	OpConv2D OpCode = 1
+	// DepthwiseConv2D: x [N,H,W,C], w [1,KH,KW,C·M], bias? [C·M] → [N,OH,OW,C·M];
+	// output channel c·M+m reads input channel c.
+	OpDepthwiseConv2D OpCode = 2
+	// FullyConnected: x [..., K], w [N,K], bias? [N] → [..., N] (x's leading dims kept).
+	OpFullyConnected OpCode = 3
+	// BatchMatMul: a [B..., M, K], b [B..., K, N] → [B..., M, N]. AdjX/AdjY
+	// transpose the last two dims of a/b. b may have rank 2 and is then
+	// shared by every batch.
+	OpBatchMatMul OpCode = 4
+	// AveragePool2D: x [N,H,W,C] → [N,OH,OW,C]; padding is excluded from the count.
+	OpAveragePool2D OpCode = 5
+	// MaxPool2D: x [N,H,W,C] → [N,OH,OW,C]; padding never wins.
+	OpMaxPool2D OpCode = 6
+
+	// Add, Sub, Mul, SquaredDifference: a, b → numpy-broadcast shape.
+	OpAdd               OpCode = 10
+	OpSub               OpCode = 11
+	OpMul               OpCode = 12
+	OpSquaredDifference OpCode = 13
+
+	// LayerNorm: x [..., D], gamma [D] float32, beta [D] float32 → [..., D],
+	// normalized over the last axis.
+	OpLayerNorm OpCode = 20
+	// Softmax: x → same shape, over the last axis, of Beta·x.
+	OpSoftmax OpCode = 21
+	// Mean: x → reduced over Axes.
+	OpMean OpCode = 22
+
+	// Elementwise unary activations: x → same shape. int8 runs through a
+	// 256-entry table built at load.
+	OpGELU      OpCode = 30
+	OpReLU      OpCode = 31
+	OpReLU6     OpCode = 32
+	OpLogistic  OpCode = 33
+	OpTanh      OpCode = 34
+	OpHardSwish OpCode = 35
+	OpRsqrt     OpCode = 36
+
+	// Reshape: x → the output tensor's shape (same element count).
+	OpReshape OpCode = 40
+	// Transpose: x → x permuted by Perm (out dim i = in dim Perm[i]).
+	OpTranspose OpCode = 41
+	// Concat: x1..xn along Axis.
+	OpConcat OpCode = 42
+	// Gather: x, indices (int32) → x.shape[:Axis] + indices.shape + x.shape[Axis+1:].
+	OpGather OpCode = 43
+	// Slice: x → x[Begin[i] : Begin[i]+Size[i]] per axis (Size −1: to the end).
+	OpSlice OpCode = 44
+	// Pad: x, paddings (int32 [rank,2]) → padded with the real value 0.
+	OpPad OpCode = 45
+
+	// Quantize: float32 → int8/uint8, or int8/uint8 → int8/uint8 with new parameters.
+	OpQuantize OpCode = 50
+	// Dequantize: int8/uint8 → float32.
+	OpDequantize OpCode = 51
+)
+
+var opNames = map[OpCode]string{
+	OpConv2D: "Conv2D", OpDepthwiseConv2D: "DepthwiseConv2D", OpFullyConnected: "FullyConnected",
+	OpBatchMatMul: "BatchMatMul", OpAveragePool2D: "AveragePool2D", OpMaxPool2D: "MaxPool2D",
+	OpAdd: "Add", OpSub: "Sub", OpMul: "Mul", OpSquaredDifference: "SquaredDifference",
+	OpLayerNorm: "LayerNorm", OpSoftmax: "Softmax", OpMean: "Mean",
+	OpGELU: "GELU", OpReLU: "ReLU", OpReLU6: "ReLU6", OpLogistic: "Logistic", OpTanh: "Tanh",
+	OpHardSwish: "HardSwish", OpRsqrt: "Rsqrt",
+	OpReshape: "Reshape", OpTranspose: "Transpose", OpConcat: "Concat", OpGather: "Gather",
+	OpSlice: "Slice", OpPad: "Pad", OpQuantize: "Quantize", OpDequantize: "Dequantize",
+}
+
+func (c OpCode) String() string {
+	if n, ok := opNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("op(%d)", uint16(c))
+}
+
+// Known reports whether c is an operator this version of the format defines.
+func (c OpCode) Known() bool { _, ok := opNames[c]; return ok }
+
+// OpCodes returns every defined operator in code order.
+func OpCodes() []OpCode {
+	var out []OpCode
+	for c := OpCode(0); c < 256; c++ {
+		if c.Known() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Activation is a clamp fused into an op's output.
+type Activation uint8
+
+// Fused activations.
+const (
+	ActNone  Activation = 0
+	ActReLU  Activation = 1
+	ActReLU6 Activation = 2
+)
+
+func (a Activation) String() string {
+	switch a {
+	case ActReLU:
+		return "relu"
+	case ActReLU6:
+		return "relu6"
+	}
+	return "none"
+}
+
+// Options is implemented by the typed attribute structs below.
+type Options interface{ isOptions() }
+
+// Conv2DOptions are the attributes of Conv2D.
+type Conv2DOptions struct {
+	StrideH, StrideW     int32
+	DilationH, DilationW int32
+	PadTop, PadBottom    int32
+	PadLeft, PadRight    int32
+	Activation           Activation
+}
+
+// DepthwiseConv2DOptions are the attributes of DepthwiseConv2D.
+type DepthwiseConv2DOptions struct {
+	Conv2DOptions
+	DepthMultiplier int32
+}
+
+// FullyConnectedOptions are the attributes of FullyConnected.
+type FullyConnectedOptions struct{ Activation Activation }
+
+// BatchMatMulOptions are the attributes of BatchMatMul.
+type BatchMatMulOptions struct{ AdjX, AdjY bool }
+
+// Pool2DOptions are the attributes of AveragePool2D and MaxPool2D.
+type Pool2DOptions struct {
+	FilterH, FilterW  int32
+	StrideH, StrideW  int32
+	PadTop, PadBottom int32
+	PadLeft, PadRight int32
+	Activation        Activation
+}
+
+// BinaryOptions are the attributes of Add, Sub, Mul and SquaredDifference.
+type BinaryOptions struct{ Activation Activation }
+
+// LayerNormOptions are the attributes of LayerNorm.
+type LayerNormOptions struct{ Epsilon float32 }
+
+// SoftmaxOptions are the attributes of Softmax.
+type SoftmaxOptions struct{ Beta float32 }
+
+// MeanOptions are the attributes of Mean.
+type MeanOptions struct {
+	Axes     []int32
+	KeepDims bool
+}
+
+// GELUOptions are the attributes of GELU.
+type GELUOptions struct{ Approximate bool } // tanh approximation instead of erf
+
+// TransposeOptions are the attributes of Transpose.
+type TransposeOptions struct{ Perm []int32 }
+
+// ConcatOptions are the attributes of Concat.
+type ConcatOptions struct{ Axis int32 }
+
+// GatherOptions are the attributes of Gather.
+type GatherOptions struct{ Axis int32 }
+
+// SliceOptions are the attributes of Slice.
+type SliceOptions struct{ Begin, Size []int32 }
+
+func (*Conv2DOptions) isOptions()          {}
+func (*DepthwiseConv2DOptions) isOptions() {}
+func (*FullyConnectedOptions) isOptions()  {}
+func (*BatchMatMulOptions) isOptions()     {}
+func (*Pool2DOptions) isOptions()          {}
+func (*BinaryOptions) isOptions()          {}
+func (*LayerNormOptions) isOptions()       {}
+func (*SoftmaxOptions) isOptions()         {}
+func (*MeanOptions) isOptions()            {}
+func (*GELUOptions) isOptions()            {}
+func (*TransposeOptions) isOptions()       {}
+func (*ConcatOptions) isOptions()          {}
+func (*GatherOptions) isOptions()          {}
+func (*SliceOptions) isOptions()           {}
