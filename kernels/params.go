@@ -1,0 +1,184 @@
+// Package kernels holds the parameter structs that every kernel
+// implementation shares. The implementations live in sub-packages:
+// kernels/ref is portable Go and the source of truth; kernels/neon has the
+// same functions in arm64 assembly and must match ref bit for bit.
+//
+// Conventions: kernels are functions over caller-owned slices and a
+// parameter struct filled once at load. They never allocate, never keep a
+// reference to their arguments, and trust their parameters (the runtime and
+// the verifier have checked shapes). All tensors are dense and row-major.
+package kernels
+
+import "github.com/edgeinfer/edgeinfer/quant"
+
+// MaxRank is the largest tensor rank the data-movement and broadcasting
+// kernels handle. Shape arrays are right-aligned: a rank-r shape occupies
+// the last r entries, the leading ones are 1.
+const MaxRank = 6
+
+// OutputStage is the requantization that ends every int8 op with an int32
+// accumulator: q = clamp(OutZP + Mult[c].Apply(acc), ActMin, ActMax), where
+// c is the output channel (the last dimension) when len(Mult) > 1.
+type OutputStage struct {
+	Mult     []quant.Multiplier
+	OutZP    int32
+	ActMin   int32 // fused activation folded into the clamp, in the int8 domain
+	ActMax   int32
+	Rounding quant.Rounding
+}
+
+// Requantize applies the stage to an accumulator of output channel ch.
+func (s *OutputStage) Requantize(acc int32, ch int) int8 {
+	m := s.Mult[0]
+	if len(s.Mult) > 1 {
+		m = s.Mult[ch]
+	}
+	v := s.OutZP + m.ApplyMode(acc, s.Rounding)
+	return int8(quant.Clamp(v, s.ActMin, s.ActMax))
+}
+
+// FCParams describes FullyConnected on M rows:
+// out[m,n] = Out(Bias[n] + Σ_k (x[m,k] − InZP)·w[n,k]). Bias may be nil.
+type FCParams struct {
+	M, N, K int
+	InZP    int32
+	Bias    []int32
+	Out     OutputStage
+}
+
+// FCFloatParams describes float FullyConnected:
+// out[m,n] = clamp(Bias[n] + Σ_k x[m,k]·w[n,k], ActMin, ActMax).
+type FCFloatParams struct {
+	M, N, K        int
+	Bias           []float32
+	ActMin, ActMax float32
+}
+
+// MatMulParams describes one batch of BatchMatMul:
+// out[m,n] = Out(Σ_k (a[m,k] − AZP)·(b[k,n] − BZP)). With AdjX a is stored
+// [K,M]; with AdjY b is stored [N,K]. Out.Mult has one entry.
+type MatMulParams struct {
+	M, N, K    int
+	AdjX, AdjY bool
+	AZP, BZP   int32
+	Out        OutputStage
+}
+
+// ConvParams describes Conv2D and DepthwiseConv2D over NHWC tensors.
+// Only output rows r = n·OH + oh with RowLo ≤ r < RowHi are computed, so
+// the runtime can split one convolution over its workers.
+type ConvParams struct {
+	N, H, W, Cin         int
+	KH, KW, Cout         int
+	OH, OW               int
+	StrideH, StrideW     int
+	DilationH, DilationW int
+	PadTop, PadLeft      int
+	DepthMultiplier      int // depthwise only
+	RowLo, RowHi         int
+	// int8 only:
+	InZP int32
+	Bias []int32 // may be nil
+	Out  OutputStage
+	// float only:
+	BiasF          []float32 // may be nil
+	ActMin, ActMax float32
+}
+
+// PoolParams describes AveragePool2D and MaxPool2D over NHWC tensors.
+// Average pooling divides by the number of in-bounds taps. int8 pooling
+// keeps the input's quantization (the verifier requires equal parameters)
+// and rounds the average half away from zero.
+type PoolParams struct {
+	N, H, W, C       int
+	FH, FW           int
+	OH, OW           int
+	StrideH, StrideW int
+	PadTop, PadLeft  int
+	ActMin, ActMax   int32   // int8
+	ActMinF, ActMaxF float32 // float
+}
+
+// MeanParams describes Mean over a contiguous block of axes, with the
+// tensor viewed as [Outer, Reduce, Inner]: out[o,i] = mean_r x[o,r,i].
+// int8: out = clamp(OutZP + Mult.Apply(Σ_r (x − InZP))) with
+// Mult = s_in/(s_out·Reduce).
+type MeanParams struct {
+	Outer, Reduce, Inner int
+	InZP, OutZP          int32
+	Mult                 quant.Multiplier
+	Rounding             quant.Rounding
+}
+
+// Broadcast maps an output index to the two operands of a binary op with
+// numpy broadcasting. Shapes and strides are right-aligned to MaxRank; a
+// broadcast dimension has stride 0. N is the output element count.
+type Broadcast struct {
+	OutShape [MaxRank]int
+	AStride  [MaxRank]int
+	BStride  [MaxRank]int
+	N        int
+}
+
+// BinaryParams describes int8 Add, Sub, Mul and SquaredDifference.
+//
+// Add/Sub (as in TFLite): each operand is shifted left by LeftShift bits,
+// rescaled to a common scale by AMult/BMult, summed (or subtracted), and
+// brought to the output by OutMult. Mul and SquaredDifference multiply the
+// zero-point-corrected operands (or their difference, squared, for
+// SquaredDifference after rescaling) and apply OutMult.
+type BinaryParams struct {
+	Broadcast
+	AZP, BZP, OutZP       int32
+	AMult, BMult, OutMult quant.Multiplier
+	LeftShift             int
+	ActMin, ActMax        int32
+	Rounding              quant.Rounding
+}
+
+// LayerNormParams describes int8 LayerNorm over Rows rows of D values.
+// Statistics are exact integers (Σq and Σq² in int64); the per-row
+// reciprocal standard deviation is computed in float64; the per-element
+// affine map runs in float32 with every product explicitly rounded so that
+// every platform produces the same bits. Gamma and Beta are pre-scaled at
+// load: Gamma[d] = γ_d/s_out, Beta[d] = β_d/s_out + OutZP. Eps = ε/s_in².
+type LayerNormParams struct {
+	Rows, D int
+	Gamma   []float32
+	Beta    []float32
+	Eps     float64
+}
+
+// SoftmaxParams describes int8 Softmax over Rows rows of D values with the
+// fixed output quantization quant.SoftmaxOutput. Exp[d] holds
+// round(2^16·exp(−β·s_in·d)) for a distance d = max − q in [0, 255].
+type SoftmaxParams struct {
+	Rows, D int
+	Exp     *[256]uint32
+}
+
+// TransposeParams describes a permutation of a tensor of rank ≤ MaxRank:
+// out dim i is in dim Perm[i]. Shapes are right-aligned as in Broadcast;
+// Perm is expressed over the MaxRank aligned dims.
+type TransposeParams struct {
+	InShape [MaxRank]int
+	Perm    [MaxRank]int
+}
+
+// SliceParams describes Slice and Pad on right-aligned shapes. For Slice,
+// out[i] = in[i + Begin]; for Pad, out[i + Begin] = in[i] and every other
+// element is the pad value.
+type SliceParams struct {
+	InShape  [MaxRank]int
+	OutShape [MaxRank]int
+	Begin    [MaxRank]int
+}
+
+// RequantizeParams describes int8/uint8 → int8/uint8 requantization:
+// out = clamp(OutZP + Mult.Apply(in − InZP)) over the output type's range.
+type RequantizeParams struct {
+	InZP, OutZP             int32
+	Mult                    quant.Multiplier
+	InUnsigned, OutUnsigned bool
+	Rounding                quant.Rounding
+}
