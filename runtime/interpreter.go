@@ -1,0 +1,238 @@
+// Package runtime executes verified edgeinfer models. New does everything
+// that can be done once — verification, memory planning, kernel parameter
+// precomputation, lookup tables, worker start-up — so that Invoke touches
+// only the arena and the model's read-only weights and allocates nothing.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"time"
+
+	"github.com/edgeinfer/edgeinfer/format"
+)
+
+// Options configure an Interpreter.
+type Options struct {
+	// Threads is the number of workers that split convolutions, matrix
+	// products and row-wise ops; 0 means one per CPU. Results are identical
+	// for every thread count.
+	Threads int
+	// Profile records per-op time and MACs on every Invoke (see Profile).
+	Profile bool
+	// AfterOp, when set, is called after each op with its index; the op's
+	// outputs can be read with Interpreter.Tensor. Calibration uses it.
+	AfterOp func(op int)
+}
+
+// OpProfile is the accumulated cost of one op over all profiled Invokes.
+type OpProfile struct {
+	Index   int
+	Code    format.OpCode
+	Name    string
+	MACs    int64 // per Invoke
+	Elapsed time.Duration
+	Calls   int
+}
+
+// Interpreter runs one model. Its arena holds every activation; its
+// tensors are views into the arena (activations) or the model (constants).
+//
+// An Interpreter is not safe for concurrent Invoke: create one per
+// goroutine with New on the same *format.Model, which they then share
+// read-only (weights are never copied).
+type Interpreter struct {
+	model   *format.Model
+	opts    Options
+	plan    *Plan
+	arena   []byte
+	tensors []Tensor
+	steps   []step
+	pool    *pool
+	profile []OpProfile
+}
+
+type step struct {
+	k    kernel
+	rows int
+	macs int64
+}
+
+// kernel is a prepared op bound to its tensors' memory.
+type kernel interface {
+	rowRunner
+	// rows is the size of the op's parallel dimension (1: not split).
+	rows() int
+}
+
+// ErrClosed is returned by Invoke after Close.
+var ErrClosed = errors.New("runtime: interpreter is closed")
+
+// New verifies m, plans its memory, prepares every op and starts the
+// worker pool. m must not be modified while the Interpreter lives.
+func New(m *format.Model, opts Options) (*Interpreter, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = goruntime.NumCPU()
+	}
+	it := &Interpreter{model: m, opts: opts}
+	if m.MemoryPlan != nil {
+		p, err := checkPlan(m, m.MemoryPlan)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: model %q: %w", m.Name, err)
+		}
+		it.plan = p
+	} else {
+		it.plan = PlanMemory(m)
+	}
+	it.arena = make([]byte, it.plan.ArenaBytes)
+	it.tensors = make([]Tensor, len(m.Tensors))
+	for i := range m.Tensors {
+		if err := it.bindTensor(i); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+	}
+	c := &prep{it: it}
+	for i := range m.Ops {
+		op := &m.Ops[i]
+		impl, ok := registry[op.Code]
+		if !ok {
+			return nil, fmt.Errorf("runtime: op %d %v %q: not supported by this runtime", i, op.Code, op.Name)
+		}
+		k, macs, err := impl(c, op)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: op %d %v %q: %w", i, op.Code, op.Name, err)
+		}
+		it.steps = append(it.steps, step{k: k, rows: k.rows(), macs: macs})
+	}
+	it.pool = newPool(opts.Threads)
+	it.profile = make([]OpProfile, len(m.Ops))
+	for i, op := range m.Ops {
+		it.profile[i] = OpProfile{Index: i, Code: op.Code, Name: op.Name, MACs: it.steps[i].macs}
+	}
+	goruntime.SetFinalizer(it, (*Interpreter).Close)
+	return it, nil
+}
+
+func (it *Interpreter) bindTensor(i int) error {
+	mt := &it.model.Tensors[i]
+	t := &it.tensors[i]
+	t.Name = mt.Name
+	t.DType = mt.DType
+	t.Shape = make([]int, len(mt.Shape))
+	for d, v := range mt.Shape {
+		t.Shape[d] = int(v)
+	}
+	if mt.Quant != nil && len(mt.Quant.Scale) == 1 {
+		t.Params = mt.Quant.PerTensor()
+	}
+	if mt.IsConst() {
+		t.data = mt.Data
+		if !aligned(t.data, uintptr(mt.DType.Size())) {
+			// A builder or a file at an odd address: copy once so the
+			// typed views below stay aligned.
+			t.data = append(make([]byte, 0, len(mt.Data)), mt.Data...)
+		}
+		return nil
+	}
+	off := it.plan.Offsets[i]
+	if off < 0 {
+		return fmt.Errorf("tensor %d %q is neither constant nor used by any op", i, mt.Name)
+	}
+	t.data = it.arena[off : off+int64(mt.ByteSize())]
+	return nil
+}
+
+// Invoke runs the model once on the current contents of the input tensors.
+// It allocates nothing.
+func (it *Interpreter) Invoke() error {
+	if it.pool == nil {
+		return ErrClosed
+	}
+	for i := range it.steps {
+		s := &it.steps[i]
+		var start time.Time
+		if it.opts.Profile {
+			start = time.Now()
+		}
+		it.pool.run(s.k, s.rows)
+		if it.opts.Profile {
+			p := &it.profile[i]
+			p.Elapsed += time.Since(start)
+			p.Calls++
+		}
+		if it.opts.AfterOp != nil {
+			it.opts.AfterOp(i)
+		}
+	}
+	return nil
+}
+
+// Close stops the worker pool. The Interpreter must not be used afterwards.
+func (it *Interpreter) Close() {
+	if it.pool != nil {
+		it.pool.close()
+		it.pool = nil
+	}
+}
+
+// Model returns the model the Interpreter runs.
+func (it *Interpreter) Model() *format.Model { return it.model }
+
+// NumInputs returns the number of graph inputs.
+func (it *Interpreter) NumInputs() int { return len(it.model.Inputs) }
+
+// NumOutputs returns the number of graph outputs.
+func (it *Interpreter) NumOutputs() int { return len(it.model.Outputs) }
+
+// Input returns graph input i; write into its Bytes (or typed view) before
+// Invoke.
+func (it *Interpreter) Input(i int) *Tensor { return &it.tensors[it.model.Inputs[i]] }
+
+// Output returns graph output i, valid after Invoke until the next Invoke.
+func (it *Interpreter) Output(i int) *Tensor { return &it.tensors[it.model.Outputs[i]] }
+
+// Tensor returns any tensor of the model by index. An activation's contents
+// are meaningful only while it is alive (for example from an AfterOp
+// callback right after the op that produced it).
+func (it *Interpreter) Tensor(i int) *Tensor { return &it.tensors[i] }
+
+// Plan returns the arena layout.
+func (it *Interpreter) Plan() *Plan { return it.plan }
+
+// Threads returns the worker count.
+func (it *Interpreter) Threads() int { return it.opts.Threads }
+
+// MACs returns the multiply-accumulates of one Invoke.
+func (it *Interpreter) MACs() int64 {
+	var n int64
+	for _, s := range it.steps {
+		n += s.macs
+	}
+	return n
+}
+
+// Profile returns per-op costs accumulated since New or ResetProfile.
+// Elapsed times are recorded only with Options.Profile.
+func (it *Interpreter) Profile() []OpProfile { return it.profile }
+
+// ResetProfile clears the accumulated times.
+func (it *Interpreter) ResetProfile() {
+	for i := range it.profile {
+		it.profile[i].Elapsed, it.profile[i].Calls = 0, 0
+	}
+}
+
+// WeightBytes returns the bytes of constant tensors in m.
+func WeightBytes(m *format.Model) int64 {
+	var n int64
+	for i := range m.Tensors {
+		if m.Tensors[i].IsConst() {
+			n += int64(len(m.Tensors[i].Data))
+		}
+	}
+	return n
+}

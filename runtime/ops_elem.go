@@ -1,0 +1,280 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+func init() {
+	register(prepareBinary, format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference)
+	register(prepareUnary, format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic,
+		format.OpTanh, format.OpHardSwish, format.OpRsqrt)
+	register(prepareLayerNorm, format.OpLayerNorm)
+	register(prepareSoftmax, format.OpSoftmax)
+	register(prepareMean, format.OpMean)
+	register(preparePool, format.OpAveragePool2D, format.OpMaxPool2D)
+}
+
+func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
+	a, b, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	bc, err := ref.NewBroadcast(a.Shape, b.Shape, out.Shape)
+	if err != nil {
+		return nil, 0, err
+	}
+	act := format.ActNone
+	if o, ok := op.Options.(*format.BinaryOptions); ok {
+		act = o.Activation
+	}
+	switch a.DType {
+	case format.Int8:
+		var p kernels.BinaryParams
+		var f func(*kernels.BinaryParams, []int8, []int8, []int8)
+		switch op.Code {
+		case format.OpAdd, format.OpSub:
+			p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+			f = ref.AddInt8
+			if op.Code == format.OpSub {
+				f = ref.SubInt8
+			}
+		case format.OpMul:
+			p, err = ref.NewMulParams(a.Params, b.Params, out.Params)
+			f = ref.MulInt8
+		case format.OpSquaredDifference:
+			p, err = ref.NewSquaredDifferenceParams(a.Params, b.Params, out.Params)
+			f = ref.SquaredDifferenceInt8
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		p.Broadcast = bc
+		p.ActMin, p.ActMax = int8Range(act, out.Params)
+		p.Rounding = c.rounding()
+		pa, pb, po := a.Int8(), b.Int8(), out.Int8()
+		return serial(func() { f(&p, pa, pb, po) }), 0, nil
+	case format.Float32:
+		var f func(*kernels.Broadcast, []float32, []float32, []float32, float32, float32)
+		switch op.Code {
+		case format.OpAdd:
+			f = ref.AddFloat
+		case format.OpSub:
+			f = ref.SubFloat
+		case format.OpMul:
+			f = ref.MulFloat
+		case format.OpSquaredDifference:
+			f = ref.SquaredDifferenceFloat
+		}
+		lo, hi := floatRange(act)
+		pa, pb, po := a.Float32(), b.Float32(), out.Float32()
+		return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
+	}
+	return nil, 0, errDType(a, "input")
+}
+
+// unaryFunc returns the real function of an elementwise op.
+func unaryFunc(op *format.Op) func(float64) float64 {
+	switch op.Code {
+	case format.OpGELU:
+		if o, ok := op.Options.(*format.GELUOptions); ok && o.Approximate {
+			return ref.GELUTanh
+		}
+		return ref.GELU
+	case format.OpReLU:
+		return func(x float64) float64 { return math.Max(x, 0) }
+	case format.OpReLU6:
+		return func(x float64) float64 { return math.Min(math.Max(x, 0), 6) }
+	case format.OpLogistic:
+		return ref.Logistic
+	case format.OpTanh:
+		return math.Tanh
+	case format.OpHardSwish:
+		return ref.HardSwish
+	case format.OpRsqrt:
+		return func(x float64) float64 {
+			if x <= 0 {
+				return math.Inf(1)
+			}
+			return 1 / math.Sqrt(x)
+		}
+	}
+	return nil
+}
+
+func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	switch x.DType {
+	case format.Int8:
+		t := quant.BuildTable(x.Params, out.Params, unaryFunc(op))
+		px, po := x.Int8(), out.Int8()
+		return serial(func() { ref.LookupInt8(&t, px, po) }), 0, nil
+	case format.Float32:
+		var f func(x, out []float32)
+		switch op.Code {
+		case format.OpGELU:
+			approx := false
+			if o, ok := op.Options.(*format.GELUOptions); ok {
+				approx = o.Approximate
+			}
+			px, po := x.Float32(), out.Float32()
+			return serial(func() { ref.GELUFloat(px, po, approx) }), 0, nil
+		case format.OpReLU:
+			f = ref.ReLUFloat
+		case format.OpReLU6:
+			f = ref.ReLU6Float
+		case format.OpLogistic:
+			f = ref.LogisticFloat
+		case format.OpTanh:
+			f = ref.TanhFloat
+		case format.OpHardSwish:
+			f = ref.HardSwishFloat
+		case format.OpRsqrt:
+			f = ref.RsqrtFloat
+		}
+		px, po := x.Float32(), out.Float32()
+		return serial(func() { f(px, po) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+// rowOp runs a row-wise op (LayerNorm, Softmax) over a slice of rows.
+type rowOp struct {
+	n, d int
+	f    func(lo, hi int)
+}
+
+func (k *rowOp) rows() int          { return k.n }
+func (k *rowOp) runRows(lo, hi int) { k.f(lo, hi) }
+
+func prepareLayerNorm(c *prep, op *format.Op) (kernel, int64, error) {
+	x, gamma, beta, out := c.in(op, 0), c.in(op, 1), c.in(op, 2), c.out(op)
+	d := x.Shape[len(x.Shape)-1]
+	rows := x.NumElements() / d
+	eps := float32(1e-5)
+	if o, ok := op.Options.(*format.LayerNormOptions); ok {
+		eps = o.Epsilon
+	}
+	g, b := gamma.Float32(), beta.Float32()
+	switch x.DType {
+	case format.Int8:
+		p := kernels.LayerNormParams{D: d, Gamma: make([]float32, d), Beta: make([]float32, d)}
+		so := float64(out.Params.Scale)
+		for i := 0; i < d; i++ {
+			p.Gamma[i] = float32(float64(g[i]) / so)
+			p.Beta[i] = float32(float64(b[i])/so + float64(out.Params.ZeroPoint))
+		}
+		si := float64(x.Params.Scale)
+		p.Eps = float64(eps) / (si * si)
+		px, po := x.Int8(), out.Int8()
+		k := &rowOp{n: rows, d: d}
+		k.f = func(lo, hi int) {
+			q := p
+			q.Rows = hi - lo
+			ref.LayerNormInt8(&q, px[lo*d:hi*d], po[lo*d:hi*d])
+		}
+		return k, 0, nil
+	case format.Float32:
+		px, po := x.Float32(), out.Float32()
+		k := &rowOp{n: rows, d: d}
+		k.f = func(lo, hi int) { ref.LayerNormFloat(hi-lo, d, eps, px[lo*d:hi*d], g, b, po[lo*d:hi*d]) }
+		return k, 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+func prepareSoftmax(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	d := x.Shape[len(x.Shape)-1]
+	rows := x.NumElements() / d
+	beta := float32(1)
+	if o, ok := op.Options.(*format.SoftmaxOptions); ok {
+		beta = o.Beta
+	}
+	k := &rowOp{n: rows, d: d}
+	switch x.DType {
+	case format.Int8:
+		p := kernels.SoftmaxParams{D: d, Exp: ref.NewSoftmaxTable(beta, x.Params.Scale)}
+		px, po := x.Int8(), out.Int8()
+		k.f = func(lo, hi int) {
+			q := p
+			q.Rows = hi - lo
+			ref.SoftmaxInt8(&q, px[lo*d:hi*d], po[lo*d:hi*d])
+		}
+	case format.Float32:
+		px, po := x.Float32(), out.Float32()
+		k.f = func(lo, hi int) { ref.SoftmaxFloat(hi-lo, d, beta, px[lo*d:hi*d], po[lo*d:hi*d]) }
+	default:
+		return nil, 0, errDType(x, "input")
+	}
+	return k, 0, nil
+}
+
+func prepareMean(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.MeanOptions)
+	if !ok || len(o.Axes) == 0 {
+		return nil, 0, fmt.Errorf("missing mean axes")
+	}
+	rank := len(x.Shape)
+	lo, hi := rank, -1
+	for _, a := range o.Axes {
+		ax := int(a)
+		if ax < 0 {
+			ax += rank
+		}
+		lo, hi = min(lo, ax), max(hi, ax)
+	}
+	p := kernels.MeanParams{
+		Outer:  product(x.Shape[:lo]),
+		Reduce: product(x.Shape[lo : hi+1]),
+		Inner:  product(x.Shape[hi+1:]),
+	}
+	switch x.DType {
+	case format.Int8:
+		m, err := quant.NewMultiplier(float64(x.Params.Scale) / (float64(out.Params.Scale) * float64(p.Reduce)))
+		if err != nil {
+			return nil, 0, err
+		}
+		p.InZP, p.OutZP, p.Mult, p.Rounding = x.Params.ZeroPoint, out.Params.ZeroPoint, m, c.rounding()
+		px, po := x.Int8(), out.Int8()
+		return serial(func() { ref.MeanInt8(&p, px, po) }), 0, nil
+	case format.Float32:
+		px, po := x.Float32(), out.Float32()
+		return serial(func() { ref.MeanFloat(&p, px, po) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+func preparePool(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.Pool2DOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing pool options")
+	}
+	p := kernels.PoolParams{
+		N: x.Shape[0], H: x.Shape[1], W: x.Shape[2], C: x.Shape[3],
+		FH: int(o.FilterH), FW: int(o.FilterW), OH: out.Shape[1], OW: out.Shape[2],
+		StrideH: int(o.StrideH), StrideW: int(o.StrideW), PadTop: int(o.PadTop), PadLeft: int(o.PadLeft),
+	}
+	avg := op.Code == format.OpAveragePool2D
+	switch x.DType {
+	case format.Int8:
+		p.ActMin, p.ActMax = int8Range(o.Activation, out.Params)
+		px, po := x.Int8(), out.Int8()
+		if avg {
+			return serial(func() { ref.AveragePool2DInt8(&p, px, po) }), 0, nil
+		}
+		return serial(func() { ref.MaxPool2DInt8(&p, px, po) }), 0, nil
+	case format.Float32:
+		p.ActMinF, p.ActMaxF = floatRange(o.Activation)
+		px, po := x.Float32(), out.Float32()
+		if avg {
+			return serial(func() { ref.AveragePool2DFloat(&p, px, po) }), 0, nil
+		}
+		return serial(func() { ref.MaxPool2DFloat(&p, px, po) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}

@@ -1,0 +1,237 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+func init() {
+	register(prepareFullyConnected, format.OpFullyConnected)
+	register(prepareBatchMatMul, format.OpBatchMatMul)
+	register(prepareConv, format.OpConv2D, format.OpDepthwiseConv2D)
+}
+
+type fcInt8 struct {
+	p         kernels.FCParams
+	x, w, out []int8
+}
+
+func (k *fcInt8) rows() int { return k.p.M }
+func (k *fcInt8) runRows(lo, hi int) {
+	p := k.p
+	p.M = hi - lo
+	ref.FullyConnectedInt8(&p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
+}
+
+type fcFloat struct {
+	p         kernels.FCFloatParams
+	x, w, out []float32
+}
+
+func (k *fcFloat) rows() int { return k.p.M }
+func (k *fcFloat) runRows(lo, hi int) {
+	p := k.p
+	p.M = hi - lo
+	ref.FullyConnectedFloat(&p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
+}
+
+func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
+	x, w, bias, out := c.in(op, 0), c.in(op, 1), c.optIn(op, 2), c.out(op)
+	n, kk := w.Shape[0], w.Shape[1]
+	m := x.NumElements() / kk
+	act := format.ActNone
+	if o, ok := op.Options.(*format.FullyConnectedOptions); ok {
+		act = o.Activation
+	}
+	macs := int64(m) * int64(n) * int64(kk)
+	switch x.DType {
+	case format.Int8:
+		mult, err := channelMultipliers(x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
+		if err != nil {
+			return nil, 0, err
+		}
+		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8()}
+		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, Out: c.outputStage(mult, out, act)}
+		if bias != nil {
+			k.p.Bias = bias.Int32()
+		}
+		return k, macs, nil
+	case format.Float32:
+		k := &fcFloat{x: x.Float32(), w: w.Float32(), out: out.Float32()}
+		k.p = kernels.FCFloatParams{M: m, N: n, K: kk}
+		k.p.ActMin, k.p.ActMax = floatRange(act)
+		if bias != nil {
+			k.p.Bias = bias.Float32()
+		}
+		return k, macs, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+// matMul runs BatchMatMul; rows are (batch, m) pairs unless a is stored
+// transposed, in which case a whole batch is one row.
+type matMul struct {
+	p                kernels.MatMulParams
+	batches          int
+	aStride, bStride int
+	oStride          int
+	splitM           bool
+	a8, b8, o8       []int8
+	af, bf, of       []float32
+}
+
+func (k *matMul) rows() int {
+	if k.splitM {
+		return k.batches * k.p.M
+	}
+	return k.batches
+}
+
+func (k *matMul) runRows(lo, hi int) {
+	if !k.splitM {
+		for b := lo; b < hi; b++ {
+			k.run(b, 0, k.p.M)
+		}
+		return
+	}
+	for r := lo; r < hi; {
+		b, m0 := r/k.p.M, r%k.p.M
+		m1 := k.p.M
+		if end := hi - b*k.p.M; end < m1 {
+			m1 = end
+		}
+		k.run(b, m0, m1)
+		r = b*k.p.M + m1
+	}
+}
+
+func (k *matMul) run(b, m0, m1 int) {
+	p := k.p
+	p.M = m1 - m0
+	ao := b*k.aStride + m0*p.K
+	bo := b * k.bStride
+	oo := b*k.oStride + m0*p.N
+	if k.a8 != nil {
+		ref.MatMulInt8(&p, k.a8[ao:ao+p.M*p.K], k.b8[bo:bo+p.K*p.N], k.o8[oo:oo+p.M*p.N])
+		return
+	}
+	ref.MatMulFloat(&p, k.af[ao:ao+p.M*p.K], k.bf[bo:bo+p.K*p.N], k.of[oo:oo+p.M*p.N])
+}
+
+func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
+	a, b, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	var o format.BatchMatMulOptions
+	if opt, ok := op.Options.(*format.BatchMatMulOptions); ok {
+		o = *opt
+	}
+	ra, rb := len(a.Shape), len(b.Shape)
+	m, kk := a.Shape[ra-2], a.Shape[ra-1]
+	if o.AdjX {
+		m, kk = kk, m
+	}
+	n := b.Shape[rb-1]
+	if o.AdjY {
+		n = b.Shape[rb-2]
+	}
+	batches := product(a.Shape[:ra-2])
+	k := &matMul{batches: batches, aStride: m * kk, oStride: m * n, splitM: !o.AdjX}
+	if rb > 2 {
+		k.bStride = kk * n
+	}
+	k.p = kernels.MatMulParams{M: m, N: n, K: kk, AdjX: o.AdjX, AdjY: o.AdjY}
+	macs := int64(batches) * int64(m) * int64(n) * int64(kk)
+	switch a.DType {
+	case format.Int8:
+		mult, err := channelMultipliers(a.Params.Scale, []float32{b.Params.Scale}, out.Params.Scale)
+		if err != nil {
+			return nil, 0, err
+		}
+		k.p.AZP, k.p.BZP = a.Params.ZeroPoint, b.Params.ZeroPoint
+		k.p.Out = c.outputStage(mult, out, format.ActNone)
+		k.a8, k.b8, k.o8 = a.Int8(), b.Int8(), out.Int8()
+	case format.Float32:
+		k.af, k.bf, k.of = a.Float32(), b.Float32(), out.Float32()
+	default:
+		return nil, 0, errDType(a, "input")
+	}
+	return k, macs, nil
+}
+
+type conv struct {
+	p          kernels.ConvParams
+	depthwise  bool
+	x8, w8, o8 []int8
+	xf, wf, of []float32
+}
+
+func (k *conv) rows() int { return k.p.N * k.p.OH }
+func (k *conv) runRows(lo, hi int) {
+	p := k.p
+	p.RowLo, p.RowHi = lo, hi
+	switch {
+	case k.x8 != nil && k.depthwise:
+		ref.DepthwiseConv2DInt8(&p, k.x8, k.w8, k.o8)
+	case k.x8 != nil:
+		ref.Conv2DInt8(&p, k.x8, k.w8, k.o8)
+	case k.depthwise:
+		ref.DepthwiseConv2DFloat(&p, k.xf, k.wf, k.of)
+	default:
+		ref.Conv2DFloat(&p, k.xf, k.wf, k.of)
+	}
+}
+
+func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
+	x, w, bias, out := c.in(op, 0), c.in(op, 1), c.optIn(op, 2), c.out(op)
+	k := &conv{depthwise: op.Code == format.OpDepthwiseConv2D}
+	var o format.Conv2DOptions
+	mult := 1
+	switch opt := op.Options.(type) {
+	case *format.Conv2DOptions:
+		o = *opt
+	case *format.DepthwiseConv2DOptions:
+		o = opt.Conv2DOptions
+		mult = int(opt.DepthMultiplier)
+	default:
+		return nil, 0, fmt.Errorf("missing convolution options")
+	}
+	p := &k.p
+	p.N, p.H, p.W, p.Cin = x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	p.KH, p.KW = w.Shape[1], w.Shape[2]
+	p.Cout = out.Shape[3]
+	p.OH, p.OW = out.Shape[1], out.Shape[2]
+	p.StrideH, p.StrideW = int(o.StrideH), int(o.StrideW)
+	p.DilationH, p.DilationW = int(o.DilationH), int(o.DilationW)
+	p.PadTop, p.PadLeft = int(o.PadTop), int(o.PadLeft)
+	p.DepthMultiplier = mult
+	p.RowLo, p.RowHi = 0, p.N*p.OH
+	taps := int64(p.KH * p.KW)
+	if !k.depthwise {
+		taps *= int64(p.Cin)
+	}
+	macs := int64(p.N*p.OH*p.OW*p.Cout) * taps
+	switch x.DType {
+	case format.Int8:
+		ms, err := channelMultipliers(x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
+		if err != nil {
+			return nil, 0, err
+		}
+		p.InZP = x.Params.ZeroPoint
+		p.Out = c.outputStage(ms, out, o.Activation)
+		if bias != nil {
+			p.Bias = bias.Int32()
+		}
+		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
+	case format.Float32:
+		p.ActMin, p.ActMax = floatRange(o.Activation)
+		if bias != nil {
+			p.BiasF = bias.Float32()
+		}
+		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
+	default:
+		return nil, 0, errDType(x, "input")
+	}
+	return k, macs, nil
+}

@@ -1,0 +1,161 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+func init() {
+	register(prepareReshape, format.OpReshape)
+	register(prepareTranspose, format.OpTranspose)
+	register(prepareConcat, format.OpConcat)
+	register(prepareGather, format.OpGather)
+	register(prepareSlice, format.OpSlice)
+	register(preparePad, format.OpPad)
+	register(prepareQuantize, format.OpQuantize)
+	register(prepareDequantize, format.OpDequantize)
+}
+
+func prepareReshape(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0).Bytes(), c.out(op).Bytes()
+	return serial(func() { copy(out, x) }), 0, nil
+}
+
+func prepareTranspose(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.TransposeOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing transpose options")
+	}
+	perm := make([]int, len(o.Perm))
+	for i, v := range o.Perm {
+		perm[i] = int(v)
+	}
+	p, err := ref.NewTranspose(x.Shape, perm)
+	if err != nil {
+		return nil, 0, err
+	}
+	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
+	return serial(func() { ref.TransposeBytes(&p, es, px, po) }), 0, nil
+}
+
+func normAxis(axis int32, rank int) int {
+	a := int(axis)
+	if a < 0 {
+		a += rank
+	}
+	return a
+}
+
+func prepareConcat(c *prep, op *format.Op) (kernel, int64, error) {
+	out := c.out(op)
+	o, ok := op.Options.(*format.ConcatOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing concat options")
+	}
+	axis := normAxis(o.Axis, len(out.Shape))
+	outer := product(out.Shape[:axis])
+	es := out.DType.Size()
+	ins := make([][]byte, len(op.Inputs))
+	chunk := make([]int, len(op.Inputs))
+	for i := range op.Inputs {
+		t := c.in(op, i)
+		ins[i] = t.Bytes()
+		chunk[i] = product(t.Shape[axis:]) * es
+	}
+	po := out.Bytes()
+	return serial(func() { ref.ConcatBytes(outer, chunk, ins, po) }), 0, nil
+}
+
+func prepareGather(c *prep, op *format.Op) (kernel, int64, error) {
+	x, idx, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	axis := 0
+	if o, ok := op.Options.(*format.GatherOptions); ok {
+		axis = normAxis(o.Axis, len(x.Shape))
+	}
+	outer := product(x.Shape[:axis])
+	inner := product(x.Shape[axis+1:]) * x.DType.Size()
+	axisLen := x.Shape[axis]
+	ind, px, po := idx.Int32(), x.Bytes(), out.Bytes()
+	return serial(func() { ref.GatherBytes(outer, axisLen, inner, ind, px, po) }), 0, nil
+}
+
+func prepareSlice(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.SliceOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing slice options")
+	}
+	begin, size := make([]int, len(o.Begin)), make([]int, len(o.Size))
+	for i := range o.Begin {
+		begin[i], size[i] = int(o.Begin[i]), int(o.Size[i])
+	}
+	p, err := ref.NewSlice(x.Shape, begin, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
+	return serial(func() { ref.SliceBytes(&p, es, px, po) }), 0, nil
+}
+
+func preparePad(c *prep, op *format.Op) (kernel, int64, error) {
+	x, pads, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	pv := pads.Int32()
+	rank := len(x.Shape)
+	before, after := make([]int, rank), make([]int, rank)
+	for i := 0; i < rank; i++ {
+		before[i], after[i] = int(pv[2*i]), int(pv[2*i+1])
+	}
+	p, err := ref.NewPad(x.Shape, before, after)
+	if err != nil {
+		return nil, 0, err
+	}
+	es := x.DType.Size()
+	padValue := make([]byte, es) // real 0: the zero point for quantized tensors
+	switch x.DType {
+	case format.Int8, format.UInt8:
+		padValue[0] = byte(out.Params.ZeroPoint)
+	}
+	px, po := x.Bytes(), out.Bytes()
+	return serial(func() { ref.PadBytes(&p, es, padValue, px, po) }), 0, nil
+}
+
+func prepareQuantize(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	unsignedOut := out.DType == format.UInt8
+	switch x.DType {
+	case format.Float32:
+		px, po, p := x.Float32(), out.Bytes(), out.Params
+		return serial(func() { ref.QuantizeFloat(px, po, p, unsignedOut) }), 0, nil
+	case format.Int8, format.UInt8:
+		m, err := quant.NewMultiplier(float64(x.Params.Scale) / float64(out.Params.Scale))
+		if err != nil {
+			return nil, 0, err
+		}
+		p := kernels.RequantizeParams{
+			InZP: x.Params.ZeroPoint, OutZP: out.Params.ZeroPoint, Mult: m,
+			InUnsigned: x.DType == format.UInt8, OutUnsigned: unsignedOut, Rounding: c.rounding(),
+		}
+		px, po := x.Bytes(), out.Bytes()
+		return serial(func() { ref.Requantize(&p, px, po) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+func prepareDequantize(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	p, po := x.Params, out.Float32()
+	switch x.DType {
+	case format.Int8:
+		px := x.Int8()
+		return serial(func() { ref.DequantizeInt8(px, po, p) }), 0, nil
+	case format.UInt8:
+		px := x.Uint8()
+		return serial(func() { ref.DequantizeUint8(px, po, p) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
