@@ -1,0 +1,114 @@
+package ref
+
+import (
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+)
+
+// LayerNormInt8 normalizes each of p.Rows rows of p.D int8 values. Per row,
+// with S = Σq and Q = Σq² summed exactly in int64 (the zero point cancels):
+//
+//	var  = (D·Q − S²)/D²                    float64
+//	rstd = 1/sqrt(var + Eps)                 float64; 0 when var + Eps ≤ 0
+//	m    = float32(S/D), r = float32(rstd)
+//
+// and per element, in float32 with every operation rounded on its own:
+//
+//	t = float32(q) − m;  u = t·r;  v = u·Gamma[i];  y = v + Beta[i]
+//	out = clamp(round(y), −128, 127)
+//
+// round is half away from zero (as quant.Params.Quantize; NEON FCVTAS).
+// A NaN y, reachable only with non-finite Gamma or Beta, gives −128.
+// The sums are exact for D ≤ 2^19.
+func LayerNormInt8(p *kernels.LayerNormParams, x, out []int8) {
+	d := p.D
+	if d <= 0 {
+		return
+	}
+	gamma, beta := p.Gamma[:d], p.Beta[:d]
+	for r := range p.Rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		var s, ss int64
+		for _, q := range row {
+			v := int64(q)
+			s += v
+			ss += v * v
+		}
+		dd := float64(d)
+		variance := float64(int64(d)*ss-s*s) / (dd * dd)
+		rstd := 0.0
+		if den := variance + p.Eps; den > 0 {
+			rstd = 1 / math.Sqrt(den)
+		}
+		m := float32(float64(s) / dd)
+		rs := float32(rstd)
+		for i, q := range row {
+			o[i] = roundClampInt8(affine(float32(q), m, rs, gamma[i], beta[i]))
+		}
+	}
+}
+
+// affine returns ((x − m)·r)·g + b with each operation rounded to float32.
+//
+// The explicit float32 conversions are load-bearing: the Go spec lets a
+// compiler fuse x*y + z into one fused multiply-add (it does on arm64,
+// ppc64 and s390x, not on amd64), which skips the product's rounding and
+// changes the last bit. An explicit conversion forces that rounding, so
+// every platform, and the NEON kernel (FSUB, FMUL, FMUL, FADD), produces
+// the same bits.
+func affine(x, m, r, g, b float32) float32 {
+	t := float32(x - m)
+	u := float32(t * r)
+	v := float32(u * g)
+	return float32(v + b)
+}
+
+// roundClampInt8 rounds half away from zero and clamps to [−128, 127];
+// NaN gives −128.
+func roundClampInt8(y float32) int8 {
+	r := math.Round(float64(y))
+	if r >= 127 {
+		return 127
+	}
+	if r >= -128 {
+		return int8(r)
+	}
+	return -128
+}
+
+// LayerNormFloat normalizes each of rows rows of d float32 values over the
+// row and applies gamma and beta. Per row, in float64 and in index order:
+// mean = Σx/d, var = Σ(x − mean)²/d, rstd = 1/sqrt(var + eps) (0 when
+// var + eps ≤ 0); then per element, as LayerNormInt8, in float32 with each
+// operation rounded on its own: out = ((x − m)·r)·gamma + beta with
+// m = float32(mean), r = float32(rstd).
+func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
+	if d <= 0 {
+		return
+	}
+	gamma, beta = gamma[:d], beta[:d]
+	for r := range rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		var s float64
+		for _, v := range row {
+			s += float64(v)
+		}
+		mean := s / float64(d)
+		var ss float64
+		for _, v := range row {
+			t := float64(v) - mean
+			ss += t * t
+		}
+		rstd := 0.0
+		if den := ss/float64(d) + float64(eps); den > 0 {
+			rstd = 1 / math.Sqrt(den)
+		}
+		m, rs := float32(mean), float32(rstd)
+		for i, v := range row {
+			o[i] = affine(v, m, rs, gamma[i], beta[i])
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package ref
+
+import (
+	"fmt"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+)
+
+// Data movement works on bytes: elemSize is the size of one element (1 for
+// int8, 4 for float32 and int32), so one kernel serves every type.
+
+// NewTranspose returns the plan of a transpose of a tensor of shape
+// inShape by perm (out dim i is in dim perm[i]), right-aligned to
+// kernels.MaxRank; the leading padding dims map to themselves.
+func NewTranspose(inShape []int, perm []int) (kernels.TransposeParams, error) {
+	var p kernels.TransposeParams
+	r := len(inShape)
+	if r > kernels.MaxRank {
+		return p, fmt.Errorf("transpose of %v: rank above %d", inShape, kernels.MaxRank)
+	}
+	if len(perm) != r {
+		return p, fmt.Errorf("transpose of %v: permutation %v has %d entries, want %d", inShape, perm, len(perm), r)
+	}
+	if err := checkDims("transpose", inShape); err != nil {
+		return p, err
+	}
+	var seen [kernels.MaxRank]bool
+	for _, v := range perm {
+		if v < 0 || v >= r || seen[v] {
+			return p, fmt.Errorf("transpose of %v: %v is not a permutation of 0…%d", inShape, perm, r-1)
+		}
+		seen[v] = true
+	}
+	alignShape(&p.InShape, inShape)
+	k := kernels.MaxRank - r
+	for i := range k {
+		p.Perm[i] = i
+	}
+	for i, v := range perm {
+		p.Perm[k+i] = k + v
+	}
+	return p, nil
+}
+
+// NewSlice returns the plan of a slice of a tensor of shape inShape that
+// keeps, along axis i, the size[i] elements from begin[i]; size −1 means
+// "to the end". begin[i] must be in [0, inShape[i]] and the slice must lie
+// inside the tensor.
+func NewSlice(inShape, begin, size []int) (kernels.SliceParams, error) {
+	var p kernels.SliceParams
+	r := len(inShape)
+	if r > kernels.MaxRank {
+		return p, fmt.Errorf("slice of %v: rank above %d", inShape, kernels.MaxRank)
+	}
+	if len(begin) != r || len(size) != r {
+		return p, fmt.Errorf("slice of %v: begin %v and size %v need %d entries", inShape, begin, size, r)
+	}
+	if err := checkDims("slice", inShape); err != nil {
+		return p, err
+	}
+	alignShape(&p.InShape, inShape)
+	p.OutShape = p.InShape
+	k := kernels.MaxRank - r
+	for i, d := range inShape {
+		b, s := begin[i], size[i]
+		if s == -1 && b >= 0 {
+			s = d - b
+		}
+		if b < 0 || b > d || s < 0 || s > d-b {
+			return p, fmt.Errorf("slice of %v: axis %d: begin %d size %d outside [0, %d]", inShape, i, begin[i], size[i], d)
+		}
+		p.Begin[k+i] = b
+		p.OutShape[k+i] = s
+	}
+	return p, nil
+}
+
+// NewPad returns the plan of a pad of a tensor of shape inShape with
+// before[i] elements ahead of and after[i] elements behind axis i (both
+// non-negative).
+func NewPad(inShape []int, before, after []int) (kernels.SliceParams, error) {
+	var p kernels.SliceParams
+	r := len(inShape)
+	if r > kernels.MaxRank {
+		return p, fmt.Errorf("pad of %v: rank above %d", inShape, kernels.MaxRank)
+	}
+	if len(before) != r || len(after) != r {
+		return p, fmt.Errorf("pad of %v: paddings %v, %v need %d entries", inShape, before, after, r)
+	}
+	if err := checkDims("pad", inShape); err != nil {
+		return p, err
+	}
+	alignShape(&p.InShape, inShape)
+	p.OutShape = p.InShape
+	k := kernels.MaxRank - r
+	for i, d := range inShape {
+		if before[i] < 0 || after[i] < 0 {
+			return p, fmt.Errorf("pad of %v: axis %d: negative padding %d, %d", inShape, i, before[i], after[i])
+		}
+		p.Begin[k+i] = before[i]
+		p.OutShape[k+i] = before[i] + d + after[i]
+	}
+	return p, nil
+}
+
+func checkDims(op string, shape []int) error {
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("%s of %v: negative dimension", op, shape)
+		}
+	}
+	return nil
+}
+
+// byteStrides returns the row-major strides, in bytes, of shape.
+func byteStrides(shape *[kernels.MaxRank]int, elemSize int) (st [kernels.MaxRank]int) {
+	s := elemSize
+	for i := kernels.MaxRank - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+func count(shape *[kernels.MaxRank]int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// walker walks the outer MaxRank−1 dims of shape in row-major order and
+// keeps off = Σ idx·stride.
+type walker struct {
+	idx [kernels.MaxRank - 1]int
+	off int
+}
+
+func (w *walker) next(shape, stride *[kernels.MaxRank]int) {
+	for d := kernels.MaxRank - 2; d >= 0; d-- {
+		w.idx[d]++
+		w.off += stride[d]
+		if w.idx[d] < shape[d] {
+			return
+		}
+		w.off -= w.idx[d] * stride[d]
+		w.idx[d] = 0
+	}
+}
+
+// TransposeBytes writes in, of shape p.InShape, permuted by p.Perm into
+// out: out[i_0…i_5] = in[j] with j[p.Perm[k]] = i_k.
+func TransposeBytes(p *kernels.TransposeParams, elemSize int, in, out []byte) {
+	inStride := byteStrides(&p.InShape, elemSize)
+	var shape, stride [kernels.MaxRank]int
+	for i, d := range p.Perm {
+		shape[i] = p.InShape[d]
+		stride[i] = inStride[d]
+	}
+	n := count(&shape)
+	inner := shape[last]
+	if n == 0 {
+		return
+	}
+	st := stride[last]
+	var w walker
+	for o := 0; o < n*elemSize; o += inner * elemSize {
+		row := out[o : o+inner*elemSize]
+		off := w.off
+		switch elemSize {
+		case 1:
+			for j := range row {
+				row[j] = in[off]
+				off += st
+			}
+		case 4:
+			for j := 0; j < len(row); j += 4 {
+				copy(row[j:j+4], in[off:off+4])
+				off += st
+			}
+		default:
+			for j := 0; j < len(row); j += elemSize {
+				copy(row[j:j+elemSize], in[off:off+elemSize])
+				off += st
+			}
+		}
+		w.next(&shape, &stride)
+	}
+}
+
+// SliceBytes writes the slice of in (shape p.InShape) that starts at
+// p.Begin and has shape p.OutShape into out: out[i] = in[i + Begin].
+func SliceBytes(p *kernels.SliceParams, elemSize int, in, out []byte) {
+	n := count(&p.OutShape)
+	if n == 0 {
+		return
+	}
+	stride := byteStrides(&p.InShape, elemSize)
+	w := walker{}
+	for i, b := range p.Begin {
+		w.off += b * stride[i]
+	}
+	rowBytes := p.OutShape[last] * elemSize
+	for o := 0; o < n*elemSize; o += rowBytes {
+		copy(out[o:o+rowBytes], in[w.off:w.off+rowBytes])
+		w.next(&p.OutShape, &stride)
+	}
+}
+
+// PadBytes writes in (shape p.InShape) into out (shape p.OutShape) at
+// offset p.Begin, out[i + Begin] = in[i], and fills every other element of
+// out with padValue, one element of elemSize bytes (the zero point byte of
+// an int8 tensor, or the four bytes of float32 0).
+func PadBytes(p *kernels.SliceParams, elemSize int, padValue []byte, in, out []byte) {
+	out = out[:count(&p.OutShape)*elemSize]
+	fill(out, padValue[:elemSize])
+	n := count(&p.InShape)
+	if n == 0 {
+		return
+	}
+	stride := byteStrides(&p.OutShape, elemSize)
+	w := walker{}
+	for i, b := range p.Begin {
+		w.off += b * stride[i]
+	}
+	rowBytes := p.InShape[last] * elemSize
+	for o := 0; o < n*elemSize; o += rowBytes {
+		copy(out[w.off:w.off+rowBytes], in[o:o+rowBytes])
+		w.next(&p.InShape, &stride)
+	}
+}
+
+// fill repeats the element v over out.
+func fill(out, v []byte) {
+	if len(v) == 0 || len(out) == 0 {
+		return
+	}
+	n := copy(out, v)
+	for n < len(out) {
+		n += copy(out[n:], out[:n])
+	}
+}
+
+// ConcatBytes concatenates the inputs along one axis. The tensors are
+// viewed as outer rows: for each o in [0, outer), out receives chunk[i]
+// bytes of ins[i] (bytes [o·chunk[i], (o+1)·chunk[i]) of it) for i in
+// order.
+func ConcatBytes(outer int, chunk []int, ins [][]byte, out []byte) {
+	pos := 0
+	for o := range outer {
+		for i, in := range ins {
+			c := chunk[i]
+			pos += copy(out[pos:pos+c], in[o*c:(o+1)*c])
+		}
+	}
+}
+
+// GatherBytes gathers along one axis of in, viewed as [outer, axisLen,
+// innerBytes]: out[o, j, :] = in[o, indices[j], :]. A negative index
+// counts from the end (−1 is axisLen−1, as in ONNX); an index outside
+// [−axisLen, axisLen) yields innerBytes zero bytes, so data-dependent
+// indices cannot make the kernel read out of bounds.
+func GatherBytes(outer, axisLen, innerBytes int, indices []int32, in, out []byte) {
+	pos := 0
+	for o := range outer {
+		base := o * axisLen * innerBytes
+		for _, ix := range indices {
+			k := int(ix)
+			if k < 0 {
+				k += axisLen
+			}
+			dst := out[pos : pos+innerBytes]
+			if k < 0 || k >= axisLen {
+				clear(dst)
+			} else {
+				copy(dst, in[base+k*innerBytes:base+(k+1)*innerBytes])
+			}
+			pos += innerBytes
+		}
+	}
+}
