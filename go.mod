@@ -1,6 +1,6 @@
 module github.com/edgeinfer/edgeinfer
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/google/flatbuffers v2.0.8+incompatible // indirect
