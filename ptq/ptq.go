@@ -1,0 +1,347 @@
+// Package ptq turns a float32 model into an int8 model by post-training
+// calibration: it runs the float graph on sample inputs through the
+// runtime, records the range of every activation, and rewrites the same
+// graph with quantized tensors following the int8 contract in package
+// quant. The two models have the same ops in the same order (plus a
+// requantization wherever a concatenation joins differently scaled inputs),
+// so fidelity can always be measured op for op.
+package ptq
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/quant"
+	"github.com/edgeinfer/edgeinfer/runtime"
+)
+
+// Ranges holds the observed [min, max] of every tensor of a float model.
+type Ranges struct {
+	Min, Max []float32
+	seen     []bool
+}
+
+// Observe runs fm on each sample (one []float32 per graph input) and
+// records the range of every float activation. progress, if not nil, is
+// called after each sample with the number done.
+func Observe(fm *format.Model, samples [][][]float32, threads int, progress func(done int)) (*Ranges, error) {
+	if len(samples) == 0 {
+		return nil, errors.New("ptq: no calibration samples")
+	}
+	r := &Ranges{
+		Min:  make([]float32, len(fm.Tensors)),
+		Max:  make([]float32, len(fm.Tensors)),
+		seen: make([]bool, len(fm.Tensors)),
+	}
+	var it *runtime.Interpreter
+	record := func(t int32) {
+		rt := it.Tensor(int(t))
+		if rt.DType != format.Float32 {
+			return
+		}
+		for _, v := range rt.Float32() {
+			if !r.seen[t] {
+				r.Min[t], r.Max[t], r.seen[t] = v, v, true
+				continue
+			}
+			r.Min[t] = min(r.Min[t], v)
+			r.Max[t] = max(r.Max[t], v)
+		}
+	}
+	opts := runtime.Options{Threads: threads, AfterOp: func(op int) {
+		for _, t := range fm.Ops[op].Outputs {
+			record(t)
+		}
+	}}
+	var err error
+	it, err = runtime.New(fm, opts)
+	if err != nil {
+		return nil, fmt.Errorf("ptq: %w", err)
+	}
+	defer it.Close()
+	for s, in := range samples {
+		if len(in) != it.NumInputs() {
+			return nil, fmt.Errorf("ptq: sample %d has %d inputs, model has %d", s, len(in), it.NumInputs())
+		}
+		for i, v := range in {
+			dst := it.Input(i)
+			if dst.DType != format.Float32 || len(v) != dst.NumElements() {
+				return nil, fmt.Errorf("ptq: sample %d input %d: %d values for %v tensor %q of %d elements", s, i, len(v), dst.DType, dst.Name, dst.NumElements())
+			}
+			copy(dst.Float32(), v)
+			record(fm.Inputs[i])
+		}
+		if err := it.Invoke(); err != nil {
+			return nil, fmt.Errorf("ptq: sample %d: %w", s, err)
+		}
+		if progress != nil {
+			progress(s + 1)
+		}
+	}
+	return r, nil
+}
+
+// params returns the int8 activation parameters for tensor t.
+func (r *Ranges) params(t int32) quant.Params {
+	if !r.seen[t] {
+		return quant.ChooseAsymmetric(-1, 1)
+	}
+	return quant.ChooseAsymmetric(r.Min[t], r.Max[t])
+}
+
+// sameParamsOps keep their input's quantization: they only move values.
+var sameParamsOps = map[format.OpCode]bool{
+	format.OpReshape: true, format.OpTranspose: true, format.OpSlice: true,
+	format.OpGather: true, format.OpPad: true, format.OpMaxPool2D: true,
+	format.OpAveragePool2D: true,
+}
+
+// Quantize rewrites the float model fm as an int8 model using the observed
+// ranges. Graph inputs and outputs become int8 tensors.
+func Quantize(fm *format.Model, r *Ranges) (*format.Model, error) {
+	q := &quantizer{fm: fm, r: r, b: format.NewBuilder(fm.Name), params: map[int32]quant.Params{}, newIdx: map[int32]int32{}}
+	qm := q.b.Model()
+	qm.Description = fm.Description
+	qm.Labels = fm.Labels
+	qm.Preprocess = fm.Preprocess
+	qm.Rounding = quant.RoundSingle
+	for _, in := range fm.Inputs {
+		p := r.params(in)
+		q.params[in] = p
+		t := fm.Tensors[in]
+		q.newIdx[in] = q.b.Input(t.Name, format.Int8, t.Shape, format.PerTensor(p.Scale, p.ZeroPoint))
+	}
+	for i := range fm.Ops {
+		if err := q.op(i); err != nil {
+			op := &fm.Ops[i]
+			return nil, fmt.Errorf("ptq: op %d %v %q: %w", i, op.Code, op.Name, err)
+		}
+	}
+	for _, out := range fm.Outputs {
+		q.b.Output(q.newIdx[out])
+	}
+	return q.b.Finish()
+}
+
+type quantizer struct {
+	fm     *format.Model
+	r      *Ranges
+	b      *format.Builder
+	params map[int32]quant.Params // chosen parameters of float activations
+	newIdx map[int32]int32        // float tensor → int8 model tensor
+}
+
+// activation returns the int8 tensor standing for float activation t.
+func (q *quantizer) activation(t int32) (int32, error) {
+	if n, ok := q.newIdx[t]; ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("tensor %d %q is used before it is produced", t, q.fm.Tensors[t].Name)
+}
+
+// constPerTensor quantizes a float constant with parameters p (or its own
+// range when p is nil).
+func (q *quantizer) constPerTensor(t int32, p *quant.Params) int32 {
+	ft := &q.fm.Tensors[t]
+	vals := ft.Float32s()
+	if p == nil {
+		lo, hi := float32(0), float32(0)
+		for _, v := range vals {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		c := quant.ChooseAsymmetric(lo, hi)
+		p = &c
+	}
+	qv := make([]int8, len(vals))
+	for i, v := range vals {
+		qv[i] = int8(p.Quantize(v, quant.Int8Min, quant.Int8Max))
+	}
+	return q.b.ConstInt8(ft.Name, ft.Shape, qv, format.PerTensor(p.Scale, p.ZeroPoint))
+}
+
+// input maps input i of op to the int8 model: activations by their
+// producer, float constants per tensor, other constants unchanged.
+func (q *quantizer) input(op *format.Op, i int, p *quant.Params) (int32, error) {
+	t := op.Inputs[i]
+	if t < 0 {
+		return -1, nil
+	}
+	ft := &q.fm.Tensors[t]
+	if !ft.IsConst() {
+		return q.activation(t)
+	}
+	if ft.DType != format.Float32 {
+		return q.b.AddTensor(*ft), nil
+	}
+	return q.constPerTensor(t, p), nil
+}
+
+// output creates the int8 tensor for float output t with parameters p.
+func (q *quantizer) output(t int32, p quant.Params) int32 {
+	ft := &q.fm.Tensors[t]
+	q.params[t] = p
+	n := q.b.Activation(ft.Name, format.Int8, ft.Shape, format.PerTensor(p.Scale, p.ZeroPoint))
+	q.newIdx[t] = n
+	return n
+}
+
+func (q *quantizer) op(i int) error {
+	op := &q.fm.Ops[i]
+	out := op.Outputs[0]
+	switch {
+	case op.Code == format.OpConv2D || op.Code == format.OpDepthwiseConv2D || op.Code == format.OpFullyConnected:
+		return q.weighted(op)
+	case op.Code == format.OpLayerNorm:
+		x, err := q.activation(op.Inputs[0])
+		if err != nil {
+			return err
+		}
+		g, b := q.b.AddTensor(q.fm.Tensors[op.Inputs[1]]), q.b.AddTensor(q.fm.Tensors[op.Inputs[2]])
+		q.b.Op(op.Code, op.Name, op.Options, []int32{x, g, b}, q.output(out, q.r.params(out)))
+		return nil
+	case op.Code == format.OpSoftmax:
+		x, err := q.activation(op.Inputs[0])
+		if err != nil {
+			return err
+		}
+		q.b.Op(op.Code, op.Name, op.Options, []int32{x}, q.output(out, quant.SoftmaxOutput))
+		return nil
+	case op.Code == format.OpConcat:
+		return q.concat(op)
+	case sameParamsOps[op.Code]:
+		in := op.Inputs[0]
+		x, err := q.activation(in)
+		if err != nil {
+			return err
+		}
+		ins := []int32{x}
+		for j := 1; j < len(op.Inputs); j++ {
+			c, err := q.input(op, j, nil)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, c)
+		}
+		q.b.Op(op.Code, op.Name, op.Options, ins, q.output(out, q.params[in]))
+		return nil
+	case op.Code == format.OpQuantize || op.Code == format.OpDequantize:
+		return errors.New("the float model already contains quantization ops")
+	}
+	// Everything else: elementwise and matrix ops whose inputs are
+	// activations or float constants with their own ranges.
+	ins := make([]int32, len(op.Inputs))
+	for j := range op.Inputs {
+		n, err := q.input(op, j, nil)
+		if err != nil {
+			return err
+		}
+		ins[j] = n
+	}
+	q.b.Op(op.Code, op.Name, op.Options, ins, q.output(out, q.r.params(out)))
+	return nil
+}
+
+// weighted quantizes Conv2D, DepthwiseConv2D and FullyConnected: weights
+// per output channel, symmetric; bias int32 with scale s_in·s_w.
+func (q *quantizer) weighted(op *format.Op) error {
+	x, err := q.activation(op.Inputs[0])
+	if err != nil {
+		return err
+	}
+	inScale := q.params[op.Inputs[0]].Scale
+	wt := &q.fm.Tensors[op.Inputs[1]]
+	if !wt.IsConst() || wt.DType != format.Float32 {
+		return fmt.Errorf("weight tensor %q is not a float constant", wt.Name)
+	}
+	w := wt.Float32s()
+	axis := int32(0)
+	channels := int(wt.Shape[0])
+	if op.Code == format.OpDepthwiseConv2D {
+		axis = 3
+		channels = int(wt.Shape[3])
+		w = channelsFirst(w, channels)
+	}
+	qw, scales, err := quant.QuantizeWeights(w, channels)
+	if err != nil {
+		return err
+	}
+	if op.Code == format.OpDepthwiseConv2D {
+		qw = channelsLast(qw, channels)
+	}
+	ins := []int32{x, q.b.ConstInt8(wt.Name, wt.Shape, qw, format.PerAxis(scales, axis))}
+	if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {
+		bt := &q.fm.Tensors[op.Inputs[2]]
+		bq := quant.QuantizeBias(bt.Float32s(), inScale, scales)
+		bs := make([]float32, len(scales))
+		for c := range bs {
+			bs[c] = inScale * scales[c]
+		}
+		ins = append(ins, q.b.ConstInt32(bt.Name, bt.Shape, bq, format.PerAxis(bs, 0)))
+	}
+	out := op.Outputs[0]
+	q.b.Op(op.Code, op.Name, op.Options, ins, q.output(out, q.r.params(out)))
+	return nil
+}
+
+// concat gives all inputs the output's parameters: constants are quantized
+// with them, activations with other parameters pass through a Quantize op.
+func (q *quantizer) concat(op *format.Op) error {
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, t := range op.Inputs {
+		ft := &q.fm.Tensors[t]
+		if ft.IsConst() {
+			for _, v := range ft.Float32s() {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			continue
+		}
+		lo, hi = min(lo, q.r.Min[t]), max(hi, q.r.Max[t])
+	}
+	p := quant.ChooseAsymmetric(lo, hi)
+	ins := make([]int32, len(op.Inputs))
+	for j, t := range op.Inputs {
+		ft := &q.fm.Tensors[t]
+		if ft.IsConst() {
+			ins[j] = q.constPerTensor(t, &p)
+			continue
+		}
+		n, err := q.activation(t)
+		if err != nil {
+			return err
+		}
+		if q.params[t] != p {
+			rq := q.b.Activation(ft.Name+"/requant", format.Int8, ft.Shape, format.PerTensor(p.Scale, p.ZeroPoint))
+			q.b.Op(format.OpQuantize, op.Name+"/requant", nil, []int32{n}, rq)
+			n = rq
+		}
+		ins[j] = n
+	}
+	q.b.Op(op.Code, op.Name, op.Options, ins, q.output(op.Outputs[0], p))
+	return nil
+}
+
+// channelsFirst transposes [rest, channels] to [channels, rest].
+func channelsFirst(w []float32, channels int) []float32 {
+	rest := len(w) / channels
+	out := make([]float32, len(w))
+	for r := 0; r < rest; r++ {
+		for c := 0; c < channels; c++ {
+			out[c*rest+r] = w[r*channels+c]
+		}
+	}
+	return out
+}
+
+// channelsLast is the inverse of channelsFirst.
+func channelsLast(w []int8, channels int) []int8 {
+	rest := len(w) / channels
+	out := make([]int8, len(w))
+	for c := 0; c < channels; c++ {
+		for r := 0; r < rest; r++ {
+			out[r*channels+c] = w[c*rest+r]
+		}
+	}
+	return out
+}
