@@ -161,7 +161,7 @@ func (f *Frame) Validate() error {
 	if err := fm.Validate(); err != nil {
 		return err
 	}
-	need := fm.planeSizes()
+	need := fm.minPlaneSizes()
 	np := fm.Pixel.planes()
 	if len(f.Planes) < np {
 		return fmt.Errorf("camera: frame %d: %v has %d planes, want %d: %w", f.Seq, fm.Pixel, len(f.Planes), np, ErrShortFrame)

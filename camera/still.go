@@ -1,0 +1,147 @@
+package camera
+
+import (
+	"context"
+	"fmt"
+	"image"
+	_ "image/jpeg" // register JPEG for image.Decode
+	_ "image/png"  // register PNG for image.Decode
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "golang.org/x/image/bmp" // register BMP for image.Decode
+)
+
+// DecodeImage reads a JPEG, PNG or BMP file.
+func DecodeImage(path string) (image.Image, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("camera: image: %w", err)
+	}
+	defer fh.Close()
+	img, kind, err := image.Decode(fh)
+	if err != nil {
+		return nil, fmt.Errorf("camera: image %s: decoding (JPEG, PNG or BMP expected): %w", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > maxDim || b.Dy() > maxDim {
+		return nil, fmt.Errorf("camera: image %s: %s size %dx%d out of range 1..%d: %w", path, kind, b.Dx(), b.Dy(), maxDim, ErrUnsupportedFormat)
+	}
+	return img, nil
+}
+
+// ImageFrame fills f with img as an RGB24 frame (premultiplied over black).
+func ImageFrame(f *Frame, img image.Image) {
+	b := img.Bounds()
+	fm := Format{Width: b.Dx(), Height: b.Dy(), Pixel: RGB24}.WithDefaults()
+	f.setupFormat(fm)
+	unpackImage(f.Planes[0], img, b.Min.X, b.Min.Y, b.Dx(), b.Dy(), false)
+}
+
+// Still is a Source of still images: one photo, or the images of a folder
+// in name order. Frames are RGB24 at each image's own size, so the format
+// of a folder's frames may change from frame to frame; Format reports the
+// first image's.
+type Still struct {
+	paths  []string
+	loop   bool
+	i      int
+	seq    uint64
+	first  Format
+	closed bool
+	cached *Frame // the decoded photo when there is only one
+}
+
+// NewStill returns a source over the given image files. With loop it
+// starts again after the last file instead of returning ErrEndOfStream.
+func NewStill(paths []string, loop bool) (*Still, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("still source: no images: %w", ErrBadURI)
+	}
+	img, err := DecodeImage(paths[0])
+	if err != nil {
+		return nil, err
+	}
+	s := &Still{paths: paths, loop: loop}
+	var f Frame
+	ImageFrame(&f, img)
+	s.first = f.Format
+	if len(paths) == 1 {
+		s.cached = &f
+	}
+	return s, nil
+}
+
+func openStillURI(scheme, rest string) (Source, error) {
+	path, p, err := splitQuery(rest)
+	if err != nil {
+		return nil, err
+	}
+	loop := p.bool("loop")
+	if err := p.done(); err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%s: empty path: %w", scheme, ErrBadURI)
+	}
+	if scheme == "file" {
+		return NewStill([]string{path}, loop)
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("dir: %w", err)
+	}
+	var paths []string
+	for _, e := range ents {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".jpg", ".jpeg", ".png", ".bmp":
+			if !e.IsDir() {
+				paths = append(paths, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	sort.Strings(paths)
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("dir %s: no .jpg, .jpeg, .png or .bmp files: %w", path, os.ErrNotExist)
+	}
+	return NewStill(paths, loop)
+}
+
+// Format implements Source.
+func (s *Still) Format() Format { return s.first }
+
+// Close implements Source.
+func (s *Still) Close() error { s.closed = true; return nil }
+
+// Next implements Source. The timestamp is the frame index × 1/30 s.
+func (s *Still) Next(ctx context.Context, f *Frame) error {
+	if s.closed {
+		return fmt.Errorf("still: %w", ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("still: %w", err)
+	}
+	if s.i >= len(s.paths) {
+		if !s.loop {
+			return fmt.Errorf("still: after %d images: %w", len(s.paths), ErrEndOfStream)
+		}
+		s.i = 0
+	}
+	if s.cached != nil {
+		f.CopyFrom(s.cached)
+	} else {
+		img, err := DecodeImage(s.paths[s.i])
+		if err != nil {
+			return err
+		}
+		ImageFrame(f, img)
+	}
+	s.i++
+	f.Seq = s.seq
+	f.Timestamp = time.Duration(s.seq) * time.Second / 30
+	s.seq++
+	return nil
+}
