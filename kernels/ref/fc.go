@@ -1,0 +1,131 @@
+// Accumulator limits of the int8 GEMM-like kernels (this file, matmul.go,
+// conv.go, pool.go, mean.go): they accumulate in int32. A product
+// (x − zp)·w with int8 x and a symmetric weight in [−127, 127] is at most
+// 255·127 = 32,385 in magnitude, so a reduction length K ≤ 66,000
+// (2^31/32,385 ≈ 66,311, less the bias) cannot overflow; BatchMatMul, whose
+// two operands both carry zero points, is safe up to K ≤ 33,000
+// (2^31/255²). Every model edgeinfer targets is orders of magnitude below
+// these limits. Float kernels compute in float32 and apply the fused
+// activation as a clamp to [ActMin, ActMax] (±Inf when there is none).
+
+package ref
+
+import "github.com/edgeinfer/edgeinfer/kernels"
+
+// FullyConnectedInt8 computes, for m < p.M and n < p.N,
+//
+//	out[m·N+n] = p.Out.Requantize(Bias[n] + Σ_k (x[m·K+k] − InZP)·w[n·K+k], n)
+//
+// with x [M,K], w [N,K] (one row per output channel) and out [M,N]. A nil
+// Bias counts as zero.
+func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
+	M, N, K := p.M, p.N, p.K
+	x = x[:M*K]
+	w = w[:N*K]
+	out = out[:M*N]
+	for m := 0; m < M; m++ {
+		xr := x[m*K : m*K+K]
+		or := out[m*N : m*N+N]
+		for n := range or {
+			var acc int32
+			if p.Bias != nil {
+				acc = p.Bias[n]
+			}
+			acc += dotInt8(xr, w[n*K:n*K+K], p.InZP)
+			or[n] = p.Out.Requantize(acc, n)
+		}
+	}
+}
+
+// FullyConnectedFloat computes, for m < p.M and n < p.N,
+//
+//	out[m·N+n] = clamp(Bias[n] + Σ_k x[m·K+k]·w[n·K+k], ActMin, ActMax)
+//
+// in float32, with x [M,K], w [N,K] and out [M,N]. A nil Bias counts as
+// zero.
+func FullyConnectedFloat(p *kernels.FCFloatParams, x, w, out []float32) {
+	M, N, K := p.M, p.N, p.K
+	x = x[:M*K]
+	w = w[:N*K]
+	out = out[:M*N]
+	for m := 0; m < M; m++ {
+		xr := x[m*K : m*K+K]
+		or := out[m*N : m*N+N]
+		for n := range or {
+			var acc float32
+			if p.Bias != nil {
+				acc = p.Bias[n]
+			}
+			acc += dotFloat(xr, w[n*K:n*K+K])
+			or[n] = clampF(acc, p.ActMin, p.ActMax)
+		}
+	}
+}
+
+// dotInt8 returns Σ_k (x[k] − zp)·w[k] over len(x) terms, in int32
+// (wrapping on overflow, which the K limits in the package comment rule
+// out). w must be at least as long as x.
+func dotInt8(x, w []int8, zp int32) int32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 int32
+	for len(x) >= 4 && len(w) >= 4 {
+		s0 += (int32(x[0]) - zp) * int32(w[0])
+		s1 += (int32(x[1]) - zp) * int32(w[1])
+		s2 += (int32(x[2]) - zp) * int32(w[2])
+		s3 += (int32(x[3]) - zp) * int32(w[3])
+		x, w = x[4:], w[4:]
+	}
+	for i := range x {
+		s0 += (int32(x[i]) - zp) * int32(w[i])
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// dotInt8ZP returns Σ_k (a[k] − azp)·(b[k] − bzp) over len(a) terms.
+func dotInt8ZP(a, b []int8, azp, bzp int32) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	for len(a) >= 4 && len(b) >= 4 {
+		s0 += (int32(a[0]) - azp) * (int32(b[0]) - bzp)
+		s1 += (int32(a[1]) - azp) * (int32(b[1]) - bzp)
+		s2 += (int32(a[2]) - azp) * (int32(b[2]) - bzp)
+		s3 += (int32(a[3]) - azp) * (int32(b[3]) - bzp)
+		a, b = a[4:], b[4:]
+	}
+	for i := range a {
+		s0 += (int32(a[i]) - azp) * (int32(b[i]) - bzp)
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// dotFloat returns Σ_k x[k]·w[k] over len(x) terms in float32, with four
+// partial sums (so the rounding differs from a sequential sum by the
+// usual float32 reassociation error). Every product is rounded to float32
+// explicitly, which forbids fused multiply-add, so the result has the
+// same bits on every architecture.
+func dotFloat(x, w []float32) float32 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4 && len(w) >= 4 {
+		s0 += float32(x[0] * w[0])
+		s1 += float32(x[1] * w[1])
+		s2 += float32(x[2] * w[2])
+		s3 += float32(x[3] * w[3])
+		x, w = x[4:], w[4:]
+	}
+	for i := range x {
+		s0 += float32(x[i] * w[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// clampF returns v limited to [lo, hi]; NaN passes through.
+func clampF(v, lo, hi float32) float32 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}

@@ -1,0 +1,116 @@
+package ref
+
+import "github.com/edgeinfer/edgeinfer/kernels"
+
+// accTile is the number of outputs that kernels walking a non-contiguous
+// reduction keep in a stack array of accumulators, so that their inner loop
+// runs over contiguous memory.
+const accTile = 16
+
+// MatMulInt8 computes one batch of BatchMatMul: for m < p.M and n < p.N,
+//
+//	out[m·N+n] = p.Out.Requantize(Σ_k (A[m,k] − AZP)·(B[k,n] − BZP), n)
+//
+// where A[m,k] is a[m·K+k], or a[k·M+m] with AdjX, and B[k,n] is b[k·N+n],
+// or b[n·K+k] with AdjY. out is [M,N].
+func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
+	M, N, K := p.M, p.N, p.K
+	a = a[:M*K]
+	b = b[:K*N]
+	out = out[:M*N]
+	azp, bzp := p.AZP, p.BZP
+	for m := 0; m < M; m++ {
+		or := out[m*N : m*N+N]
+		switch {
+		case p.AdjY && !p.AdjX: // both operands contiguous along k
+			ar := a[m*K : m*K+K]
+			for n := range or {
+				or[n] = p.Out.Requantize(dotInt8ZP(ar, b[n*K:n*K+K], azp, bzp), n)
+			}
+		case p.AdjY: // a strided along k: rare, keep it plain
+			for n := range or {
+				br := b[n*K : n*K+K]
+				var acc int32
+				for k, bv := range br {
+					acc += (int32(a[k*M+m]) - azp) * (int32(bv) - bzp)
+				}
+				or[n] = p.Out.Requantize(acc, n)
+			}
+		default: // B rows contiguous along n: accumulate a accTile of outputs
+			for n0 := 0; n0 < N; n0 += accTile {
+				nb := min(accTile, N-n0)
+				var accBuf [accTile]int32
+				acc := accBuf[:nb]
+				for k := 0; k < K; k++ {
+					var av int32
+					if p.AdjX {
+						av = int32(a[k*M+m]) - azp
+					} else {
+						av = int32(a[m*K+k]) - azp
+					}
+					br := b[k*N+n0 : k*N+n0+nb]
+					br = br[:len(acc)]
+					for j := range acc {
+						acc[j] += av * (int32(br[j]) - bzp)
+					}
+				}
+				for j, v := range acc {
+					or[n0+j] = p.Out.Requantize(v, n0+j)
+				}
+			}
+		}
+	}
+}
+
+// MatMulFloat computes one batch of float BatchMatMul: for m < p.M and
+// n < p.N,
+//
+//	out[m·N+n] = Σ_k A[m,k]·B[k,n]
+//
+// with A and B laid out as in MatMulInt8. The quantization fields of p
+// are ignored; there is no fused activation.
+func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
+	M, N, K := p.M, p.N, p.K
+	a = a[:M*K]
+	b = b[:K*N]
+	out = out[:M*N]
+	for m := 0; m < M; m++ {
+		or := out[m*N : m*N+N]
+		switch {
+		case p.AdjY && !p.AdjX:
+			ar := a[m*K : m*K+K]
+			for n := range or {
+				or[n] = dotFloat(ar, b[n*K:n*K+K])
+			}
+		case p.AdjY:
+			for n := range or {
+				br := b[n*K : n*K+K]
+				var acc float32
+				for k, bv := range br {
+					acc += float32(a[k*M+m] * bv)
+				}
+				or[n] = acc
+			}
+		default:
+			for n0 := 0; n0 < N; n0 += accTile {
+				nb := min(accTile, N-n0)
+				var accBuf [accTile]float32
+				acc := accBuf[:nb]
+				for k := 0; k < K; k++ {
+					var av float32
+					if p.AdjX {
+						av = a[k*M+m]
+					} else {
+						av = a[m*K+k]
+					}
+					br := b[k*N+n0 : k*N+n0+nb]
+					br = br[:len(acc)]
+					for j := range acc {
+						acc[j] += float32(av * br[j])
+					}
+				}
+				copy(or[n0:n0+nb], acc)
+			}
+		}
+	}
+}
