@@ -29,3 +29,21 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // errHelp is returned by parseFlags after printing help; commands return it
 // unchanged and run treats it as success.
 var errHelp = errors.New("help requested")
+
+// parseInterspersed parses flags that may come before, between or after
+// positional arguments (edgeinfer zoo NAME -o OUT) and returns the
+// positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/runtime"
+	"github.com/edgeinfer/edgeinfer/zoo"
+)
+
+func init() {
+	commands["run"] = command{summary: "run a model on .npy inputs (or a seeded sample) and print the top classes", run: cmdRun}
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type scoreJSON struct {
+	Index int     `json:"index"`
+	Label string  `json:"label,omitempty"`
+	Score float32 `json:"score"`
+}
+
+type outputJSON struct {
+	Name  string      `json:"name"`
+	Shape []int       `json:"shape"`
+	DType string      `json:"dtype"`
+	Top   []scoreJSON `json:"top"`
+}
+
+type runJSON struct {
+	Model     string       `json:"model"`
+	Input     string       `json:"input"`
+	LatencyMS float64      `json:"latency_ms"`
+	Outputs   []outputJSON `json:"outputs"`
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	model := fs.String("model", defaultModel, "model file (.eim) or zoo:NAME")
+	var inputs multiFlag
+	fs.Var(&inputs, "input", "input .npy file, one per graph input in order (repeatable); default: a seeded sample image")
+	output := fs.String("output", "", "write output 0 to this .npy file (further outputs get _1, _2 … suffixes)")
+	top := fs.Int("top", 5, "print the K highest scores of each output")
+	labelsPath := fs.String("labels", "", "text file with one class label per line (default: the model's labels)")
+	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
+	seed := fs.Int64("seed", 1, "seed of the sample image used when no --input is given")
+	asJSON := fs.Bool("json", false, "print one JSON object per inference")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *top < 0 {
+		return usagef("--top must be ≥ 0, got %d", *top)
+	}
+	m, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	labels := m.Labels
+	if *labelsPath != "" {
+		if labels, err = readLabels(*labelsPath); err != nil {
+			return err
+		}
+	}
+	it, err := runtime.New(m, runtime.Options{Threads: *threads})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	inputDesc := fmt.Sprintf("sample image (seed %d)", *seed)
+	if len(inputs) > 0 {
+		if len(inputs) != it.NumInputs() {
+			return usagef("model %q has %d inputs, got %d --input files", m.Name, it.NumInputs(), len(inputs))
+		}
+		for i, path := range inputs {
+			a, err := npy.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if err := fillInput(it.Input(i), a); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		inputDesc = strings.Join(inputs, ",")
+	} else {
+		for i := 0; i < it.NumInputs(); i++ {
+			if err := fillSample(it.Input(i), m, rand.New(rand.NewSource(*seed+int64(i)))); err != nil {
+				return err
+			}
+		}
+	}
+	start := time.Now()
+	if err := it.Invoke(); err != nil {
+		return err
+	}
+	latency := time.Since(start)
+	res := runJSON{Model: m.Name, Input: inputDesc, LatencyMS: float64(latency.Microseconds()) / 1000}
+	for i := 0; i < it.NumOutputs(); i++ {
+		t := it.Output(i)
+		res.Outputs = append(res.Outputs, outputJSON{Name: t.Name, Shape: t.Shape, DType: t.DType.String(), Top: topK(t, *top, labels)})
+		if *output != "" {
+			path := *output
+			if i > 0 {
+				path = strings.TrimSuffix(path, ".npy") + fmt.Sprintf("_%d.npy", i)
+			}
+			if err := npy.WriteFile(path, &npy.Array{Descr: descrOf(t.DType), Shape: t.Shape, Data: t.Bytes()}); err != nil {
+				return err
+			}
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s on %s: %.2f ms\n", res.Model, res.Input, res.LatencyMS)
+	for _, o := range res.Outputs {
+		fmt.Fprintf(stdout, "%s %v %s\n", o.Name, o.Shape, o.DType)
+		for r, s := range o.Top {
+			label := s.Label
+			if label == "" {
+				label = "-"
+			}
+			fmt.Fprintf(stdout, "  %d. %-6d %-30s %.4f\n", r+1, s.Index, label, s.Score)
+		}
+	}
+	return nil
+}
+
+// descrs maps dtypes to NumPy dtype strings.
+var descrs = map[format.DType]string{
+	format.UInt8: "|u1", format.Int8: "|i1", format.Int16: "<i2", format.Int32: "<i4", format.Float32: "<f4",
+}
+
+func descrOf(d format.DType) string { return descrs[d] }
+
+// fillInput copies an .npy array into an input tensor. The shape must match;
+// the dtype must match too, except that float32 data is quantized into an
+// integer input with the tensor's parameters.
+func fillInput(t *runtime.Tensor, a *npy.Array) error {
+	if !sameShape(a.Shape, t.Shape) {
+		return fmt.Errorf("array shape %v does not match input %q shape %v", a.Shape, t.Name, t.Shape)
+	}
+	if a.Descr == descrOf(t.DType) {
+		copy(t.Bytes(), a.Data)
+		return nil
+	}
+	if a.Descr == "<f4" && (t.DType == format.Int8 || t.DType == format.UInt8) {
+		lo, hi := t.DType.Range()
+		for i := range t.Bytes() {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(a.Data[4*i:]))
+			t.Bytes()[i] = byte(t.Params.Quantize(v, lo, hi))
+		}
+		return nil
+	}
+	return fmt.Errorf("array dtype %s does not fit input %q of dtype %v", a.Descr, t.Name, t.DType)
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// fillSample writes a seeded synthetic image into an image input,
+// preprocessed and quantized as the model's metadata says.
+func fillSample(t *runtime.Tensor, m *format.Model, r *rand.Rand) error {
+	pp := m.Preprocess
+	if pp == nil || len(t.Shape) != 4 || pp.Layout != format.NHWC || t.Shape[3] != 3 {
+		return fmt.Errorf("model %q has no RGB NHWC image input with preprocessing metadata; give --input", m.Name)
+	}
+	vals := zoo.SampleInput(m, r)
+	if len(vals) != t.NumElements() {
+		return fmt.Errorf("sample has %d values, input %q needs %d", len(vals), t.Name, t.NumElements())
+	}
+	switch t.DType {
+	case format.Float32:
+		copy(t.Float32(), vals)
+	case format.Int8, format.UInt8:
+		lo, hi := t.DType.Range()
+		for i, v := range vals {
+			t.Bytes()[i] = byte(t.Params.Quantize(v, lo, hi))
+		}
+	default:
+		return fmt.Errorf("input %q has dtype %v; give --input", t.Name, t.DType)
+	}
+	return nil
+}
+
+// topK returns the k highest values of t (dequantized), with labels.
+func topK(t *runtime.Tensor, k int, labels []string) []scoreJSON {
+	vals := t.Dequantized(make([]float32, t.NumElements()))
+	idx := make([]int, len(vals))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return vals[idx[a]] > vals[idx[b]] })
+	if k > len(idx) {
+		k = len(idx)
+	}
+	out := make([]scoreJSON, k)
+	for r := 0; r < k; r++ {
+		i := idx[r]
+		out[r] = scoreJSON{Index: i, Score: vals[i]}
+		if i < len(labels) {
+			out[r].Label = labels[i]
+		}
+	}
+	return out
+}
+
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	defer f.Close()
+	var labels []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		labels = append(labels, strings.TrimSpace(s.Text()))
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	return labels, nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/zoo"
+)
+
+func init() {
+	commands["zoo"] = command{summary: "write a generated model (deit-tiny, vit-micro, cnn-micro) as .eim", run: cmdZoo}
+}
+
+func cmdZoo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("zoo", stderr)
+	out := fs.String("o", "", "output .eim file for the int8 model (required)")
+	float := fs.String("float", "", "also write the float32 model it was calibrated from")
+	seed := fs.Int64("seed", 0, "weight and calibration seed")
+	calib := fs.Int("calibration", 8, "number of seeded sample images used for calibration")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: edgeinfer zoo NAME -o OUT.eim [--float OUT_f32.eim]\nmodels: %s\n", strings.Join(zoo.Names(), ", "))
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one model name (%s), got %d arguments", strings.Join(zoo.Names(), ", "), len(pos))
+	}
+	if *out == "" {
+		return usagef("-o OUT.eim is required")
+	}
+	if *calib < 1 {
+		return usagef("--calibration must be ≥ 1")
+	}
+	q, f, err := zoo.Build(pos[0], zoo.Options{Seed: *seed, Calibration: *calib})
+	if err != nil {
+		return err
+	}
+	if err := format.WriteFile(*out, q); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%s, int8)\n", *out, q.Name)
+	if *float != "" {
+		if err := format.WriteFile(*float, f); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (%s, float32)\n", *float, f.Name)
+	}
+	return nil
+}
