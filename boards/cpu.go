@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/bits"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -224,7 +225,7 @@ func parseCPUInfo(data []byte) (cpuInfo, error) {
 		case "CPU architecture":
 			archLine = v
 		case "CPU part":
-			if !contains(ci.parts, v) {
+			if !slices.Contains(ci.parts, v) {
 				ci.parts = append(ci.parts, v)
 			}
 		case "model name":
@@ -251,9 +252,9 @@ func parseCPUInfo(data []byte) (cpuInfo, error) {
 	}
 	if ci.arch == "" {
 		switch {
-		case contains(ci.features, "asimd") || contains(ci.features, "fp") && archLine == "8" && !contains(ci.features, "vfp"):
+		case slices.Contains(ci.features, "asimd") || slices.Contains(ci.features, "fp") && archLine == "8" && !slices.Contains(ci.features, "vfp"):
 			ci.arch = "arm64"
-		case contains(ci.features, "neon") || contains(ci.features, "vfp") || strings.HasPrefix(modelName, "ARMv"):
+		case slices.Contains(ci.features, "neon") || slices.Contains(ci.features, "vfp") || strings.HasPrefix(modelName, "ARMv"):
 			// A 32-bit process on an arm64 kernel also sees this form.
 			ci.arch = "arm"
 		case archLine == "8" || archLine == "AArch64":
@@ -300,11 +301,3 @@ func (ci cpuInfo) cpu() CPU {
 	return c
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

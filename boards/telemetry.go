@@ -167,8 +167,9 @@ type railFiles struct {
 
 // NewReader finds the sensors that profile p says the board has, plus the
 // generic thermal and cpufreq files. A board without a sensor simply gives
-// snapshots without that reading; an error means the tree is unreadable
-// or a sensor's fixed attributes (zone type, rail label) are garbage.
+// snapshots without that reading. An error names each sensor whose fixed
+// attributes (zone type, rail label) are unreadable or garbage; the Reader
+// is usable even then and reads the sensors that were found.
 func NewReader(fsys fs.FS, p Profile) (*Reader, error) {
 	r := &Reader{fsys: fsys, Now: time.Now}
 	var errs []error
