@@ -300,4 +300,3 @@ func (ci cpuInfo) cpu() CPU {
 	}
 	return c
 }
-

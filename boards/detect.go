@@ -273,6 +273,9 @@ func (d *Detection) crossCheck(ps []Profile, f facts) {
 			d.Warnings = append(d.Warnings, "matched by SoC only: a board of the same SoC but different cooling or cores would look the same")
 		}
 	}
+	if f.compatPath == "" && !strings.HasPrefix(f.modelPath, dtRoots[0]) && !strings.HasPrefix(f.modelPath, dtRoots[1]) {
+		d.Evidence = append(d.Evidence, Clue{dtRoots[0], "absent", "no device tree (ACPI machine, container, or a tree recorded without it)"})
+	}
 	if f.modelPath != "" {
 		switch {
 		case p.MatchesModel(f.model):
@@ -302,7 +305,10 @@ func (d *Detection) crossCheck(ps []Profile, f facts) {
 		}
 	}
 	if ci := f.cpuinfo; ci != nil {
-		value := fmt.Sprintf("%s, %d cores, part %s", ci.arch, ci.cores, strings.Join(ci.parts, "/"))
+		value := fmt.Sprintf("%s, %d cores", ci.arch, ci.cores)
+		if len(ci.parts) > 0 {
+			value += ", part " + strings.Join(ci.parts, "/")
+		}
 		if ci.hardware != "" {
 			value += ", Hardware " + ci.hardware
 		}
@@ -353,7 +359,11 @@ func (d *Detection) checkCPU() {
 		d.Problems = append(d.Problems, fmt.Sprintf("CPU lacks %v, which %s has on %s; kernels must not assume it", d.Missing, p.ID, c.Arch))
 		return
 	}
-	d.Evidence = append(d.Evidence, Clue{"cpu: " + c.Source, value, fmt.Sprintf("has the expected %v", d.Expected)})
+	meaning := fmt.Sprintf("has the expected %v", d.Expected)
+	if d.Expected == 0 {
+		meaning = fmt.Sprintf("%s expects no SIMD features on %s", p.ID, c.Arch)
+	}
+	d.Evidence = append(d.Evidence, Clue{"cpu: " + c.Source, value, meaning})
 }
 
 // revisionBoardType extracts the board type from a new-style Raspberry Pi

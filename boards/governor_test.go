@@ -76,7 +76,7 @@ func (s *pi4) advance(dt, w float64) {
 // with ±0.5 °C of sensor noise, rounded like the Pi's sensor, and the
 // firmware word.
 func (s *pi4) snapshot(t time.Time, snap *Snapshot) {
-	noisy := s.temp() + (s.noise.Float64()-0.5)
+	noisy := s.temp() + (s.noise.Float64() - 0.5)
 	snap.Time = t
 	snap.Temps = append(snap.Temps[:0], Temp{Zone: "cpu-thermal", C: math.Round(noisy*2) / 2})
 	snap.Throttle = Throttle{Valid: true, Bits: s.firmware()}
