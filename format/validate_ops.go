@@ -306,7 +306,7 @@ func (c *opCheck) elementwiseTypes(ks ...int) error {
 }
 
 // weights checks a quantized weight: int8 constant, symmetric (zero
-// points 0) per-tensor or per-channel along axis, values in [−127, 127].
+// points 0) per-channel along axis (one scale per output channel), values in [−127, 127].
 // It returns the scales.
 func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 	w := c.in(k)
@@ -317,8 +317,8 @@ func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 	if w.Quant == nil {
 		return nil, c.errf("%s is int8 without quantization", name)
 	}
-	if len(w.Quant.Scale) > 1 && w.Quant.Axis != axis {
-		return nil, c.errf("%s is quantized along axis %d, want %d", name, w.Quant.Axis, axis)
+	if ch := w.Shape[axis]; int64(len(w.Quant.Scale)) != int64(ch) || (ch > 1 && w.Quant.Axis != axis) {
+		return nil, c.errf("%s has %s, want %d per-channel scales along axis %d", name, quantString(w.Quant), ch, axis)
 	}
 	for ch, zp := range w.Quant.ZeroPoint {
 		if zp != 0 {

@@ -179,7 +179,9 @@ func build(m *Model, extOffsets []uint64) []byte {
 	}
 
 	fb.ModelStart(b)
-	fb.ModelAddSchemaVersion(b, SchemaVersion)
+	// Always stored (the default 1 would be omitted) so every file says
+	// which version it is.
+	b.PrependUint32Slot(0, SchemaVersion, 0)
 	fb.ModelAddName(b, name)
 	fb.ModelAddDescription(b, desc)
 	fb.ModelAddTensors(b, tensorVec)
