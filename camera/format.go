@@ -333,6 +333,19 @@ func (f Format) minPlaneSizes() [3]int {
 	return n
 }
 
+// minFrameBytes returns the fewest bytes of a raw frame stored as planes
+// back to back: every plane full except the last, which may stop after its
+// last pixel.
+func (f Format) minFrameBytes() int {
+	full, min := f.planeSizes(), f.minPlaneSizes()
+	last := f.Pixel.planes() - 1
+	n := 0
+	for i := 0; i < last; i++ {
+		n += full[i]
+	}
+	return n + min[last]
+}
+
 // FrameSize returns the number of bytes of one raw frame with all planes
 // stored back to back (the layout of pipe and replay streams), or 0 for
 // compressed formats.
