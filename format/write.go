@@ -66,18 +66,19 @@ func marshal(m *Model, external bool) (out []byte, err error) {
 		offs[i] = 1 << 40
 	}
 	head := len(build(m, offs))
-	pos := uint64(alignUp(head, DataAlign))
+	pos, end := alignUp(uint64(head), DataAlign), uint64(head)
 	for i := range m.Tensors {
 		if m.Tensors[i].Data != nil {
 			offs[i] = pos
-			pos += uint64(alignUp(len(m.Tensors[i].Data), DataAlign))
+			end = pos + uint64(len(m.Tensors[i].Data))
+			pos = alignUp(end, DataAlign)
 		}
 	}
 	fbBytes := build(m, offs)
 	if len(fbBytes) != head {
 		return nil, fmt.Errorf("format: internal error: FlatBuffer size changed from %d to %d bytes", head, len(fbBytes))
 	}
-	out = make([]byte, pos)
+	out = make([]byte, end) // no padding after the last constant
 	copy(out, fbBytes)
 	for i := range m.Tensors {
 		if d := m.Tensors[i].Data; d != nil {
@@ -87,7 +88,7 @@ func marshal(m *Model, external bool) (out []byte, err error) {
 	return out, nil
 }
 
-func alignUp(n, a int) int { return (n + a - 1) &^ (a - 1) }
+func alignUp(n, a uint64) uint64 { return (n + a - 1) &^ (a - 1) }
 
 // build encodes m. With extOffsets non-nil, tensor i's data is referenced
 // at extOffsets[i] instead of being stored inline.
