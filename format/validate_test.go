@@ -98,24 +98,39 @@ func TestValidateMutations(t *testing.T) {
 			func(m *Model) []string {
 				return []string{opDesc(m, "softmax") + ": input 0: " + tDesc(m, "fc") + " is not a constant, a graph input or the output of an earlier op"}
 			}},
-		{"dangling input", floatCNN, func(m *Model) { m.Tensors = append(m.Tensors, Tensor{Name: "ghost", DType: Float32, Shape: []int32{1, 8}}); on(m, "fc").Inputs[0] = int32(len(m.Tensors) - 1) }, ErrInvalid,
+		{"dangling input", floatCNN, func(m *Model) {
+			m.Tensors = append(m.Tensors, Tensor{Name: "ghost", DType: Float32, Shape: []int32{1, 8}})
+			on(m, "fc").Inputs[0] = int32(len(m.Tensors) - 1)
+		}, ErrInvalid,
 			frags(`is not a constant, a graph input or the output of an earlier op`)},
-		{"output const", floatCNN, func(m *Model) { on(m, "fc").Outputs[0] = ti(m, "fc/b") }, ErrInvalid, func(m *Model) []string { return []string{opDesc(m, "fc") + ": output 0: " + tDesc(m, "fc/b") + " is a constant"} }},
+		{"output const", floatCNN, func(m *Model) { on(m, "fc").Outputs[0] = ti(m, "fc/b") }, ErrInvalid, func(m *Model) []string {
+			return []string{opDesc(m, "fc") + ": output 0: " + tDesc(m, "fc/b") + " is a constant"}
+		}},
 		{"output input", floatCNN, func(m *Model) { on(m, "fc").Outputs[0] = 0 }, ErrInvalid, frags(`output 0: tensor 0 "image" is a graph input`)},
-		{"two producers", floatCNN, func(m *Model) { on(m, "softmax").Outputs[0] = ti(m, "fc") }, ErrInvalid, func(m *Model) []string { return []string{opDesc(m, "softmax") + ": output 0: " + tDesc(m, "fc") + " is already produced"} }},
-		{"output unproduced", floatCNN, func(m *Model) { m.Outputs[0] = ti(m, "conv/w") }, ErrInvalid, func(m *Model) []string { return []string{"output 0: " + tDesc(m, "conv/w") + " is not produced by any op"} }},
+		{"two producers", floatCNN, func(m *Model) { on(m, "softmax").Outputs[0] = ti(m, "fc") }, ErrInvalid, func(m *Model) []string {
+			return []string{opDesc(m, "softmax") + ": output 0: " + tDesc(m, "fc") + " is already produced"}
+		}},
+		{"output unproduced", floatCNN, func(m *Model) { m.Outputs[0] = ti(m, "conv/w") }, ErrInvalid, func(m *Model) []string {
+			return []string{"output 0: " + tDesc(m, "conv/w") + " is not produced by any op"}
+		}},
 		{"output twice", int8CNN, func(m *Model) { m.Outputs[1] = m.Outputs[0] }, ErrInvalid, frags(`output 1: tensor`, `is listed twice`)},
 		{"output range", int8CNN, func(m *Model) { m.Outputs[1] = -1 }, ErrInvalid, frags(`output 1: tensor index -1 out of range`)},
 
 		// Op basics.
-		{"unknown op", floatCNN, func(m *Model) { on(m, "softmax").Code = 99 }, ErrUnsupported, func(m *Model) []string { return []string{fmt.Sprintf(`op %d op(99) "softmax": unknown op code 99`, oi(m, "softmax"))} }},
+		{"unknown op", floatCNN, func(m *Model) { on(m, "softmax").Code = 99 }, ErrUnsupported, func(m *Model) []string {
+			return []string{fmt.Sprintf(`op %d op(99) "softmax": unknown op code 99`, oi(m, "softmax"))}
+		}},
 		{"version 0", floatCNN, func(m *Model) { on(m, "softmax").Version = 0 }, ErrInvalid, frags(`Softmax "softmax": version 0 (op versions start at 1)`)},
 		{"version 2", floatCNN, func(m *Model) { on(m, "softmax").Version = 2 }, ErrUnsupported, frags(`Softmax "softmax": version 2 is newer than the 1 this build supports`)},
 		{"too few inputs", floatCNN, func(m *Model) { on(m, "fc").Inputs = on(m, "fc").Inputs[:1] }, ErrInvalid, frags(`FullyConnected "fc": 1 inputs, want 2 to 3`)},
 		{"too many inputs", floatCNN, func(m *Model) { o := on(m, "softmax"); o.Inputs = append(o.Inputs, o.Inputs[0]) }, ErrInvalid, frags(`Softmax "softmax": 2 inputs, want 1`)},
 		{"concat no inputs", floatMisc, func(m *Model) { on(m, "concat").Inputs = nil }, ErrInvalid, frags(`Concat "concat": 0 inputs, want at least 1`)},
 		{"required absent", floatCNN, func(m *Model) { on(m, "fc").Inputs[1] = -1 }, ErrInvalid, frags(`FullyConnected "fc": input 1 is absent (-1) but required`)},
-		{"two outputs", floatCNN, func(m *Model) { m.Tensors = append(m.Tensors, Tensor{Name: "extra", DType: Float32, Shape: []int32{1}}); o := on(m, "softmax"); o.Outputs = append(o.Outputs, int32(len(m.Tensors)-1)) }, ErrInvalid,
+		{"two outputs", floatCNN, func(m *Model) {
+			m.Tensors = append(m.Tensors, Tensor{Name: "extra", DType: Float32, Shape: []int32{1}})
+			o := on(m, "softmax")
+			o.Outputs = append(o.Outputs, int32(len(m.Tensors)-1))
+		}, ErrInvalid,
 			frags(`Softmax "softmax": 2 outputs, want 1`)},
 		{"options type", floatCNN, func(m *Model) { on(m, "conv").Options = &Pool2DOptions{} }, ErrInvalid, frags(`Conv2D "conv": options are Pool2DOptions, want Conv2DOptions`)},
 		{"options missing", floatCNN, func(m *Model) { on(m, "conv").Options = nil }, ErrInvalid, frags(`Conv2D "conv": options missing, want Conv2DOptions`)},
@@ -145,7 +160,9 @@ func TestValidateMutations(t *testing.T) {
 
 		// Quantized weighted ops.
 		{"weight -128", int8CNN, func(m *Model) { tn(m, "fc/w").Data[5] = 0x80 }, ErrInvalid,
-			func(m *Model) []string { return []string{opDesc(m, "fc") + ": weight " + tDesc(m, "fc/w") + " holds -128 at element 5, want values in [-127, 127]"} }},
+			func(m *Model) []string {
+				return []string{opDesc(m, "fc") + ": weight " + tDesc(m, "fc/w") + " holds -128 at element 5, want values in [-127, 127]"}
+			}},
 		{"weight zp", int8CNN, func(m *Model) { tn(m, "conv/w").Quant.ZeroPoint[1] = 3 }, ErrInvalid, frags(`"conv/w" has zero point 3 in channel 1, want 0 (symmetric)`)},
 		{"weight per-tensor", int8CNN, func(m *Model) { tn(m, "conv/w").Quant = PerTensor(0.01, 0) }, ErrInvalid, frags(`"conv/w" has scale 0.01 zero point 0, want 4 per-channel scales along axis 0`)},
 		{"dw weight axis", int8CNN, func(m *Model) { w := tn(m, "dw/w"); w.Quant = PerAxis(w.Quant.Scale[:3], 1) }, ErrInvalid, frags(`"dw/w" has 3 scales along axis 1, want 4 per-channel scales along axis 3`)},
@@ -227,7 +244,11 @@ func TestValidateMutations(t *testing.T) {
 		// Reshape.
 		{"reshape count", int8CNN, func(m *Model) { reshape(m, "flat", 1, 5) }, ErrInvalid, frags(`Reshape "flat": output tensor`, `"flat" has shape [1 5] (5 elements), want 4 elements`)},
 		{"reshape quant", int8Misc, func(m *Model) { tn(m, "reshape").Quant.Scale[0] = 0.25 }, ErrInvalid, frags(`Reshape "reshape": output tensor`, `has quantization scale 0.25 zero point 1, want the input's scale 0.2 zero point 1`)},
-		{"reshape dtype", floatMisc, func(m *Model) { on(m, "transpose").Code = OpReshape; on(m, "transpose").Options = nil; tn(m, "transpose").DType = Int32 }, ErrInvalid, frags(`"transpose" is int32, want float32 like its input`)},
+		{"reshape dtype", floatMisc, func(m *Model) {
+			on(m, "transpose").Code = OpReshape
+			on(m, "transpose").Options = nil
+			tn(m, "transpose").DType = Int32
+		}, ErrInvalid, frags(`"transpose" is int32, want float32 like its input`)},
 
 		// Transpose.
 		{"perm dup", floatMisc, func(m *Model) { on(m, "transpose").Options = &TransposeOptions{Perm: []int32{2, 0, 0}} }, ErrInvalid, frags(`Transpose "transpose": perm [2 0 0] is not a permutation of 0..2`)},
