@@ -316,3 +316,23 @@ func TestHostCPU(t *testing.T) {
 	}
 	t.Logf("host CPU: %s %v part %q, %d cores, notes %q", c.Arch, c.Features, c.Part, c.Cores, c.Notes)
 }
+
+func TestDetectSoftWarnings(t *testing.T) {
+	files := map[string]string{
+		"proc/device-tree/compatible": "nvidia,p3768-0000+p3767-0005\x00nvidia,p3767-0005\x00nvidia,tegra234\x00",
+		"etc/nv_tegra_release":        "# R32 (release), REVISION: 7.1, GCID: 1, BOARD: t186ref, EABI: aarch64\n",
+		"proc/cpuinfo":                strings.ReplaceAll(pi4CPUInfo, "0xd08", "0xd42"),
+	}
+	d, err := Detect(mapFS(files), StaticCPU{Arch: "arm64", Features: ASIMD | DotProd, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Profile.ID != "jetson-orin-nano" || !d.Trusted() {
+		t.Fatalf("got %s, problems %q", d.Profile.ID, d.Problems)
+	}
+	for _, want := range []string{"L4T R32 is unusual for jetson-orin-nano", "4 cores online, profile jetson-orin-nano has 6"} {
+		if !slices.ContainsFunc(d.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("warnings %q lack %q", d.Warnings, want)
+		}
+	}
+}

@@ -106,6 +106,18 @@ type Decision struct {
 // the order that costs accuracy last), projects the temperature trend so it
 // acts before the target rather than after, and gives work back only after
 // a calm period below a hysteresis band. It is not safe for concurrent use.
+//
+// Limits, with the defaults, checked by governor_test.go against a two-node
+// thermal model of a bare Raspberry Pi 4 (idle 40 °C, full load 85 °C in
+// 25 °C air) sampled once a second with ±0.5 °C sensor noise:
+//   - at most 6 budget changes in any minute (1 min / DownDwell);
+//   - once settled, at most 1 change a minute on average (measured: 0 in
+//     25 °C air, 0.48/min in 15 °C air where the full budget sits right
+//     at the target);
+//   - the die stays below the 75 °C target (measured max 70.0 °C in 25 °C
+//     air, 71.2 °C in 40 °C air) and the firmware never throttles;
+//   - the full budget is back within 6 minutes of the board being able to
+//     carry it (measured: 45 s from one step down, 2 m 45 s from six).
 type Governor struct {
 	cfg    GovernorConfig
 	ladder []Budget

@@ -107,6 +107,9 @@ type Snapshot struct {
 func (s *Snapshot) MaxTempC(zones []string) (c float64, zone string, ok bool) {
 	pick := func(named bool) {
 		for _, t := range s.Temps {
+			if math.IsNaN(t.C) {
+				continue
+			}
 			if named && !slices.ContainsFunc(zones, func(z string) bool { return strings.EqualFold(z, t.Zone) }) {
 				continue
 			}
