@@ -81,6 +81,21 @@ func (f Feature) String() string {
 // MarshalText writes the String form so JSON output reads as names.
 func (f Feature) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
+// UnmarshalText reads the String form back ("asimd+dotprod", "none").
+func (f *Feature) UnmarshalText(text []byte) error {
+	*f = 0
+	if s := string(text); s != "none" && s != "" {
+		for _, name := range strings.Split(s, "+") {
+			x, err := ParseFeature(name)
+			if err != nil {
+				return err
+			}
+			*f |= x
+		}
+	}
+	return nil
+}
+
 // CPU is what a CPUSource found out about the processor.
 type CPU struct {
 	Arch     string  // GOARCH spelling: "arm64", "arm", "amd64"

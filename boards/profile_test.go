@@ -117,6 +117,17 @@ func TestFeatureNames(t *testing.T) {
 	if _, err := ParseFeature("sdot"); err == nil {
 		t.Error("ParseFeature accepted an unknown name")
 	}
+	for _, in := range []Feature{0, f, NEON | VFPv4} {
+		text, _ := in.MarshalText()
+		var back Feature
+		if err := back.UnmarshalText(text); err != nil || back != in {
+			t.Errorf("text round trip of %v: %v, %v", in, back, err)
+		}
+	}
+	var bad Feature
+	if err := bad.UnmarshalText([]byte("asimd+sdot")); err == nil || !strings.Contains(err.Error(), "sdot") {
+		t.Errorf("UnmarshalText of an unknown name: %v", err)
+	}
 	if !f.Has(ASIMD|I8MM) || f.Has(SVE) {
 		t.Error("Has is wrong")
 	}
