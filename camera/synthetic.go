@@ -109,10 +109,8 @@ func (s *Synthetic) Next(ctx context.Context, f *Frame) error {
 		s.seq++
 	}
 	fm := s.cfg.Format
-	period := time.Second / 30
 	if fm.FPS > 0 {
-		period = time.Duration(float64(time.Second) / fm.FPS)
-		due := s.start.Add(time.Duration(s.seq) * period)
+		due := s.start.Add(time.Duration(float64(s.seq) * float64(time.Second) / fm.FPS))
 		if d := due.Sub(s.cfg.Clock()); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -143,7 +141,10 @@ func (s *Synthetic) Next(ctx context.Context, f *Frame) error {
 		EncodeRGB(f, s.rgb)
 	}
 	f.Seq = s.seq
-	f.Timestamp = time.Duration(s.seq) * period
+	f.Timestamp = time.Duration(s.seq) * time.Second / 30
+	if fm.FPS > 0 {
+		f.Timestamp = time.Duration(float64(s.seq) * float64(time.Second) / fm.FPS)
+	}
 	s.seq++
 	s.n++
 	return nil
