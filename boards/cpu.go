@@ -98,12 +98,12 @@ func (f *Feature) UnmarshalText(text []byte) error {
 
 // CPU is what a CPUSource found out about the processor.
 type CPU struct {
-	Arch     string  // GOARCH spelling: "arm64", "arm", "amd64"
-	Features Feature // what the code may use
-	Part     string  // MIDR part number such as "0xd08"; "" when unknown
-	Cores    int     // logical CPUs; 0 when unknown
-	Source   string  // where the answer came from, for the evidence
-	Notes    []string
+	Arch     string   `json:"arch"`           // GOARCH spelling: "arm64", "arm", "amd64"
+	Features Feature  `json:"features"`       // what the code may use
+	Part     string   `json:"part,omitempty"` // MIDR part number such as "0xd08"; "" when unknown
+	Cores    int      `json:"cores"`          // logical CPUs; 0 when unknown
+	Source   string   `json:"source"`         // where the answer came from, for the evidence
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // CPUSource reports the CPU that the kernels will run on. Detection takes

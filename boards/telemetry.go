@@ -199,6 +199,9 @@ func NewReader(fsys fs.FS, p Profile) (*Reader, error) {
 
 	switch p.Power.Kind {
 	case PowerRPiThrottled:
+		// Newer Raspberry Pi kernels log a one-time "deprecated" warning on
+		// the first read of get_throttled; it is still the only file with
+		// all eight bits, so it is worth that line in dmesg.
 		r.throttle = firstGlob(fsys, p.Power.Paths)
 		if r.throttle == "" {
 			// Mainline kernels expose only the under-voltage bit, through
