@@ -29,9 +29,12 @@ type Params struct {
 }
 
 // Quantize maps a real value to the integer grid of p, rounding half away
-// from zero and clamping to [lo, hi].
+// from zero and clamping to [lo, hi]. NaN maps to the zero point (clamped).
 func (p Params) Quantize(x float32, lo, hi int32) int32 {
 	v := math.Round(float64(x) / float64(p.Scale))
+	if math.IsNaN(v) { // int32(NaN) differs between amd64 and arm
+		v = 0
+	}
 	v += float64(p.ZeroPoint)
 	if v < float64(lo) {
 		return lo
@@ -119,7 +122,8 @@ func QuantizeWeights(w []float32, channels int) ([]int8, []float32, error) {
 }
 
 // QuantizeBias quantizes a float bias to int32 with scale inScale·wScale[c]
-// (one weight scale per output channel, or a single one for all).
+// (one weight scale per output channel, or a single one for all), rounding
+// half away from zero and saturating; NaN becomes 0.
 func QuantizeBias(b []float32, inScale float32, wScales []float32) []int32 {
 	out := make([]int32, len(b))
 	for c, v := range b {
@@ -129,6 +133,9 @@ func QuantizeBias(b []float32, inScale float32, wScales []float32) []int32 {
 		}
 		s := float64(inScale) * float64(ws)
 		r := math.Round(float64(v) / s)
+		if math.IsNaN(r) {
+			r = 0
+		}
 		r = math.Max(math.MinInt32, math.Min(math.MaxInt32, r))
 		out[c] = int32(r)
 	}
@@ -140,15 +147,21 @@ func QuantizeBias(b []float32, inScale float32, wScales []float32) []int32 {
 type Table [256]int8
 
 // BuildTable tabulates f for int8 input with parameters in and int8 output
-// with parameters out. It is how GELU, tanh, logistic and friends run in
-// int8: computed once at load, one lookup per element at Invoke.
+// with parameters out, rounding half away from zero and clamping; where f
+// returns NaN the entry is the output zero point. It is how GELU, tanh,
+// logistic and friends run in int8: computed once at load, one lookup per
+// element at Invoke.
 func BuildTable(in, out Params, f func(float64) float64) Table {
 	var t Table
 	for i := range t {
 		q := int32(i) + Int8Min
 		x := float64(in.Scale) * float64(q-in.ZeroPoint)
 		y := f(x)
-		v := math.Round(y/float64(out.Scale)) + float64(out.ZeroPoint)
+		v := math.Round(y / float64(out.Scale))
+		if math.IsNaN(v) { // int8(NaN) is implementation-defined
+			v = 0
+		}
+		v += float64(out.ZeroPoint)
 		v = math.Max(Int8Min, math.Min(Int8Max, v))
 		t[i] = int8(v)
 	}

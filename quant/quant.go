@@ -99,7 +99,8 @@ func (m Multiplier) Apply(x int32) int32 {
 	prod := int64(x) * int64(m.M)
 	total := 31 - m.Shift
 	if total <= 0 {
-		// Factor ≥ 2^31/M·…: only reachable with Shift = 31; shift left and saturate.
+		// Shift 31, or 32 when NewMultiplier rounds a factor just below
+		// 2^31 up to 2^31: shift left and saturate.
 		return saturate32(prod << uint(-total))
 	}
 	return saturate32((prod + int64(1)<<(total-1)) >> total)
@@ -107,17 +108,17 @@ func (m Multiplier) Apply(x int32) int32 {
 
 // ApplyDouble returns gemmlowp's double-rounded x·M·2^(Shift−31):
 // SaturatingRoundingDoublingHighMul(x·2^max(Shift,0), M) then
-// RoundingDivideByPOT(max(−Shift,0)).
+// RoundingDivideByPOT(max(−Shift,0)), with x·2^Shift taken exactly and the
+// result saturated to int32 (gemmlowp's int32 x·2^Shift would overflow).
+// For Shift > 0 the left shift is exact, so only the high multiply rounds
+// and the result equals Apply's.
 func (m Multiplier) ApplyDouble(x int32) int32 {
-	left, right := int32(0), int32(0)
 	if m.Shift > 0 {
-		left = m.Shift
-	} else {
-		right = -m.Shift
+		// floor(x·2^Shift·M/2^31 + 1/2): Apply's rounding, and Apply
+		// saturates where x·2^Shift does not fit int32.
+		return m.Apply(x)
 	}
-	v := saturate32(int64(x) << uint(left))
-	v = SaturatingRoundingDoublingHighMul(v, m.M)
-	return RoundingDivideByPOT(v, right)
+	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m.M), -m.Shift)
 }
 
 // ApplyMode applies m with the given rounding mode.
@@ -129,8 +130,10 @@ func (m Multiplier) ApplyMode(x int32, r Rounding) int32 {
 }
 
 // SaturatingRoundingDoublingHighMul returns the high 32 bits of 2·a·b,
-// rounded half away from zero, saturating the single overflow case
-// a = b = −2^31.
+// i.e. a·b/2^31, rounded to nearest with ties toward +∞ (gemmlowp adds
+// 2^30 to a non-negative product and 1−2^30 to a negative one, then
+// truncates toward zero: −1.5 becomes −1, as AArch64 SQRDMULH does),
+// saturating the single overflow case a = b = −2^31.
 func SaturatingRoundingDoublingHighMul(a, b int32) int32 {
 	if a == math.MinInt32 && b == math.MinInt32 {
 		return math.MaxInt32

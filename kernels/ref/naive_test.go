@@ -112,20 +112,16 @@ func (g kgen) stage(channels int, accMag float64) kernels.OutputStage {
 
 // exApply is Multiplier.ApplyMode computed from its definition in exact
 // arithmetic: RoundSingle rounds x·M/2^(31−Shift) half toward +∞;
-// RoundDouble is gemmlowp's SaturatingRoundingDoublingHighMul (x·2^max(Shift,0)
-// saturated, times M, over 2^31, half toward +∞, −2^31·−2^31 saturating)
-// followed by RoundingDivideByPOT(max(−Shift,0)) (half away from zero).
-// Both saturate to int32.
+// RoundDouble is gemmlowp's SaturatingRoundingDoublingHighMul of the exact
+// x·2^max(Shift,0) and M (over 2^31, half toward +∞, saturated) followed by
+// RoundingDivideByPOT(max(−Shift,0)) (half away from zero). Both saturate
+// to int32.
 func exApply(x int64, m quant.Multiplier, r quant.Rounding) int64 {
 	if r == quant.RoundDouble {
+		// High multiply of the exact x·2^left, half toward +∞, saturated.
 		left, right := max(int64(m.Shift), 0), max(-int64(m.Shift), 0)
-		v := exSat32(new(big.Int).Lsh(big.NewInt(x), uint(left)))
-		var hm int64
-		if v == math.MinInt32 && m.M == math.MinInt32 {
-			hm = math.MaxInt32
-		} else {
-			hm = exRoundHalfUp(new(big.Int).Mul(big.NewInt(v), big.NewInt(int64(m.M))), 31)
-		}
+		v := new(big.Int).Lsh(big.NewInt(x), uint(left))
+		hm := exSat32(big.NewInt(exRoundHalfUp(v.Mul(v, big.NewInt(int64(m.M))), 31)))
 		if right == 0 {
 			return hm
 		}
