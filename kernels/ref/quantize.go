@@ -8,7 +8,7 @@ import (
 // QuantizeFloat quantizes float32 values with p into int8 (or uint8 when
 // unsigned), stored as bytes: out = clamp(round(x/scale) + zp) with the
 // division in float64 and round half away from zero, exactly
-// quant.Params.Quantize. NaN maps to the zero point (real 0).
+// quant.Params.Quantize, which also maps NaN to the zero point.
 func QuantizeFloat(x []float32, out []byte, p quant.Params, unsigned bool) {
 	lo, hi := int32(quant.Int8Min), int32(quant.Int8Max)
 	if unsigned {
@@ -16,11 +16,7 @@ func QuantizeFloat(x []float32, out []byte, p quant.Params, unsigned bool) {
 	}
 	out = out[:len(x)]
 	for i, v := range x {
-		q := p.ZeroPoint
-		if v == v {
-			q = p.Quantize(v, lo, hi)
-		}
-		out[i] = byte(q)
+		out[i] = byte(p.Quantize(v, lo, hi))
 	}
 }
 

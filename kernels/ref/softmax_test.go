@@ -107,6 +107,8 @@ func TestSoftmaxInt8Hand(t *testing.T) {
 		{"peak", 3, []int8{127, -128, -100}, []int8{127, -128, -128}},
 		// A single element is probability 1 → 127.
 		{"single", 1, []int8{-7}, []int8{127}},
+		// 512 equal values: 256/512 = 0.5 exactly, a tie, rounds up → −127.
+		{"tie", 512, make([]int8, 512), slices.Repeat([]int8{-127}, 512)},
 		// Rows are independent.
 		{"rows", 2, []int8{0, -1, -1, 0}, []int8{43, -43, -43, 43}},
 	} {

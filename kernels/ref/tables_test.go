@@ -87,6 +87,23 @@ func TestUnaryTablesTrackFloat(t *testing.T) {
 	}
 }
 
+// TestRsqrtTableEdges checks what Rsqrt's doc promises for int8 tables:
+// real 0 saturates, negative reals give the output zero point.
+func TestRsqrtTableEdges(t *testing.T) {
+	in := quant.Params{Scale: 0.1, ZeroPoint: 0}
+	out := quant.Params{Scale: 0.05, ZeroPoint: -100}
+	tab := quant.BuildTable(in, out, Rsqrt)
+	if got := tab[0+128]; got != 127 {
+		t.Errorf("rsqrt(0) = %d, want 127", got)
+	}
+	if got := tab[-5+128]; got != -100 {
+		t.Errorf("rsqrt(−0.5) = %d, want the zero point −100", got)
+	}
+	if got := tab[40+128]; got != -90 { // rsqrt(4) = 0.5 → 10 quanta
+		t.Errorf("rsqrt(4) = %d, want -90", got)
+	}
+}
+
 func TestLookupInt8(t *testing.T) {
 	var tab quant.Table
 	for i := range tab {

@@ -33,8 +33,9 @@ func Logistic(x float64) float64 {
 	return 1 / (1 + math.Exp(-x))
 }
 
-// Rsqrt returns 1/√x: +Inf at 0 and NaN below. Tables built from it need
-// inputs whose real values are positive.
+// Rsqrt returns 1/√x: +Inf at 0 and NaN below. In a table built from it,
+// a real input of 0 saturates to the output maximum and a negative one
+// gives the output zero point (quant.BuildTable's rule for NaN).
 func Rsqrt(x float64) float64 {
 	return 1 / math.Sqrt(x)
 }
