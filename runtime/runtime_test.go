@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"bytes"
+	"flag"
 	"math"
 	"math/rand"
 	"testing"
@@ -102,13 +103,16 @@ func TestInt8TracksFloat(t *testing.T) {
 	}
 }
 
-// TestDeiTTinyFidelity is the acceptance measurement; it takes
-// about a minute on two cores, so -short skips it.
+var deitInputs = flag.Int("deit-inputs", 10, "random inputs for TestDeiTTinyFidelity (the README's figure uses 50)")
+
+// TestDeiTTinyFidelity measures int8 DeiT-tiny against its float graph. Each
+// input costs about 2.5 GMAC of reference kernels, so -short skips it; the
+// README's figure comes from -deit-inputs=50.
 func TestDeiTTinyFidelity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("DeiT-tiny fidelity takes about a minute; run without -short")
+		t.Skip("DeiT-tiny fidelity takes a minute or more; run without -short")
 	}
-	n := 50
+	n := *deitInputs
 	cos, agree := fidelity(t, "deit-tiny", n)
 	t.Logf("deit-tiny: mean logit cosine %.4f, top-1 agreement %.2f over %d inputs", cos, agree, n)
 	if cos < 0.95 {
