@@ -1,3 +1,0 @@
-package camera
-
-func openSPIURI(rest string) (Source, error) { return nil, ErrBadURI }
