@@ -1,10 +1,40 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
+
+// NewLayerNormParams folds LayerNorm's real parameters into the int8
+// kernel's (at load; it allocates): Gamma[i] = float32(γ_i/s_out),
+// Beta[i] = float32(β_i/s_out + zp_out), Eps = ε/s_in², each computed in
+// float64 and rounded once, so every runtime folds to the same bits.
+func NewLayerNormParams(rows, d int, eps float32, gamma, beta []float32, in, out quant.Params) (kernels.LayerNormParams, error) {
+	p := kernels.LayerNormParams{Rows: rows, D: d}
+	if rows < 0 || d <= 0 || len(gamma) != d || len(beta) != d {
+		return p, fmt.Errorf("layer norm: %d rows of %d with %d gammas and %d betas", rows, d, len(gamma), len(beta))
+	}
+	if err := in.Validate(quant.Int8Min, quant.Int8Max); err != nil {
+		return p, fmt.Errorf("layer norm: input: %w", err)
+	}
+	if err := out.Validate(quant.Int8Min, quant.Int8Max); err != nil {
+		return p, fmt.Errorf("layer norm: output: %w", err)
+	}
+	if !(eps >= 0) || math.IsInf(float64(eps), 0) {
+		return p, fmt.Errorf("layer norm: epsilon %g is not finite and non-negative", eps)
+	}
+	p.Gamma, p.Beta = make([]float32, d), make([]float32, d)
+	so := float64(out.Scale)
+	for i := range d {
+		p.Gamma[i] = float32(float64(gamma[i]) / so)
+		p.Beta[i] = float32(float64(beta[i])/so + float64(out.ZeroPoint))
+	}
+	p.Eps = float64(eps) / (float64(in.Scale) * float64(in.Scale))
+	return p, nil
+}
 
 // LayerNormInt8 normalizes each of p.Rows rows of p.D int8 values. Per row,
 // with S = Σq and Q = Σq² summed exactly in int64 (the zero point cancels):

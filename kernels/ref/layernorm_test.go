@@ -19,15 +19,11 @@ type ewLayerNormCase struct {
 	p           kernels.LayerNormParams
 }
 
-// ewLayerNormParams folds the real parameters as the runtime does at load:
-// Gamma = γ/s_out, Beta = β/s_out + zp_out, Eps = ε/s_in².
 func ewLayerNormParams(c *ewLayerNormCase) {
-	c.p = kernels.LayerNormParams{Rows: c.rows, D: c.d,
-		Gamma: make([]float32, c.d), Beta: make([]float32, c.d),
-		Eps: float64(c.eps) / (float64(c.in.Scale) * float64(c.in.Scale))}
-	for i := range c.d {
-		c.p.Gamma[i] = float32(float64(c.gamma[i]) / float64(c.out.Scale))
-		c.p.Beta[i] = float32(float64(c.beta[i])/float64(c.out.Scale) + float64(c.out.ZeroPoint))
+	var err error
+	c.p, err = NewLayerNormParams(c.rows, c.d, c.eps, c.gamma, c.beta, c.in, c.out)
+	if err != nil {
+		panic(err)
 	}
 }
 
@@ -261,6 +257,37 @@ func TestLayerNormGolden(t *testing.T) {
 		t.Errorf("float output bits [0 191 700] = %#x, want %#x", got, want)
 	}
 }
+
+func TestNewLayerNormParams(t *testing.T) {
+	p, err := NewLayerNormParams(2, 2, 0.01, []float32{1, -0.5}, []float32{0.25, 0},
+		quant.Params{Scale: 0.1, ZeroPoint: 7}, quant.Params{Scale: 0.125, ZeroPoint: -3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// γ/0.125 = 8, −4; β/0.125 − 3 = −1, −3; ε/0.1² ≈ 1 (float32 ε and scale).
+	if p.Rows != 2 || p.D != 2 || p.Gamma[0] != 8 || p.Gamma[1] != -4 || p.Beta[0] != -1 || p.Beta[1] != -3 ||
+		math.Abs(p.Eps-1) > 1e-6 {
+		t.Errorf("NewLayerNormParams = %+v", p)
+	}
+	good := quant.Params{Scale: 0.1}
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"short gamma", ew3(NewLayerNormParams(1, 2, 0, []float32{1}, []float32{0, 0}, good, good))},
+		{"zero d", ew3(NewLayerNormParams(1, 0, 0, nil, nil, good, good))},
+		{"bad input", ew3(NewLayerNormParams(1, 1, 0, []float32{1}, []float32{0}, quant.Params{}, good))},
+		{"bad output", ew3(NewLayerNormParams(1, 1, 0, []float32{1}, []float32{0}, good, quant.Params{Scale: 1, ZeroPoint: 300}))},
+		{"negative eps", ew3(NewLayerNormParams(1, 1, -1, []float32{1}, []float32{0}, good, good))},
+		{"NaN eps", ew3(NewLayerNormParams(1, 1, float32(math.NaN()), []float32{1}, []float32{0}, good, good))},
+	} {
+		if c.err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
+
+func ew3(_ kernels.LayerNormParams, err error) error { return err }
 
 func TestLayerNormFloat(t *testing.T) {
 	r := ewRand(t, 12)
