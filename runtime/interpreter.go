@@ -24,6 +24,10 @@ type Options struct {
 	// AfterOp, when set, is called after each op with its index; the op's
 	// outputs can be read with Interpreter.Tensor. Calibration uses it.
 	AfterOp func(op int)
+	// Kernels forces a kernel set by name ("ref", or an accelerated set
+	// listed by KernelSets); empty picks from $EDGEINFER_KERNELS, then the
+	// best the CPU supports.
+	Kernels string
 }
 
 // OpProfile is the accumulated cost of one op over all profiled Invokes.
@@ -51,6 +55,7 @@ type Interpreter struct {
 	steps   []step
 	pool    *pool
 	profile []OpProfile
+	kernels KernelSet
 }
 
 type step struct {
@@ -78,7 +83,11 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 	if opts.Threads <= 0 {
 		opts.Threads = goruntime.NumCPU()
 	}
-	it := &Interpreter{model: m, opts: opts}
+	ks, err := chooseKernels(opts.Kernels)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	it := &Interpreter{model: m, opts: opts, kernels: ks}
 	if m.MemoryPlan != nil {
 		p, err := checkPlan(m, m.MemoryPlan)
 		if err != nil {
@@ -202,6 +211,9 @@ func (it *Interpreter) Tensor(i int) *Tensor { return &it.tensors[i] }
 
 // Plan returns the arena layout.
 func (it *Interpreter) Plan() *Plan { return it.plan }
+
+// Kernels returns the kernel set in use and why it was picked.
+func (it *Interpreter) Kernels() KernelSet { return it.kernels }
 
 // Threads returns the worker count.
 func (it *Interpreter) Threads() int { return it.opts.Threads }

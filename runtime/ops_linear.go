@@ -17,13 +17,14 @@ func init() {
 type fcInt8 struct {
 	p         kernels.FCParams
 	x, w, out []int8
+	f         func(p kernels.FCParams, x, w, out []int8)
 }
 
 func (k *fcInt8) rows() int { return k.p.M }
 func (k *fcInt8) runRows(lo, hi int) {
 	p := k.p
 	p.M = hi - lo
-	ref.FullyConnectedInt8(&p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
+	k.f(p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
 }
 
 type fcFloat struct {
@@ -53,7 +54,7 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8()}
+		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8(), f: c.it.kernels.FullyConnectedInt8}
 		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, Out: c.outputStage(mult, out, act)}
 		if bias != nil {
 			k.p.Bias = bias.Int32()
@@ -80,6 +81,7 @@ type matMul struct {
 	oStride          int
 	splitM           bool
 	a8, b8, o8       []int8
+	mm8              func(p kernels.MatMulParams, a, b, out []int8)
 	af, bf, of       []float32
 }
 
@@ -115,7 +117,7 @@ func (k *matMul) run(b, m0, m1 int) {
 	bo := b * k.bStride
 	oo := b*k.oStride + m0*p.N
 	if k.a8 != nil {
-		ref.MatMulInt8(&p, k.a8[ao:ao+p.M*p.K], k.b8[bo:bo+p.K*p.N], k.o8[oo:oo+p.M*p.N])
+		k.mm8(p, k.a8[ao:ao+p.M*p.K], k.b8[bo:bo+p.K*p.N], k.o8[oo:oo+p.M*p.N])
 		return
 	}
 	ref.MatMulFloat(&p, k.af[ao:ao+p.M*p.K], k.bf[bo:bo+p.K*p.N], k.of[oo:oo+p.M*p.N])
@@ -152,6 +154,7 @@ func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
 		k.p.AZP, k.p.BZP = a.Params.ZeroPoint, b.Params.ZeroPoint
 		k.p.Out = c.outputStage(mult, out, format.ActNone)
 		k.a8, k.b8, k.o8 = a.Int8(), b.Int8(), out.Int8()
+		k.mm8 = c.it.kernels.MatMulInt8
 	case format.Float32:
 		k.af, k.bf, k.of = a.Float32(), b.Float32(), out.Float32()
 	default:
@@ -164,6 +167,7 @@ type conv struct {
 	p          kernels.ConvParams
 	depthwise  bool
 	x8, w8, o8 []int8
+	conv8      func(p kernels.ConvParams, x, w, out []int8)
 	xf, wf, of []float32
 }
 
@@ -172,10 +176,8 @@ func (k *conv) runRows(lo, hi int) {
 	p := k.p
 	p.RowLo, p.RowHi = lo, hi
 	switch {
-	case k.x8 != nil && k.depthwise:
-		ref.DepthwiseConv2DInt8(&p, k.x8, k.w8, k.o8)
 	case k.x8 != nil:
-		ref.Conv2DInt8(&p, k.x8, k.w8, k.o8)
+		k.conv8(p, k.x8, k.w8, k.o8)
 	case k.depthwise:
 		ref.DepthwiseConv2DFloat(&p, k.xf, k.wf, k.of)
 	default:
@@ -224,6 +226,10 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.Bias = bias.Int32()
 		}
 		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
+		k.conv8 = c.it.kernels.Conv2DInt8
+		if k.depthwise {
+			k.conv8 = c.it.kernels.DepthwiseConv2DInt8
+		}
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)
 		if bias != nil {

@@ -100,7 +100,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		P90MS: msOf(sorted[(len(sorted)*9)/10]), MaxMS: msOf(sorted[len(sorted)-1]),
 		MACs: it.MACs(), ArenaBytes: it.Plan().ArenaBytes, WeightBytes: runtime.WeightBytes(m),
 		AllocsPerRun: float64(ms1.Mallocs-ms0.Mallocs) / float64(*runs),
-		Kernels:      "ref",
+		Kernels:      it.Kernels().Name,
 	}
 	if res.MedianMS > 0 {
 		res.GMACPerSecond = float64(res.MACs) / (res.MedianMS / 1e3) / 1e9

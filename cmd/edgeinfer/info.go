@@ -46,7 +46,7 @@ func describe(it *runtime.Interpreter) modelInfo {
 		Name: m.Name, Description: m.Description, Ops: len(m.Ops), Tensors: len(m.Tensors),
 		OpCounts: map[string]int{}, MACs: it.MACs(), WeightBytes: runtime.WeightBytes(m),
 		ArenaBytes: it.Plan().ArenaBytes, ArenaLowerBoundBytes: it.Plan().LowerBound,
-		Rounding: m.Rounding.String(), Kernels: "ref (portable Go reference kernels)",
+		Rounding: m.Rounding.String(), Kernels: it.Kernels().Name + " (" + it.Kernels().Why + ")",
 		Labels: len(m.Labels), Preprocess: m.Preprocess,
 	}
 	for _, op := range m.Ops {

@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+// KernelSet is one implementation of the hot kernels. "ref" (portable Go)
+// always exists and is the source of truth; accelerated sets register
+// themselves from build-specific files and must match ref bit for bit.
+//
+// Parameters are passed by value: through a function value the compiler
+// cannot see that a pointer argument stays on the stack, so a pointer
+// would cost a heap allocation per call.
+type KernelSet struct {
+	Name string
+	// Why says why this set was picked (CPU features, an override).
+	Why string
+
+	FullyConnectedInt8  func(p kernels.FCParams, x, w, out []int8)
+	MatMulInt8          func(p kernels.MatMulParams, a, b, out []int8)
+	Conv2DInt8          func(p kernels.ConvParams, x, w, out []int8)
+	DepthwiseConv2DInt8 func(p kernels.ConvParams, x, w, out []int8)
+}
+
+var refKernels = KernelSet{
+	Name: "ref",
+	Why:  "portable Go reference kernels",
+	FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
+		ref.FullyConnectedInt8(&p, x, w, out)
+	},
+	MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
+		ref.MatMulInt8(&p, a, b, out)
+	},
+	Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+		ref.Conv2DInt8(&p, x, w, out)
+	},
+	DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+		ref.DepthwiseConv2DInt8(&p, x, w, out)
+	},
+}
+
+// kernelSets holds every set usable on this machine, by name.
+// registerKernels adds one; best is the name picked by default.
+var (
+	kernelSets = map[string]KernelSet{"ref": refKernels}
+	best       = "ref"
+)
+
+// registerKernels makes a set available; with preferred it becomes the
+// default. Called from init functions of architecture-specific files.
+func registerKernels(s KernelSet, preferred bool) {
+	kernelSets[s.Name] = s
+	if preferred {
+		best = s.Name
+	}
+}
+
+// KernelEnv is the environment variable that forces a kernel set
+// (for example EDGEINFER_KERNELS=ref); Options.Kernels takes precedence.
+const KernelEnv = "EDGEINFER_KERNELS"
+
+// KernelSets returns the names of the sets usable on this machine.
+func KernelSets() []string {
+	var n []string
+	for k := range kernelSets {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// chooseKernels resolves the requested name ("" = environment, then the
+// best available set).
+func chooseKernels(name string) (KernelSet, error) {
+	why := ""
+	if name == "" {
+		if env := os.Getenv(KernelEnv); env != "" {
+			name, why = env, "forced by "+KernelEnv+"="+env
+		}
+	} else {
+		why = "forced by option"
+	}
+	if name == "" || name == "auto" {
+		return kernelSets[best], nil
+	}
+	s, ok := kernelSets[name]
+	if !ok {
+		return KernelSet{}, fmt.Errorf("kernel set %q is not available on this machine (have %s)", name, strings.Join(KernelSets(), ", "))
+	}
+	s.Why = why + "; " + s.Why
+	return s, nil
+}
