@@ -58,9 +58,17 @@ func (m *Model) tensorDesc(i int32) string {
 	return fmt.Sprintf("tensor %d %q", i, m.Tensors[i].Name)
 }
 
+// tensorRef prints as tensorDesc, formatting only when printed.
+type tensorRef struct {
+	m *Model
+	i int32
+}
+
+func (r tensorRef) String() string { return r.m.tensorDesc(r.i) }
+
 func (m *Model) validateTensor(i int) error {
 	t := &m.Tensors[i]
-	desc := m.tensorDesc(int32(i))
+	desc := tensorRef{m, int32(i)}
 	if t.DType.Size() == 0 {
 		return unsupported("%s: unknown dtype %v", desc, t.DType)
 	}

@@ -28,12 +28,20 @@ func (c *opCheck) in(k int) *Tensor {
 
 func (c *opCheck) out() *Tensor { return &c.m.Tensors[c.op.Outputs[0]] }
 
-// inName names input k with its role: `weight tensor 42 "w"`.
-func (c *opCheck) inName(role string, k int) string {
-	return role + " " + c.m.tensorDesc(c.op.Inputs[k])
+// tname names a tensor with its role in an op: `weight tensor 42 "w"`.
+// It formats only when printed, so that checks that pass cost nothing.
+type tname struct {
+	m    *Model
+	role string
+	t    int32
 }
 
-func (c *opCheck) outName() string { return "output " + c.m.tensorDesc(c.op.Outputs[0]) }
+func (n tname) String() string { return n.role + " " + n.m.tensorDesc(n.t) }
+
+// inName names input k with its role.
+func (c *opCheck) inName(role string, k int) tname { return tname{c.m, role, c.op.Inputs[k]} }
+
+func (c *opCheck) outName() tname { return tname{c.m, "output", c.op.Outputs[0]} }
 
 // arity lists each op's input count range and which inputs may be −1.
 type arity struct {
@@ -182,7 +190,7 @@ func (c *opCheck) activation(a Activation) error {
 }
 
 // shapeIs checks a tensor's shape against the one the op computes.
-func (c *opCheck) shapeIs(name string, got []int32, want []int64) error {
+func (c *opCheck) shapeIs(name tname, got []int32, want []int64) error {
 	if !shapeEq(got, want) {
 		return c.errf("%s has shape %v, want %v", name, got, want)
 	}
@@ -209,28 +217,28 @@ func dims(s []int32) []int64 {
 	return out
 }
 
-func (c *opCheck) rank(name string, t *Tensor, want int) error {
+func (c *opCheck) rank(name tname, t *Tensor, want int) error {
 	if len(t.Shape) != want {
 		return c.errf("%s has rank %d (shape %v), want %d", name, len(t.Shape), t.Shape, want)
 	}
 	return nil
 }
 
-func (c *opCheck) minRank(name string, t *Tensor, want int) error {
+func (c *opCheck) minRank(name tname, t *Tensor, want int) error {
 	if len(t.Shape) < want {
 		return c.errf("%s has rank %d (shape %v), want at least %d", name, len(t.Shape), t.Shape, want)
 	}
 	return nil
 }
 
-func (c *opCheck) constant(name string, t *Tensor) error {
+func (c *opCheck) constant(name tname, t *Tensor) error {
 	if !t.IsConst() {
 		return c.errf("%s must be a constant", name)
 	}
 	return nil
 }
 
-func (c *opCheck) dtype(name string, t *Tensor, want DType) error {
+func (c *opCheck) dtype(name tname, t *Tensor, want DType) error {
 	if t.DType != want {
 		return c.errf("%s is %v, want %v", name, t.DType, want)
 	}
@@ -238,7 +246,7 @@ func (c *opCheck) dtype(name string, t *Tensor, want DType) error {
 }
 
 // perTensor checks that t is int8 with per-tensor quantization.
-func (c *opCheck) perTensor(name string, t *Tensor) error {
+func (c *opCheck) perTensor(name tname, t *Tensor) error {
 	if t.DType != Int8 {
 		return c.errf("%s is %v, want int8", name, t.DType)
 	}
@@ -923,7 +931,7 @@ func (c *opCheck) pad() error {
 
 // quantizedPerTensor checks an int8 or uint8 tensor with per-tensor
 // quantization.
-func (c *opCheck) quantizedPerTensor(name string, t *Tensor) error {
+func (c *opCheck) quantizedPerTensor(name tname, t *Tensor) error {
 	if t.DType != Int8 && t.DType != UInt8 {
 		return c.errf("%s is %v, want int8 or uint8", name, t.DType)
 	}

@@ -1,7 +1,5 @@
 package format
 
-//go:generate flatc --go --go-namespace fb -o internal schema/edgeinfer.fbs
-
 import (
 	"fmt"
 	"os"

@@ -17,7 +17,7 @@ if [ "$(flatc --version)" != "$want_version" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# Same command as the //go:generate line in format/write.go.
+# Same command as the first //go:generate line in format/generate.go.
 (cd "$format" && flatc --go --go-namespace fb -o "$tmp" schema/edgeinfer.fbs) || exit 2
 if ! diff -ru "$format/internal/fb" "$tmp/fb"; then
 	echo "check-generated: format/internal/fb is stale; run: go generate ./format" >&2
