@@ -19,6 +19,9 @@ for tool in qemu-aarch64-static qemu-arm-static; do
 	command -v "$tool" >/dev/null || { echo "boards-qemu: $tool not found" >&2; exit 1; }
 done
 
+echo "boards-qemu: fixture trees match boards/gen_fixtures.go"
+(cd boards && go run gen_fixtures.go -check)
+
 echo "boards-qemu: building linux/arm64 and linux/arm (GOARM=7)"
 GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -o "$out/edgeinfer-arm64" ./cmd/edgeinfer
 GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 go build -o "$out/edgeinfer-armv7" ./cmd/edgeinfer

@@ -9,7 +9,9 @@ package main
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
@@ -242,6 +244,18 @@ func boards() map[string]map[string]string {
 }
 
 func main() {
+	check := flag.Bool("check", false, "compare testdata with what would be written; write nothing, exit 1 on a difference")
+	flag.Parse()
+	if *check {
+		if diffs := compare(boards()); len(diffs) > 0 {
+			for _, d := range diffs {
+				fmt.Fprintln(os.Stderr, "gen_fixtures:", d)
+			}
+			fmt.Fprintln(os.Stderr, "gen_fixtures: testdata is stale; run go generate ./boards")
+			os.Exit(1)
+		}
+		return
+	}
 	for board, files := range boards() {
 		root := filepath.Join("testdata", board)
 		if err := os.RemoveAll(root); err != nil {
@@ -257,4 +271,34 @@ func main() {
 			}
 		}
 	}
+}
+
+// compare lists the differences between the generated trees and testdata.
+func compare(all map[string]map[string]string) []string {
+	var diffs []string
+	for board, files := range all {
+		root := filepath.Join("testdata", board)
+		for name, want := range files {
+			got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+			if err != nil {
+				diffs = append(diffs, err.Error())
+			} else if string(got) != want {
+				diffs = append(diffs, fmt.Sprintf("%s/%s differs", root, name))
+			}
+		}
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				diffs = append(diffs, err.Error())
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			if !d.IsDir() {
+				if _, ok := files[filepath.ToSlash(rel)]; !ok {
+					diffs = append(diffs, fmt.Sprintf("%s is not generated", p))
+				}
+			}
+			return nil
+		})
+	}
+	return diffs
 }
