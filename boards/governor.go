@@ -125,6 +125,7 @@ type Governor struct {
 	step       int
 	paused     bool
 	pauseWhy   string
+	resumeC    float64 // resume only below this temperature
 	lastChange time.Time
 	started    bool
 
@@ -287,16 +288,23 @@ func (g *Governor) Step(s *Snapshot) Decision {
 	sinceChange := now.Sub(g.lastChange)
 
 	// Pausing: critical temperature or under-voltage, checked every step.
+	underVolt, critical := s.Throttle.Now(UnderVoltage), haveTemp && temp >= g.cfg.CritC
 	switch {
-	case s.Throttle.Now(UnderVoltage):
-		return g.pause(now, "under-voltage", seen.String())
-	case haveTemp && temp >= g.cfg.CritC:
-		return g.pause(now, fmt.Sprintf("at or above critical %.1f°C", g.cfg.CritC), seen.String())
+	case critical:
+		why := fmt.Sprintf("at or above critical %.1f°C", g.cfg.CritC)
+		if underVolt {
+			why = "under-voltage and " + why
+		}
+		return g.pause(now, why, g.cfg.TargetC-g.cfg.HysteresisC, seen.String())
+	case underVolt:
+		// The supply, not the heat, is the problem: resume once it is
+		// back, unless the board is also over its thermal target.
+		return g.pause(now, "under-voltage", g.cfg.TargetC, seen.String())
 	}
 	if g.paused {
-		// Resume only once cool, and one step lower than before the pause.
-		if haveTemp && temp >= g.cfg.TargetC-g.cfg.HysteresisC {
-			return g.hold(fmt.Sprintf("%s; still paused (%s), resume below %.1f°C", seen.String(), g.pauseWhy, g.cfg.TargetC-g.cfg.HysteresisC))
+		// Resume only once cool enough, one step lower than before.
+		if haveTemp && temp >= g.resumeC {
+			return g.hold(fmt.Sprintf("%s; still paused (%s), resume below %.1f°C", seen.String(), g.pauseWhy, g.resumeC))
 		}
 		g.paused = false
 		g.step = min(g.step+1, len(g.ladder)-1)
@@ -355,8 +363,9 @@ func (g *Governor) Step(s *Snapshot) Decision {
 	if sinceChange < wait {
 		return g.hold(fmt.Sprintf("%s; calm, giving back in %v", seen.String(), (wait - sinceChange).Round(time.Second)))
 	}
-	// A give-back that held for the whole backoff window was right:
-	// forget the penalty.
+	// The last give-back to this step is older than the backoff window:
+	// conditions (air, load) have had time to change, so start again
+	// from the base dwell rather than carry the old penalty forever.
 	if !g.gaveBack[g.step-1].IsZero() && now.Sub(g.gaveBack[g.step-1]) >= 3*g.cfg.MaxUpDwell {
 		g.upDwell[g.step-1] = g.cfg.UpDwell
 	}
@@ -366,11 +375,12 @@ func (g *Governor) Step(s *Snapshot) Decision {
 	return g.decide(true, fmt.Sprintf("%s; calm for %v: give back step %d, %s", seen.String(), sinceChange.Round(time.Second), g.step, g.ladder[g.step]))
 }
 
-func (g *Governor) pause(now time.Time, why, seen string) Decision {
+func (g *Governor) pause(now time.Time, why string, resumeC float64, seen string) Decision {
+	g.resumeC = min(g.resumeC, resumeC)
 	if g.paused {
 		return g.hold(fmt.Sprintf("%s; paused: %s", seen, why))
 	}
-	g.paused, g.pauseWhy = true, why
+	g.paused, g.pauseWhy, g.resumeC = true, why, resumeC
 	g.lastChange = now
 	return g.decide(true, fmt.Sprintf("%s; %s: pause", seen, why))
 }

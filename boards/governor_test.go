@@ -471,3 +471,27 @@ func TestGovernorBorderlineDoesNotHunt(t *testing.T) {
 	t.Logf("15 °C air: max %.2f °C, %d changes (max %d in a minute), %.2f/min over the last 50 min",
 		r.maxC, len(r.changes), maxPerMinute(r.changes), rate)
 }
+
+func TestGovernorUnderVoltageResumesWhenWarm(t *testing.T) {
+	// Paused for the supply, not the heat: a 70 °C board resumes as soon
+	// as the voltage is back, since 70 °C is under the target; a critical
+	// pause would wait for 67 °C.
+	g, _ := pi4Governor(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	snap := Snapshot{Time: base, Temps: []Temp{{Zone: "cpu-thermal", C: 70}}, Throttle: Throttle{Valid: true, Bits: UnderVoltage}}
+	if d := g.Step(&snap); !d.Budget.Pause || !strings.Contains(d.Reason, "under-voltage: pause") {
+		t.Fatalf("got %+v", d)
+	}
+	snap.Time, snap.Throttle.Bits = base.Add(time.Second), UnderVoltageSeen
+	if d := g.Step(&snap); d.Budget.Pause || !strings.Contains(d.Reason, "resume after under-voltage") {
+		t.Fatalf("got %+v, want resumed", d)
+	}
+	// Under-voltage, then critical heat while paused: now it must cool
+	// to the hysteresis line.
+	snap = Snapshot{Time: base.Add(2 * time.Second), Temps: []Temp{{Zone: "cpu-thermal", C: 86}}, Throttle: Throttle{Valid: true, Bits: UnderVoltage}}
+	g.Step(&snap)
+	snap.Time, snap.Temps[0].C, snap.Throttle.Bits = base.Add(3*time.Second), 70, 0
+	if d := g.Step(&snap); !d.Budget.Pause || !strings.Contains(d.Reason, "resume below 67.0°C") {
+		t.Fatalf("got %+v, want still paused until 67 °C", d)
+	}
+}
