@@ -69,6 +69,9 @@ func (r tensorRef) String() string { return r.m.tensorDesc(r.i) }
 func (m *Model) validateTensor(i int) error {
 	t := &m.Tensors[i]
 	desc := tensorRef{m, int32(i)}
+	if t.DType == DTypeInvalid {
+		return invalid("%s: dtype 0 (invalid)", desc)
+	}
 	if t.DType.Size() == 0 {
 		return unsupported("%s: unknown dtype %v", desc, t.DType)
 	}

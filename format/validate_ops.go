@@ -73,6 +73,9 @@ func optionsName(o Options) string {
 func (m *Model) checkOp(i int) error {
 	op := &m.Ops[i]
 	c := &opCheck{m: m, i: i, op: op}
+	if op.Code == OpInvalid {
+		return c.errf("op code 0 (invalid)")
+	}
 	if !op.Code.Known() {
 		return m.opErr(i, ErrUnsupported, "unknown op code %d", uint16(op.Code))
 	}

@@ -68,6 +68,7 @@ func TestValidateMutations(t *testing.T) {
 		// Tensors.
 		{"unknown dtype", floatCNN, func(m *Model) { tn(m, "conv").DType = 9 }, ErrUnsupported,
 			func(m *Model) []string { return []string{tDesc(m, "conv") + ": unknown dtype dtype(9)"} }},
+		{"dtype 0", floatCNN, func(m *Model) { tn(m, "conv").DType = DTypeInvalid }, ErrInvalid, frags(`tensor 1 "conv": dtype 0 (invalid)`)},
 		{"rank 7", floatCNN, func(m *Model) { tn(m, "conv").Shape = []int32{1, 1, 1, 1, 1, 1, 1} }, ErrInvalid, frags(`"conv": rank 7 exceeds 6`)},
 		{"zero dim", floatCNN, func(m *Model) { tn(m, "conv").Shape = []int32{1, 0, 4, 4} }, ErrInvalid, frags(`"conv": dimension 1 is 0 in shape [1 0 4 4], want ≥ 1`)},
 		{"negative dim", floatCNN, func(m *Model) { tn(m, "conv").Shape = []int32{1, -4, 4, 4} }, ErrInvalid, frags(`dimension 1 is -4`)},
@@ -120,6 +121,7 @@ func TestValidateMutations(t *testing.T) {
 		{"unknown op", floatCNN, func(m *Model) { on(m, "softmax").Code = 99 }, ErrUnsupported, func(m *Model) []string {
 			return []string{fmt.Sprintf(`op %d op(99) "softmax": unknown op code 99`, oi(m, "softmax"))}
 		}},
+		{"op code 0", floatCNN, func(m *Model) { on(m, "softmax").Code = OpInvalid }, ErrInvalid, frags(`op(0) "softmax": op code 0 (invalid)`)},
 		{"version 0", floatCNN, func(m *Model) { on(m, "softmax").Version = 0 }, ErrInvalid, frags(`Softmax "softmax": version 0 (op versions start at 1)`)},
 		{"version 2", floatCNN, func(m *Model) { on(m, "softmax").Version = 2 }, ErrUnsupported, frags(`Softmax "softmax": version 2 is newer than the 1 this build supports`)},
 		{"too few inputs", floatCNN, func(m *Model) { on(m, "fc").Inputs = on(m, "fc").Inputs[:1] }, ErrInvalid, frags(`FullyConnected "fc": 1 inputs, want 2 to 3`)},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -369,4 +370,52 @@ func TestSharedObjects(t *testing.T) {
 	data := b.FinishedBytes()
 	_, err := Read(data)
 	expectErr(t, err, ErrMalformed, "tensors[", "shared or overlapping objects")
+}
+
+// TestReadAllocBound builds files of many minimal tables, the shape that
+// maximises decoded size per file byte, and checks Read stays within the
+// bound FuzzRead enforces.
+func TestReadAllocBound(t *testing.T) {
+	const n = 20000
+	b := flatbuffers.NewBuilder(0)
+	tensors := make([]flatbuffers.UOffsetT, n)
+	for i := range tensors {
+		fb.QuantizationStart(b)
+		q := fb.QuantizationEnd(b)
+		fb.TensorStart(b)
+		fb.TensorAddQuantization(b, q)
+		tensors[i] = fb.TensorEnd(b)
+	}
+	ops := make([]flatbuffers.UOffsetT, n)
+	for i := range ops {
+		fb.DepthwiseConv2DOptionsStart(b)
+		o := fb.DepthwiseConv2DOptionsEnd(b)
+		fb.OperatorStart(b)
+		fb.OperatorAddOptionsType(b, fb.OpOptionsDepthwiseConv2DOptions)
+		fb.OperatorAddOptions(b, o)
+		ops[i] = fb.OperatorEnd(b)
+	}
+	labels := make([]flatbuffers.UOffsetT, n)
+	for i := range labels {
+		labels[i] = b.CreateString("ab")
+	}
+	tv, ov, lv := tableVector(b, tensors), tableVector(b, ops), tableVector(b, labels)
+	fb.ModelStart(b)
+	fb.ModelAddTensors(b, tv)
+	fb.ModelAddOperators(b, ov)
+	fb.ModelAddLabels(b, lv)
+	b.FinishWithFileIdentifier(fb.ModelEnd(b), []byte(FileIdentifier))
+	data := b.FinishedBytes()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Read(data)
+	runtime.ReadMemStats(&after)
+	expectErr(t, err, ErrInvalid) // structurally fine, semantically empty
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d-byte file: Read allocated %d bytes (%.1f× the file)", len(data), alloc, float64(alloc)/float64(len(data)))
+	if alloc > maxReadAlloc(len(data)) {
+		t.Errorf("Read of %d bytes allocated %d, limit %d", len(data), alloc, maxReadAlloc(len(data)))
+	}
 }

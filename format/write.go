@@ -3,6 +3,7 @@ package format
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
@@ -48,9 +49,15 @@ func WriteFile(path string, m *Model) error {
 // data follows the FlatBuffer and buffers hold its offset and size.
 func marshal(m *Model, external bool) (out []byte, err error) {
 	defer func() {
-		// The FlatBuffers builder panics when the buffer would pass 2 GiB.
+		// The FlatBuffers builder panics when its buffer would pass 2 GiB
+		// (only possible with absurd metadata: constants past 1 GiB go
+		// outside the FlatBuffer). Anything else is a bug: let it crash.
 		if r := recover(); r != nil {
-			out, err = nil, invalid("model %q does not fit a FlatBuffer: %v", m.Name, r)
+			if s, ok := r.(string); ok && strings.Contains(s, "2 gigabytes") {
+				out, err = nil, invalid("model %q does not fit a FlatBuffer: %s", m.Name, s)
+				return
+			}
+			panic(r)
 		}
 	}()
 	if !external {
