@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"hash/fnv"
 	"math"
 	"testing"
 
@@ -118,4 +119,50 @@ func TestLookupInt8(t *testing.T) {
 		}
 	}
 	ewAllocs(t, "LookupInt8", func() { LookupInt8(&tab, x, out) })
+}
+
+// TestTablesGolden pins the bits of many softmax and activation tables.
+// Tables are built at load on the target with Go's math package, whose
+// functions may differ in the last ulp between architectures (assembly on
+// some, fused multiply-adds on others); an entry flips only if a value
+// sits within an ulp of a rounding boundary. These hashes were computed
+// on amd64 and agree under qemu on arm64 and armv7 (and so did a sweep 20
+// times larger); a failure here means int8 results would differ across
+// boards.
+func TestTablesGolden(t *testing.T) {
+	// Parameters are ratios of small integers, so that they are the same
+	// float32 everywhere (no a + b·c a compiler could fuse).
+	h := fnv.New64a()
+	for k := range 200 {
+		for _, v := range NewSoftmaxTable(1, float32(1+2*k)/1000) {
+			h.Write([]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)})
+		}
+	}
+	if got, want := h.Sum64(), uint64(0x8551325dd90354a6); got != want {
+		t.Errorf("softmax tables hash %#x, want %#x", got, want)
+	}
+	for _, c := range []struct {
+		name string
+		f    func(float64) float64
+		want uint64
+	}{
+		{"GELU", GELU, 0x1ef50cd19bf89142},
+		{"GELUTanh", GELUTanh, 0x5c22a4773b90993f},
+		{"Logistic", Logistic, 0x59e1a5b441743c2},
+		{"Tanh", math.Tanh, 0xc53acc65be9ed5c6},
+		{"HardSwish", HardSwish, 0x865a5d61408f4951},
+	} {
+		h.Reset()
+		for k := range 100 {
+			in := quant.Params{Scale: float32(2+6*k) / 10000, ZeroPoint: int32(k*37%256 - 128)}
+			out := quant.Params{Scale: float32(1+4*k) / 10000, ZeroPoint: int32(k*7%256 - 128)}
+			tab := quant.BuildTable(in, out, c.f)
+			for _, v := range tab {
+				h.Write([]byte{byte(v)})
+			}
+		}
+		if got := h.Sum64(); got != c.want {
+			t.Errorf("%s tables hash %#x, want %#x", c.name, got, c.want)
+		}
+	}
 }
