@@ -176,6 +176,9 @@ type Scratch struct {
 	xi, yi   []int32 // left/top neighbour
 	xf, yf   []float32
 	xi1, yi1 []int32 // right/bottom neighbour
+
+	rows [3][]int32 // unpacked Bayer rows
+	rowY [3]int     // which frame row each holds
 }
 
 // Convert converts frame f into the tensor described by t, writing
@@ -208,7 +211,7 @@ func Convert(dst []byte, f *Frame, t *Target, s *Scratch) error {
 	x0, y0, w, h := cropRect(fm.Width, fm.Height, t)
 	c := t.Channels()
 	s.px = grow(s.px, w*h*c)
-	if err := unpack(s.px, &g, x0, y0, w, h, c == 1); err != nil {
+	if err := unpack(s.px, &g, x0, y0, w, h, c == 1, s); err != nil {
 		return err
 	}
 	resizeStore(dst, s, w, h, t)
@@ -428,12 +431,12 @@ func put(dst []uint8, i int, gray bool, r, g, b uint8) {
 }
 
 // unpack converts the w×h window at (x0, y0) of f into 8-bit RGB or luma.
-func unpack(dst []uint8, f *Frame, x0, y0, w, h int, gray bool) error {
+func unpack(dst []uint8, f *Frame, x0, y0, w, h int, gray bool, s *Scratch) error {
 	fm := f.Format
 	p0 := f.Planes[0]
 	s0 := fm.Stride[0]
 	if bi, ok := fm.Pixel.bayer(); ok {
-		demosaic(dst, f, bi, x0, y0, w, h, gray)
+		demosaic(dst, f, bi, x0, y0, w, h, gray, s)
 		return nil
 	}
 	i := 0
@@ -545,36 +548,83 @@ func mirror(v, n int) int {
 	return v
 }
 
-// demosaic converts a window of a Bayer frame with bilinear interpolation.
-func demosaic(dst []uint8, f *Frame, bi bayerInfo, x0, y0, w, h int, gray bool) {
+// demosaic converts a window of a Bayer frame with bilinear interpolation:
+// each missing colour is the rounded mean of the same-colour samples in
+// the 3×3 neighbourhood (the 4 cross or 4 diagonal neighbours at R and B
+// sites, the 2 horizontal or 2 vertical ones at G sites), with mirrored
+// borders. Raw rows are unpacked once into s.rows.
+func demosaic(dst []uint8, f *Frame, bi bayerInfo, x0, y0, w, h int, gray bool, s *Scratch) {
 	fm := f.Format
-	p, s := f.Planes[0], fm.Stride[0]
-	W, H := fm.Width, fm.Height
+	H := fm.Height
+	for k := range s.rows {
+		s.rows[k] = grow(s.rows[k], w+2)
+		s.rowY[k] = -1
+	}
 	i := 0
 	for y := y0; y < y0+h; y++ {
+		up := s.bayerRow(f, bi, mirror(y-1, H), x0, w)
+		mid := s.bayerRow(f, bi, y, x0, w)
+		dn := s.bayerRow(f, bi, mirror(y+1, H), x0, w)
+		pr := bi.pattern[(y&1)*2:]     // colours of this row
+		po := bi.pattern[((y+1)&1)*2:] // colours of the rows above and below
 		for x := x0; x < x0+w; x++ {
-			var sum, cnt [3]int32
-			for dy := -1; dy <= 1; dy++ {
-				yy := mirror(y+dy, H)
-				for dx := -1; dx <= 1; dx++ {
-					xx := mirror(x+dx, W)
-					c := bi.pattern[(yy&1)*2+(xx&1)]
-					sum[c] += rawSample(p, s, bi, fm.BayerShift, xx, yy)
-					cnt[c]++
-				}
+			c := x - x0 + 1
+			own := pr[x&1]
+			var rgb [3]int32
+			rgb[own] = mid[c]
+			if own == 1 { // G site
+				rgb[pr[(x+1)&1]] = (mid[c-1] + mid[c+1] + 1) >> 1
+				rgb[po[x&1]] = (up[c] + dn[c] + 1) >> 1
+			} else { // R or B site
+				rgb[1] = (up[c] + dn[c] + mid[c-1] + mid[c+1] + 2) >> 2
+				rgb[2-own] = (up[c-1] + up[c+1] + dn[c-1] + dn[c+1] + 2) >> 2
 			}
-			// The pixel's own colour is its sample, not the mean.
-			own := bi.pattern[(y&1)*2+(x&1)]
-			sum[own], cnt[own] = rawSample(p, s, bi, fm.BayerShift, x, y), 1
-			var rgb [3]uint8
-			for c := 0; c < 3; c++ {
-				v := (sum[c] + cnt[c]/2) / cnt[c]
-				rgb[c] = uint8(min((v+2)>>2, 255))
-			}
-			put(dst, i, gray, rgb[0], rgb[1], rgb[2])
+			put(dst, i, gray, to8(rgb[0]), to8(rgb[1]), to8(rgb[2]))
 			i++
 		}
 	}
+}
+
+// to8 reduces a 10-bit sample to 8 bits, rounding.
+func to8(v int32) uint8 { return uint8(min((v+2)>>2, 255)) }
+
+// bayerRow returns raw row y (10-bit samples) for columns x0-1 .. x0+w,
+// mirrored at the frame edges, unpacking it unless one of the three row
+// buffers already holds it.
+func (s *Scratch) bayerRow(f *Frame, bi bayerInfo, y, x0, w int) []int32 {
+	slot := -1
+	for k, ry := range s.rowY {
+		if ry == y {
+			return s.rows[k]
+		}
+		if slot < 0 || s.rowY[k] < s.rowY[slot] {
+			slot = k
+		}
+	}
+	fm := f.Format
+	row := f.Planes[0][y*fm.Stride[0]:]
+	buf := s.rows[slot]
+	W := fm.Width
+	switch {
+	case bi.packed:
+		for i := range buf {
+			x := mirror(x0-1+i, W)
+			g := (x >> 2) * 5
+			buf[i] = int32(row[g+(x&3)])<<2 | int32(row[g+4]>>(2*uint(x&3)))&3
+		}
+	case bi.bits == 10:
+		sh := uint(fm.BayerShift)
+		for i := range buf {
+			x := mirror(x0-1+i, W)
+			buf[i] = int32(binary.LittleEndian.Uint16(row[2*x:])>>sh) & 0x3ff
+		}
+	default:
+		for i := range buf {
+			buf[i] = int32(row[mirror(x0-1+i, W)]) << 2
+		}
+	}
+	s.rowY[slot] = y
+	return buf
 }
 
 // unpackImage converts a w×h window at (x0, y0) (absolute coordinates) of

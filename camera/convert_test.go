@@ -448,3 +448,107 @@ func BenchmarkConvertSRGGB10P(b *testing.B) { benchConvert(b, SRGGB10P, benchTar
 func BenchmarkConvertYUYVFloat(b *testing.B) {
 	benchConvert(b, YUYV, &Target{Width: 224, Height: 224, Layout: NCHW, DType: Float32, Scale: 1 / 255.0})
 }
+
+// demosaicRef is the direct definition of the bilinear demosaic: the mean
+// of the same-colour samples in the mirrored 3×3 neighbourhood. The fast
+// demosaic must match it exactly.
+func demosaicRef(dst []uint8, f *Frame, bi bayerInfo, x0, y0, w, h int, gray bool) {
+	fm := f.Format
+	p, s := f.Planes[0], fm.Stride[0]
+	W, H := fm.Width, fm.Height
+	i := 0
+	for y := y0; y < y0+h; y++ {
+		for x := x0; x < x0+w; x++ {
+			var sum, cnt [3]int32
+			for dy := -1; dy <= 1; dy++ {
+				yy := mirror(y+dy, H)
+				for dx := -1; dx <= 1; dx++ {
+					xx := mirror(x+dx, W)
+					c := bi.pattern[(yy&1)*2+(xx&1)]
+					sum[c] += rawSample(p, s, bi, fm.BayerShift, xx, yy)
+					cnt[c]++
+				}
+			}
+			// The pixel's own colour is its sample, not the mean.
+			own := bi.pattern[(y&1)*2+(x&1)]
+			sum[own], cnt[own] = rawSample(p, s, bi, fm.BayerShift, x, y), 1
+			var rgb [3]uint8
+			for c := 0; c < 3; c++ {
+				v := (sum[c] + cnt[c]/2) / cnt[c]
+				rgb[c] = uint8(min((v+2)>>2, 255))
+			}
+			put(dst, i, gray, rgb[0], rgb[1], rgb[2])
+			i++
+		}
+	}
+}
+
+func TestDemosaicMatchesReference(t *testing.T) {
+	rng := uint32(1)
+	for _, pf := range []PixelFormat{SRGGB8, SBGGR8, SGBRG8, SGRBG8, SRGGB10, SGBRG10, SRGGB10P, SGRBG10P, SBGGR10P} {
+		for _, sz := range [][2]int{{2, 2}, {5, 3}, {8, 6}, {13, 9}} {
+			fm := Format{Width: sz[0], Height: sz[1], Pixel: pf, BayerShift: 3}.WithDefaults()
+			if b, _ := pf.bayer(); b.bits != 10 || b.packed {
+				fm.BayerShift = 0
+			}
+			var f Frame
+			f.setupFormat(fm)
+			for i := range f.Planes[0] {
+				rng = rng*1664525 + 1013904223
+				f.Planes[0][i] = byte(rng >> 24)
+			}
+			bi, _ := pf.bayer()
+			for _, win := range [][4]int{{0, 0, sz[0], sz[1]}, {1, 1, sz[0] - 1, sz[1] - 1}, {1, 0, 1, 2}} {
+				x0, y0, w, h := win[0], win[1], win[2], win[3]
+				for _, gray := range []bool{false, true} {
+					n := w * h * 3
+					want, got := make([]uint8, n), make([]uint8, n)
+					demosaicRef(want, &f, bi, x0, y0, w, h, gray)
+					var s Scratch
+					demosaic(got, &f, bi, x0, y0, w, h, gray, &s)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%v %dx%d window %v gray=%v:\n got %v\nwant %v", pf, sz[0], sz[1], win, gray, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzConvert: any frame geometry, stride, plane length and target either
+// converts or returns an error; it never panics.
+func FuzzConvert(f *testing.F) {
+	f.Add(uint8(0), uint16(7), uint16(5), uint8(3), uint16(0), uint16(4), uint16(3), uint8(0), []byte{1, 2, 3})
+	f.Add(uint8(12), uint16(6), uint16(2), uint8(0), uint16(0), uint16(3), uint16(3), uint8(0x2a), []byte{0xff})
+	f.Add(uint8(21), uint16(5), uint16(3), uint8(1), uint16(7), uint16(9), uint16(1), uint8(0x51), []byte{9, 9})
+	f.Fuzz(func(t *testing.T, pfi uint8, w, h uint16, pad uint8, cut uint16, tw, th uint16, opts uint8, data []byte) {
+		pf := formatNames[int(pfi)%len(formatNames)].pf
+		if pf.Compressed() || w > 64 || h > 64 || tw > 64 || th > 64 {
+			return
+		}
+		fm := Format{Width: int(w), Height: int(h), Pixel: pf, BayerShift: int(opts % 8)}
+		fm.Stride[0] = pf.minStride(int(w)) + int(pad%16)
+		fm = fm.WithDefaults()
+		var fr Frame
+		fr.Format = fm
+		sizes := fm.planeSizes()
+		for i := 0; i < pf.planes(); i++ {
+			n := sizes[i]
+			if i == 0 && int(cut) < n {
+				n -= int(cut)
+			}
+			p := make([]byte, max(n, 0))
+			for j := range p {
+				if len(data) > 0 {
+					p[j] = data[j%len(data)]
+				}
+			}
+			fr.Planes = append(fr.Planes, p)
+		}
+		tg := &Target{Width: int(tw), Height: int(th), Layout: Layout(opts & 1), Color: ColorOrder(opts >> 1 % 3),
+			DType: DType(opts >> 3 % 3), Fit: Fit(opts >> 5 & 1)}
+		dst := make([]byte, max(tg.Size(), 0))
+		var s Scratch
+		_ = Convert(dst, &fr, tg, &s)
+	})
+}

@@ -185,7 +185,7 @@ func (p PixelFormat) minStride(w int) int {
 	if b, ok := p.bayer(); ok {
 		switch {
 		case b.packed:
-			return (w*10 + 7) / 8
+			return (w + 3) / 4 * 5 // whole 4-pixel groups
 		case b.bits == 10:
 			return 2 * w
 		}
