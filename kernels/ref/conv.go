@@ -13,12 +13,19 @@ import "github.com/edgeinfer/edgeinfer/kernels"
 // PadLeft + kw·DilationW. Taps that fall in the padding are skipped, which
 // is the same as padding with the zero point. A nil Bias counts as zero.
 // Rows outside [RowLo, RowHi) of out are not touched.
+//
+// Where the width dilation is 1 and a window has no horizontal padding,
+// the KW·Cin inputs under one kernel row are contiguous in x, as are the
+// weights: one dot product per kernel row. Four such neighbouring outputs
+// are computed together so that each weight is loaded once for four
+// products (FullyConnectedInt8's zero-point rewrite applies).
 func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 	H, W, Cin, Cout := p.H, p.W, p.Cin, p.Cout
 	KH, KW := p.KH, p.KW
 	perImage := H * W * Cin
 	perCout := KH * KW * Cin
 	perRow := p.OW * Cout
+	span, step := KW*Cin, p.StrideW*Cin // one kernel row; the step between outputs
 	w = w[:Cout*perCout]
 	zp := p.InZP
 	for r := p.RowLo; r < p.RowHi; r++ {
@@ -26,12 +33,41 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 		xn := x[n*perImage : n*perImage+perImage]
 		or := out[r*perRow : r*perRow+perRow]
 		ih0 := oh*p.StrideH - p.PadTop
-		for ow := 0; ow < p.OW; ow++ {
+		for ow := 0; ow < p.OW; {
 			iw0 := ow*p.StrideW - p.PadLeft
-			// With unit width dilation and no horizontal padding in the
-			// window, the KW·Cin values of one kernel row are contiguous in
-			// both x and w: one dot product per kernel row.
 			wide := p.DilationW == 1 && iw0 >= 0 && iw0+KW <= W
+			if wide && ow+4 <= p.OW && iw0+3*p.StrideW+KW <= W {
+				// Four outputs whose windows are all inside the row.
+				base := iw0 * Cin
+				for co := 0; co < Cout; co++ {
+					var b int32
+					if p.Bias != nil {
+						b = p.Bias[co]
+					}
+					a0, a1, a2, a3 := b, b, b, b
+					wc := w[co*perCout : co*perCout+perCout]
+					for kh := 0; kh < KH; kh++ {
+						ih := ih0 + kh*p.DilationH
+						if ih < 0 || ih >= H {
+							continue
+						}
+						xr := xn[ih*W*Cin+base : (ih+1)*W*Cin]
+						s0, s1, s2, s3, sw := dot4Int8(xr[:span], xr[step:step+span], xr[2*step:2*step+span],
+							xr[3*step:3*step+span], wc[kh*span:(kh+1)*span], 0)
+						c := zp * sw
+						a0 += s0 - c
+						a1 += s1 - c
+						a2 += s2 - c
+						a3 += s3 - c
+					}
+					or[ow*Cout+co] = p.Out.Requantize(a0, co)
+					or[(ow+1)*Cout+co] = p.Out.Requantize(a1, co)
+					or[(ow+2)*Cout+co] = p.Out.Requantize(a2, co)
+					or[(ow+3)*Cout+co] = p.Out.Requantize(a3, co)
+				}
+				ow += 4
+				continue
+			}
 			op := or[ow*Cout : ow*Cout+Cout]
 			for co := range op {
 				var acc int32
@@ -45,9 +81,9 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 						continue
 					}
 					xrow := xn[ih*W*Cin : (ih+1)*W*Cin]
-					wrow := wc[kh*KW*Cin : (kh+1)*KW*Cin]
+					wrow := wc[kh*span : (kh+1)*span]
 					if wide {
-						acc += dotInt8(xrow[iw0*Cin:(iw0+KW)*Cin], wrow, zp)
+						acc += dotInt8(xrow[iw0*Cin:iw0*Cin+span], wrow, zp)
 						continue
 					}
 					for kw := 0; kw < KW; kw++ {
@@ -60,6 +96,7 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 				}
 				op[co] = p.Out.Requantize(acc, co)
 			}
+			ow++
 		}
 	}
 }
@@ -69,22 +106,54 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 //	out[n,oh,ow,co] = clamp(BiasF[co] + Σ_{kh,kw,ci} x[n,ih,iw,ci]·w[co,kh,kw,ci],
 //	                        ActMin, ActMax)
 //
-// over the in-bounds taps of output rows [RowLo, RowHi).
+// over the in-bounds taps of output rows [RowLo, RowHi), with the same
+// four-output blocking as Conv2DInt8.
 func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
 	H, W, Cin, Cout := p.H, p.W, p.Cin, p.Cout
 	KH, KW := p.KH, p.KW
 	perImage := H * W * Cin
 	perCout := KH * KW * Cin
 	perRow := p.OW * Cout
+	span, step := KW*Cin, p.StrideW*Cin
 	w = w[:Cout*perCout]
 	for r := p.RowLo; r < p.RowHi; r++ {
 		n, oh := r/p.OH, r%p.OH
 		xn := x[n*perImage : n*perImage+perImage]
 		or := out[r*perRow : r*perRow+perRow]
 		ih0 := oh*p.StrideH - p.PadTop
-		for ow := 0; ow < p.OW; ow++ {
+		for ow := 0; ow < p.OW; {
 			iw0 := ow*p.StrideW - p.PadLeft
 			wide := p.DilationW == 1 && iw0 >= 0 && iw0+KW <= W
+			if wide && ow+4 <= p.OW && iw0+3*p.StrideW+KW <= W {
+				base := iw0 * Cin
+				for co := 0; co < Cout; co++ {
+					var b float32
+					if p.BiasF != nil {
+						b = p.BiasF[co]
+					}
+					a0, a1, a2, a3 := b, b, b, b
+					wc := w[co*perCout : co*perCout+perCout]
+					for kh := 0; kh < KH; kh++ {
+						ih := ih0 + kh*p.DilationH
+						if ih < 0 || ih >= H {
+							continue
+						}
+						xr := xn[ih*W*Cin+base : (ih+1)*W*Cin]
+						s0, s1, s2, s3 := dot4Float(xr[:span], xr[step:step+span], xr[2*step:2*step+span],
+							xr[3*step:3*step+span], wc[kh*span:(kh+1)*span])
+						a0 += s0
+						a1 += s1
+						a2 += s2
+						a3 += s3
+					}
+					or[ow*Cout+co] = clampF(a0, p.ActMin, p.ActMax)
+					or[(ow+1)*Cout+co] = clampF(a1, p.ActMin, p.ActMax)
+					or[(ow+2)*Cout+co] = clampF(a2, p.ActMin, p.ActMax)
+					or[(ow+3)*Cout+co] = clampF(a3, p.ActMin, p.ActMax)
+				}
+				ow += 4
+				continue
+			}
 			op := or[ow*Cout : ow*Cout+Cout]
 			for co := range op {
 				var acc float32
@@ -98,9 +167,9 @@ func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
 						continue
 					}
 					xrow := xn[ih*W*Cin : (ih+1)*W*Cin]
-					wrow := wc[kh*KW*Cin : (kh+1)*KW*Cin]
+					wrow := wc[kh*span : (kh+1)*span]
 					if wide {
-						acc += dotFloat(xrow[iw0*Cin:(iw0+KW)*Cin], wrow)
+						acc += dotFloat(xrow[iw0*Cin:iw0*Cin+span], wrow)
 						continue
 					}
 					for kw := 0; kw < KW; kw++ {
@@ -113,6 +182,7 @@ func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
 				}
 				op[co] = clampF(acc, p.ActMin, p.ActMax)
 			}
+			ow++
 		}
 	}
 }

@@ -18,12 +18,35 @@ import "github.com/edgeinfer/edgeinfer/kernels"
 //
 // with x [M,K], w [N,K] (one row per output channel) and out [M,N]. A nil
 // Bias counts as zero.
+//
+// Rows of x are taken four at a time, so that each weight is loaded once
+// for four products, and the zero point is applied once per output as
+// Σ_k (x−zp)·w = Σ_k x·w − zp·Σ_k w; int32 wrap-around cannot change the
+// result, which fits int32 (see the limits above).
 func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
 	M, N, K := p.M, p.N, p.K
 	x = x[:M*K]
 	w = w[:N*K]
 	out = out[:M*N]
-	for m := 0; m < M; m++ {
+	zp := p.InZP
+	m := 0
+	for ; m+4 <= M; m += 4 {
+		x0, x1, x2, x3 := x[m*K:(m+1)*K], x[(m+1)*K:(m+2)*K], x[(m+2)*K:(m+3)*K], x[(m+3)*K:(m+4)*K]
+		o0, o1, o2, o3 := out[m*N:(m+1)*N], out[(m+1)*N:(m+2)*N], out[(m+2)*N:(m+3)*N], out[(m+3)*N:(m+4)*N]
+		for n := range o0 {
+			var b int32
+			if p.Bias != nil {
+				b = p.Bias[n]
+			}
+			s0, s1, s2, s3, sw := dot4Int8(x0, x1, x2, x3, w[n*K:n*K+K], 0)
+			b -= zp * sw
+			o0[n] = p.Out.Requantize(b+s0, n)
+			o1[n] = p.Out.Requantize(b+s1, n)
+			o2[n] = p.Out.Requantize(b+s2, n)
+			o3[n] = p.Out.Requantize(b+s3, n)
+		}
+	}
+	for ; m < M; m++ {
 		xr := x[m*K : m*K+K]
 		or := out[m*N : m*N+N]
 		for n := range or {
@@ -31,7 +54,7 @@ func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
 			if p.Bias != nil {
 				acc = p.Bias[n]
 			}
-			acc += dotInt8(xr, w[n*K:n*K+K], p.InZP)
+			acc += dotInt8(xr, w[n*K:n*K+K], zp)
 			or[n] = p.Out.Requantize(acc, n)
 		}
 	}
@@ -42,13 +65,29 @@ func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
 //	out[m·N+n] = clamp(Bias[n] + Σ_k x[m·K+k]·w[n·K+k], ActMin, ActMax)
 //
 // in float32, with x [M,K], w [N,K] and out [M,N]. A nil Bias counts as
-// zero.
+// zero. Rows of x are taken four at a time, as in FullyConnectedInt8.
 func FullyConnectedFloat(p *kernels.FCFloatParams, x, w, out []float32) {
 	M, N, K := p.M, p.N, p.K
 	x = x[:M*K]
 	w = w[:N*K]
 	out = out[:M*N]
-	for m := 0; m < M; m++ {
+	m := 0
+	for ; m+4 <= M; m += 4 {
+		x0, x1, x2, x3 := x[m*K:(m+1)*K], x[(m+1)*K:(m+2)*K], x[(m+2)*K:(m+3)*K], x[(m+3)*K:(m+4)*K]
+		o0, o1, o2, o3 := out[m*N:(m+1)*N], out[(m+1)*N:(m+2)*N], out[(m+2)*N:(m+3)*N], out[(m+3)*N:(m+4)*N]
+		for n := range o0 {
+			var b float32
+			if p.Bias != nil {
+				b = p.Bias[n]
+			}
+			s0, s1, s2, s3 := dot4Float(x0, x1, x2, x3, w[n*K:n*K+K])
+			o0[n] = clampF(b+s0, p.ActMin, p.ActMax)
+			o1[n] = clampF(b+s1, p.ActMin, p.ActMax)
+			o2[n] = clampF(b+s2, p.ActMin, p.ActMax)
+			o3[n] = clampF(b+s3, p.ActMin, p.ActMax)
+		}
+	}
+	for ; m < M; m++ {
 		xr := x[m*K : m*K+K]
 		or := out[m*N : m*N+N]
 		for n := range or {
@@ -60,6 +99,37 @@ func FullyConnectedFloat(p *kernels.FCFloatParams, x, w, out []float32) {
 			or[n] = clampF(acc, p.ActMin, p.ActMax)
 		}
 	}
+}
+
+// dot4Int8 returns s_r = Σ_k x_r[k]·(w[k] − wzp) for the four rows
+// x0..x3 and sw = Σ_k (w[k] − wzp), over len(w) terms, in wrapping int32
+// arithmetic. The caller subtracts its own zero point as zp·sw.
+func dot4Int8(x0, x1, x2, x3, w []int8, wzp int32) (s0, s1, s2, s3, sw int32) {
+	n := len(w)
+	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
+	for k, wv := range w {
+		wk := int32(wv) - wzp
+		s0 += int32(x0[k]) * wk
+		s1 += int32(x1[k]) * wk
+		s2 += int32(x2[k]) * wk
+		s3 += int32(x3[k]) * wk
+		sw += wk
+	}
+	return s0, s1, s2, s3, sw
+}
+
+// dot4Float returns Σ_k x_r[k]·w[k] for the four rows x0..x3, summed in
+// order with every product rounded to float32 (no fused multiply-add).
+func dot4Float(x0, x1, x2, x3, w []float32) (s0, s1, s2, s3 float32) {
+	n := len(w)
+	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
+	for k, wk := range w {
+		s0 += float32(x0[k] * wk)
+		s1 += float32(x1[k] * wk)
+		s2 += float32(x2[k] * wk)
+		s3 += float32(x3[k] * wk)
+	}
+	return s0, s1, s2, s3
 }
 
 // dotInt8 returns Σ_k (x[k] − zp)·w[k] over len(x) terms, in int32

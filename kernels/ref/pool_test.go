@@ -186,6 +186,24 @@ func TestPoolByHand(t *testing.T) {
 	ref.AveragePool2DInt8(&p, []int8{1, -1, 2, -2}, out)
 	diffInt8(t, "clamped", out, []int8{1, 0})
 
+	// A window entirely in the padding (the verifier rejects such models):
+	// average gives clamp(0), max gives ActMin. Row 0 below is all padding.
+	pe := kernels.PoolParams{N: 1, H: 1, W: 1, C: 1, FH: 1, FW: 1, OH: 2, OW: 1, StrideH: 1, StrideW: 1,
+		PadTop: 1, ActMin: 2, ActMax: 127, ActMinF: -1, ActMaxF: 0.5}
+	ref.AveragePool2DInt8(&pe, []int8{9}, out)
+	diffInt8(t, "empty avg", out, []int8{2, 9})
+	ref.MaxPool2DInt8(&pe, []int8{-9}, out)
+	diffInt8(t, "empty max", out, []int8{2, 2})
+	outf2 := make([]float32, 2)
+	ref.AveragePool2DFloat(&pe, []float32{3}, outf2)
+	if outf2[0] != 0 || outf2[1] != 0.5 {
+		t.Errorf("empty float avg = %v, want [0 0.5]", outf2)
+	}
+	ref.MaxPool2DFloat(&pe, []float32{-3}, outf2)
+	if outf2[0] != -1 || outf2[1] != -1 {
+		t.Errorf("empty float max = %v, want [-1 -1]", outf2)
+	}
+
 	xf := []float32{1, 2, 3, 4}
 	pf := kernels.PoolParams{N: 1, H: 2, W: 2, C: 1, FH: 2, FW: 2, OH: 1, OW: 1, StrideH: 1, StrideW: 1,
 		ActMinF: noAct[0], ActMaxF: noAct[1]}
