@@ -19,7 +19,24 @@ func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
 	b = b[:K*N]
 	out = out[:M*N]
 	azp, bzp := p.AZP, p.BZP
-	for m := 0; m < M; m++ {
+	m := 0
+	if p.AdjY && !p.AdjX {
+		// Both operands contiguous along k: four rows of a per row of b,
+		// with Σ (a−azp)(b−bzp) = Σ a·(b−bzp) − azp·Σ (b−bzp).
+		for ; m+4 <= M; m += 4 {
+			a0, a1, a2, a3 := a[m*K:(m+1)*K], a[(m+1)*K:(m+2)*K], a[(m+2)*K:(m+3)*K], a[(m+3)*K:(m+4)*K]
+			o0, o1, o2, o3 := out[m*N:(m+1)*N], out[(m+1)*N:(m+2)*N], out[(m+2)*N:(m+3)*N], out[(m+3)*N:(m+4)*N]
+			for n := range o0 {
+				s0, s1, s2, s3, sb := dot4Int8(a0, a1, a2, a3, b[n*K:n*K+K], bzp)
+				c := azp * sb
+				o0[n] = p.Out.Requantize(s0-c, n)
+				o1[n] = p.Out.Requantize(s1-c, n)
+				o2[n] = p.Out.Requantize(s2-c, n)
+				o3[n] = p.Out.Requantize(s3-c, n)
+			}
+		}
+	}
+	for ; m < M; m++ {
 		or := out[m*N : m*N+N]
 		switch {
 		case p.AdjY && !p.AdjX: // both operands contiguous along k

@@ -157,10 +157,15 @@ func TestMatMulAllocs(t *testing.T) {
 
 // BenchmarkMatMulInt8_197x197x64 is one head of DeiT-tiny's attention
 // times V (scores [197,197] · V [197,64]).
-func BenchmarkMatMulInt8_197x197x64(b *testing.B) {
+func BenchmarkMatMulInt8_197x197x64(b *testing.B) { benchMatMul(b, 197, 64, 197, false) }
+
+// BenchmarkMatMulInt8_197x64x197AdjY is one head of DeiT-tiny's Q·Kᵀ
+// (Q [197,64] · K [197,64]ᵀ).
+func BenchmarkMatMulInt8_197x64x197AdjY(b *testing.B) { benchMatMul(b, 197, 197, 64, true) }
+
+func benchMatMul(b *testing.B, M, N, K int, adjY bool) {
 	g := newKgen(b)
-	M, N, K := 197, 64, 197
-	p := kernels.MatMulParams{M: M, N: N, K: K, AZP: -128, BZP: 3,
+	p := kernels.MatMulParams{M: M, N: N, K: K, AdjY: adjY, AZP: -128, BZP: 3,
 		Out: kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(1e-4)}, ActMin: -128, ActMax: 127}}
 	x, y, out := g.i8(M*K), g.i8(K*N), make([]int8, M*N)
 	for b.Loop() {
