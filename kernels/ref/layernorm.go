@@ -50,7 +50,7 @@ func NewLayerNormParams(rows, d int, eps float32, gamma, beta []float32, in, out
 //
 // round is half away from zero (as quant.Params.Quantize; NEON FCVTAS).
 // A NaN y, reachable only with non-finite Gamma or Beta, gives −128.
-// The sums are exact for D ≤ 2^19.
+// The sums are exact for D ≤ 2^19. p comes from NewLayerNormParams.
 func LayerNormInt8(p *kernels.LayerNormParams, x, out []int8) {
 	d := p.D
 	if d <= 0 {
