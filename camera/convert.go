@@ -177,6 +177,8 @@ type Scratch struct {
 	xf, yf   []float32
 	xi1, yi1 []int32 // right/bottom neighbour
 
+	jpeg []byte // MJPEG frame with default Huffman tables inserted
+
 	rows [3][]int32 // unpacked Bayer rows
 	rowY [3]int     // which frame row each holds
 }
@@ -197,7 +199,11 @@ func Convert(dst []byte, f *Frame, t *Target, s *Scratch) error {
 		if len(f.Planes) == 0 || len(f.Planes[0]) == 0 {
 			return fmt.Errorf("camera: frame %d: empty %v frame: %w", f.Seq, fm.Pixel, ErrShortFrame)
 		}
-		img, err := jpeg.Decode(bytes.NewReader(f.Planes[0]))
+		data := f.Planes[0]
+		if fm.Pixel == MJPEG {
+			data = withHuffmanTables(data, &s.jpeg)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("camera: frame %d: decoding %v: %w", f.Seq, fm.Pixel, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"math"
 	"testing"
 )
@@ -551,4 +552,40 @@ func FuzzConvert(f *testing.F) {
 		var s Scratch
 		_ = Convert(dst, &fr, tg, &s)
 	})
+}
+
+func TestMJPEGWithoutHuffmanTables(t *testing.T) {
+	f := frameOf(t, PatternBars, 64, 48, MJPEG, [3]uint8{})
+	full := f.Planes[0]
+	// Strip every DHT segment, as UVC cameras do.
+	var stripped []byte
+	stripped = append(stripped, full[:2]...)
+	end := forSegments(full, func(m byte, seg []byte) bool {
+		if m != 0xC4 {
+			stripped = append(stripped, seg...)
+		}
+		return m != 0xDA
+	})
+	if end < 0 || full[end+1] != 0xDA {
+		t.Fatal("no SOS in the encoder's output")
+	}
+	sosLen := int(full[end+2])<<8 | int(full[end+3])
+	stripped = append(stripped, full[end+2+sosLen:]...)
+	if bytes.Contains(stripped[:len(stripped)-len(full)+end+2+sosLen], []byte{0xFF, 0xC4}) {
+		t.Fatal("DHT still present")
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(stripped)); err == nil {
+		t.Fatal("image/jpeg decoded a frame without Huffman tables; the test is moot")
+	}
+	want := convert(t, f, &Target{Width: 8, Height: 8})
+	g := rawFrame(Format{Width: 64, Height: 48, Pixel: MJPEG}, stripped)
+	got := convert(t, g, &Target{Width: 8, Height: 8})
+	if !bytes.Equal(got, want) {
+		t.Errorf("DHT-less MJPEG decodes to %v, want %v", got[:6], want[:6])
+	}
+	// Frames that have tables are passed through untouched.
+	var buf []byte
+	if out := withHuffmanTables(full, &buf); &out[0] != &full[0] {
+		t.Error("a frame with DHT was copied")
+	}
 }

@@ -108,9 +108,7 @@ func openV4L2(cfg V4L2Config, open v4l2Opener) (_ *V4L2, err error) {
 	if err := v.setFormat(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.FPS > 0 {
-		v.setFPS(cfg.FPS)
-	}
+	v.setFPS(cfg.FPS)
 	n := cfg.Buffers
 	if n <= 0 {
 		n = 4
@@ -261,13 +259,18 @@ func (v *V4L2) setFormat(cfg V4L2Config) error {
 	return nil
 }
 
-// setFPS asks for a frame interval; drivers that cannot are left alone.
+// setFPS asks for a frame interval (fps > 0) or reads the current one;
+// drivers that cannot are left alone and Format().FPS stays 0.
 func (v *V4L2) setFPS(fps float64) {
 	var p v4l2StreamParm
 	p.Type = v.bufType
 	c := p.capture()
-	c.Numerator, c.Denominator = 1000, uint32(fps*1000+0.5)
-	if err := xioctl(v.dev, vidiocSParm, unsafe.Pointer(&p)); err != nil {
+	req := vidiocGParm
+	if fps > 0 {
+		req = vidiocSParm
+		c.Numerator, c.Denominator = 1000, uint32(fps*1000+0.5)
+	}
+	if err := xioctl(v.dev, req, unsafe.Pointer(&p)); err != nil {
 		return
 	}
 	if c.Numerator != 0 && c.Denominator != 0 {

@@ -160,14 +160,20 @@ func (k *fakeV4L2) Ioctl(req uintptr, arg unsafe.Pointer) error {
 			*p = v4l2PixFormat{Width: uint32(k.w), Height: uint32(k.h), Pixelformat: uint32(k.pf), Field: v4l2FieldNone,
 				Bytesperline: uint32(k.bpl(0)), Sizeimage: uint32(sizes[0])}
 		}
-	case vidiocSParm:
+	case vidiocSParm, vidiocGParm:
 		p := (*v4l2StreamParm)(arg)
 		c := p.capture()
-		if c.Numerator == 0 || c.Denominator == 0 {
-			return unix.EINVAL
+		if req == vidiocSParm {
+			if c.Numerator == 0 || c.Denominator == 0 {
+				return unix.EINVAL
+			}
+			k.fps = float64(c.Denominator) / float64(c.Numerator)
 		}
-		k.fps = float64(c.Denominator) / float64(c.Numerator)
+		if k.fps == 0 {
+			k.fps = 30
+		}
 		c.Capability = v4l2CapTimePerFrame
+		c.Numerator, c.Denominator = 1000, uint32(k.fps*1000)
 	case vidiocReqbufs:
 		rb := (*v4l2RequestBuffers)(arg)
 		if rb.Memory != v4l2MemoryMmap {

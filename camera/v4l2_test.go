@@ -133,8 +133,8 @@ func TestV4L2Negotiation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fm := v.Format(); fm.Width != 640 || fm.Height != 480 || fm.Pixel != YUYV {
-		t.Errorf("default format %v", fm)
+	if fm := v.Format(); fm.Width != 640 || fm.Height != 480 || fm.Pixel != YUYV || fm.FPS != 30 {
+		t.Errorf("default format %v at %v fps", fm, fm.FPS)
 	}
 	v.Close()
 }
