@@ -14,9 +14,10 @@ import (
 //	    A V4L2 capture device (Linux). The driver may adjust the size;
 //	    Format reports what was negotiated. Single-plane and MPLANE
 //	    devices are both handled.
-//	pipe:CMD ARGS...?w=640&h=480&fmt=I420[&stride=N&fps=30]
+//	pipe:CMD ARGS...?w=640&h=480&fmt=I420[&stride=N&cstride=N&fps=30]
 //	    Raw frames read back to back from the standard output of a child
-//	    process (split on spaces, no shell), e.g.
+//	    process (split on spaces, no shell); stride and cstride give padded
+//	    luma and chroma row lengths when the producer aligns rows, e.g.
 //	    "pipe:rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o -?w=640&h=480&fmt=I420".
 //	    The query after the last '?' gives the frame format.
 //	spi:arducam?spi=/dev/spidev0.0&i2c=1&w=320&h=240
