@@ -131,3 +131,28 @@ func TestMarshalValidates(t *testing.T) {
 		t.Fatalf("Marshal of an invalid model: %v, want ErrInvalid", err)
 	}
 }
+
+func BenchmarkRead(b *testing.B) {
+	for name, mk := range testModels() {
+		data := mustMarshal(b, mk())
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Read(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	m := floatMisc()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Marshal(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
