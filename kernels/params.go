@@ -33,8 +33,11 @@ func (s *OutputStage) Requantize(acc int32, ch int) int8 {
 	if len(s.Mult) > 1 {
 		m = s.Mult[ch]
 	}
-	v := s.OutZP + m.ApplyMode(acc, s.Rounding)
-	return int8(quant.Clamp(v, s.ActMin, s.ActMax))
+	// In int64: a saturated product plus a positive zero point must clamp
+	// high, not wrap around to −128.
+	v := int64(s.OutZP) + int64(m.ApplyMode(acc, s.Rounding))
+	v = max(int64(s.ActMin), min(int64(s.ActMax), v))
+	return int8(v)
 }
 
 // FCParams describes FullyConnected on M rows:

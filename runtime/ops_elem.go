@@ -160,14 +160,10 @@ func prepareLayerNorm(c *prep, op *format.Op) (kernel, int64, error) {
 	g, b := gamma.Float32(), beta.Float32()
 	switch x.DType {
 	case format.Int8:
-		p := kernels.LayerNormParams{D: d, Gamma: make([]float32, d), Beta: make([]float32, d)}
-		so := float64(out.Params.Scale)
-		for i := 0; i < d; i++ {
-			p.Gamma[i] = float32(float64(g[i]) / so)
-			p.Beta[i] = float32(float64(b[i])/so + float64(out.Params.ZeroPoint))
+		p, err := ref.NewLayerNormParams(rows, d, eps, g, b, x.Params, out.Params)
+		if err != nil {
+			return nil, 0, err
 		}
-		si := float64(x.Params.Scale)
-		p.Eps = float64(eps) / (si * si)
 		px, po := x.Int8(), out.Int8()
 		k := &rowOp{n: rows, d: d}
 		k.f = func(lo, hi int) {

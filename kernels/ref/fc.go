@@ -168,25 +168,16 @@ func dotInt8ZP(a, b []int8, azp, bzp int32) int32 {
 	return s0 + s1 + s2 + s3
 }
 
-// dotFloat returns Σ_k x[k]·w[k] over len(x) terms in float32, with four
-// partial sums (so the rounding differs from a sequential sum by the
-// usual float32 reassociation error). Every product is rounded to float32
-// explicitly, which forbids fused multiply-add, so the result has the
-// same bits on every architecture.
+// dotFloat returns Σ_k x[k]·w[k], summed in order with every product
+// rounded to float32 — the same order as dot4Float, so that a row gives the
+// same bits whichever path (and so whichever thread split) computes it.
 func dotFloat(x, w []float32) float32 {
 	w = w[:len(x)]
-	var s0, s1, s2, s3 float32
-	for len(x) >= 4 && len(w) >= 4 {
-		s0 += float32(x[0] * w[0])
-		s1 += float32(x[1] * w[1])
-		s2 += float32(x[2] * w[2])
-		s3 += float32(x[3] * w[3])
-		x, w = x[4:], w[4:]
+	var s float32
+	for i, xv := range x {
+		s += float32(xv * w[i])
 	}
-	for i := range x {
-		s0 += float32(x[i] * w[i])
-	}
-	return (s0 + s1) + (s2 + s3)
+	return s
 }
 
 // clampF returns v limited to [lo, hi]; NaN passes through.

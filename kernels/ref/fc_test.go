@@ -187,9 +187,8 @@ func TestFullyConnectedFloatRandom(t *testing.T) {
 
 // TestRequantizeSumNearInt32Limits checks that a requantized value that
 // saturates int32 still clamps to the right end of the int8 range when
-// the output zero point is added. kernels.OutputStage.Requantize computes
-// OutZP + Apply(acc) in int32; if that wraps, this test is skipped with
-// the reason (the fix belongs in kernels/params.go).
+// the output zero point is added: kernels.OutputStage.Requantize must add
+// OutZP in 64 bits so that a saturated product clamps instead of wrapping.
 func TestRequantizeSumNearInt32Limits(t *testing.T) {
 	p := kernels.FCParams{M: 1, N: 2, K: 1,
 		Out: kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(1 << 24)}, OutZP: 5, ActMin: -128, ActMax: 127}}
@@ -199,11 +198,10 @@ func TestRequantizeSumNearInt32Limits(t *testing.T) {
 	ref.FullyConnectedInt8(&p, x, w, out)
 	want := []int8{127, -128} // ±16129·2^24 saturates int32, then int8
 	if out[0] != want[0] || out[1] != want[1] {
-		s := p.Out
-		if got := s.Requantize(math.MaxInt32, 0); got != 127 {
-			t.Skipf("kernels.OutputStage.Requantize(MaxInt32) with OutZP %d = %d: OutZP + Apply(acc) wraps in int32 (fix in kernels/params.go)", s.OutZP, got)
-		}
 		t.Fatalf("out = %v, want %v", out, want)
+	}
+	if got := p.Out.Requantize(math.MaxInt32, 0); got != 127 {
+		t.Fatalf("Requantize(MaxInt32) with OutZP %d = %d, want 127", p.Out.OutZP, got)
 	}
 }
 
