@@ -215,8 +215,23 @@ func (it *Interpreter) Plan() *Plan { return it.plan }
 // Kernels returns the kernel set in use and why it was picked.
 func (it *Interpreter) Kernels() KernelSet { return it.kernels }
 
-// Threads returns the worker count.
-func (it *Interpreter) Threads() int { return it.opts.Threads }
+// Threads returns the number of workers Invoke uses.
+func (it *Interpreter) Threads() int {
+	if it.pool == nil {
+		return it.opts.Threads
+	}
+	return it.pool.active
+}
+
+// SetThreads limits Invoke to n of the workers started by New (clamped to
+// 1…Options.Threads), for example when a governor sheds load. Results do
+// not depend on it. Not safe to call during Invoke.
+func (it *Interpreter) SetThreads(n int) {
+	if it.pool == nil {
+		return
+	}
+	it.pool.active = max(1, min(n, it.pool.workers))
+}
 
 // MACs returns the multiply-accumulates of one Invoke.
 func (it *Interpreter) MACs() int64 {

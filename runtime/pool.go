@@ -19,13 +19,14 @@ type poolTask struct {
 // is allocated per call.
 type pool struct {
 	workers int // including the calling goroutine
+	active  int // workers used by run, 1..workers
 	tasks   chan poolTask
 	wg      sync.WaitGroup
 	once    sync.Once
 }
 
 func newPool(threads int) *pool {
-	p := &pool{workers: threads}
+	p := &pool{workers: threads, active: threads}
 	if threads > 1 {
 		p.tasks = make(chan poolTask, threads)
 		for i := 1; i < threads; i++ {
@@ -45,7 +46,7 @@ func (p *pool) work() {
 // run executes r over rows [0, rows), split into one contiguous chunk per
 // worker. The caller runs the first chunk itself.
 func (p *pool) run(r rowRunner, rows int) {
-	n := p.workers
+	n := p.active
 	if n > rows {
 		n = rows
 	}

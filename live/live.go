@@ -1,0 +1,324 @@
+// Package live connects a camera to an interpreter: frames are converted
+// straight into the model's input tensor, inference runs, and the top
+// classes are reported — with no allocation per frame in the steady state.
+// An optional governor (package boards) paces the loop from telemetry.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/edgeinfer/edgeinfer/boards"
+	"github.com/edgeinfer/edgeinfer/camera"
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/runtime"
+)
+
+// TargetFor describes input 0 of it as a camera conversion target, from the
+// model's preprocessing metadata and the input tensor's quantization.
+func TargetFor(it *runtime.Interpreter) (*camera.Target, error) {
+	m := it.Model()
+	in := it.Input(0)
+	pp := m.Preprocess
+	if pp == nil {
+		return nil, fmt.Errorf("model %q has no preprocessing metadata, so frames cannot be converted into its input", m.Name)
+	}
+	t := &camera.Target{
+		Width: int(pp.Width), Height: int(pp.Height),
+		Scale: pp.Scale, Mean: pp.Mean, Std: pp.Std,
+	}
+	switch pp.Layout {
+	case format.NHWC:
+		t.Layout = camera.NHWC
+	case format.NCHW:
+		t.Layout = camera.NCHW
+	}
+	switch pp.Color {
+	case format.RGB:
+		t.Color = camera.RGB
+	case format.BGR:
+		t.Color = camera.BGR
+	case format.Gray:
+		t.Color = camera.Gray
+	}
+	switch in.DType {
+	case format.UInt8:
+		t.DType = camera.Uint8
+	case format.Int8:
+		t.DType = camera.Int8
+	case format.Float32:
+		t.DType = camera.Float32
+	default:
+		return nil, fmt.Errorf("input %q has dtype %v, which frames cannot be converted into", in.Name, in.DType)
+	}
+	if in.DType != format.Float32 {
+		t.QScale, t.QZeroPoint = in.Params.Scale, in.Params.ZeroPoint
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("model %q: %w", m.Name, err)
+	}
+	if t.Size() != len(in.Bytes()) {
+		return nil, fmt.Errorf("model %q: preprocessing makes %d bytes (%d×%d×%d %v), input %q %v holds %d",
+			m.Name, t.Size(), t.Width, t.Height, t.Channels(), in.DType, in.Name, in.Shape, len(in.Bytes()))
+	}
+	return t, nil
+}
+
+// MaxTop is the largest number of classes a Result reports.
+const MaxTop = 10
+
+// Score is one class of a Result.
+type Score struct {
+	Index int     `json:"index"`
+	Label string  `json:"label,omitempty"`
+	Score float32 `json:"score"`
+}
+
+// Result describes one processed frame. The Loop reuses one Result: copy
+// what you keep.
+type Result struct {
+	Seq   uint64 `json:"seq"`
+	Drops uint64 `json:"drops"`
+	// Capture is the frame's timestamp (monotonic, from the source).
+	CaptureNS  int64   `json:"capture_ns"`
+	Preprocess float64 `json:"preprocess_ms"`
+	Inference  float64 `json:"inference_ms"`
+	Top        []Score `json:"top"`
+	// Governed fields, present with a governor.
+	Budget   *boards.Budget `json:"budget,omitempty"`
+	TempC    float64        `json:"temp_c,omitempty"`
+	PowerMW  float64        `json:"power_mw,omitempty"`
+	EnergyMJ float64        `json:"energy_mj,omitempty"` // input power × frame period
+	Decision string         `json:"decision,omitempty"`  // set when the budget changed
+
+	topBuf [MaxTop]Score
+	budget boards.Budget
+}
+
+// Governed adds telemetry-driven pacing to a Loop.
+type Governed struct {
+	Governor *boards.Governor
+	Reader   *boards.Reader
+	Zones    []string
+	Rail     string
+}
+
+// Loop is one camera feeding one interpreter.
+type Loop struct {
+	Source  camera.Source
+	Interp  *runtime.Interpreter
+	Target  *camera.Target
+	Labels  []string
+	TopK    int
+	Timeout time.Duration // per frame; default 2 s
+	// FPS caps the frame rate (0: as fast as frames come).
+	FPS float64
+	// Gov, when set, is consulted once per frame.
+	Gov *Governed
+
+	frame   camera.Frame
+	fctx    deadlineCtx
+	scratch camera.Scratch
+	scores  []float32
+	res     Result
+	snap    boards.Snapshot
+	prevSeq uint64
+	started bool
+}
+
+// ErrFatal wraps camera errors that end the loop.
+var ErrFatal = errors.New("camera failed")
+
+// recoverable reports whether a camera error can be survived by waiting for
+// the next frame.
+func recoverable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, camera.ErrShortFrame)
+}
+
+// Run processes frames until n have been reported (n ≤ 0: until the source
+// ends or ctx is done), calling emit for each. Recoverable camera errors
+// (frame timeouts, short frames) are passed to warn and the loop goes on;
+// fatal ones end it with an error wrapping ErrFatal. The end of a finite
+// source ends the loop without error.
+func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn func(error)) error {
+	if l.Timeout <= 0 {
+		l.Timeout = 2 * time.Second
+	}
+	if l.TopK <= 0 || l.TopK > MaxTop {
+		l.TopK = 5
+	}
+	out := l.Interp.Output(0)
+	if len(l.scores) != out.NumElements() {
+		l.scores = make([]float32, out.NumElements())
+	}
+	var last time.Time
+	for done := 0; n <= 0 || done < n; {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		fps := l.FPS
+		if l.Gov != nil {
+			if err := l.govern(); err != nil {
+				warn(err)
+			}
+			if l.res.budget.Pause {
+				if sleep(ctx, time.Second) != nil {
+					return nil
+				}
+				continue
+			}
+			if fps == 0 || l.res.budget.FPS < fps {
+				fps = l.res.budget.FPS
+			}
+		}
+		if fps > 0 && !last.IsZero() {
+			if wait := time.Duration(float64(time.Second)/fps) - time.Since(last); wait > 0 {
+				if sleep(ctx, wait) != nil {
+					return nil
+				}
+			}
+		}
+		last = time.Now()
+		l.fctx = deadlineCtx{Context: ctx, deadline: time.Now().Add(l.Timeout)}
+		err := l.Source.Next(&l.fctx, &l.frame)
+		if err != nil {
+			switch {
+			case errors.Is(err, camera.ErrEndOfStream):
+				return nil
+			case ctx.Err() != nil:
+				return nil
+			case recoverable(err):
+				warn(err)
+				continue
+			}
+			return fmt.Errorf("%w: %w", ErrFatal, err)
+		}
+		if err := l.process(); err != nil {
+			return err
+		}
+		done++
+		if err := emit(&l.res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Loop) govern() error {
+	g := l.Gov
+	l.res.Decision = ""
+	if err := g.Reader.Read(&l.snap); err != nil {
+		// A broken sensor leaves the rest of the snapshot usable.
+		_ = err
+	}
+	d := g.Governor.Step(&l.snap)
+	l.res.budget = d.Budget
+	l.res.Budget = &l.res.budget
+	if d.Changed {
+		l.res.Decision = d.Reason
+	}
+	if d.Budget.Threads > 0 {
+		l.Interp.SetThreads(d.Budget.Threads)
+	}
+	l.res.TempC, _, _ = l.snap.MaxTempC(g.Zones)
+	l.res.PowerMW, _ = l.snap.PowerMW(g.Rail)
+	l.res.EnergyMJ = 0
+	if d.Budget.FPS > 0 {
+		l.res.EnergyMJ = l.res.PowerMW / d.Budget.FPS
+	}
+	return nil
+}
+
+// process converts the current frame, runs the model and fills l.res.
+func (l *Loop) process() error {
+	t0 := time.Now()
+	if err := camera.Convert(l.Interp.Input(0).Bytes(), &l.frame, l.Target, &l.scratch); err != nil {
+		return fmt.Errorf("frame %d: %w", l.frame.Seq, err)
+	}
+	t1 := time.Now()
+	if err := l.Interp.Invoke(); err != nil {
+		return fmt.Errorf("frame %d: %w", l.frame.Seq, err)
+	}
+	t2 := time.Now()
+	r := &l.res
+	r.Seq = l.frame.Seq
+	r.Drops = 0
+	if l.started {
+		r.Drops = l.frame.Drops(l.prevSeq)
+	}
+	l.prevSeq, l.started = l.frame.Seq, true
+	r.CaptureNS = int64(l.frame.Timestamp)
+	r.Preprocess = float64(t1.Sub(t0).Nanoseconds()) / 1e6
+	r.Inference = float64(t2.Sub(t1).Nanoseconds()) / 1e6
+	r.Top = TopK(l.Interp.Output(0).Dequantized(l.scores), l.Labels, r.topBuf[:l.TopK])
+	return nil
+}
+
+// TopK fills dst with the len(dst) highest scores in descending order
+// (ties: lower index first) and returns it; it allocates nothing.
+func TopK(scores []float32, labels []string, dst []Score) []Score {
+	n := 0
+	for i, s := range scores {
+		if n == len(dst) && s <= dst[n-1].Score {
+			continue
+		}
+		j := n
+		if n < len(dst) {
+			n++
+		} else {
+			j = n - 1
+		}
+		for j > 0 && dst[j-1].Score < s {
+			dst[j] = dst[j-1]
+			j--
+		}
+		dst[j] = Score{Index: i, Score: s}
+	}
+	for k := 0; k < n; k++ {
+		dst[k].Label = ""
+		if dst[k].Index < len(labels) {
+			dst[k].Label = labels[dst[k].Index]
+		}
+	}
+	return dst[:n]
+}
+
+// deadlineCtx is a frame timeout that, unlike context.WithTimeout, costs
+// no allocation: it reports the deadline through Deadline and Err, which
+// is how sources wait (poll timeouts, read deadlines). Its Done channel is
+// the parent's, so a source blocked only on Done wakes at cancellation or
+// its own next frame time, not at the deadline.
+type deadlineCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *deadlineCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
