@@ -1,0 +1,389 @@
+package neon
+
+import (
+	"unsafe"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+//go:generate go run gen_asm.go -o gemm_arm64.s
+
+// Path is one implementation of the int8 kernels.
+type Path uint8
+
+const (
+	// V80 is the Armv8.0 Advanced SIMD path (SMULL/SMLAL2/SADALP): every
+	// arm64 CPU, the only one on Cortex-A53/A72 (Raspberry Pi 3, 4, Zero 2 W).
+	V80 Path = iota + 1
+	// DotProd is the FEAT_DotProd path (SDOT): Cortex-A76/A78 and later
+	// (Raspberry Pi 5, Jetson Orin).
+	DotProd
+)
+
+func (p Path) String() string {
+	switch p {
+	case V80:
+		return "v80"
+	case DotProd:
+		return "dotprod"
+	}
+	return "invalid"
+}
+
+// Asm reports whether the kernels are arm64 assembly (false: the Go twins,
+// on other architectures or with -tags purego).
+func Asm() bool { return asm }
+
+// Supported reports whether this CPU can run path p, and why.
+func Supported(p Path) (bool, string) {
+	switch p {
+	case V80:
+		if asm {
+			return true, "Armv8.0 Advanced SIMD (every arm64 CPU)"
+		}
+		return true, "Go twin of the Armv8.0 kernels"
+	case DotProd:
+		if !asm {
+			return true, "Go twin of the dot-product kernels"
+		}
+		if hasDotProd() {
+			return true, "cpu.ARM64.HasASIMDDP=true"
+		}
+		return false, "cpu.ARM64.HasASIMDDP=false"
+	}
+	return false, "unknown path"
+}
+
+// Best returns the fastest path this CPU supports and why.
+func Best() (Path, string) {
+	if ok, why := Supported(DotProd); ok {
+		return DotProd, why
+	}
+	_, why := Supported(V80)
+	return V80, why + "; cpu.ARM64.HasASIMDDP=false"
+}
+
+// layout describes one micro-kernel's tile and packed-B format.
+//
+// K is cut into nch = ⌈K/16⌉ chunks of 16. Chunk 0 covers k 0…15; chunk
+// c ≥ 1 covers K−16·(nch−c) … +15, so the last chunk ends exactly at K and
+// no load ever reads past an A row. Chunk 1 may overlap chunk 0 (when K is
+// not a multiple of 16): its packed B bytes for k < 16 are zero, so the
+// overlap counts once. This needs K ≥ 16; shorter reductions use kernels/ref.
+//
+// For each panel of pw columns, packed B holds nch chunks of 16·pw bytes,
+// then the panel's column data (cdBytes(pw) bytes: pw int32 biases, then
+// per 4 columns 4 int32 multipliers and 4 int64 shifts Shift−31, the
+// SQRSHL amounts) lives in a separate array.
+type layout struct {
+	mr, pw int
+	// dot: within a chunk, k-group q (4 k) holds pw columns × 4 bytes.
+	// v80: within a chunk, column j holds its 16 bytes.
+	dot bool
+}
+
+var (
+	dotLayout = layout{mr: 4, pw: 16, dot: true}
+	v80Layout = layout{mr: 2, pw: 8}
+)
+
+func layoutOf(p Path) layout {
+	if p == DotProd {
+		return dotLayout
+	}
+	return v80Layout
+}
+
+// offset returns the byte of a packed panel holding column j, byte i of
+// chunk c.
+func (l layout) offset(c, j, i int) int {
+	if l.dot {
+		return c*16*l.pw + (i/4)*4*l.pw + j*4 + i%4
+	}
+	return c*16*l.pw + j*16 + i
+}
+
+func cdBytes(pw int) int { return 16 * pw }
+
+// chunkStart returns the first k of chunk c.
+func chunkStart(c, s1 int) int {
+	if c == 0 {
+		return 0
+	}
+	return s1 + 16*(c-1)
+}
+
+// geometry returns nch and s1 for a reduction of length k ≥ 16.
+func geometry(k int) (nch, s1 int) {
+	nch = (k + 15) / 16
+	return nch, k - 16*(nch-1)
+}
+
+// Mode bits of the micro-kernels.
+const (
+	modeInt8     = 1 // requantize to int8, else int32 out
+	modeRowBias  = 2 // add a per-row bias
+	modeUnpaired = 4 // v80: one product per int16 lane (an operand holds −128)
+)
+
+// Packed is a B operand (weights) in a micro-kernel's layout, with the
+// output stage folded in: column bias Bias[n] − InZP·Σ_k w[n,k], and the
+// per-channel multipliers and shifts. Build it once at load with PackFC or
+// PackConv.
+type Packed struct {
+	path     Path
+	n, k     int
+	nch, s1  int
+	np       int // panels
+	b        []int8
+	cd       []int32
+	unpaired bool
+	rounding quant.Rounding
+}
+
+// Bytes returns the memory the packed operand holds.
+func (w *Packed) Bytes() int { return len(w.b) + 4*len(w.cd) }
+
+// Path returns the path w was packed for.
+func (w *Packed) Path() Path { return w.path }
+
+// packB packs B[n,k] = src[n·sn + k·sk] (n < N, k < K) into dst in layout
+// l, and returns Σ_k B[n,k] per column and whether any byte is −128.
+func packB(l layout, dst []int8, src []int8, n, k, sn, sk int, colSum []int32) (hasMin bool) {
+	nch, s1 := geometry(k)
+	pw := l.pw
+	np := (n + pw - 1) / pw
+	dst = dst[:np*nch*16*pw]
+	clear(dst)
+	for p := 0; p < np; p++ {
+		panel := dst[p*nch*16*pw:]
+		for j := 0; j < pw; j++ {
+			col := p*pw + j
+			if col >= n {
+				break
+			}
+			var sum int32
+			for c := 0; c < nch; c++ {
+				st := chunkStart(c, s1)
+				i0 := 0
+				if c == 1 {
+					i0 = 16 - st // k < 16 belongs to chunk 0
+				}
+				for i := i0; i < 16; i++ {
+					v := src[col*sn+(st+i)*sk]
+					panel[l.offset(c, j, i)] = v
+					sum += int32(v)
+					hasMin = hasMin || v == -128
+				}
+			}
+			if colSum != nil {
+				colSum[col] = sum
+			}
+		}
+	}
+	return hasMin
+}
+
+// fillColumnData writes the column data of every panel: bias[n] (0 beyond
+// N) and the requantization of column n, mult(n).
+func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult func(n int) quant.Multiplier) {
+	pw := l.pw
+	words := cdBytes(pw) / 4
+	np := len(cd) / words
+	for p := 0; p < np; p++ {
+		c := cd[p*words : (p+1)*words]
+		for j := 0; j < pw; j++ {
+			col := p*pw + j
+			var m quant.Multiplier
+			if col < n {
+				c[j] = bias(col)
+				m = mult(col)
+			} else {
+				c[j] = 0
+			}
+			g := c[pw+12*(j/4):]
+			g[j%4] = m.M
+			sh := int64(m.Shift) - 31
+			g[4+2*(j%4)] = int32(sh)
+			g[5+2*(j%4)] = int32(sh >> 32)
+		}
+	}
+}
+
+// PackFC packs FullyConnected weights w [N,K] for path, folding p's bias,
+// input zero point and output stage. It returns nil when the shape is not
+// for the micro-kernels (K < 16); callers then use kernels/ref.
+func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
+	return pack(path, p.N, p.K, w, p.InZP, p.Bias, &p.Out)
+}
+
+// PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
+// micro-kernels do not apply: K = KH·KW·Cin < 16 or too large for the
+// im2col buffer).
+func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
+	k := p.KH * p.KW * p.Cin
+	if !(p.KH == 1 && p.KW == 1) && k > maxIm2colK {
+		return nil
+	}
+	return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
+}
+
+func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.OutputStage) *Packed {
+	if k < 16 || n < 1 {
+		return nil
+	}
+	l := layoutOf(path)
+	nch, s1 := geometry(k)
+	np := (n + l.pw - 1) / l.pw
+	pk := &Packed{path: path, n: n, k: k, nch: nch, s1: s1, np: np,
+		b: make([]int8, np*nch*16*l.pw), cd: make([]int32, np*cdBytes(l.pw)/4), rounding: out.Rounding}
+	sums := make([]int32, n)
+	pk.unpaired = packB(l, pk.b, w, n, k, k, 1, sums)
+	fillColumnData(l, pk.cd, n, func(c int) int32 {
+		var b int32
+		if bias != nil {
+			b = bias[c]
+		}
+		return b - zp*sums[c]
+	}, func(c int) quant.Multiplier {
+		if len(out.Mult) > 1 {
+			return out.Mult[c]
+		}
+		return out.Mult[0]
+	})
+	return pk
+}
+
+// kernel runs the micro-kernel of l.
+func kernel(l layout, a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int) {
+	if l.dot {
+		gemmDot(a, lda, rows, nch, s1, b, np, cd, rb, out, ldc, mode, zp, lo, hi)
+	} else {
+		gemmV80(a, lda, rows, nch, s1, b, np, cd, rb, out, ldc, mode, zp, lo, hi)
+	}
+}
+
+// gemm computes rows × N outputs from A rows a (stride lda bytes) and the
+// packed w: int8 through out8 with the output stage os, or int32 through
+// out32 (when out8 is nil). rb, when not nil, holds a bias per row.
+type gemmArgs struct {
+	w        *Packed
+	b        []int8  // packed B (w.b, or a per-call buffer)
+	cd       []int32 // column data
+	unpaired bool
+	os       *kernels.OutputStage
+	rb       []int32
+}
+
+// run computes rows [0, m) of A (a, stride lda) into out8 (int8, stride
+// ldo) or out32 (int32, stride ldo).
+func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int) {
+	w := g.w
+	l := layoutOf(w.path)
+	pw, mr := l.pw, l.mr
+	full := w.n / pw
+	rem := w.n - full*pw
+	mode := 0
+	var zp, lo, hi int
+	int8Out := out8 != nil
+	if int8Out {
+		if g.os.Rounding == quant.RoundDouble {
+			g.runDouble(a, lda, m, out8, ldo)
+			return
+		}
+		mode |= modeInt8
+		zp, lo, hi = int(g.os.OutZP), int(g.os.ActMin), int(g.os.ActMax)
+	}
+	if g.unpaired {
+		mode |= modeUnpaired
+	}
+	var rb0 [4]int32
+	panelBytes := w.nch * 16 * pw
+	cdWords := cdBytes(pw) / 4
+	for m0 := 0; m0 < m; m0 += mr {
+		rows := min(mr, m-m0)
+		ap := &a[m0*lda]
+		tmode := mode
+		rbp := &rb0[0]
+		if g.rb != nil {
+			copy(rb0[:], g.rb[m0:m0+rows])
+			tmode |= modeRowBias
+		}
+		if full > 0 {
+			var op unsafe.Pointer
+			ldc := ldo
+			if int8Out {
+				op = unsafe.Pointer(&out8[m0*ldo])
+			} else {
+				op = unsafe.Pointer(&out32[m0*ldo])
+				ldc *= 4
+			}
+			kernel(l, ap, lda, rows, w.nch, w.s1, &g.b[0], full, &g.cd[0], rbp, op, ldc, tmode, zp, lo, hi)
+		}
+		if rem > 0 {
+			// The last, partial panel goes through a tile buffer.
+			var t8 [4 * 16]int8
+			var t32 [4 * 16]int32
+			bp, cp := &g.b[full*panelBytes], &g.cd[full*cdWords]
+			if int8Out {
+				kernel(l, ap, lda, rows, w.nch, w.s1, bp, 1, cp, rbp, unsafe.Pointer(&t8[0]), pw, tmode, zp, lo, hi)
+				for r := 0; r < rows; r++ {
+					copy(out8[(m0+r)*ldo+full*pw:(m0+r)*ldo+w.n], t8[r*pw:])
+				}
+			} else {
+				kernel(l, ap, lda, rows, w.nch, w.s1, bp, 1, cp, rbp, unsafe.Pointer(&t32[0]), 4*pw, tmode, zp, lo, hi)
+				for r := 0; r < rows; r++ {
+					copy(out32[(m0+r)*ldo+full*pw:(m0+r)*ldo+w.n], t32[r*pw:])
+				}
+			}
+		}
+	}
+}
+
+// runDouble is run for RoundDouble output stages: the micro-kernel produces
+// int32 tiles, Go requantizes them with Multiplier.ApplyDouble.
+func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
+	w := g.w
+	l := layoutOf(w.path)
+	pw, mr := l.pw, l.mr
+	mode := 0
+	if g.unpaired {
+		mode |= modeUnpaired
+	}
+	var rb0 [4]int32
+	var t32 [4 * 16]int32
+	panelBytes := w.nch * 16 * pw
+	cdWords := cdBytes(pw) / 4
+	for m0 := 0; m0 < m; m0 += mr {
+		rows := min(mr, m-m0)
+		tmode := mode
+		if g.rb != nil {
+			copy(rb0[:], g.rb[m0:m0+rows])
+			tmode |= modeRowBias
+		}
+		for p := 0; p < w.np; p++ {
+			kernel(l, &a[m0*lda], lda, rows, w.nch, w.s1, &g.b[p*panelBytes], 1, &g.cd[p*cdWords], &rb0[0], unsafe.Pointer(&t32[0]), 4*pw, tmode, 0, 0, 0)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < pw && p*pw+j < w.n; j++ {
+					n := p*pw + j
+					out8[(m0+r)*ldo+n] = g.os.Requantize(t32[r*pw+j], n)
+				}
+			}
+		}
+	}
+}
+
+// FullyConnectedInt8 is ref.FullyConnectedInt8 with weights packed by
+// PackFC(…, p, w): identical results.
+func FullyConnectedInt8(p *kernels.FCParams, x []int8, w *Packed, out []int8) {
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out}
+	g.run(x[:p.M*p.K], p.K, p.M, out[:p.M*p.N], nil, p.N)
+}
+
+// GemmInt32 computes out[m,n] = Bias[n] + Σ_k (x[m,k] − InZP)·w[n,k] in
+// int32 (no requantization) with weights packed by PackFC(…, p, w).
+func GemmInt32(p *kernels.FCParams, x []int8, w *Packed, out []int32) {
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out}
+	g.run(x[:p.M*p.K], p.K, p.M, nil, out[:p.M*p.N], p.N)
+}

@@ -1,0 +1,26 @@
+//go:build arm64 && !purego
+
+package neon
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// gemmDot computes one 4-row tile of np 16-column panels with SDOT (by
+// element), FEAT_DotProd. See gen_asm.go for the argument contract.
+//
+//go:noescape
+func gemmDot(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int)
+
+// gemmV80 computes one 2-row tile of np 8-column panels with
+// SMULL/SMLAL2/SADALP (Armv8.0 Advanced SIMD).
+//
+//go:noescape
+func gemmV80(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int)
+
+// asm reports that the kernels are assembly, not the Go twins.
+const asm = true
+
+func hasDotProd() bool { return cpu.ARM64.HasASIMDDP }

@@ -1,0 +1,89 @@
+//go:build !arm64 || purego
+
+package neon
+
+import "unsafe"
+
+// asm reports that the kernels are assembly, not the Go twins.
+const asm = false
+
+// hasDotProd: the Go twin of the dot-product kernel runs anywhere.
+func hasDotProd() bool { return true }
+
+// gemmDot is the Go twin of the SDOT micro-kernel: same packed layout, same
+// arithmetic (int32 accumulation with wrap-around, exact requantization).
+func gemmDot(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int) {
+	gemmTwin(dotLayout, a, lda, rows, nch, s1, b, np, cd, rb, out, ldc, mode, zp, lo, hi)
+}
+
+// gemmV80 is the Go twin of the Armv8.0 micro-kernel.
+func gemmV80(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int) {
+	gemmTwin(v80Layout, a, lda, rows, nch, s1, b, np, cd, rb, out, ldc, mode, zp, lo, hi)
+}
+
+func gemmTwin(l layout, a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int) {
+	pw := l.pw
+	panelBytes := nch * 16 * pw
+	for p := 0; p < np; p++ {
+		bp := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(b), p*panelBytes)), panelBytes)
+		cdp := unsafe.Slice((*int32)(unsafe.Add(unsafe.Pointer(cd), p*cdBytes(pw))), cdBytes(pw)/4)
+		for m := 0; m < l.mr; m++ {
+			if m >= rows {
+				break
+			}
+			ar := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(a), m*lda)), s1+16*(nch-1))
+			var rbias int32
+			if mode&modeRowBias != 0 {
+				rbias = *(*int32)(unsafe.Add(unsafe.Pointer(rb), 4*m))
+			}
+			for j := 0; j < pw; j++ {
+				acc := cdp[j] + rbias
+				for c := 0; c < nch; c++ {
+					st := chunkStart(c, s1)
+					for i := 0; i < 16; i++ {
+						acc += int32(ar[st+i]) * int32(bp[l.offset(c, j, i)])
+					}
+				}
+				o := unsafe.Add(out, m*ldc)
+				if mode&modeInt8 == 0 {
+					*(*int32)(unsafe.Add(o, 4*(p*pw+j))) = acc
+					continue
+				}
+				g := cdp[pw+12*(j/4):]
+				mul := g[j%4]
+				sh := g[4+4*((j%4)/2)+2*(j%2)] // low word of the int64 shift
+				v := sat32(sqrshl(int64(acc)*int64(mul), sh)) + int32(zp)
+				v = min(max(v, int32(lo)), int32(hi), 127)
+				v = max(v, -128)
+				*(*int8)(unsafe.Add(o, p*pw+j)) = int8(v)
+			}
+		}
+	}
+}
+
+// sqrshl is SQRSHL on one 64-bit lane: a rounding (half up) arithmetic
+// shift right for negative s, a saturating shift left otherwise.
+func sqrshl(x int64, s int32) int64 {
+	if s < 0 {
+		n := uint(-s)
+		if n >= 64 {
+			return 0
+		}
+		// (x + 2^(n−1)) >> n without overflow: split off the low bits.
+		return x>>n + (x>>(n-1))&1
+	}
+	for ; s > 0; s-- {
+		if x > 1<<62-1 {
+			return 1<<63 - 1
+		}
+		if x < -1<<62 {
+			return -1 << 63
+		}
+		x <<= 1
+	}
+	return x
+}
+
+func sat32(v int64) int32 {
+	return int32(min(max(v, -1<<31), 1<<31-1))
+}

@@ -1,0 +1,232 @@
+package neon
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+// ExpectEnv names the environment variable a CI lane sets to the path its
+// CPU model must select ("v80" on cortex-a72, "dotprod" on cortex-a76 and
+// max). A lane whose CPU lacks the feature it should have fails.
+const ExpectEnv = "EDGEINFER_EXPECT_KERNELS"
+
+func TestExpectedPath(t *testing.T) {
+	want := os.Getenv(ExpectEnv)
+	best, why := Best()
+	t.Logf("best path %v (%s), assembly %v", best, why, Asm())
+	if want == "" {
+		return
+	}
+	if !Asm() {
+		t.Fatalf("%s=%s but the kernels are the Go twins (GOARCH or -tags purego)", ExpectEnv, want)
+	}
+	if best.String() != want {
+		t.Fatalf("%s=%s but this CPU selects %v (%s)", ExpectEnv, want, best, why)
+	}
+}
+
+// paths returns every path this CPU runs. On an arm64 lane that expects
+// dotprod, a CPU without it is a failure, not a skip.
+func paths(t *testing.T) []Path {
+	ps := []Path{V80}
+	if ok, why := Supported(DotProd); ok {
+		ps = append(ps, DotProd)
+	} else if os.Getenv(ExpectEnv) == "dotprod" {
+		t.Fatalf("dotprod expected but unsupported: %s", why)
+	}
+	return ps
+}
+
+// forEachPath runs f once per implementation, as crypto's
+// TestAllImplementations does.
+func forEachPath(t *testing.T, f func(t *testing.T, p Path)) {
+	for _, p := range paths(t) {
+		t.Run(p.String(), func(t *testing.T) { f(t, p) })
+	}
+}
+
+type gen struct{ *rand.Rand }
+
+func newGen(seed uint64) gen { return gen{rand.New(rand.NewPCG(seed, 7))} }
+
+// i8 returns n activations; with extremes, many −128 and 127.
+func (g gen) i8(n int, extremes bool) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(g.IntN(256) - 128)
+		if extremes && g.IntN(3) == 0 {
+			v[i] = []int8{-128, 127}[g.IntN(2)]
+		}
+	}
+	return v
+}
+
+// w8 returns n symmetric weights in [−127, 127], a third of them extreme.
+func (g gen) w8(n int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(g.IntN(255) - 127)
+		if g.IntN(3) == 0 {
+			v[i] = []int8{-127, 127}[g.IntN(2)]
+		}
+	}
+	return v
+}
+
+// stage returns an output stage over channels whose multipliers bring an
+// accumulator of magnitude accMag near the int8 range, with per-channel
+// variation, occasional multipliers ≥ 1 and tight clamps.
+func (g gen) stage(channels int, accMag float64, r quant.Rounding) kernels.OutputStage {
+	s := kernels.OutputStage{OutZP: int32(g.IntN(256) - 128), ActMin: -128, ActMax: 127, Rounding: r}
+	if g.IntN(3) == 0 {
+		s.ActMin, s.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
+	}
+	n := 1
+	if g.IntN(4) > 0 {
+		n = channels
+	}
+	for i := 0; i < n; i++ {
+		real := 200 / accMag * math.Exp2(g.Float64()*4-2)
+		switch g.IntN(16) {
+		case 0:
+			real = 1 + g.Float64()*3 // ≥ 1: saturates
+		case 1:
+			real = 0
+		case 2:
+			real = math.Exp2(-float64(g.IntN(20) + 12))
+		}
+		s.Mult = append(s.Mult, quant.MustMultiplier(real))
+	}
+	return s
+}
+
+func (g gen) bias(n int) []int32 {
+	if g.IntN(5) == 0 {
+		return nil
+	}
+	b := make([]int32, n)
+	for i := range b {
+		b[i] = int32(g.IntN(200001) - 100000)
+	}
+	return b
+}
+
+// shape returns M, N, K covering tiles, tails and tiny sizes.
+func (g gen) shape(i int) (m, n, k int) {
+	pick := func(small, large int) int {
+		if g.IntN(2) == 0 {
+			return 1 + g.IntN(small)
+		}
+		return 1 + g.IntN(large)
+	}
+	m, n, k = pick(9, 70), pick(20, 80), pick(40, 300)
+	switch i % 7 {
+	case 0:
+		k = 1 + g.IntN(15) // K < 16: falls back to ref
+	case 1:
+		k = 16 * (1 + g.IntN(8))
+	case 2:
+		m, n, k = 197, 48+g.IntN(40), 192
+	}
+	return m, n, k
+}
+
+func diff8(t *testing.T, what string, got, want []int8, n int) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: out[%d,%d] = %d, want %d", what, i/n, i%n, got[i], want[i])
+		}
+	}
+}
+
+func TestFullyConnectedMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(1)
+		for i := 0; i < 300; i++ {
+			m, n, k := g.shape(i)
+			r := quant.RoundSingle
+			if i%5 == 4 {
+				r = quant.RoundDouble
+			}
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
+			p.Out = g.stage(n, 60*math.Sqrt(float64(k))*64, r)
+			x, w := g.i8(m*k, i%2 == 0), g.w8(n*k)
+			want := make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			pk := PackFC(path, &p, w)
+			if pk == nil {
+				if k >= 16 {
+					t.Fatalf("PackFC(K=%d) = nil", k)
+				}
+				continue
+			}
+			got := make([]int8, m*n)
+			FullyConnectedInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d %v", i, m, n, k, r), got, want, n)
+		}
+	})
+}
+
+// TestUnpairedWeights covers weights holding −128 (outside the symmetric
+// contract): the Armv8.0 kernel must not pair two −128·−128 products in an
+// int16 lane.
+func TestUnpairedWeights(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(2)
+		for i := 0; i < 40; i++ {
+			m, n, k := 1+g.IntN(9), 1+g.IntN(40), 16+g.IntN(100)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128)}
+			p.Out = g.stage(n, 128*128*float64(k), quant.RoundSingle)
+			x := make([]int8, m*k)
+			w := make([]int8, n*k)
+			for j := range x {
+				x[j] = -128
+			}
+			for j := range w {
+				w[j] = int8([]int{-128, -128, 127, 5}[g.IntN(4)])
+			}
+			want := make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			got := make([]int8, m*n)
+			FullyConnectedInt8(&p, x, PackFC(path, &p, w), got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d", i, m, n, k), got, want, n)
+		}
+	})
+}
+
+func TestGemmInt32MatchesDefinition(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(3)
+		for i := 0; i < 100; i++ {
+			m, n, k := g.shape(i)
+			k = max(k, 16)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
+			p.Out = g.stage(n, 1, quant.RoundSingle)
+			x, w := g.i8(m*k, true), g.w8(n*k)
+			got := make([]int32, m*n)
+			GemmInt32(&p, x, PackFC(path, &p, w), got)
+			for mm := 0; mm < m; mm++ {
+				for nn := 0; nn < n; nn++ {
+					var want int32
+					if p.Bias != nil {
+						want = p.Bias[nn]
+					}
+					for kk := 0; kk < k; kk++ {
+						want += (int32(x[mm*k+kk]) - p.InZP) * int32(w[nn*k+kk])
+					}
+					if got[mm*n+nn] != want {
+						t.Fatalf("case %d M=%d N=%d K=%d: out[%d,%d] = %d, want %d", i, m, n, k, mm, nn, got[mm*n+nn], want)
+					}
+				}
+			}
+		}
+	})
+}

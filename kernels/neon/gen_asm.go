@@ -1,0 +1,377 @@
+//go:build ignore
+
+// gen_asm writes gemm_arm64.s: the two GEMM micro-kernels, unrolled in Go
+// so that each of their ~100 distinct SIMD instructions is spelled out once
+// here and encoded by package a64. Run with `go generate ./kernels/neon`.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/edgeinfer/edgeinfer/kernels/neon/internal/a64"
+)
+
+var buf bytes.Buffer
+
+// ins writes one instruction line.
+func ins(format string, args ...any) { fmt.Fprintf(&buf, "\t"+format+"\n", args...) }
+
+// word writes an instruction the Go assembler lacks as WORD + comment.
+func word(format string, args ...any) { ins("%s", a64.Word(fmt.Sprintf(format, args...))) }
+
+func label(l string) { fmt.Fprintf(&buf, "%s:\n", l) }
+
+func comment(format string, args ...any) { fmt.Fprintf(&buf, "\t// "+format+"\n", args...) }
+
+// Arguments shared by both kernels (see gemm_arm64.go):
+//
+//	a    *int8          first A row; row i is at a + min(i, rows-1)·lda
+//	lda  int            bytes between A rows
+//	rows int            valid rows of the tile (1 ≤ rows ≤ MR)
+//	nch  int            16-byte K chunks (≥ 1)
+//	s1   int            offset of chunk 1 in an A row: K − 16·(nch−1)
+//	b    *int8          packed B, panel after panel
+//	np   int            panels to compute (≥ 1)
+//	cd   *int32         per-panel column data (bias, multipliers, shifts)
+//	rb   *int32         per-row bias, MR entries
+//	out  unsafe.Pointer first output element of the tile
+//	ldc  int            bytes between output rows
+//	mode int            bit 0: requantize to int8 (else int32 out);
+//	                    bit 1: add rb; bit 2 (v80 only): unpaired products
+//	zp, lo, hi int      output zero point and clamp (int8 mode)
+const args = "a+0(FP), lda+8(FP), rows+16(FP), nch+24(FP), s1+32(FP), b+40(FP), np+48(FP), cd+56(FP), rb+64(FP), out+72(FP), ldc+80(FP), mode+88(FP), zp+96(FP), lo+104(FP), hi+112(FP)"
+
+func loadArgs() {
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD lda+8(FP), R5")
+	ins("MOVD rows+16(FP), R6")
+	ins("MOVD nch+24(FP), R7")
+	ins("MOVD s1+32(FP), R8")
+	ins("MOVD b+40(FP), R9")
+	ins("MOVD np+48(FP), R10")
+	ins("MOVD cd+56(FP), R11")
+	ins("MOVD rb+64(FP), R12")
+	ins("MOVD out+72(FP), R13")
+	ins("MOVD ldc+80(FP), R14")
+	ins("MOVD mode+88(FP), R15")
+}
+
+// rowPointers sets R19…R19+mr-2 to the A rows 1…mr-1, each clamped to the
+// last valid row so that a short tile never reads outside A.
+func rowPointers(mr int) {
+	comment("A row pointers: row i = a + min(i, rows-1)·lda")
+	ins("MOVD R0, R16")
+	for i := 1; i < mr; i++ {
+		ins("CMP $%d, R6", i)
+		ins("ADD R5, R16, R17")
+		ins("CSEL GT, R17, R16, R16 // advance only while row %d < rows", i)
+		ins("MOVD R16, R%d", 18+i)
+	}
+}
+
+// storeRows stores row m of the tile with st(m, reg) for m < rows, the
+// output row pointer in R16.
+func storeRows(mr int, done string, st func(m int)) {
+	ins("MOVD R13, R16")
+	for m := 0; m < mr; m++ {
+		if m > 0 {
+			ins("CMP $%d, R6", m)
+			ins("BLE %s", done)
+			ins("ADD R14, R16, R16")
+		}
+		st(m)
+	}
+}
+
+// requant4 turns the int32 accumulator v (four output channels) into
+// saturated int32 results plus the zero point: SMULL/SMULL2 form the exact
+// 64-bit products with the channels' multipliers (v0), SQRSHL by Shift−31
+// (v1: channels 0-1, v2: channels 2-3) rounds half up and saturates, SQXTN
+// narrows with saturation, and the zero point (vzp) is added with int32
+// wrap-around, as quant.Multiplier.Apply and OutputStage.Requantize do.
+func requant4(v, t0, t1, vm, vs0, vs1, vzp int) {
+	word("smull v%d.2d, v%d.2s, v%d.2s", t0, v, vm)
+	word("smull2 v%d.2d, v%d.4s, v%d.4s", t1, v, vm)
+	word("sqrshl v%d.2d, v%d.2d, v%d.2d", t0, t0, vs0)
+	word("sqrshl v%d.2d, v%d.2d, v%d.2d", t1, t1, vs1)
+	word("sqxtn v%d.2s, v%d.2d", v, t0)
+	word("sqxtn2 v%d.4s, v%d.2d", v, t1)
+	ins("VADD V%d.S4, V%d.S4, V%d.S4 // + output zero point", vzp, v, v)
+}
+
+// narrow16 packs four int32 vectors (16 channels) into one int8 vector
+// with saturation into d, using t as scratch, then clamps to [vlo, vhi].
+func narrow16(d, t int, v [4]int, vlo, vhi int) {
+	word("sqxtn v%d.4h, v%d.4s", d, v[0])
+	word("sqxtn2 v%d.8h, v%d.4s", d, v[1])
+	word("sqxtn v%d.4h, v%d.4s", t, v[2])
+	word("sqxtn2 v%d.8h, v%d.4s", t, v[3])
+	word("sqxtn v%d.8b, v%d.8h", d, d)
+	word("sqxtn2 v%d.16b, v%d.8h", d, t)
+	word("smax v%d.16b, v%d.16b, v%d.16b", d, d, vlo)
+	word("smin v%d.16b, v%d.16b, v%d.16b", d, d, vhi)
+}
+
+// genDot writes gemmDot: a 4×16 tile with SDOT (by element). Accumulator
+// V(16+4m+g) holds output row m, columns 4g…4g+3. A packed chunk holds, for
+// k-group q (four k), 16 columns × 4 bytes: V4…V7 = columns 0-3 … 12-15.
+func genDot() {
+	const mr = 4
+	acc := func(m, g int) int { return 16 + 4*m + g }
+	fmt.Fprintf(&buf, "\n// func gemmDot(%s)\n", "a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int")
+	fmt.Fprintf(&buf, "// Registers: V0-V3 A rows, V4-V7 B, V8-V11 row biases, V13 zero point,\n// V14/V15 clamp, V16-V31 accumulators.\n")
+	fmt.Fprintf(&buf, "TEXT ·gemmDot(SB), NOSPLIT, $0-120\n")
+	loadArgs()
+	rowPointers(mr)
+	comment("row biases (zero unless mode bit 1)")
+	ins("VEOR V12.B16, V12.B16, V12.B16")
+	ins("TBZ $1, R15, norb")
+	ins("VLD1 (R12), [V12.S4]")
+	label("norb")
+	for m := 0; m < mr; m++ {
+		ins("VDUP V12.S[%d], V%d.S4", m, 8+m)
+	}
+	ins("MOVD zp+96(FP), R17")
+	ins("VDUP R17, V13.S4")
+	ins("MOVD lo+104(FP), R17")
+	ins("VDUP R17, V14.B16")
+	ins("MOVD hi+112(FP), R17")
+	ins("VDUP R17, V15.B16")
+
+	label("dotpanel")
+	comment("accumulators start at column bias + row bias")
+	ins("VLD1.P 64(R11), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for m := 0; m < mr; m++ {
+		for g := 0; g < 4; g++ {
+			ins("VADD V%d.S4, V%d.S4, V%d.S4", 8+m, 4+g, acc(m, g))
+		}
+	}
+	ins("MOVD R0, R1")
+	for m := 1; m < mr; m++ {
+		ins("MOVD R%d, R%d", 18+m, 1+m)
+	}
+	body := func() {
+		for q := 0; q < 4; q++ {
+			ins("VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group %d, 16 columns", q)
+			for m := 0; m < mr; m++ {
+				for g := 0; g < 4; g++ {
+					word("sdot v%d.4s, v%d.16b, v%d.4b[%d]", acc(m, g), 4+g, m, q)
+				}
+			}
+		}
+	}
+	comment("chunk 0: k 0-15; A then jumps to chunk 1 at s1")
+	for m := 0; m < mr; m++ {
+		ins("VLD1.P (R%d)(R8), [V%d.B16]", 1+m, m)
+	}
+	body()
+	ins("SUBS $1, R7, R17")
+	ins("BEQ dotdone")
+	label("dotloop")
+	for m := 0; m < mr; m++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
+	}
+	body()
+	ins("SUBS $1, R17, R17")
+	ins("BNE dotloop")
+	label("dotdone")
+	ins("TBNZ $0, R15, dotq")
+	comment("int32 out")
+	storeRows(mr, "dot32done", func(m int) {
+		ins("VST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R16)", acc(m, 0), acc(m, 1), acc(m, 2), acc(m, 3))
+	})
+	label("dot32done")
+	ins("ADD $192, R11 // skip the requantization data")
+	ins("ADD $64, R13")
+	ins("B dotnext")
+	label("dotq")
+	for g := 0; g < 4; g++ {
+		ins("VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns %d-%d", 4*g, 4*g+3)
+		for m := 0; m < mr; m++ {
+			requant4(acc(m, g), 3, 4, 0, 1, 2, 13)
+		}
+	}
+	storeRows(mr, "dot8done", func(m int) {
+		narrow16(5, 6, [4]int{acc(m, 0), acc(m, 1), acc(m, 2), acc(m, 3)}, 14, 15)
+		ins("VST1 [V5.B16], (R16)")
+	})
+	label("dot8done")
+	ins("ADD $16, R13")
+	label("dotnext")
+	ins("SUBS $1, R10, R10")
+	ins("BNE dotpanel")
+	ins("RET")
+}
+
+// genV80 writes gemmV80: a 2×8 tile with SMULL/SMLAL2/SADALP (Armv8.0).
+// Accumulator V(16+8m+j) holds four partial sums of row m, column j, reduced
+// with ADDP at the end. A packed chunk holds 8 columns × 16 k (V4-V11).
+// Two k chunks per loop iteration: A rows in V0/V1 (row 0) and V2/V3 (row 1).
+func genV80() {
+	const mr = 2
+	acc := func(m, j int) int { return 16 + 8*m + j }
+	fmt.Fprintf(&buf, "\n// func gemmV80(%s)\n", "a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int")
+	fmt.Fprintf(&buf, "// Registers: V0-V3 A, V4-V11 B, V12/V13 int16 products, V14 zero point,\n// V15 low clamp, V16-V31 accumulators.\n")
+	fmt.Fprintf(&buf, "TEXT ·gemmV80(SB), NOSPLIT, $0-120\n")
+	loadArgs()
+	rowPointers(mr)
+	ins("MOVD zp+96(FP), R17")
+	ins("VDUP R17, V14.S4")
+	ins("MOVD lo+104(FP), R17")
+	ins("VDUP R17, V15.B16")
+	ins("MOVD hi+112(FP), R22")
+	comment("chunks after the first: an odd one alone, then pairs")
+	ins("SUB $1, R7, R7")
+	ins("AND $1, R7, R23 // odd single chunk?")
+	ins("LSR $1, R7, R7 // pair iterations")
+
+	// step emits the products of A register va (row m) with the 8 B columns
+	// for one chunk; first starts the accumulators.
+	step := func(m, va int, first, unpaired bool) {
+		for j := 0; j < 8; j++ {
+			t := 12 + j%2
+			a := acc(m, j)
+			if unpaired {
+				word("smull v%d.8h, v%d.8b, v%d.8b", t, va, 4+j)
+				if first {
+					word("saddlp v%d.4s, v%d.8h", a, t)
+				} else {
+					word("sadalp v%d.4s, v%d.8h", a, t)
+				}
+				word("smull2 v%d.8h, v%d.16b, v%d.16b", t, va, 4+j)
+				word("sadalp v%d.4s, v%d.8h", a, t)
+				continue
+			}
+			word("smull v%d.8h, v%d.8b, v%d.8b", t, va, 4+j)
+			word("smlal2 v%d.8h, v%d.16b, v%d.16b", t, va, 4+j)
+			if first {
+				word("saddlp v%d.4s, v%d.8h", a, t)
+			} else {
+				word("sadalp v%d.4s, v%d.8h", a, t)
+			}
+		}
+	}
+	loadB := func() {
+		ins("VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B columns 0-3")
+		ins("VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B columns 4-7")
+	}
+	// One panel loop per product variant: paired (SMULL+SMLAL2 into int16,
+	// safe when no product pair can reach 2·128·128) and unpaired.
+	for _, unpaired := range []bool{false, true} {
+		p := "v80p"
+		if unpaired {
+			p = "v80u"
+		}
+		if !unpaired {
+			ins("TBNZ $2, R15, v80upanel")
+		}
+		label(p + "panel")
+		ins("MOVD R0, R1")
+		ins("MOVD R19, R2")
+		comment("chunk 0 starts the accumulators; A then jumps to chunk 1 at s1")
+		ins("VLD1.P (R1)(R8), [V0.B16]")
+		ins("VLD1.P (R2)(R8), [V2.B16]")
+		loadB()
+		step(0, 0, true, unpaired)
+		step(1, 2, true, unpaired)
+		ins("CBZ R23, %spairs", p)
+		ins("VLD1.P 16(R1), [V0.B16]")
+		ins("VLD1.P 16(R2), [V2.B16]")
+		loadB()
+		step(0, 0, false, unpaired)
+		step(1, 2, false, unpaired)
+		label(p + "pairs")
+		ins("CBZ R7, %sdone", p)
+		ins("MOVD R7, R17")
+		label(p + "loop")
+		ins("VLD1.P 32(R1), [V0.B16, V1.B16]")
+		ins("VLD1.P 32(R2), [V2.B16, V3.B16]")
+		loadB()
+		step(0, 0, false, unpaired)
+		step(1, 2, false, unpaired)
+		loadB()
+		step(0, 1, false, unpaired)
+		step(1, 3, false, unpaired)
+		ins("SUBS $1, R17, R17")
+		ins("BNE %sloop", p)
+		label(p + "done")
+		v80Epilogue(p)
+		label(p + "next")
+		ins("SUBS $1, R10, R10")
+		ins("BNE %spanel", p)
+		ins("RET")
+	}
+}
+
+// v80Epilogue finishes one gemmV80 panel: it reduces the partial sums, adds
+// the biases, requantizes or not, stores and advances R11 and R13, then
+// goes on at label p+"next".
+func v80Epilogue(p string) {
+	const mr = 2
+	acc := func(m, j int) int { return 16 + 8*m + j }
+	comment("reduce: row m columns 0-3 into V(16+8m), 4-7 into V(17+8m)")
+	for m := 0; m < mr; m++ {
+		for j := 0; j < 4; j++ {
+			ins("VADDP V%d.S4, V%d.S4, V%d.S4", acc(m, 2*j+1), acc(m, 2*j), 4+j)
+		}
+		ins("VADDP V5.S4, V4.S4, V%d.S4", acc(m, 0))
+		ins("VADDP V7.S4, V6.S4, V%d.S4", acc(m, 1))
+	}
+	ins("VLD1.P 32(R11), [V4.S4, V5.S4] // column bias")
+	for m := 0; m < mr; m++ {
+		for h := 0; h < 2; h++ {
+			ins("VADD V%d.S4, V%d.S4, V%d.S4", 4+h, acc(m, h), acc(m, h))
+		}
+	}
+	ins("TBZ $1, R15, %snorb", p)
+	ins("VLD1 (R12), [V6.S2] // row bias")
+	for m := 0; m < mr; m++ {
+		ins("VDUP V6.S[%d], V%d.S4", m, 7+m)
+		for h := 0; h < 2; h++ {
+			ins("VADD V%d.S4, V%d.S4, V%d.S4", 7+m, acc(m, h), acc(m, h))
+		}
+	}
+	label(p + "norb")
+	ins("TBNZ $0, R15, %sq", p)
+	storeRows(mr, p+"32done", func(m int) {
+		ins("VST1 [V%d.S4, V%d.S4], (R16)", acc(m, 0), acc(m, 1))
+	})
+	label(p + "32done")
+	ins("ADD $96, R11 // skip the requantization data")
+	ins("ADD $32, R13")
+	ins("B %snext", p)
+	label(p + "q")
+	for h := 0; h < 2; h++ {
+		ins("VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns %d-%d", 4*h, 4*h+3)
+		for m := 0; m < mr; m++ {
+			requant4(acc(m, h), 7, 8, 4, 5, 6, 14)
+		}
+	}
+	ins("VDUP R22, V10.B16")
+	comment("rows 0 and 1 in one vector: bytes 0-7 row 0, 8-15 row 1")
+	narrow16(9, 11, [4]int{acc(0, 0), acc(0, 1), acc(1, 0), acc(1, 1)}, 15, 10)
+	ins("FMOVD F9, (R13)")
+	ins("CMP $1, R6")
+	ins("BLE %s8done", p)
+	ins("ADD R14, R13, R16")
+	ins("VST1 V9.D[1], (R16)")
+	label(p + "8done")
+	ins("ADD $8, R13")
+}
+
+func main() {
+	out := flag.String("o", "gemm_arm64.s", "output file")
+	flag.Parse()
+	fmt.Fprintf(&buf, "// Code generated by gen_asm.go; DO NOT EDIT.\n\n")
+	fmt.Fprintf(&buf, "//go:build arm64 && !purego\n\n")
+	fmt.Fprintf(&buf, "#include \"textflag.h\"\n")
+	genDot()
+	genV80()
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
