@@ -1,0 +1,189 @@
+package onnx_test
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/dataset"
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/runtime"
+)
+
+// shared returns a path under ../shared (beside the module root), skipping
+// the test when the shared tree is not there.
+func shared(t testing.TB, rel string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root not found")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared file missing: %v", err)
+	}
+	return p
+}
+
+// mnistPreprocess is the ViTs' input convention: (p/255 − 0.1307)/0.3081.
+func mnistPreprocess(m *format.Model) {
+	m.Preprocess.Scale = 1.0 / 255
+	m.Preprocess.Mean = []float32{0.1307}
+	m.Preprocess.Std = []float32{0.3081}
+}
+
+func importViT(t testing.TB, name string) *format.Model {
+	t.Helper()
+	r, err := onnx.ImportFile(shared(t, "models/vit-mnist/"+name), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnistPreprocess(r.Model)
+	return r.Model
+}
+
+func readNpyFloats(t testing.TB, path string) ([]float32, []int) {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, len(a.Data)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(a.Data[4*i:]))
+	}
+	return v, a.Shape
+}
+
+// logitDiff runs m on the MNIST test images of the reference (10 with -short) and returns the largest
+// difference to the onnxruntime logits in ref, relative to the largest
+// magnitude of the image's logits.
+func logitDiff(t *testing.T, m *format.Model, output int, refPath string) float64 {
+	ref, shape := readNpyFloats(t, refPath)
+	n, classes := shape[0], shape[1]
+	if testing.Short() {
+		n = 10
+	}
+	set, err := dataset.Open(shared(t, "data/mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := runtime.New(m, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	conv, err := dataset.NewConverter(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i := 0; i < n; i++ {
+		img, _ := set.Image(i)
+		if err := conv.Convert(it.Input(0).Bytes(), img); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		got := it.Output(output).Float32()
+		want := ref[i*classes : (i+1)*classes]
+		scale := 0.0
+		for _, w := range want {
+			scale = max(scale, math.Abs(float64(w)))
+		}
+		for c := range want {
+			d := math.Abs(float64(got[c])-float64(want[c])) / scale
+			if d > worst {
+				worst = d
+			}
+		}
+	}
+	return worst
+}
+
+func TestResearchaseViTMatchesOnnxruntime(t *testing.T) {
+	m := importViT(t, "vit_mnist_researchase.onnx")
+	d := logitDiff(t, m, 0, "testdata/researchase_logits100.npy")
+	t.Logf("max relative logit difference on 100 images: %.3g", d)
+	if d > 1e-4 {
+		t.Errorf("logits differ from onnxruntime by %.3g relative, want ≤ 1e-4", d)
+	}
+}
+
+func TestMicroViTMatchesOnnxruntime(t *testing.T) {
+	m := importViT(t, "microvit.onnx")
+	out := -1
+	for i, o := range m.Outputs {
+		if m.Tensors[o].Name == "scores" {
+			out = i
+		}
+	}
+	if out < 0 {
+		t.Fatal("no output named scores")
+	}
+	d := logitDiff(t, m, out, "testdata/microvit_scores100.npy")
+	t.Logf("max relative score difference on 100 images: %.3g", d)
+	if d > 1e-4 {
+		t.Errorf("scores differ from onnxruntime by %.3g relative, want ≤ 1e-4", d)
+	}
+}
+
+// TestResearchaseViTTop1 compares top-1 predictions with onnxruntime's on
+// the MNIST test set: the first 1,000 images normally, all 10,000 with
+// EDGEINFER_FULL_EVAL=1.
+func TestResearchaseViTTop1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	m := importViT(t, "vit_mnist_researchase.onnx")
+	a, err := npy.ReadFile("testdata/researchase_preds.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := dataset.Open(shared(t, "data/mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 1000
+	if os.Getenv("EDGEINFER_FULL_EVAL") == "1" {
+		limit = 0
+	}
+	it, err := runtime.New(m, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	acc, err := dataset.Evaluate(it, set, 0, limit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ortCorrect, disagree := 0, 0
+	for i, p := range acc.Pred {
+		want := int(int32(binary.LittleEndian.Uint32(a.Data[4*i:])))
+		if want == set.Label(i) {
+			ortCorrect++
+		}
+		if p != want {
+			disagree++
+		}
+	}
+	t.Logf("%d images: edgeinfer top-1 %.4f, onnxruntime top-1 %.4f, %d predictions differ", acc.N, acc.Top1, float64(ortCorrect)/float64(acc.N), disagree)
+	if acc.Correct1 != ortCorrect || disagree != 0 {
+		t.Errorf("top-1 differs from onnxruntime: %d vs %d correct, %d predictions differ", acc.Correct1, ortCorrect, disagree)
+	}
+}
