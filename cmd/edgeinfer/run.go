@@ -60,8 +60,32 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
 	seed := fs.Int64("seed", 1, "seed of the sample image used when no --input is given")
 	asJSON := fs.Bool("json", false, "print one JSON object per inference")
+	var lf liveFlags
+	fs.StringVar(&lf.image, "image", "", "photo (jpg, png, bmp) converted into input 0 with the model's preprocessing")
+	fs.StringVar(&lf.camera, "camera", "", "camera URI (v4l2:, pipe:, spi:, replay:, synthetic:, file:, dir:) to run live")
+	fs.IntVar(&lf.frames, "frames", 0, "with --camera: stop after N frames (0: until the source ends or Ctrl-C)")
+	fs.Float64Var(&lf.fps, "fps", 0, "with --camera: cap the frame rate (0: as fast as frames come)")
+	fs.BoolVar(&lf.governor, "governor", false, "with --camera: pace fps and threads from the board's temperature and power")
+	fs.Float64Var(&lf.maxTemp, "max-temp", 0, "with --governor: temperature target in °C (default: the board profile's)")
+	fs.Float64Var(&lf.maxPower, "max-power", 0, "with --governor: input power budget in W (default: the board profile's)")
+	fs.StringVar(&lf.root, "root", "/", "with --governor: root of the file system to read telemetry from")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	sources := 0
+	for _, set := range []bool{len(inputs) > 0, lf.image != "", lf.camera != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return usagef("give only one of --input, --image and --camera")
+	}
+	if lf.camera == "" && (lf.frames != 0 || lf.fps != 0 || lf.governor) {
+		return usagef("--frames, --fps and --governor need --camera")
+	}
+	if lf.frames < 0 || lf.fps < 0 || lf.maxTemp < 0 || lf.maxPower < 0 {
+		return usagef("--frames, --fps, --max-temp and --max-power must be ≥ 0")
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -84,8 +108,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer it.Close()
+	if lf.camera != "" {
+		return runCamera(it, labels, *top, &lf, *asJSON, stdout, stderr)
+	}
 	inputDesc := fmt.Sprintf("sample image (seed %d)", *seed)
-	if len(inputs) > 0 {
+	if lf.image != "" {
+		if err := fillImage(it, lf.image); err != nil {
+			return err
+		}
+		inputDesc = lf.image
+	} else if len(inputs) > 0 {
 		if len(inputs) != it.NumInputs() {
 			return usagef("model %q has %d inputs, got %d --input files", m.Name, it.NumInputs(), len(inputs))
 		}
