@@ -103,12 +103,12 @@ func modelApplyDouble(x int32, m quant.Multiplier) int32 {
 
 // randomIters is the number of random cases per exact-model test: the
 // models use math/big, which is slow under emulation (-short).
-var randomIters = func() int {
+func randomIters() int {
 	if testing.Short() {
 		return 10000
 	}
 	return 50000
-}()
+}
 
 // edgeX are accumulators worth checking at every shift.
 var edgeX = []int32{0, 1, -1, 2, -2, 3, -3, 127, -128, 255, -255, 1 << 15, -1 << 15,
@@ -137,7 +137,7 @@ func TestApplyExact(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < randomIters; i++ {
+	for i := 0; i < randomIters(); i++ {
 		m := quant.Multiplier{M: int32(1<<30 + r.Int64N(1<<30)), Shift: int32(r.IntN(32-quant.MinShift+1)) + quant.MinShift}
 		x := int32(r.Uint32())
 		if i%2 == 0 { // accumulator-sized values
@@ -316,7 +316,7 @@ func TestSaturatingRoundingDoublingHighMul(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	for i := 0; i < randomIters; i++ {
+	for i := 0; i < randomIters(); i++ {
 		check(int32(r.Uint32()), int32(r.Uint32()))
 	}
 	for _, tc := range []struct{ a, b, want int32 }{
@@ -358,7 +358,7 @@ func TestRoundingDivideByPOT(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	for i := 0; i < randomIters; i++ {
+	for i := 0; i < randomIters(); i++ {
 		check(int32(r.Uint32()), int32(r.IntN(32)))
 	}
 	for _, tc := range []struct{ x, e, want int32 }{
@@ -400,7 +400,7 @@ func TestApplyDouble(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for i := 0; i < randomIters; i++ {
+	for i := 0; i < randomIters(); i++ {
 		m := quant.Multiplier{M: int32(1<<30 + r.Int64N(1<<30)), Shift: int32(r.IntN(32-quant.MinShift+1)) + quant.MinShift}
 		x := int32(r.Uint32())
 		if i%2 == 0 {

@@ -114,7 +114,7 @@ func (g kgen) convShape(depthwise bool) kernels.ConvParams {
 		if !small() && g.IntN(6) == 0 { // moderately large
 			p.H, p.W = g.between(10, 20), g.between(10, 20)
 			if depthwise {
-				p.Cin = g.between(20, 40)
+				p.Cin = g.between(17, 24)
 				p.Cout = p.Cin * p.DepthMultiplier
 			} else {
 				p.Cin, p.Cout = g.between(10, 40), g.between(10, 40)
@@ -147,7 +147,7 @@ func (g kgen) convInt8Case(depthwise bool) (p kernels.ConvParams, x, w []int8) {
 		w = g.w8(p.Cout * taps)
 	}
 	p.Bias = g.bias(p.Cout, 1<<15)
-	p.Out = safeStage(g.stage(p.Cout, 128*40*math.Sqrt(float64(taps))))
+	p.Out = g.stage(p.Cout, 128*40*math.Sqrt(float64(taps)))
 	return p, g.i8(p.N * p.H * p.W * p.Cin), w
 }
 
@@ -170,7 +170,7 @@ type convFloatFunc func(*kernels.ConvParams, []float32, []float32, []float32)
 
 func testConvInt8Random(t *testing.T, depthwise bool, conv convInt8Func) {
 	g := newKgen(t)
-	for it := 0; it < iters(300); it++ {
+	for it := 0; it < iters(200); it++ {
 		p, x, w := g.convInt8Case(depthwise)
 		size := p.N * p.OH * p.OW * p.Cout
 		// Whole, then only a random band of rows over a sentinel: rows

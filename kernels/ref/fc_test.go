@@ -130,7 +130,7 @@ func TestFullyConnectedInt8Random(t *testing.T) {
 	for it := 0; it < iters(200); it++ {
 		M, N, K := g.fcShape()
 		p := kernels.FCParams{M: M, N: N, K: K, InZP: int32(g.between(-128, 127)), Bias: g.bias(N, 1<<16)}
-		p.Out = safeStage(g.stage(N, 128*40*math.Sqrt(float64(K))))
+		p.Out = g.stage(N, 128*40*math.Sqrt(float64(K)))
 		x, w := g.i8(M*K), g.w8(N*K)
 		out := make([]int8, M*N)
 		ref.FullyConnectedInt8(&p, x, w, out)
@@ -202,6 +202,48 @@ func TestRequantizeSumNearInt32Limits(t *testing.T) {
 	}
 	if got := p.Out.Requantize(math.MaxInt32, 0); got != 127 {
 		t.Fatalf("Requantize(MaxInt32) with OutZP %d = %d, want 127", p.Out.OutZP, got)
+	}
+	p.Out.OutZP = -5
+	if got := p.Out.Requantize(math.MinInt32, 0); got != -128 {
+		t.Fatalf("Requantize(MinInt32) with OutZP %d = %d, want -128", p.Out.OutZP, got)
+	}
+}
+
+// TestFullyConnectedRowSplit checks that computing the rows of an FC in
+// any two pieces (as the runtime's workers do) gives the same bits as one
+// call, for int8 and for float.
+func TestFullyConnectedRowSplit(t *testing.T) {
+	g := newKgen(t)
+	for it := 0; it < iters(100); it++ {
+		M, N, K := g.between(1, 13), g.between(1, 9), g.between(1, 70)
+		split := g.between(0, M)
+		p := kernels.FCParams{M: M, N: N, K: K, InZP: int32(g.between(-128, 127)), Bias: g.bias(N, 1000)}
+		p.Out = g.stage(N, 128*40*math.Sqrt(float64(K)))
+		x, w := g.i8(M*K), g.w8(N*K)
+		whole, parts := make([]int8, M*N), make([]int8, M*N)
+		ref.FullyConnectedInt8(&p, x, w, whole)
+		lo, hi := p, p
+		lo.M, hi.M = split, M-split
+		ref.FullyConnectedInt8(&lo, x[:split*K], w, parts[:split*N])
+		ref.FullyConnectedInt8(&hi, x[split*K:], w, parts[split*N:])
+		diffInt8(t, "int8 split", parts, whole)
+
+		pf := kernels.FCFloatParams{M: M, N: N, K: K, Bias: g.f32(N), ActMin: noAct[0], ActMax: noAct[1]}
+		xf, wf := g.f32(M*K), g.f32(N*K)
+		wholef, partsf := make([]float32, M*N), make([]float32, M*N)
+		ref.FullyConnectedFloat(&pf, xf, wf, wholef)
+		lof, hif := pf, pf
+		lof.M, hif.M = split, M-split
+		ref.FullyConnectedFloat(&lof, xf[:split*K], wf, partsf[:split*N])
+		ref.FullyConnectedFloat(&hif, xf[split*K:], wf, partsf[split*N:])
+		for i := range wholef {
+			if math.Float32bits(partsf[i]) != math.Float32bits(wholef[i]) {
+				t.Fatalf("float split at row %d of %d: [%d] = %g, want %g", split, M, i, partsf[i], wholef[i])
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("iteration %d: M=%d N=%d K=%d split=%d", it, M, N, K, split)
+		}
 	}
 }
 

@@ -183,19 +183,6 @@ func exRequant(t testing.TB, s *kernels.OutputStage, acc int64, ch int) int8 {
 	return int8(v)
 }
 
-// safeStage returns s with OutZP set to 0 on channels whose multiplier is
-// ≥ 1, so that OutZP + Apply(acc) never needs more than int32 (see
-// TestRequantizeSumNearInt32Limits: kernels.OutputStage.Requantize adds
-// in int32).
-func safeStage(s kernels.OutputStage) kernels.OutputStage {
-	for _, m := range s.Mult {
-		if m.Real() >= 1 {
-			s.OutZP = 0
-		}
-	}
-	return s
-}
-
 // diffInt8 reports the first few mismatches between got and want.
 func diffInt8(t testing.TB, what string, got, want []int8) {
 	t.Helper()
