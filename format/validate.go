@@ -42,8 +42,9 @@ func (m *Model) Validate() error {
 	if err := m.validateGraph(); err != nil {
 		return err
 	}
+	cache := newValCache()
 	for i := range m.Ops {
-		if err := m.checkOp(i); err != nil {
+		if err := m.checkOp(i, cache); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -9,9 +10,24 @@ import (
 
 // opCheck validates one op; its methods build errors that name the op.
 type opCheck struct {
-	m  *Model
-	i  int
-	op *Op
+	m     *Model
+	i     int
+	op    *Op
+	cache *valCache
+}
+
+// valCache remembers what Validate learnt from scanning a tensor's
+// contents, so that each further op sharing the tensor costs O(1): without
+// it a small hostile file (thousands of ops on one large weight) would make
+// Validate quadratic.
+type valCache struct {
+	weights map[int32]bool          // int8 weights found symmetric and free of −128
+	ratios  map[[2]int32][2]float64 // (bias, weight) → min and max of bias scale / weight scale
+	indices map[int32][2]int32      // int32 index constants → min and max value
+}
+
+func newValCache() *valCache {
+	return &valCache{weights: map[int32]bool{}, ratios: map[[2]int32][2]float64{}, indices: map[int32][2]int32{}}
 }
 
 func (c *opCheck) errf(f string, args ...any) error {
@@ -70,9 +86,9 @@ func optionsName(o Options) string {
 
 // checkOp validates op i. The graph checks have already run, so every
 // index is in range and every present input exists.
-func (m *Model) checkOp(i int) error {
+func (m *Model) checkOp(i int, cache *valCache) error {
 	op := &m.Ops[i]
-	c := &opCheck{m: m, i: i, op: op}
+	c := &opCheck{m: m, i: i, op: op, cache: cache}
 	if op.Code == OpInvalid {
 		return c.errf("op code 0 (invalid)")
 	}
@@ -331,6 +347,9 @@ func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 	if ch := w.Shape[axis]; int64(len(w.Quant.Scale)) != int64(ch) || (ch > 1 && w.Quant.Axis != axis) {
 		return nil, c.errf("%s has %s, want %d per-channel scales along axis %d", name, quantString(w.Quant), ch, axis)
 	}
+	if c.cache.weights[c.op.Inputs[k]] {
+		return w.Quant.Scale, nil
+	}
 	for ch, zp := range w.Quant.ZeroPoint {
 		if zp != 0 {
 			return nil, c.errf("%s has zero point %d in channel %d, want 0 (symmetric)", name, zp, ch)
@@ -341,11 +360,14 @@ func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 			return nil, c.errf("%s holds -128 at element %d, want values in [-127, 127]", name, j)
 		}
 	}
+	c.cache.weights[c.op.Inputs[k]] = true
 	return w.Quant.Scale, nil
 }
 
 // bias checks a quantized bias: int32 constant [channels], zero points 0,
-// scale[c] ≈ inScale·wScale[c].
+// scale[c] ≈ inScale·wScale[c] within biasScaleTolerance, that is
+// scale[c]/wScale[c] within inScale·(1 ± tolerance) for every c; the
+// ratios' range is computed once per (bias, weight) pair.
 func (c *opCheck) bias(k int, inScale float32, wScales []float32) error {
 	b := c.in(k)
 	name := c.inName("bias", k)
@@ -359,17 +381,33 @@ func (c *opCheck) bias(k int, inScale float32, wScales []float32) error {
 	if len(q.Scale) != 1 && len(q.Scale) != len(wScales) {
 		return c.errf("%s has %d scales, want 1 or %d like the weights", name, len(q.Scale), len(wScales))
 	}
-	for ch := range q.Scale {
-		if q.ZeroPoint[ch] != 0 {
-			return c.errf("%s has zero point %d in channel %d, want 0", name, q.ZeroPoint[ch], ch)
-		}
-	}
 	n := max(len(q.Scale), len(wScales))
+	ratio := func(ch int) float64 {
+		return float64(q.Scale[min(ch, len(q.Scale)-1)]) / float64(wScales[min(ch, len(wScales)-1)])
+	}
+	key := [2]int32{c.op.Inputs[k], c.op.Inputs[1]}
+	r, ok := c.cache.ratios[key]
+	if !ok {
+		for ch := range q.Scale {
+			if q.ZeroPoint[ch] != 0 {
+				return c.errf("%s has zero point %d in channel %d, want 0", name, q.ZeroPoint[ch], ch)
+			}
+		}
+		r = [2]float64{math.Inf(1), math.Inf(-1)}
+		for ch := 0; ch < n; ch++ {
+			r[0], r[1] = min(r[0], ratio(ch)), max(r[1], ratio(ch))
+		}
+		c.cache.ratios[key] = r
+	}
+	s := float64(inScale)
+	lo, hi := s*(1-biasScaleTolerance), s*(1+biasScaleTolerance)
+	if r[0] >= lo && r[1] <= hi {
+		return nil
+	}
 	for ch := 0; ch < n; ch++ {
-		bs := float64(q.Scale[min(ch, len(q.Scale)-1)])
-		want := float64(inScale) * float64(wScales[min(ch, len(wScales)-1)])
-		if math.Abs(bs-want) > biasScaleTolerance*want {
-			return c.errf("%s has scale %g in channel %d, want input scale × weight scale = %g", name, bs, ch, want)
+		if rc := ratio(ch); rc < lo || rc > hi {
+			ws := float64(wScales[min(ch, len(wScales)-1)])
+			return c.errf("%s has scale %g in channel %d, want input scale × weight scale = %g", name, rc*ws, ch, s*ws)
 		}
 	}
 	return nil
@@ -807,8 +845,14 @@ func (c *opCheck) concat() error {
 		return c.errf("axis %d out of range for %s with shape %v", o.Axis, c.outName(), y.Shape)
 	}
 	var sum int64
+	checked := make(map[int32]bool, len(c.op.Inputs)) // each distinct input once: a repeated input with long per-axis parameters must not cost again
 	for k := range c.op.Inputs {
 		x := c.in(k)
+		if checked[c.op.Inputs[k]] {
+			sum += int64(x.Shape[o.Axis])
+			continue
+		}
+		checked[c.op.Inputs[k]] = true
 		name := c.inName("input", k)
 		if x.DType != y.DType {
 			return c.errf("%s is %v, want %v like the output", name, x.DType, y.DType)
@@ -857,10 +901,20 @@ func (c *opCheck) gather() error {
 		return c.errf("%s is quantized, want plain int32", name)
 	}
 	limit := x.Shape[o.Axis]
-	for j := 0; j+4 <= len(idx.Data); j += 4 {
-		v := int32(uint32(idx.Data[j]) | uint32(idx.Data[j+1])<<8 | uint32(idx.Data[j+2])<<16 | uint32(idx.Data[j+3])<<24)
-		if v < 0 || v >= limit {
-			return c.errf("%s holds %d at element %d, want [0, %d)", name, v, j/4, limit)
+	r, ok := c.cache.indices[c.op.Inputs[1]]
+	if !ok {
+		r = [2]int32{math.MaxInt32, math.MinInt32}
+		for j := 0; j+4 <= len(idx.Data); j += 4 {
+			v := int32(binary.LittleEndian.Uint32(idx.Data[j:]))
+			r[0], r[1] = min(r[0], v), max(r[1], v)
+		}
+		c.cache.indices[c.op.Inputs[1]] = r
+	}
+	if r[0] < 0 || r[1] >= limit {
+		for j := 0; j+4 <= len(idx.Data); j += 4 {
+			if v := int32(binary.LittleEndian.Uint32(idx.Data[j:])); v < 0 || v >= limit {
+				return c.errf("%s holds %d at element %d, want [0, %d)", name, v, j/4, limit)
+			}
 		}
 	}
 	if err := c.passThrough(x); err != nil {
@@ -920,7 +974,7 @@ func (c *opCheck) pad() error {
 	}
 	want := dims(x.Shape)
 	for j := 0; j+4 <= len(p.Data); j += 4 {
-		v := int32(uint32(p.Data[j]) | uint32(p.Data[j+1])<<8 | uint32(p.Data[j+2])<<16 | uint32(p.Data[j+3])<<24)
+		v := int32(binary.LittleEndian.Uint32(p.Data[j:]))
 		if v < 0 {
 			return c.errf("%s holds %d for axis %d, want ≥ 0", name, v, j/8)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 )
 
 // ti returns the index of the tensor called name.
@@ -362,4 +363,36 @@ func TestValidateReadPath(t *testing.T) {
 func TestValidateNil(t *testing.T) {
 	var m *Model
 	expectErr(t, m.Validate(), ErrInvalid, "nil model")
+}
+
+// TestValidateSharedConstantsLinear: thousands of ops sharing one large
+// weight, bias and index tensor must not make Validate rescan them per op.
+func TestValidateSharedConstantsLinear(t *testing.T) {
+	const k, ops = 1024, 3000
+	b := newTB("shared")
+	x := b.Input("x", Int8, []int32{1, k}, PerTensor(0.1, 0))
+	w, ws := b.qweights("w", 0, k, k)
+	bias := b.qbias("b", 0.1, ws)
+	idxVals := make([]int32, 1<<18)
+	for i := range idxVals {
+		idxVals[i] = int32(i % k)
+	}
+	idx := b.ConstInt32("idx", []int32{int32(len(idxVals))}, idxVals, nil)
+	for i := 0; i < ops; i++ {
+		y := b.i8(fmt.Sprint("y", i), 0.2, 0, 1, k)
+		b.Op(OpFullyConnected, fmt.Sprint("fc", i), nil, []int32{x, w, bias}, y)
+		g := b.i8(fmt.Sprint("g", i), 0.1, 0, 1, int32(len(idxVals)))
+		b.Op(OpGather, fmt.Sprint("gather", i), &GatherOptions{Axis: 1}, []int32{x, idx}, g)
+		b.Output(y, g)
+	}
+	m := b.Model()
+	start := time.Now()
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Rescanning per op would read 3000 × (1 MiB of weights + 1 MiB of
+	// indices): seconds. Once per tensor it is milliseconds.
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("Validate took %v for %d ops sharing constants", el, 2*ops)
+	}
 }
