@@ -30,6 +30,19 @@ work=$(mktemp -d /tmp/edgeinfer-raspi3b.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$cache"
 
+# 0. Tools, and the arm64 package lists for the kernel (a fresh machine has neither).
+missing=""
+command -v qemu-system-aarch64 >/dev/null || missing="$missing qemu-system-arm"
+command -v cpio >/dev/null || missing="$missing cpio"
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+	apt-get update -qq
+fi
+if [[ -n "$missing" ]]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
 # 1. Kernel and device tree from Debian's arm64 kernel package.
 if ! ls "$cache"/boot/vmlinuz-* >/dev/null 2>&1; then
 	pkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-/ {print $2; exit}')
