@@ -332,8 +332,11 @@ func (c *opCheck) elementwiseTypes(ks ...int) error {
 	return c.errf("%s is %v, want float32 or int8", c.inName("input", ks[0]), x.DType)
 }
 
-// weights checks a quantized weight: int8 constant, symmetric (zero
-// points 0) per-channel along axis (one scale per output channel), values in [−127, 127].
+// weights checks a quantized weight: int8 constant, per-channel along
+// axis (one scale per output channel), and either symmetric (zero points
+// 0, values in [−127, 127]) or, for legacy uint8 models imported from
+// TFLite, asymmetric with one zero point shared by every channel (any
+// int8 value; the kernels subtract it, see kernels.FCParams.WZP).
 // It returns the scales.
 func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 	w := c.in(k)
@@ -351,9 +354,13 @@ func (c *opCheck) weights(k int, axis int32) ([]float32, error) {
 		return w.Quant.Scale, nil
 	}
 	for ch, zp := range w.Quant.ZeroPoint {
-		if zp != 0 {
-			return nil, c.errf("%s has zero point %d in channel %d, want 0 (symmetric)", name, zp, ch)
+		if zp != w.Quant.ZeroPoint[0] {
+			return nil, c.errf("%s has zero point %d in channel %d, want %d like channel 0 (0: symmetric, or one shared zero point)", name, zp, ch, w.Quant.ZeroPoint[0])
 		}
+	}
+	if w.Quant.ZeroPoint[0] != 0 {
+		c.cache.weights[c.op.Inputs[k]] = true
+		return w.Quant.Scale, nil
 	}
 	for j, b := range w.Data {
 		if int8(b) == -128 {

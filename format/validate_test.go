@@ -166,7 +166,15 @@ func TestValidateMutations(t *testing.T) {
 			func(m *Model) []string {
 				return []string{opDesc(m, "fc") + ": weight " + tDesc(m, "fc/w") + " holds -128 at element 5, want values in [-127, 127]"}
 			}},
-		{"weight zp", int8CNN, func(m *Model) { tn(m, "conv/w").Quant.ZeroPoint[1] = 3 }, ErrInvalid, frags(`"conv/w" has zero point 3 in channel 1, want 0 (symmetric)`)},
+		{"weight zp", int8CNN, func(m *Model) { tn(m, "conv/w").Quant.ZeroPoint[1] = 3 }, ErrInvalid, frags(`"conv/w" has zero point 3 in channel 1, want 0 like channel 0`)},
+		{"weight zp differs", int8CNN, func(m *Model) { tn(m, "conv/w").Quant.ZeroPoint = []int32{4, 4, 4, 5} }, ErrInvalid, frags(`"conv/w" has zero point 5 in channel 3, want 4 like channel 0`)},
+		// Legacy uint8 TFLite weights: one zero point shared by every
+		// channel, any int8 value (the kernels subtract the zero point).
+		{"weight shared zp", int8CNN, func(m *Model) {
+			w := tn(m, "fc/w")
+			w.Quant.ZeroPoint = []int32{-3, -3, -3}
+			w.Data[5] = 0x80
+		}, nil, nil},
 		{"weight per-tensor", int8CNN, func(m *Model) { tn(m, "conv/w").Quant = PerTensor(0.01, 0) }, ErrInvalid, frags(`"conv/w" has scale 0.01 zero point 0, want 4 per-channel scales along axis 0`)},
 		{"dw weight axis", int8CNN, func(m *Model) { w := tn(m, "dw/w"); w.Quant = PerAxis(w.Quant.Scale[:3], 1) }, ErrInvalid, frags(`"dw/w" has 3 scales along axis 1, want 4 per-channel scales along axis 3`)},
 		{"weight dtype", int8CNN, func(m *Model) { w := tn(m, "fc/w"); w.DType = UInt8 }, ErrInvalid, frags(`weight tensor`, `"fc/w" is uint8, want int8`)},
