@@ -41,12 +41,16 @@ func (s *OutputStage) Requantize(acc int32, ch int) int8 {
 }
 
 // FCParams describes FullyConnected on M rows:
-// out[m,n] = Out(Bias[n] + Σ_k (x[m,k] − InZP)·w[n,k]). Bias may be nil.
+// out[m,n] = Out(Bias[n] + Σ_k (x[m,k] − InZP)·(w[n,k] − WZP)). Bias may be nil.
 type FCParams struct {
 	M, N, K int
 	InZP    int32
-	Bias    []int32
-	Out     OutputStage
+	// WZP is the weights' zero point: 0 under edgeinfer's symmetric weight
+	// contract; legacy uint8 TFLite models carry a per-tensor one (shifted
+	// to int8). Accelerated kernels handle only 0 and fall back to ref.
+	WZP  int32
+	Bias []int32
+	Out  OutputStage
 }
 
 // FCFloatParams describes float FullyConnected:
@@ -67,7 +71,8 @@ type MatMulParams struct {
 	Out        OutputStage
 }
 
-// ConvParams describes Conv2D and DepthwiseConv2D over NHWC tensors.
+// ConvParams describes Conv2D and DepthwiseConv2D over NHWC tensors; int8
+// products are (x − InZP)·(w − WZP).
 // Only output rows r = n·OH + oh with RowLo ≤ r < RowHi are computed, so
 // the runtime can split one convolution over its workers.
 type ConvParams struct {
@@ -81,6 +86,8 @@ type ConvParams struct {
 	RowLo, RowHi         int
 	// int8 only:
 	InZP int32
+	// WZP is the weights' zero point, as in FCParams (0: symmetric).
+	WZP  int32
 	Bias []int32 // may be nil
 	Out  OutputStage
 	// float only:

@@ -54,8 +54,12 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
+		wzp := c.weightZeroPoint(op, 1)
 		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8(), f: c.it.kernels.FullyConnectedInt8}
-		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, Out: c.outputStage(mult, out, act)}
+		if wzp != 0 {
+			k.f = refKernels.FullyConnectedInt8 // accelerated sets assume symmetric weights
+		}
+		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, WZP: wzp, Out: c.outputStage(mult, out, act)}
 		if bias != nil {
 			k.p.Bias = bias.Int32()
 		}
@@ -221,14 +225,19 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			return nil, 0, err
 		}
 		p.InZP = x.Params.ZeroPoint
+		p.WZP = c.weightZeroPoint(op, 1)
 		p.Out = c.outputStage(ms, out, o.Activation)
 		if bias != nil {
 			p.Bias = bias.Int32()
 		}
 		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
-		k.conv8 = c.it.kernels.Conv2DInt8
+		set := &c.it.kernels
+		if p.WZP != 0 {
+			set = &refKernels // accelerated sets assume symmetric weights
+		}
+		k.conv8 = set.Conv2DInt8
 		if k.depthwise {
-			k.conv8 = c.it.kernels.DepthwiseConv2DInt8
+			k.conv8 = set.DepthwiseConv2DInt8
 		}
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)

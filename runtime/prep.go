@@ -58,6 +58,17 @@ func (c *prep) weightScales(op *format.Op, i int) []float32 {
 	return c.mt(op.Inputs[i]).Quant.Scale
 }
 
+// weightZeroPoint returns the zero point of a quantized weight tensor: 0
+// for edgeinfer's symmetric weights, the shared per-tensor zero point of
+// legacy asymmetric (uint8-born) weights, which the verifier requires to
+// be equal in every channel.
+func (c *prep) weightZeroPoint(op *format.Op, i int) int32 {
+	if q := c.mt(op.Inputs[i]).Quant; q != nil && len(q.ZeroPoint) > 0 {
+		return q.ZeroPoint[0]
+	}
+	return 0
+}
+
 // channelMultipliers returns s_in·s_w[c]/s_out for every output channel.
 func channelMultipliers(sIn float32, sW []float32, sOut float32) ([]quant.Multiplier, error) {
 	ms := make([]quant.Multiplier, len(sW))

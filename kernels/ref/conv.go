@@ -7,7 +7,7 @@ import "github.com/edgeinfer/edgeinfer/kernels"
 // w [Cout,KH,KW,Cin] into out [N,OH,OW,Cout]:
 //
 //	out[n,oh,ow,co] = p.Out.Requantize(Bias[co] +
-//	    Σ_{kh,kw,ci} (x[n,ih,iw,ci] − InZP)·w[co,kh,kw,ci], co)
+//	    Σ_{kh,kw,ci} (x[n,ih,iw,ci] − InZP)·(w[co,kh,kw,ci] − WZP), co)
 //
 // with ih = oh·StrideH − PadTop + kh·DilationH and iw = ow·StrideW −
 // PadLeft + kw·DilationW. Taps that fall in the padding are skipped, which
@@ -53,7 +53,7 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 						}
 						xr := xn[ih*W*Cin+base : (ih+1)*W*Cin]
 						s0, s1, s2, s3, sw := dot4Int8(xr[:span], xr[step:step+span], xr[2*step:2*step+span],
-							xr[3*step:3*step+span], wc[kh*span:(kh+1)*span], 0)
+							xr[3*step:3*step+span], wc[kh*span:(kh+1)*span], p.WZP)
 						c := zp * sw
 						a0 += s0 - c
 						a1 += s1 - c
@@ -83,7 +83,7 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 					xrow := xn[ih*W*Cin : (ih+1)*W*Cin]
 					wrow := wc[kh*span : (kh+1)*span]
 					if wide {
-						acc += dotInt8(xrow[iw0*Cin:iw0*Cin+span], wrow, zp)
+						acc += dotWeights(xrow[iw0*Cin:iw0*Cin+span], wrow, zp, p.WZP)
 						continue
 					}
 					for kw := 0; kw < KW; kw++ {
@@ -91,7 +91,7 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 						if iw < 0 || iw >= W {
 							continue
 						}
-						acc += dotInt8(xrow[iw*Cin:(iw+1)*Cin], wrow[kw*Cin:(kw+1)*Cin], zp)
+						acc += dotWeights(xrow[iw*Cin:(iw+1)*Cin], wrow[kw*Cin:(kw+1)*Cin], zp, p.WZP)
 					}
 				}
 				op[co] = p.Out.Requantize(acc, co)
@@ -193,7 +193,7 @@ func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
 // Output channel co reads input channel co/DepthMultiplier:
 //
 //	out[n,oh,ow,co] = p.Out.Requantize(Bias[co] +
-//	    Σ_{kh,kw} (x[n,ih,iw,co/DepthMultiplier] − InZP)·w[kh,kw,co], co)
+//	    Σ_{kh,kw} (x[n,ih,iw,co/DepthMultiplier] − InZP)·(w[kh,kw,co] − WZP), co)
 //
 // with ih, iw and padding as in Conv2DInt8. A DepthMultiplier of 0 is
 // taken as 1.
@@ -204,7 +204,7 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 	perImage := H * W * Cin
 	perRow := p.OW * Cout
 	w = w[:KH*KW*Cout]
-	zp := p.InZP
+	zp, wzp := p.InZP, p.WZP
 	for r := p.RowLo; r < p.RowHi; r++ {
 		n, oh := r/p.OH, r%p.OH
 		xn := x[n*perImage : n*perImage+perImage]
@@ -235,11 +235,11 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 						if mult == 1 {
 							xs := px[c0 : c0+len(acc)]
 							for j := range acc {
-								acc[j] += (int32(xs[j]) - zp) * int32(wt[j])
+								acc[j] += (int32(xs[j]) - zp) * (int32(wt[j]) - wzp)
 							}
 						} else {
 							for j := range acc {
-								acc[j] += (int32(px[(c0+j)/mult]) - zp) * int32(wt[j])
+								acc[j] += (int32(px[(c0+j)/mult]) - zp) * (int32(wt[j]) - wzp)
 							}
 						}
 					}

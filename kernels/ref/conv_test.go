@@ -41,11 +41,11 @@ func naiveConvInt8(t testing.TB, p *kernels.ConvParams, depthwise bool, x, w, pr
 				}
 				convTap(p, n, oh, ow, func(kh, kw, xoff int) {
 					if depthwise {
-						acc += (int64(x[xoff+co/mult]) - int64(p.InZP)) * int64(w[(kh*p.KW+kw)*p.Cout+co])
+						acc += (int64(x[xoff+co/mult]) - int64(p.InZP)) * (int64(w[(kh*p.KW+kw)*p.Cout+co]) - int64(p.WZP))
 						return
 					}
 					for ci := 0; ci < p.Cin; ci++ {
-						acc += (int64(x[xoff+ci]) - int64(p.InZP)) * int64(w[((co*p.KH+kh)*p.KW+kw)*p.Cin+ci])
+						acc += (int64(x[xoff+ci]) - int64(p.InZP)) * (int64(w[((co*p.KH+kh)*p.KW+kw)*p.Cin+ci]) - int64(p.WZP))
 					}
 				})
 				out[(r*p.OW+ow)*p.Cout+co] = exRequant(t, &p.Out, acc, co)

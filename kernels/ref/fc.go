@@ -14,7 +14,7 @@ import "github.com/edgeinfer/edgeinfer/kernels"
 
 // FullyConnectedInt8 computes, for m < p.M and n < p.N,
 //
-//	out[m·N+n] = p.Out.Requantize(Bias[n] + Σ_k (x[m·K+k] − InZP)·w[n·K+k], n)
+//	out[m·N+n] = p.Out.Requantize(Bias[n] + Σ_k (x[m·K+k] − InZP)·(w[n·K+k] − WZP), n)
 //
 // with x [M,K], w [N,K] (one row per output channel) and out [M,N]. A nil
 // Bias counts as zero.
@@ -38,7 +38,7 @@ func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
 			if p.Bias != nil {
 				b = p.Bias[n]
 			}
-			s0, s1, s2, s3, sw := dot4Int8(x0, x1, x2, x3, w[n*K:n*K+K], 0)
+			s0, s1, s2, s3, sw := dot4Int8(x0, x1, x2, x3, w[n*K:n*K+K], p.WZP)
 			b -= zp * sw
 			o0[n] = p.Out.Requantize(b+s0, n)
 			o1[n] = p.Out.Requantize(b+s1, n)
@@ -54,7 +54,7 @@ func FullyConnectedInt8(p *kernels.FCParams, x, w, out []int8) {
 			if p.Bias != nil {
 				acc = p.Bias[n]
 			}
-			acc += dotInt8(xr, w[n*K:n*K+K], zp)
+			acc += dotWeights(xr, w[n*K:n*K+K], zp, p.WZP)
 			or[n] = p.Out.Requantize(acc, n)
 		}
 	}
@@ -149,6 +149,15 @@ func dotInt8(x, w []int8, zp int32) int32 {
 		s0 += (int32(x[i]) - zp) * int32(w[i])
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// dotWeights returns Σ_k (x[k] − zp)·(w[k] − wzp), taking dotInt8's
+// path for symmetric weights (wzp = 0).
+func dotWeights(x, w []int8, zp, wzp int32) int32 {
+	if wzp == 0 {
+		return dotInt8(x, w, zp)
+	}
+	return dotInt8ZP(x, w, zp, wzp)
 }
 
 // dotInt8ZP returns Σ_k (a[k] − azp)·(b[k] − bzp) over len(a) terms.

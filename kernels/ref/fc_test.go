@@ -21,7 +21,7 @@ func naiveFCInt8(t testing.TB, p *kernels.FCParams, x, w []int8) []int8 {
 				acc = int64(p.Bias[n])
 			}
 			for k := 0; k < p.K; k++ {
-				acc += (int64(x[m*p.K+k]) - int64(p.InZP)) * int64(w[n*p.K+k])
+				acc += (int64(x[m*p.K+k]) - int64(p.InZP)) * (int64(w[n*p.K+k]) - int64(p.WZP))
 			}
 			out[m*p.N+n] = exRequant(t, &p.Out, acc, n)
 		}
