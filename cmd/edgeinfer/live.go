@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,6 +90,9 @@ func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags,
 		return err
 	}
 	src, err := camera.Open(lf.camera)
+	if errors.Is(err, camera.ErrBadURI) {
+		return usagef("--camera: %v", err)
+	}
 	if err != nil {
 		return err
 	}

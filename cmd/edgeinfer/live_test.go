@@ -69,7 +69,7 @@ func TestRunImage(t *testing.T) {
 		t.Errorf("--frames without --camera: status %d (%s)", st, errOut)
 	}
 	st, _, errOut = edgeinfer("run", "--camera", "bogus:thing", "--frames", "1")
-	if st != 1 || !strings.Contains(errOut, "bogus") {
+	if st != 2 || !strings.Contains(errOut, "bogus") {
 		t.Errorf("bad camera URI: status %d, stderr %q", st, errOut)
 	}
 }
