@@ -6,7 +6,6 @@ package ref_test
 // the naive models below never call quant.Multiplier.Apply.
 
 import (
-	"fmt"
 	"hash/fnv"
 	"math"
 	"math/big"
@@ -117,50 +116,49 @@ func (g kgen) stage(channels int, accMag float64) kernels.OutputStage {
 // RoundingDivideByPOT(max(−Shift,0)) (half away from zero). Both saturate
 // to int32.
 func exApply(x int64, m quant.Multiplier, r quant.Rounding) int64 {
+	v := &exScratch.v
 	if r == quant.RoundDouble {
 		// High multiply of the exact x·2^left, half toward +∞, saturated.
 		left, right := max(int64(m.Shift), 0), max(-int64(m.Shift), 0)
-		v := new(big.Int).Lsh(big.NewInt(x), uint(left))
-		hm := exSat32(big.NewInt(exRoundHalfUp(v.Mul(v, big.NewInt(int64(m.M))), 31)))
+		v.SetInt64(x)
+		v.Lsh(v, uint(left))
+		v.Mul(v, exScratch.m.SetInt64(int64(m.M)))
+		hm := exSat32(exRoundHalfUp(v, 31))
 		if right == 0 {
 			return hm
 		}
-		// half away from zero: sign · floor((|hm| + 2^(right−1)) / 2^right)
-		a := hm
-		if a < 0 {
-			a = -a
-		}
-		q := exRoundHalfUp(big.NewInt(a), uint(right))
+		// Half away from zero: sign · floor(|hm|/2^right + 1/2).
+		q := exRoundHalfUp(v.SetInt64(hm).Abs(v), uint(right)).Int64()
 		if hm < 0 {
 			q = -q
 		}
 		return q
 	}
-	prod := new(big.Int).Mul(big.NewInt(x), big.NewInt(int64(m.M)))
+	v.SetInt64(x)
+	v.Mul(v, exScratch.m.SetInt64(int64(m.M)))
 	sh := 31 - int(m.Shift)
 	if sh <= 0 {
-		return exSat32(prod.Lsh(prod, uint(-sh)))
+		return exSat32(v.Lsh(v, uint(-sh)))
 	}
-	return exSat32(big.NewInt(exRoundHalfUp(prod, uint(sh))))
+	return exSat32(exRoundHalfUp(v, uint(sh)))
 }
 
-// exRoundHalfUp returns floor(v/2^sh + 1/2), which must fit int64.
-func exRoundHalfUp(v *big.Int, sh uint) int64 {
-	num := new(big.Int).Add(v, new(big.Int).Lsh(big.NewInt(1), sh-1))
-	den := new(big.Int).Lsh(big.NewInt(1), sh)
-	q, m := new(big.Int).DivMod(num, den, new(big.Int)) // Euclidean: floor for den > 0
-	_ = m
-	if !q.IsInt64() {
-		panic(fmt.Sprintf("exRoundHalfUp: %v does not fit int64", q))
-	}
-	return q.Int64()
+// exScratch holds exApply's temporaries, so that the models do not
+// allocate per element (the tests of this package do not run in parallel).
+var exScratch struct{ v, m, h big.Int }
+
+// exRoundHalfUp sets v to floor(v/2^sh + 1/2) and returns it (Rsh on a
+// big.Int rounds toward −∞, also for negative values).
+func exRoundHalfUp(v *big.Int, sh uint) *big.Int {
+	half := exScratch.h.Lsh(exScratch.h.SetInt64(1), sh-1)
+	return v.Rsh(v.Add(v, half), sh)
 }
 
 func exSat32(v *big.Int) int64 {
-	if v.Cmp(big.NewInt(math.MaxInt32)) > 0 {
-		return math.MaxInt32
-	}
-	if v.Cmp(big.NewInt(math.MinInt32)) < 0 {
+	if !v.IsInt64() || v.Int64() > math.MaxInt32 || v.Int64() < math.MinInt32 {
+		if v.Sign() > 0 {
+			return math.MaxInt32
+		}
 		return math.MinInt32
 	}
 	return v.Int64()
@@ -170,7 +168,6 @@ func exSat32(v *big.Int) int64 {
 // in exact arithmetic: clamp(OutZP + Mult[c](acc), ActMin, ActMax). acc is
 // an exact int64 and must fit int32 (the kernels accumulate in int32).
 func exRequant(t testing.TB, s *kernels.OutputStage, acc int64, ch int) int8 {
-	t.Helper()
 	if acc < math.MinInt32 || acc > math.MaxInt32 {
 		t.Fatalf("test bug: exact accumulator %d overflows int32", acc)
 	}

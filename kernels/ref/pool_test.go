@@ -2,7 +2,6 @@ package ref_test
 
 import (
 	"math"
-	"math/big"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -41,12 +40,9 @@ func naivePoolInt8(p *kernels.PoolParams, avg bool, x []int8) []int8 {
 					})
 					var v int64
 					if avg {
-						// round(sum/count), ties away from zero, via big.Rat.
-						r := new(big.Rat).SetFrac64(sum, count)
-						a := new(big.Rat).Abs(r)
-						a.Add(a, big.NewRat(1, 2))
-						q := new(big.Int).Quo(a.Num(), a.Denom()) // floor of a non-negative value
-						v = q.Int64()
+						// round(sum/count), ties away from zero:
+						// sign · floor(|sum|/count + 1/2) = sign · ⌊(2|sum| + count) / 2count⌋.
+						v = (2*max(sum, -sum) + count) / (2 * count)
 						if sum < 0 {
 							v = -v
 						}
