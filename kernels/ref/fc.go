@@ -3,7 +3,8 @@
 // (x − zp)·w with int8 x and a symmetric weight in [−127, 127] is at most
 // 255·127 = 32,385 in magnitude, so a reduction length K ≤ 66,000
 // (2^31/32,385 ≈ 66,311, less the bias) cannot overflow; BatchMatMul, whose
-// two operands both carry zero points, is safe up to K ≤ 33,000
+// two operands both carry zero points, and FC/Conv with legacy asymmetric
+// weights (WZP ≠ 0, |w − WZP| ≤ 255), are safe up to K ≤ 33,000
 // (2^31/255²). Every model edgeinfer targets is orders of magnitude below
 // these limits. Float kernels compute in float32 and apply the fused
 // activation as a clamp to [ActMin, ActMax] (±Inf when there is none).
