@@ -290,5 +290,5 @@ func decodeOptions(o *fb.Operator) Options {
 			Size:  int32s(x.SizeLength(), x.Size, x.Table(), 6),
 		}
 	}
-	return &unknownOptions{typ: uint8(typ)}
+	return decodeSeedOptions(typ, t)
 }

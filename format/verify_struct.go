@@ -98,6 +98,16 @@ var (
 		{name: "ConcatOptions", fields: []fieldSpec{scalar("axis", 4)}},
 		{name: "GatherOptions", fields: []fieldSpec{scalar("axis", 4)}},
 		{name: "SliceOptions", fields: []fieldSpec{vec("begin", 4), vec("size", 4)}},
+		{name: "AdaptiveTokenPool2DOptions", fields: []fieldSpec{scalar("grid_h", 4), scalar("grid_w", 4),
+			scalar("out_h", 4), scalar("out_w", 4), scalar("prefix", 4), scalar("keep_prefix", 1), scalar("masked", 1)}},
+		{name: "PoolMixerOptions", fields: []fieldSpec{scalar("grid_h", 4), scalar("grid_w", 4), scalar("prefix", 4)}},
+		{name: "GGeMPoolOptions", fields: []fieldSpec{scalar("groups", 4), scalar("prefix", 4), scalar("eps", 4), vec("p", 4)}},
+		{name: "EfficientProbeOptions", fields: []fieldSpec{scalar("prefix", 4), scalar("include_prefix", 1)}},
+		{name: "ZOSensitivityOptions", fields: []fieldSpec{scalar("mode", 1), scalar("step", 4)}},
+		{name: "DiverseSelectOptions", fields: []fieldSpec{scalar("keep", 4), scalar("prefix", 4)}},
+		{name: "TokenAwareAvgPoolOptions", fields: []fieldSpec{scalar("grid_h", 4), scalar("grid_w", 4), scalar("prefix", 4), vec("dilations", 4)}},
+		{name: "AttentionSinkOptions", fields: []fieldSpec{vec("sink_dims", 4), scalar("tau", 4), scalar("rho", 4),
+			scalar("min_mass", 4), scalar("p", 4), scalar("prefix", 4)}},
 	}
 	// schemaUnknownOptions stands for a union member from a newer schema:
 	// only its table header is checked, and decoding ignores its fields.

@@ -7,99 +7,129 @@ import "strconv"
 type OpCode uint16
 
 const (
-	OpCodeINVALID            OpCode = 0
-	OpCodeCONV_2D            OpCode = 1
-	OpCodeDEPTHWISE_CONV_2D  OpCode = 2
-	OpCodeFULLY_CONNECTED    OpCode = 3
-	OpCodeBATCH_MATMUL       OpCode = 4
-	OpCodeAVERAGE_POOL_2D    OpCode = 5
-	OpCodeMAX_POOL_2D        OpCode = 6
-	OpCodeADD                OpCode = 10
-	OpCodeSUB                OpCode = 11
-	OpCodeMUL                OpCode = 12
-	OpCodeSQUARED_DIFFERENCE OpCode = 13
-	OpCodeLAYER_NORM         OpCode = 20
-	OpCodeSOFTMAX            OpCode = 21
-	OpCodeMEAN               OpCode = 22
-	OpCodeGELU               OpCode = 30
-	OpCodeRELU               OpCode = 31
-	OpCodeRELU6              OpCode = 32
-	OpCodeLOGISTIC           OpCode = 33
-	OpCodeTANH               OpCode = 34
-	OpCodeHARD_SWISH         OpCode = 35
-	OpCodeRSQRT              OpCode = 36
-	OpCodeRESHAPE            OpCode = 40
-	OpCodeTRANSPOSE          OpCode = 41
-	OpCodeCONCAT             OpCode = 42
-	OpCodeGATHER             OpCode = 43
-	OpCodeSLICE              OpCode = 44
-	OpCodePAD                OpCode = 45
-	OpCodeQUANTIZE           OpCode = 50
-	OpCodeDEQUANTIZE         OpCode = 51
+	OpCodeINVALID                     OpCode = 0
+	OpCodeCONV_2D                     OpCode = 1
+	OpCodeDEPTHWISE_CONV_2D           OpCode = 2
+	OpCodeFULLY_CONNECTED             OpCode = 3
+	OpCodeBATCH_MATMUL                OpCode = 4
+	OpCodeAVERAGE_POOL_2D             OpCode = 5
+	OpCodeMAX_POOL_2D                 OpCode = 6
+	OpCodeADD                         OpCode = 10
+	OpCodeSUB                         OpCode = 11
+	OpCodeMUL                         OpCode = 12
+	OpCodeSQUARED_DIFFERENCE          OpCode = 13
+	OpCodeLAYER_NORM                  OpCode = 20
+	OpCodeSOFTMAX                     OpCode = 21
+	OpCodeMEAN                        OpCode = 22
+	OpCodeGELU                        OpCode = 30
+	OpCodeRELU                        OpCode = 31
+	OpCodeRELU6                       OpCode = 32
+	OpCodeLOGISTIC                    OpCode = 33
+	OpCodeTANH                        OpCode = 34
+	OpCodeHARD_SWISH                  OpCode = 35
+	OpCodeRSQRT                       OpCode = 36
+	OpCodeRESHAPE                     OpCode = 40
+	OpCodeTRANSPOSE                   OpCode = 41
+	OpCodeCONCAT                      OpCode = 42
+	OpCodeGATHER                      OpCode = 43
+	OpCodeSLICE                       OpCode = 44
+	OpCodePAD                         OpCode = 45
+	OpCodeQUANTIZE                    OpCode = 50
+	OpCodeDEQUANTIZE                  OpCode = 51
+	OpCodeADAPTIVE_TOKEN_POOL_2D      OpCode = 60
+	OpCodePOOL_MIXER                  OpCode = 61
+	OpCodeSWIGLU                      OpCode = 62
+	OpCodeGGEM_POOL                   OpCode = 63
+	OpCodeEFFICIENT_PROBE             OpCode = 64
+	OpCodeZO_SENSITIVITY              OpCode = 65
+	OpCodeDIVERSE_SELECT              OpCode = 66
+	OpCodeGATHER_TOKENS               OpCode = 67
+	OpCodeTOKEN_AWARE_AVG_POOL        OpCode = 68
+	OpCodeATTENTION_SINK_REDISTRIBUTE OpCode = 69
 )
 
 var EnumNamesOpCode = map[OpCode]string{
-	OpCodeINVALID:            "INVALID",
-	OpCodeCONV_2D:            "CONV_2D",
-	OpCodeDEPTHWISE_CONV_2D:  "DEPTHWISE_CONV_2D",
-	OpCodeFULLY_CONNECTED:    "FULLY_CONNECTED",
-	OpCodeBATCH_MATMUL:       "BATCH_MATMUL",
-	OpCodeAVERAGE_POOL_2D:    "AVERAGE_POOL_2D",
-	OpCodeMAX_POOL_2D:        "MAX_POOL_2D",
-	OpCodeADD:                "ADD",
-	OpCodeSUB:                "SUB",
-	OpCodeMUL:                "MUL",
-	OpCodeSQUARED_DIFFERENCE: "SQUARED_DIFFERENCE",
-	OpCodeLAYER_NORM:         "LAYER_NORM",
-	OpCodeSOFTMAX:            "SOFTMAX",
-	OpCodeMEAN:               "MEAN",
-	OpCodeGELU:               "GELU",
-	OpCodeRELU:               "RELU",
-	OpCodeRELU6:              "RELU6",
-	OpCodeLOGISTIC:           "LOGISTIC",
-	OpCodeTANH:               "TANH",
-	OpCodeHARD_SWISH:         "HARD_SWISH",
-	OpCodeRSQRT:              "RSQRT",
-	OpCodeRESHAPE:            "RESHAPE",
-	OpCodeTRANSPOSE:          "TRANSPOSE",
-	OpCodeCONCAT:             "CONCAT",
-	OpCodeGATHER:             "GATHER",
-	OpCodeSLICE:              "SLICE",
-	OpCodePAD:                "PAD",
-	OpCodeQUANTIZE:           "QUANTIZE",
-	OpCodeDEQUANTIZE:         "DEQUANTIZE",
+	OpCodeINVALID:                     "INVALID",
+	OpCodeCONV_2D:                     "CONV_2D",
+	OpCodeDEPTHWISE_CONV_2D:           "DEPTHWISE_CONV_2D",
+	OpCodeFULLY_CONNECTED:             "FULLY_CONNECTED",
+	OpCodeBATCH_MATMUL:                "BATCH_MATMUL",
+	OpCodeAVERAGE_POOL_2D:             "AVERAGE_POOL_2D",
+	OpCodeMAX_POOL_2D:                 "MAX_POOL_2D",
+	OpCodeADD:                         "ADD",
+	OpCodeSUB:                         "SUB",
+	OpCodeMUL:                         "MUL",
+	OpCodeSQUARED_DIFFERENCE:          "SQUARED_DIFFERENCE",
+	OpCodeLAYER_NORM:                  "LAYER_NORM",
+	OpCodeSOFTMAX:                     "SOFTMAX",
+	OpCodeMEAN:                        "MEAN",
+	OpCodeGELU:                        "GELU",
+	OpCodeRELU:                        "RELU",
+	OpCodeRELU6:                       "RELU6",
+	OpCodeLOGISTIC:                    "LOGISTIC",
+	OpCodeTANH:                        "TANH",
+	OpCodeHARD_SWISH:                  "HARD_SWISH",
+	OpCodeRSQRT:                       "RSQRT",
+	OpCodeRESHAPE:                     "RESHAPE",
+	OpCodeTRANSPOSE:                   "TRANSPOSE",
+	OpCodeCONCAT:                      "CONCAT",
+	OpCodeGATHER:                      "GATHER",
+	OpCodeSLICE:                       "SLICE",
+	OpCodePAD:                         "PAD",
+	OpCodeQUANTIZE:                    "QUANTIZE",
+	OpCodeDEQUANTIZE:                  "DEQUANTIZE",
+	OpCodeADAPTIVE_TOKEN_POOL_2D:      "ADAPTIVE_TOKEN_POOL_2D",
+	OpCodePOOL_MIXER:                  "POOL_MIXER",
+	OpCodeSWIGLU:                      "SWIGLU",
+	OpCodeGGEM_POOL:                   "GGEM_POOL",
+	OpCodeEFFICIENT_PROBE:             "EFFICIENT_PROBE",
+	OpCodeZO_SENSITIVITY:              "ZO_SENSITIVITY",
+	OpCodeDIVERSE_SELECT:              "DIVERSE_SELECT",
+	OpCodeGATHER_TOKENS:               "GATHER_TOKENS",
+	OpCodeTOKEN_AWARE_AVG_POOL:        "TOKEN_AWARE_AVG_POOL",
+	OpCodeATTENTION_SINK_REDISTRIBUTE: "ATTENTION_SINK_REDISTRIBUTE",
 }
 
 var EnumValuesOpCode = map[string]OpCode{
-	"INVALID":            OpCodeINVALID,
-	"CONV_2D":            OpCodeCONV_2D,
-	"DEPTHWISE_CONV_2D":  OpCodeDEPTHWISE_CONV_2D,
-	"FULLY_CONNECTED":    OpCodeFULLY_CONNECTED,
-	"BATCH_MATMUL":       OpCodeBATCH_MATMUL,
-	"AVERAGE_POOL_2D":    OpCodeAVERAGE_POOL_2D,
-	"MAX_POOL_2D":        OpCodeMAX_POOL_2D,
-	"ADD":                OpCodeADD,
-	"SUB":                OpCodeSUB,
-	"MUL":                OpCodeMUL,
-	"SQUARED_DIFFERENCE": OpCodeSQUARED_DIFFERENCE,
-	"LAYER_NORM":         OpCodeLAYER_NORM,
-	"SOFTMAX":            OpCodeSOFTMAX,
-	"MEAN":               OpCodeMEAN,
-	"GELU":               OpCodeGELU,
-	"RELU":               OpCodeRELU,
-	"RELU6":              OpCodeRELU6,
-	"LOGISTIC":           OpCodeLOGISTIC,
-	"TANH":               OpCodeTANH,
-	"HARD_SWISH":         OpCodeHARD_SWISH,
-	"RSQRT":              OpCodeRSQRT,
-	"RESHAPE":            OpCodeRESHAPE,
-	"TRANSPOSE":          OpCodeTRANSPOSE,
-	"CONCAT":             OpCodeCONCAT,
-	"GATHER":             OpCodeGATHER,
-	"SLICE":              OpCodeSLICE,
-	"PAD":                OpCodePAD,
-	"QUANTIZE":           OpCodeQUANTIZE,
-	"DEQUANTIZE":         OpCodeDEQUANTIZE,
+	"INVALID":                     OpCodeINVALID,
+	"CONV_2D":                     OpCodeCONV_2D,
+	"DEPTHWISE_CONV_2D":           OpCodeDEPTHWISE_CONV_2D,
+	"FULLY_CONNECTED":             OpCodeFULLY_CONNECTED,
+	"BATCH_MATMUL":                OpCodeBATCH_MATMUL,
+	"AVERAGE_POOL_2D":             OpCodeAVERAGE_POOL_2D,
+	"MAX_POOL_2D":                 OpCodeMAX_POOL_2D,
+	"ADD":                         OpCodeADD,
+	"SUB":                         OpCodeSUB,
+	"MUL":                         OpCodeMUL,
+	"SQUARED_DIFFERENCE":          OpCodeSQUARED_DIFFERENCE,
+	"LAYER_NORM":                  OpCodeLAYER_NORM,
+	"SOFTMAX":                     OpCodeSOFTMAX,
+	"MEAN":                        OpCodeMEAN,
+	"GELU":                        OpCodeGELU,
+	"RELU":                        OpCodeRELU,
+	"RELU6":                       OpCodeRELU6,
+	"LOGISTIC":                    OpCodeLOGISTIC,
+	"TANH":                        OpCodeTANH,
+	"HARD_SWISH":                  OpCodeHARD_SWISH,
+	"RSQRT":                       OpCodeRSQRT,
+	"RESHAPE":                     OpCodeRESHAPE,
+	"TRANSPOSE":                   OpCodeTRANSPOSE,
+	"CONCAT":                      OpCodeCONCAT,
+	"GATHER":                      OpCodeGATHER,
+	"SLICE":                       OpCodeSLICE,
+	"PAD":                         OpCodePAD,
+	"QUANTIZE":                    OpCodeQUANTIZE,
+	"DEQUANTIZE":                  OpCodeDEQUANTIZE,
+	"ADAPTIVE_TOKEN_POOL_2D":      OpCodeADAPTIVE_TOKEN_POOL_2D,
+	"POOL_MIXER":                  OpCodePOOL_MIXER,
+	"SWIGLU":                      OpCodeSWIGLU,
+	"GGEM_POOL":                   OpCodeGGEM_POOL,
+	"EFFICIENT_PROBE":             OpCodeEFFICIENT_PROBE,
+	"ZO_SENSITIVITY":              OpCodeZO_SENSITIVITY,
+	"DIVERSE_SELECT":              OpCodeDIVERSE_SELECT,
+	"GATHER_TOKENS":               OpCodeGATHER_TOKENS,
+	"TOKEN_AWARE_AVG_POOL":        OpCodeTOKEN_AWARE_AVG_POOL,
+	"ATTENTION_SINK_REDISTRIBUTE": OpCodeATTENTION_SINK_REDISTRIBUTE,
 }
 
 func (v OpCode) String() string {

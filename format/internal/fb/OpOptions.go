@@ -7,57 +7,81 @@ import "strconv"
 type OpOptions byte
 
 const (
-	OpOptionsNONE                   OpOptions = 0
-	OpOptionsConv2DOptions          OpOptions = 1
-	OpOptionsDepthwiseConv2DOptions OpOptions = 2
-	OpOptionsFullyConnectedOptions  OpOptions = 3
-	OpOptionsBatchMatMulOptions     OpOptions = 4
-	OpOptionsPool2DOptions          OpOptions = 5
-	OpOptionsBinaryOptions          OpOptions = 6
-	OpOptionsLayerNormOptions       OpOptions = 7
-	OpOptionsSoftmaxOptions         OpOptions = 8
-	OpOptionsMeanOptions            OpOptions = 9
-	OpOptionsGELUOptions            OpOptions = 10
-	OpOptionsTransposeOptions       OpOptions = 11
-	OpOptionsConcatOptions          OpOptions = 12
-	OpOptionsGatherOptions          OpOptions = 13
-	OpOptionsSliceOptions           OpOptions = 14
+	OpOptionsNONE                       OpOptions = 0
+	OpOptionsConv2DOptions              OpOptions = 1
+	OpOptionsDepthwiseConv2DOptions     OpOptions = 2
+	OpOptionsFullyConnectedOptions      OpOptions = 3
+	OpOptionsBatchMatMulOptions         OpOptions = 4
+	OpOptionsPool2DOptions              OpOptions = 5
+	OpOptionsBinaryOptions              OpOptions = 6
+	OpOptionsLayerNormOptions           OpOptions = 7
+	OpOptionsSoftmaxOptions             OpOptions = 8
+	OpOptionsMeanOptions                OpOptions = 9
+	OpOptionsGELUOptions                OpOptions = 10
+	OpOptionsTransposeOptions           OpOptions = 11
+	OpOptionsConcatOptions              OpOptions = 12
+	OpOptionsGatherOptions              OpOptions = 13
+	OpOptionsSliceOptions               OpOptions = 14
+	OpOptionsAdaptiveTokenPool2DOptions OpOptions = 15
+	OpOptionsPoolMixerOptions           OpOptions = 16
+	OpOptionsGGeMPoolOptions            OpOptions = 17
+	OpOptionsEfficientProbeOptions      OpOptions = 18
+	OpOptionsZOSensitivityOptions       OpOptions = 19
+	OpOptionsDiverseSelectOptions       OpOptions = 20
+	OpOptionsTokenAwareAvgPoolOptions   OpOptions = 21
+	OpOptionsAttentionSinkOptions       OpOptions = 22
 )
 
 var EnumNamesOpOptions = map[OpOptions]string{
-	OpOptionsNONE:                   "NONE",
-	OpOptionsConv2DOptions:          "Conv2DOptions",
-	OpOptionsDepthwiseConv2DOptions: "DepthwiseConv2DOptions",
-	OpOptionsFullyConnectedOptions:  "FullyConnectedOptions",
-	OpOptionsBatchMatMulOptions:     "BatchMatMulOptions",
-	OpOptionsPool2DOptions:          "Pool2DOptions",
-	OpOptionsBinaryOptions:          "BinaryOptions",
-	OpOptionsLayerNormOptions:       "LayerNormOptions",
-	OpOptionsSoftmaxOptions:         "SoftmaxOptions",
-	OpOptionsMeanOptions:            "MeanOptions",
-	OpOptionsGELUOptions:            "GELUOptions",
-	OpOptionsTransposeOptions:       "TransposeOptions",
-	OpOptionsConcatOptions:          "ConcatOptions",
-	OpOptionsGatherOptions:          "GatherOptions",
-	OpOptionsSliceOptions:           "SliceOptions",
+	OpOptionsNONE:                       "NONE",
+	OpOptionsConv2DOptions:              "Conv2DOptions",
+	OpOptionsDepthwiseConv2DOptions:     "DepthwiseConv2DOptions",
+	OpOptionsFullyConnectedOptions:      "FullyConnectedOptions",
+	OpOptionsBatchMatMulOptions:         "BatchMatMulOptions",
+	OpOptionsPool2DOptions:              "Pool2DOptions",
+	OpOptionsBinaryOptions:              "BinaryOptions",
+	OpOptionsLayerNormOptions:           "LayerNormOptions",
+	OpOptionsSoftmaxOptions:             "SoftmaxOptions",
+	OpOptionsMeanOptions:                "MeanOptions",
+	OpOptionsGELUOptions:                "GELUOptions",
+	OpOptionsTransposeOptions:           "TransposeOptions",
+	OpOptionsConcatOptions:              "ConcatOptions",
+	OpOptionsGatherOptions:              "GatherOptions",
+	OpOptionsSliceOptions:               "SliceOptions",
+	OpOptionsAdaptiveTokenPool2DOptions: "AdaptiveTokenPool2DOptions",
+	OpOptionsPoolMixerOptions:           "PoolMixerOptions",
+	OpOptionsGGeMPoolOptions:            "GGeMPoolOptions",
+	OpOptionsEfficientProbeOptions:      "EfficientProbeOptions",
+	OpOptionsZOSensitivityOptions:       "ZOSensitivityOptions",
+	OpOptionsDiverseSelectOptions:       "DiverseSelectOptions",
+	OpOptionsTokenAwareAvgPoolOptions:   "TokenAwareAvgPoolOptions",
+	OpOptionsAttentionSinkOptions:       "AttentionSinkOptions",
 }
 
 var EnumValuesOpOptions = map[string]OpOptions{
-	"NONE":                   OpOptionsNONE,
-	"Conv2DOptions":          OpOptionsConv2DOptions,
-	"DepthwiseConv2DOptions": OpOptionsDepthwiseConv2DOptions,
-	"FullyConnectedOptions":  OpOptionsFullyConnectedOptions,
-	"BatchMatMulOptions":     OpOptionsBatchMatMulOptions,
-	"Pool2DOptions":          OpOptionsPool2DOptions,
-	"BinaryOptions":          OpOptionsBinaryOptions,
-	"LayerNormOptions":       OpOptionsLayerNormOptions,
-	"SoftmaxOptions":         OpOptionsSoftmaxOptions,
-	"MeanOptions":            OpOptionsMeanOptions,
-	"GELUOptions":            OpOptionsGELUOptions,
-	"TransposeOptions":       OpOptionsTransposeOptions,
-	"ConcatOptions":          OpOptionsConcatOptions,
-	"GatherOptions":          OpOptionsGatherOptions,
-	"SliceOptions":           OpOptionsSliceOptions,
+	"NONE":                       OpOptionsNONE,
+	"Conv2DOptions":              OpOptionsConv2DOptions,
+	"DepthwiseConv2DOptions":     OpOptionsDepthwiseConv2DOptions,
+	"FullyConnectedOptions":      OpOptionsFullyConnectedOptions,
+	"BatchMatMulOptions":         OpOptionsBatchMatMulOptions,
+	"Pool2DOptions":              OpOptionsPool2DOptions,
+	"BinaryOptions":              OpOptionsBinaryOptions,
+	"LayerNormOptions":           OpOptionsLayerNormOptions,
+	"SoftmaxOptions":             OpOptionsSoftmaxOptions,
+	"MeanOptions":                OpOptionsMeanOptions,
+	"GELUOptions":                OpOptionsGELUOptions,
+	"TransposeOptions":           OpOptionsTransposeOptions,
+	"ConcatOptions":              OpOptionsConcatOptions,
+	"GatherOptions":              OpOptionsGatherOptions,
+	"SliceOptions":               OpOptionsSliceOptions,
+	"AdaptiveTokenPool2DOptions": OpOptionsAdaptiveTokenPool2DOptions,
+	"PoolMixerOptions":           OpOptionsPoolMixerOptions,
+	"GGeMPoolOptions":            OpOptionsGGeMPoolOptions,
+	"EfficientProbeOptions":      OpOptionsEfficientProbeOptions,
+	"ZOSensitivityOptions":       OpOptionsZOSensitivityOptions,
+	"DiverseSelectOptions":       OpOptionsDiverseSelectOptions,
+	"TokenAwareAvgPoolOptions":   OpOptionsTokenAwareAvgPoolOptions,
+	"AttentionSinkOptions":       OpOptionsAttentionSinkOptions,
 }
 
 func (v OpOptions) String() string {
