@@ -18,12 +18,18 @@ type fcInt8 struct {
 	p         kernels.FCParams
 	x, w, out []int8
 	f         func(p kernels.FCParams, x, w, out []int8)
+	pf        func(p kernels.FCParams, x, out []int8) // on packed weights
+	packed    int
 }
 
 func (k *fcInt8) rows() int { return k.p.M }
 func (k *fcInt8) runRows(lo, hi int) {
 	p := k.p
 	p.M = hi - lo
+	if k.pf != nil {
+		k.pf(p, k.x[lo*p.K:hi*p.K], k.out[lo*p.N:hi*p.N])
+		return
+	}
 	k.f(p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
 }
 
@@ -63,6 +69,7 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if bias != nil {
 			k.p.Bias = bias.Int32()
 		}
+		c.packFC(k, op)
 		return k, macs, nil
 	case format.Float32:
 		k := &fcFloat{x: x.Float32(), w: w.Float32(), out: out.Float32()}
@@ -172,6 +179,8 @@ type conv struct {
 	depthwise  bool
 	x8, w8, o8 []int8
 	conv8      func(p kernels.ConvParams, x, w, out []int8)
+	pconv      func(p kernels.ConvParams, x, out []int8) // on packed weights
+	packed     int
 	xf, wf, of []float32
 }
 
@@ -180,6 +189,8 @@ func (k *conv) runRows(lo, hi int) {
 	p := k.p
 	p.RowLo, p.RowHi = lo, hi
 	switch {
+	case k.pconv != nil:
+		k.pconv(p, k.x8, k.o8)
 	case k.x8 != nil:
 		k.conv8(p, k.x8, k.w8, k.o8)
 	case k.depthwise:
@@ -239,6 +250,7 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 		if k.depthwise {
 			k.conv8 = set.DepthwiseConv2DInt8
 		}
+		c.packConv(k, op)
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)
 		if bias != nil {

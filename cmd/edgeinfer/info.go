@@ -32,6 +32,7 @@ type modelInfo struct {
 	Tensors              int                `json:"tensors"`
 	MACs                 int64              `json:"macs"`
 	WeightBytes          int64              `json:"weight_bytes"`
+	PackedBytes          int64              `json:"packed_bytes"`
 	ArenaBytes           int64              `json:"arena_bytes"`
 	ArenaLowerBoundBytes int64              `json:"arena_lower_bound_bytes"`
 	Rounding             string             `json:"rounding"`
@@ -44,7 +45,7 @@ func describe(it *runtime.Interpreter) modelInfo {
 	m := it.Model()
 	info := modelInfo{
 		Name: m.Name, Description: m.Description, Ops: len(m.Ops), Tensors: len(m.Tensors),
-		OpCounts: map[string]int{}, MACs: it.MACs(), WeightBytes: runtime.WeightBytes(m),
+		OpCounts: map[string]int{}, MACs: it.MACs(), WeightBytes: runtime.WeightBytes(m), PackedBytes: it.PackedBytes(),
 		ArenaBytes: it.Plan().ArenaBytes, ArenaLowerBoundBytes: it.Plan().LowerBound,
 		Rounding: m.Rounding.String(), Kernels: it.Kernels().Name + " (" + it.Kernels().Why + ")",
 		Labels: len(m.Labels), Preprocess: m.Preprocess,
@@ -116,6 +117,9 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "tensors    %d\n", info.Tensors)
 	fmt.Fprintf(stdout, "MACs       %d (%.3f G)\n", info.MACs, float64(info.MACs)/1e9)
 	fmt.Fprintf(stdout, "weights    %d bytes\n", info.WeightBytes)
+	if info.PackedBytes > 0 {
+		fmt.Fprintf(stdout, "packed     %d bytes (weights repacked at load for the kernels)\n", info.PackedBytes)
+	}
 	fmt.Fprintf(stdout, "arena      %d bytes (lower bound %d, %.2f×)\n", info.ArenaBytes, info.ArenaLowerBoundBytes,
 		float64(info.ArenaBytes)/float64(max(info.ArenaLowerBoundBytes, 1)))
 	fmt.Fprintf(stdout, "rounding   %s\n", info.Rounding)

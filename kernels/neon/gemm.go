@@ -219,11 +219,10 @@ func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
 }
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
-// micro-kernels do not apply: K = KH·KW·Cin < 16 or too large for the
-// im2col buffer).
+// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK).
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	k := p.KH * p.KW * p.Cin
-	if !(p.KH == 1 && p.KW == 1) && k > maxIm2colK {
+	if k > maxIm2colK {
 		return nil
 	}
 	return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
@@ -273,7 +272,16 @@ type gemmArgs struct {
 	cd       []int32 // column data
 	unpaired bool
 	os       *kernels.OutputStage
-	rb       []int32
+	// bzp, when not zero, adds −bzp·Σ_k a[m,k] to every output of row m
+	// (BatchMatMul's zero point of B).
+	bzp int32
+}
+
+// rowBias fills rb with −bzp·Σ_k a[m,k] for the rows of one tile.
+func (g *gemmArgs) rowBias(rb *[4]int32, a []int8, lda, k, m0, rows int) {
+	for r := 0; r < rows; r++ {
+		rb[r] = -g.bzp * sumInt8(a[(m0+r)*lda:(m0+r)*lda+k])
+	}
 }
 
 // run computes rows [0, m) of A (a, stride lda) into out8 (int8, stride
@@ -306,8 +314,8 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 		ap := &a[m0*lda]
 		tmode := mode
 		rbp := &rb0[0]
-		if g.rb != nil {
-			copy(rb0[:], g.rb[m0:m0+rows])
+		if g.bzp != 0 {
+			g.rowBias(&rb0, a, lda, w.k, m0, rows)
 			tmode |= modeRowBias
 		}
 		if full > 0 {
@@ -358,8 +366,8 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)
 		tmode := mode
-		if g.rb != nil {
-			copy(rb0[:], g.rb[m0:m0+rows])
+		if g.bzp != 0 {
+			g.rowBias(&rb0, a, lda, w.k, m0, rows)
 			tmode |= modeRowBias
 		}
 		for p := 0; p < w.np; p++ {

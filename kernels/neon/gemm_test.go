@@ -52,6 +52,14 @@ func forEachPath(t *testing.T, f func(t *testing.T, p Path)) {
 	}
 }
 
+// iters returns n, or a third of it with -short (the emulated CI lanes).
+func iters(n int) int {
+	if testing.Short() {
+		return n / 3
+	}
+	return n
+}
+
 type gen struct{ *rand.Rand }
 
 func newGen(seed uint64) gen { return gen{rand.New(rand.NewPCG(seed, 7))} }
@@ -150,7 +158,7 @@ func diff8(t *testing.T, what string, got, want []int8, n int) {
 func TestFullyConnectedMatchesRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(1)
-		for i := 0; i < 300; i++ {
+		for i := 0; i < iters(300); i++ {
 			m, n, k := g.shape(i)
 			r := quant.RoundSingle
 			if i%5 == 4 {
@@ -205,7 +213,7 @@ func TestUnpairedWeights(t *testing.T) {
 func TestGemmInt32MatchesDefinition(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(3)
-		for i := 0; i < 100; i++ {
+		for i := 0; i < iters(100); i++ {
 			m, n, k := g.shape(i)
 			k = max(k, 16)
 			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
@@ -227,6 +235,82 @@ func TestGemmInt32MatchesDefinition(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+func TestMatMulMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(4)
+		for i := 0; i < iters(300); i++ {
+			m, n, k := g.shape(i)
+			if i%11 == 3 {
+				m, k, n = 1+g.IntN(5), 16+g.IntN(60), 600+g.IntN(400) // several blocks of packed panels
+			}
+			r := quant.RoundSingle
+			if i%5 == 4 {
+				r = quant.RoundDouble
+			}
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjX: i%13 == 5, AdjY: i%2 == 1,
+				AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			if i%3 == 0 {
+				p.BZP = 0
+			}
+			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, r)
+			a, b := g.i8(m*k, i%2 == 0), g.i8(k*n, i%4 < 2)
+			want := make([]int8, m*n)
+			ref.MatMulInt8(&p, a, b, want)
+			got := make([]int8, m*n)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjX=%v AdjY=%v %v", i, m, n, k, p.AdjX, p.AdjY, r), got, want, n)
+		}
+	})
+}
+
+func TestConv2DMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(5)
+		for i := 0; i < iters(200); i++ {
+			p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(12), W: 1 + g.IntN(12), Cin: 1 + g.IntN(40),
+				KH: 1 + g.IntN(3), KW: 1 + g.IntN(3), Cout: 1 + g.IntN(40),
+				StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1 + g.IntN(2), DilationW: 1 + g.IntN(2)}
+			switch i % 4 {
+			case 0: // pointwise
+				p.KH, p.KW, p.StrideH, p.StrideW, p.DilationH, p.DilationW = 1, 1, 1, 1, 1, 1
+			case 1: // patch embedding: stride = kernel
+				p.KH, p.KW, p.Cin, p.DilationH, p.DilationW = 4, 4, 3, 1, 1
+				p.StrideH, p.StrideW = 4, 4
+				p.H, p.W = 4*(1+g.IntN(4)), 4*(1+g.IntN(4))
+			}
+			if g.IntN(2) == 0 && i%4 != 1 {
+				p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
+			}
+			effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
+			if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+				p.PadTop, p.PadLeft = effH, effW
+			}
+			p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+			p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+			p.InZP = int32(g.IntN(256) - 128)
+			p.Bias = g.bias(p.Cout)
+			k := p.KH * p.KW * p.Cin
+			p.Out = g.stage(p.Cout, 60*math.Sqrt(float64(k))*64, quant.RoundSingle)
+			rows := p.N * p.OH
+			p.RowLo = g.IntN(rows)
+			p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
+			x, w := g.i8(p.N*p.H*p.W*p.Cin, true), g.w8(p.Cout*k)
+			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
+			got := make([]int8, len(want))
+			ref.Conv2DInt8(&p, x, w, want)
+			pk := PackConv(path, &p, w)
+			if pk == nil {
+				if k >= 16 {
+					t.Fatalf("PackConv(K=%d) = nil", k)
+				}
+				continue
+			}
+			Conv2DInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, p.Cout)
 		}
 	})
 }

@@ -1,0 +1,59 @@
+//go:build arm64 && !purego
+
+package runtime
+
+import (
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/neon"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+// The arm64 sets: "v80" (Armv8.0 SMULL/SMLAL2/SADALP) on every arm64 CPU,
+// "dotprod" (SDOT) where cpu.ARM64.HasASIMDDP; the best one is the default.
+func init() {
+	dot, dotWhy := neon.Supported(neon.DotProd)
+	_, v80Why := neon.Supported(neon.V80)
+	if dot {
+		registerKernels(neonKernels(neon.V80, v80Why+"; dotprod is also available"), false)
+		registerKernels(neonKernels(neon.DotProd, dotWhy), true)
+	} else {
+		registerKernels(neonKernels(neon.V80, v80Why+"; "+dotWhy), true)
+	}
+}
+
+func neonKernels(path neon.Path, why string) KernelSet {
+	return KernelSet{
+		Name: path.String(),
+		Why:  why,
+		FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
+			ref.FullyConnectedInt8(&p, x, w, out)
+		},
+		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
+			neon.MatMulInt8(path, &p, a, b, out)
+		},
+		Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+			ref.Conv2DInt8(&p, x, w, out)
+		},
+		DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+			ref.DepthwiseConv2DInt8(&p, x, w, out)
+		},
+		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
+			pk := neon.PackFC(path, &p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.FCParams, x, out []int8) {
+				neon.FullyConnectedInt8(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+		PrepareConv: func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
+			pk := neon.PackConv(path, &p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.ConvParams, x, out []int8) {
+				neon.Conv2DInt8(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+	}
+}
