@@ -12,8 +12,9 @@ import (
 )
 
 // MaxElements bounds the element count of any one tensor (and so what a
-// hostile file can make the importer allocate): 1<<28 elements.
-const MaxElements = 1 << 28
+// hostile file can make the importer allocate): 1<<26 elements, 256 MiB
+// of float32. Tests and fuzzing lower it.
+var MaxElements = 1 << 26
 
 // NumElements returns the product of the tensor's dims, or an error when a
 // dim is negative or the product exceeds MaxElements.
@@ -23,14 +24,18 @@ func (t *Tensor) NumElements() (int, error) {
 
 func numElements(dims []int64) (int, error) {
 	n := int64(1)
+	limit := int64(MaxElements)
 	for _, d := range dims {
 		if d < 0 {
 			return 0, fmt.Errorf("negative dimension %d in %v", d, dims)
 		}
-		if d > 0 && n > MaxElements/d {
+		if d > 0 && n > limit/d {
 			return 0, fmt.Errorf("shape %v has more than %d elements", dims, MaxElements)
 		}
 		n *= d
+	}
+	if n > limit {
+		return 0, fmt.Errorf("shape %v has more than %d elements", dims, MaxElements)
 	}
 	return int(n), nil
 }

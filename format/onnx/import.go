@@ -27,6 +27,10 @@ type Options struct {
 	Batch int
 	// Name names the model; empty uses the graph's name.
 	Name string
+	// NHWCInput makes a rank-4 NCHW image input an NHWC tensor of the
+	// model (recorded in its preprocessing metadata), so that a leading
+	// convolution needs no transpose.
+	NHWCInput bool
 }
 
 // Result is an imported model.
@@ -77,8 +81,9 @@ type importer struct {
 	int8w     map[int32]*Int8Weight
 	// skip marks nodes absorbed by a pattern; replace holds the pattern's
 	// emitter at the node where it is emitted.
-	skip    map[int]bool
-	replace map[int]func() error
+	skip      map[int]bool
+	replace   map[int]func() error
+	nhwcInput bool
 }
 
 // Import translates a decoded ONNX model into a float32 edgeinfer model.
@@ -109,7 +114,7 @@ func Import(m *Model, opts Options) (*Result, error) {
 		batch = 1
 	}
 	im := &importer{
-		g: g, opset: opset, b: format.NewBuilder(name), batch: batch,
+		g: g, opset: opset, b: format.NewBuilder(name), batch: batch, nhwcInput: opts.NHWCInput,
 		vals: map[string]*val{}, uses: map[string]int{}, consumers: map[string][]int{},
 		int8w: map[int32]*Int8Weight{}, skip: map[int]bool{}, replace: map[int]func() error{},
 	}
@@ -220,16 +225,28 @@ func (im *importer) inputs() error {
 				shape[d] = im.batch
 			}
 		}
-		s32, err := shape32(shape)
+		nhwc := im.nhwcInput && len(shape) == 4
+		stored := shape
+		if nhwc {
+			stored = []int64{shape[0], shape[2], shape[3], shape[1]}
+		}
+		s32, err := shape32(stored)
 		if err != nil {
 			return fmt.Errorf("graph input %q: %w", in.Name, err)
 		}
 		t := im.b.Input(in.Name, format.Float32, s32, nil)
-		im.vals[in.Name] = &val{name: in.Name, shape: shape, t: t, nhwc: -1, op: -1}
+		v := &val{name: in.Name, shape: shape, t: t, nhwc: -1, op: -1}
+		if nhwc {
+			v.t, v.nhwc = -1, t
+		}
+		im.vals[in.Name] = v
 		if len(shape) == 4 && (shape[1] == 1 || shape[1] == 3) && fm.Preprocess == nil {
 			p := &format.Preprocess{
 				Width: int32(shape[3]), Height: int32(shape[2]), Layout: format.NCHW,
 				Color: format.RGB, Scale: 1, Mean: []float32{0}, Std: []float32{1},
+			}
+			if nhwc {
+				p.Layout = format.NHWC
 			}
 			if shape[1] == 1 {
 				p.Color = format.Gray

@@ -275,7 +275,7 @@ func reshapeTarget(in, target []int64, allowZero bool) ([]int64, error) {
 		default:
 			out[d] = t
 		}
-		if out[d] > 0 && known > MaxElements/out[d] {
+		if out[d] > 0 && known > int64(MaxElements)/out[d] {
 			return nil, fmt.Errorf("reshape target %v is too large", target)
 		}
 		known *= out[d]
@@ -804,7 +804,7 @@ func (im *importer) foldOnly(n *Node) error {
 			return fmt.Errorf("bad Range arguments")
 		}
 		cnt := math.Ceil(float64(s1-s0) / float64(st))
-		if cnt > MaxElements {
+		if cnt > float64(MaxElements) {
 			return fmt.Errorf("Range of %v elements", cnt)
 		}
 		k := &konst{float: x.float}

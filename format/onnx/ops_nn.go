@@ -633,7 +633,7 @@ func (im *importer) dequantize(n *Node) error {
 	if err != nil {
 		return err
 	}
-	zp := &konst{i: []int64{0}}
+	zp := &konst{i: make([]int64, scale.len())}
 	if z, err := im.in(n, 2); err != nil {
 		return err
 	} else if z != nil {
