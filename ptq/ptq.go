@@ -101,7 +101,34 @@ var sameParamsOps = map[format.OpCode]bool{
 // Quantize rewrites the float model fm as an int8 model using the observed
 // ranges. Graph inputs and outputs become int8 tensors.
 func Quantize(fm *format.Model, r *Ranges) (*format.Model, error) {
-	q := &quantizer{fm: fm, r: r, b: format.NewBuilder(fm.Name), params: map[int32]quant.Params{}, newIdx: map[int32]int32{}}
+	return QuantizeWith(fm, r, QuantizeOptions{})
+}
+
+// FixedWeight is a weight that is already int8 (for example an ONNX
+// initializer behind DequantizeLinear): Values laid out like the float
+// tensor, symmetric per output channel (Scale[c] along axis 0) or per
+// tensor (one Scale), zero points 0.
+type FixedWeight struct {
+	Values []int8
+	Scale  []float32
+}
+
+// QuantizeOptions refine QuantizeWith.
+type QuantizeOptions struct {
+	// Float lists op indices of fm that stay float32: their int8 inputs
+	// pass through Dequantize and their outputs through Quantize where an
+	// int8 op reads them. Graph outputs produced by a float op stay float.
+	Float map[int]bool
+	// Weights maps weight tensors of fm (FullyConnected and Conv2D) to
+	// integers to use as they are instead of quantizing the floats.
+	Weights map[int32]*FixedWeight
+}
+
+// QuantizeWith is Quantize with options: float islands for sensitive ops
+// and weights that are already int8.
+func QuantizeWith(fm *format.Model, r *Ranges, opts QuantizeOptions) (*format.Model, error) {
+	q := &quantizer{fm: fm, r: r, b: format.NewBuilder(fm.Name), params: map[int32]quant.Params{},
+		newIdx: map[int32]int32{}, floatIdx: map[int32]int32{}, opts: opts}
 	qm := q.b.Model()
 	qm.Description = fm.Description
 	qm.Labels = fm.Labels
@@ -114,13 +141,27 @@ func Quantize(fm *format.Model, r *Ranges) (*format.Model, error) {
 		q.newIdx[in] = q.b.Input(t.Name, format.Int8, t.Shape, format.PerTensor(p.Scale, p.ZeroPoint))
 	}
 	for i := range fm.Ops {
-		if err := q.op(i); err != nil {
+		var err error
+		if opts.Float[i] {
+			err = q.floatOp(i)
+		} else {
+			err = q.op(i)
+		}
+		if err != nil {
 			op := &fm.Ops[i]
 			return nil, fmt.Errorf("ptq: op %d %v %q: %w", i, op.Code, op.Name, err)
 		}
 	}
 	for _, out := range fm.Outputs {
-		q.b.Output(q.newIdx[out])
+		if n, ok := q.newIdx[out]; ok {
+			q.b.Output(n)
+			continue
+		}
+		n, err := q.floatAct(out)
+		if err != nil {
+			return nil, fmt.Errorf("ptq: graph output: %w", err)
+		}
+		q.b.Output(n)
 	}
 	return q.b.Finish()
 }
@@ -131,14 +172,74 @@ type quantizer struct {
 	b      *format.Builder
 	params map[int32]quant.Params // chosen parameters of float activations
 	newIdx map[int32]int32        // float tensor → int8 model tensor
+	// floatIdx maps float tensors to float32 tensors of the new model
+	// (outputs of float ops, and Dequantize results).
+	floatIdx map[int32]int32
+	opts     QuantizeOptions
 }
 
-// activation returns the int8 tensor standing for float activation t.
+// activation returns the int8 tensor standing for float activation t,
+// quantizing the output of a float op on first use.
 func (q *quantizer) activation(t int32) (int32, error) {
 	if n, ok := q.newIdx[t]; ok {
 		return n, nil
 	}
+	if f, ok := q.floatIdx[t]; ok {
+		p := q.r.params(t)
+		q.params[t] = p
+		ft := &q.fm.Tensors[t]
+		n := q.b.Activation(ft.Name+"/q", format.Int8, ft.Shape, format.PerTensor(p.Scale, p.ZeroPoint))
+		q.b.Op(format.OpQuantize, ft.Name+"/quantize", nil, []int32{f}, n)
+		q.newIdx[t] = n
+		return n, nil
+	}
 	return 0, fmt.Errorf("tensor %d %q is used before it is produced", t, q.fm.Tensors[t].Name)
+}
+
+// floatAct returns a float32 tensor standing for float activation t,
+// dequantizing an int8 one on first use.
+func (q *quantizer) floatAct(t int32) (int32, error) {
+	if f, ok := q.floatIdx[t]; ok {
+		return f, nil
+	}
+	n, ok := q.newIdx[t]
+	if !ok {
+		return 0, fmt.Errorf("tensor %d %q is used before it is produced", t, q.fm.Tensors[t].Name)
+	}
+	ft := &q.fm.Tensors[t]
+	f := q.b.Activation(ft.Name+"/f", format.Float32, ft.Shape, nil)
+	q.b.Op(format.OpDequantize, ft.Name+"/dequantize", nil, []int32{n}, f)
+	q.floatIdx[t] = f
+	return f, nil
+}
+
+// floatOp copies op i as a float32 op: activations come in dequantized,
+// constants as they are, and the outputs are float32.
+func (q *quantizer) floatOp(i int) error {
+	op := &q.fm.Ops[i]
+	ins := make([]int32, len(op.Inputs))
+	for j, t := range op.Inputs {
+		switch {
+		case t < 0:
+			ins[j] = -1
+		case q.fm.Tensors[t].IsConst():
+			ins[j] = q.b.AddTensor(q.fm.Tensors[t])
+		default:
+			f, err := q.floatAct(t)
+			if err != nil {
+				return err
+			}
+			ins[j] = f
+		}
+	}
+	outs := make([]int32, len(op.Outputs))
+	for j, t := range op.Outputs {
+		ft := &q.fm.Tensors[t]
+		outs[j] = q.b.Activation(ft.Name, format.Float32, ft.Shape, nil)
+		q.floatIdx[t] = outs[j]
+	}
+	q.b.Op(op.Code, op.Name, op.Options, ins, outs...)
+	return nil
 }
 
 // constPerTensor quantizes a float constant with parameters p (or its own
@@ -255,6 +356,9 @@ func (q *quantizer) weighted(op *format.Op) error {
 	if !wt.IsConst() || wt.DType != format.Float32 {
 		return fmt.Errorf("weight tensor %q is not a float constant", wt.Name)
 	}
+	if fw := q.opts.Weights[op.Inputs[1]]; fw != nil && op.Code != format.OpDepthwiseConv2D {
+		return q.fixedWeighted(op, x, inScale, fw)
+	}
 	w := wt.Float32s()
 	axis := int32(0)
 	channels := int(wt.Shape[0])
@@ -271,6 +375,40 @@ func (q *quantizer) weighted(op *format.Op) error {
 		qw = channelsLast(qw, channels)
 	}
 	ins := []int32{x, q.b.ConstInt8(wt.Name, wt.Shape, qw, format.PerAxis(scales, axis))}
+	if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {
+		bt := &q.fm.Tensors[op.Inputs[2]]
+		bq := quant.QuantizeBias(bt.Float32s(), inScale, scales)
+		bs := make([]float32, len(scales))
+		for c := range bs {
+			bs[c] = inScale * scales[c]
+		}
+		ins = append(ins, q.b.ConstInt32(bt.Name, bt.Shape, bq, format.PerAxis(bs, 0)))
+	}
+	out := op.Outputs[0]
+	q.b.Op(op.Code, op.Name, op.Options, ins, q.output(out, q.r.params(out)))
+	return nil
+}
+
+// fixedWeighted is weighted with integers given by the caller.
+func (q *quantizer) fixedWeighted(op *format.Op, x int32, inScale float32, fw *FixedWeight) error {
+	wt := &q.fm.Tensors[op.Inputs[1]]
+	channels := int(wt.Shape[0])
+	if len(fw.Values) != wt.NumElements() || (len(fw.Scale) != 1 && len(fw.Scale) != channels) {
+		return fmt.Errorf("fixed int8 weight %q: %d values and %d scales for shape %v", wt.Name, len(fw.Values), len(fw.Scale), wt.Shape)
+	}
+	scales := fw.Scale
+	if len(scales) == 1 {
+		scales = make([]float32, channels)
+		for c := range scales {
+			scales[c] = fw.Scale[0]
+		}
+	}
+	for c, s := range scales {
+		if !(s > 0) || math.IsInf(float64(s), 0) {
+			return fmt.Errorf("fixed int8 weight %q: channel %d scale %g", wt.Name, c, s)
+		}
+	}
+	ins := []int32{x, q.b.ConstInt8(wt.Name, wt.Shape, fw.Values, format.PerAxis(scales, 0))}
 	if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {
 		bt := &q.fm.Tensors[op.Inputs[2]]
 		bq := quant.QuantizeBias(bt.Float32s(), inScale, scales)
