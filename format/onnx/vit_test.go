@@ -144,7 +144,7 @@ func TestMicroViTMatchesOnnxruntime(t *testing.T) {
 }
 
 // TestResearchaseViTTop1 compares top-1 predictions with onnxruntime's on
-// the MNIST test set: the first 1,000 images normally, all 10,000 with
+// the MNIST test set: the first 200 images normally, all 10,000 with
 // EDGEINFER_FULL_EVAL=1.
 func TestResearchaseViTTop1(t *testing.T) {
 	if testing.Short() {
@@ -159,7 +159,7 @@ func TestResearchaseViTTop1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limit := 1000
+	limit := 200
 	if os.Getenv("EDGEINFER_FULL_EVAL") == "1" {
 		limit = 0
 	}
