@@ -105,9 +105,9 @@ func modelApplyDouble(x int32, m quant.Multiplier) int32 {
 // models use math/big, which is slow under emulation (-short).
 func randomIters() int {
 	if testing.Short() {
-		return 10000
+		return 5000
 	}
-	return 50000
+	return 20000
 }
 
 // edgeX are accumulators worth checking at every shift.

@@ -210,7 +210,7 @@ func testConvInt8Random(t *testing.T, depthwise bool, conv convInt8Func) {
 
 func testConvFloatRandom(t *testing.T, depthwise bool, conv convFloatFunc) {
 	g := newKgen(t)
-	for it := 0; it < iters(300); it++ {
+	for it := 0; it < iters(150); it++ {
 		p, x, w := g.convFloatCase(depthwise)
 		size := p.N * p.OH * p.OW * p.Cout
 		out := make([]float32, size)

@@ -167,7 +167,7 @@ func TestFullyConnectedInt8Extremes(t *testing.T) {
 
 func TestFullyConnectedFloatRandom(t *testing.T) {
 	g := newKgen(t)
-	for it := 0; it < iters(200); it++ {
+	for it := 0; it < iters(100); it++ {
 		M, N, K := g.fcShape()
 		p := kernels.FCFloatParams{M: M, N: N, K: K}
 		p.ActMin, p.ActMax = g.floatAct()

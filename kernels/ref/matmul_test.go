@@ -125,7 +125,7 @@ func TestMatMulInt8Random(t *testing.T) {
 
 func TestMatMulFloatRandom(t *testing.T) {
 	g := newKgen(t)
-	for it := 0; it < iters(300); it++ {
+	for it := 0; it < iters(150); it++ {
 		M, N, K := g.mmShape()
 		p := kernels.MatMulParams{M: M, N: N, K: K, AdjX: g.IntN(3) == 0, AdjY: g.IntN(2) == 0}
 		a, b := g.f32(M*K), g.f32(K*N)
