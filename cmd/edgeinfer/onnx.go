@@ -40,6 +40,7 @@ type onnxFlags struct {
 	color       string
 	floatOps    string
 	threads     int
+	sensitivity int
 	stderr      io.Writer
 }
 
@@ -58,6 +59,7 @@ func onnxConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, er
 	fs.StringVar(&f.color, "color", "", "channel order the model expects: RGB, BGR or gray (default: gray for 1 channel, else RGB)")
 	fs.StringVar(&f.floatOps, "float-ops", "", "op kinds kept in float32 in the int8 model, comma list (e.g. LayerNorm,Softmax)")
 	fs.IntVar(&f.threads, "threads", 0, "calibration threads (0: one per CPU)")
+	fs.IntVar(&f.sensitivity, "sensitivity", 0, "print how much quantizing each op kind costs, measured on this many images after the calibration ones")
 	return f.convert
 }
 
@@ -128,6 +130,11 @@ func (f *onnxFlags) convert(in string) (*format.Model, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if f.sensitivity > 0 {
+		if err := f.printSensitivity(fm, ranges, conv, set); err != nil {
+			return nil, false, err
+		}
+	}
 	qo := ptq.QuantizeOptions{Float: map[int]bool{}, Weights: map[int32]*ptq.FixedWeight{}}
 	for i, op := range fm.Ops {
 		if floatOps[op.Code] {
@@ -145,6 +152,30 @@ func (f *onnxFlags) convert(in string) (*format.Model, bool, error) {
 	}
 	qm.Description = fmt.Sprintf("%s; int8 by %s calibration on %d images of %s from #%d", fm.Description, method, len(samples), filepath.Base(f.calibrate), f.calibOffset)
 	return qm, true, nil
+}
+
+// printSensitivity reports per op kind the output error of quantizing only
+// that kind, on images held out from calibration.
+func (f *onnxFlags) printSensitivity(fm *format.Model, r *ptq.Ranges, conv *dataset.Converter, set *dataset.Set) error {
+	off := f.calibOffset + f.calibCount
+	n := min(f.sensitivity, set.Len()-off)
+	imgs, err := conv.Floats(set, off, n)
+	if err != nil {
+		return fmt.Errorf("sensitivity images: %w", err)
+	}
+	samples := make([][][]float32, len(imgs))
+	for i, v := range imgs {
+		samples[i] = [][]float32{v}
+	}
+	res, err := ptq.Sensitivity(fm, r, samples, f.threads)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.stderr, "int8 sensitivity on images #%d–#%d (only the kind int8, the rest float32):\n", off, off+n-1)
+	for _, k := range res {
+		fmt.Fprintf(f.stderr, "  %v\n", k)
+	}
+	return nil
 }
 
 func zeroPoints(z []int32) bool {

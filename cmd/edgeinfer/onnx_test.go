@@ -20,7 +20,9 @@ import (
 // scores class c (0..9) by pixel c.
 func pickONNX(t *testing.T, dir string) string {
 	t.Helper()
-	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(b, num, typ) }
+	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
+		return protowire.AppendTag(b, num, typ)
+	}
 	str := func(b []byte, num protowire.Number, s string) []byte {
 		return protowire.AppendString(tag(b, num, protowire.BytesType), s)
 	}

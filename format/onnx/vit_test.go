@@ -11,6 +11,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
 	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -185,5 +186,52 @@ func TestResearchaseViTTop1(t *testing.T) {
 	t.Logf("%d images: edgeinfer top-1 %.4f, onnxruntime top-1 %.4f, %d predictions differ", acc.N, acc.Top1, float64(ortCorrect)/float64(acc.N), disagree)
 	if acc.Correct1 != ortCorrect || disagree != 0 {
 		t.Errorf("top-1 differs from onnxruntime: %d vs %d correct, %d predictions differ", acc.Correct1, ortCorrect, disagree)
+	}
+}
+
+// TestInvokeAllocatesNothing checks the imported ViT, float and int8, on
+// one and two threads.
+func TestInvokeAllocatesNothing(t *testing.T) {
+	fm := importViT(t, "vit_mnist_researchase.onnx")
+	set, err := dataset.Open(shared(t, "data/mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := dataset.NewConverter(fm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := conv.Floats(set, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := [][][]float32{{imgs[0]}, {imgs[1]}}
+	ranges, err := ptq.Observe(fm, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm, err := ptq.Quantize(fm, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*format.Model{fm, qm} {
+		for _, threads := range []int{1, 2} {
+			it, err := runtime.New(m, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := it.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(3, func() {
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			it.Close()
+			if allocs != 0 {
+				t.Errorf("%v input, %d threads: %g allocations per Invoke, want 0", m.Tensors[m.Inputs[0]].DType, threads, allocs)
+			}
+		}
 	}
 }
