@@ -3,6 +3,7 @@ package ptq
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
@@ -266,5 +267,41 @@ func TestQuantizeWithFloatIslandAndFixedWeights(t *testing.T) {
 		if math.Abs(float64(fo[i]-qo[i])) > 0.15*(1+math.Abs(float64(fo[i]))) {
 			t.Errorf("int8 output %d = %g, float %g", i, qo[i], fo[i])
 		}
+	}
+}
+
+func TestSensitivity(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	fm := mlp(t, r)
+	var samples [][][]float32
+	for i := 0; i < 6; i++ {
+		v := make([]float32, 32)
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		samples = append(samples, [][]float32{v})
+	}
+	ranges, err := Calibrate(fm, samples, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Sensitivity(fm, ranges, samples, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Kind != format.OpInvalid || res[0].Ops != 3 ||
+		res[1].Kind != format.OpFullyConnected || res[1].Ops != 2 || res[2].Kind != format.OpLayerNorm || res[2].Ops != 1 {
+		t.Fatalf("rows %v", res)
+	}
+	for _, k := range res {
+		if !(k.RelRMS > 0 && k.RelRMS < 0.2) || k.Agree < 0 || k.Agree > 1 {
+			t.Errorf("%v: implausible", k)
+		}
+		if !strings.Contains(k.String(), "rel. RMS error") {
+			t.Errorf("String() = %q", k.String())
+		}
+	}
+	if res[0].RelRMS < res[2].RelRMS {
+		t.Errorf("all-int8 error %g below LayerNorm-only error %g", res[0].RelRMS, res[2].RelRMS)
 	}
 }
