@@ -218,7 +218,7 @@ func TestNewMultiplier(t *testing.T) {
 			t.Fatalf("NewMultiplier(%g).Real() = %g, relative error %g > 2^-31", real, m.Real(), d/real)
 		}
 	}
-	for i := 0; i < 100000; i++ {
+	for i := 0; i < randomIters(); i++ {
 		check(math.Exp2(r.Float64()*66 - 35)) // [2^-35, 2^31)
 	}
 	for e := -40; e <= 30; e++ {
