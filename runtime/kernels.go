@@ -27,12 +27,13 @@ type KernelSet struct {
 	Conv2DInt8          func(p kernels.ConvParams, x, w, out []int8)
 	DepthwiseConv2DInt8 func(p kernels.ConvParams, x, w, out []int8)
 
-	// PrepareFC and PrepareConv, when set, pack an op's weights once at
+	// PrepareFC, PrepareConv and PrepareDepthwise, when set, pack an op's weights once at
 	// load into the set's micro-kernel layout and return the kernel that
 	// Invoke calls instead (nil when this op stays with the plain kernel),
 	// with the bytes the packed weights hold.
-	PrepareFC   func(p kernels.FCParams, w []int8) (f func(p kernels.FCParams, x, out []int8), bytes int)
-	PrepareConv func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
+	PrepareFC        func(p kernels.FCParams, w []int8) (f func(p kernels.FCParams, x, out []int8), bytes int)
+	PrepareConv      func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
+	PrepareDepthwise func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
 }
 
 var refKernels = KernelSet{

@@ -55,5 +55,14 @@ func neonKernels(path neon.Path, why string) KernelSet {
 				neon.Conv2DInt8(&p, x, pk, out)
 			}, pk.Bytes()
 		},
+		PrepareDepthwise: func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
+			pk := neon.PackDepthwise(&p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.ConvParams, x, out []int8) {
+				neon.DepthwiseConv2DInt8(&p, x, pk, out)
+			}, pk.Bytes()
+		},
 	}
 }

@@ -23,12 +23,17 @@ func (c *prep) packFC(k *fcInt8, op *format.Op) {
 	k.pf, k.packed = c.it.kernels.PrepareFC(k.p, k.w)
 }
 
-// packConv lets the kernel set pack a Conv2D's weights at load.
+// packConv lets the kernel set pack a Conv2D's or DepthwiseConv2D's
+// weights at load.
 func (c *prep) packConv(k *conv, op *format.Op) {
-	if c.it.kernels.PrepareConv == nil || k.depthwise || !c.symmetricWeights(op, 1) {
+	f := c.it.kernels.PrepareConv
+	if k.depthwise {
+		f = c.it.kernels.PrepareDepthwise
+	}
+	if f == nil || !c.symmetricWeights(op, 1) {
 		return
 	}
-	k.pconv, k.packed = c.it.kernels.PrepareConv(k.p, k.w8)
+	k.pconv, k.packed = f(k.p, k.w8)
 }
 
 func (k *fcInt8) packedBytes() int { return k.packed }

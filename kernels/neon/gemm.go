@@ -212,17 +212,22 @@ func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult fu
 }
 
 // PackFC packs FullyConnected weights w [N,K] for path, folding p's bias,
-// input zero point and output stage. It returns nil when the shape is not
-// for the micro-kernels (K < 16); callers then use kernels/ref.
+// input zero point and output stage. It returns nil when the micro-kernels
+// do not apply (K < 16, or asymmetric weights: WZP ≠ 0); callers then use
+// kernels/ref.
 func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
+	if p.WZP != 0 {
+		return nil // asymmetric weights stay with kernels/ref
+	}
 	return pack(path, p.N, p.K, w, p.InZP, p.Bias, &p.Out)
 }
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
-// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK).
+// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK, or
+// WZP ≠ 0).
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	k := p.KH * p.KW * p.Cin
-	if k > maxIm2colK {
+	if k > maxIm2colK || p.WZP != 0 {
 		return nil
 	}
 	return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)

@@ -24,3 +24,9 @@ func gemmV80(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, ou
 const asm = true
 
 func hasDotProd() bool { return cpu.ARM64.HasASIMDDP }
+
+// dwConv3x3 computes npix output pixels of one 16-channel group of a 3×3
+// depthwise convolution (see gen_asm.go).
+//
+//go:noescape
+func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int)

@@ -1125,3 +1125,123 @@ v80unext:
 	SUBS $1, R10, R10
 	BNE v80upanel
 	RET
+
+// func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int)
+// Registers: V0-V8 weights, V9-V20 multipliers and shifts, V21-V24
+// accumulators, V25-V28 scratch, V29 zero point, V30/V31 clamp.
+TEXT ·dwConv3x3(SB), NOSPLIT, $0-80
+	MOVD taps+0(FP), R16
+	LDP 0(R16), (R0, R1)
+	LDP 16(R16), (R2, R3)
+	LDP 32(R16), (R4, R5)
+	LDP 48(R16), (R6, R7)
+	MOVD 64(R16), R8
+	MOVD stride+8(FP), R9
+	MOVD npix+16(FP), R10
+	MOVD w+24(FP), R16
+	VLD1.P 64(R16), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1 (R16), [V8.B16]
+	MOVD cd+32(FP), R11
+	ADD $64, R11, R16
+	VLD1.P 48(R16), [V9.B16, V10.B16, V11.B16] // multipliers, shifts of channels 0-3
+	VLD1.P 48(R16), [V12.B16, V13.B16, V14.B16] // multipliers, shifts of channels 4-7
+	VLD1.P 48(R16), [V15.B16, V16.B16, V17.B16] // multipliers, shifts of channels 8-11
+	VLD1.P 48(R16), [V18.B16, V19.B16, V20.B16] // multipliers, shifts of channels 12-15
+	MOVD out+40(FP), R12
+	MOVD ostride+48(FP), R13
+	MOVD zp+56(FP), R17
+	VDUP R17, V29.S4
+	MOVD lo+64(FP), R17
+	VDUP R17, V30.B16
+	MOVD hi+72(FP), R17
+	VDUP R17, V31.B16
+dwpixel:
+	VLD1 (R11), [V21.S4, V22.S4, V23.S4, V24.S4] // folded bias
+	VLD1.P (R0)(R9), [V25.B16] // tap 0
+	VLD1.P (R1)(R9), [V26.B16] // tap 1
+	WORD $0x0e20c33b // smull v27.8h, v25.8b, v0.8b
+	WORD $0x0e21835b // smlal v27.8h, v26.8b, v1.8b
+	WORD $0x4e20c33c // smull2 v28.8h, v25.16b, v0.16b
+	WORD $0x4e21835c // smlal2 v28.8h, v26.16b, v1.16b
+	WORD $0x0e7b12b5 // saddw v21.4s, v21.4s, v27.4h
+	WORD $0x4e7b12d6 // saddw2 v22.4s, v22.4s, v27.8h
+	WORD $0x0e7c12f7 // saddw v23.4s, v23.4s, v28.4h
+	WORD $0x4e7c1318 // saddw2 v24.4s, v24.4s, v28.8h
+	VLD1.P (R2)(R9), [V25.B16] // tap 2
+	VLD1.P (R3)(R9), [V26.B16] // tap 3
+	WORD $0x0e22c33b // smull v27.8h, v25.8b, v2.8b
+	WORD $0x0e23835b // smlal v27.8h, v26.8b, v3.8b
+	WORD $0x4e22c33c // smull2 v28.8h, v25.16b, v2.16b
+	WORD $0x4e23835c // smlal2 v28.8h, v26.16b, v3.16b
+	WORD $0x0e7b12b5 // saddw v21.4s, v21.4s, v27.4h
+	WORD $0x4e7b12d6 // saddw2 v22.4s, v22.4s, v27.8h
+	WORD $0x0e7c12f7 // saddw v23.4s, v23.4s, v28.4h
+	WORD $0x4e7c1318 // saddw2 v24.4s, v24.4s, v28.8h
+	VLD1.P (R4)(R9), [V25.B16] // tap 4
+	VLD1.P (R5)(R9), [V26.B16] // tap 5
+	WORD $0x0e24c33b // smull v27.8h, v25.8b, v4.8b
+	WORD $0x0e25835b // smlal v27.8h, v26.8b, v5.8b
+	WORD $0x4e24c33c // smull2 v28.8h, v25.16b, v4.16b
+	WORD $0x4e25835c // smlal2 v28.8h, v26.16b, v5.16b
+	WORD $0x0e7b12b5 // saddw v21.4s, v21.4s, v27.4h
+	WORD $0x4e7b12d6 // saddw2 v22.4s, v22.4s, v27.8h
+	WORD $0x0e7c12f7 // saddw v23.4s, v23.4s, v28.4h
+	WORD $0x4e7c1318 // saddw2 v24.4s, v24.4s, v28.8h
+	VLD1.P (R6)(R9), [V25.B16] // tap 6
+	VLD1.P (R7)(R9), [V26.B16] // tap 7
+	WORD $0x0e26c33b // smull v27.8h, v25.8b, v6.8b
+	WORD $0x0e27835b // smlal v27.8h, v26.8b, v7.8b
+	WORD $0x4e26c33c // smull2 v28.8h, v25.16b, v6.16b
+	WORD $0x4e27835c // smlal2 v28.8h, v26.16b, v7.16b
+	WORD $0x0e7b12b5 // saddw v21.4s, v21.4s, v27.4h
+	WORD $0x4e7b12d6 // saddw2 v22.4s, v22.4s, v27.8h
+	WORD $0x0e7c12f7 // saddw v23.4s, v23.4s, v28.4h
+	WORD $0x4e7c1318 // saddw2 v24.4s, v24.4s, v28.8h
+	VLD1.P (R8)(R9), [V25.B16] // tap 8
+	WORD $0x0e28c33b // smull v27.8h, v25.8b, v8.8b
+	WORD $0x4e28c33c // smull2 v28.8h, v25.16b, v8.16b
+	WORD $0x0e7b12b5 // saddw v21.4s, v21.4s, v27.4h
+	WORD $0x4e7b12d6 // saddw2 v22.4s, v22.4s, v27.8h
+	WORD $0x0e7c12f7 // saddw v23.4s, v23.4s, v28.4h
+	WORD $0x4e7c1318 // saddw2 v24.4s, v24.4s, v28.8h
+	WORD $0x0ea9c2b9 // smull v25.2d, v21.2s, v9.2s
+	WORD $0x4ea9c2ba // smull2 v26.2d, v21.4s, v9.4s
+	WORD $0x4eea5f39 // sqrshl v25.2d, v25.2d, v10.2d
+	WORD $0x4eeb5f5a // sqrshl v26.2d, v26.2d, v11.2d
+	WORD $0x0ea14b35 // sqxtn v21.2s, v25.2d
+	WORD $0x4ea14b55 // sqxtn2 v21.4s, v26.2d
+	VADD V29.S4, V21.S4, V21.S4 // + output zero point
+	WORD $0x0eacc2d9 // smull v25.2d, v22.2s, v12.2s
+	WORD $0x4eacc2da // smull2 v26.2d, v22.4s, v12.4s
+	WORD $0x4eed5f39 // sqrshl v25.2d, v25.2d, v13.2d
+	WORD $0x4eee5f5a // sqrshl v26.2d, v26.2d, v14.2d
+	WORD $0x0ea14b36 // sqxtn v22.2s, v25.2d
+	WORD $0x4ea14b56 // sqxtn2 v22.4s, v26.2d
+	VADD V29.S4, V22.S4, V22.S4 // + output zero point
+	WORD $0x0eafc2f9 // smull v25.2d, v23.2s, v15.2s
+	WORD $0x4eafc2fa // smull2 v26.2d, v23.4s, v15.4s
+	WORD $0x4ef05f39 // sqrshl v25.2d, v25.2d, v16.2d
+	WORD $0x4ef15f5a // sqrshl v26.2d, v26.2d, v17.2d
+	WORD $0x0ea14b37 // sqxtn v23.2s, v25.2d
+	WORD $0x4ea14b57 // sqxtn2 v23.4s, v26.2d
+	VADD V29.S4, V23.S4, V23.S4 // + output zero point
+	WORD $0x0eb2c319 // smull v25.2d, v24.2s, v18.2s
+	WORD $0x4eb2c31a // smull2 v26.2d, v24.4s, v18.4s
+	WORD $0x4ef35f39 // sqrshl v25.2d, v25.2d, v19.2d
+	WORD $0x4ef45f5a // sqrshl v26.2d, v26.2d, v20.2d
+	WORD $0x0ea14b38 // sqxtn v24.2s, v25.2d
+	WORD $0x4ea14b58 // sqxtn2 v24.4s, v26.2d
+	VADD V29.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x0e614abb // sqxtn v27.4h, v21.4s
+	WORD $0x4e614adb // sqxtn2 v27.8h, v22.4s
+	WORD $0x0e614afc // sqxtn v28.4h, v23.4s
+	WORD $0x4e614b1c // sqxtn2 v28.8h, v24.4s
+	WORD $0x0e214b7b // sqxtn v27.8b, v27.8h
+	WORD $0x4e214b9b // sqxtn2 v27.16b, v28.8h
+	WORD $0x4e3e677b // smax v27.16b, v27.16b, v30.16b
+	WORD $0x4e3f6f7b // smin v27.16b, v27.16b, v31.16b
+	VST1.P [V27.B16], (R12)(R13)
+	SUBS $1, R10, R10
+	BNE dwpixel
+	RET

@@ -87,3 +87,22 @@ func sqrshl(x int64, s int32) int64 {
 func sat32(v int64) int32 {
 	return int32(min(max(v, -1<<31), 1<<31-1))
 }
+
+// dwConv3x3 is the Go twin of the depthwise micro-kernel.
+func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int) {
+	ws := unsafe.Slice(w, 9*16)
+	cds := unsafe.Slice(cd, 64)
+	for px := 0; px < npix; px++ {
+		for j := 0; j < 16; j++ {
+			acc := cds[j]
+			for t := 0; t < 9; t++ {
+				xv := *(*int8)(unsafe.Add(unsafe.Pointer(taps[t]), px*stride+j))
+				acc += int32(xv) * int32(ws[t*16+j])
+			}
+			g := cds[16+12*(j/4):]
+			v := sat32(sqrshl(int64(acc)*int64(g[j%4]), g[4+2*(j%4)])) + int32(zp)
+			v = max(min(v, int32(hi), 127), int32(lo), -128)
+			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = int8(v)
+		}
+	}
+}

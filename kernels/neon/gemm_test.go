@@ -314,3 +314,43 @@ func TestConv2DMatchesRef(t *testing.T) {
 		}
 	})
 }
+
+func TestDepthwiseMatchesRef(t *testing.T) {
+	g := newGen(6)
+	for i := 0; i < iters(200); i++ {
+		C := 16 + g.IntN(50)
+		if i%3 == 0 {
+			C = 16 * (1 + g.IntN(4))
+		}
+		p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(14), W: 1 + g.IntN(14), Cin: C, Cout: C,
+			KH: 3, KW: 3, StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1, DilationW: 1, DepthMultiplier: 1}
+		if i%7 == 6 {
+			p.DilationH, p.DilationW = 2, 2
+		}
+		if g.IntN(4) > 0 {
+			p.PadTop, p.PadLeft = p.DilationH, p.DilationW
+		}
+		effH, effW := 2*p.DilationH+1, 2*p.DilationW+1
+		if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+			p.PadTop, p.PadLeft = effH, effW
+		}
+		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+		p.InZP = int32(g.IntN(256) - 128)
+		p.Bias = g.bias(C)
+		p.Out = g.stage(C, 60*3*64, quant.RoundSingle)
+		rows := p.N * p.OH
+		p.RowLo = g.IntN(rows)
+		p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
+		x, w := g.i8(p.N*p.H*p.W*C, true), g.w8(9*C)
+		want := make([]int8, p.N*p.OH*p.OW*C)
+		got := make([]int8, len(want))
+		ref.DepthwiseConv2DInt8(&p, x, w, want)
+		pk := PackDepthwise(&p, w)
+		if pk == nil {
+			t.Fatalf("case %d: PackDepthwise = nil", i)
+		}
+		DepthwiseConv2DInt8(&p, x, pk, got)
+		diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, C)
+	}
+}

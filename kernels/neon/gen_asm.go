@@ -363,6 +363,72 @@ func v80Epilogue(p string) {
 	ins("ADD $8, R13")
 }
 
+// genDepthwise writes dwConv3x3: npix output pixels of one 16-channel
+// group of a 3×3 depthwise convolution. Tap t = 3·kh + kw reads through
+// pointer R<t> (post-incremented by the input pixel stride); weights stay
+// in V0-V8; the accumulators V21-V24 start at the group's folded bias.
+// Tap products are paired in int16 lanes (|x·w| ≤ 128·127, so a pair fits)
+// and widened into int32 with SADDW/SADDW2.
+func genDepthwise() {
+	fmt.Fprintf(&buf, "\n// func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int)\n")
+	fmt.Fprintf(&buf, "// Registers: V0-V8 weights, V9-V20 multipliers and shifts, V21-V24\n// accumulators, V25-V28 scratch, V29 zero point, V30/V31 clamp.\n")
+	fmt.Fprintf(&buf, "TEXT ·dwConv3x3(SB), NOSPLIT, $0-80\n")
+	ins("MOVD taps+0(FP), R16")
+	for t := 0; t < 9; t += 2 {
+		if t == 8 {
+			ins("MOVD 64(R16), R8")
+			break
+		}
+		ins("LDP %d(R16), (R%d, R%d)", 8*t, t, t+1)
+	}
+	ins("MOVD stride+8(FP), R9")
+	ins("MOVD npix+16(FP), R10")
+	ins("MOVD w+24(FP), R16")
+	ins("VLD1.P 64(R16), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	ins("VLD1.P 64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]")
+	ins("VLD1 (R16), [V8.B16]")
+	ins("MOVD cd+32(FP), R11")
+	ins("ADD $64, R11, R16")
+	for q := 0; q < 4; q++ {
+		ins("VLD1.P 48(R16), [V%d.B16, V%d.B16, V%d.B16] // multipliers, shifts of channels %d-%d", 9+3*q, 10+3*q, 11+3*q, 4*q, 4*q+3)
+	}
+	ins("MOVD out+40(FP), R12")
+	ins("MOVD ostride+48(FP), R13")
+	ins("MOVD zp+56(FP), R17")
+	ins("VDUP R17, V29.S4")
+	ins("MOVD lo+64(FP), R17")
+	ins("VDUP R17, V30.B16")
+	ins("MOVD hi+72(FP), R17")
+	ins("VDUP R17, V31.B16")
+	label("dwpixel")
+	ins("VLD1 (R11), [V21.S4, V22.S4, V23.S4, V24.S4] // folded bias")
+	for t := 0; t < 9; t += 2 {
+		ins("VLD1.P (R%d)(R9), [V25.B16] // tap %d", t, t)
+		if t == 8 {
+			word("smull v27.8h, v25.8b, v%d.8b", t)
+			word("smull2 v28.8h, v25.16b, v%d.16b", t)
+		} else {
+			ins("VLD1.P (R%d)(R9), [V26.B16] // tap %d", t+1, t+1)
+			word("smull v27.8h, v25.8b, v%d.8b", t)
+			word("smlal v27.8h, v26.8b, v%d.8b", t+1)
+			word("smull2 v28.8h, v25.16b, v%d.16b", t)
+			word("smlal2 v28.8h, v26.16b, v%d.16b", t+1)
+		}
+		word("saddw v21.4s, v21.4s, v27.4h")
+		word("saddw2 v22.4s, v22.4s, v27.8h")
+		word("saddw v23.4s, v23.4s, v28.4h")
+		word("saddw2 v24.4s, v24.4s, v28.8h")
+	}
+	for q := 0; q < 4; q++ {
+		requant4(21+q, 25, 26, 9+3*q, 10+3*q, 11+3*q, 29)
+	}
+	narrow16(27, 28, [4]int{21, 22, 23, 24}, 30, 31)
+	ins("VST1.P [V27.B16], (R12)(R13)")
+	ins("SUBS $1, R10, R10")
+	ins("BNE dwpixel")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -371,6 +437,7 @@ func main() {
 	fmt.Fprintf(&buf, "#include \"textflag.h\"\n")
 	genDot()
 	genV80()
+	genDepthwise()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

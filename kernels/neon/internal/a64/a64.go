@@ -68,6 +68,9 @@ var forms = map[string][]form{
 	// SADALP / SADDLP: 0 Q 0 01110 size 10000 0o110 10 Rn Rd (o = 1: accumulate).
 	"sadalp": {{arrs: []string{"4s", "8h"}, base: 0x4e606800}, {arrs: []string{"8h", "16b"}, base: 0x4e206800}},
 	"saddlp": {{arrs: []string{"4s", "8h"}, base: 0x4e602800}, {arrs: []string{"8h", "16b"}, base: 0x4e202800}},
+	// SADDW/SADDW2: 0 Q 0 01110 size 1 Rm 0001 00 Rn Rd.
+	"saddw":  {{arrs: []string{"4s", "4s", "4h"}, base: 0x0e601000}},
+	"saddw2": {{arrs: []string{"4s", "4s", "8h"}, base: 0x4e601000}},
 	// SQRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 11 Rn Rd.
 	"sqrshl": {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee05c00}},
 	// SQXTN/SQXTN2: 0 Q 0 01110 size 10000 10100 10 Rn Rd.

@@ -44,6 +44,10 @@ var known = []struct {
 	{"smmla v0.4s, v1.16b, v2.16b", 0x4e82a420},
 	{"smmla v28.4s, v19.16b, v7.16b", 0x4e87a67c},
 	{"sdot v1.4s, v2.16b, v3.4b[0]", 0x4f83e041},
+	{"saddw v21.4s, v21.4s, v27.4h", 0x0e7b12b5},
+	{"saddw2 v22.4s, v22.4s, v27.8h", 0x4e7b12d6},
+	{"saddw v3.4s, v30.4s, v1.4h", 0x0e6113c3},
+	{"saddw2 v31.4s, v0.4s, v17.8h", 0x4e71101f},
 }
 
 func TestEncodeMatchesAssembler(t *testing.T) {

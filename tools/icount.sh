@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Instruction counts of edgeinfer's arm64 int8 kernels under qemu-aarch64
+# with the qemu-icount plugin (/work/shared/tools/qemu-icount): the
+# M=197 K=192 N=768 GEMM (one DeiT-tiny MLP layer) with int32 and int8
+# output, and one whole DeiT-tiny Invoke with a per-op-type breakdown,
+# single-threaded, on cortex-a72 (v80 path) and cortex-a76 (dotprod path).
+# The DeiT outputs of every path are checked to be identical.
+#
+#   bash tools/icount.sh            # everything (DeiT needs a few minutes)
+#   bash tools/icount.sh gemm       # the GEMM rows only
+#
+# Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+cache=${ICOUNT_CACHE:-$HOME/.cache/qemu-icount}
+mkdir -p "$cache"
+plugin=${ICOUNT_PLUGIN:-$(bash "${ICOUNT_BUILD:-/work/shared/tools/qemu-icount/build.sh}" | tail -1)}
+bin="$cache/icount-arm64"
+GOARCH=arm64 go build -o "$bin" ./tools/icount
+
+# count CPU ARGS...: runs the tool under the plugin, prints the plugin's lines and the tool's.
+count() {
+  local cpu=$1; shift
+  GOGC=off GODEBUG=asyncpreemptoff=1 qemu-aarch64 -cpu "$cpu" -plugin "$plugin" -d plugin "$bin" "$@" 2>&1
+}
+insns() { awk '/^region 1:/ {print $3}'; }
+macs() { awk '/^macs/ {print $2}'; }
+
+echo "| GEMM 197×192×768 | CPU | path | instructions | MACs/instruction |"
+echo "|---|---|---|---|---|"
+for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a76 v80"; do
+  set -- $row
+  for out in int32 int8; do
+    r=$(count "$1" -gemm "$out" -kernels "$2")
+    n=$(insns <<<"$r"); m=$(macs <<<"$r")
+    awk -v o="$out" -v c="$1" -v p="$2" -v n="$n" -v m="$m" \
+      'BEGIN { printf "| %s out | %s | %s | %.2f M | %.2f |\n", o, c, p, n/1e6, m/n }'
+  done
+done
+[ "$what" = gemm ] && exit 0
+
+eim="$cache/deit-tiny.eim"
+if [ ! -s "$eim" ]; then
+  echo "building zoo deit-tiny into $eim (native, once)" >&2
+  go run ./tools/icount -write "$eim"
+fi
+echo
+echo "| DeiT-tiny Invoke (1 thread) | CPU | path | instructions | MACs/instruction | output |"
+echo "|---|---|---|---|---|---|"
+hashes=()
+for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a72 ref"; do
+  set -- $row
+  r=$(count "$1" -model "$eim" -kernels "$2" -ops)
+  n=$(insns <<<"$r"); m=$(macs <<<"$r"); h=$(awk '/^output/ {print $2}' <<<"$r")
+  hashes+=("$h")
+  awk -v c="$1" -v p="$2" -v n="$n" -v m="$m" -v h="$h" \
+    'BEGIN { printf "| %s | %s | %.1f M | %.2f | %s |\n", c, p, n/1e6, m/n, h }'
+  echo "$r" > "$cache/deit-$1-$2.txt"
+done
+for h in "${hashes[@]}"; do
+  if [ "$h" != "${hashes[0]}" ]; then echo "DeiT-tiny outputs differ between paths: ${hashes[*]}" >&2; exit 1; fi
+done
+echo
+echo "Per op type (instructions, share of the Invoke, MACs/instruction):"
+for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a72 ref"; do
+  set -- $row
+  echo
+  echo "$1 $2:"
+  awk '/^region [0-9]+:/ { id = $2; sub(":", "", id); n[id] = $3 }
+       /^op / { code[$6] = $3; mac[$6] = $4 }
+       END {
+         for (id in code) { t[code[id]] += n[id]; mm[code[id]] += mac[id]; all += n[id] }
+         for (c in t) printf "  %-18s %8.2f M  %5.1f%%  %s\n", c, t[c]/1e6, 100*t[c]/all, (mm[c] ? sprintf("%.2f", mm[c]/t[c]) : "")
+       }' "$cache/deit-$1-$2.txt" | sort -k2 -nr
+done

@@ -1,0 +1,161 @@
+// Command icount drives edgeinfer's int8 kernels for instruction counting
+// under qemu-aarch64 with the qemu-icount plugin (see tools/icount.sh and
+// /work/shared/tools/qemu-icount). Each measured region is bracketed with
+// the plugin's marker syscall on a locked OS thread, single-threaded, after
+// a warm-up run, so that counts are exact and repeatable.
+//
+//	icount -write deit-tiny.eim             build the zoo model (run natively)
+//	icount -gemm int32|int8 -kernels v80    one M=197 K=192 N=768 GEMM
+//	icount -model deit-tiny.eim -kernels v80 [-ops]
+//
+// It prints "macs <n>" and, for a model, "op <i> <code> <macs> <region>"
+// lines and an output hash; the plugin prints "region <id>: <n> insns".
+package main
+
+import (
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	goruntime "runtime"
+	"syscall"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/neon"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+	"github.com/edgeinfer/edgeinfer/runtime"
+	"github.com/edgeinfer/edgeinfer/zoo"
+)
+
+const mark = 4095 // the plugin's marker syscall
+
+func start(id int) { syscall.RawSyscall(mark, 1, uintptr(id), 0) }
+func stop(id int)  { syscall.RawSyscall(mark, 0, uintptr(id), 0) }
+
+func main() {
+	write := flag.String("write", "", "build zoo deit-tiny and write it to this .eim file, then exit")
+	gemm := flag.String("gemm", "", "count one GEMM M=197 K=192 N=768 with int32 or int8 output")
+	model := flag.String("model", "", "count one Invoke of this .eim model")
+	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
+	ops := flag.Bool("ops", false, "with -model, also count every op separately")
+	flag.Parse()
+	goruntime.LockOSThread()
+	switch {
+	case *write != "":
+		q, _, err := zoo.Build("deit-tiny", zoo.Options{Seed: 7})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := format.WriteFile(*write, q); err != nil {
+			log.Fatal(err)
+		}
+	case *gemm != "":
+		countGEMM(*gemm, *ks)
+	case *model != "":
+		countModel(*model, *ks, *ops)
+	default:
+		flag.Usage()
+	}
+}
+
+func countGEMM(out, ks string) {
+	const M, K, N = 197, 192, 768
+	r := rand.New(rand.NewPCG(1, 2))
+	x, w := make([]int8, M*K), make([]int8, N*K)
+	for i := range x {
+		x[i] = int8(r.IntN(256) - 128)
+	}
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	p := kernels.FCParams{M: M, N: N, K: K, InZP: 3, Bias: make([]int32, N)}
+	p.Out = kernels.OutputStage{OutZP: -5, ActMin: -128, ActMax: 127}
+	for n := 0; n < N; n++ {
+		p.Bias[n] = int32(r.IntN(2001) - 1000)
+		p.Out.Mult = append(p.Out.Mult, quant.MustMultiplier(0.0005*(1+r.Float64())))
+	}
+	o8, o32 := make([]int8, M*N), make([]int32, M*N)
+	var run func()
+	switch ks {
+	case "ref":
+		run = func() { ref.FullyConnectedInt8(&p, x, w, o8) }
+	case "v80", "dotprod":
+		path := neon.V80
+		if ks == "dotprod" {
+			path = neon.DotProd
+		}
+		if ok, why := neon.Supported(path); !ok {
+			log.Fatalf("%v: %s", path, why)
+		}
+		pk := neon.PackFC(path, &p, w)
+		if out == "int32" {
+			run = func() { neon.GemmInt32(&p, x, pk, o32) }
+		} else {
+			run = func() { neon.FullyConnectedInt8(&p, x, pk, o8) }
+		}
+	default:
+		log.Fatalf("unknown kernels %q", ks)
+	}
+	run() // warm up: page faults, stack growth
+	start(1)
+	run()
+	stop(1)
+	want := make([]int8, M*N)
+	ref.FullyConnectedInt8(&p, x, w, want)
+	if out == "int8" || ks == "ref" {
+		for i := range want {
+			if o8[i] != want[i] {
+				log.Fatalf("output %d = %d, ref %d", i, o8[i], want[i])
+			}
+		}
+	}
+	fmt.Printf("macs %d\n", M*N*K)
+}
+
+func countModel(path, ks string, ops bool) {
+	m, err := format.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	perOp := false
+	var it *runtime.Interpreter
+	it, err = runtime.New(m, runtime.Options{Threads: 1, Kernels: ks, AfterOp: func(i int) {
+		if perOp {
+			stop(1000 + i)
+			if i+1 < len(m.Ops) {
+				start(1000 + i + 1)
+			}
+		}
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	in := it.Input(0).Bytes()
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range in {
+		in[i] = byte(r.IntN(256))
+	}
+	if err := it.Invoke(); err != nil { // warm up
+		log.Fatal(err)
+	}
+	start(1)
+	it.Invoke()
+	stop(1)
+	if ops {
+		perOp = true
+		start(1000)
+		it.Invoke()
+		perOp = false
+		for i, s := range it.Profile() {
+			fmt.Printf("op %d %v %d %d\n", i, s.Code, s.MACs, 1000+i)
+		}
+	}
+	h := sha256.Sum256(it.Output(0).Bytes())
+	fmt.Printf("kernels %s (%s)\n", it.Kernels().Name, it.Kernels().Why)
+	fmt.Printf("packed %d\n", it.PackedBytes())
+	fmt.Printf("output %x\n", h[:8])
+	fmt.Printf("macs %d\n", it.MACs())
+}
