@@ -56,6 +56,7 @@ type Interpreter struct {
 	pool    *pool
 	profile []OpProfile
 	kernels KernelSet
+	tok     *tokenState // run-time token budget (tokens.go)
 }
 
 type step struct {
@@ -117,6 +118,7 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 		}
 		it.steps = append(it.steps, step{k: k, rows: k.rows(), macs: macs})
 	}
+	it.adaptTokenSteps()
 	it.pool = newPool(opts.Threads)
 	it.profile = make([]OpProfile, len(m.Ops))
 	for i, op := range m.Ops {
