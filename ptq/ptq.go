@@ -290,6 +290,9 @@ func (q *quantizer) output(t int32, p quant.Params) int32 {
 
 func (q *quantizer) op(i int) error {
 	op := &q.fm.Ops[i]
+	if done, err := q.seedOp(op); done {
+		return err
+	}
 	out := op.Outputs[0]
 	switch {
 	case op.Code == format.OpConv2D || op.Code == format.OpDepthwiseConv2D || op.Code == format.OpFullyConnected:
