@@ -325,8 +325,9 @@ func (im *importer) setTensor(n *Node, j int, t int32, shape []int64) *val {
 	return v
 }
 
-// alias makes output 0 of n the same runtime value as v with a new shape
-// (element count unchanged): no op when the shape is the same.
+// reshape defines output 0 of n as v with a new shape (same element
+// count): a constant is relabelled, a runtime value gets a Reshape op, or
+// none when the shape does not change.
 func (im *importer) reshape(n *Node, v *val, shape []int64) error {
 	if v.k != nil {
 		if k, err := numElements(shape); err != nil || k != v.k.len() {
@@ -337,10 +338,9 @@ func (im *importer) reshape(n *Node, v *val, shape []int64) error {
 		im.setConst(n, 0, &k)
 		return nil
 	}
-	if a, _ := numElements(v.shape); true {
-		if b, err := numElements(shape); err != nil || a != b {
-			return fmt.Errorf("cannot reshape %v to %v", v.shape, shape)
-		}
+	a, _ := numElements(v.shape)
+	if b, err := numElements(shape); err != nil || a != b {
+		return fmt.Errorf("cannot reshape %v to %v", v.shape, shape)
 	}
 	x, err := im.materialize(v)
 	if err != nil {

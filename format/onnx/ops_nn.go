@@ -676,13 +676,15 @@ func (im *importer) dequantize(n *Node) error {
 			c = (i / inner) % per
 		}
 		out.f[i] = float32(q-zi[c]) * sf[c]
-		if q < -128 || q > 127 {
+		if q < -127 || q > 127 { // weights are symmetric: −128 is not allowed
 			int8ok = false
 		} else {
 			q8.Values[i] = int8(q)
 		}
 	}
 	if int8ok {
+		// Quantization keeps these integers (when the zero points are 0);
+		// a value of −128 makes it quantize the floats instead.
 		out.q8 = q8
 	}
 	im.setConst(n, 0, out)
