@@ -1,7 +1,6 @@
 package format
 
 import (
-	"fmt"
 	"math/rand"
 
 	"github.com/edgeinfer/edgeinfer/quant"
@@ -142,7 +141,7 @@ func int8CNN() *Model {
 		DilationH: 1, DilationW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, DepthMultiplier: 1},
 		[]int32{c1, dw, b.qbias("dw/b", 0.1, dws)}, d1)
 	p1 := b.i8("pool", 0.2, 0, 1, 1, 1, 4)
-	b.Op(OpAveragePool2D, "pool", &Pool2DOptions{FilterH: 3, FilterW: 3, StrideH: 3, StrideW: 3}, []int32{d1}, p1)
+	b.Op(OpAveragePool2D, "pool", &Pool2DOptions{FilterH: 3, FilterW: 3, StrideH: 3, StrideW: 3, PadTop: 1}, []int32{d1}, p1)
 	p2 := b.i8("maxpool", 0.2, 0, 1, 1, 1, 4)
 	b.Op(OpMaxPool2D, "maxpool", &Pool2DOptions{FilterH: 1, FilterW: 1, StrideH: 1, StrideW: 1}, []int32{p1}, p2)
 	r := b.i8("flat", 0.2, 0, 1, 4)
@@ -213,6 +212,8 @@ func floatMisc() *Model {
 	sc := b.f32("scalar")
 	b.Op(OpMean, "mean_all", &MeanOptions{Axes: []int32{0, 1, 2, 3}}, []int32{mn}, sc)
 	b.Output(sc, bmm2)
+	// An unused int16 constant, so that every dtype appears somewhere.
+	b.AddTensor(Tensor{Name: "unused", DType: Int16, Shape: []int32{2}, Data: []byte{1, 2, 3, 4}, Quant: PerTensor(0.5, -7)})
 	return must(b.Finish())
 }
 
@@ -271,4 +272,3 @@ func testModels() map[string]func() *Model {
 	}
 }
 
-var _ = fmt.Sprintf

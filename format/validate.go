@@ -204,7 +204,7 @@ func (m *Model) opErr(i int, kind error, f string, args ...any) error {
 }
 
 func (m *Model) validateMetadata() error {
-	if m.Rounding > quant.RoundDouble {
+	if m.Rounding > quant.RoundXNNPACKUint8 {
 		return unsupported("unknown rounding %v", m.Rounding)
 	}
 	if p := m.Preprocess; p != nil {

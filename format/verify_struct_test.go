@@ -156,7 +156,7 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
-// TestFlippedBytes changes every byte of a small model in a few ways: Read
+// TestFlippedBytes changes every byte of small models in two ways: Read
 // must never panic, and whatever it accepts must be a valid model that
 // marshals again.
 func TestFlippedBytes(t *testing.T) {
@@ -164,7 +164,7 @@ func TestFlippedBytes(t *testing.T) {
 		orig := mustMarshal(t, mk())
 		data := make([]byte, len(orig))
 		for i := range orig {
-			for _, x := range []byte{0x01, 0x80, 0xff} {
+			for _, x := range []byte{0x01, 0xff} {
 				copy(data, orig)
 				data[i] ^= x
 				m, err := Read(data)

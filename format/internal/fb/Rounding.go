@@ -7,18 +7,24 @@ import "strconv"
 type Rounding byte
 
 const (
-	RoundingSINGLE Rounding = 0
-	RoundingDOUBLE Rounding = 1
+	RoundingSINGLE        Rounding = 0
+	RoundingDOUBLE        Rounding = 1
+	RoundingXNNPACK       Rounding = 2
+	RoundingXNNPACK_UINT8 Rounding = 3
 )
 
 var EnumNamesRounding = map[Rounding]string{
-	RoundingSINGLE: "SINGLE",
-	RoundingDOUBLE: "DOUBLE",
+	RoundingSINGLE:        "SINGLE",
+	RoundingDOUBLE:        "DOUBLE",
+	RoundingXNNPACK:       "XNNPACK",
+	RoundingXNNPACK_UINT8: "XNNPACK_UINT8",
 }
 
 var EnumValuesRounding = map[string]Rounding{
-	"SINGLE": RoundingSINGLE,
-	"DOUBLE": RoundingDOUBLE,
+	"SINGLE":        RoundingSINGLE,
+	"DOUBLE":        RoundingDOUBLE,
+	"XNNPACK":       RoundingXNNPACK,
+	"XNNPACK_UINT8": RoundingXNNPACK_UINT8,
 }
 
 func (v Rounding) String() string {
