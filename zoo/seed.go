@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
 // Variant adds the token-adaptive and robust operators to a ViT (see
@@ -381,6 +383,8 @@ func init() {
 		"DeiT-tiny with ZOO-Prune after block 3 (jvp sensitivity, m = 8, SADS) keeping 98 of 196 patch tokens")
 	vit("deit-tiny-zoo-lowrank", DeiTTiny, Variant{PruneAfter: 3, Keep: 98, ZOMode: format.ZOLowRankJVP, Rank: 32},
 		"DeiT-tiny with ZOO-Prune after block 3 (lowrank_jvp sensitivity, rank 32) keeping 98 of 196")
+	vit("deit-tiny-zoo-diag", DeiTTiny, Variant{PruneAfter: 3, Keep: 98, ZOMode: format.ZOFroDiag},
+		"DeiT-tiny with ZOO-Prune after block 3 (fro_diag sensitivity) keeping 98 of 196")
 	vit("deit-tiny-pool64", DeiTTiny, Variant{PoolTo: 8, Head: "ggem"},
 		"DeiT-tiny whose final tokens are pooled to 8×8 = 64 (adaptive average), SwiGLU projector, GGeM head")
 	vit("deit-tiny-pool144", DeiTTiny, Variant{PoolTo: 12, Head: "ep", Queries: 32},
@@ -396,3 +400,36 @@ func init() {
 	vit("vit-micro-ep", ViTMicro, Variant{PruneAfter: 0, Keep: 10, ZOMode: format.ZOFroDiag, Head: "ep", Queries: 4, VAR: true, SinkDims: []int32{0, 1}, SinkTau: 2},
 		"vit-micro with ZOO-Prune (fro_diag) after block 0 keeping 10, VAR and an Efficient Probing head")
 }
+
+// Baseline returns the zoo model a variant is compared with (deit-tiny
+// for deit-tiny-*, vit-micro for vit-micro-*), or "" for base models.
+func Baseline(name string) string {
+	for _, b := range []string{"deit-tiny", "vit-micro"} {
+		if strings.HasPrefix(name, b+"-") {
+			return b
+		}
+	}
+	return ""
+}
+
+// MACs returns the multiply-accumulates of one inference of zoo model
+// name (the float and int8 models run the same ops).
+func MACs(name string) (int64, error) {
+	s, ok := specs[name]
+	if !ok {
+		return 0, fmt.Errorf("zoo: no model %q (have %v)", name, Names())
+	}
+	f, err := s.build(rand.New(rand.NewSource(0)))
+	if err != nil {
+		return 0, fmt.Errorf("zoo: %s: %w", name, err)
+	}
+	it, err := runtime.New(f, runtime.Options{Threads: 1})
+	if err != nil {
+		return 0, fmt.Errorf("zoo: %s: %w", name, err)
+	}
+	defer it.Close()
+	return it.MACs(), nil
+}
+
+// Describe returns the description of zoo model name ("" if unknown).
+func Describe(name string) string { return specs[name].Description }

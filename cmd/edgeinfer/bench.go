@@ -52,6 +52,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
 	profile := fs.Bool("profile", false, "print a per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	tokens := tokensFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer it.Close()
+	if err := applyTokens(it, *tokens); err != nil {
+		return err
+	}
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < it.NumInputs(); i++ {
 		randomFill(it.Input(i), r)
@@ -126,7 +130,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "model      %s (%d threads, %d runs after %d warm-up)\n", res.Model, res.Threads, res.Runs, res.Warmup)
 	fmt.Fprintf(stdout, "latency    min %.3f ms, median %.3f ms, p90 %.3f ms, max %.3f ms\n", res.MinMS, res.MedianMS, res.P90MS, res.MaxMS)
-	fmt.Fprintf(stdout, "compute    %d MACs, %.2f GMAC/s at the median\n", res.MACs, res.GMACPerSecond)
+	fmt.Fprintf(stdout, "compute    %d MACs%s, %.2f GMAC/s at the median\n", res.MACs, macsNote(m.Name, res.MACs), res.GMACPerSecond)
 	fmt.Fprintf(stdout, "memory     arena %d bytes, weights %d bytes\n", res.ArenaBytes, res.WeightBytes)
 	fmt.Fprintf(stdout, "allocs     %.2f heap allocations per run\n", res.AllocsPerRun)
 	if *profile {

@@ -60,6 +60,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
 	seed := fs.Int64("seed", 1, "seed of the sample image used when no --input is given")
 	asJSON := fs.Bool("json", false, "print one JSON object per inference")
+	tokens := tokensFlag(fs)
 	var lf liveFlags
 	fs.StringVar(&lf.image, "image", "", "photo (jpg, png, bmp) converted into input 0 with the model's preprocessing")
 	fs.StringVar(&lf.camera, "camera", "", "camera URI (v4l2:, pipe:, spi:, replay:, synthetic:, file:, dir:) to run live")
@@ -108,6 +109,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer it.Close()
+	if err := applyTokens(it, *tokens); err != nil {
+		return err
+	}
 	if lf.camera != "" {
 		return runCamera(it, labels, *top, &lf, *asJSON, stdout, stderr)
 	}

@@ -19,6 +19,7 @@ func cmdZoo(args []string, stdout, stderr io.Writer) error {
 	float := fs.String("float", "", "also write the float32 model it was calibrated from")
 	seed := fs.Int64("seed", 0, "weight and calibration seed")
 	calib := fs.Int("calibration", 8, "number of seeded sample images used for calibration")
+	list := fs.Bool("list", false, "list the models with their MACs per inference and the change against their baseline")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: edgeinfer zoo NAME -o OUT.eim [--float OUT_f32.eim]\nmodels: %s\n", strings.Join(zoo.Names(), ", "))
 		fs.PrintDefaults()
@@ -26,6 +27,9 @@ func cmdZoo(args []string, stdout, stderr io.Writer) error {
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *list {
+		return listZoo(stdout)
 	}
 	if len(pos) != 1 {
 		return usagef("want one model name (%s), got %d arguments", strings.Join(zoo.Names(), ", "), len(pos))
