@@ -9,7 +9,11 @@
 // the verifier have checked shapes). All tensors are dense and row-major.
 package kernels
 
-import "github.com/edgeinfer/edgeinfer/quant"
+import (
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/quant"
+)
 
 // MaxRank is the largest tensor rank the data-movement and broadcasting
 // kernels handle. Shape arrays are right-aligned: a rank-r shape occupies
@@ -25,6 +29,11 @@ type OutputStage struct {
 	ActMin   int32 // fused activation folded into the clamp, in the int8 domain
 	ActMax   int32
 	Rounding quant.Rounding
+	// Scale, when not nil, replaces Mult: q = clamp(OutZP +
+	// roundEven(float32(acc)·Scale[c]), ActMin, ActMax) in float32, which
+	// is XNNPACK's requantization (quant.RoundXNNPACK). Accelerated kernel
+	// sets take only Mult; the runtime gives such stages to ref.
+	Scale []float32
 }
 
 // Requantize applies the stage to an accumulator of output channel ch.
@@ -35,7 +44,20 @@ func (s *OutputStage) Requantize(acc int32, ch int) int8 {
 	}
 	// In int64: a saturated product plus a positive zero point must clamp
 	// high, not wrap around to −128.
-	v := int64(s.OutZP) + int64(m.ApplyMode(acc, s.Rounding))
+	var r int32
+	if s.Scale != nil {
+		sc := s.Scale[0]
+		if len(s.Scale) > 1 {
+			sc = s.Scale[ch]
+		}
+		// Explicit conversions keep the product a rounded float32 (no
+		// fused multiply-add); the clamp keeps the int32 conversion exact.
+		f := float32(float32(acc) * sc)
+		r = int32(math.RoundToEven(float64(max(-1<<30, min(1<<30, f)))))
+	} else {
+		r = m.ApplyMode(acc, s.Rounding)
+	}
+	v := int64(s.OutZP) + int64(r)
 	v = max(int64(s.ActMin), min(int64(s.ActMax), v))
 	return int8(v)
 }
@@ -105,7 +127,11 @@ type PoolParams struct {
 	OH, OW           int
 	StrideH, StrideW int
 	PadTop, PadLeft  int
-	ActMin, ActMax   int32   // int8
+	ActMin, ActMax   int32 // int8
+	// RoundHalfUp makes int8 averages round ties toward +∞ (as LiteRT's
+	// uint8 kernels do for legacy uint8 models, quant.RoundXNNPACKUint8)
+	// instead of away from zero.
+	RoundHalfUp      bool
 	ActMinF, ActMaxF float32 // float
 }
 
@@ -144,6 +170,11 @@ type BinaryParams struct {
 	LeftShift             int
 	ActMin, ActMax        int32
 	Rounding              quant.Rounding
+	// FixedShift, when > 0, makes Add and Sub use XNNPACK's arithmetic
+	// (quant.RoundXNNPACK) instead of the multipliers above:
+	// out = clamp(OutZP + ((a−AZP)·AFixed ± (b−BZP)·BFixed + 2^(FixedShift−1)) >> FixedShift).
+	FixedShift     int
+	AFixed, BFixed int32
 }
 
 // LayerNormParams describes int8 LayerNorm over Rows rows of D values.

@@ -34,7 +34,32 @@ const (
 	// by RoundingDivideByPOT (half away from zero), as in LiteRT's
 	// reference kernels.
 	RoundDouble Rounding = 1
+	// RoundXNNPACK is the arithmetic of LiteRT's default CPU path, which
+	// hands convolutions, fully-connected layers and additions to XNNPACK.
+	// Their accumulators are requantized in float32: float32(acc)·s with
+	// s = float32(s_in·s_w)/s_out, rounded to nearest, ties to even (see
+	// kernels.OutputStage.Scale); Add and Sub rescale with XNNPACK's
+	// fixed-point multipliers (kernels.BinaryParams.FixedShift). Every
+	// other op runs LiteRT's builtin kernels, so a Multiplier applied
+	// under this mode rounds as RoundDouble.
+	RoundXNNPACK Rounding = 2
+	// RoundXNNPACKUint8 is RoundXNNPACK for legacy uint8 models, which
+	// LiteRT computes in unsigned arithmetic: in addition, averages
+	// (AveragePool2D) round ties toward +∞ instead of away from zero.
+	RoundXNNPACKUint8 Rounding = 3
 )
+
+// Multiplier returns the rounding a Multiplier is applied with under r:
+// RoundSingle for RoundSingle, RoundDouble for every LiteRT mode.
+func (r Rounding) Multiplier() Rounding {
+	if r == RoundSingle {
+		return RoundSingle
+	}
+	return RoundDouble
+}
+
+// XNNPACK reports whether r is one of LiteRT's XNNPACK modes.
+func (r Rounding) XNNPACK() bool { return r == RoundXNNPACK || r == RoundXNNPACKUint8 }
 
 func (r Rounding) String() string {
 	switch r {
@@ -42,6 +67,10 @@ func (r Rounding) String() string {
 		return "single"
 	case RoundDouble:
 		return "double"
+	case RoundXNNPACK:
+		return "xnnpack"
+	case RoundXNNPACKUint8:
+		return "xnnpack-uint8"
 	}
 	return fmt.Sprintf("Rounding(%d)", uint8(r))
 }
@@ -121,9 +150,10 @@ func (m Multiplier) ApplyDouble(x int32) int32 {
 	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m.M), -m.Shift)
 }
 
-// ApplyMode applies m with the given rounding mode.
+// ApplyMode applies m with the given rounding mode (the LiteRT modes
+// RoundXNNPACK and RoundXNNPACKUint8 apply a Multiplier as RoundDouble).
 func (m Multiplier) ApplyMode(x int32, r Rounding) int32 {
-	if r == RoundDouble {
+	if r != RoundSingle {
 		return m.ApplyDouble(x)
 	}
 	return m.Apply(x)

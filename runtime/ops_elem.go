@@ -36,7 +36,11 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		var f func(*kernels.BinaryParams, []int8, []int8, []int8)
 		switch op.Code {
 		case format.OpAdd, format.OpSub:
-			p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+			if c.xnnpack() {
+				p, err = ref.NewAddParamsXNNPACK(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+			} else {
+				p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+			}
 			f = ref.AddInt8
 			if op.Code == format.OpSub {
 				f = ref.SubInt8
@@ -259,6 +263,7 @@ func preparePool(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		p.ActMin, p.ActMax = int8Range(o.Activation, out.Params)
+		p.RoundHalfUp = c.it.model.Rounding == quant.RoundXNNPACKUint8
 		px, po := x.Int8(), out.Int8()
 		if avg {
 			return serial(func() { ref.AveragePool2DInt8(&p, px, po) }), 0, nil

@@ -62,14 +62,17 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		wzp := c.weightZeroPoint(op, 1)
 		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8(), f: c.it.kernels.FullyConnectedInt8}
-		if wzp != 0 {
-			k.f = refKernels.FullyConnectedInt8 // accelerated sets assume symmetric weights
-		}
 		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, WZP: wzp, Out: c.outputStage(mult, out, act)}
+		c.xnnpackStage(&k.p.Out, x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
+		if wzp != 0 || k.p.Out.Scale != nil {
+			k.f = refKernels.FullyConnectedInt8 // accelerated sets take symmetric weights and Mult stages only
+		}
 		if bias != nil {
 			k.p.Bias = bias.Int32()
 		}
-		c.packFC(k, op)
+		if k.p.Out.Scale == nil {
+			c.packFC(k, op)
+		}
 		return k, macs, nil
 	case format.Float32:
 		k := &fcFloat{x: x.Float32(), w: w.Float32(), out: out.Float32()}
@@ -238,19 +241,22 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 		p.InZP = x.Params.ZeroPoint
 		p.WZP = c.weightZeroPoint(op, 1)
 		p.Out = c.outputStage(ms, out, o.Activation)
+		c.xnnpackStage(&p.Out, x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
 		if bias != nil {
 			p.Bias = bias.Int32()
 		}
 		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
 		set := &c.it.kernels
-		if p.WZP != 0 {
-			set = &refKernels // accelerated sets assume symmetric weights
+		if p.WZP != 0 || p.Out.Scale != nil {
+			set = &refKernels // accelerated sets take symmetric weights and Mult stages only
 		}
 		k.conv8 = set.Conv2DInt8
 		if k.depthwise {
 			k.conv8 = set.DepthwiseConv2DInt8
 		}
-		c.packConv(k, op)
+		if p.Out.Scale == nil {
+			c.packConv(k, op)
+		}
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)
 		if bias != nil {

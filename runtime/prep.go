@@ -41,7 +41,8 @@ type prep struct {
 
 func (c *prep) t(i int32) *Tensor               { return &c.it.tensors[i] }
 func (c *prep) mt(i int32) *format.Tensor       { return &c.it.model.Tensors[i] }
-func (c *prep) rounding() quant.Rounding        { return c.it.model.Rounding }
+func (c *prep) rounding() quant.Rounding        { return c.it.model.Rounding.Multiplier() }
+func (c *prep) xnnpack() bool                   { return c.it.model.Rounding.XNNPACK() }
 func (c *prep) in(op *format.Op, i int) *Tensor { return c.t(op.Inputs[i]) }
 func (c *prep) out(op *format.Op) *Tensor       { return c.t(op.Outputs[0]) }
 
@@ -112,6 +113,20 @@ func floatRange(act format.Activation) (lo, hi float32) {
 func (c *prep) outputStage(mult []quant.Multiplier, out *Tensor, act format.Activation) kernels.OutputStage {
 	lo, hi := int8Range(act, out.Params)
 	return kernels.OutputStage{Mult: mult, OutZP: out.Params.ZeroPoint, ActMin: lo, ActMax: hi, Rounding: c.rounding()}
+}
+
+// xnnpackStage gives a weighted op's output stage XNNPACK's float32
+// requantization when the model records quant.RoundXNNPACK(Uint8): one
+// scale per output channel, s_in·s_w[c]/s_out evaluated in float32 in
+// that order, as XNNPACK computes it.
+func (c *prep) xnnpackStage(s *kernels.OutputStage, sIn float32, sW []float32, sOut float32) {
+	if !c.xnnpack() {
+		return
+	}
+	s.Scale = make([]float32, len(sW))
+	for i, w := range sW {
+		s.Scale[i] = float32(float32(sIn*w) / sOut)
+	}
 }
 
 // rightAligned copies shape into a MaxRank array aligned to the right,

@@ -38,8 +38,13 @@ func Import(f *File, name string) (*format.Model, error) {
 	}
 	m := im.b.Model()
 	m.Description = f.Description
-	// LiteRT's integer kernels requantize with gemmlowp's double rounding.
-	m.Rounding = quant.RoundDouble
+	// LiteRT's CPU path: XNNPACK for convolutions, fully-connected layers
+	// and additions, builtin kernels for the rest; uint8 models also
+	// average in unsigned arithmetic (see README.md).
+	m.Rounding = quant.RoundXNNPACK
+	if f.hasUint8() {
+		m.Rounding = quant.RoundXNNPACKUint8
+	}
 	if err := im.inputs(); err != nil {
 		return nil, err
 	}
@@ -64,6 +69,16 @@ func Import(f *File, name string) (*format.Model, error) {
 		return nil, fmt.Errorf("imported graph: %w", err)
 	}
 	return model, nil
+}
+
+// hasUint8 reports whether any tensor is uint8 (a legacy uint8 model).
+func (f *File) hasUint8() bool {
+	for i := range f.Tensors {
+		if f.Tensors[i].Type == TypeUInt8 {
+			return true
+		}
+	}
+	return false
 }
 
 type importer struct {

@@ -252,6 +252,11 @@ func (f *File) check() error {
 			if len(q.ZeroPoint) != len(q.Scale) {
 				return fmt.Errorf("%w: tensor %d (%s) has %d scales and %d zero points", ErrMalformed, i, t.Name, len(q.Scale), len(q.ZeroPoint))
 			}
+			if len(q.Scale) > 1 && len(t.Shape) == 1 && int64(t.Shape[0]) == int64(len(q.Scale)) {
+				// Converters write the filter's dimension on per-channel
+				// biases; a vector has only one.
+				q.Dim = 0
+			}
 			if len(q.Scale) > 1 && (q.Dim < 0 || int(q.Dim) >= len(t.Shape) || int64(t.Shape[q.Dim]) != int64(len(q.Scale))) {
 				return fmt.Errorf("%w: tensor %d (%s) has %d scales along dimension %d of shape %v", ErrMalformed, i, t.Name, len(q.Scale), q.Dim, t.Shape)
 			}

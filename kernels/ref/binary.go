@@ -255,6 +255,10 @@ func binaryInt8(p *kernels.BinaryParams, a, b, out []int8, op binaryOp) {
 	// a' and b' are functions of one int8 value: tabulate them once per
 	// call (on the stack) instead of once per element. Same numbers.
 	var ta, tb [256]int32
+	if p.FixedShift > 0 && (op == opAdd || op == opSub) {
+		fixedAddSub(p, a, b, out, op == opSub, &ta, &tb)
+		return
+	}
 	if op != opMul {
 		for i := range ta {
 			ta[i] = p.AMult.ApplyMode((int32(i)-128-p.AZP)<<uint(p.LeftShift), p.Rounding)
@@ -299,6 +303,67 @@ func binaryInt8(p *kernels.BinaryParams, a, b, out []int8, op binaryOp) {
 		}
 		c.next(&p.Broadcast)
 	}
+}
+
+// fixedAddSub is Add/Sub in XNNPACK's arithmetic (FixedShift > 0):
+// both operands are scaled by integer multipliers into one int32 sum,
+// which a rounding shift (ties toward +∞) brings to the output.
+func fixedAddSub(p *kernels.BinaryParams, a, b, out []int8, sub bool, ta, tb *[256]int32) {
+	bm := p.BFixed
+	if sub {
+		bm = -bm
+	}
+	for i := range ta {
+		ta[i] = (int32(i) - 128 - p.AZP) * p.AFixed
+		tb[i] = (int32(i) - 128 - p.BZP) * bm
+	}
+	round := int32(1) << uint(p.FixedShift-1)
+	shift := uint(p.FixedShift)
+	inner := p.OutShape[last]
+	as, bs := p.AStride[last], p.BStride[last]
+	var c cursor
+	for o := 0; o < p.N; o += inner {
+		row := out[o : o+inner]
+		ia, ib := c.a, c.b
+		for j := range row {
+			s := ta[uint8(a[ia])^0x80] + tb[uint8(b[ib])^0x80] + round
+			row[j] = finish(p, s>>shift)
+			ia += as
+			ib += bs
+		}
+		c.next(&p.Broadcast)
+	}
+}
+
+// NewAddParamsXNNPACK returns the parameters of int8 Add (or Sub) in
+// XNNPACK's arithmetic, which LiteRT's CPU path uses (quant.RoundXNNPACK):
+// with r_a = s_a/s_out and r_b = s_b/s_out in float32, FixedShift =
+// 20 − exponent(max(r_a, r_b)) and AFixed, BFixed = r·2^FixedShift
+// rounded to nearest even, so the larger multiplier has 21 bits. The
+// ratios must lie in [2^−10, 2^8). Zero points are copied and
+// ActMin/ActMax set to the full int8 range; the caller sets Broadcast and
+// ActMin/ActMax.
+func NewAddParamsXNNPACK(aS, bS, outS quant.Params, sub bool) (kernels.BinaryParams, error) {
+	name := "add"
+	if sub {
+		name = "sub"
+	}
+	p, err := binaryBase(name, aS, bS, outS)
+	if err != nil {
+		return p, err
+	}
+	ra, rb := aS.Scale/outS.Scale, bS.Scale/outS.Scale
+	for _, r := range []float32{ra, rb} {
+		if !(r >= 1.0/1024 && r < 256) {
+			return p, fmt.Errorf("%s: input/output scale ratio %g outside XNNPACK's [2^-10, 2^8)", name, r)
+		}
+	}
+	_, exp := math.Frexp(float64(max(ra, rb))) // max = f·2^exp, f in [0.5, 1)
+	shift := 20 - (exp - 1)
+	p.FixedShift = shift
+	p.AFixed = int32(math.RoundToEven(math.Ldexp(float64(ra), shift)))
+	p.BFixed = int32(math.RoundToEven(math.Ldexp(float64(rb), shift)))
+	return p, nil
 }
 
 // finish adds the output zero point in 64 bits (a saturated multiplier

@@ -26,8 +26,10 @@ func poolWindow(start, filter, size int) (lo, hi int) {
 //
 // with ih = oh·StrideH − PadTop + fh, iw = ow·StrideW − PadLeft + fw, the
 // sum and count over in-bounds taps only (padding is excluded from the
-// count), and round half away from zero. A window entirely in the padding
-// (which the verifier should reject) gives clamp(0, ActMin, ActMax).
+// count), and round half away from zero (half toward +∞ with
+// RoundHalfUp, which is how uint8 arithmetic rounds the same average). A
+// window entirely in the padding (which the verifier should reject) gives
+// clamp(0, ActMin, ActMax).
 func AveragePool2DInt8(p *kernels.PoolParams, x, out []int8) {
 	H, W, C := p.H, p.W, p.C
 	x = x[:p.N*H*W*C]
@@ -54,7 +56,11 @@ func AveragePool2DInt8(p *kernels.PoolParams, x, out []int8) {
 					}
 				}
 				for j, s := range sum {
-					op[c0+j] = int8(quant.Clamp(divRoundAway(s, count), p.ActMin, p.ActMax))
+					v := divRoundAway(s, count)
+					if p.RoundHalfUp {
+						v = divRoundUp(s, count)
+					}
+					op[c0+j] = int8(quant.Clamp(v, p.ActMin, p.ActMax))
 				}
 			}
 		}
@@ -71,6 +77,20 @@ func divRoundAway(s, count int32) int32 {
 		return (s + count/2) / count
 	}
 	return (s - count/2) / count
+}
+
+// divRoundUp returns s/count rounded half toward +∞ (floor((2s + count) /
+// 2count)); 0 when count is 0.
+func divRoundUp(s, count int32) int32 {
+	if count == 0 {
+		return 0
+	}
+	n, d := 2*int64(s)+int64(count), 2*int64(count)
+	q := n / d
+	if n%d != 0 && n < 0 {
+		q-- // floor, not truncation
+	}
+	return int32(q)
 }
 
 // AveragePool2DFloat is AveragePool2DInt8 in float32:
