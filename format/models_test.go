@@ -271,4 +271,3 @@ func testModels() map[string]func() *Model {
 		"int8-misc":  int8Misc,
 	}
 }
-
