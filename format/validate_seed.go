@@ -360,6 +360,9 @@ func (c *opCheck) diverseSelect() error {
 	if err != nil {
 		return err
 	}
+	if t > maxTokenDim {
+		return c.errf("%s has %d tokens, want at most %d (int16 indices)", c.inName("features", 0), t, maxTokenDim)
+	}
 	if err := c.dimIn("prefix", o.Prefix, 0, min(t, maxTokenDim)); err != nil {
 		return err
 	}
