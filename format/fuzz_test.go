@@ -50,6 +50,17 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 			put(key, subModel(m, i), false)
 		}
 	}
+	// The token operators (ops_seed.go), whole and one by one.
+	sm := seedModel(t)
+	put("seed-token-ops", sm, false)
+	for i := range sm.Ops {
+		op := &sm.Ops[i]
+		key := fmt.Sprintf("seed-%v-%v", op.Code, sm.Tensors[op.Inputs[0]].DType)
+		if one := subModel(sm, i); !done[key] && one.Validate() == nil {
+			done[key] = true
+			put(key, one, false)
+		}
+	}
 	meta := subModel(floatCNN(), 6) // Softmax
 	meta.Name, meta.Description = "m", "d"
 	meta.Labels = []string{"a", "b"}
