@@ -30,3 +30,8 @@ func hasDotProd() bool { return cpu.ARM64.HasASIMDDP }
 //
 //go:noescape
 func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int)
+
+// sumBlocks returns the sum of the n16·16 bytes at p (n16 ≥ 1).
+//
+//go:noescape
+func sumBlocks(p *int8, n16 int) int32

@@ -1245,3 +1245,18 @@ dwpixel:
 	SUBS $1, R10, R10
 	BNE dwpixel
 	RET
+
+// func sumBlocks(p *int8, n16 int) int32
+TEXT ·sumBlocks(SB), NOSPLIT, $0-20
+	MOVD p+0(FP), R0
+	MOVD n16+8(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+sumloop:
+	VLD1.P 16(R0), [V1.B16]
+	WORD $0x4e202822 // saddlp v2.8h, v1.16b
+	WORD $0x4e606840 // sadalp v0.4s, v2.8h
+	SUBS $1, R1, R1
+	BNE sumloop
+	VADDV V0.S4, V0
+	FMOVS F0, ret+16(FP)
+	RET

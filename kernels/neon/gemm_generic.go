@@ -106,3 +106,12 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 		}
 	}
 }
+
+// sumBlocks is the Go twin of the byte-sum helper.
+func sumBlocks(p *int8, n16 int) int32 {
+	var s int32
+	for _, v := range unsafe.Slice(p, 16*n16) {
+		s += int32(v)
+	}
+	return s
+}

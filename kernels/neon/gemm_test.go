@@ -354,3 +354,22 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 		diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, C)
 	}
 }
+
+func TestSumInt8(t *testing.T) {
+	g := newGen(8)
+	for n := 0; n < 300; n++ {
+		v := g.i8(n, n%2 == 0)
+		if n%3 == 0 {
+			for i := range v {
+				v[i] = -128
+			}
+		}
+		var want int32
+		for _, x := range v {
+			want += int32(x)
+		}
+		if got := sumInt8(v); got != want {
+			t.Fatalf("len %d: sumInt8 = %d, want %d", n, got, want)
+		}
+	}
+}

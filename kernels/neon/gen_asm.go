@@ -429,6 +429,25 @@ func genDepthwise() {
 	ins("RET")
 }
 
+// genSum writes sumBlocks: Σ of n16 16-byte blocks, widened pairwise
+// (SADDLP to int16, SADALP into int32 lanes) so nothing can overflow.
+func genSum() {
+	fmt.Fprintf(&buf, "\n// func sumBlocks(p *int8, n16 int) int32\n")
+	fmt.Fprintf(&buf, "TEXT ·sumBlocks(SB), NOSPLIT, $0-20\n")
+	ins("MOVD p+0(FP), R0")
+	ins("MOVD n16+8(FP), R1")
+	ins("VEOR V0.B16, V0.B16, V0.B16")
+	label("sumloop")
+	ins("VLD1.P 16(R0), [V1.B16]")
+	word("saddlp v2.8h, v1.16b")
+	word("sadalp v0.4s, v2.8h")
+	ins("SUBS $1, R1, R1")
+	ins("BNE sumloop")
+	ins("VADDV V0.S4, V0")
+	ins("FMOVS F0, ret+16(FP)")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -438,6 +457,7 @@ func main() {
 	genDot()
 	genV80()
 	genDepthwise()
+	genSum()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

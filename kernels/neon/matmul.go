@@ -1,6 +1,8 @@
 package neon
 
 import (
+	"unsafe"
+
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
@@ -32,10 +34,6 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	var sums [matMulCD / 4]int32
 	cdWords := cdBytes(l.pw) / 4
 	perBlock := min(matMulB/panelBytes, matMulCD/cdWords)
-	sn, sk := 1, N
-	if p.AdjY {
-		sn, sk = K, 1
-	}
 	azp, bzp := p.AZP, p.BZP
 	m := p.Out.Mult[0]
 	kzz := int32(K) * azp * bzp
@@ -44,7 +42,11 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 		np := (nb + l.pw - 1) / l.pw
 		w := Packed{path: path, n: nb, k: K, nch: nch, s1: s1, np: np, rounding: p.Out.Rounding}
 		w.b, w.cd = bbuf[:np*panelBytes], cdbuf[:np*cdWords]
-		w.unpaired = packB(l, w.b, b[n0*sn:], nb, K, sn, sk, sums[:nb])
+		if p.AdjY {
+			w.unpaired = packRows(l, w.b, b[n0*K:(n0+nb)*K], nb, K, sums[:nb])
+		} else {
+			w.unpaired = packCols(l, w.b, b[n0:], nb, K, N, sums[:nb])
+		}
 		for p := 0; p < np; p++ {
 			c := w.cd[p*cdWords : (p+1)*cdWords]
 			for j := 0; j < l.pw; j++ {
@@ -67,6 +69,104 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 
 // sumInt8 returns Σ v.
 func sumInt8(v []int8) int32 {
+	if n16 := len(v) / 16; n16 > 0 {
+		s := sumBlocks(&v[0], n16)
+		return s + sumTail(v[16*n16:])
+	}
+	return sumTail(v)
+}
+
+// packRows packs B[n,k] = src[n·K+k] (rows along k, BatchMatMul with
+// AdjY) like packB, moving 4 (dot) or 16 (v80) bytes at a time. The −128
+// scan matters to the v80 kernel only.
+func packRows(l layout, dst, src []int8, n, k int, colSum []int32) (hasMin bool) {
+	nch, s1 := geometry(k)
+	pw := l.pw
+	np := (n + pw - 1) / pw
+	dst = dst[:np*nch*16*pw]
+	clear(dst)
+	for col := 0; col < n; col++ {
+		row := src[col*k : (col+1)*k]
+		colSum[col] = sumInt8(row)
+		if !l.dot && !hasMin {
+			hasMin = minInt8(row) == -128
+		}
+		panel := dst[(col/pw)*nch*16*pw : (col/pw+1)*nch*16*pw]
+		j := col % pw
+		for c := 0; c < nch; c++ {
+			st := chunkStart(c, s1)
+			if c == 1 && st < 16 {
+				for i := 16 - st; i < 16; i++ {
+					panel[l.offset(c, j, i)] = row[st+i]
+				}
+				continue
+			}
+			src := unsafe.Pointer(&row[st])
+			if l.dot {
+				o := unsafe.Pointer(&panel[c*16*pw+j*4])
+				for q := 0; q < 4; q++ {
+					*(*uint32)(unsafe.Add(o, q*4*pw)) = *(*uint32)(unsafe.Add(src, 4*q))
+				}
+			} else {
+				o := unsafe.Pointer(&panel[c*16*pw+j*16])
+				*(*[16]byte)(o) = *(*[16]byte)(src)
+			}
+		}
+	}
+	return hasMin
+}
+
+// packCols packs B[n,k] = src[k·ld+n] (B stored [K,N], BatchMatMul without
+// AdjY) like packB, reading each source row once.
+func packCols(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin bool) {
+	nch, s1 := geometry(k)
+	pw := l.pw
+	np := (n + pw - 1) / pw
+	panelBytes := nch * 16 * pw
+	dst = dst[:np*panelBytes]
+	clear(dst)
+	colSum = colSum[:n]
+	clear(colSum)
+	step := 16 // bytes between columns of a chunk
+	if l.dot {
+		step = 4
+	}
+	for kk := 0; kk < k; kk++ {
+		row := src[kk*ld : kk*ld+n]
+		if !l.dot && !hasMin {
+			hasMin = minInt8(row) == -128
+		}
+		// chunk and byte of k: chunk 0 for k < 16, else the chunk ≥ 1 that
+		// holds it (chunk 1's bytes below 16 stay zero).
+		c, i := 0, kk
+		if kk >= 16 {
+			c = 1 + (kk-s1)/16
+			i = kk - chunkStart(c, s1)
+		}
+		base := l.offset(c, 0, i)
+		for p0 := 0; p0 < n; p0 += pw {
+			d := dst[p0/pw*panelBytes+base:]
+			seg := row[p0:min(p0+pw, n)]
+			sums := colSum[p0 : p0+len(seg)]
+			for j, v := range seg {
+				d[j*step] = v
+				sums[j] += int32(v)
+			}
+		}
+	}
+	return hasMin
+}
+
+// minInt8 returns the smallest of v (127 for none).
+func minInt8(v []int8) int8 {
+	m := int8(127)
+	for _, x := range v {
+		m = min(m, x)
+	}
+	return m
+}
+
+func sumTail(v []int8) int32 {
 	var s0, s1, s2, s3 int32
 	for len(v) >= 4 {
 		s0 += int32(v[0])
