@@ -39,9 +39,10 @@ const (
 	// Their accumulators are requantized in float32: float32(acc)·s with
 	// s = float32(s_in·s_w)/s_out, rounded to nearest, ties to even (see
 	// kernels.OutputStage.Scale); Add and Sub rescale with XNNPACK's
-	// fixed-point multipliers (kernels.BinaryParams.FixedShift). Every
-	// other op runs LiteRT's builtin kernels, so a Multiplier applied
-	// under this mode rounds as RoundDouble.
+	// fixed-point multipliers (kernels.BinaryParams.FixedShift); int8
+	// Softmax uses XNNPACK's exponential table (ref.NewSoftmaxTableXNNPACK).
+	// Every other op runs LiteRT's builtin kernels, so a Multiplier
+	// applied under this mode rounds as RoundDouble.
 	RoundXNNPACK Rounding = 2
 	// RoundXNNPACKUint8 is RoundXNNPACK for legacy uint8 models, which
 	// LiteRT computes in unsigned arithmetic: in addition, averages

@@ -197,6 +197,9 @@ func prepareSoftmax(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		p := kernels.SoftmaxParams{D: d, Exp: ref.NewSoftmaxTable(beta, x.Params.Scale)}
+		if c.xnnpack() && beta == 1 {
+			p.Exp = ref.NewSoftmaxTableXNNPACK(d, x.Params.Scale)
+		}
 		px, po := x.Int8(), out.Int8()
 		k.f = func(lo, hi int) {
 			q := p

@@ -282,6 +282,8 @@ func TestLiteRTParity(t *testing.T) {
 					photoMax = max(photoMax, d)
 					if d == 0 {
 						equal++
+					} else {
+						t.Logf("%s: output %d is %d, LiteRT's %d", ph.name, i, got[i], want[i])
 					}
 					total++
 				}

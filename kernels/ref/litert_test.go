@@ -161,3 +161,39 @@ func TestAddXNNPACK(t *testing.T) {
 		t.Error("a scale ratio of 1000 was accepted")
 	}
 }
+
+func TestSoftmaxTableXNNPACK(t *testing.T) {
+	// Two classes: q = 2^23 − 1; 1001 classes: q = (2^32 − 1)/1001.
+	small := ref.NewSoftmaxTableXNNPACK(2, 0.5)
+	if small[0] != 8388607 || small[1] != uint32(math.RoundToEven(8388607*math.Exp(-0.5))) {
+		t.Errorf("d=2: table starts %d %d", small[0], small[1])
+	}
+	big := ref.NewSoftmaxTableXNNPACK(1001, 1.0/16)
+	if want := uint32(math.RoundToEven(float64(math.MaxUint32) / 1001)); big[0] != want {
+		t.Errorf("d=1001: Exp[0] = %d, want %d", big[0], want)
+	}
+	for k := 1; k < 256; k++ {
+		if big[k] > big[k-1] {
+			t.Fatalf("table rises at %d", k)
+		}
+	}
+	// A row of 1001 equal values: every output is 256/1001 ≈ 0.256 → 0
+	// (−128); a dominant value takes 255 (127).
+	p := kernels.SoftmaxParams{Rows: 1, D: 1001, Exp: big}
+	x := make([]int8, 1001)
+	out := make([]int8, 1001)
+	ref.SoftmaxInt8(&p, x, out)
+	if out[0] != -128 {
+		t.Errorf("uniform row: %d, want -128", out[0])
+	}
+	x[7] = 127
+	for i := range x {
+		if i != 7 {
+			x[i] = -128
+		}
+	}
+	ref.SoftmaxInt8(&p, x, out)
+	if out[7] != 127 {
+		t.Errorf("dominant value: %d, want 127", out[7])
+	}
+}
