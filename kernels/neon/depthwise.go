@@ -8,9 +8,9 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// dwRowBuf bounds W·C for the row of zero points that stands in for the
-// rows above and below the image.
-const dwRowBuf = 16 << 10
+// dwRowBuf bounds the bytes of one zero-point-padded input row
+// ((W + padding)·C) that DepthwiseConv2DInt8 keeps on the stack.
+const dwRowBuf = 12 << 10
 
 // PackedDW is a 3×3 depthwise convolution's weights in dwConv3x3's layout:
 // per 16-channel group (the last group ends at channel C, overlapping the
@@ -76,84 +76,50 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 }
 
 // DepthwiseConv2DInt8 is ref.DepthwiseConv2DInt8 with weights packed by
-// PackDepthwise(p, w). Output pixels whose 3×3 window lies inside the image
-// horizontally run in the assembly kernel, 16 channels at a time (rows
-// above or below the image read a row of zero points, which contributes
-// nothing once the folded bias is applied); the few border pixels run in
-// Go.
+// PackDepthwise(p, w). For each output row, the three input rows it reads
+// are copied into buffers on the stack with the left and right padding
+// filled with the input zero point (rows above or below the image are all
+// zero point), which contributes nothing once the folded bias is applied;
+// then every output pixel runs in the assembly kernel, 16 channels at a time.
 func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []int8) {
 	C, W, H := pk.c, p.W, p.H
-	if W*C > dwRowBuf {
+	sw, dw := p.StrideW, p.DilationW
+	padL := p.PadLeft
+	// Padded row: columns −padL … wp−padL−1 of the image.
+	wp := max(W+padL, (p.OW-1)*sw+2*dw+1)
+	if wp*C > dwRowBuf {
 		ref.DepthwiseConv2DInt8(p, x, pk.raw, out)
 		return
 	}
-	var zrow [dwRowBuf]int8
-	fill(zrow[:W*C], int8(p.InZP))
-	sw, dw := p.StrideW, p.DilationW
-	owLo := (p.PadLeft + sw - 1) / sw
-	owHi := (W - 1 - 2*dw + p.PadLeft) / sw // last ow with the window inside
-	if W-1-2*dw+p.PadLeft < 0 {
-		owHi = -1
-	}
-	owHi = min(owHi, p.OW-1)
+	var buf [3 * dwRowBuf]int8
+	zp := int8(p.InZP)
 	groups := (C + 15) / 16
 	perImage := H * W * C
+	rowBytes := wp * C
 	for r := p.RowLo; r < p.RowHi; r++ {
 		n, oh := r/p.OH, r%p.OH
 		ih0 := oh*p.StrideH - p.PadTop
 		var rows [3]*int8
 		for kh := 0; kh < 3; kh++ {
+			rb := buf[kh*rowBytes : (kh+1)*rowBytes]
+			rows[kh] = &rb[0]
 			ih := ih0 + kh*p.DilationH
 			if ih < 0 || ih >= H {
-				rows[kh] = &zrow[0]
-			} else {
-				rows[kh] = &x[n*perImage+ih*W*C]
-			}
-		}
-		if owHi >= owLo {
-			iw0 := owLo*sw - p.PadLeft
-			for g := 0; g < groups; g++ {
-				c0 := min(16*g, C-16)
-				var taps [9]*int8
-				for t := range taps {
-					taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (iw0+(t%3)*dw)*C+c0))
-				}
-				dwConv3x3(&taps, sw*C, owHi-owLo+1, &pk.w[g*9*16], &pk.cd[g*64],
-					&out[(r*p.OW+owLo)*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
-			}
-		}
-		for ow := 0; ow < p.OW; ow++ {
-			if ow == owLo && owHi >= owLo {
-				ow = owHi
+				fill(rb, zp)
 				continue
 			}
-			dwPixel(p, x[n*perImage:(n+1)*perImage], pk.raw, out[(r*p.OW+ow)*C:(r*p.OW+ow+1)*C], ih0, ow*sw-p.PadLeft)
+			fill(rb[:padL*C], zp)
+			copy(rb[padL*C:(padL+W)*C], x[n*perImage+ih*W*C:n*perImage+(ih+1)*W*C])
+			fill(rb[(padL+W)*C:], zp)
 		}
-	}
-}
-
-// dwPixel computes one output pixel in Go, skipping out-of-image taps as
-// ref does.
-func dwPixel(p *kernels.ConvParams, xn, w, out []int8, ih0, iw0 int) {
-	C := p.Cout
-	for c := range out {
-		var acc int32
-		if p.Bias != nil {
-			acc = p.Bias[c]
-		}
-		for kh := 0; kh < 3; kh++ {
-			ih := ih0 + kh*p.DilationH
-			if ih < 0 || ih >= p.H {
-				continue
+		for g := 0; g < groups; g++ {
+			c0 := min(16*g, C-16)
+			var taps [9]*int8
+			for t := range taps {
+				taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
 			}
-			for kw := 0; kw < 3; kw++ {
-				iw := iw0 + kw*p.DilationW
-				if iw < 0 || iw >= p.W {
-					continue
-				}
-				acc += (int32(xn[(ih*p.W+iw)*C+c]) - p.InZP) * int32(w[(kh*3+kw)*C+c])
-			}
+			dwConv3x3(&taps, sw*C, p.OW, &pk.w[g*9*16], &pk.cd[g*64],
+				&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
 		}
-		out[c] = p.Out.Requantize(acc, c)
 	}
 }
