@@ -49,7 +49,10 @@ const (
 	//     s_i = sqrt(Σ_c GELU′(z_ic)²·w_c).
 	//   central_diff (float only, for validation): x [T, DIn], u [M, DIn],
 	//     w2 [R, F], w1 [F, DIn], b1 [F]; s_i = mean_j ‖P(x+h·u_j) − P(x−h·u_j)‖/(2h).
-	// jvp is the exact limit h → 0 of central_diff.
+	// jvp is the exact limit h → 0 of central_diff. GELU is the exact
+	// (erf) GELU; with ReLU set, GELU′ reads ReLU′ = 1[z > 0] and z may be
+	// fc1's output with the ReLU fused. int8: z is fc1's int8 output (its
+	// requantized accumulators), GELU′ comes from a 256-entry table.
 	OpZOSensitivity OpCode = 65
 	// DiverseSelect: feat [T, D], s float32 [T] → int16 [Prefix+Keep], the
 	// rows to keep: 0…Prefix−1, then Keep rows chosen by SADS (seed: the
@@ -151,6 +154,10 @@ func (m ZOMode) String() string {
 type ZOSensitivityOptions struct {
 	Mode ZOMode
 	Step float32 // central_diff only
+	// ReLU: the MLP's activation is ReLU, and z may be fc1's output with
+	// the ReLU fused (its derivative 1[z > 0] reads the same from either);
+	// otherwise it is the exact (erf) GELU.
+	ReLU bool
 }
 
 // DiverseSelectOptions are the attributes of DiverseSelect.

@@ -45,6 +45,7 @@ func buildSeedOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuff
 		fb.ZOSensitivityOptionsStart(b)
 		fb.ZOSensitivityOptionsAddMode(b, byte(o.Mode))
 		fb.ZOSensitivityOptionsAddStep(b, o.Step)
+		fb.ZOSensitivityOptionsAddRelu(b, o.ReLU)
 		return fb.OpOptionsZOSensitivityOptions, fb.ZOSensitivityOptionsEnd(b)
 	case *DiverseSelectOptions:
 		fb.DiverseSelectOptionsStart(b)
@@ -102,7 +103,7 @@ func decodeSeedOptions(typ fb.OpOptions, t flatbuffers.Table) Options {
 	case fb.OpOptionsZOSensitivityOptions:
 		var x fb.ZOSensitivityOptions
 		x.Init(t.Bytes, t.Pos)
-		return &ZOSensitivityOptions{Mode: ZOMode(x.Mode()), Step: x.Step()}
+		return &ZOSensitivityOptions{Mode: ZOMode(x.Mode()), Step: x.Step(), ReLU: x.Relu()}
 	case fb.OpOptionsDiverseSelectOptions:
 		var x fb.DiverseSelectOptions
 		x.Init(t.Bytes, t.Pos)

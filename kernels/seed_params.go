@@ -98,6 +98,7 @@ type ZOSensitivityParams struct {
 	Rows, F, M int
 	R, DIn     int
 	H          float32 // central difference step
+	ReLU       bool    // the MLP's activation is ReLU instead of erf GELU
 	// int8 only: GELU′ table of the fc1 output codes in Q14, the
 	// per-direction scales of a_j, the per-row scales of W.
 	GradQ14  *[256]int16

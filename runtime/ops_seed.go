@@ -163,7 +163,7 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 	z, out := c.in(op, 0), c.out(op)
 	rows := c.liveRows(op.Inputs[0])
 	t := z.Shape[0]
-	p := kernels.ZOSensitivityParams{Mode: int(o.Mode), Rows: t, F: z.Shape[1], H: o.Step}
+	p := kernels.ZOSensitivityParams{Mode: int(o.Mode), Rows: t, F: z.Shape[1], H: o.Step, ReLU: o.ReLU}
 	s := out.Float32()
 	var macs int64
 	switch o.Mode {
@@ -183,7 +183,7 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 	var f func(lo, hi int)
 	switch z.DType {
 	case format.Int8:
-		p.GradQ14 = ref.NewZOGradTable(z.Params)
+		p.GradQ14 = ref.NewZOGradTable(z.Params, o.ReLU)
 		pz := z.Int8()
 		var pa, pw []int8
 		var wf []float32

@@ -21,7 +21,7 @@ import (
 // New traces which axes of which tensors follow a budget (through
 // GatherTokens, row-wise ops, reshapes, transposes, slices, matrix
 // products and softmax). Then, for every Invoke:
-//   - FullyConnected and LayerNorm on [T, D] tokens, and the query rows of
+//   - FullyConnected and LayerNorm on [T, D] (or [1, T, D]) tokens, and the query rows of
 //     BatchMatMul, run only the live rows: that is where the MACs go;
 //   - Softmax over a key axis that follows a budget normalizes over the
 //     live keys and writes exact zeros for the dead ones, so the following
@@ -152,11 +152,16 @@ func analyzeTokens(m *format.Model) *tokenState {
 				block(i, op, "weights follow a token budget")
 				break
 			}
-			if len(shape(op.Inputs[0])) != 2 || x.axes != 1 {
-				block(i, op, "budgeted tokens must be [T, D]")
+			xs := shape(op.Inputs[0])
+			tokAxis, ok := len(xs)-2, len(xs) >= 2 && x.axes == bit(len(xs)-2)
+			for _, d := range xs[:max(0, len(xs)-2)] {
+				ok = ok && d == 1
+			}
+			if !ok {
+				block(i, op, "budgeted tokens must be [T, D] or [1, T, D]")
 				break
 			}
-			s.dyn[out] = dynTensor{b: b, axes: 1}
+			s.dyn[out] = dynTensor{b: b, axes: bit(tokAxis)}
 			s.steps = append(s.steps, tokenStep{op: i, kind: stepRows, b: b})
 		case format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic, format.OpTanh, format.OpHardSwish,
 			format.OpRsqrt, format.OpQuantize, format.OpDequantize, format.OpSwiGLU:

@@ -13,6 +13,17 @@ func GELUGrad(x float64) float64 {
 	return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 }
 
+// actGrad returns the derivative of the MLP's activation at z.
+func actGrad(z float64, relu bool) float64 {
+	if relu {
+		if z > 0 {
+			return 1
+		}
+		return 0
+	}
+	return GELUGrad(z)
+}
+
 // ZOSensitivityFloat computes the zeroth-order sensitivity of every token
 // (see kernels.ZOSensitivityParams) in modes ZOJVP, ZOLowRankJVP and
 // ZOFroDiag, from z [Rows, F] (fc1's output before GELU), the direction
@@ -30,7 +41,7 @@ func ZOSensitivityFloat(p *kernels.ZOSensitivityParams, z, a, w []float32, t []f
 		if p.Mode == kernels.ZOFroDiag {
 			var ss float64
 			for c, v := range zi {
-				g := GELUGrad(float64(v))
+				g := actGrad(float64(v), p.ReLU)
 				ss += float64(float64(g*g) * float64(w[c]))
 			}
 			s[i] = float32(math.Sqrt(ss))
@@ -40,7 +51,7 @@ func ZOSensitivityFloat(p *kernels.ZOSensitivityParams, z, a, w []float32, t []f
 		for j := 0; j < p.M; j++ {
 			aj := a[j*F : (j+1)*F]
 			for c, v := range zi {
-				t[c] = float64(GELUGrad(float64(v)) * float64(aj[c]))
+				t[c] = float64(actGrad(float64(v), p.ReLU) * float64(aj[c]))
 			}
 			var n2 float64
 			for o := 0; o < p.R; o++ {
@@ -79,7 +90,11 @@ func ZOCentralDiffFloat(p *kernels.ZOSensitivityParams, x, u, w1, b1, w2 []float
 			for k, wv := range w1[c*DI : (c+1)*DI] {
 				acc += float64(float64(wv) * xp[k])
 			}
-			diff[c] += sign * GELU(acc)
+			if p.ReLU {
+				diff[c] += sign * math.Max(acc, 0)
+			} else {
+				diff[c] += sign * GELU(acc)
+			}
 		}
 	}
 	for i := 0; i < p.Rows; i++ {
@@ -103,13 +118,14 @@ func ZOCentralDiffFloat(p *kernels.ZOSensitivityParams, x, u, w1, b1, w2 []float
 	}
 }
 
-// NewZOGradTable returns GELU′ of the 256 codes of an int8 tensor with
-// parameters z, in Q14 (GELU′ lies in [−0.17, 1.13], so it fits int16).
-func NewZOGradTable(z quant.Params) *[256]int16 {
+// NewZOGradTable returns the activation's derivative (GELU′, or ReLU′
+// with relu) at the 256 codes of an int8 tensor with parameters z, in Q14
+// (GELU′ lies in [−0.17, 1.13], so it fits int16).
+func NewZOGradTable(z quant.Params, relu bool) *[256]int16 {
 	t := new([256]int16)
 	for i := range t {
 		x := float64(z.Scale) * float64(int32(i)+quant.Int8Min-z.ZeroPoint)
-		t[i] = int16(math.Round(GELUGrad(x) * (1 << 14)))
+		t[i] = int16(math.Round(actGrad(x, relu) * (1 << 14)))
 	}
 	return t
 }

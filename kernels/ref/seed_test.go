@@ -401,6 +401,24 @@ func TestZOJVPEqualsCentralDifference(t *testing.T) {
 		}
 	}
 	t.Logf("jvp vs central difference (h=1e-3): max relative error %.2e", worst)
+	// The same with a ReLU MLP (z may be fc1's output after the ReLU).
+	p.ReLU = true
+	p.H = 1e-3
+	ZOCentralDiffFloat(&p, c.x, c.u, c.w1, c.b1, c.w2, make([]float64, c.f+c.din), cd)
+	p.Mode = kernels.ZOJVP
+	zr := make([]float32, len(c.z))
+	for i, v := range c.z {
+		zr[i] = max(v, 0)
+	}
+	ZOSensitivityFloat(&p, zr, c.a, c.w2, make([]float64, c.f), jvp)
+	for i := range jvp {
+		if rel := math.Abs(float64(jvp[i]-cd[i])) / math.Abs(float64(cd[i])); rel > 1e-3 {
+			t.Errorf("ReLU token %d: jvp %g, central difference %g (rel %g)", i, jvp[i], cd[i], rel)
+		}
+	}
+	p.ReLU = false
+	p.Mode = kernels.ZOCentralDiff
+	ZOSensitivityFloat(&kernels.ZOSensitivityParams{Mode: kernels.ZOJVP, Rows: c.rows, F: c.f, M: c.m, R: c.dout}, c.z, c.a, c.w2, make([]float64, c.f), jvp)
 	// A large step must show the finite-difference bias (the comparison
 	// above is not vacuous).
 	p.H = 0.5
@@ -572,7 +590,7 @@ func TestSeedInt8TracksFloat(t *testing.T) {
 			p := kernels.ZOSensitivityParams{Mode: mode, Rows: c.rows, F: c.f, M: c.m, R: rows}
 			sf := make([]float32, c.rows)
 			ZOSensitivityFloat(&p, dequant(z8, zp), c.a, w, make([]float64, c.f), sf)
-			p.GradQ14, p.DirScale, p.WScale = NewZOGradTable(zp), as, ws
+			p.GradQ14, p.DirScale, p.WScale = NewZOGradTable(zp, false), as, ws
 			s8 := make([]float32, c.rows)
 			ZOSensitivityInt8(&p, z8, a8, w8, wf, make([]int32, c.f), s8)
 			// Sensitivities are compared centred (their ranking is what counts).

@@ -57,14 +57,29 @@ func (rcv *ZOSensitivityOptions) MutateStep(n float32) bool {
 	return rcv._tab.MutateFloat32Slot(6, n)
 }
 
+func (rcv *ZOSensitivityOptions) Relu() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *ZOSensitivityOptions) MutateRelu(n bool) bool {
+	return rcv._tab.MutateBoolSlot(8, n)
+}
+
 func ZOSensitivityOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(2)
+	builder.StartObject(3)
 }
 func ZOSensitivityOptionsAddMode(builder *flatbuffers.Builder, mode byte) {
 	builder.PrependByteSlot(0, mode, 0)
 }
 func ZOSensitivityOptionsAddStep(builder *flatbuffers.Builder, step float32) {
 	builder.PrependFloat32Slot(1, step, 0.0)
+}
+func ZOSensitivityOptionsAddRelu(builder *flatbuffers.Builder, relu bool) {
+	builder.PrependBoolSlot(2, relu, false)
 }
 func ZOSensitivityOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

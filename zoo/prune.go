@@ -1,0 +1,211 @@
+package zoo
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/edgeinfer/edgeinfer/format"
+)
+
+// PruneOptions choose where and how InsertPruning prunes a float ViT.
+type PruneOptions struct {
+	// AfterBlock is the 0-based transformer block after whose MLP
+	// residual the patch tokens are pruned.
+	AfterBlock int
+	// Mode is the sensitivity: "jvp", "lowrank_jvp", "fro_diag", or
+	// "uniform" (no sensitivity: SADS becomes pure diversity, DivPrune).
+	Mode       string
+	Directions int   // m for jvp modes (default 8)
+	Rank       int   // lowrank_jvp rank (default 32)
+	Seed       int64 // seed of the directions u_j
+}
+
+// mlpBlock is one transformer MLP found in a graph: fc1 (→ GELU) → fc2 →
+// residual Add.
+type mlpBlock struct {
+	fc1, fc2, add int
+	z             int32 // fc1's output (pre-GELU, or post-fused-ReLU)
+	relu          bool
+}
+
+func findMLPs(m *format.Model) []mlpBlock {
+	producer := map[int32]int{}
+	for i, op := range m.Ops {
+		producer[op.Outputs[0]] = i
+	}
+	var out []mlpBlock
+	for i, op := range m.Ops {
+		if op.Code != format.OpAdd {
+			continue
+		}
+		for _, in := range op.Inputs {
+			f2, ok := producer[in]
+			if !ok || m.Ops[f2].Code != format.OpFullyConnected {
+				continue
+			}
+			h := m.Ops[f2].Inputs[0]
+			p, ok := producer[h]
+			if !ok {
+				continue
+			}
+			b := mlpBlock{fc2: f2, add: i}
+			switch {
+			case m.Ops[p].Code == format.OpGELU:
+				z := m.Ops[p].Inputs[0]
+				if f1, ok := producer[z]; ok && m.Ops[f1].Code == format.OpFullyConnected {
+					b.fc1, b.z = f1, z
+					out = append(out, b)
+				}
+			case m.Ops[p].Code == format.OpFullyConnected:
+				if o, _ := m.Ops[p].Options.(*format.FullyConnectedOptions); o != nil && o.Activation == format.ActReLU {
+					b.fc1, b.z, b.relu = p, h, true
+					out = append(out, b)
+				}
+			}
+			break
+		}
+	}
+	return out
+}
+
+// InsertPruning returns a copy of the float ViT m with ZOO-Prune inserted
+// after block o.AfterBlock: ZOSensitivity through that block's MLP,
+// DiverseSelect on the block's output tokens (class token kept) and
+// GatherTokens. The pruning keeps every patch token at load (Keep = T − 1,
+// so every later shape is unchanged); Interpreter.SetTokens chooses how
+// many survive per Invoke. Tokens may be [T, D] or [1, T, D].
+func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
+	blocks := findMLPs(m)
+	if o.AfterBlock < 0 || o.AfterBlock >= len(blocks) {
+		return nil, fmt.Errorf("zoo: prune after block %d: the model has %d MLP blocks", o.AfterBlock, len(blocks))
+	}
+	blk := blocks[o.AfterBlock]
+	nm := *m
+	nm.MemoryPlan = nil
+	nm.Tensors = append([]format.Tensor(nil), m.Tensors...)
+	add := func(t format.Tensor) int32 {
+		nm.Tensors = append(nm.Tensors, t)
+		return int32(len(nm.Tensors) - 1)
+	}
+	act := func(name string, dt format.DType, shape ...int32) int32 {
+		return add(format.Tensor{Name: name, DType: dt, Shape: shape})
+	}
+	constF := func(name string, shape []int32, v []float32) int32 {
+		b := format.NewBuilder("")
+		b.ConstFloat32(name, shape, v)
+		return add(*b.Tensor(0))
+	}
+	x := m.Ops[blk.add].Outputs[0]
+	xs := m.Tensors[x].Shape
+	zs := m.Tensors[blk.z].Shape
+	T, D, F := xs[len(xs)-2], xs[len(xs)-1], zs[len(zs)-1]
+	if len(xs) == 3 && xs[0] != 1 || len(xs) != 2 && len(xs) != 3 {
+		return nil, fmt.Errorf("zoo: block %d output has shape %v, want [T, D] or [1, T, D]", o.AfterBlock, xs)
+	}
+	p := fmt.Sprintf("prune%d/", o.AfterBlock)
+	var ops []format.Op
+	op := func(code format.OpCode, name string, opts format.Options, ins []int32, out int32) {
+		ops = append(ops, format.Op{Code: code, Version: 1, Name: p + name, Options: opts, Inputs: ins, Outputs: []int32{out}})
+	}
+	x2, z2 := x, blk.z
+	if len(xs) == 3 {
+		x2 = act(p+"tokens2d", format.Float32, T, D)
+		op(format.OpReshape, "tokens2d", nil, []int32{x}, x2)
+		z2 = act(p+"fc1_2d", format.Float32, T, F)
+		op(format.OpReshape, "fc1_2d", nil, []int32{blk.z}, z2)
+	}
+	var s int32
+	if o.Mode != "uniform" {
+		s = act(p+"sensitivity", format.Float32, T)
+	}
+	w1 := m.Tensors[m.Ops[blk.fc1].Inputs[1]].Float32s()
+	w2i := m.Ops[blk.fc2].Inputs[1]
+	zo := &format.ZOSensitivityOptions{Step: 1e-3, ReLU: blk.relu}
+	switch o.Mode {
+	case "uniform":
+		s = constF(p+"sensitivity", []int32{T}, make([]float32, T))
+	case "fro_diag":
+		zo.Mode = format.ZOFroDiag
+		w2 := m.Tensors[w2i].Float32s()
+		diag := make([]float32, F)
+		for c := 0; c < int(F); c++ {
+			var a, b float64
+			for i := 0; i < int(D); i++ {
+				a += float64(w2[i*int(F)+c]) * float64(w2[i*int(F)+c])
+				b += float64(w1[c*int(D)+i]) * float64(w1[c*int(D)+i])
+			}
+			diag[c] = float32(a * b)
+		}
+		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, -1, constF(p+"diag", []int32{F}, diag)}, s)
+	case "jvp", "lowrank_jvp", "":
+		dirs := o.Directions
+		if dirs <= 0 {
+			dirs = 8
+		}
+		r := rand.New(rand.NewSource(o.Seed))
+		a := make([]float32, dirs*int(F))
+		for j := 0; j < dirs; j++ {
+			u := make([]float64, D)
+			var n2 float64
+			for i := range u {
+				u[i] = r.NormFloat64()
+				n2 += u[i] * u[i]
+			}
+			for c := 0; c < int(F); c++ {
+				var acc float64
+				for i, e := range u {
+					acc += float64(w1[c*int(D)+i]) * e
+				}
+				a[j*int(F)+c] = float32(acc / (math.Sqrt(n2) + 1e-12))
+			}
+		}
+		wj := w2i
+		if o.Mode == "lowrank_jvp" {
+			zo.Mode = format.ZOLowRankJVP
+			rank := o.Rank
+			if rank <= 0 {
+				rank = 32
+			}
+			rank = min(rank, int(D))
+			wj = constF(p+"lowrank", []int32{int32(rank), F}, LowRankRows(m.Tensors[w2i].Float32s(), int(D), int(F), rank))
+		}
+		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, constF(p+"directions", []int32{int32(dirs), F}, a), wj}, s)
+	default:
+		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform)", o.Mode)
+	}
+	idx := act(p+"keep", format.Int16, T)
+	op(format.OpDiverseSelect, "select", &format.DiverseSelectOptions{Keep: T - 1, Prefix: 1}, []int32{x2, s}, idx)
+	kept := act(p+"kept", format.Float32, T, D)
+	op(format.OpGatherTokens, "kept", nil, []int32{x2, idx}, kept)
+	if len(xs) == 3 {
+		k3 := act(p+"kept3d", format.Float32, 1, T, D)
+		op(format.OpReshape, "kept3d", nil, []int32{kept}, k3)
+		kept = k3
+	}
+	nm.Ops = nil
+	for i, mo := range m.Ops {
+		if i > blk.add {
+			mo.Inputs = append([]int32(nil), mo.Inputs...)
+			for k, t := range mo.Inputs {
+				if t == x {
+					mo.Inputs[k] = kept
+				}
+			}
+		}
+		nm.Ops = append(nm.Ops, mo)
+		if i == blk.add {
+			nm.Ops = append(nm.Ops, ops...)
+		}
+	}
+	nm.Outputs = append([]int32(nil), m.Outputs...)
+	for k, t := range nm.Outputs {
+		if t == x {
+			nm.Outputs[k] = kept
+		}
+	}
+	if err := nm.Validate(); err != nil {
+		return nil, fmt.Errorf("zoo: pruned model: %w", err)
+	}
+	return &nm, nil
+}

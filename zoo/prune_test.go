@@ -1,0 +1,135 @@
+package zoo_test
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/dataset"
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/runtime"
+	"github.com/edgeinfer/edgeinfer/zoo"
+)
+
+// TestInsertPruningBudget: pruning inserted into a plain ViT at the
+// maximum budget changes nothing, and a smaller budget runs.
+func TestInsertPruningBudget(t *testing.T) {
+	f, err := zoo.BuildViT("vit", zoo.ViTMicro, rand.New(rand.NewSource(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := zoo.SampleInput(f, rand.New(rand.NewSource(4)))
+	run := func(m *format.Model, keep int) []float32 {
+		it, err := runtime.New(m, runtime.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		if keep > 0 {
+			if err := it.SetTokens(keep); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copy(it.Input(0).Float32(), x)
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), it.Output(0).Float32()...)
+	}
+	want := run(f, 0)
+	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform"} {
+		pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := run(pm, 0)
+		for i := range want {
+			if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%s: keeping every token changed logit %d: %g vs %g", mode, i, got[i], want[i])
+			}
+		}
+		run(pm, 4)
+	}
+	if _, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 5}); err == nil {
+		t.Error("block 5 of a 2-block ViT accepted")
+	}
+}
+
+// TestPrunedViTAccuracy is the accuracy study on the trained MNIST ViT
+// (researchase, 7×7 patches, 6 blocks, ReLU MLPs): top-1 on the first
+// EDGEINFER_PRUNE_IMAGES (default 1000) test images for each sensitivity
+// mode and budget, pruning after block EDGEINFER_PRUNE_BLOCK (default 1).
+//
+//	go test ./zoo -run TestPrunedViTAccuracy -v
+func TestPrunedViTAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	path := filepath.Join("..", "..", "shared", "models", "vit-mnist", "vit_mnist_researchase.onnx")
+	mnist := filepath.Join("..", "..", "shared", "data", "mnist")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("shared model missing: %v", err)
+	}
+	n, block := envInt("EDGEINFER_PRUNE_IMAGES", 1000), envInt("EDGEINFER_PRUNE_BLOCK", 1)
+	r, err := onnx.ImportFile(path, onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Model
+	m.Preprocess.Scale, m.Preprocess.Mean, m.Preprocess.Std = 1.0/255, []float32{0.1307}, []float32{0.3081}
+	set, err := dataset.Open(mnist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(m *format.Model, keep int) (float64, int64) {
+		it, err := runtime.New(m, runtime.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		if keep > 0 {
+			if err := it.SetTokens(keep); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acc, err := dataset.Evaluate(it, set, 0, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acc.Top1, it.MACs()
+	}
+	base, baseMACs := eval(m, 0)
+	keeps := []int{24, 12, 6}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nresearchase ViT, %d MNIST test images, pruning after block %d (49 patch tokens)\n", n, block)
+	fmt.Fprintf(&b, "%-12s", "mode")
+	for _, k := range keeps {
+		fmt.Fprintf(&b, "  keep %-2d top-1 (MACs)   ", k)
+	}
+	fmt.Fprintf(&b, "\n%-12s  all 49: %.2f%% (%.1fM MACs)\n", "none", 100*base, float64(baseMACs)/1e6)
+	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform"} {
+		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: block, Mode: mode, Rank: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%-12s", mode)
+		for _, k := range keeps {
+			acc, macs := eval(pm, k)
+			fmt.Fprintf(&b, "  %6.2f%% (%5.1fM)       ", 100*acc, float64(macs)/1e6)
+		}
+		b.WriteString("\n")
+	}
+	t.Log(b.String())
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
