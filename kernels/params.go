@@ -175,6 +175,10 @@ type BinaryParams struct {
 	// out = clamp(OutZP + ((a−AZP)·AFixed ± (b−BZP)·BFixed + 2^(FixedShift−1)) >> FixedShift).
 	FixedShift     int
 	AFixed, BFixed int32
+	// MulScale, when > 0, makes Mul use XNNPACK's arithmetic
+	// (quant.RoundXNNPACK): out = clamp(OutZP +
+	// roundEven(float32((a−AZP)·(b−BZP))·MulScale)), in float32.
+	MulScale float32
 }
 
 // LayerNormParams describes int8 LayerNorm over Rows rows of D values.

@@ -47,6 +47,10 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			}
 		case format.OpMul:
 			p, err = ref.NewMulParams(a.Params, b.Params, out.Params)
+			if c.xnnpack() {
+				// XNNPACK: float32(s_a·s_b)/s_out, evaluated in float32.
+				p.MulScale = float32(float32(a.Params.Scale*b.Params.Scale) / out.Params.Scale)
+			}
 			f = ref.MulInt8
 		case format.OpSquaredDifference:
 			p, err = ref.NewSquaredDifferenceParams(a.Params, b.Params, out.Params)
@@ -113,6 +117,12 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		t := quant.BuildTable(x.Params, out.Params, unaryFunc(op))
+		if op.Code == format.OpHardSwish && c.xnnpack() {
+			var err error
+			if t, err = ref.NewHardSwishTableLiteRT(x.Params, out.Params); err != nil {
+				return nil, 0, err
+			}
+		}
 		px, po := x.Int8(), out.Int8()
 		return serial(func() { ref.LookupInt8(&t, px, po) }), 0, nil
 	case format.Float32:

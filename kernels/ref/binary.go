@@ -289,7 +289,14 @@ func binaryInt8(p *kernels.BinaryParams, a, b, out []int8, op binaryOp) {
 		case opMul:
 			for j := range row {
 				prod := (int32(a[ia]) - p.AZP) * (int32(b[ib]) - p.BZP)
-				row[j] = finish(p, p.OutMult.ApplyMode(prod, p.Rounding))
+				if p.MulScale > 0 {
+					// |prod| ≤ 2^16: exact in float32; the clamp keeps
+					// the conversion exact.
+					f := float32(float32(prod) * p.MulScale)
+					row[j] = finish(p, int32(math.RoundToEven(float64(max(-1<<30, min(1<<30, f))))))
+				} else {
+					row[j] = finish(p, p.OutMult.ApplyMode(prod, p.Rounding))
+				}
 				ia += as
 				ib += bs
 			}

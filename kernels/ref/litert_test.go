@@ -197,3 +197,44 @@ func TestSoftmaxTableXNNPACK(t *testing.T) {
 		t.Errorf("dominant value: %d, want 127", out[7])
 	}
 }
+
+func TestMulXNNPACK(t *testing.T) {
+	p, err := ref.NewMulParams(quant.Params{Scale: 0.5, ZeroPoint: 1}, quant.Params{Scale: 0.5, ZeroPoint: -1}, quant.Params{Scale: 1, ZeroPoint: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.MulScale = 0.25
+	bc, err := ref.NewBroadcast([]int{3}, []int{3}, []int{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Broadcast = bc
+	// (a−1)(b+1)/4: 10/4 = 2.5 → 2 (even), 14/4 = 3.5 → 4, −10/4 → −2; plus 2.
+	out := make([]int8, 3)
+	ref.MulInt8(&p, []int8{3, 3, -4}, []int8{4, 6, 1}, out)
+	diffInt8(t, "mul", out, []int8{4, 6, 0})
+}
+
+func TestHardSwishTableLiteRT(t *testing.T) {
+	g := newKgen(t)
+	for it := 0; it < iters(50); it++ {
+		in := quant.Params{Scale: float32(0.005 + 0.1*g.Float64()), ZeroPoint: int32(g.between(-128, 127))}
+		out := quant.Params{Scale: float32(0.005 + 0.1*g.Float64()), ZeroPoint: int32(g.between(-128, 127))}
+		if in.Scale/128 >= out.Scale {
+			continue
+		}
+		tab, err := ref.NewHardSwishTableLiteRT(in, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := quant.BuildTable(in, out, ref.HardSwish)
+		for i := range tab {
+			if d := int(tab[i]) - int(want[i]); d < -1 || d > 1 {
+				t.Fatalf("in %+v out %+v: entry %d is %d, real hard swish gives %d", in, out, i, tab[i], want[i])
+			}
+		}
+	}
+	if _, err := ref.NewHardSwishTableLiteRT(quant.Params{Scale: 200, ZeroPoint: 0}, quant.Params{Scale: 0.01, ZeroPoint: 0}); err == nil {
+		t.Error("an output multiplier above 1 was accepted")
+	}
+}
