@@ -81,7 +81,9 @@ func q15(m int32) int32 {
 func sat16(v int32) int32 { return max(math.MinInt16, min(math.MaxInt16, v)) }
 
 // satShl16 is v·2^s saturated to int16.
-func satShl16(v, s int32) int32 { return sat16(int32(max(math.MinInt32, min(math.MaxInt32, int64(v)<<s)))) }
+func satShl16(v, s int32) int32 {
+	return sat16(int32(max(math.MinInt32, min(math.MaxInt32, int64(v)<<s))))
+}
 
 // srdhm16 is gemmlowp's 16-bit SaturatingRoundingDoublingHighMul.
 func srdhm16(a, b int32) int32 {
