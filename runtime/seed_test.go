@@ -108,6 +108,22 @@ func TestTokenBudget(t *testing.T) {
 			if a := testing.AllocsPerRun(3, func() { _ = it.Invoke() }); a != 0 {
 				t.Errorf("keep %d: %.1f allocations per Invoke", k, a)
 			}
+			// FixTokens gives the static model for the same budget.
+			fixed, err := runtime.FixTokens(big, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fit := newInterp(t, fixed, 1)
+			copy(fit.Input(0).Float32(), x)
+			if err := fit.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fit.Output(0).Bytes(), ref.Output(0).Bytes()) {
+				t.Errorf("%+v keep %d: FixTokens model differs from the model built for %d", v, k, k)
+			}
+			if fit.MACs() != ref.MACs() {
+				t.Errorf("keep %d: FixTokens model has %d MACs, built model %d", k, fit.MACs(), ref.MACs())
+			}
 			if k < 8 && it.MACs() >= full {
 				t.Errorf("keep %d: %d MACs, not fewer than %d", k, it.MACs(), full)
 			}

@@ -486,3 +486,60 @@ func asInt16(b []byte) []int16 {
 	}
 	return unsafeInt16(b)
 }
+
+// FixTokens returns a copy of m in which every pruning op keeps exactly
+// min(keep, its maximum) tokens: the budgeted axes of the tensors after it
+// are resized to prefix+keep, so the model runs, and counts its MACs, with
+// the static shapes of that budget. m itself is not modified.
+func FixTokens(m *format.Model, keep int) (*format.Model, error) {
+	s := analyzeTokens(m)
+	if s.blocked != nil {
+		return nil, s.blocked
+	}
+	if len(s.budgets) == 0 {
+		return nil, ErrNoTokenBudget
+	}
+	if keep < 1 {
+		return nil, fmt.Errorf("runtime: FixTokens(%d): keep at least 1 token", keep)
+	}
+	nm := *m
+	nm.MemoryPlan = nil
+	nm.Tensors = append([]format.Tensor(nil), m.Tensors...)
+	nm.Ops = append([]format.Op(nil), m.Ops...)
+	for i, d := range s.dyn {
+		if d.b == nil {
+			continue
+		}
+		t := &nm.Tensors[i]
+		t.Shape = append([]int32(nil), t.Shape...)
+		for a := range t.Shape {
+			if d.axes&bit(a) != 0 {
+				t.Shape[a] = int32(d.b.prefix + min(keep, d.b.max))
+			}
+		}
+	}
+	for i := range nm.Ops {
+		op := &nm.Ops[i]
+		d := s.dyn[op.Inputs[0]]
+		if op.Code != format.OpSlice || d.b == nil {
+			continue
+		}
+		o := *op.Options.(*format.SliceOptions)
+		o.Size = append([]int32(nil), o.Size...)
+		for a := range o.Size {
+			if d.axes&bit(a) != 0 && o.Size[a] == m.Tensors[op.Inputs[0]].Shape[a] {
+				o.Size[a] = nm.Tensors[op.Inputs[0]].Shape[a]
+			}
+		}
+		op.Options = &o
+	}
+	for _, b := range s.budgets {
+		o := *nm.Ops[b.op].Options.(*format.DiverseSelectOptions)
+		o.Keep = int32(min(keep, b.max))
+		nm.Ops[b.op].Options = &o
+	}
+	if err := nm.Validate(); err != nil {
+		return nil, fmt.Errorf("runtime: FixTokens(%d): %w", keep, err)
+	}
+	return &nm, nil
+}
