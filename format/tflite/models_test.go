@@ -380,13 +380,112 @@ func TestInvokeAllocs(t *testing.T) {
 				t.Skip("slow in pure Go; runs without -short")
 			}
 			_, it := newInterpreter(t, filepath.Join(dir, pm.file))
-			if n := testing.AllocsPerRun(2, func() {
-				if err := it.Invoke(); err != nil {
-					t.Fatal(err)
+			for _, threads := range []int{1, 2} {
+				it.SetThreads(threads)
+				if n := testing.AllocsPerRun(2, func() {
+					if err := it.Invoke(); err != nil {
+						t.Fatal(err)
+					}
+				}); n != 0 {
+					t.Fatalf("%d threads: Invoke allocates %v times per run, want 0", threads, n)
 				}
-			}); n != 0 {
-				t.Fatalf("Invoke allocates %v times per run, want 0", n)
 			}
 		})
+	}
+}
+
+// TestConvertRoundTrip: every model written as .eim and read back (as
+// `edgeinfer convert` does) keeps its rounding and preprocessing and
+// computes the same outputs on cat.bmp.
+func TestConvertRoundTrip(t *testing.T) {
+	dir := sharedModels(t)
+	for _, pm := range parityModels {
+		t.Run(pm.file, func(t *testing.T) {
+			if pm.slow && testing.Short() {
+				t.Skip("slow in pure Go; runs without -short")
+			}
+			m, it := newInterpreter(t, filepath.Join(dir, pm.file))
+			data, err := format.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2, err := format.Read(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m2.Rounding != m.Rounding || m2.Preprocess == nil || m2.Preprocess.Mean[0] != m.Preprocess.Mean[0] {
+				t.Fatalf("metadata changed: rounding %v → %v, preprocess %+v → %+v", m.Rounding, m2.Rounding, m.Preprocess, m2.Preprocess)
+			}
+			it2, err := runtime.New(m2, runtime.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it2.Close()
+			px, side := loadPhoto(t, dir, parityPhotos[0])
+			photoInput(t, m, it, px, side)
+			photoInput(t, m2, it2, px, side)
+			if err := it.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			if err := it2.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := it.Output(0).Bytes(), it2.Output(0).Bytes(); string(a) != string(b) {
+				t.Fatal("the .eim model computes different outputs")
+			}
+		})
+	}
+}
+
+// TestPreprocessMetadata pins the recorded preprocessing: MobileNet
+// (uint8, scale 1/128, zero point 128) takes q = pixel; person_detect
+// (int8, 96×96 grayscale) takes q = pixel − 128.
+func TestPreprocessMetadata(t *testing.T) {
+	dir := sharedModels(t)
+	for _, c := range []struct {
+		file        string
+		w           int32
+		color       format.ColorOrder
+		scale, mean float32
+	}{
+		{"mobilenet_v1_0.25_128_quant.tflite", 128, format.RGB, 1.0 / 128, 1},
+		{"mobilenet_v2_1.0_224_quant.tflite", 224, format.RGB, 1.0 / 128, 1},
+		{"person_detect.tflite", 96, format.Gray, 0.007843138, 0.007843138 * 127},
+	} {
+		m, err := tflite.ImportFile(filepath.Join(dir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := m.Preprocess
+		if p == nil || p.Width != c.w || p.Height != c.w || p.Color != c.color || p.Layout != format.NHWC ||
+			p.Scale != c.scale || len(p.Mean) != 1 || math.Abs(float64(p.Mean[0]-c.mean)) > 1e-6 || len(p.Std) != 1 || p.Std[0] != 1 {
+			t.Errorf("%s: preprocess %+v", c.file, p)
+		}
+	}
+}
+
+// TestHostileFiles: truncations and byte flips of a real model are
+// rejected with an error (or imported), never a panic.
+func TestHostileFiles(t *testing.T) {
+	dir := sharedModels(t)
+	b, err := os.ReadFile(filepath.Join(dir, "person_detect.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 3, 7, 8, 64, 1000, len(b) / 2, len(b) - 1} {
+		if _, err := tflite.Read(b[:n]); err == nil {
+			t.Errorf("a %d-byte prefix was accepted", n)
+		}
+	}
+	step := 997
+	if testing.Short() {
+		step = 4999
+	}
+	for i := 0; i < len(b); i += step {
+		c := append([]byte(nil), b...)
+		c[i] ^= 0xa5
+		if f, err := tflite.Read(c); err == nil {
+			_, _ = tflite.Import(f, "flipped")
+		}
 	}
 }
