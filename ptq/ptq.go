@@ -5,6 +5,12 @@
 // quant. The two models have the same ops in the same order (plus a
 // requantization wherever a concatenation joins differently scaled inputs),
 // so fidelity can always be measured op for op.
+//
+// Ranges come from Observe (min/max) or Calibrate, which can also clip
+// them by percentile or by least quantization error over a histogram.
+// QuantizeWith can keep chosen ops in float32 (bridged by Dequantize and
+// Quantize) and reuse weights that are already int8; Sensitivity measures
+// what quantizing each kind of op costs, so such choices rest on numbers.
 package ptq
 
 import (

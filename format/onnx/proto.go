@@ -6,6 +6,33 @@
 // Decoding never trusts a length: every count and size is checked against
 // the bytes that are actually there, and a hostile file yields an error
 // naming the message and field, never a panic or a huge allocation.
+// Initializers may be inline (raw_data or the typed fields, packed or not)
+// or in external data files beside the model.
+//
+// Import translates default-domain opsets 13–20 with static shapes
+// (symbolic dimensions take Options.Batch) into a float32 model:
+//
+//   - Constants and everything computed only from them — Shape, Gather,
+//     Unsqueeze, Squeeze, Concat, Reshape, Flatten, Transpose, Slice,
+//     Split, Expand, Tile, Cast, ConstantOfShape, Range, Equal, Where,
+//     arithmetic, Sqrt, Erf — are folded at import.
+//   - MatMul with a constant 2-D right side and Gemm become
+//     FullyConnected with the weight transposed to [N, K]; a following
+//     Add of a bias vector and a Relu/Clip(0,6) fold into it. Other MatMuls
+//     become BatchMatMul.
+//   - Conv (groups 1 or depthwise) and MaxPool/AveragePool run NHWC
+//     between transposes that are shared and pruned; GlobalAveragePool
+//     is a Mean.
+//   - LayerNormalization, Softmax (last axis; a scalar Mul or Div just
+//     before it becomes its Beta), ReduceMean, Relu, Gelu, Sigmoid, Tanh,
+//     HardSwish, Add, Sub, Mul, Div by a constant, Pow by 2, Identity,
+//     Dropout and DequantizeLinear of constant int8 weights (kept as
+//     Result.Int8Weights).
+//   - The LayerNorm decomposition (ReduceMean, Sub, Pow, ReduceMean, Add,
+//     Sqrt, Div, optional Mul and Add) and the erf form of GELU are
+//     rewritten into one op each (see findPatterns).
+//
+// Anything else fails with ErrUnsupported, naming the node and op.
 package onnx
 
 import (
