@@ -12,6 +12,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
@@ -63,7 +64,8 @@ func TestInsertPruningBudget(t *testing.T) {
 // TestPrunedViTAccuracy is the accuracy study on the trained MNIST ViT
 // (researchase, 7×7 patches, 6 blocks, ReLU MLPs): top-1 on the first
 // EDGEINFER_PRUNE_IMAGES (default 1000) test images for each sensitivity
-// mode and budget, pruning after block EDGEINFER_PRUNE_BLOCK (default 1).
+// mode and budget, pruning after block EDGEINFER_PRUNE_BLOCK (default 1);
+// with EDGEINFER_PRUNE_INT8=1 the int8 models instead.
 //
 //	go test ./zoo -run TestPrunedViTAccuracy -v
 func TestPrunedViTAccuracy(t *testing.T) {
@@ -102,6 +104,53 @@ func TestPrunedViTAccuracy(t *testing.T) {
 			t.Fatal(err)
 		}
 		return acc.Top1, it.MACs()
+	}
+	if os.Getenv("EDGEINFER_PRUNE_INT8") == "1" {
+		// int8: min–max calibration on test images 9000… (disjoint from
+		// the evaluated ones) of the model with pruning at the maximum.
+		conv, err := dataset.NewConverter(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cal, err := conv.Floats(set, 9000, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var samples [][][]float32
+		for _, c := range cal {
+			samples = append(samples, [][]float32{c})
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\nint8 (min-max PTQ, 100 images), %d test images, pruning after block %d\n", n, block)
+		for _, mode := range []string{"", "jvp", "fro_diag"} {
+			fm := m
+			if mode != "" {
+				if fm, err = zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: block, Mode: mode}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rg, err := ptq.Observe(fm, samples, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qm, err := ptq.Quantize(fm, rg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode == "" {
+				acc, _ := eval(qm, 0)
+				fmt.Fprintf(&b, "%-10s all 49: %.2f%%\n", "none", 100*acc)
+				continue
+			}
+			fmt.Fprintf(&b, "%-10s", mode)
+			for _, k := range []int{24, 12, 6} {
+				acc, _ := eval(qm, k)
+				fmt.Fprintf(&b, "  keep %d: %.2f%%", k, 100*acc)
+			}
+			b.WriteString("\n")
+		}
+		t.Log(b.String())
+		return
 	}
 	base, baseMACs := eval(m, 0)
 	keeps := []int{24, 12, 6}

@@ -264,6 +264,7 @@ func TestRedistributeRowsSumToOne(t *testing.T) {
 	}
 	c := cosine32(out, dequant(out8, quant.SoftmaxOutput))
 	reportCos(t, "AttentionSinkRedistribute", c)
+	t.Logf("AttentionSinkRedistribute: int8 vs float cosine %.5f", c)
 }
 
 // TestDiverseSelectOrder is a crafted SADS example: the seed is the most
@@ -464,9 +465,14 @@ func cosine32(a, b []float32) float64 {
 	return ab / math.Sqrt(aa*bb)
 }
 
+// minCos records the smallest int8-vs-float cosine seen per op.
+var minCos = map[string]float64{}
+
 func reportCos(t *testing.T, op string, c float64) {
 	t.Helper()
-	t.Logf("%s: int8 vs float cosine %.5f", op, c)
+	if v, ok := minCos[op]; !ok || c < v {
+		minCos[op] = c
+	}
 	if !(c >= 0.99) {
 		t.Errorf("%s: int8 vs float cosine %.5f < 0.99", op, c)
 	}
@@ -479,7 +485,20 @@ func outParams(v []float32) quant.Params {
 }
 
 func TestSeedInt8TracksFloat(t *testing.T) {
-	r := rand.New(rand.NewSource(11))
+	seeds := 8
+	if testing.Short() {
+		seeds = 2
+	}
+	for seed := 0; seed < seeds; seed++ {
+		seedInt8TracksFloat(t, rand.New(rand.NewSource(int64(11+seed))))
+	}
+	for _, op := range []string{"AdaptiveTokenPool2D", "PoolMixer", "SwiGLU", "GGeMPool", "EfficientProbe",
+		"TokenAwareAvgPool", "ZOSensitivity/jvp", "ZOSensitivity/fro_diag"} {
+		t.Logf("%-24s min int8 vs float cosine over %d seeds: %.5f", op, seeds, minCos[op])
+	}
+}
+
+func seedInt8TracksFloat(t *testing.T, r *rand.Rand) {
 	rnd := func(n int, std float64) []float32 {
 		v := make([]float32, n)
 		for i := range v {
