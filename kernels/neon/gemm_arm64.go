@@ -35,3 +35,8 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 //
 //go:noescape
 func sumBlocks(p *int8, n16 int) int32
+
+// minBlocks returns the smallest of the n16·16 bytes at p (n16 ≥ 1).
+//
+//go:noescape
+func minBlocks(p *int8, n16 int) int8

@@ -1260,3 +1260,21 @@ sumloop:
 	VADDV V0.S4, V0
 	FMOVS F0, ret+16(FP)
 	RET
+
+// func minBlocks(p *int8, n16 int) int8
+TEXT ·minBlocks(SB), NOSPLIT, $0-17
+	MOVD p+0(FP), R0
+	MOVD n16+8(FP), R1
+	VLD1.P 16(R0), [V0.B16]
+	SUBS $1, R1, R1
+	BEQ minreduce
+minloop:
+	VLD1.P 16(R0), [V1.B16]
+	WORD $0x4e216c00 // smin v0.16b, v0.16b, v1.16b
+	SUBS $1, R1, R1
+	BNE minloop
+minreduce:
+	WORD $0x4e31a800 // sminv b0, v0.16b
+	VMOV V0.B[0], R2
+	MOVB R2, ret+16(FP)
+	RET

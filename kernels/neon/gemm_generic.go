@@ -115,3 +115,12 @@ func sumBlocks(p *int8, n16 int) int32 {
 	}
 	return s
 }
+
+// minBlocks is the Go twin of the byte-minimum helper.
+func minBlocks(p *int8, n16 int) int8 {
+	m := int8(127)
+	for _, v := range unsafe.Slice(p, 16*n16) {
+		m = min(m, v)
+	}
+	return m
+}

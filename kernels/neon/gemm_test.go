@@ -373,3 +373,20 @@ func TestSumInt8(t *testing.T) {
 		}
 	}
 }
+
+func TestMinInt8(t *testing.T) {
+	g := newGen(9)
+	for n := 0; n < 300; n++ {
+		v := g.i8(n, false)
+		if n > 0 && n%4 == 0 {
+			v[g.IntN(n)] = -128
+		}
+		want := int8(127)
+		for _, x := range v {
+			want = min(want, x)
+		}
+		if got := minInt8(v); got != want {
+			t.Fatalf("len %d: minInt8 = %d, want %d", n, got, want)
+		}
+	}
+}

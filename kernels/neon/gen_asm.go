@@ -448,6 +448,27 @@ func genSum() {
 	ins("RET")
 }
 
+// genMin writes minBlocks: the smallest byte of n16 16-byte blocks.
+func genMin() {
+	fmt.Fprintf(&buf, "\n// func minBlocks(p *int8, n16 int) int8\n")
+	fmt.Fprintf(&buf, "TEXT ·minBlocks(SB), NOSPLIT, $0-17\n")
+	ins("MOVD p+0(FP), R0")
+	ins("MOVD n16+8(FP), R1")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("SUBS $1, R1, R1")
+	ins("BEQ minreduce")
+	label("minloop")
+	ins("VLD1.P 16(R0), [V1.B16]")
+	word("smin v0.16b, v0.16b, v1.16b")
+	ins("SUBS $1, R1, R1")
+	ins("BNE minloop")
+	label("minreduce")
+	word("sminv b0, v0.16b")
+	ins("VMOV V0.B[0], R2")
+	ins("MOVB R2, ret+16(FP)")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -458,6 +479,7 @@ func main() {
 	genV80()
 	genDepthwise()
 	genSum()
+	genMin()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -127,9 +127,11 @@ func packCols(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin b
 	clear(dst)
 	colSum = colSum[:n]
 	clear(colSum)
-	step := 16 // bytes between columns of a chunk
-	if l.dot {
-		step = 4
+	// Where column j's byte 0 of chunk 0 lands.
+	var offs [matMulCD / 4]int32
+	colOff := offs[:n]
+	for j := range colOff {
+		colOff[j] = int32((j/pw)*panelBytes + l.offset(0, j%pw, 0))
 	}
 	for kk := 0; kk < k; kk++ {
 		row := src[kk*ld : kk*ld+n]
@@ -143,15 +145,13 @@ func packCols(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin b
 			c = 1 + (kk-s1)/16
 			i = kk - chunkStart(c, s1)
 		}
-		base := l.offset(c, 0, i)
-		for p0 := 0; p0 < n; p0 += pw {
-			d := dst[p0/pw*panelBytes+base:]
-			seg := row[p0:min(p0+pw, n)]
-			sums := colSum[p0 : p0+len(seg)]
-			for j, v := range seg {
-				d[j*step] = v
-				sums[j] += int32(v)
-			}
+		// colOff[j] + l.offset(c, 0, i) < len(dst) for every j < n: the
+		// stores need no bounds checks.
+		d := unsafe.Pointer(&dst[l.offset(c, 0, i)])
+		offs, sums := colOff[:len(row)], colSum[:len(row)]
+		for j, v := range row {
+			*(*int8)(unsafe.Add(d, offs[j])) = v
+			sums[j] += int32(v)
 		}
 	}
 	return hasMin
@@ -160,6 +160,10 @@ func packCols(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin b
 // minInt8 returns the smallest of v (127 for none).
 func minInt8(v []int8) int8 {
 	m := int8(127)
+	if n16 := len(v) / 16; n16 > 0 {
+		m = minBlocks(&v[0], n16)
+		v = v[16*n16:]
+	}
 	for _, x := range v {
 		m = min(m, x)
 	}

@@ -35,6 +35,16 @@ func parseOperand(s string) (operand, error) {
 		s = s[:i]
 	}
 	dot := strings.IndexByte(s, '.')
+	if len(s) >= 2 && strings.IndexByte("bhsd", s[0]) >= 0 && dot < 0 && o.index < 0 {
+		// A scalar SIMD register (the result of an across-lanes reduction):
+		// its arrangement is its size letter.
+		n, err := strconv.Atoi(s[1:])
+		if err != nil || n < 0 || n > 31 {
+			return o, fmt.Errorf("bad register number in %q", s)
+		}
+		o.reg, o.arr = uint32(n), s[:1]
+		return o, nil
+	}
 	if len(s) < 2 || s[0] != 'v' || dot < 0 {
 		return o, fmt.Errorf("want a vector register vN.T, got %q", s)
 	}
@@ -79,6 +89,8 @@ var forms = map[string][]form{
 	// SMAX/SMIN (vector): 0 Q 0 01110 size 1 Rm 0110 o1 Rn Rd.
 	"smax": {{arrs: []string{"16b", "16b", "16b"}, base: 0x4e206400}, {arrs: []string{"4s", "4s", "4s"}, base: 0x4ea06400}},
 	"smin": {{arrs: []string{"16b", "16b", "16b"}, base: 0x4e206c00}, {arrs: []string{"4s", "4s", "4s"}, base: 0x4ea06c00}},
+	// SMINV: 0 Q 0 01110 size 11000 11010 10 Rn Rd.
+	"sminv": {{arrs: []string{"b", "16b"}, base: 0x4e31a800}},
 	// SDOT (vector), FEAT_DotProd: 0 Q 0 01110 10 0 Rm 1001 01 Rn Rd.
 	// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 	"sdot": {{arrs: []string{"4s", "16b", "16b"}, base: 0x4e809400}, {arrs: []string{"4s", "16b", "4b"}, base: 0x4f80e000, elem: true}},

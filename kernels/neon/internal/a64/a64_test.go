@@ -45,6 +45,8 @@ var known = []struct {
 	{"smmla v28.4s, v19.16b, v7.16b", 0x4e87a67c},
 	{"sdot v1.4s, v2.16b, v3.4b[0]", 0x4f83e041},
 	{"saddw v21.4s, v21.4s, v27.4h", 0x0e7b12b5},
+	{"sminv b0, v0.16b", 0x4e31a800},
+	{"sminv b3, v17.16b", 0x4e31aa23},
 	{"saddw2 v22.4s, v22.4s, v27.8h", 0x4e7b12d6},
 	{"saddw v3.4s, v30.4s, v1.4h", 0x0e6113c3},
 	{"saddw2 v31.4s, v0.4s, v17.8h", 0x4e71101f},
@@ -74,6 +76,8 @@ func TestEncodeRejects(t *testing.T) {
 		"fmla v1.4s, v2.4s, v3.4s",    // unknown mnemonic
 		"sqxtn x1, v2.8h",
 		"smax",
+		"sminv b32, v1.16b",
+		"sminv h1, v1.16b",
 	} {
 		if w, err := Encode(s); err == nil {
 			t.Errorf("%s: encoded as %#08x, want an error", s, w)
