@@ -52,9 +52,14 @@ func forEachPath(t *testing.T, f func(t *testing.T, p Path)) {
 	}
 }
 
-// iters returns n, or a third of it with -short (the emulated CI lanes).
+// iters returns n, or fewer with -short (the emulated CI lanes): a third
+// for the assembly, a tenth for the Go twins (the 32-bit arm lane), which
+// the native test run covers in full.
 func iters(n int) int {
-	if testing.Short() {
+	switch {
+	case testing.Short() && !Asm():
+		return n / 10
+	case testing.Short():
 		return n / 3
 	}
 	return n
