@@ -150,6 +150,11 @@ const (
 type verifier struct {
 	b      []byte
 	visits int
+	// budget bounds the visits: every reference is a 4-byte offset, so a
+	// file whose tables form a tree needs fewer than len(b)/4 visits;
+	// only tables shared through several levels (which converters never
+	// write) could need more, and those could make the walk exponential.
+	budget int
 }
 
 func (v *verifier) errf(path, f string, args ...any) error {
@@ -201,8 +206,8 @@ func (v *verifier) table(path string, pos uint64, s *spec, depth int) error {
 	if depth > maxDepth {
 		return v.errf(path, "tables nested deeper than %d", maxDepth)
 	}
-	if v.visits++; v.visits > maxVisits {
-		return v.errf(path, "more than %d tables", maxVisits)
+	if v.visits++; v.visits > v.budget {
+		return v.errf(path, "more than %d table visits for a %d-byte file (shared subtables?)", v.budget, len(v.b))
 	}
 	if pos%4 != 0 || pos+4 > uint64(len(v.b)) {
 		return v.errf(path, "table at %d is misaligned or outside the %d-byte buffer", pos, len(v.b))
@@ -339,7 +344,7 @@ func verifyBuffer(b []byte) error {
 	if string(b[4:8]) != FileIdentifier {
 		return fmt.Errorf("%w: file identifier %q, want %q", ErrNotTFLite, b[4:8], FileIdentifier)
 	}
-	v := &verifier{b: b}
+	v := &verifier{b: b, budget: min(maxVisits, len(b)/4+64)}
 	root := uint64(v.u32(0))
 	return v.table("Model", root, schemaModel, 0)
 }

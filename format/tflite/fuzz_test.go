@@ -185,3 +185,33 @@ func TestTinyModelsImport(t *testing.T) {
 		t.Fatalf("got %v, want a malformed-TANH error", err)
 	}
 }
+
+// TestSharedTablesBounded: 300 subgraph entries that all point at one
+// subgraph of 300 tensor entries that all point at one tensor would make a
+// naive walk visit 90,000 tables in a file of a few kilobytes; the
+// verifier stops at its budget.
+func TestSharedTablesBounded(t *testing.T) {
+	b := flatbuffers.NewBuilder(1024)
+	b.StartObject(5)
+	tensor := b.EndObject()
+	rep := func(o flatbuffers.UOffsetT, n int) flatbuffers.UOffsetT {
+		b.StartVector(4, n, 4)
+		for i := 0; i < n; i++ {
+			b.PrependUOffsetT(o)
+		}
+		return b.EndVector(n)
+	}
+	tv := rep(tensor, 300)
+	b.StartObject(5)
+	b.PrependUOffsetTSlot(0, tv, 0)
+	sg := b.EndObject()
+	sv := rep(sg, 300)
+	b.StartObject(5)
+	b.PrependUint32Slot(0, SchemaVersion, 0)
+	b.PrependUOffsetTSlot(2, sv, 0)
+	b.FinishWithFileIdentifier(b.EndObject(), []byte(FileIdentifier))
+	_, err := Read(b.FinishedBytes())
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "table visits") {
+		t.Fatalf("got %v, want a visit-budget error", err)
+	}
+}
