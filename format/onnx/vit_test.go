@@ -92,7 +92,7 @@ func logitDiff(t *testing.T, m *format.Model, output int, refPath string) float6
 	if err != nil {
 		t.Fatal(err)
 	}
-	worst := 0.0
+	worst, worstAbs, worstElem := 0.0, 0.0, 0.0
 	for i := 0; i < n; i++ {
 		img, _ := set.Image(i)
 		if err := conv.Convert(it.Input(0).Bytes(), img); err != nil {
@@ -108,12 +108,15 @@ func logitDiff(t *testing.T, m *format.Model, output int, refPath string) float6
 			scale = max(scale, math.Abs(float64(w)))
 		}
 		for c := range want {
-			d := math.Abs(float64(got[c])-float64(want[c])) / scale
-			if d > worst {
-				worst = d
+			d := math.Abs(float64(got[c]) - float64(want[c]))
+			worst = max(worst, d/scale)
+			worstAbs = max(worstAbs, d)
+			if math.Abs(float64(want[c])) >= 0.1 {
+				worstElem = max(worstElem, d/math.Abs(float64(want[c])))
 			}
 		}
 	}
+	t.Logf("%d images: max |Δ| %.3g, max |Δ|/|ref| %.3g over logits with |ref| ≥ 0.1", n, worstAbs, worstElem)
 	return worst
 }
 
