@@ -385,7 +385,11 @@ func TestInvokeAllocs(t *testing.T) {
 				t.Skip("slow in pure Go; runs without -short")
 			}
 			_, it := newInterpreter(t, filepath.Join(dir, pm.file))
-			for _, threads := range []int{1, 2} {
+			threadCounts := []int{1, 2}
+			if testing.Short() {
+				threadCounts = threadCounts[:1] // goroutine hand-offs are slow under qemu
+			}
+			for _, threads := range threadCounts {
 				it.SetThreads(threads)
 				if n := testing.AllocsPerRun(2, func() {
 					if err := it.Invoke(); err != nil {
@@ -404,9 +408,9 @@ func TestInvokeAllocs(t *testing.T) {
 // computes the same outputs on cat.bmp.
 func TestConvertRoundTrip(t *testing.T) {
 	dir := sharedModels(t)
-	for _, pm := range parityModels {
+	for i, pm := range parityModels {
 		t.Run(pm.file, func(t *testing.T) {
-			if pm.slow && testing.Short() {
+			if (pm.slow || i > 0) && testing.Short() {
 				t.Skip("slow in pure Go; runs without -short")
 			}
 			m, it := newInterpreter(t, filepath.Join(dir, pm.file))
