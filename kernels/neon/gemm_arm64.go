@@ -40,3 +40,8 @@ func sumBlocks(p *int8, n16 int) int32
 //
 //go:noescape
 func minBlocks(p *int8, n16 int) int8
+
+// addInt8 computes n16·16 elements of same-shape int8 Add (see gen_asm.go).
+//
+//go:noescape
+func addInt8(a, b, out *int8, n16 int, q *[11]int64)

@@ -1278,3 +1278,142 @@ minreduce:
 	VMOV V0.B[0], R2
 	MOVB R2, ret+16(FP)
 	RET
+
+// func addInt8(a, b, out *int8, n16 int, q *[11]int64)
+// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,
+// V14/V15 products, V16-V26 constants.
+TEXT ·addInt8(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // A multiplier
+	MOVD 8(R4), R5
+	VDUP R5, V17.D2 // A shift
+	MOVD 16(R4), R5
+	VDUP R5, V18.S4 // B multiplier
+	MOVD 24(R4), R5
+	VDUP R5, V19.D2 // B shift
+	MOVD 32(R4), R5
+	VDUP R5, V20.S4 // output multiplier
+	MOVD 40(R4), R5
+	VDUP R5, V21.D2 // output shift
+	MOVD 48(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 56(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 64(R4), R5
+	VDUP R5, V24.S4 // output zero point
+	MOVD 72(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 80(R4), R5
+	VDUP R5, V26.B16 // high clamp
+addloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x0f10a446 // sxtl v6.4s, v2.4h
+	WORD $0x4f10a447 // sxtl2 v7.4s, v2.8h
+	WORD $0x0f10a468 // sxtl v8.4s, v3.4h
+	WORD $0x4f10a469 // sxtl2 v9.4s, v3.8h
+	WORD $0x0eb0c0ce // smull v14.2d, v6.2s, v16.2s
+	WORD $0x4eb0c0cf // smull2 v15.2d, v6.4s, v16.4s
+	WORD $0x4ef15dce // sqrshl v14.2d, v14.2d, v17.2d
+	WORD $0x4ef15def // sqrshl v15.2d, v15.2d, v17.2d
+	WORD $0x0ea149c6 // sqxtn v6.2s, v14.2d
+	WORD $0x4ea149e6 // sqxtn2 v6.4s, v15.2d
+	WORD $0x0eb0c0ee // smull v14.2d, v7.2s, v16.2s
+	WORD $0x4eb0c0ef // smull2 v15.2d, v7.4s, v16.4s
+	WORD $0x4ef15dce // sqrshl v14.2d, v14.2d, v17.2d
+	WORD $0x4ef15def // sqrshl v15.2d, v15.2d, v17.2d
+	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
+	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
+	WORD $0x0eb0c10e // smull v14.2d, v8.2s, v16.2s
+	WORD $0x4eb0c10f // smull2 v15.2d, v8.4s, v16.4s
+	WORD $0x4ef15dce // sqrshl v14.2d, v14.2d, v17.2d
+	WORD $0x4ef15def // sqrshl v15.2d, v15.2d, v17.2d
+	WORD $0x0ea149c8 // sqxtn v8.2s, v14.2d
+	WORD $0x4ea149e8 // sqxtn2 v8.4s, v15.2d
+	WORD $0x0eb0c12e // smull v14.2d, v9.2s, v16.2s
+	WORD $0x4eb0c12f // smull2 v15.2d, v9.4s, v16.4s
+	WORD $0x4ef15dce // sqrshl v14.2d, v14.2d, v17.2d
+	WORD $0x4ef15def // sqrshl v15.2d, v15.2d, v17.2d
+	WORD $0x0ea149c9 // sqxtn v9.2s, v14.2d
+	WORD $0x4ea149e9 // sqxtn2 v9.4s, v15.2d
+	WORD $0x0e372022 // ssubl v2.8h, v1.8b, v23.8b
+	WORD $0x4e372023 // ssubl2 v3.8h, v1.16b, v23.16b
+	WORD $0x0f10a44a // sxtl v10.4s, v2.4h
+	WORD $0x4f10a44b // sxtl2 v11.4s, v2.8h
+	WORD $0x0f10a46c // sxtl v12.4s, v3.4h
+	WORD $0x4f10a46d // sxtl2 v13.4s, v3.8h
+	WORD $0x0eb2c14e // smull v14.2d, v10.2s, v18.2s
+	WORD $0x4eb2c14f // smull2 v15.2d, v10.4s, v18.4s
+	WORD $0x4ef35dce // sqrshl v14.2d, v14.2d, v19.2d
+	WORD $0x4ef35def // sqrshl v15.2d, v15.2d, v19.2d
+	WORD $0x0ea149ca // sqxtn v10.2s, v14.2d
+	WORD $0x4ea149ea // sqxtn2 v10.4s, v15.2d
+	WORD $0x0eb2c16e // smull v14.2d, v11.2s, v18.2s
+	WORD $0x4eb2c16f // smull2 v15.2d, v11.4s, v18.4s
+	WORD $0x4ef35dce // sqrshl v14.2d, v14.2d, v19.2d
+	WORD $0x4ef35def // sqrshl v15.2d, v15.2d, v19.2d
+	WORD $0x0ea149cb // sqxtn v11.2s, v14.2d
+	WORD $0x4ea149eb // sqxtn2 v11.4s, v15.2d
+	WORD $0x0eb2c18e // smull v14.2d, v12.2s, v18.2s
+	WORD $0x4eb2c18f // smull2 v15.2d, v12.4s, v18.4s
+	WORD $0x4ef35dce // sqrshl v14.2d, v14.2d, v19.2d
+	WORD $0x4ef35def // sqrshl v15.2d, v15.2d, v19.2d
+	WORD $0x0ea149cc // sqxtn v12.2s, v14.2d
+	WORD $0x4ea149ec // sqxtn2 v12.4s, v15.2d
+	WORD $0x0eb2c1ae // smull v14.2d, v13.2s, v18.2s
+	WORD $0x4eb2c1af // smull2 v15.2d, v13.4s, v18.4s
+	WORD $0x4ef35dce // sqrshl v14.2d, v14.2d, v19.2d
+	WORD $0x4ef35def // sqrshl v15.2d, v15.2d, v19.2d
+	WORD $0x0ea149cd // sqxtn v13.2s, v14.2d
+	WORD $0x4ea149ed // sqxtn2 v13.4s, v15.2d
+	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x0eb4c0ce // smull v14.2d, v6.2s, v20.2s
+	WORD $0x4eb4c0cf // smull2 v15.2d, v6.4s, v20.4s
+	WORD $0x4ef55dce // sqrshl v14.2d, v14.2d, v21.2d
+	WORD $0x4ef55def // sqrshl v15.2d, v15.2d, v21.2d
+	WORD $0x0ea149c6 // sqxtn v6.2s, v14.2d
+	WORD $0x4ea149e6 // sqxtn2 v6.4s, v15.2d
+	WORD $0x4eb80cc6 // sqadd v6.4s, v6.4s, v24.4s
+	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x0eb4c0ee // smull v14.2d, v7.2s, v20.2s
+	WORD $0x4eb4c0ef // smull2 v15.2d, v7.4s, v20.4s
+	WORD $0x4ef55dce // sqrshl v14.2d, v14.2d, v21.2d
+	WORD $0x4ef55def // sqrshl v15.2d, v15.2d, v21.2d
+	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
+	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
+	WORD $0x4eb80ce7 // sqadd v7.4s, v7.4s, v24.4s
+	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x0eb4c10e // smull v14.2d, v8.2s, v20.2s
+	WORD $0x4eb4c10f // smull2 v15.2d, v8.4s, v20.4s
+	WORD $0x4ef55dce // sqrshl v14.2d, v14.2d, v21.2d
+	WORD $0x4ef55def // sqrshl v15.2d, v15.2d, v21.2d
+	WORD $0x0ea149c8 // sqxtn v8.2s, v14.2d
+	WORD $0x4ea149e8 // sqxtn2 v8.4s, v15.2d
+	WORD $0x4eb80d08 // sqadd v8.4s, v8.4s, v24.4s
+	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x0eb4c12e // smull v14.2d, v9.2s, v20.2s
+	WORD $0x4eb4c12f // smull2 v15.2d, v9.4s, v20.4s
+	WORD $0x4ef55dce // sqrshl v14.2d, v14.2d, v21.2d
+	WORD $0x4ef55def // sqrshl v15.2d, v15.2d, v21.2d
+	WORD $0x0ea149c9 // sqxtn v9.2s, v14.2d
+	WORD $0x4ea149e9 // sqxtn2 v9.4s, v15.2d
+	WORD $0x4eb80d29 // sqadd v9.4s, v9.4s, v24.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
+	WORD $0x4e3a6c42 // smin v2.16b, v2.16b, v26.16b
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addloop
+	RET

@@ -124,3 +124,14 @@ func minBlocks(p *int8, n16 int) int8 {
 	}
 	return m
 }
+
+// addInt8 is the Go twin of the Add micro-kernel.
+func addInt8(a, b, out *int8, n16 int, q *[11]int64) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	scale := func(x int32, m, sh int64) int32 { return sat32(sqrshl(int64(x)*m, int32(sh))) }
+	for i := range os {
+		x := scale(int32(as[i])-int32(q[6]), q[0], q[1]) + scale(int32(bs[i])-int32(q[7]), q[2], q[3])
+		v := int64(scale(x, q[4], q[5])) + q[8]
+		os[i] = int8(max(min(v, q[10]), q[9]))
+	}
+}

@@ -395,3 +395,44 @@ func TestMinInt8(t *testing.T) {
 		}
 	}
 }
+
+func TestAddMatchesRef(t *testing.T) {
+	g := newGen(10)
+	fast := 0
+	for i := 0; i < iters(300); i++ {
+		shape := []int{1 + g.IntN(40), 1 + g.IntN(70)}
+		if i%5 == 0 {
+			shape = []int{1 + g.IntN(3), 1 + g.IntN(9)} // below 16 elements: ref
+		}
+		qp := func() quant.Params {
+			return quant.Params{Scale: float32(math.Exp2(g.Float64()*10 - 8)), ZeroPoint: int32(g.IntN(256) - 128)}
+		}
+		p, err := ref.NewAddParams(qp(), qp(), qp(), false)
+		if err != nil {
+			continue // scale ratio outside what Add supports
+		}
+		bshape := shape
+		if i%7 == 3 {
+			bshape = []int{1, shape[1]} // broadcast: ref
+		}
+		if p.Broadcast, err = ref.NewBroadcast(shape, bshape, shape); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 1 {
+			p.ActMin, p.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
+		}
+		n := shape[0] * shape[1]
+		a, b := g.i8(n, i%2 == 0), g.i8(bshape[0]*bshape[1], i%3 == 0)
+		want, got := make([]int8, n), make([]int8, n)
+		ref.AddInt8(&p, a, b, want)
+		AddInt8(&p, a, b, got)
+		diff8(t, fmt.Sprintf("case %d shape %v + %v", i, shape, bshape), got, want, shape[1])
+		if n >= 16 && dense(&p.Broadcast) {
+			fast++
+		}
+	}
+	if fast < iters(300)/3 {
+		t.Errorf("only %d cases reached the assembly", fast)
+	}
+	t.Logf("%d cases through the assembly", fast)
+}

@@ -41,6 +41,7 @@ func main() {
 	model := flag.String("model", "", "count one Invoke of this .eim model")
 	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
 	ops := flag.Bool("ops", false, "with -model, also count every op separately")
+	add := flag.Bool("add", false, "count one int8 Add of two 197×192 tensors (a DeiT-tiny residual)")
 	flag.Parse()
 	goruntime.LockOSThread()
 	switch {
@@ -54,6 +55,8 @@ func main() {
 		}
 	case *gemm != "":
 		countGEMM(*gemm, *ks)
+	case *add:
+		countAdd(*ks)
 	case *model != "":
 		countModel(*model, *ks, *ops)
 	default:
@@ -113,6 +116,38 @@ func countGEMM(out, ks string) {
 		}
 	}
 	fmt.Printf("macs %d\n", M*N*K)
+}
+
+func countAdd(ks string) {
+	shape := []int{197, 192}
+	p, err := ref.NewAddParams(quant.Params{Scale: 0.05, ZeroPoint: 3}, quant.Params{Scale: 0.02, ZeroPoint: -7},
+		quant.Params{Scale: 0.06, ZeroPoint: 1}, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if p.Broadcast, err = ref.NewBroadcast(shape, shape, shape); err != nil {
+		log.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	a, b, out, want := make([]int8, p.N), make([]int8, p.N), make([]int8, p.N), make([]int8, p.N)
+	for i := range a {
+		a[i], b[i] = int8(r.IntN(256)-128), int8(r.IntN(256)-128)
+	}
+	run := func() { ref.AddInt8(&p, a, b, out) }
+	if ks != "ref" {
+		run = func() { neon.AddInt8(&p, a, b, out) }
+	}
+	run()
+	start(1)
+	run()
+	stop(1)
+	ref.AddInt8(&p, a, b, want)
+	for i := range want {
+		if out[i] != want[i] {
+			log.Fatalf("output %d = %d, ref %d", i, out[i], want[i])
+		}
+	}
+	fmt.Printf("elements %d\n", p.N)
 }
 
 func countModel(path, ks string, ops bool) {

@@ -81,6 +81,14 @@ var forms = map[string][]form{
 	// SADDW/SADDW2: 0 Q 0 01110 size 1 Rm 0001 00 Rn Rd.
 	"saddw":  {{arrs: []string{"4s", "4s", "4h"}, base: 0x0e601000}},
 	"saddw2": {{arrs: []string{"4s", "4s", "8h"}, base: 0x4e601000}},
+	// SSUBL/SSUBL2: 0 Q 0 01110 size 1 Rm 0010 00 Rn Rd.
+	"ssubl":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e202000}},
+	"ssubl2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e202000}},
+	// SXTL/SXTL2 (SSHLL #0): 0 Q 0 011110 immh:immb=0010000 10100 1 Rn Rd.
+	"sxtl":  {{arrs: []string{"4s", "4h"}, base: 0x0f10a400}},
+	"sxtl2": {{arrs: []string{"4s", "8h"}, base: 0x4f10a400}},
+	// SQADD (vector): 0 Q 0 01110 size 1 Rm 0000 11 Rn Rd.
+	"sqadd": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea00c00}},
 	// SQRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 11 Rn Rd.
 	"sqrshl": {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee05c00}},
 	// SQXTN/SQXTN2: 0 Q 0 01110 size 10000 10100 10 Rn Rd.

@@ -46,6 +46,11 @@ var known = []struct {
 	{"sdot v1.4s, v2.16b, v3.4b[0]", 0x4f83e041},
 	{"saddw v21.4s, v21.4s, v27.4h", 0x0e7b12b5},
 	{"sminv b0, v0.16b", 0x4e31a800},
+	{"ssubl v2.8h, v0.8b, v20.8b", 0x0e342002},
+	{"ssubl2 v3.8h, v0.16b, v20.16b", 0x4e342003},
+	{"sxtl v4.4s, v2.4h", 0x0f10a444},  // llvm-mc prints sshll v4.4s, v2.4h, #0
+	{"sxtl2 v5.4s, v2.8h", 0x4f10a445}, // sshll2 v5.4s, v2.8h, #0
+	{"sqadd v4.4s, v4.4s, v25.4s", 0x4eb90c84},
 	{"sminv b3, v17.16b", 0x4e31aa23},
 	{"saddw2 v22.4s, v22.4s, v27.8h", 0x4e7b12d6},
 	{"saddw v3.4s, v30.4s, v1.4h", 0x0e6113c3},
