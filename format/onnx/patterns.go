@@ -20,6 +20,11 @@ import (
 // pattern; otherwise the nodes import one by one (and Sqrt or Erf on a
 // runtime tensor is then reported as unsupported).
 func (im *importer) findPatterns() {
+	for i := range im.g.Nodes {
+		if len(im.g.Nodes[i].Outputs) == 0 {
+			return // the import fails at that node; matching needs outputs
+		}
+	}
 	p := &patterns{im: im, producer: map[string]int{}, konsts: map[string]*konst{}}
 	for name, v := range im.vals {
 		if v.k != nil {
@@ -145,6 +150,9 @@ func (p *patterns) layerNorm(r1 int) {
 	sqn := p.node(sq)
 	switch sqn.OpType {
 	case "Pow":
+		if len(sqn.Inputs) != 2 {
+			return
+		}
 		if e, ok := p.scalar(sqn.Inputs[1]); !ok || e != 2 || sqn.Inputs[0] != d || len(p.im.consumers[d]) != 2 {
 			return
 		}
