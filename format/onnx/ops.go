@@ -799,20 +799,26 @@ func (im *importer) foldOnly(n *Node) error {
 		if err != nil {
 			return err
 		}
+		if x.len() != 1 || l.len() != 1 || d.len() != 1 {
+			return fmt.Errorf("Range arguments of %d, %d and %d values (want scalars)", x.len(), l.len(), d.len())
+		}
 		s0, s1, st := x.floats()[0], l.floats()[0], d.floats()[0]
-		if st == 0 || x.len() != 1 || l.len() != 1 || d.len() != 1 {
-			return fmt.Errorf("bad Range arguments")
+		if st == 0 {
+			return fmt.Errorf("Range with delta 0")
 		}
 		cnt := math.Ceil(float64(s1-s0) / float64(st))
+		if !(cnt >= 0) {
+			cnt = 0
+		}
 		if cnt > float64(MaxElements) {
 			return fmt.Errorf("Range of %v elements", cnt)
 		}
-		k := &konst{float: x.float}
-		for j := 0; j < int(max(cnt, 0)); j++ {
+		k := &konst{float: x.float || l.float || d.float}
+		for j := 0; j < int(cnt); j++ {
 			if k.float {
 				k.f = append(k.f, s0+float32(j)*st)
 			} else {
-				k.i = append(k.i, x.i[0]+int64(j)*d.i[0])
+				k.i = append(k.i, x.ints()[0]+int64(j)*d.ints()[0])
 			}
 		}
 		k.shape = []int64{int64(k.len())}

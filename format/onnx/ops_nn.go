@@ -163,6 +163,9 @@ type convGeometry struct {
 
 func geometry(n *Node, h, w, kh, kw int64) (convGeometry, error) {
 	g := convGeometry{kh: kh, kw: kw, sh: 1, sw: 1, dh: 1, dw: 1}
+	if kh < 1 || kw < 1 || kh > 1<<16 || kw > 1<<16 {
+		return g, fmt.Errorf("kernel %d×%d", kh, kw)
+	}
 	if s := attrInts(n, "strides"); s != nil {
 		if len(s) != 2 {
 			return g, fmt.Errorf("%w: strides %v", ErrUnsupported, s)
@@ -642,7 +645,7 @@ func (im *importer) dequantize(n *Node) error {
 		}
 		zp = z.k
 	}
-	if x.float || zp.len() != scale.len() {
+	if x.float || scale.len() == 0 || zp.len() != scale.len() {
 		return fmt.Errorf("%w: DequantizeLinear of %d scales and %d zero points", ErrUnsupported, scale.len(), zp.len())
 	}
 	axis := 0
