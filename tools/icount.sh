@@ -68,7 +68,7 @@ for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a72 ref"; do
   echo
   echo "$1 $2:"
   awk '/^region [0-9]+:/ { id = $2; sub(":", "", id); n[id] = $3 }
-       /^op / { code[$6] = $3; mac[$6] = $4 }
+       /^op / { code[$5] = $3; mac[$5] = $4 }
        END {
          for (id in code) { t[code[id]] += n[id]; mm[code[id]] += mac[id]; all += n[id] }
          for (c in t) printf "  %-18s %8.2f M  %5.1f%%  %s\n", c, t[c]/1e6, 100*t[c]/all, (mm[c] ? sprintf("%.2f", mm[c]/t[c]) : "")
