@@ -49,7 +49,10 @@ func onnxConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, er
 	fs.StringVar(&f.calibrate, "calibrate", "", "ONNX → int8: calibration images, MNIST idx files or a folder of class sub-folders")
 	fs.IntVar(&f.calibOffset, "calib-offset", 0, "first calibration image")
 	fs.IntVar(&f.calibCount, "calib-count", 500, "number of calibration images")
-	fs.StringVar(&f.method, "method", "percentile", "activation range method: minmax, percentile or mse")
+	// minmax is the default because it measured best on the MNIST ViT:
+	// 97.26% top-1 on test images 1000–9999 against percentile's and mse's
+	// 97.22% (float 97.29%), calibrated on images 0–499.
+	fs.StringVar(&f.method, "method", "minmax", "activation range method: minmax, percentile or mse")
 	fs.Float64Var(&f.percentile, "percentile", 99.99, "percent of values kept in each tail by --method percentile")
 	fs.BoolVar(&f.float, "float", false, "ONNX: write the float32 model (no calibration)")
 	fs.StringVar(&f.scale, "scale", "", "preprocessing: x' = (pixel·S − M)/D, pixels 0…255 (default 1)")
