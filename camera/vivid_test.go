@@ -107,7 +107,11 @@ func vividCapture(t *testing.T, dev, pf string) []byte {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 		if i > 0 {
-			if f.Seq <= prevSeq || f.Timestamp <= prevTS {
+			// vivid derives sequence numbers from its frame timer; when the
+			// emulated machine is starved it can hand out one number twice
+			// (seen under qemu on a loaded 2-core host), so only a step back
+			// is an error. Timestamps must still advance.
+			if f.Seq < prevSeq || f.Timestamp <= prevTS {
 				t.Errorf("frame %d: seq %d ts %v after seq %d ts %v", i, f.Seq, f.Timestamp, prevSeq, prevTS)
 			}
 			drops += f.Drops(prevSeq)
