@@ -17,7 +17,7 @@ const (
 // built a few pixels at a time on the stack, padding taps holding the input
 // zero point (whose products the folded bias cancels, as ref skips them).
 func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
-	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out}
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out}
 	Cin, Cout, OW := p.Cin, p.Cout, p.OW
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
 		p.OH == p.H && p.OW == p.W {

@@ -74,8 +74,8 @@ func Best() (Path, string) {
 //
 // For each panel of pw columns, packed B holds nch chunks of 16·pw bytes,
 // then the panel's column data (cdBytes(pw) bytes: pw int32 biases, then
-// per 4 columns 4 int32 multipliers and 4 int64 shifts Shift−31, the
-// SQRSHL amounts) lives in a separate array.
+// per 4 columns the requantization group of setRequant) lives in a
+// separate array.
 type layout struct {
 	mr, pw int
 	// dot: within a chunk, k-group q (4 k) holds pw columns × 4 bytes.
@@ -104,7 +104,33 @@ func (l layout) offset(c, j, i int) int {
 	return c*16*l.pw + j*16 + i
 }
 
-func cdBytes(pw int) int { return 16 * pw }
+// cdBytes is the size of one panel's column data: pw int32 biases, then
+// per 4 columns a 64-byte requantization group (setRequant).
+func cdBytes(pw int) int { return 20 * pw }
+
+// setRequant stores column j's multiplier in panel column data c: in its
+// group of 4 columns, word j%4 holds M, words 4+2·(j%4) and 5+2·(j%4) the
+// int64 SQRSHL amount Shift−31 (exact path), word 12+j%4 the int32 SRSHL
+// amount Shift (fast path). It reports whether the fast path is exact for
+// this multiplier (see fastRequant).
+func setRequant(c []int32, pw, j int, m quant.Multiplier) bool {
+	g := c[pw+16*(j/4):]
+	g[j%4] = m.M
+	sh := int64(m.Shift) - 31
+	g[4+2*(j%4)] = int32(sh)
+	g[5+2*(j%4)] = int32(sh >> 32)
+	g[12+j%4] = m.Shift
+	return fastRequant(m)
+}
+
+// fastRequant reports whether m.Apply(x) equals SRSHL(SQDMULH(x, M), Shift)
+// for every int32 x, so that two instructions do the exact requantization
+// of four outputs. With s = −Shift ≥ 1 and x·M = q·2^31 + r (0 ≤ r < 2^31),
+// SQDMULH gives q, and ⌊(x·M + 2^(30+s))/2^(31+s)⌋ = ⌊(q + 2^(s−1))/2^s⌋
+// because r/2^(31+s) < 2^−s cannot carry past the next multiple of 2^−s:
+// Apply's single rounding is SRSHL's rounding of q. A zero multiplier gives
+// 0 both ways.
+func fastRequant(m quant.Multiplier) bool { return m.Shift <= -1 || m.M == 0 }
 
 // chunkStart returns the first k of chunk c.
 func chunkStart(c, s1 int) int {
@@ -125,6 +151,7 @@ const (
 	modeInt8     = 1 // requantize to int8, else int32 out
 	modeRowBias  = 2 // add a per-row bias
 	modeUnpaired = 4 // v80: one product per int16 lane (an operand holds −128)
+	modeFastReq  = 8 // requantize with SQDMULH + SRSHL (every fastRequant)
 )
 
 // Packed is a B operand (weights) in a micro-kernel's layout, with the
@@ -139,6 +166,7 @@ type Packed struct {
 	b        []int8
 	cd       []int32
 	unpaired bool
+	fastReq  bool // every column's multiplier passes fastRequant
 	rounding quant.Rounding
 }
 
@@ -187,7 +215,8 @@ func packB(l layout, dst []int8, src []int8, n, k, sn, sk int, colSum []int32) (
 
 // fillColumnData writes the column data of every panel: bias[n] (0 beyond
 // N) and the requantization of column n, mult(n).
-func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult func(n int) quant.Multiplier) {
+func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult func(n int) quant.Multiplier) (fast bool) {
+	fast = true
 	pw := l.pw
 	words := cdBytes(pw) / 4
 	np := len(cd) / words
@@ -202,13 +231,12 @@ func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult fu
 			} else {
 				c[j] = 0
 			}
-			g := c[pw+12*(j/4):]
-			g[j%4] = m.M
-			sh := int64(m.Shift) - 31
-			g[4+2*(j%4)] = int32(sh)
-			g[5+2*(j%4)] = int32(sh >> 32)
+			if !setRequant(c, pw, j, m) {
+				fast = false
+			}
 		}
 	}
+	return fast
 }
 
 // PackFC packs FullyConnected weights w [N,K] for path, folding p's bias,
@@ -244,7 +272,7 @@ func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.Ou
 		b: make([]int8, np*nch*16*l.pw), cd: make([]int32, np*cdBytes(l.pw)/4), rounding: out.Rounding}
 	sums := make([]int32, n)
 	pk.unpaired = packB(l, pk.b, w, n, k, k, 1, sums)
-	fillColumnData(l, pk.cd, n, func(c int) int32 {
+	pk.fastReq = fillColumnData(l, pk.cd, n, func(c int) int32 {
 		var b int32
 		if bias != nil {
 			b = bias[c]
@@ -276,6 +304,7 @@ type gemmArgs struct {
 	b        []int8  // packed B (w.b, or a per-call buffer)
 	cd       []int32 // column data
 	unpaired bool
+	fastReq  bool
 	os       *kernels.OutputStage
 	// bzp, when not zero, adds −bzp·Σ_k a[m,k] to every output of row m
 	// (BatchMatMul's zero point of B).
@@ -306,6 +335,9 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 			return
 		}
 		mode |= modeInt8
+		if g.fastReq {
+			mode |= modeFastReq
+		}
 		zp, lo, hi = int(g.os.OutZP), int(g.os.ActMin), int(g.os.ActMax)
 	}
 	if g.unpaired {
@@ -390,7 +422,7 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 // FullyConnectedInt8 is ref.FullyConnectedInt8 with weights packed by
 // PackFC(…, p, w): identical results.
 func FullyConnectedInt8(p *kernels.FCParams, x []int8, w *Packed, out []int8) {
-	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out}
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out}
 	g.run(x[:p.M*p.K], p.K, p.M, out[:p.M*p.N], nil, p.N)
 }
 

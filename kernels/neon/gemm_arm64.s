@@ -240,126 +240,182 @@ dotdone:
 	ADD R14, R16, R16
 	VST1 [V28.S4, V29.S4, V30.S4, V31.S4], (R16)
 dot32done:
-	ADD $192, R11 // skip the requantization data
+	ADD $256, R11 // skip the requantization data
 	ADD $64, R13
 	B dotnext
 dotq:
-	VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns 0-3
-	WORD $0x0ea0c203 // smull v3.2d, v16.2s, v0.2s
-	WORD $0x4ea0c204 // smull2 v4.2d, v16.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14870 // sqxtn v16.2s, v3.2d
-	WORD $0x4ea14890 // sqxtn2 v16.4s, v4.2d
+	TBNZ $3, R15, dotfq
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 0-3
+	WORD $0x0ea0c204 // smull v4.2d, v16.2s, v0.2s
+	WORD $0x4ea0c205 // smull2 v5.2d, v16.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14890 // sqxtn v16.2s, v4.2d
+	WORD $0x4ea148b0 // sqxtn2 v16.4s, v5.2d
 	VADD V13.S4, V16.S4, V16.S4 // + output zero point
-	WORD $0x0ea0c283 // smull v3.2d, v20.2s, v0.2s
-	WORD $0x4ea0c284 // smull2 v4.2d, v20.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14874 // sqxtn v20.2s, v3.2d
-	WORD $0x4ea14894 // sqxtn2 v20.4s, v4.2d
+	WORD $0x0ea0c284 // smull v4.2d, v20.2s, v0.2s
+	WORD $0x4ea0c285 // smull2 v5.2d, v20.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14894 // sqxtn v20.2s, v4.2d
+	WORD $0x4ea148b4 // sqxtn2 v20.4s, v5.2d
 	VADD V13.S4, V20.S4, V20.S4 // + output zero point
-	WORD $0x0ea0c303 // smull v3.2d, v24.2s, v0.2s
-	WORD $0x4ea0c304 // smull2 v4.2d, v24.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14878 // sqxtn v24.2s, v3.2d
-	WORD $0x4ea14898 // sqxtn2 v24.4s, v4.2d
+	WORD $0x0ea0c304 // smull v4.2d, v24.2s, v0.2s
+	WORD $0x4ea0c305 // smull2 v5.2d, v24.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14898 // sqxtn v24.2s, v4.2d
+	WORD $0x4ea148b8 // sqxtn2 v24.4s, v5.2d
 	VADD V13.S4, V24.S4, V24.S4 // + output zero point
-	WORD $0x0ea0c383 // smull v3.2d, v28.2s, v0.2s
-	WORD $0x4ea0c384 // smull2 v4.2d, v28.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487c // sqxtn v28.2s, v3.2d
-	WORD $0x4ea1489c // sqxtn2 v28.4s, v4.2d
+	WORD $0x0ea0c384 // smull v4.2d, v28.2s, v0.2s
+	WORD $0x4ea0c385 // smull2 v5.2d, v28.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489c // sqxtn v28.2s, v4.2d
+	WORD $0x4ea148bc // sqxtn2 v28.4s, v5.2d
 	VADD V13.S4, V28.S4, V28.S4 // + output zero point
-	VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns 4-7
-	WORD $0x0ea0c223 // smull v3.2d, v17.2s, v0.2s
-	WORD $0x4ea0c224 // smull2 v4.2d, v17.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14871 // sqxtn v17.2s, v3.2d
-	WORD $0x4ea14891 // sqxtn2 v17.4s, v4.2d
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 4-7
+	WORD $0x0ea0c224 // smull v4.2d, v17.2s, v0.2s
+	WORD $0x4ea0c225 // smull2 v5.2d, v17.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14891 // sqxtn v17.2s, v4.2d
+	WORD $0x4ea148b1 // sqxtn2 v17.4s, v5.2d
 	VADD V13.S4, V17.S4, V17.S4 // + output zero point
-	WORD $0x0ea0c2a3 // smull v3.2d, v21.2s, v0.2s
-	WORD $0x4ea0c2a4 // smull2 v4.2d, v21.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14875 // sqxtn v21.2s, v3.2d
-	WORD $0x4ea14895 // sqxtn2 v21.4s, v4.2d
+	WORD $0x0ea0c2a4 // smull v4.2d, v21.2s, v0.2s
+	WORD $0x4ea0c2a5 // smull2 v5.2d, v21.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14895 // sqxtn v21.2s, v4.2d
+	WORD $0x4ea148b5 // sqxtn2 v21.4s, v5.2d
 	VADD V13.S4, V21.S4, V21.S4 // + output zero point
-	WORD $0x0ea0c323 // smull v3.2d, v25.2s, v0.2s
-	WORD $0x4ea0c324 // smull2 v4.2d, v25.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14879 // sqxtn v25.2s, v3.2d
-	WORD $0x4ea14899 // sqxtn2 v25.4s, v4.2d
+	WORD $0x0ea0c324 // smull v4.2d, v25.2s, v0.2s
+	WORD $0x4ea0c325 // smull2 v5.2d, v25.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14899 // sqxtn v25.2s, v4.2d
+	WORD $0x4ea148b9 // sqxtn2 v25.4s, v5.2d
 	VADD V13.S4, V25.S4, V25.S4 // + output zero point
-	WORD $0x0ea0c3a3 // smull v3.2d, v29.2s, v0.2s
-	WORD $0x4ea0c3a4 // smull2 v4.2d, v29.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487d // sqxtn v29.2s, v3.2d
-	WORD $0x4ea1489d // sqxtn2 v29.4s, v4.2d
+	WORD $0x0ea0c3a4 // smull v4.2d, v29.2s, v0.2s
+	WORD $0x4ea0c3a5 // smull2 v5.2d, v29.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489d // sqxtn v29.2s, v4.2d
+	WORD $0x4ea148bd // sqxtn2 v29.4s, v5.2d
 	VADD V13.S4, V29.S4, V29.S4 // + output zero point
-	VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns 8-11
-	WORD $0x0ea0c243 // smull v3.2d, v18.2s, v0.2s
-	WORD $0x4ea0c244 // smull2 v4.2d, v18.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14872 // sqxtn v18.2s, v3.2d
-	WORD $0x4ea14892 // sqxtn2 v18.4s, v4.2d
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 8-11
+	WORD $0x0ea0c244 // smull v4.2d, v18.2s, v0.2s
+	WORD $0x4ea0c245 // smull2 v5.2d, v18.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14892 // sqxtn v18.2s, v4.2d
+	WORD $0x4ea148b2 // sqxtn2 v18.4s, v5.2d
 	VADD V13.S4, V18.S4, V18.S4 // + output zero point
-	WORD $0x0ea0c2c3 // smull v3.2d, v22.2s, v0.2s
-	WORD $0x4ea0c2c4 // smull2 v4.2d, v22.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14876 // sqxtn v22.2s, v3.2d
-	WORD $0x4ea14896 // sqxtn2 v22.4s, v4.2d
+	WORD $0x0ea0c2c4 // smull v4.2d, v22.2s, v0.2s
+	WORD $0x4ea0c2c5 // smull2 v5.2d, v22.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14896 // sqxtn v22.2s, v4.2d
+	WORD $0x4ea148b6 // sqxtn2 v22.4s, v5.2d
 	VADD V13.S4, V22.S4, V22.S4 // + output zero point
-	WORD $0x0ea0c343 // smull v3.2d, v26.2s, v0.2s
-	WORD $0x4ea0c344 // smull2 v4.2d, v26.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487a // sqxtn v26.2s, v3.2d
-	WORD $0x4ea1489a // sqxtn2 v26.4s, v4.2d
+	WORD $0x0ea0c344 // smull v4.2d, v26.2s, v0.2s
+	WORD $0x4ea0c345 // smull2 v5.2d, v26.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489a // sqxtn v26.2s, v4.2d
+	WORD $0x4ea148ba // sqxtn2 v26.4s, v5.2d
 	VADD V13.S4, V26.S4, V26.S4 // + output zero point
-	WORD $0x0ea0c3c3 // smull v3.2d, v30.2s, v0.2s
-	WORD $0x4ea0c3c4 // smull2 v4.2d, v30.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487e // sqxtn v30.2s, v3.2d
-	WORD $0x4ea1489e // sqxtn2 v30.4s, v4.2d
+	WORD $0x0ea0c3c4 // smull v4.2d, v30.2s, v0.2s
+	WORD $0x4ea0c3c5 // smull2 v5.2d, v30.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489e // sqxtn v30.2s, v4.2d
+	WORD $0x4ea148be // sqxtn2 v30.4s, v5.2d
 	VADD V13.S4, V30.S4, V30.S4 // + output zero point
-	VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns 12-15
-	WORD $0x0ea0c263 // smull v3.2d, v19.2s, v0.2s
-	WORD $0x4ea0c264 // smull2 v4.2d, v19.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14873 // sqxtn v19.2s, v3.2d
-	WORD $0x4ea14893 // sqxtn2 v19.4s, v4.2d
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 12-15
+	WORD $0x0ea0c264 // smull v4.2d, v19.2s, v0.2s
+	WORD $0x4ea0c265 // smull2 v5.2d, v19.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14893 // sqxtn v19.2s, v4.2d
+	WORD $0x4ea148b3 // sqxtn2 v19.4s, v5.2d
 	VADD V13.S4, V19.S4, V19.S4 // + output zero point
-	WORD $0x0ea0c2e3 // smull v3.2d, v23.2s, v0.2s
-	WORD $0x4ea0c2e4 // smull2 v4.2d, v23.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea14877 // sqxtn v23.2s, v3.2d
-	WORD $0x4ea14897 // sqxtn2 v23.4s, v4.2d
+	WORD $0x0ea0c2e4 // smull v4.2d, v23.2s, v0.2s
+	WORD $0x4ea0c2e5 // smull2 v5.2d, v23.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea14897 // sqxtn v23.2s, v4.2d
+	WORD $0x4ea148b7 // sqxtn2 v23.4s, v5.2d
 	VADD V13.S4, V23.S4, V23.S4 // + output zero point
-	WORD $0x0ea0c363 // smull v3.2d, v27.2s, v0.2s
-	WORD $0x4ea0c364 // smull2 v4.2d, v27.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487b // sqxtn v27.2s, v3.2d
-	WORD $0x4ea1489b // sqxtn2 v27.4s, v4.2d
+	WORD $0x0ea0c364 // smull v4.2d, v27.2s, v0.2s
+	WORD $0x4ea0c365 // smull2 v5.2d, v27.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489b // sqxtn v27.2s, v4.2d
+	WORD $0x4ea148bb // sqxtn2 v27.4s, v5.2d
 	VADD V13.S4, V27.S4, V27.S4 // + output zero point
-	WORD $0x0ea0c3e3 // smull v3.2d, v31.2s, v0.2s
-	WORD $0x4ea0c3e4 // smull2 v4.2d, v31.4s, v0.4s
-	WORD $0x4ee15c63 // sqrshl v3.2d, v3.2d, v1.2d
-	WORD $0x4ee25c84 // sqrshl v4.2d, v4.2d, v2.2d
-	WORD $0x0ea1487f // sqxtn v31.2s, v3.2d
-	WORD $0x4ea1489f // sqxtn2 v31.4s, v4.2d
+	WORD $0x0ea0c3e4 // smull v4.2d, v31.2s, v0.2s
+	WORD $0x4ea0c3e5 // smull2 v5.2d, v31.4s, v0.4s
+	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
+	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
+	WORD $0x0ea1489f // sqxtn v31.2s, v4.2d
+	WORD $0x4ea148bf // sqxtn2 v31.4s, v5.2d
 	VADD V13.S4, V31.S4, V31.S4 // + output zero point
+	B dotstore
+dotfq:
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 0-3
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea35610 // srshl v16.4s, v16.4s, v3.4s
+	VADD V13.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea35694 // srshl v20.4s, v20.4s, v3.4s
+	VADD V13.S4, V20.S4, V20.S4 // + output zero point
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea35718 // srshl v24.4s, v24.4s, v3.4s
+	VADD V13.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea3579c // srshl v28.4s, v28.4s, v3.4s
+	VADD V13.S4, V28.S4, V28.S4 // + output zero point
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 4-7
+	WORD $0x4ea0b631 // sqdmulh v17.4s, v17.4s, v0.4s
+	WORD $0x4ea35631 // srshl v17.4s, v17.4s, v3.4s
+	VADD V13.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4ea0b6b5 // sqdmulh v21.4s, v21.4s, v0.4s
+	WORD $0x4ea356b5 // srshl v21.4s, v21.4s, v3.4s
+	VADD V13.S4, V21.S4, V21.S4 // + output zero point
+	WORD $0x4ea0b739 // sqdmulh v25.4s, v25.4s, v0.4s
+	WORD $0x4ea35739 // srshl v25.4s, v25.4s, v3.4s
+	VADD V13.S4, V25.S4, V25.S4 // + output zero point
+	WORD $0x4ea0b7bd // sqdmulh v29.4s, v29.4s, v0.4s
+	WORD $0x4ea357bd // srshl v29.4s, v29.4s, v3.4s
+	VADD V13.S4, V29.S4, V29.S4 // + output zero point
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 8-11
+	WORD $0x4ea0b652 // sqdmulh v18.4s, v18.4s, v0.4s
+	WORD $0x4ea35652 // srshl v18.4s, v18.4s, v3.4s
+	VADD V13.S4, V18.S4, V18.S4 // + output zero point
+	WORD $0x4ea0b6d6 // sqdmulh v22.4s, v22.4s, v0.4s
+	WORD $0x4ea356d6 // srshl v22.4s, v22.4s, v3.4s
+	VADD V13.S4, V22.S4, V22.S4 // + output zero point
+	WORD $0x4ea0b75a // sqdmulh v26.4s, v26.4s, v0.4s
+	WORD $0x4ea3575a // srshl v26.4s, v26.4s, v3.4s
+	VADD V13.S4, V26.S4, V26.S4 // + output zero point
+	WORD $0x4ea0b7de // sqdmulh v30.4s, v30.4s, v0.4s
+	WORD $0x4ea357de // srshl v30.4s, v30.4s, v3.4s
+	VADD V13.S4, V30.S4, V30.S4 // + output zero point
+	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 12-15
+	WORD $0x4ea0b673 // sqdmulh v19.4s, v19.4s, v0.4s
+	WORD $0x4ea35673 // srshl v19.4s, v19.4s, v3.4s
+	VADD V13.S4, V19.S4, V19.S4 // + output zero point
+	WORD $0x4ea0b6f7 // sqdmulh v23.4s, v23.4s, v0.4s
+	WORD $0x4ea356f7 // srshl v23.4s, v23.4s, v3.4s
+	VADD V13.S4, V23.S4, V23.S4 // + output zero point
+	WORD $0x4ea0b77b // sqdmulh v27.4s, v27.4s, v0.4s
+	WORD $0x4ea3577b // srshl v27.4s, v27.4s, v3.4s
+	VADD V13.S4, V27.S4, V27.S4 // + output zero point
+	WORD $0x4ea0b7ff // sqdmulh v31.4s, v31.4s, v0.4s
+	WORD $0x4ea357ff // srshl v31.4s, v31.4s, v3.4s
+	VADD V13.S4, V31.S4, V31.S4 // + output zero point
+dotstore:
 	MOVD R13, R16
 	WORD $0x0e614a05 // sqxtn v5.4h, v16.4s
 	WORD $0x4e614a25 // sqxtn2 v5.8h, v17.4s
@@ -698,40 +754,58 @@ v80pnorb:
 	ADD R14, R16, R16
 	VST1 [V24.S4, V25.S4], (R16)
 v80p32done:
-	ADD $96, R11 // skip the requantization data
+	ADD $128, R11 // skip the requantization data
 	ADD $32, R13
 	B v80pnext
 v80pq:
-	VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns 0-3
-	WORD $0x0ea4c207 // smull v7.2d, v16.2s, v4.2s
-	WORD $0x4ea4c208 // smull2 v8.2d, v16.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f0 // sqxtn v16.2s, v7.2d
-	WORD $0x4ea14910 // sqxtn2 v16.4s, v8.2d
+	TBNZ $3, R15, v80pfq
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
+	WORD $0x0ea4c208 // smull v8.2d, v16.2s, v4.2s
+	WORD $0x4ea4c209 // smull2 v9.2d, v16.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
+	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
 	VADD V14.S4, V16.S4, V16.S4 // + output zero point
-	WORD $0x0ea4c307 // smull v7.2d, v24.2s, v4.2s
-	WORD $0x4ea4c308 // smull2 v8.2d, v24.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f8 // sqxtn v24.2s, v7.2d
-	WORD $0x4ea14918 // sqxtn2 v24.4s, v8.2d
+	WORD $0x0ea4c308 // smull v8.2d, v24.2s, v4.2s
+	WORD $0x4ea4c309 // smull2 v9.2d, v24.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
+	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
 	VADD V14.S4, V24.S4, V24.S4 // + output zero point
-	VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns 4-7
-	WORD $0x0ea4c227 // smull v7.2d, v17.2s, v4.2s
-	WORD $0x4ea4c228 // smull2 v8.2d, v17.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f1 // sqxtn v17.2s, v7.2d
-	WORD $0x4ea14911 // sqxtn2 v17.4s, v8.2d
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
+	WORD $0x0ea4c228 // smull v8.2d, v17.2s, v4.2s
+	WORD $0x4ea4c229 // smull2 v9.2d, v17.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
+	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
 	VADD V14.S4, V17.S4, V17.S4 // + output zero point
-	WORD $0x0ea4c327 // smull v7.2d, v25.2s, v4.2s
-	WORD $0x4ea4c328 // smull2 v8.2d, v25.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f9 // sqxtn v25.2s, v7.2d
-	WORD $0x4ea14919 // sqxtn2 v25.4s, v8.2d
+	WORD $0x0ea4c328 // smull v8.2d, v25.2s, v4.2s
+	WORD $0x4ea4c329 // smull2 v9.2d, v25.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
+	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
 	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+	B v80pstore
+v80pfq:
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
+	WORD $0x4ea4b610 // sqdmulh v16.4s, v16.4s, v4.4s
+	WORD $0x4ea75610 // srshl v16.4s, v16.4s, v7.4s
+	VADD V14.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4ea4b718 // sqdmulh v24.4s, v24.4s, v4.4s
+	WORD $0x4ea75718 // srshl v24.4s, v24.4s, v7.4s
+	VADD V14.S4, V24.S4, V24.S4 // + output zero point
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
+	WORD $0x4ea4b631 // sqdmulh v17.4s, v17.4s, v4.4s
+	WORD $0x4ea75631 // srshl v17.4s, v17.4s, v7.4s
+	VADD V14.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4ea4b739 // sqdmulh v25.4s, v25.4s, v4.4s
+	WORD $0x4ea75739 // srshl v25.4s, v25.4s, v7.4s
+	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+v80pstore:
 	VDUP R22, V10.B16
 	// rows 0 and 1 in one vector: bytes 0-7 row 0, 8-15 row 1
 	WORD $0x0e614a09 // sqxtn v9.4h, v16.4s
@@ -1070,40 +1144,58 @@ v80unorb:
 	ADD R14, R16, R16
 	VST1 [V24.S4, V25.S4], (R16)
 v80u32done:
-	ADD $96, R11 // skip the requantization data
+	ADD $128, R11 // skip the requantization data
 	ADD $32, R13
 	B v80unext
 v80uq:
-	VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns 0-3
-	WORD $0x0ea4c207 // smull v7.2d, v16.2s, v4.2s
-	WORD $0x4ea4c208 // smull2 v8.2d, v16.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f0 // sqxtn v16.2s, v7.2d
-	WORD $0x4ea14910 // sqxtn2 v16.4s, v8.2d
+	TBNZ $3, R15, v80ufq
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
+	WORD $0x0ea4c208 // smull v8.2d, v16.2s, v4.2s
+	WORD $0x4ea4c209 // smull2 v9.2d, v16.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
+	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
 	VADD V14.S4, V16.S4, V16.S4 // + output zero point
-	WORD $0x0ea4c307 // smull v7.2d, v24.2s, v4.2s
-	WORD $0x4ea4c308 // smull2 v8.2d, v24.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f8 // sqxtn v24.2s, v7.2d
-	WORD $0x4ea14918 // sqxtn2 v24.4s, v8.2d
+	WORD $0x0ea4c308 // smull v8.2d, v24.2s, v4.2s
+	WORD $0x4ea4c309 // smull2 v9.2d, v24.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
+	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
 	VADD V14.S4, V24.S4, V24.S4 // + output zero point
-	VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns 4-7
-	WORD $0x0ea4c227 // smull v7.2d, v17.2s, v4.2s
-	WORD $0x4ea4c228 // smull2 v8.2d, v17.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f1 // sqxtn v17.2s, v7.2d
-	WORD $0x4ea14911 // sqxtn2 v17.4s, v8.2d
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
+	WORD $0x0ea4c228 // smull v8.2d, v17.2s, v4.2s
+	WORD $0x4ea4c229 // smull2 v9.2d, v17.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
+	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
 	VADD V14.S4, V17.S4, V17.S4 // + output zero point
-	WORD $0x0ea4c327 // smull v7.2d, v25.2s, v4.2s
-	WORD $0x4ea4c328 // smull2 v8.2d, v25.4s, v4.4s
-	WORD $0x4ee55ce7 // sqrshl v7.2d, v7.2d, v5.2d
-	WORD $0x4ee65d08 // sqrshl v8.2d, v8.2d, v6.2d
-	WORD $0x0ea148f9 // sqxtn v25.2s, v7.2d
-	WORD $0x4ea14919 // sqxtn2 v25.4s, v8.2d
+	WORD $0x0ea4c328 // smull v8.2d, v25.2s, v4.2s
+	WORD $0x4ea4c329 // smull2 v9.2d, v25.4s, v4.4s
+	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
+	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
+	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
+	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
 	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+	B v80ustore
+v80ufq:
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
+	WORD $0x4ea4b610 // sqdmulh v16.4s, v16.4s, v4.4s
+	WORD $0x4ea75610 // srshl v16.4s, v16.4s, v7.4s
+	VADD V14.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4ea4b718 // sqdmulh v24.4s, v24.4s, v4.4s
+	WORD $0x4ea75718 // srshl v24.4s, v24.4s, v7.4s
+	VADD V14.S4, V24.S4, V24.S4 // + output zero point
+	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
+	WORD $0x4ea4b631 // sqdmulh v17.4s, v17.4s, v4.4s
+	WORD $0x4ea75631 // srshl v17.4s, v17.4s, v7.4s
+	VADD V14.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4ea4b739 // sqdmulh v25.4s, v25.4s, v4.4s
+	WORD $0x4ea75739 // srshl v25.4s, v25.4s, v7.4s
+	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+v80ustore:
 	VDUP R22, V10.B16
 	// rows 0 and 1 in one vector: bytes 0-7 row 0, 8-15 row 1
 	WORD $0x0e614a09 // sqxtn v9.4h, v16.4s

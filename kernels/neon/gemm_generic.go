@@ -49,10 +49,17 @@ func gemmTwin(l layout, a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb
 					*(*int32)(unsafe.Add(o, 4*(p*pw+j))) = acc
 					continue
 				}
-				g := cdp[pw+12*(j/4):]
+				g := cdp[pw+16*(j/4):]
 				mul := g[j%4]
-				sh := g[4+4*((j%4)/2)+2*(j%2)] // low word of the int64 shift
-				v := sat32(sqrshl(int64(acc)*int64(mul), sh)) + int32(zp)
+				var v int32
+				if mode&modeFastReq != 0 {
+					// SQDMULH, then SRSHL by Shift.
+					q := int32((int64(acc) * int64(mul)) >> 31)
+					v = int32(sqrshl(int64(q), g[12+j%4]))
+				} else {
+					v = sat32(sqrshl(int64(acc)*int64(mul), g[4+2*(j%4)]))
+				}
+				v += int32(zp)
 				v = min(max(v, int32(lo)), int32(hi), 127)
 				v = max(v, -128)
 				*(*int8)(unsafe.Add(o, p*pw+j)) = int8(v)

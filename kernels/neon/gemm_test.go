@@ -440,3 +440,32 @@ func TestAddMatchesRef(t *testing.T) {
 	}
 	t.Logf("%d cases through the assembly", fast)
 }
+
+// TestFastRequantBoundaries drives the SQDMULH + SRSHL requantization
+// (every multiplier below 1/2) at its edges: multipliers just below 1/2
+// and at tiny scales, accumulators near ±2^31 through large biases, and
+// rounding ties.
+func TestFastRequantBoundaries(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(12)
+		for i := 0; i < iters(60); i++ {
+			m, n, k := 1+g.IntN(9), 1+g.IntN(40), 16+g.IntN(40)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: make([]int32, n)}
+			p.Out = kernels.OutputStage{OutZP: int32(g.IntN(256) - 128), ActMin: -128, ActMax: 127}
+			for c := 0; c < n; c++ {
+				p.Bias[c] = int32(g.Int64N(1<<32) - 1<<31 + 1<<22)
+				real := []float64{0.5 - 1e-9, 0.25, 0.375, 1.0 / 3, math.Exp2(-20), math.Exp2(-31), 0}[g.IntN(7)]
+				p.Out.Mult = append(p.Out.Mult, quant.MustMultiplier(real))
+			}
+			x, w := g.i8(m*k, true), g.w8(n*k)
+			want, got := make([]int8, m*n), make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			pk := PackFC(path, &p, w)
+			if !pk.fastReq {
+				t.Fatal("multipliers below 1/2 should take the fast requantization")
+			}
+			FullyConnectedInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d", i), got, want, n)
+		}
+	})
+}

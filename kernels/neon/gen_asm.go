@@ -103,6 +103,16 @@ func requant4(v, t0, t1, vm, vs0, vs1, vzp int) {
 	ins("VADD V%d.S4, V%d.S4, V%d.S4 // + output zero point", vzp, v, v)
 }
 
+// requant4Fast is requant4 for multipliers with Shift ≤ −1 (or zero):
+// SQDMULH gives ⌊x·M/2^31⌋ and SRSHL by Shift (vsh, int32 lanes) rounds it
+// half up, which equals the single rounding of x·M·2^(Shift−31) (see
+// fastRequant in gemm.go); then the zero point.
+func requant4Fast(v, vm, vsh, vzp int) {
+	word("sqdmulh v%d.4s, v%d.4s, v%d.4s", v, v, vm)
+	word("srshl v%d.4s, v%d.4s, v%d.4s", v, v, vsh)
+	ins("VADD V%d.S4, V%d.S4, V%d.S4 // + output zero point", vzp, v, v)
+}
+
 // narrow16 packs four int32 vectors (16 channels) into one int8 vector
 // with saturation into d, using t as scratch, then clamps to [vlo, vhi].
 func narrow16(d, t int, v [4]int, vlo, vhi int) {
@@ -185,16 +195,26 @@ func genDot() {
 		ins("VST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R16)", acc(m, 0), acc(m, 1), acc(m, 2), acc(m, 3))
 	})
 	label("dot32done")
-	ins("ADD $192, R11 // skip the requantization data")
+	ins("ADD $256, R11 // skip the requantization data")
 	ins("ADD $64, R13")
 	ins("B dotnext")
 	label("dotq")
+	ins("TBNZ $3, R15, dotfq")
 	for g := 0; g < 4; g++ {
-		ins("VLD1.P 48(R11), [V0.B16, V1.B16, V2.B16] // multipliers, shifts of columns %d-%d", 4*g, 4*g+3)
+		ins("VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns %d-%d", 4*g, 4*g+3)
 		for m := 0; m < mr; m++ {
-			requant4(acc(m, g), 3, 4, 0, 1, 2, 13)
+			requant4(acc(m, g), 4, 5, 0, 1, 2, 13)
 		}
 	}
+	ins("B dotstore")
+	label("dotfq")
+	for g := 0; g < 4; g++ {
+		ins("VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns %d-%d", 4*g, 4*g+3)
+		for m := 0; m < mr; m++ {
+			requant4Fast(acc(m, g), 0, 3, 13)
+		}
+	}
+	label("dotstore")
 	storeRows(mr, "dot8done", func(m int) {
 		narrow16(5, 6, [4]int{acc(m, 0), acc(m, 1), acc(m, 2), acc(m, 3)}, 14, 15)
 		ins("VST1 [V5.B16], (R16)")
@@ -341,16 +361,26 @@ func v80Epilogue(p string) {
 		ins("VST1 [V%d.S4, V%d.S4], (R16)", acc(m, 0), acc(m, 1))
 	})
 	label(p + "32done")
-	ins("ADD $96, R11 // skip the requantization data")
+	ins("ADD $128, R11 // skip the requantization data")
 	ins("ADD $32, R13")
 	ins("B %snext", p)
 	label(p + "q")
+	ins("TBNZ $3, R15, %sfq", p)
 	for h := 0; h < 2; h++ {
-		ins("VLD1.P 48(R11), [V4.B16, V5.B16, V6.B16] // multipliers, shifts of columns %d-%d", 4*h, 4*h+3)
+		ins("VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns %d-%d", 4*h, 4*h+3)
 		for m := 0; m < mr; m++ {
-			requant4(acc(m, h), 7, 8, 4, 5, 6, 14)
+			requant4(acc(m, h), 8, 9, 4, 5, 6, 14)
 		}
 	}
+	ins("B %sstore", p)
+	label(p + "fq")
+	for h := 0; h < 2; h++ {
+		ins("VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns %d-%d", 4*h, 4*h+3)
+		for m := 0; m < mr; m++ {
+			requant4Fast(acc(m, h), 4, 7, 14)
+		}
+	}
+	label(p + "store")
 	ins("VDUP R22, V10.B16")
 	comment("rows 0 and 1 in one vector: bytes 0-7 row 0, 8-15 row 1")
 	narrow16(9, 11, [4]int{acc(0, 0), acc(0, 1), acc(1, 0), acc(1, 1)}, 15, 10)

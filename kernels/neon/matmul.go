@@ -55,14 +55,10 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 					bias = kzz - azp*sums[p*l.pw+j]
 				}
 				c[j] = bias
-				g := c[l.pw+12*(j/4):]
-				g[j%4] = m.M
-				sh := int64(m.Shift) - 31
-				g[4+2*(j%4)] = int32(sh)
-				g[5+2*(j%4)] = int32(sh >> 32)
+				setRequant(c, l.pw, j, m)
 			}
 		}
-		g := gemmArgs{w: &w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out, bzp: bzp}
+		g := gemmArgs{w: &w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: fastRequant(m), os: &p.Out, bzp: bzp}
 		g.run(a, K, M, out[n0:], nil, N)
 	}
 }

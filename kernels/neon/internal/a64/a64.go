@@ -89,6 +89,10 @@ var forms = map[string][]form{
 	"sxtl2": {{arrs: []string{"4s", "8h"}, base: 0x4f10a400}},
 	// SQADD (vector): 0 Q 0 01110 size 1 Rm 0000 11 Rn Rd.
 	"sqadd": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea00c00}},
+	// SQDMULH (vector): 0 Q 0 01110 size 1 Rm 1011 01 Rn Rd.
+	"sqdmulh": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0b400}},
+	// SRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 01 Rn Rd.
+	"srshl": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea05400}},
 	// SQRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 11 Rn Rd.
 	"sqrshl": {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee05c00}},
 	// SQXTN/SQXTN2: 0 Q 0 01110 size 10000 10100 10 Rn Rd.

@@ -46,6 +46,10 @@ var known = []struct {
 	{"sdot v1.4s, v2.16b, v3.4b[0]", 0x4f83e041},
 	{"saddw v21.4s, v21.4s, v27.4h", 0x0e7b12b5},
 	{"sminv b0, v0.16b", 0x4e31a800},
+	{"sqdmulh v16.4s, v16.4s, v0.4s", 0x4ea0b610},
+	{"sqdmulh v29.4s, v17.4s, v4.4s", 0x4ea4b63d},
+	{"srshl v16.4s, v16.4s, v3.4s", 0x4ea35610},
+	{"srshl v25.4s, v30.4s, v6.4s", 0x4ea657d9},
 	{"ssubl v2.8h, v0.8b, v20.8b", 0x0e342002},
 	{"ssubl2 v3.8h, v0.16b, v20.16b", 0x4e342003},
 	{"sxtl v4.4s, v2.4h", 0x0f10a444},  // llvm-mc prints sshll v4.4s, v2.4h, #0
