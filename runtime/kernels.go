@@ -26,6 +26,9 @@ type KernelSet struct {
 	MatMulInt8          func(p kernels.MatMulParams, a, b, out []int8)
 	Conv2DInt8          func(p kernels.ConvParams, x, w, out []int8)
 	DepthwiseConv2DInt8 func(p kernels.ConvParams, x, w, out []int8)
+	// AddInt8 takes a pointer: its parameters live in the prepared op on
+	// the heap already, so nothing escapes per call.
+	AddInt8 func(p *kernels.BinaryParams, a, b, out []int8)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise, when set, pack an op's weights once at
 	// load into the set's micro-kernel layout and return the kernel that
@@ -51,6 +54,7 @@ var refKernels = KernelSet{
 	DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
 		ref.DepthwiseConv2DInt8(&p, x, w, out)
 	},
+	AddInt8: ref.AddInt8,
 }
 
 // kernelSets holds every set usable on this machine, by name.

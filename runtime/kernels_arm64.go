@@ -37,6 +37,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
 			ref.DepthwiseConv2DInt8(&p, x, w, out)
 		},
+		AddInt8: neon.AddInt8,
 		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 			pk := neon.PackFC(path, &p, w)
 			if pk == nil {

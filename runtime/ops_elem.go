@@ -42,6 +42,9 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 				p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
 			}
 			f = ref.AddInt8
+			if k := c.it.kernels.AddInt8; k != nil {
+				f = k
+			}
 			if op.Code == format.OpSub {
 				f = ref.SubInt8
 			}
