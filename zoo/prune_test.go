@@ -67,10 +67,13 @@ func TestInsertPruningBudget(t *testing.T) {
 // mode and budget, pruning after block EDGEINFER_PRUNE_BLOCK (default 1);
 // with EDGEINFER_PRUNE_INT8=1 the int8 models instead.
 //
-//	go test ./zoo -run TestPrunedViTAccuracy -v
+//	EDGEINFER_PRUNE_STUDY=1 go test ./zoo -run TestPrunedViTAccuracy -v
+//
+// It evaluates 13 models on 1000 images (minutes on two cores), so it runs
+// only when asked for.
 func TestPrunedViTAccuracy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
+	if os.Getenv("EDGEINFER_PRUNE_STUDY") != "1" {
+		t.Skip("the accuracy study takes minutes; set EDGEINFER_PRUNE_STUDY=1")
 	}
 	path := filepath.Join("..", "..", "shared", "models", "vit-mnist", "vit_mnist_researchase.onnx")
 	mnist := filepath.Join("..", "..", "shared", "data", "mnist")
@@ -170,6 +173,14 @@ func TestPrunedViTAccuracy(t *testing.T) {
 		for _, k := range keeps {
 			acc, macs := eval(pm, k)
 			fmt.Fprintf(&b, "  %6.2f%% (%5.1fM)       ", 100*acc, float64(macs)/1e6)
+			// Half the tokens after block 1 must not wreck a trained model
+			// (measured: within 1.1 points for every mode).
+			if k == 24 && acc < base-0.03 {
+				t.Errorf("%s keep %d: top-1 %.2f%% is more than 3 points below unpruned %.2f%%", mode, k, 100*acc, 100*base)
+			}
+			if macs >= baseMACs {
+				t.Errorf("%s keep %d: %d MACs, unpruned %d", mode, k, macs, baseMACs)
+			}
 		}
 		b.WriteString("\n")
 	}
