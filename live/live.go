@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/boards"
@@ -92,6 +93,7 @@ type Result struct {
 	PowerMW  float64        `json:"power_mw,omitempty"`
 	EnergyMJ float64        `json:"energy_mj,omitempty"` // input power × frame period
 	Decision string         `json:"decision,omitempty"`  // set when the budget changed
+	Tokens   int            `json:"tokens,omitempty"`    // kept tokens, for models that prune
 
 	topBuf [MaxTop]Score
 	budget boards.Budget
@@ -221,6 +223,15 @@ func (l *Loop) govern() error {
 	}
 	if d.Budget.Threads > 0 {
 		l.Interp.SetThreads(d.Budget.Threads)
+	}
+	// The token budget applies to models with pruning ops (MaxTokens > 0);
+	// others ignore it.
+	if maxTok := l.Interp.MaxTokens(); maxTok > 0 && d.Budget.Tokens > 0 {
+		keep := max(1, int(math.Round(d.Budget.Tokens*float64(maxTok))))
+		if err := l.Interp.SetTokens(keep); err != nil {
+			return err
+		}
+		l.res.Tokens = keep
 	}
 	l.res.TempC, _, _ = l.snap.MaxTempC(g.Zones)
 	l.res.PowerMW, _ = l.snap.PowerMW(g.Rail)

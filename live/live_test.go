@@ -3,8 +3,11 @@ package live
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/edgeinfer/edgeinfer/boards"
 	"github.com/edgeinfer/edgeinfer/camera"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -175,5 +178,69 @@ func TestTopK(t *testing.T) {
 	}
 	if n := len(TopK([]float32{1}, nil, buf[:])); n != 1 {
 		t.Errorf("TopK of 1 score returned %d", n)
+	}
+}
+
+// TestGovernorShedsTokens runs a pruning ViT on a fixture Pi 4 whose
+// 52 °C reading is above a 30 °C target: with the telemetry clock moving
+// a minute per frame, the governor steps down its ladder and the loop
+// applies the token budget to the interpreter.
+func TestGovernorShedsTokens(t *testing.T) {
+	q, _, err := zoo.Build("vit-micro-seed", zoo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := runtime.New(q, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	maxTok := it.MaxTokens()
+	if maxTok == 0 {
+		t.Fatal("vit-micro-seed has no token budget")
+	}
+	prof, err := boards.Lookup("rpi-4b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS("../boards/testdata/rpi-4b")
+	r, err := boards.NewReader(fsys, prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	r.Now = func() time.Time { now = now.Add(time.Minute); return now }
+	cfg := boards.ConfigFor(prof, 4)
+	cfg.TargetC = 30
+	cfg.Full.FPS = 1000 // paced at most 8 ms a frame: the test stays fast
+	g, err := boards.NewGovernor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := camera.Open("synthetic:bars?w=32&h=32&fmt=RGB24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	target, err := TargetFor(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Loop{Source: src, Interp: it, Target: target, Gov: &Governed{Governor: g, Reader: r, Zones: cfg.Zones, Rail: cfg.TotalRail}}
+	minTok := maxTok
+	err = l.Run(context.Background(), 40, func(res *Result) error {
+		if res.Budget == nil || res.TempC < 50 {
+			t.Fatalf("frame %d: no budget or temperature: %+v", res.Seq, res)
+		}
+		if res.Tokens > 0 {
+			minTok = min(minTok, res.Tokens)
+		}
+		return nil
+	}, func(err error) { t.Logf("warning: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if minTok >= maxTok {
+		t.Errorf("a board 22 °C over target never shed tokens (max %d)", maxTok)
 	}
 }
