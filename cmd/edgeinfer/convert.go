@@ -15,18 +15,48 @@ func init() {
 // convertHooks let importers add flags to convert: each hook registers its
 // flags and returns a function that, after parsing, either converts IN
 // itself (handled = true) or leaves it to loadModel. The ONNX importer's
-// --calibrate is one.
-var convertHooks []func(fs *flag.FlagSet) func(in string) (*format.Model, bool, error)
+// --calibrate is one. A hook that converts IN passes its float model
+// through rewrite (the float passes, below) before it quantizes or
+// returns it, so that calibration sees the rewritten graph.
+var convertHooks []func(fs *flag.FlagSet) func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error)
+
+// floatPass rewrites a float model before it is quantized or written. It
+// returns applied = false (and no model) when its flags ask for nothing.
+// It may add tensors but keeps the indices of m's (an importer's int8
+// weights are named by index).
+type floatPass func(m *format.Model) (out *format.Model, applied bool, err error)
+
+// floatPasses let flags rewrite the float graph, whichever way IN is
+// loaded: each registers its flags and returns its pass. They run in
+// registration order between import and calibration (ONNX), or on the
+// model loadModel returns (a float .eim, zoo:NAME:float). --prune is one.
+var floatPasses []func(fs *flag.FlagSet) floatPass
 
 func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("convert", stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: edgeinfer convert IN.(tflite|onnx) OUT.eim [flags]")
+		fmt.Fprintln(stderr, "usage: edgeinfer convert IN.(tflite|onnx|eim) OUT.eim [flags]")
 		fs.PrintDefaults()
 	}
-	var runs []func(in string) (*format.Model, bool, error)
+	var runs []func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error)
 	for _, h := range convertHooks {
 		runs = append(runs, h(fs))
+	}
+	var passes []floatPass
+	for _, p := range floatPasses {
+		passes = append(passes, p(fs))
+	}
+	rewrite := func(m *format.Model) (*format.Model, error) {
+		for _, p := range passes {
+			out, applied, err := p(m)
+			if err != nil {
+				return nil, err
+			}
+			if applied {
+				m = out
+			}
+		}
+		return m, nil
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -38,7 +68,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	in, out := pos[0], pos[1]
 	var m *format.Model
 	for _, run := range runs {
-		got, handled, err := run(in)
+		got, handled, err := run(in, rewrite)
 		if err != nil {
 			return err
 		}
@@ -49,6 +79,9 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	if m == nil {
 		if m, err = loadModel(in); err != nil {
+			return err
+		}
+		if m, err = rewrite(m); err != nil {
 			return err
 		}
 	}

@@ -44,7 +44,7 @@ type onnxFlags struct {
 	stderr      io.Writer
 }
 
-func onnxConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, error) {
+func onnxConvertFlags(fs *flag.FlagSet) func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error) {
 	f := &onnxFlags{stderr: fs.Output()}
 	fs.StringVar(&f.calibrate, "calibrate", "", "ONNX → int8: calibration images, MNIST idx files or a folder of class sub-folders")
 	fs.IntVar(&f.calibOffset, "calib-offset", 0, "first calibration image")
@@ -66,7 +66,10 @@ func onnxConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, er
 	return f.convert
 }
 
-func (f *onnxFlags) convert(in string) (*format.Model, bool, error) {
+// convert imports IN, applies the preprocessing flags, rewrites the float
+// graph (--prune) and then writes it as is (--float) or calibrates the
+// rewritten graph and quantizes it (--calibrate).
+func (f *onnxFlags) convert(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error) {
 	if strings.ToLower(filepath.Ext(in)) != ".onnx" {
 		if f.calibrate != "" || f.float {
 			return nil, false, usagef("--calibrate and --float apply to .onnx input only")
@@ -89,14 +92,19 @@ func (f *onnxFlags) convert(in string) (*format.Model, bool, error) {
 	if err := f.preprocess(fm); err != nil {
 		return nil, false, err
 	}
-	if f.float {
-		if f.calibrate != "" {
-			return nil, false, usagef("--float and --calibrate exclude each other")
-		}
-		return fm, true, nil
+	if f.float && f.calibrate != "" {
+		return nil, false, usagef("--float and --calibrate exclude each other")
 	}
-	if f.calibrate == "" {
+	if !f.float && f.calibrate == "" {
 		return nil, false, usagef("converting ONNX needs --calibrate DIR (int8) or --float")
+	}
+	// Tensor indices survive the rewrite (passes only append tensors), so
+	// r.Int8Weights still names the right weights below.
+	if fm, err = rewrite(fm); err != nil {
+		return nil, false, err
+	}
+	if f.float {
+		return fm, true, nil
 	}
 	method, err := ptq.ParseMethod(f.method)
 	if err != nil {

@@ -2,8 +2,9 @@ package main
 
 import (
 	"flag"
-	"path/filepath"
-	"strings"
+	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -11,27 +12,29 @@ import (
 )
 
 func init() {
-	convertHooks = append(convertHooks, pruneConvertFlags)
+	floatPasses = append(floatPasses, pruneConvertFlags)
 }
 
 // pruneConvertFlags adds ZOO-Prune to convert: --prune inserts it into a
-// float ViT (.eim or zoo:NAME:float) after --prune-after-block, keeping
-// --keep patch tokens (0: all at load, chosen per run with --tokens).
-func pruneConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, error) {
+// float ViT (an .onnx file before calibration, a float .eim or
+// zoo:NAME:float) after --prune-after-block. The converted model keeps
+// at most --keep patch tokens (default all); runs pick fewer with --keep
+// or --tokens.
+func pruneConvertFlags(fs *flag.FlagSet) floatPass {
 	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (= jvp), jvp, lowrank_jvp, fro_diag or uniform (diversity only)")
 	after := fs.Int("prune-after-block", 0, "with --prune: the 0-based block after which tokens are pruned")
-	keep := fs.Int("keep", 0, "with --prune: patch tokens kept (0: all; pick per run with --tokens)")
+	var keep keepFlag
+	fs.Var(&keep, "keep", "with --prune: the most patch tokens kept, a ratio R in (0, 1] (round(R × patch tokens), at least 1) or a count > 1 (default: all; runs pick fewer with --keep or --tokens)")
 	dirs := fs.Int("directions", 8, "with --prune: number of directions m of the jvp sensitivity")
-	return func(in string) (*format.Model, bool, error) {
+	return func(m *format.Model) (*format.Model, bool, error) {
 		if *mode == "" {
+			if keep.set {
+				return nil, false, usagef("--keep needs --prune (runs choose their budget with run --keep)")
+			}
 			return nil, false, nil
 		}
-		if strings.ToLower(filepath.Ext(in)) == ".onnx" {
-			return nil, false, usagef("--prune: convert the ONNX model to a float .eim first (--float), then prune that")
-		}
-		m, err := loadModel(in)
-		if err != nil {
-			return nil, false, err
+		if len(m.Inputs) == 0 || m.Tensors[m.Inputs[0]].DType != format.Float32 {
+			return nil, false, usagef("--prune needs a float model: an .onnx file, a float .eim or zoo:NAME:float")
 		}
 		md := *mode
 		switch md {
@@ -44,11 +47,70 @@ func pruneConvertFlags(fs *flag.FlagSet) func(in string) (*format.Model, bool, e
 		if err != nil {
 			return nil, false, err
 		}
-		if *keep > 0 {
-			if pm, err = runtime.FixTokens(pm, *keep); err != nil {
+		patches := maxKeep(pm)
+		kept := patches
+		if keep.set {
+			if kept, err = keep.tokens(patches); err != nil {
+				return nil, false, usagef("--keep: %v", err)
+			}
+			if pm, err = runtime.FixTokens(pm, kept); err != nil {
 				return nil, false, err
 			}
 		}
+		pm.Description = fmt.Sprintf("%s; %s pruning after block %d, keeping at most %d of %d patch tokens", pm.Description, *mode, *after, kept, patches)
 		return pm, true, nil
 	}
+}
+
+// keepFlag is --keep: a ratio R in (0, 1] of the patch tokens, or a count
+// of them when greater than 1. 1 is the ratio (all tokens).
+type keepFlag struct {
+	v   float64
+	set bool
+}
+
+func (k *keepFlag) String() string {
+	if k == nil || !k.set {
+		return ""
+	}
+	return strconv.FormatFloat(k.v, 'g', -1, 64)
+}
+
+func (k *keepFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Errorf("want a ratio in (0, 1] or a count > 1")
+	case v <= 0:
+		return fmt.Errorf("%v keeps no token: want a ratio in (0, 1] or a count > 1", v)
+	case v > 1 && v != math.Trunc(v):
+		return fmt.Errorf("%v is neither a ratio in (0, 1] nor a whole count", v)
+	}
+	k.v, k.set = v, true
+	return nil
+}
+
+// tokens returns how many of max patch tokens --keep asks for: a ratio R
+// keeps math.Round(R·max) (halves away from zero: 0.5 of 49 is 25), at
+// least 1; a count must not exceed max.
+func (k *keepFlag) tokens(limit int) (int, error) {
+	if k.v <= 1 {
+		return int(math.Max(1, math.Round(k.v*float64(limit)))), nil
+	}
+	if n := int(k.v); n <= limit {
+		return n, nil
+	}
+	return 0, fmt.Errorf("%d patch tokens is more than the model's maximum of %d", int(k.v), limit)
+}
+
+// maxKeep returns the most patch tokens the model's pruning ops keep (their
+// Keep), 0 for a model without pruning.
+func maxKeep(m *format.Model) int {
+	n := 0
+	for _, op := range m.Ops {
+		if o, ok := op.Options.(*format.DiverseSelectOptions); ok && op.Code == format.OpDiverseSelect {
+			n = max(n, int(o.Keep))
+		}
+	}
+	return n
 }
