@@ -77,7 +77,7 @@ func (b *Builder) ConstInt32(name string, shape []int32, v []int32, q *Quantizat
 // Op appends an operator (version 1) and returns its index.
 func (b *Builder) Op(code OpCode, name string, opts Options, inputs []int32, outputs ...int32) int {
 	b.m.Ops = append(b.m.Ops, Op{
-		Code: code, Version: 1, Name: name, Options: opts,
+		Code: code, Version: MinVersion(code, opts), Name: name, Options: opts,
 		Inputs: append([]int32(nil), inputs...), Outputs: append([]int32(nil), outputs...),
 	})
 	return len(b.m.Ops) - 1

@@ -59,6 +59,8 @@ const (
 	// most sensitive; then argmax of min cosine distance to the kept set
 	// times min–max-normalized sensitivity; ties to the lowest index) in
 	// increasing order. A run-time budget below Keep leaves −1 in the tail.
+	// Version 2 adds TopK: the Keep highest scores, no diversity (the
+	// CLS-attention baseline when s is the class token's attention).
 	OpDiverseSelect OpCode = 66
 	// GatherTokens: x [T, ...], idx int16 [K] → [K, ...], row k = x[idx[k]];
 	// an index outside [0, T) gives a row of real zeros (−1 for int16
@@ -161,7 +163,13 @@ type ZOSensitivityOptions struct {
 }
 
 // DiverseSelectOptions are the attributes of DiverseSelect.
-type DiverseSelectOptions struct{ Keep, Prefix int32 }
+type DiverseSelectOptions struct {
+	Keep, Prefix int32
+	// TopK keeps the Keep candidates with the highest scores (ties to the
+	// lowest index, still listed in increasing order) instead of running
+	// SADS; the features are not read. It needs op version 2.
+	TopK bool
+}
 
 // TokenAwareAvgPoolOptions are the attributes of TokenAwareAvgPool.
 type TokenAwareAvgPoolOptions struct {

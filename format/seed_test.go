@@ -65,6 +65,17 @@ func TestSeedRoundTrip(t *testing.T) {
 			t.Errorf("op %d %v: options %+v read back as %+v", i, m.Ops[i].Code, m.Ops[i].Options, back.Ops[i].Options)
 		}
 	}
+	// Top-k selection is version 2 and survives the trip.
+	tk := seedModel(t)
+	o := on(tk, "sads")
+	o.Options.(*DiverseSelectOptions).TopK = true
+	o.Version = MinVersion(o.Code, o.Options)
+	if data, err = Marshal(tk); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Read(data); err != nil || !on(back, "sads").Options.(*DiverseSelectOptions).TopK || on(back, "sads").Version != 2 {
+		t.Errorf("top-k DiverseSelect read back as %+v (version %d), err %v", on(back, "sads").Options, on(back, "sads").Version, err)
+	}
 	if got := back.Tensors[ti(back, "pos")].Int16s(); !reflect.DeepEqual(got, []int16{-1, 0, 1, 2, 3}) {
 		t.Errorf("positions read back as %v", got)
 	}
@@ -88,6 +99,8 @@ func TestSeedValidate(t *testing.T) {
 		{"ggem p", func(m *Model) { on(m, "ggem").Options.(*GGeMPoolOptions).P[1] = -1 }, `exponent of group 1 is -1`},
 		{"keep too big", func(m *Model) { on(m, "sads").Options.(*DiverseSelectOptions).Keep = 5 }, `keep is 5, want 1…4`},
 		{"select output", func(m *Model) { tn(m, "idx").DType = Int32 }, `is int32, want int16`},
+		{"top-k needs version 2", func(m *Model) { on(m, "sads").Options.(*DiverseSelectOptions).TopK = true }, `top_k needs op version 2, the op is version 1`},
+		{"select version 3", func(m *Model) { on(m, "sads").Version = 3 }, `version 3 is newer than the 2 this build supports`},
 		{"zo mode", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = 9 }, `unknown sensitivity mode 9`},
 		{"zo fro_diag", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = ZOFroDiag }, `mode fro_diag takes z, −1`},
 		{"zo central", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = ZOCentralDiff }, `mode central_diff takes x, u, w2, w1, b1`},

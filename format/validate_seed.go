@@ -356,6 +356,9 @@ func (c *opCheck) diverseSelect() error {
 	if err != nil {
 		return err
 	}
+	if o.TopK && c.op.Version < 2 {
+		return c.errf("top_k needs op version 2, the op is version %d", c.op.Version)
+	}
 	t, _, err := c.tokens(0, "features")
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ var (
 		{name: "GGeMPoolOptions", fields: []fieldSpec{scalar("groups", 4), scalar("prefix", 4), scalar("eps", 4), vec("p", 4)}},
 		{name: "EfficientProbeOptions", fields: []fieldSpec{scalar("prefix", 4), scalar("include_prefix", 1)}},
 		{name: "ZOSensitivityOptions", fields: []fieldSpec{scalar("mode", 1), scalar("step", 4), scalar("relu", 1)}},
-		{name: "DiverseSelectOptions", fields: []fieldSpec{scalar("keep", 4), scalar("prefix", 4)}},
+		{name: "DiverseSelectOptions", fields: []fieldSpec{scalar("keep", 4), scalar("prefix", 4), scalar("top_k", 1)}},
 		{name: "TokenAwareAvgPoolOptions", fields: []fieldSpec{scalar("grid_h", 4), scalar("grid_w", 4), scalar("prefix", 4), vec("dilations", 4)}},
 		{name: "AttentionSinkOptions", fields: []fieldSpec{vec("sink_dims", 4), scalar("tau", 4), scalar("rho", 4),
 			scalar("min_mass", 4), scalar("p", 4), scalar("prefix", 4)}},

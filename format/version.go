@@ -12,8 +12,21 @@ const FileIdentifier = "EIM1"
 // 0 for an op it does not know. Op versions start at 1 and grow when an
 // op's semantics grow; Validate rejects versions above MaxVersion.
 func (c OpCode) MaxVersion() uint16 {
-	if !c.Known() {
+	switch {
+	case !c.Known():
 		return 0
+	case c == OpDiverseSelect:
+		return 2 // 2: TopK
+	}
+	return 1
+}
+
+// MinVersion returns the oldest version of op c that can carry options o:
+// 1, or 2 for a DiverseSelect in top-k mode. Writers use it so that files
+// without the newer semantics stay readable by older builds.
+func MinVersion(c OpCode, o Options) uint16 {
+	if d, ok := o.(*DiverseSelectOptions); ok && c == OpDiverseSelect && d.TopK {
+		return 2
 	}
 	return 1
 }

@@ -51,6 +51,7 @@ func buildSeedOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuff
 		fb.DiverseSelectOptionsStart(b)
 		fb.DiverseSelectOptionsAddKeep(b, o.Keep)
 		fb.DiverseSelectOptionsAddPrefix(b, o.Prefix)
+		fb.DiverseSelectOptionsAddTopK(b, o.TopK)
 		return fb.OpOptionsDiverseSelectOptions, fb.DiverseSelectOptionsEnd(b)
 	case *TokenAwareAvgPoolOptions:
 		d := int32Vector(b, o.Dilations)
@@ -107,7 +108,7 @@ func decodeSeedOptions(typ fb.OpOptions, t flatbuffers.Table) Options {
 	case fb.OpOptionsDiverseSelectOptions:
 		var x fb.DiverseSelectOptions
 		x.Init(t.Bytes, t.Pos)
-		return &DiverseSelectOptions{Keep: x.Keep(), Prefix: x.Prefix()}
+		return &DiverseSelectOptions{Keep: x.Keep(), Prefix: x.Prefix(), TopK: x.TopK()}
 	case fb.OpOptionsTokenAwareAvgPoolOptions:
 		var x fb.TokenAwareAvgPoolOptions
 		x.Init(t.Bytes, t.Pos)

@@ -111,10 +111,12 @@ type ZOSensitivityParams struct {
 // maximizing (min cosine distance to the kept set) × (min–max normalized
 // sensitivity), ties to the lowest index; the output lists the prefix rows
 // then the kept rows in increasing order. int8: features are
-// zero-point-corrected exact integers (FeatZP).
+// zero-point-corrected exact integers (FeatZP). TopK keeps the Keep
+// highest scores instead (ties to the lowest index; features unread).
 type DiverseSelectParams struct {
 	Rows, D, Prefix, Keep int
 	FeatZP                int32
+	TopK                  bool
 }
 
 // TAPParams describes TokenAwareAvgPool on a GridH×GridW grid of D

@@ -53,6 +53,14 @@ func (q *quantizer) seedOp(op *format.Op) (bool, error) {
 			if ins[k], err = q.input(op, k, nil); err != nil {
 				return true, err
 			}
+			// DiverseSelect ranks by float scores: a score computed in
+			// int8 (the CLS attention of the top-k baseline) comes back
+			// dequantized.
+			if op.Code == format.OpDiverseSelect && k == 1 && q.b.Tensor(ins[k]).DType == format.Int8 {
+				if ins[k], err = q.floatAct(op.Inputs[k]); err != nil {
+					return true, err
+				}
+			}
 		}
 		x := op.Inputs[0]
 		var n int32

@@ -14,7 +14,10 @@ type PruneOptions struct {
 	// residual the patch tokens are pruned.
 	AfterBlock int
 	// Mode is the sensitivity: "jvp", "lowrank_jvp", "fro_diag", or
-	// "uniform" (no sensitivity: SADS becomes pure diversity, DivPrune).
+	// "uniform" (no sensitivity: SADS becomes pure diversity, DivPrune);
+	// or "cls", the baseline that keeps the patch tokens the class token
+	// attends to most (mean over heads of the block's attention row 0,
+	// DiverseSelect in top-k mode; EViT's rule).
 	Mode       string
 	Directions int   // m for jvp modes (default 8)
 	Rank       int   // lowrank_jvp rank (default 32)
@@ -69,6 +72,32 @@ func findMLPs(m *format.Model) []mlpBlock {
 	return out
 }
 
+// attentionProbs finds the attention probabilities of block b: the output
+// of the last Softmax between the previous block's MLP residual and this
+// block's, shaped [1…, H, T, T].
+func attentionProbs(m *format.Model, blocks []mlpBlock, b int, T int32) (int32, error) {
+	lo := -1
+	if b > 0 {
+		lo = blocks[b-1].add
+	}
+	for i := blocks[b].add - 1; i > lo; i-- {
+		if m.Ops[i].Code != format.OpSoftmax {
+			continue
+		}
+		t := m.Ops[i].Outputs[0]
+		sh := m.Tensors[t].Shape
+		ok := len(sh) >= 3 && sh[len(sh)-1] == T && sh[len(sh)-2] == T
+		for _, d := range sh[:max(len(sh)-3, 0)] {
+			ok = ok && d == 1
+		}
+		if !ok {
+			return 0, fmt.Errorf("zoo: block %d attention %q has shape %v, want [1…, heads, %d, %d]", b, m.Tensors[t].Name, sh, T, T)
+		}
+		return t, nil
+	}
+	return 0, fmt.Errorf("zoo: block %d has no attention softmax before its MLP", b)
+}
+
 // InsertPruning returns a copy of the float ViT m with ZOO-Prune inserted
 // after block o.AfterBlock: ZOSensitivity through that block's MLP,
 // DiverseSelect on the block's output tokens (class token kept) and
@@ -106,7 +135,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	p := fmt.Sprintf("prune%d/", o.AfterBlock)
 	var ops []format.Op
 	op := func(code format.OpCode, name string, opts format.Options, ins []int32, out int32) {
-		ops = append(ops, format.Op{Code: code, Version: 1, Name: p + name, Options: opts, Inputs: ins, Outputs: []int32{out}})
+		ops = append(ops, format.Op{Code: code, Version: format.MinVersion(code, opts), Name: p + name, Options: opts, Inputs: ins, Outputs: []int32{out}})
 	}
 	x2, z2 := x, blk.z
 	if len(xs) == 3 {
@@ -119,6 +148,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	if o.Mode != "uniform" {
 		s = act(p+"sensitivity", format.Float32, T)
 	}
+	sel := &format.DiverseSelectOptions{Keep: T - 1, Prefix: 1}
 	w1 := m.Tensors[m.Ops[blk.fc1].Inputs[1]].Float32s()
 	w2i := m.Ops[blk.fc2].Inputs[1]
 	zo := &format.ZOSensitivityOptions{Step: 1e-3, ReLU: blk.relu}
@@ -171,11 +201,29 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 			wj = constF(p+"lowrank", []int32{int32(rank), F}, LowRankRows(m.Tensors[w2i].Float32s(), int(D), int(F), rank))
 		}
 		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, constF(p+"directions", []int32{int32(dirs), F}, a), wj}, s)
+	case "cls":
+		probs, err := attentionProbs(m, blocks, o.AfterBlock, T)
+		if err != nil {
+			return nil, err
+		}
+		// probs [1…, H, T, T] → row 0 of every head [1…, H, 1, T] → mean
+		// over everything but the last axis → [T].
+		ps := m.Tensors[probs].Shape
+		size := append([]int32(nil), ps...)
+		size[len(size)-2] = 1
+		row := act(p+"cls_rows", format.Float32, size...)
+		op(format.OpSlice, "cls_rows", &format.SliceOptions{Begin: make([]int32, len(ps)), Size: size}, []int32{probs}, row)
+		axes := make([]int32, len(ps)-1)
+		for k := range axes {
+			axes[k] = int32(k)
+		}
+		op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{row}, s)
+		sel.TopK = true
 	default:
-		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform)", o.Mode)
+		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)
 	}
 	idx := act(p+"keep", format.Int16, T)
-	op(format.OpDiverseSelect, "select", &format.DiverseSelectOptions{Keep: T - 1, Prefix: 1}, []int32{x2, s}, idx)
+	op(format.OpDiverseSelect, "select", sel, []int32{x2, s}, idx)
 	kept := act(p+"kept", format.Float32, T, D)
 	op(format.OpGatherTokens, "kept", nil, []int32{x2, idx}, kept)
 	if len(xs) == 3 {

@@ -43,7 +43,7 @@ func TestInsertPruningBudget(t *testing.T) {
 		return append([]float32(nil), it.Output(0).Float32()...)
 	}
 	want := run(f, 0)
-	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform"} {
+	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform", "cls"} {
 		pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +58,114 @@ func TestInsertPruningBudget(t *testing.T) {
 	}
 	if _, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 5}); err == nil {
 		t.Error("block 5 of a 2-block ViT accepted")
+	}
+}
+
+// TestCLSPruning: the CLS-attention baseline keeps exactly the patch
+// tokens with the largest mean class-token attention of the block, float
+// and int8, for several budgets.
+func TestCLSPruning(t *testing.T) {
+	f, err := zoo.BuildViT("vit", zoo.ViTMicro, rand.New(rand.NewSource(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const block = 1
+	pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: block, Mode: "cls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(5))
+	var samples [][][]float32
+	for range 4 {
+		samples = append(samples, [][]float32{zoo.SampleInput(f, rng)})
+	}
+	rg, err := ptq.Observe(pm, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm, err := ptq.Quantize(pm, rg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*format.Model{pm, qm} {
+		probs, sel := -1, -1
+		for i, op := range m.Ops {
+			name := m.Tensors[op.Outputs[0]].Name
+			if name == fmt.Sprintf("block%d/attn/probs", block) {
+				probs = i
+			}
+			if op.Code == format.OpDiverseSelect {
+				sel = i
+			}
+		}
+		if probs < 0 || sel < 0 {
+			t.Fatalf("probs op %d, select op %d", probs, sel)
+		}
+		for _, keep := range []int{16, 9, 3, 1} {
+			var score []float64
+			var idx []int16
+			var it *runtime.Interpreter
+			it, err = runtime.New(m, runtime.Options{Threads: 1, AfterOp: func(i int) {
+				switch i {
+				case probs: // [1, H, T, T]: mean over heads of row 0
+					pt := it.Tensor(int(m.Ops[i].Outputs[0]))
+					sh := m.Tensors[m.Ops[i].Outputs[0]].Shape
+					H, T := int(sh[len(sh)-3]), int(sh[len(sh)-1])
+					p := pt.Dequantized(make([]float32, pt.NumElements()))
+					score = make([]float64, T)
+					for h := 0; h < H; h++ {
+						for j := 0; j < T; j++ {
+							score[j] += float64(p[h*T*T+j])
+						}
+					}
+				case sel:
+					b := it.Tensor(int(m.Ops[i].Outputs[0])).Bytes()
+					idx = make([]int16, len(b)/2)
+					for k := range idx {
+						idx[k] = int16(uint16(b[2*k]) | uint16(b[2*k+1])<<8)
+					}
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := it.SetTokens(keep); err != nil {
+				t.Fatal(err)
+			}
+			in := it.Input(0)
+			for i, v := range samples[0][0] {
+				if in.DType == format.Int8 {
+					in.Int8()[i] = int8(in.Params.Quantize(v, -128, 127))
+				} else {
+					in.Float32()[i] = v
+				}
+			}
+			if err := it.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			it.Close()
+			// Expected: the keep highest scores among tokens 1…T−1.
+			var want []int16
+			taken := make([]bool, len(score))
+			for range keep {
+				b := -1
+				for j := 1; j < len(score); j++ {
+					if !taken[j] && (b < 0 || score[j] > score[b]) {
+						b = j
+					}
+				}
+				taken[b] = true
+			}
+			want = append(want, 0)
+			for j := range taken {
+				if taken[j] {
+					want = append(want, int16(j))
+				}
+			}
+			if fmt.Sprint(idx[:keep+1]) != fmt.Sprint(want) {
+				t.Errorf("%s keep %d: kept %v, want %v (scores %.4f)", m.Tensors[m.Ops[sel].Inputs[0]].DType, keep, idx[:keep+1], want, score)
+			}
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ func init() {
 // at most --keep patch tokens (default all); runs pick fewer with --keep
 // or --tokens.
 func pruneConvertFlags(fs *flag.FlagSet) floatPass {
-	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (= jvp), jvp, lowrank_jvp, fro_diag or uniform (diversity only)")
+	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (= jvp), jvp, lowrank_jvp, fro_diag, uniform (diversity only) or cls (top-k by CLS attention, the baseline)")
 	after := fs.Int("prune-after-block", 0, "with --prune: the 0-based block after which tokens are pruned")
 	var keep keepFlag
 	fs.Var(&keep, "keep", "with --prune: the most patch tokens kept, a ratio R in (0, 1] (round(R × patch tokens), at least 1) or a count > 1 (default: all; runs pick fewer with --keep or --tokens)")
@@ -40,8 +40,6 @@ func pruneConvertFlags(fs *flag.FlagSet) floatPass {
 		switch md {
 		case "zoo":
 			md = "jvp"
-		case "cls":
-			return nil, false, usagef("--prune cls is not implemented; use zoo, jvp, lowrank_jvp, fro_diag or uniform")
 		}
 		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: *after, Mode: md, Directions: *dirs})
 		if err != nil {

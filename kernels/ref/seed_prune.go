@@ -195,6 +195,10 @@ func NewSelectScratch(rows int) *SelectScratch {
 // with zero norm is at cosine distance 1 from everything; a NaN score
 // never wins.
 func DiverseSelectFloat(p *kernels.DiverseSelectParams, feat []float32, s []float32, sc *SelectScratch, idx []int16) {
+	if p.TopK {
+		topKSelect(p, s, sc, idx)
+		return
+	}
 	D := p.D
 	for i := p.Prefix; i < p.Rows; i++ {
 		var n2 float64
@@ -218,6 +222,10 @@ func DiverseSelectFloat(p *kernels.DiverseSelectParams, feat []float32, s []floa
 // and squared norms of feat − FeatZP are exact integers, the cosine and
 // the scores float64.
 func DiverseSelectInt8(p *kernels.DiverseSelectParams, feat []int8, s []float32, sc *SelectScratch, idx []int16) {
+	if p.TopK {
+		topKSelect(p, s, sc, idx)
+		return
+	}
 	D := p.D
 	zp := p.FeatZP
 	for i := p.Prefix; i < p.Rows; i++ {
@@ -239,14 +247,52 @@ func DiverseSelectInt8(p *kernels.DiverseSelectParams, feat []int8, s []float32,
 	diverseSelect(p, s, sc, dot, idx)
 }
 
-func diverseSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratch, dot func(a, b int) float64, idx []int16) {
+// selectStart fills idx with the prefix rows and −1 and returns how many
+// candidates to keep.
+func selectStart(p *kernels.DiverseSelectParams, idx []int16) int {
 	for i := range idx {
 		idx[i] = -1
 	}
 	for i := 0; i < p.Prefix; i++ {
 		idx[i] = int16(i)
 	}
-	keep := min(p.Keep, p.Rows-p.Prefix, len(idx)-p.Prefix)
+	return min(p.Keep, p.Rows-p.Prefix, len(idx)-p.Prefix)
+}
+
+// selectEnd lists the taken candidates after the prefix, in increasing
+// order.
+func selectEnd(p *kernels.DiverseSelectParams, sc *SelectScratch, idx []int16) {
+	o := p.Prefix
+	for i := p.Prefix; i < p.Rows; i++ {
+		if sc.Taken[i] {
+			idx[o] = int16(i)
+			o++
+		}
+	}
+}
+
+// topKSelect keeps the keep highest scores: repeated arg-max over the
+// candidates not yet taken, so ties go to the lowest index and a NaN score
+// is taken only when nothing else is left.
+func topKSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratch, idx []int16) {
+	keep := selectStart(p, idx)
+	for i := p.Prefix; i < p.Rows; i++ {
+		sc.Taken[i] = false
+	}
+	for t := 0; t < keep; t++ {
+		best := -1
+		for i := p.Prefix; i < p.Rows; i++ {
+			if !sc.Taken[i] && (best < 0 || s[i] > s[best] || s[best] != s[best] && s[i] == s[i]) {
+				best = i
+			}
+		}
+		sc.Taken[best] = true
+	}
+	selectEnd(p, sc, idx)
+}
+
+func diverseSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratch, dot func(a, b int) float64, idx []int16) {
+	keep := selectStart(p, idx)
 	if keep <= 0 {
 		return
 	}
@@ -292,13 +338,7 @@ func diverseSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratc
 			}
 		}
 	}
-	o := p.Prefix
-	for i := p.Prefix; i < p.Rows; i++ {
-		if sc.Taken[i] {
-			idx[o] = int16(i)
-			o++
-		}
-	}
+	selectEnd(p, sc, idx)
 }
 
 // GatherRows copies row idx[k] of x (rows of rowBytes bytes, n rows) to

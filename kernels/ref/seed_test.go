@@ -321,6 +321,33 @@ func TestDiverseSelectOrder(t *testing.T) {
 	}
 }
 
+// TestTopKSelect: the CLS-attention baseline keeps the highest scores,
+// ties to the lowest index, NaN last, output in increasing order, and the
+// same for float and int8 features (which it does not read).
+func TestTopKSelect(t *testing.T) {
+	nan := float32(math.NaN())
+	s := []float32{100, 0.3, 0.7, nan, 0.7, 0.1, 0.9}
+	for keep, want := range map[int][]int16{
+		1: {0, 6, -1, -1, -1, -1, -1},
+		2: {0, 2, 6, -1, -1, -1, -1},
+		3: {0, 2, 4, 6, -1, -1, -1},
+		5: {0, 1, 2, 4, 5, 6, -1},
+		6: {0, 1, 2, 3, 4, 5, 6},
+	} {
+		p := kernels.DiverseSelectParams{Rows: 7, D: 1, Prefix: 1, Keep: keep, TopK: true}
+		idx := make([]int16, 7)
+		DiverseSelectFloat(&p, make([]float32, 7), s, NewSelectScratch(7), idx)
+		idx8 := make([]int16, 7)
+		DiverseSelectInt8(&p, make([]int8, 7), s, NewSelectScratch(7), idx8)
+		for i := range want {
+			if idx[i] != want[i] || idx8[i] != want[i] {
+				t.Errorf("keep %d: idx = %v (int8 %v), want %v", keep, idx, idx8, want)
+				break
+			}
+		}
+	}
+}
+
 func TestGatherRows(t *testing.T) {
 	x := []byte{1, 1, 2, 2, 3, 3}
 	out := make([]byte, 8)

@@ -57,14 +57,29 @@ func (rcv *DiverseSelectOptions) MutatePrefix(n int32) bool {
 	return rcv._tab.MutateInt32Slot(6, n)
 }
 
+func (rcv *DiverseSelectOptions) TopK() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *DiverseSelectOptions) MutateTopK(n bool) bool {
+	return rcv._tab.MutateBoolSlot(8, n)
+}
+
 func DiverseSelectOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(2)
+	builder.StartObject(3)
 }
 func DiverseSelectOptionsAddKeep(builder *flatbuffers.Builder, keep int32) {
 	builder.PrependInt32Slot(0, keep, 0)
 }
 func DiverseSelectOptionsAddPrefix(builder *flatbuffers.Builder, prefix int32) {
 	builder.PrependInt32Slot(1, prefix, 0)
+}
+func DiverseSelectOptionsAddTopK(builder *flatbuffers.Builder, topK bool) {
+	builder.PrependBoolSlot(2, topK, false)
 }
 func DiverseSelectOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
