@@ -16,7 +16,7 @@ func init() {
 func cmdEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: edgeinfer eval --model M (--mnist DIR | --images DIR) [--offset N] [--limit N] [--json]")
+		fmt.Fprintln(stderr, "usage: edgeinfer eval --model M (--mnist DIR | --images DIR) [--offset N] [--limit N] [--keep R] [--json]")
 		fs.PrintDefaults()
 	}
 	model := fs.String("model", defaultModel, "model: .eim file, foreign file (.onnx, .tflite) or zoo:NAME")
@@ -24,8 +24,10 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	images := fs.String("images", "", "image folder with one sub-folder per class")
 	offset := fs.Int("offset", 0, "first image")
 	limit := fs.Int("limit", 0, "number of images (0: all from --offset)")
-	asJSON := fs.Bool("json", false, `print {"top1":…, "top5":…, "n":…}`)
+	asJSON := fs.Bool("json", false, `print {"top1":…, "top5":…, "n":…} (and "tokens", "max_tokens" for a model that prunes)`)
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
+	var keep keepFlag
+	fs.Var(&keep, "keep", "keep a ratio R in (0, 1] of the model's maximum token budget (round(R × maximum), at least 1), or a count > 1")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,6 +62,13 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer it.Close()
+	maxTokens := it.MaxTokens()
+	tokens := maxTokens
+	if keep.set {
+		if tokens, err = applyKeep(it, &keep); err != nil {
+			return err
+		}
+	}
 	bar := newProgressBar(stderr, "evaluating")
 	acc, err := dataset.Evaluate(it, set, *offset, *limit, func(done, total int) {
 		if done%50 == 0 || done == total {
@@ -71,11 +80,19 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		b, _ := json.Marshal(acc)
+		b, _ := json.Marshal(struct {
+			dataset.Accuracy
+			Tokens    int `json:"tokens,omitempty"`
+			MaxTokens int `json:"max_tokens,omitempty"`
+		}{acc, tokens, maxTokens})
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s on %d images (#%d–#%d of %s): top-1 %.2f%%  top-5 %.2f%%\n",
+	fmt.Fprintf(stdout, "%s on %d images (#%d–#%d of %s): top-1 %.2f%%  top-5 %.2f%%",
 		m.Name, acc.N, *offset, *offset+acc.N-1, set.Kind, 100*acc.Top1, 100*acc.Top5)
+	if maxTokens > 0 {
+		fmt.Fprintf(stdout, "  keeping %d of %d patch tokens", tokens, maxTokens)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }

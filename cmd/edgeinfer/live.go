@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"os/signal"
@@ -30,20 +31,21 @@ type liveFlags struct {
 
 // fillImage decodes a photo and converts it into input 0 with the model's
 // preprocessing (centre crop, bilinear resize, normalisation, quantization).
-func fillImage(it *runtime.Interpreter, path string) error {
+// It returns the decoded photo.
+func fillImage(it *runtime.Interpreter, path string) (image.Image, error) {
 	target, err := live.TargetFor(it)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	img, err := camera.DecodeImage(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var s camera.Scratch
 	if err := camera.ConvertImage(it.Input(0).Bytes(), img, target, &s); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
+	return img, nil
 }
 
 // governed sets up the governor from the detected board's profile.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"math/rand"
@@ -47,6 +48,10 @@ type runJSON struct {
 	Input     string       `json:"input"`
 	LatencyMS float64      `json:"latency_ms"`
 	Outputs   []outputJSON `json:"outputs"`
+	// Overlay and Kept (the grid indices, row-major, of the patch tokens
+	// that survived pruning) come with --overlay.
+	Overlay string `json:"overlay,omitempty"`
+	Kept    []int  `json:"kept_patches,omitempty"`
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -61,6 +66,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 1, "seed of the sample image used when no --input is given")
 	asJSON := fs.Bool("json", false, "print one JSON object per inference")
 	tokens := tokensFlag(fs)
+	var keep keepFlag
+	fs.Var(&keep, "keep", "keep a ratio R in (0, 1] of the model's maximum token budget (round(R × maximum), at least 1), or a count > 1 (excludes --tokens)")
+	overlay := fs.String("overlay", "", "write this PNG: the input image scaled up, the patch tokens kept by the model's pruning framed, the pruned ones dimmed")
 	var lf liveFlags
 	fs.StringVar(&lf.image, "image", "", "photo (jpg, png, bmp) converted into input 0 with the model's preprocessing")
 	fs.StringVar(&lf.camera, "camera", "", "camera URI (v4l2:, pipe:, spi:, replay:, synthetic:, file:, dir:) to run live")
@@ -81,6 +89,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if sources > 1 {
 		return usagef("give only one of --input, --image and --camera")
+	}
+	if keep.set && *tokens != 0 {
+		return usagef("give only one of --keep and --tokens")
+	}
+	if *overlay != "" && lf.camera != "" {
+		return usagef("--overlay draws one inference: give --image or --input, not --camera")
 	}
 	if lf.camera == "" && (lf.frames != 0 || lf.fps != 0 || lf.governor) {
 		return usagef("--frames, --fps and --governor need --camera")
@@ -104,20 +118,37 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	it, err := runtime.New(m, runtime.Options{Threads: *threads})
+	opts := runtime.Options{Threads: *threads}
+	var watch *tokenWatch
+	if *overlay != "" {
+		if watch, err = newTokenWatch(m); err != nil {
+			return err
+		}
+		opts.AfterOp = watch.afterOp
+	}
+	it, err := runtime.New(m, opts)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
+	if watch != nil {
+		watch.it = it
+	}
 	if err := applyTokens(it, *tokens); err != nil {
 		return err
+	}
+	if keep.set {
+		if _, err := applyKeep(it, &keep); err != nil {
+			return err
+		}
 	}
 	if lf.camera != "" {
 		return runCamera(it, labels, *top, &lf, *asJSON, stdout, stderr)
 	}
 	inputDesc := fmt.Sprintf("sample image (seed %d)", *seed)
+	var photo image.Image
 	if lf.image != "" {
-		if err := fillImage(it, lf.image); err != nil {
+		if photo, err = fillImage(it, lf.image); err != nil {
 			return err
 		}
 		inputDesc = lf.image
@@ -142,6 +173,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	var pic *overlayImage
+	if watch != nil {
+		if pic, err = overlaySource(it, photo); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	if err := it.Invoke(); err != nil {
 		return err
@@ -161,6 +198,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if watch != nil {
+		res.Overlay, res.Kept = *overlay, watch.kept()
+		if err := writeOverlay(*overlay, pic, watch, res.Kept); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
@@ -174,6 +217,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "  %d. %-6d %-30s %.4f\n", r+1, s.Index, label, s.Score)
 		}
+	}
+	if watch != nil {
+		fmt.Fprintf(stdout, "overlay %s: %d of %d patch tokens kept (grid %d×%d)\n", res.Overlay, len(res.Kept), watch.rows, watch.gh, watch.gw)
 	}
 	return nil
 }

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/edgeinfer/edgeinfer/runtime"
+)
+
+// applyKeep sets the run-time token budget that run's and eval's --keep
+// ask for (a ratio of the model's maximum, or a count) and returns it.
+func applyKeep(it *runtime.Interpreter, k *keepFlag) (int, error) {
+	limit := it.MaxTokens()
+	if limit == 0 {
+		reason := it.SetTokens(1) // sets nothing: says why there is no budget
+		if reason == runtime.ErrNoTokenBudget {
+			return 0, usagef("--keep: model %q has no token budget (no pruning op; convert it with --prune)", it.Model().Name)
+		}
+		return 0, usagef("--keep: model %q has no run-time token budget: %v", it.Model().Name, reason)
+	}
+	n, err := k.tokens(limit)
+	if err != nil {
+		return 0, usagef("--keep: %v", err)
+	}
+	if err := it.SetTokens(n); err != nil {
+		return 0, fmt.Errorf("--keep: %w", err)
+	}
+	return n, nil
+}
