@@ -16,6 +16,8 @@ import (
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/runtime"
+	"github.com/edgeinfer/edgeinfer/zoo"
 )
 
 const (
@@ -251,4 +253,39 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestTokenWatchNoAlloc: watching the pruning op costs Invoke no
+// allocation, and a zoo ViT's grid comes from its patch convolution.
+func TestTokenWatchNoAlloc(t *testing.T) {
+	f, err := loadModel("zoo:vit-micro:float")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: "fro_diag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newTokenWatch(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.gh != 4 || w.gw != 4 || w.rows != 16 || w.prefix != 1 {
+		t.Errorf("watch: grid %d×%d, %d patch rows after %d", w.gh, w.gw, w.rows, w.prefix)
+	}
+	it, err := runtime.New(m, runtime.Options{Threads: 1, AfterOp: w.afterOp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	w.it = it
+	if err := it.SetTokens(5); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(5, func() { it.Invoke() }); n != 0 {
+		t.Errorf("Invoke with the watch allocates %v times", n)
+	}
+	if k := w.kept(); len(k) != 5 {
+		t.Errorf("kept %v, want 5 patches", k)
+	}
 }
