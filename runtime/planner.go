@@ -23,8 +23,8 @@ type Plan struct {
 }
 
 // lifetime is the span of steps [first, last] in which a tensor is alive.
-// Step s is op s; graph inputs are born at step 0 and outputs die at the
-// last step.
+// Step s is op s; graph inputs live from step 0 to the last step, and
+// outputs die at the last step.
 type lifetime struct{ first, last int }
 
 func lifetimes(m *format.Model) []lifetime {
@@ -48,8 +48,12 @@ func lifetimes(m *format.Model) []lifetime {
 	if last < 0 {
 		last = 0
 	}
+	// Inputs live through the whole Invoke, as in TFLite's arena: the
+	// caller's frame is still there afterwards, so the same input can be
+	// run again (at another token budget, say) without writing it anew.
 	for _, t := range m.Inputs {
 		touch(t, 0)
+		touch(t, last)
 	}
 	for s, op := range m.Ops {
 		for _, t := range op.Inputs {

@@ -42,16 +42,17 @@ func TestPlanNeverOverlapsLiveTensors(t *testing.T) {
 }
 
 func TestPlanChainIsTwoBuffers(t *testing.T) {
-	// In a chain only neighbours are alive together: the arena needs the
-	// largest adjacent pair, which greedy-by-size finds here.
-	m := chain([]int32{1000, 16, 1000, 16, 1000})
+	// In a chain only neighbours are alive together, besides the input,
+	// which lives through the whole Invoke: the arena needs the input plus
+	// the largest adjacent pair, which greedy-by-size finds here.
+	m := chain([]int32{16, 1000, 16, 1000, 16})
 	p := PlanMemory(m)
-	want := alignUp(4000, arenaAlign) + alignUp(64, arenaAlign)
+	want := alignUp(64, arenaAlign) + alignUp(4000, arenaAlign) + alignUp(64, arenaAlign)
 	if p.ArenaBytes != want {
 		t.Errorf("arena %d bytes, want %d", p.ArenaBytes, want)
 	}
-	if p.LowerBound != 4000+64 {
-		t.Errorf("lower bound %d, want %d", p.LowerBound, 4064)
+	if p.LowerBound != 64+4000+64 {
+		t.Errorf("lower bound %d, want %d", p.LowerBound, 64+4000+64)
 	}
 }
 
@@ -65,7 +66,11 @@ func TestCheckPlanRejectsOverlap(t *testing.T) {
 	if _, err := checkPlan(m, bad); err == nil {
 		t.Error("tensor past the arena end accepted")
 	}
-	good := &format.MemoryPlan{ArenaBytes: 1024, Offsets: []int64{0, 512, 0}}
+	// The input stays alive to the end: x2 may not reuse it.
+	if _, err := checkPlan(m, &format.MemoryPlan{ArenaBytes: 1024, Offsets: []int64{0, 512, 0}}); err == nil {
+		t.Error("output placed over the input accepted")
+	}
+	good := &format.MemoryPlan{ArenaBytes: 1536, Offsets: []int64{0, 512, 1024}}
 	if _, err := checkPlan(m, good); err != nil {
 		t.Errorf("valid plan rejected: %v", err)
 	}

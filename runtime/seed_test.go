@@ -84,6 +84,7 @@ func TestTokenBudget(t *testing.T) {
 		}
 		x := zoo.SampleInput(big, rand.New(rand.NewSource(9)))
 		full := it.MACs()
+		copy(it.Input(0).Float32(), x)
 		for _, k := range []int{8, 5, 1, 3} {
 			small := v
 			small.Keep = k
@@ -95,9 +96,15 @@ func TestTokenBudget(t *testing.T) {
 			if err := it.SetTokens(k); err != nil {
 				t.Fatal(err)
 			}
-			copy(it.Input(0).Float32(), x)
+			// The input is written once, before the loop: Invoke leaves
+			// it intact, so the same frame runs again at a new budget.
 			if err := it.Invoke(); err != nil {
 				t.Fatal(err)
+			}
+			for i, v := range it.Input(0).Float32() {
+				if v != x[i] {
+					t.Fatalf("keep %d: Invoke changed input element %d: %g, was %g", k, i, v, x[i])
+				}
 			}
 			got, want := it.Output(0).Float32(), ref.Output(0).Float32()
 			for i := range want {
