@@ -37,6 +37,17 @@ type KernelSet struct {
 	PrepareFC        func(p kernels.FCParams, w []int8) (f func(p kernels.FCParams, x, out []int8), bytes int)
 	PrepareConv      func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
 	PrepareDepthwise func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
+
+	// The int8 research operators. PrepareZOSensitivity (modes ZOJVP and
+	// ZOLowRankJVP) and PrepareDiverseSelect, when set, prepare the op at
+	// load (packed Jacobian-side matrix, scratch) and return the kernel
+	// Invoke calls instead of kernels/ref's, or nil to stay with ref. The
+	// prepared kernels keep scratch: one op, one caller at a time.
+	PrepareZOSensitivity func(p kernels.ZOSensitivityParams, w []int8) (f func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), bytes int)
+	PrepareDiverseSelect func(p kernels.DiverseSelectParams) (f func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16), bytes int)
+	// TAPInt8 is ref.TAPInt8 (TokenAwareAvgPool); it takes a pointer as
+	// AddInt8 does.
+	TAPInt8 func(p *kernels.TAPParams, x, logits []int8, w []int32, out []int8)
 }
 
 var refKernels = KernelSet{
@@ -55,6 +66,7 @@ var refKernels = KernelSet{
 		ref.DepthwiseConv2DInt8(&p, x, w, out)
 	},
 	AddInt8: ref.AddInt8,
+	TAPInt8: ref.TAPInt8,
 }
 
 // kernelSets holds every set usable on this machine, by name.

@@ -65,5 +65,24 @@ func neonKernels(path neon.Path, why string) KernelSet {
 				neon.DepthwiseConv2DInt8(&p, x, pk, out)
 			}, pk.Bytes()
 		},
+		PrepareZOSensitivity: func(p kernels.ZOSensitivityParams, w []int8) (func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), int) {
+			k := neon.PrepareZOSensitivity(path, &p, w)
+			if k == nil {
+				return nil, 0
+			}
+			return func(p kernels.ZOSensitivityParams, z, a []int8, s []float32) {
+				k.Int8(&p, z, a, s)
+			}, k.Bytes()
+		},
+		PrepareDiverseSelect: func(p kernels.DiverseSelectParams) (func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16), int) {
+			k := neon.PrepareDiverseSelect(path, &p)
+			if k == nil {
+				return nil, 0
+			}
+			return func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16) {
+				k.Int8(&p, feat, s, sc, idx)
+			}, k.Bytes()
+		},
+		TAPInt8: ref.TAPInt8,
 	}
 }

@@ -181,6 +181,7 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 		macs = int64(t) * int64(p.M) * 2 * int64(p.F) * int64(p.DIn+p.R)
 	}
 	var f func(lo, hi int)
+	packed := 0
 	switch z.DType {
 	case format.Int8:
 		p.GradQ14 = ref.NewZOGradTable(z.Params, o.ReLU)
@@ -192,6 +193,15 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 		} else {
 			pa, pw = c.in(op, 1).Int8(), c.in(op, 2).Int8()
 			p.DirScale, p.WScale = c.weightScales(op, 1), c.weightScales(op, 2)
+		}
+		if zf, n := c.zoSensitivityInt8(p, pw); zf != nil {
+			packed = n
+			f = func(lo, hi int) {
+				q := p
+				q.Rows = hi - lo
+				zf(q, pz[lo*p.F:hi*p.F], pa, s[lo:hi])
+			}
+			break
 		}
 		scratch := make([]int32, p.F)
 		f = func(lo, hi int) {
@@ -228,7 +238,7 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 	}
 	// Serial over the live rows: the scratch is shared, and the op is
 	// small next to the blocks it prunes.
-	return serial(func() { f(0, rows()) }), macs, nil
+	return withPacked(serial(func() { f(0, rows()) }), packed), macs, nil
 }
 
 func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
@@ -247,7 +257,8 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 	case format.Int8:
 		p.FeatZP = feat.Params.ZeroPoint
 		pf := feat.Int8()
-		return serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; ref.DiverseSelectInt8(&q, pf, ps, sc, idx) }), macs, nil
+		sel, packed := c.diverseSelectInt8(p)
+		return withPacked(serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; sel(q, pf, ps, sc, idx) }), packed), macs, nil
 	case format.Float32:
 		pf := feat.Float32()
 		return serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; ref.DiverseSelectFloat(&q, pf, ps, sc, idx) }), macs, nil
@@ -293,7 +304,8 @@ func prepareTAP(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		w := make([]int32, k)
 		px, pl, po := x.Int8(), l.Int8(), out.Int8()
-		return serial(func() { ref.TAPInt8(&p, px, pl, w, po) }), macs, nil
+		tap := c.tapInt8()
+		return serial(func() { tap(&p, px, pl, w, po) }), macs, nil
 	case format.Float32:
 		w := make([]float64, k)
 		px, pl, po := x.Float32(), l.Float32(), out.Float32()

@@ -4,7 +4,7 @@
 // the plugin's marker syscall on a locked OS thread, single-threaded, after
 // a warm-up run, so that counts are exact and repeatable.
 //
-//	icount -write deit-tiny.eim             build the zoo model (run natively)
+//	icount -write deit-tiny.eim [-zoo name] build a zoo model (run natively)
 //	icount -gemm int32|int8 -kernels v80    one M=197 K=192 N=768 GEMM
 //	icount -model deit-tiny.eim -kernels v80 [-ops]
 //
@@ -36,7 +36,8 @@ func start(id int) { syscall.RawSyscall(mark, 1, uintptr(id), 0) }
 func stop(id int)  { syscall.RawSyscall(mark, 0, uintptr(id), 0) }
 
 func main() {
-	write := flag.String("write", "", "build zoo deit-tiny and write it to this .eim file, then exit")
+	write := flag.String("write", "", "build the zoo model -zoo and write it to this .eim file, then exit")
+	zooName := flag.String("zoo", "deit-tiny", "with -write, the zoo model to build (int8, seed 7)")
 	gemm := flag.String("gemm", "", "count one GEMM M=197 K=192 N=768 with int32 or int8 output")
 	model := flag.String("model", "", "count one Invoke of this .eim model")
 	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
@@ -46,7 +47,7 @@ func main() {
 	goruntime.LockOSThread()
 	switch {
 	case *write != "":
-		q, _, err := zoo.Build("deit-tiny", zoo.Options{Seed: 7})
+		q, _, err := zoo.Build(*zooName, zoo.Options{Seed: 7})
 		if err != nil {
 			log.Fatal(err)
 		}
