@@ -144,6 +144,19 @@ func TestCLSPruning(t *testing.T) {
 				t.Fatal(err)
 			}
 			it.Close()
+			// Without the observer (which allocates), Invoke allocates
+			// nothing at this budget.
+			plain, err := runtime.New(m, runtime.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := plain.SetTokens(keep); err != nil {
+				t.Fatal(err)
+			}
+			if a := testing.AllocsPerRun(3, func() { _ = plain.Invoke() }); a != 0 {
+				t.Errorf("keep %d: %.1f allocations per Invoke", keep, a)
+			}
+			plain.Close()
 			// Expected: the keep highest scores among tokens 1…T−1.
 			var want []int16
 			taken := make([]bool, len(score))
