@@ -83,6 +83,6 @@ func neonKernels(path neon.Path, why string) KernelSet {
 				k.Int8(&p, feat, s, sc, idx)
 			}, k.Bytes()
 		},
-		TAPInt8: ref.TAPInt8,
+		TAPInt8: neon.TAPInt8,
 	}
 }

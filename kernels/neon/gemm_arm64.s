@@ -1509,3 +1509,121 @@ addloop:
 	SUBS $1, R3, R3
 	BNE addloop
 	RET
+
+// func tapCell(taps **int8, nb int, coef *int32, n16 int, acc *int32, out *int8, q *[4]int32)
+// Registers: V0-V7 taps, V8-V13 sums, V16-V19 accumulators, V20 coefficient,
+// V21 bias, V24-V26 requantization.
+TEXT ·tapCell(SB), NOSPLIT, $0-56
+	MOVD taps+0(FP), R0
+	MOVD nb+8(FP), R1
+	MOVD coef+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD acc+32(FP), R4
+	MOVD out+40(FP), R5
+	MOVD q+48(FP), R6
+	MOVW (R6), R16
+	VDUP R16, V21.S4 // bias
+	MOVW.P 4(R2), R16
+	VDUP R16, V20.S4 // centre coefficient
+	MOVD.P 8(R0), R7 // centre row
+	MOVD R4, R15
+	MOVD R3, R16
+tapinit:
+	VLD1.P 16(R7), [V0.B16]
+	WORD $0x0f08a401 // sxtl v1.8h, v0.8b
+	WORD $0x4f08a402 // sxtl2 v2.8h, v0.16b
+	WORD $0x0f10a424 // sxtl v4.4s, v1.4h
+	WORD $0x4f10a425 // sxtl2 v5.4s, v1.8h
+	WORD $0x0f10a446 // sxtl v6.4s, v2.4h
+	WORD $0x4f10a447 // sxtl2 v7.4s, v2.8h
+	VMOV V21.B16, V16.B16
+	WORD $0x4eb49490 // mla v16.4s, v4.4s, v20.4s
+	VMOV V21.B16, V17.B16
+	WORD $0x4eb494b1 // mla v17.4s, v5.4s, v20.4s
+	VMOV V21.B16, V18.B16
+	WORD $0x4eb494d2 // mla v18.4s, v6.4s, v20.4s
+	VMOV V21.B16, V19.B16
+	WORD $0x4eb494f3 // mla v19.4s, v7.4s, v20.4s
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R15)
+	SUBS $1, R16, R16
+	BNE tapinit
+	CBZ R1, tapout
+tapbranch:
+	// the branch's 8 tap rows and weight
+	LDP 0(R0), (R7, R8)
+	LDP 16(R0), (R9, R10)
+	LDP 32(R0), (R11, R12)
+	LDP 48(R0), (R13, R14)
+	ADD $64, R0
+	MOVW.P 4(R2), R16
+	VDUP R16, V20.S4
+	MOVD R4, R15
+	MOVD R3, R16
+tapgroup:
+	VLD1.P 16(R7), [V0.B16]
+	VLD1.P 16(R8), [V1.B16]
+	VLD1.P 16(R9), [V2.B16]
+	VLD1.P 16(R10), [V3.B16]
+	VLD1.P 16(R11), [V4.B16]
+	VLD1.P 16(R12), [V5.B16]
+	VLD1.P 16(R13), [V6.B16]
+	VLD1.P 16(R14), [V7.B16]
+	WORD $0x0e210008 // saddl v8.8h, v0.8b, v1.8b
+	WORD $0x4e210009 // saddl2 v9.8h, v0.16b, v1.16b
+	WORD $0x0e221108 // saddw v8.8h, v8.8h, v2.8b
+	WORD $0x4e221129 // saddw2 v9.8h, v9.8h, v2.16b
+	WORD $0x0e231108 // saddw v8.8h, v8.8h, v3.8b
+	WORD $0x4e231129 // saddw2 v9.8h, v9.8h, v3.16b
+	WORD $0x0e241108 // saddw v8.8h, v8.8h, v4.8b
+	WORD $0x4e241129 // saddw2 v9.8h, v9.8h, v4.16b
+	WORD $0x0e251108 // saddw v8.8h, v8.8h, v5.8b
+	WORD $0x4e251129 // saddw2 v9.8h, v9.8h, v5.16b
+	WORD $0x0e261108 // saddw v8.8h, v8.8h, v6.8b
+	WORD $0x4e261129 // saddw2 v9.8h, v9.8h, v6.16b
+	WORD $0x0e271108 // saddw v8.8h, v8.8h, v7.8b
+	WORD $0x4e271129 // saddw2 v9.8h, v9.8h, v7.16b
+	WORD $0x0f10a50a // sxtl v10.4s, v8.4h
+	WORD $0x4f10a50b // sxtl2 v11.4s, v8.8h
+	WORD $0x0f10a52c // sxtl v12.4s, v9.4h
+	WORD $0x4f10a52d // sxtl2 v13.4s, v9.8h
+	VLD1 (R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	WORD $0x4eb49550 // mla v16.4s, v10.4s, v20.4s
+	WORD $0x4eb49571 // mla v17.4s, v11.4s, v20.4s
+	WORD $0x4eb49592 // mla v18.4s, v12.4s, v20.4s
+	WORD $0x4eb495b3 // mla v19.4s, v13.4s, v20.4s
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R15)
+	SUBS $1, R16, R16
+	BNE tapgroup
+	SUBS $1, R1, R1
+	BNE tapbranch
+tapout:
+	MOVW 4(R6), R16
+	VDUP R16, V24.S4 // multiplier
+	MOVW 8(R6), R16
+	VDUP R16, V25.S4 // shift
+	MOVW 12(R6), R16
+	VDUP R16, V26.S4 // output zero point
+tapstore:
+	VLD1.P 64(R4), [V16.S4, V17.S4, V18.S4, V19.S4]
+	WORD $0x4eb8b610 // sqdmulh v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95610 // srshl v16.4s, v16.4s, v25.4s
+	VADD V26.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4eb8b631 // sqdmulh v17.4s, v17.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	VADD V26.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4eb8b652 // sqdmulh v18.4s, v18.4s, v24.4s
+	WORD $0x4eb95652 // srshl v18.4s, v18.4s, v25.4s
+	VADD V26.S4, V18.S4, V18.S4 // + output zero point
+	WORD $0x4eb8b673 // sqdmulh v19.4s, v19.4s, v24.4s
+	WORD $0x4eb95673 // srshl v19.4s, v19.4s, v25.4s
+	VADD V26.S4, V19.S4, V19.S4 // + output zero point
+	WORD $0x0e614a00 // sqxtn v0.4h, v16.4s
+	WORD $0x4e614a20 // sqxtn2 v0.8h, v17.4s
+	WORD $0x0e614a41 // sqxtn v1.4h, v18.4s
+	WORD $0x4e614a61 // sqxtn2 v1.8h, v19.4s
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	VST1.P [V0.B16], 16(R5)
+	SUBS $1, R3, R3
+	BNE tapstore
+	RET

@@ -568,6 +568,109 @@ func genAdd() {
 	ins("RET")
 }
 
+// genTAP writes tapCell: one grid cell of TokenAwareAvgPool over n16
+// groups of 16 channels, through an int32 accumulator row acc in memory.
+// taps holds the centre row, then 8 rows per dilated branch (nb of them;
+// a tap outside the grid points at a row of the input zero point), each
+// at the first channel; coef holds the centre's coefficient, then each
+// branch's weight; q holds bias, multiplier, shift and output zero point.
+// Pass 1: acc = bias + coef[0]·centre. Pass 2, per branch: the 8 taps are
+// summed in int16 lanes (SADDL/SADDW: |Σ| ≤ 8·128), widened and
+// multiply-added (MLA) into acc with the branch's weight. Pass 3: SQDMULH
+// + SRSHL (the exact requantization for Shift ≤ −1, see fastRequant),
+// the zero point, and two saturating narrows to int8.
+func genTAP() {
+	fmt.Fprintf(&buf, "\n// func tapCell(taps **int8, nb int, coef *int32, n16 int, acc *int32, out *int8, q *[4]int32)\n")
+	fmt.Fprintf(&buf, "// Registers: V0-V7 taps, V8-V13 sums, V16-V19 accumulators, V20 coefficient,\n// V21 bias, V24-V26 requantization.\n")
+	fmt.Fprintf(&buf, "TEXT ·tapCell(SB), NOSPLIT, $0-56\n")
+	ins("MOVD taps+0(FP), R0")
+	ins("MOVD nb+8(FP), R1")
+	ins("MOVD coef+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	ins("MOVD acc+32(FP), R4")
+	ins("MOVD out+40(FP), R5")
+	ins("MOVD q+48(FP), R6")
+	ins("MOVW (R6), R16")
+	ins("VDUP R16, V21.S4 // bias")
+	ins("MOVW.P 4(R2), R16")
+	ins("VDUP R16, V20.S4 // centre coefficient")
+	ins("MOVD.P 8(R0), R7 // centre row")
+	ins("MOVD R4, R15")
+	ins("MOVD R3, R16")
+	label("tapinit")
+	ins("VLD1.P 16(R7), [V0.B16]")
+	word("sxtl v1.8h, v0.8b")
+	word("sxtl2 v2.8h, v0.16b")
+	word("sxtl v4.4s, v1.4h")
+	word("sxtl2 v5.4s, v1.8h")
+	word("sxtl v6.4s, v2.4h")
+	word("sxtl2 v7.4s, v2.8h")
+	for i := 0; i < 4; i++ {
+		ins("VMOV V21.B16, V%d.B16", 16+i)
+		word("mla v%d.4s, v%d.4s, v20.4s", 16+i, 4+i)
+	}
+	ins("VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R15)")
+	ins("SUBS $1, R16, R16")
+	ins("BNE tapinit")
+	ins("CBZ R1, tapout")
+	label("tapbranch")
+	comment("the branch's 8 tap rows and weight")
+	ins("LDP 0(R0), (R7, R8)")
+	ins("LDP 16(R0), (R9, R10)")
+	ins("LDP 32(R0), (R11, R12)")
+	ins("LDP 48(R0), (R13, R14)")
+	ins("ADD $64, R0")
+	ins("MOVW.P 4(R2), R16")
+	ins("VDUP R16, V20.S4")
+	ins("MOVD R4, R15")
+	ins("MOVD R3, R16")
+	label("tapgroup")
+	for t := 0; t < 8; t++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 7+t, t)
+	}
+	word("saddl v8.8h, v0.8b, v1.8b")
+	word("saddl2 v9.8h, v0.16b, v1.16b")
+	for t := 2; t < 8; t++ {
+		word("saddw v8.8h, v8.8h, v%d.8b", t)
+		word("saddw2 v9.8h, v9.8h, v%d.16b", t)
+	}
+	word("sxtl v10.4s, v8.4h")
+	word("sxtl2 v11.4s, v8.8h")
+	word("sxtl v12.4s, v9.4h")
+	word("sxtl2 v13.4s, v9.8h")
+	ins("VLD1 (R15), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	for i := 0; i < 4; i++ {
+		word("mla v%d.4s, v%d.4s, v20.4s", 16+i, 10+i)
+	}
+	ins("VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R15)")
+	ins("SUBS $1, R16, R16")
+	ins("BNE tapgroup")
+	ins("SUBS $1, R1, R1")
+	ins("BNE tapbranch")
+	label("tapout")
+	ins("MOVW 4(R6), R16")
+	ins("VDUP R16, V24.S4 // multiplier")
+	ins("MOVW 8(R6), R16")
+	ins("VDUP R16, V25.S4 // shift")
+	ins("MOVW 12(R6), R16")
+	ins("VDUP R16, V26.S4 // output zero point")
+	label("tapstore")
+	ins("VLD1.P 64(R4), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	for i := 0; i < 4; i++ {
+		requant4Fast(16+i, 24, 25, 26)
+	}
+	word("sqxtn v0.4h, v16.4s")
+	word("sqxtn2 v0.8h, v17.4s")
+	word("sqxtn v1.4h, v18.4s")
+	word("sqxtn2 v1.8h, v19.4s")
+	word("sqxtn v0.8b, v0.8h")
+	word("sqxtn2 v0.16b, v1.8h")
+	ins("VST1.P [V0.B16], 16(R5)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE tapstore")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -580,6 +683,7 @@ func main() {
 	genSum()
 	genMin()
 	genAdd()
+	genTAP()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

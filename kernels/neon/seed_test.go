@@ -159,3 +159,57 @@ func TestGramInt8(t *testing.T) {
 		}
 	})
 }
+
+// TestTAPMatchesRef: TAPInt8 has one implementation on every CPU (no
+// dot products), run once.
+func TestTAPMatchesRef(t *testing.T) {
+	{
+		g := newGen(64)
+		for it := 0; it < iters(150); it++ {
+			p := kernels.TAPParams{GridH: 1 + g.IntN(8), GridW: 1 + g.IntN(8), D: 16 + g.IntN(80), Prefix: g.IntN(3), Rounding: quant.RoundSingle}
+			switch it % 5 {
+			case 0:
+				p.D = 16 * (1 + g.IntN(4))
+			case 1:
+				if it < 20 {
+					p.GridH, p.GridW, p.D, p.Prefix = 14, 14, 192, 1 // DeiT-tiny
+				}
+			}
+			for k := 1 + g.IntN(5); k > 0; k-- {
+				p.Dilations = append(p.Dilations, []int{0, 1, 2, 3, 5}[g.IntN(5)])
+			}
+			if it%4 == 0 {
+				p.Dilations = []int{0, 1, 2, 3}
+			}
+			sx, sout := 0.01+0.1*g.Float64(), 0.01+0.1*g.Float64()
+			p.Exp = ref.NewSoftmaxTable(1, float32(0.02+0.5*g.Float64()))
+			p.InZP, p.OutZP = int32(g.IntN(256)-128), int32(g.IntN(256)-128)
+			if it%6 == 5 {
+				p.InZP, p.OutZP = []int32{-128, 127}[g.IntN(2)], []int32{-128, 127}[g.IntN(2)]
+			}
+			p.Mult = quant.MustMultiplier(sx / (9 * 32768 * sout))
+			p.PassMult = quant.MustMultiplier(sx / sout)
+			switch it % 9 {
+			case 7: // saturating output
+				p.Mult = quant.MustMultiplier(sx / (32768 * sout) * 40)
+			case 8: // Shift ≥ 0, or RoundDouble: kernels/ref
+				p.Mult = quant.MustMultiplier(0.75)
+				if g.IntN(2) == 0 {
+					p.Mult, p.Rounding = quant.MustMultiplier(sx/(9*32768*sout)), quant.RoundDouble
+				}
+			}
+			cells := p.GridH * p.GridW
+			x := g.i8((p.Prefix+cells)*p.D, it%2 == 0)
+			logits := g.i8(cells*len(p.Dilations), it%3 == 0)
+			want, got := make([]int8, len(x)), make([]int8, len(x))
+			ref.TAPInt8(&p, x, logits, make([]int32, len(p.Dilations)), want)
+			TAPInt8(&p, x, logits, make([]int32, len(p.Dilations)), got)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("grid %dx%d D %d prefix %d dilations %v zp %d/%d mult %+v: out[%d] = %d, ref %d",
+						p.GridH, p.GridW, p.D, p.Prefix, p.Dilations, p.InZP, p.OutZP, p.Mult, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -79,14 +79,20 @@ var forms = map[string][]form{
 	"sadalp": {{arrs: []string{"4s", "8h"}, base: 0x4e606800}, {arrs: []string{"8h", "16b"}, base: 0x4e206800}},
 	"saddlp": {{arrs: []string{"4s", "8h"}, base: 0x4e602800}, {arrs: []string{"8h", "16b"}, base: 0x4e202800}},
 	// SADDW/SADDW2: 0 Q 0 01110 size 1 Rm 0001 00 Rn Rd.
-	"saddw":  {{arrs: []string{"4s", "4s", "4h"}, base: 0x0e601000}},
-	"saddw2": {{arrs: []string{"4s", "4s", "8h"}, base: 0x4e601000}},
+	"saddw":  {{arrs: []string{"4s", "4s", "4h"}, base: 0x0e601000}, {arrs: []string{"8h", "8h", "8b"}, base: 0x0e201000}},
+	"saddw2": {{arrs: []string{"4s", "4s", "8h"}, base: 0x4e601000}, {arrs: []string{"8h", "8h", "16b"}, base: 0x4e201000}},
+	// SADDL/SADDL2: 0 Q 0 01110 size 1 Rm 0000 00 Rn Rd.
+	"saddl":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e200000}},
+	"saddl2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e200000}},
+	// MLA (vector): 0 Q 0 01110 size 1 Rm 1001 01 Rn Rd.
+	"mla": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea09400}},
 	// SSUBL/SSUBL2: 0 Q 0 01110 size 1 Rm 0010 00 Rn Rd.
 	"ssubl":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e202000}},
 	"ssubl2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e202000}},
 	// SXTL/SXTL2 (SSHLL #0): 0 Q 0 011110 immh:immb=0010000 10100 1 Rn Rd.
-	"sxtl":  {{arrs: []string{"4s", "4h"}, base: 0x0f10a400}},
-	"sxtl2": {{arrs: []string{"4s", "8h"}, base: 0x4f10a400}},
+	// immh:immb=0001000 for bytes to halfwords.
+	"sxtl":  {{arrs: []string{"4s", "4h"}, base: 0x0f10a400}, {arrs: []string{"8h", "8b"}, base: 0x0f08a400}},
+	"sxtl2": {{arrs: []string{"4s", "8h"}, base: 0x4f10a400}, {arrs: []string{"8h", "16b"}, base: 0x4f08a400}},
 	// SQADD (vector): 0 Q 0 01110 size 1 Rm 0000 11 Rn Rd.
 	"sqadd": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea00c00}},
 	// SQDMULH (vector): 0 Q 0 01110 size 1 Rm 1011 01 Rn Rd.

@@ -58,6 +58,17 @@ var known = []struct {
 	{"sminv b3, v17.16b", 0x4e31aa23},
 	{"saddw2 v22.4s, v22.4s, v27.8h", 0x4e7b12d6},
 	{"saddw v3.4s, v30.4s, v1.4h", 0x0e6113c3},
+	{"mla v16.4s, v4.4s, v20.4s", 0x4eb49490},
+	{"mla v31.4s, v7.4s, v29.4s", 0x4ebd94ff},
+	{"saddl v8.8h, v0.8b, v1.8b", 0x0e210008},
+	{"saddl v30.8h, v17.8b, v3.8b", 0x0e23023e},
+	{"saddl2 v9.8h, v0.16b, v1.16b", 0x4e210009},
+	{"saddw v8.8h, v8.8h, v2.8b", 0x0e221108},
+	{"saddw2 v9.8h, v9.8h, v2.16b", 0x4e221129},
+	{"saddw2 v21.8h, v13.8h, v30.16b", 0x4e3e11b5},
+	{"sxtl v1.8h, v0.8b", 0x0f08a401},    // sshll v1.8h, v0.8b, #0
+	{"sxtl2 v2.8h, v0.16b", 0x4f08a402},  // sshll2 v2.8h, v0.16b, #0
+	{"sxtl2 v29.8h, v3.16b", 0x4f08a47d}, // sshll2 v29.8h, v3.16b, #0
 	{"saddw2 v31.4s, v0.4s, v17.8h", 0x4e71101f},
 }
 
