@@ -1627,3 +1627,48 @@ tapstore:
 	SUBS $1, R3, R3
 	BNE tapstore
 	RET
+
+// func zoDigits(gz *int16, a *int8, n16 int, dig *int8, f int)
+// Registers: V0/V1 GELU′, V2-V4 direction, V5-V8 t, V9-V11 digits, V31 −8.
+TEXT ·zoDigits(SB), NOSPLIT, $0-40
+	MOVD gz+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD dig+24(FP), R3
+	MOVD f+32(FP), R6
+	ADD R6, R3, R4
+	ADD R6, R4, R5
+	MOVD $-8, R7
+	VDUP R7, V31.S4
+zoloop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	VLD1.P 16(R1), [V2.B16]
+	WORD $0x0f08a443 // sxtl v3.8h, v2.8b
+	WORD $0x4f08a444 // sxtl2 v4.8h, v2.16b
+	WORD $0x0e63c005 // smull v5.4s, v0.4h, v3.4h
+	WORD $0x4e63c006 // smull2 v6.4s, v0.8h, v3.8h
+	WORD $0x0e64c027 // smull v7.4s, v1.4h, v4.4h
+	WORD $0x4e64c028 // smull2 v8.4s, v1.8h, v4.8h
+	VUZP1 V6.H8, V5.H8, V9.H8
+	VUZP1 V8.H8, V7.H8, V10.H8
+	VUZP1 V10.B16, V9.B16, V11.B16 // low bytes
+	VST1.P [V11.B16], 16(R3)
+	WORD $0x4ebf54a5 // srshl v5.4s, v5.4s, v31.4s
+	WORD $0x4ebf54c6 // srshl v6.4s, v6.4s, v31.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x4ebf5508 // srshl v8.4s, v8.4s, v31.4s
+	VUZP1 V6.H8, V5.H8, V9.H8
+	VUZP1 V8.H8, V7.H8, V10.H8
+	VUZP1 V10.B16, V9.B16, V11.B16 // low bytes
+	VST1.P [V11.B16], 16(R4)
+	WORD $0x4ebf54a5 // srshl v5.4s, v5.4s, v31.4s
+	WORD $0x4ebf54c6 // srshl v6.4s, v6.4s, v31.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x4ebf5508 // srshl v8.4s, v8.4s, v31.4s
+	VUZP1 V6.H8, V5.H8, V9.H8
+	VUZP1 V8.H8, V7.H8, V10.H8
+	VUZP1 V10.B16, V9.B16, V11.B16 // low bytes
+	VST1.P [V11.B16], 16(R5)
+	SUBS $1, R2, R2
+	BNE zoloop
+	RET

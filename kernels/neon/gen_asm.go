@@ -671,6 +671,53 @@ func genTAP() {
 	ins("RET")
 }
 
+// genZODigits writes zoDigits: for n16 groups of 16 columns, t = gz·a
+// (int16 GELU′ codes × int8 direction, exact int32 by SMULL) cut into the
+// signed base-256 digits of ZOSensitivity (see ZOSensitivity in seed.go):
+// d0 = low byte of t, t1 = (t + 2^7) >> 8 (SRSHL by −8), d1 = its low
+// byte, d2 = (t1 + 2^7) >> 8. UZP1 keeps the low halfwords, then the low
+// bytes. d0, d1 and d2 go to dig, dig+f and dig+2f.
+func genZODigits() {
+	fmt.Fprintf(&buf, "\n// func zoDigits(gz *int16, a *int8, n16 int, dig *int8, f int)\n")
+	fmt.Fprintf(&buf, "// Registers: V0/V1 GELU′, V2-V4 direction, V5-V8 t, V9-V11 digits, V31 −8.\n")
+	fmt.Fprintf(&buf, "TEXT ·zoDigits(SB), NOSPLIT, $0-40\n")
+	ins("MOVD gz+0(FP), R0")
+	ins("MOVD a+8(FP), R1")
+	ins("MOVD n16+16(FP), R2")
+	ins("MOVD dig+24(FP), R3")
+	ins("MOVD f+32(FP), R6")
+	ins("ADD R6, R3, R4")
+	ins("ADD R6, R4, R5")
+	ins("MOVD $-8, R7")
+	ins("VDUP R7, V31.S4")
+	digit := func(r int) {
+		ins("VUZP1 V6.H8, V5.H8, V9.H8")
+		ins("VUZP1 V8.H8, V7.H8, V10.H8")
+		ins("VUZP1 V10.B16, V9.B16, V11.B16 // low bytes")
+		ins("VST1.P [V11.B16], 16(R%d)", r)
+	}
+	label("zoloop")
+	ins("VLD1.P 32(R0), [V0.H8, V1.H8]")
+	ins("VLD1.P 16(R1), [V2.B16]")
+	word("sxtl v3.8h, v2.8b")
+	word("sxtl2 v4.8h, v2.16b")
+	word("smull v5.4s, v0.4h, v3.4h")
+	word("smull2 v6.4s, v0.8h, v3.8h")
+	word("smull v7.4s, v1.4h, v4.4h")
+	word("smull2 v8.4s, v1.8h, v4.8h")
+	for d := 0; d < 3; d++ {
+		if d > 0 {
+			for i := 5; i <= 8; i++ {
+				word("srshl v%d.4s, v%d.4s, v31.4s", i, i)
+			}
+		}
+		digit(3 + d)
+	}
+	ins("SUBS $1, R2, R2")
+	ins("BNE zoloop")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -684,6 +731,7 @@ func main() {
 	genMin()
 	genAdd()
 	genTAP()
+	genZODigits()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -31,7 +31,7 @@ const zoMaxF = (1<<31 - 1) / (128 * 128)
 type ZOSensitivity struct {
 	w       *Packed
 	m, f, r int
-	gz      []int32 // GELU′ of one token's F codes
+	gz      []int16 // GELU′ of one token's F codes
 	dig     []int8  // 3M rows of F: digit d of t for direction j at row 3j+d
 	y       []int32 // 3M rows of R: the GEMM of dig with w
 }
@@ -49,12 +49,12 @@ func PrepareZOSensitivity(path Path, p *kernels.ZOSensitivityParams, w8 []int8) 
 		return nil
 	}
 	return &ZOSensitivity{w: pk, m: p.M, f: p.F, r: p.R,
-		gz: make([]int32, p.F), dig: make([]int8, 3*p.M*p.F), y: make([]int32, 3*p.M*p.R)}
+		gz: make([]int16, p.F), dig: make([]int8, 3*p.M*p.F), y: make([]int32, 3*p.M*p.R)}
 }
 
 // Bytes returns the memory the packed matrix and the scratch hold.
 func (k *ZOSensitivity) Bytes() int {
-	return k.w.Bytes() + 4*len(k.gz) + len(k.dig) + 4*len(k.y)
+	return k.w.Bytes() + 2*len(k.gz) + len(k.dig) + 4*len(k.y)
 }
 
 // Int8 is ref.ZOSensitivityInt8(p, z, a, w8, nil, t, s) for the w8 that k
@@ -69,19 +69,16 @@ func (k *ZOSensitivity) Int8(p *kernels.ZOSensitivityParams, z, a []int8, s []fl
 	gemm := gemmArgs{w: k.w, b: k.w.b, cd: k.w.cd, unpaired: k.w.unpaired}
 	for i := 0; i < p.Rows; i++ {
 		for c, v := range z[i*F : (i+1)*F] {
-			gz[c] = int32(g[uint8(v)^0x80])
+			gz[c] = g[uint8(v)^0x80]
 		}
+		// t = d0 + 2^8·d1 + 2^16·d2 with d0 = int8(t), t1 = (t − d0)/2^8
+		// = (t + 2^7) >> 8, d1 = int8(t1), d2 = (t1 + 2^7) >> 8.
 		for j := 0; j < M; j++ {
-			aj := a[j*F : (j+1)*F]
-			d0 := dig[3*j*F : 3*j*F+F]
-			d1 := dig[3*j*F+F : 3*j*F+2*F]
-			d2 := dig[3*j*F+2*F : 3*j*F+3*F]
-			for c, gv := range gz {
-				t := gv * int32(aj[c])
-				l := int8(t)
-				t = (t - int32(l)) >> 8
-				m := int8(t)
-				d0[c], d1[c], d2[c] = l, m, int8((t-int32(m))>>8)
+			aj, dj := a[j*F:(j+1)*F], dig[3*j*F:3*(j+1)*F]
+			zoDigits(&gz[0], &aj[0], F/16, &dj[0], F)
+			if F%16 != 0 {
+				// The last 16 columns again, overlapping: same values.
+				zoDigits(&gz[F-16], &aj[F-16], 1, &dj[F-16], F)
 			}
 		}
 		gemm.run(dig, F, 3*M, nil, y, R)

@@ -32,3 +32,15 @@ func tapCell(taps **int8, nb int, coef *int32, n16 int, acc *int32, out *int8, q
 		os[i] = int8(max(-128, min(127, r)))
 	}
 }
+
+// zoDigits is the Go twin of the ZOSensitivity digit kernel.
+func zoDigits(gz *int16, a *int8, n16 int, dig *int8, f int) {
+	n := 16 * n16
+	gs, as := unsafe.Slice(gz, n), unsafe.Slice(a, n)
+	ds := unsafe.Slice(dig, 2*f+n)
+	for c, g := range gs {
+		t := int32(g) * int32(as[c])
+		t1 := (t + 128) >> 8
+		ds[c], ds[f+c], ds[2*f+c] = int8(t), int8(t1), int8((t1+128)>>8)
+	}
+}
