@@ -8,6 +8,7 @@
 #
 #   bash tools/icount.sh            # everything (DeiT needs a few minutes)
 #   bash tools/icount.sh gemm       # the GEMM rows only
+#   bash tools/icount.sh seed       # the zoo's seed variants, per op type
 #
 # Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
 set -euo pipefail
@@ -26,6 +27,45 @@ count() {
 }
 insns() { awk '/^region 1:/ {print $3}'; }
 macs() { awk '/^macs/ {print $2}'; }
+
+# perop FILE: instructions per op type (millions, share of the Invoke).
+perop() {
+  awk '/^region [0-9]+:/ { id = $2; sub(":", "", id); n[id] = $3 }
+       /^op / { code[$5] = $3; mac[$5] = $4 }
+       END {
+         for (id in code) { t[code[id]] += n[id]; mm[code[id]] += mac[id]; all += n[id] }
+         for (c in t) printf "  %-20s %9.2f M  %5.1f%%  %s\n", c, t[c]/1e6, 100*t[c]/all, (mm[c] ? sprintf("%.2f", mm[c]/t[c]) : "")
+       }' "$1" | sort -k2 -nr
+}
+
+if [ "$what" = seed ]; then
+  # One Invoke of each int8 seed variant (zoo.Build, Seed 7) on both
+  # paths; the paths' outputs must be identical (and ref's, for the small
+  # model; runtime's TestSeedKernelSetsAgree compares every op).
+  echo "| seed variant (1 thread) | cortex-a72 v80 | cortex-a76 dotprod | output |"
+  echo "|---|---|---|---|"
+  for m in vit-micro-seed deit-tiny-tap deit-tiny-zoo deit-tiny-zoo-lowrank deit-tiny-seed; do
+    eim="$cache/$m.eim"
+    [ -s "$eim" ] || go run ./tools/icount -write "$eim" -zoo "$m"
+    count cortex-a72 -model "$eim" -kernels v80 -ops > "$cache/seed-$m-v80.txt"
+    count cortex-a76 -model "$eim" -kernels dotprod -ops > "$cache/seed-$m-dotprod.txt"
+    h72=$(awk '/^output/ {print $2}' "$cache/seed-$m-v80.txt")
+    h76=$(awk '/^output/ {print $2}' "$cache/seed-$m-dotprod.txt")
+    if [ "$m" = vit-micro-seed ]; then
+      href=$(count cortex-a72 -model "$eim" -kernels ref | awk '/^output/ {print $2}')
+      [ "$href" = "$h72" ] || { echo "$m: v80 output $h72, ref $href" >&2; exit 1; }
+    fi
+    [ "$h72" = "$h76" ] || { echo "$m: v80 output $h72, dotprod $h76" >&2; exit 1; }
+    awk -v m="$m" -v h="$h72" -v a="$(insns < "$cache/seed-$m-v80.txt")" -v b="$(insns < "$cache/seed-$m-dotprod.txt")" \
+      'BEGIN { printf "| %s | %.2f M | %.2f M | %s |\n", m, a/1e6, b/1e6, h }'
+  done
+  for m in vit-micro-seed deit-tiny-seed; do
+    for p in v80 dotprod; do
+      echo; echo "$m $p:"; perop "$cache/seed-$m-$p.txt"
+    done
+  done
+  exit 0
+fi
 
 echo "| GEMM 197×192×768 | CPU | path | instructions | MACs/instruction |"
 echo "|---|---|---|---|---|"
