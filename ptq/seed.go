@@ -56,9 +56,15 @@ func (q *quantizer) seedOp(op *format.Op) (bool, error) {
 			// DiverseSelect ranks by float scores: a score computed in
 			// int8 (the CLS attention of the top-k baseline) comes back
 			// dequantized.
-			if op.Code == format.OpDiverseSelect && k == 1 && q.b.Tensor(ins[k]).DType == format.Int8 {
-				if ins[k], err = q.floatAct(op.Inputs[k]); err != nil {
-					return true, err
+			if op.Code == format.OpDiverseSelect && k == 1 {
+				switch {
+				case q.fm.Tensors[op.Inputs[k]].IsConst():
+					// Fixed scores (uniform: pure diversity) stay float.
+					ins[k] = q.b.AddTensor(q.fm.Tensors[op.Inputs[k]])
+				case q.b.Tensor(ins[k]).DType == format.Int8:
+					if ins[k], err = q.floatAct(op.Inputs[k]); err != nil {
+						return true, err
+					}
 				}
 			}
 		}

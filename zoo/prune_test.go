@@ -61,6 +61,42 @@ func TestInsertPruningBudget(t *testing.T) {
 	}
 }
 
+// TestPruningModesQuantize: every pruning mode calibrates to int8 and runs
+// at a reduced budget (uniform's constant scores stay float).
+func TestPruningModesQuantize(t *testing.T) {
+	f, err := zoo.BuildViT("vit", zoo.ViTMicro, rand.New(rand.NewSource(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	samples := [][][]float32{{zoo.SampleInput(f, rng)}, {zoo.SampleInput(f, rng)}}
+	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform", "cls"} {
+		pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rg, err := ptq.Observe(pm, samples, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qm, err := ptq.Quantize(pm, rg)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		it, err := runtime.New(qm, runtime.Options{Threads: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if err := it.SetTokens(4); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		it.Close()
+	}
+}
+
 // TestCLSPruning: the CLS-attention baseline keeps exactly the patch
 // tokens with the largest mean class-token attention of the block, float
 // and int8, for several budgets.
