@@ -86,11 +86,63 @@ type FCFloatParams struct {
 // MatMulParams describes one batch of BatchMatMul:
 // out[m,n] = Out(Σ_k (a[m,k] − AZP)·(b[k,n] − BZP)). With AdjX a is stored
 // [K,M]; with AdjY b is stored [N,K]. Out.Mult has one entry.
+//
+// LDA, LDB and LDO are the row strides, in elements, of a, b and out as
+// stored (a's rows are along k, or along m with AdjX; b's along n, or
+// along k with AdjY; out's along n); 0 means dense (the row length).
+// Strides let a product run on the leading sub-block of larger matrices,
+// as a run-time token budget does.
 type MatMulParams struct {
-	M, N, K    int
-	AdjX, AdjY bool
-	AZP, BZP   int32
-	Out        OutputStage
+	M, N, K       int
+	AdjX, AdjY    bool
+	AZP, BZP      int32
+	Out           OutputStage
+	LDA, LDB, LDO int
+}
+
+// Strides returns LDA, LDB and LDO with 0 resolved to the dense row
+// lengths.
+func (p *MatMulParams) Strides() (lda, ldb, ldo int) {
+	lda, ldb, ldo = p.LDA, p.LDB, p.LDO
+	if lda == 0 {
+		lda = p.K
+		if p.AdjX {
+			lda = p.M
+		}
+	}
+	if ldb == 0 {
+		ldb = p.N
+		if p.AdjY {
+			ldb = p.K
+		}
+	}
+	if ldo == 0 {
+		ldo = p.N
+	}
+	return lda, ldb, ldo
+}
+
+// Extents returns how many elements of a, b and out the product reads or
+// writes: up to the end of the last row.
+func (p *MatMulParams) Extents() (na, nb, no int) {
+	lda, ldb, ldo := p.Strides()
+	ext := func(rows, ld, width int) int {
+		if rows == 0 || width == 0 {
+			return 0
+		}
+		return (rows-1)*ld + width
+	}
+	if p.AdjX {
+		na = ext(p.K, lda, p.M)
+	} else {
+		na = ext(p.M, lda, p.K)
+	}
+	if p.AdjY {
+		nb = ext(p.N, ldb, p.K)
+	} else {
+		nb = ext(p.K, ldb, p.N)
+	}
+	return na, nb, ext(p.M, ldo, p.N)
 }
 
 // ConvParams describes Conv2D and DepthwiseConv2D over NHWC tensors; int8

@@ -87,7 +87,9 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 }
 
 // matMul runs BatchMatMul; rows are (batch, m) pairs unless a is stored
-// transposed, in which case a whole batch is one row.
+// transposed, in which case a whole batch is one row. p holds the planned
+// shapes and the operands' row strides; with a token budget (tok) the
+// dimensions in live run over its live count, on the leading sub-blocks.
 type matMul struct {
 	p                kernels.MatMulParams
 	batches          int
@@ -97,44 +99,73 @@ type matMul struct {
 	a8, b8, o8       []int8
 	mm8              func(p kernels.MatMulParams, a, b, out []int8)
 	af, bf, of       []float32
+	tok              *budget
+	live             liveDims
+}
+
+// liveDims says which of a product's M, N and K follow a token budget.
+type liveDims uint8
+
+const (
+	liveM liveDims = 1 << iota
+	liveN
+	liveK
+)
+
+// params returns p at the current token budget.
+func (k *matMul) params() kernels.MatMulParams {
+	p := k.p
+	if k.tok != nil {
+		n := k.tok.live()
+		if k.live&liveM != 0 {
+			p.M = n
+		}
+		if k.live&liveN != 0 {
+			p.N = n
+		}
+		if k.live&liveK != 0 {
+			p.K = n
+		}
+	}
+	return p
 }
 
 func (k *matMul) rows() int {
 	if k.splitM {
-		return k.batches * k.p.M
+		return k.batches * k.params().M
 	}
 	return k.batches
 }
 
 func (k *matMul) runRows(lo, hi int) {
+	p := k.params()
 	if !k.splitM {
 		for b := lo; b < hi; b++ {
-			k.run(b, 0, k.p.M)
+			k.run(p, b, 0, p.M)
 		}
 		return
 	}
 	for r := lo; r < hi; {
-		b, m0 := r/k.p.M, r%k.p.M
-		m1 := k.p.M
-		if end := hi - b*k.p.M; end < m1 {
-			m1 = end
-		}
-		k.run(b, m0, m1)
-		r = b*k.p.M + m1
+		b, m0 := r/p.M, r%p.M
+		m1 := min(p.M, hi-b*p.M)
+		k.run(p, b, m0, m1)
+		r = b*p.M + m1
 	}
 }
 
-func (k *matMul) run(b, m0, m1 int) {
-	p := k.p
+// run computes rows [m0, m1) of batch b (all of them with AdjX, where
+// the runtime never splits M).
+func (k *matMul) run(p kernels.MatMulParams, b, m0, m1 int) {
 	p.M = m1 - m0
-	ao := b*k.aStride + m0*p.K
+	ao := b*k.aStride + m0*p.LDA
 	bo := b * k.bStride
-	oo := b*k.oStride + m0*p.N
+	oo := b*k.oStride + m0*p.LDO
+	na, nb, no := p.Extents()
 	if k.a8 != nil {
-		k.mm8(p, k.a8[ao:ao+p.M*p.K], k.b8[bo:bo+p.K*p.N], k.o8[oo:oo+p.M*p.N])
+		k.mm8(p, k.a8[ao:ao+na], k.b8[bo:bo+nb], k.o8[oo:oo+no])
 		return
 	}
-	ref.MatMulFloat(&p, k.af[ao:ao+p.M*p.K], k.bf[bo:bo+p.K*p.N], k.of[oo:oo+p.M*p.N])
+	ref.MatMulFloat(&p, k.af[ao:ao+na], k.bf[bo:bo+nb], k.of[oo:oo+no])
 }
 
 func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
@@ -158,6 +189,7 @@ func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
 		k.bStride = kk * n
 	}
 	k.p = kernels.MatMulParams{M: m, N: n, K: kk, AdjX: o.AdjX, AdjY: o.AdjY}
+	k.p.LDA, k.p.LDB, k.p.LDO = k.p.Strides()
 	macs := int64(batches) * int64(m) * int64(n) * int64(kk)
 	switch a.DType {
 	case format.Int8:

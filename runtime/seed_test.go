@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -70,7 +71,8 @@ func buildKeep(t *testing.T, v zoo.Variant) *format.Model {
 
 // TestTokenBudget: a model built for 8 kept tokens and run with
 // SetTokens(k) gives the same logits as the model built for k, with no
-// allocation and fewer MACs.
+// allocation and fewer MACs; the same bits and the same MACs per product
+// as FixTokens' static model for k (attention trimmed to the live keys).
 func TestTokenBudget(t *testing.T) {
 	for _, v := range []zoo.Variant{
 		{TAPBlocks: 1, PruneAfter: 0, Keep: 8, PoolTo: 2, Head: "ggem"},
@@ -131,8 +133,28 @@ func TestTokenBudget(t *testing.T) {
 			if fit.MACs() != ref.MACs() {
 				t.Errorf("keep %d: FixTokens model has %d MACs, built model %d", k, fit.MACs(), ref.MACs())
 			}
+			if !bytes.Equal(it.Output(0).Bytes(), fit.Output(0).Bytes()) {
+				t.Errorf("%+v keep %d: SetTokens output differs from FixTokens' bits", v, k)
+			}
+			sameTrimmedMACs(t, fmt.Sprintf("%+v keep %d", v, k), it, fit, big)
 			if k < 8 && it.MACs() >= full {
 				t.Errorf("keep %d: %d MACs, not fewer than %d", k, it.MACs(), full)
+			}
+		}
+	}
+}
+
+// sameTrimmedMACs checks that the ops a budget trims (FullyConnected,
+// BatchMatMul, DiverseSelect) report the MACs of the static model fixed,
+// op by op: Q·Kᵀ and P·V scale with live rows × live keys.
+func sameTrimmedMACs(t *testing.T, what string, it, fixed *runtime.Interpreter, m *format.Model) {
+	t.Helper()
+	got, want := it.Profile(), fixed.Profile()
+	for i, op := range m.Ops {
+		switch op.Code {
+		case format.OpFullyConnected, format.OpBatchMatMul, format.OpDiverseSelect:
+			if got[i].MACs != want[i].MACs {
+				t.Errorf("%s: op %d %v %q: %d MACs, FixTokens %d", what, i, op.Code, op.Name, got[i].MACs, want[i].MACs)
 			}
 		}
 	}
@@ -158,7 +180,7 @@ func TestTokenBudgetInt8(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := zoo.SampleInput(fm, rand.New(rand.NewSource(9)))
-	for _, k := range []int{6, 4} {
+	for _, k := range []int{6, 4, 1} {
 		small := v
 		small.Keep = k
 		ref := newInterp(t, buildKeep(t, small), 1)
@@ -190,6 +212,27 @@ func TestTokenBudgetInt8(t *testing.T) {
 		if !bytes.Equal(outs[0], outs[1]) {
 			t.Errorf("keep %d: thread counts differ", k)
 		}
+		// The static model of the budget: the same bytes, the same MACs.
+		fixed, err := runtime.FixTokens(qm, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fit := newInterp(t, fixed, 1)
+		in := fit.Input(0)
+		for i, f := range x {
+			in.Int8()[i] = int8(in.Params.Quantize(f, -128, 127))
+		}
+		if err := fit.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(outs[0], fit.Output(0).Bytes()) {
+			t.Errorf("keep %d: int8 SetTokens output differs from FixTokens'", k)
+		}
+		it := newInterp(t, qm, 1)
+		if err := it.SetTokens(k); err != nil {
+			t.Fatal(err)
+		}
+		sameTrimmedMACs(t, fmt.Sprintf("int8 keep %d", k), it, fit, qm)
 	}
 }
 
@@ -206,5 +249,122 @@ func TestTokenBudgetRefused(t *testing.T) {
 	it = newInterp(t, big, 1)
 	if err := it.SetTokens(0); err == nil {
 		t.Error("SetTokens(0) accepted")
+	}
+}
+
+// attentionOps finds, after m's pruning op, the budgeted attention
+// products: scores (Q·Kᵀ, output [.., T, T]) and contexts (P·V, with
+// A [.., T, T]), where T = prefix + Keep; it returns T and the prefix.
+func attentionOps(m *format.Model) (scores, contexts []int, T, prefix int) {
+	for i, op := range m.Ops {
+		switch op.Code {
+		case format.OpDiverseSelect:
+			o := op.Options.(*format.DiverseSelectOptions)
+			prefix, T = int(o.Prefix), int(o.Prefix+o.Keep)
+		case format.OpBatchMatMul:
+			sq := func(t int32) bool {
+				s := m.Tensors[t].Shape
+				return T > 0 && len(s) >= 2 && int(s[len(s)-1]) == T && int(s[len(s)-2]) == T
+			}
+			if sq(op.Outputs[0]) {
+				scores = append(scores, i)
+			} else if sq(op.Inputs[0]) {
+				contexts = append(contexts, i)
+			}
+		}
+	}
+	return scores, contexts, T, prefix
+}
+
+// TestTokenBudgetTrimsAttention: at a reduced budget Q·Kᵀ leaves its dead
+// key columns unwritten (poison put there before it survives, and
+// nothing after it reads them), and P·V does not contract over the dead
+// keys (NaN in V's dead rows does not reach the output, as 0·NaN would).
+// The logits are those of the unpoisoned run, bit for bit.
+func TestTokenBudgetTrimsAttention(t *testing.T) {
+	models := map[string]*format.Model{
+		"float":     buildKeep(t, zoo.Variant{PruneAfter: 0, Keep: 8}),
+		"float-var": buildKeep(t, zoo.Variant{PruneAfter: 0, Keep: 8, ZOMode: format.ZOFroDiag, Head: "ep", Queries: 4, VAR: true, SinkDims: []int32{0, 1}, SinkTau: 2}),
+		"int8":      quantVariant(t, zoo.Variant{PruneAfter: 0, Keep: 8}),
+	}
+	for name, m := range models {
+		scores, contexts, T, prefix := attentionOps(m)
+		if len(scores) == 0 || len(contexts) == 0 {
+			t.Fatalf("%s: no budgeted attention found", name)
+		}
+		isScore, isContext := map[int]bool{}, map[int]bool{}
+		for _, i := range scores {
+			isScore[i] = true
+		}
+		for _, i := range contexts {
+			isContext[i] = true
+		}
+		const keep = 3
+		live := prefix + keep
+		for _, set := range runtime.KernelSets() {
+			run := func(poison bool) []byte {
+				var it *runtime.Interpreter
+				it, err := runtime.New(m, runtime.Options{Threads: 2, Kernels: set, AfterOp: func(op int) {
+					if !poison {
+						return
+					}
+					if isScore[op+1] {
+						o := it.Tensor(int(m.Ops[op+1].Outputs[0]))
+						if o.DType == format.Float32 {
+							for i := range o.Float32() {
+								o.Float32()[i] = float32(math.NaN())
+							}
+						} else {
+							for i := range o.Int8() {
+								o.Int8()[i] = 55
+							}
+						}
+					}
+					if isContext[op+1] && m.Tensors[m.Ops[op+1].Inputs[1]].DType == format.Float32 {
+						// V [.., T, dh]: NaN in the dead rows.
+						v := it.Tensor(int(m.Ops[op+1].Inputs[1]))
+						dh := int(v.Shape[len(v.Shape)-1])
+						f := v.Float32()
+						for b := 0; b < len(f)/(T*dh); b++ {
+							for j := b*T*dh + live*dh; j < (b+1)*T*dh; j++ {
+								f[j] = float32(math.NaN())
+							}
+						}
+					}
+					if isScore[op] {
+						o := it.Tensor(int(m.Ops[op].Outputs[0]))
+						for r := 0; r < o.NumElements()/T; r++ {
+							for c := live; c < T; c++ {
+								j := r*T + c
+								if o.DType == format.Float32 && !math.IsNaN(float64(o.Float32()[j])) ||
+									o.DType == format.Int8 && o.Int8()[j] != 55 {
+									t.Fatalf("%s (%s): op %d %q wrote dead key column %d of row %d", name, set, op, m.Ops[op].Name, c, r)
+								}
+							}
+						}
+					}
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer it.Close()
+				if err := it.SetTokens(keep); err != nil {
+					t.Fatal(err)
+				}
+				rand.New(rand.NewSource(21)).Read(it.Input(0).Bytes())
+				if it.Input(0).DType == format.Float32 {
+					x := zoo.SampleInput(m, rand.New(rand.NewSource(21)))
+					copy(it.Input(0).Float32(), x)
+				}
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				return append([]byte(nil), it.Output(0).Bytes()...)
+			}
+			clean, poisoned := run(false), run(true)
+			if !bytes.Equal(clean, poisoned) {
+				t.Errorf("%s (%s): poisoned dead keys changed the output", name, set)
+			}
+		}
 	}
 }

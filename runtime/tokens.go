@@ -20,21 +20,33 @@ import (
 //
 // New traces which axes of which tensors follow a budget (through
 // GatherTokens, row-wise ops, reshapes, transposes, slices, matrix
-// products and softmax). Then, for every Invoke:
-//   - FullyConnected and LayerNorm on [T, D] (or [1, T, D]) tokens, and the query rows of
-//     BatchMatMul, run only the live rows: that is where the MACs go;
-//   - Softmax over a key axis that follows a budget normalizes over the
-//     live keys and writes exact zeros for the dead ones, so the following
-//     attention product (which still spans every key) ignores them;
+// products and softmax), and on which of them the dead entries are exact
+// zeros. Then, for every Invoke:
+//   - FullyConnected and LayerNorm on [T, D] (or [1, T, D]) tokens run
+//     only the live rows: that is where the MACs go;
+//   - BatchMatMul runs on the leading live sub-blocks of its operands
+//     (row strides stay the planned ones): only the live query rows (M);
+//     only the live key columns (N) of Q·Kᵀ, whose dead columns are left
+//     unwritten; and only the live keys of the contraction (K) of P·V,
+//     which needs the dead terms of one operand to be zeros (the int8 zero
+//     point or 0.0): its sums, in increasing k from +0, then have the
+//     same bits as over every key;
+//   - Softmax over a key axis that follows a budget reads and normalizes
+//     the live keys only and writes exact zeros for the dead ones, so
+//     AttentionSinkRedistribute (which reads whole rows and keeps zeros
+//     zeros) and P·V can rely on them;
 //   - the token operators (pooling, probing, selection) read the live row
-//     count;
+//     count, and DiverseSelect selects keep tokens;
 //   - everything else (residual adds, GELU, data movement) runs over the
-//     whole planned tensor: dead rows hold finite garbage that no live
-//     value depends on.
+//     whole planned tensor: dead entries hold garbage that no live value
+//     depends on (with Q·Kᵀ's dead columns unwritten, not even computed).
+// The MACs of the trimmed ops (MACs, Profile) scale with each live
+// dimension: at budget k they equal FixTokens(m, k)'s for these ops.
 // A model where a budgeted axis reaches an op with no such rule (a
-// convolution, a concatenation, ...) keeps its static shapes and SetTokens
-// reports why. Results for a budget k are those of the same model built
-// with Keep = k; they do not depend on the thread count.
+// convolution, a concatenation, a reduction over dead keys, ...) keeps
+// its static shapes and SetTokens reports why. Results for a budget k
+// are bit for bit those of FixTokens(m, k), the same model with static
+// shapes; they do not depend on the thread count.
 
 // budget is the live token count of one pruning op.
 type budget struct {
@@ -56,16 +68,43 @@ type tokenStepKind uint8
 
 const (
 	stepRows     tokenStepKind = iota // rows() = live tokens (FC, LayerNorm)
-	stepMatMulM                       // BatchMatMul with live query rows
+	stepMatMul                        // BatchMatMul with live M, N and/or K
 	stepSoftmaxK                      // Softmax over live keys
+	stepSelect                        // the pruning op: MACs follow keep
 )
 
 type tokenStep struct {
 	op   int
 	kind tokenStepKind
 	b    *budget
-	full int64 // MACs at the maximum
-	max  int   // rows at the maximum
+	live liveDims // stepMatMul: which dimensions are live
+	full int64    // MACs at the maximum
+	max  int      // live count at the maximum
+}
+
+// scaled returns the step's MACs at the budget: DiverseSelect's follow
+// keep; a trimmed op's scale by live/max for each live dimension (exact:
+// each such planned dimension is max).
+func (ts *tokenStep) scaled() int64 {
+	if ts.kind == stepSelect {
+		return ts.full * int64(ts.b.keep) / int64(ts.b.max)
+	}
+	dims := 0
+	switch ts.kind {
+	case stepRows:
+		dims = 1
+	case stepMatMul:
+		for d := liveM; d <= liveK; d <<= 1 {
+			if ts.live&d != 0 {
+				dims++
+			}
+		}
+	}
+	m := ts.full
+	for ; dims > 0; dims-- {
+		m = m * int64(ts.b.live()) / int64(ts.max)
+	}
+	return m
 }
 
 type tokenState struct {
@@ -127,6 +166,7 @@ func analyzeTokens(m *format.Model) *tokenState {
 			s.source[i] = nb
 			s.budgets = append(s.budgets, nb)
 			s.dyn[out] = dynTensor{b: nb, axes: 1}
+			s.steps = append(s.steps, tokenStep{op: i, kind: stepSelect, b: nb})
 			continue
 		}
 		if op.Code == format.OpGatherTokens {
@@ -251,16 +291,28 @@ func analyzeTokens(m *format.Model) *tokenState {
 				break
 			}
 			d := dynTensor{b: b}
+			var live liveDims
 			if a.axes&bit(am) != 0 {
 				if adjX {
 					block(i, op, "budgeted rows of a transposed operand")
 					break
 				}
 				d.axes |= bit(ra - 2)
-				s.steps = append(s.steps, tokenStep{op: i, kind: stepMatMulM, b: b})
+				live |= liveM
 			}
 			if bb.axes&bit(bn) != 0 {
+				// The dead columns are not computed: what reads them
+				// (masked softmax) reads the live keys only.
 				d.axes |= bit(ra - 1)
+				live |= liveN
+			}
+			if aK {
+				// The dead terms are zeros: the sum over the live
+				// keys alone has the same bits.
+				live |= liveK
+			}
+			if live != 0 {
+				s.steps = append(s.steps, tokenStep{op: i, kind: stepMatMul, b: b, live: live})
 			}
 			if d.axes != 0 {
 				s.dyn[out] = d
@@ -274,14 +326,27 @@ func analyzeTokens(m *format.Model) *tokenState {
 			}
 			s.dyn[out] = d
 		case format.OpAttentionSinkRedistribute:
+			// It reads whole rows of probabilities: dead keys must hold
+			// zeros (masked softmax), which it leaves zeros.
+			last := len(shape(op.Inputs[0])) - 1
+			if x.axes&bit(last) != 0 && x.zeros&bit(last) == 0 {
+				block(i, op, "redistributes probabilities whose dead keys are not zeros")
+				break
+			}
 			s.dyn[out] = dynTensor{b: b, axes: x.axes, zeros: x.zeros}
-		case format.OpZOSensitivity:
-			s.dyn[out] = dynTensor{b: b, axes: 1}
-		case format.OpGGeMPool, format.OpEfficientProbe:
-			// Read the live rows; the output is static.
-		case format.OpAdaptiveTokenPool2D:
-			if !op.Options.(*format.AdaptiveTokenPool2DOptions).Masked {
-				block(i, op, "unmasked pooling needs the whole grid")
+		case format.OpZOSensitivity, format.OpGGeMPool, format.OpEfficientProbe, format.OpAdaptiveTokenPool2D:
+			// They read the live rows of whole features.
+			if xs := shape(op.Inputs[0]); x.axes&bit(len(xs)-1) != 0 {
+				block(i, op, "budgeted feature axis")
+				break
+			}
+			switch op.Code {
+			case format.OpZOSensitivity:
+				s.dyn[out] = dynTensor{b: b, axes: 1}
+			case format.OpAdaptiveTokenPool2D:
+				if !op.Options.(*format.AdaptiveTokenPool2DOptions).Masked {
+					block(i, op, "unmasked pooling needs the whole grid")
+				}
 			}
 		default:
 			block(i, op, "has no rule for a run-time token count")
@@ -345,23 +410,6 @@ type liveKernel struct {
 
 func (k *liveKernel) rows() int { return k.b.live() }
 
-// liveMatMul runs the query rows of a BatchMatMul that are live.
-type liveMatMul struct {
-	*matMul
-	b *budget
-}
-
-func (k *liveMatMul) rows() int { return k.batches * k.b.live() }
-func (k *liveMatMul) runRows(lo, hi int) {
-	n := k.b.live()
-	for r := lo; r < hi; {
-		bi, m0 := r/n, r%n
-		m1 := min(n, hi-bi*n)
-		k.run(bi, m0, m1)
-		r = bi*n + m1
-	}
-}
-
 // maskedSoftmax normalizes each row over its live keys and zeroes the rest.
 type maskedSoftmax struct {
 	n, d int
@@ -420,9 +468,9 @@ func (it *Interpreter) adaptTokenSteps() {
 		switch ts.kind {
 		case stepRows:
 			st.k = &liveKernel{kernel: st.k, b: ts.b}
-		case stepMatMulM:
-			if mm, ok := st.k.(*matMul); ok && mm.splitM {
-				st.k = &liveMatMul{matMul: mm, b: ts.b}
+		case stepMatMul:
+			if mm, ok := st.k.(*matMul); ok {
+				mm.tok, mm.live = ts.b, ts.live
 			}
 		case stepSoftmaxK:
 			st.k = it.newMaskedSoftmax(&it.model.Ops[ts.op], ts.b)
@@ -468,10 +516,8 @@ func (it *Interpreter) SetTokens(n int) error {
 	for _, ts := range s.steps {
 		st := &it.steps[ts.op]
 		st.rows = st.k.rows()
-		if ts.kind != stepSoftmaxK {
-			st.macs = ts.full * int64(ts.b.live()) / int64(ts.max)
-			it.profile[ts.op].MACs = st.macs
-		}
+		st.macs = ts.scaled()
+		it.profile[ts.op].MACs = st.macs
 	}
 	return nil
 }

@@ -272,6 +272,38 @@ func TestMatMulMatchesRef(t *testing.T) {
 	})
 }
 
+// TestMatMulStridedMatchesRef: with row strides (a product over the
+// leading sub-blocks, as a token budget runs it) the path matches ref and
+// writes nothing past N in an output row.
+func TestMatMulStridedMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(14)
+		for i := 0; i < iters(120); i++ {
+			m, n, k := g.shape(i)
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1,
+				AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			if i%3 == 0 {
+				p.BZP = 0
+			}
+			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, quant.Rounding(i%2))
+			bRows, bw := k, n
+			if p.AdjY {
+				bRows, bw = n, k
+			}
+			p.LDA, p.LDB, p.LDO = k+g.IntN(20), bw+g.IntN(20), n+1+g.IntN(20)
+			a, b := g.i8(m*p.LDA, true), g.i8(bRows*p.LDB, i%4 < 2)
+			want := make([]int8, m*p.LDO)
+			got := make([]int8, m*p.LDO)
+			for j := range want {
+				want[j], got[j] = 55, 55
+			}
+			ref.MatMulInt8(&p, a, b, want)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjY=%v LD=%d,%d,%d", i, m, n, k, p.AdjY, p.LDA, p.LDB, p.LDO), got, want, p.LDO)
+		}
+	})
+}
+
 func TestConv2DMatchesRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(5)

@@ -18,7 +18,8 @@ const (
 // call into a buffer on the stack (a block of column panels at a time),
 // with its column sums folded into the column bias; A's row sums fold B's
 // zero point. Transposed A (AdjX), K < 16 and K too large for the buffer
-// go to kernels/ref.
+// go to kernels/ref. The strides of p are honored (the kernels take row
+// strides already).
 func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	l := layoutOf(path)
 	M, N, K := p.M, p.N, p.K
@@ -28,7 +29,12 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 		ref.MatMulInt8(p, a, b, out)
 		return
 	}
-	a, b, out = a[:M*K], b[:K*N], out[:M*N]
+	lda, ldb, ldo := p.Strides()
+	na, nbb, no := p.Extents()
+	if M == 0 || N == 0 {
+		return
+	}
+	a, b, out = a[:na], b[:nbb], out[:no]
 	var bbuf [matMulB]int8
 	var cdbuf [matMulCD]int32
 	var sums [matMulCD / 4]int32
@@ -43,9 +49,9 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 		w := Packed{path: path, n: nb, k: K, nch: nch, s1: s1, np: np, rounding: p.Out.Rounding}
 		w.b, w.cd = bbuf[:np*panelBytes], cdbuf[:np*cdWords]
 		if p.AdjY {
-			w.unpaired = packRows(l, w.b, b[n0*K:(n0+nb)*K], nb, K, sums[:nb])
+			w.unpaired = packRows(l, w.b, b[n0*ldb:], nb, K, ldb, sums[:nb])
 		} else {
-			w.unpaired = packCols(l, w.b, b[n0:], nb, K, N, sums[:nb])
+			w.unpaired = packCols(l, w.b, b[n0:], nb, K, ldb, sums[:nb])
 		}
 		for p := 0; p < np; p++ {
 			c := w.cd[p*cdWords : (p+1)*cdWords]
@@ -59,7 +65,7 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 			}
 		}
 		g := gemmArgs{w: &w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: fastRequant(m), os: &p.Out, bzp: bzp}
-		g.run(a, K, M, out[n0:], nil, N)
+		g.run(a, lda, M, out[n0:], nil, ldo)
 	}
 }
 
@@ -72,17 +78,17 @@ func sumInt8(v []int8) int32 {
 	return sumTail(v)
 }
 
-// packRows packs B[n,k] = src[n·K+k] (rows along k, BatchMatMul with
+// packRows packs B[n,k] = src[n·ld+k] (rows along k, BatchMatMul with
 // AdjY) like packB, moving 4 (dot) or 16 (v80) bytes at a time. The −128
 // scan matters to the v80 kernel only.
-func packRows(l layout, dst, src []int8, n, k int, colSum []int32) (hasMin bool) {
+func packRows(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin bool) {
 	nch, s1 := geometry(k)
 	pw := l.pw
 	np := (n + pw - 1) / pw
 	dst = dst[:np*nch*16*pw]
 	clear(dst)
 	for col := 0; col < n; col++ {
-		row := src[col*k : (col+1)*k]
+		row := src[col*ld : col*ld+k]
 		colSum[col] = sumInt8(row)
 		if !l.dot && !hasMin {
 			hasMin = minInt8(row) == -128

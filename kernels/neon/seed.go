@@ -168,7 +168,7 @@ func (k *DiverseSelect) gramInt8(x []int8, n int, z int32) {
 	w := Packed{path: k.path, n: n, k: D, nch: nch, s1: s1, np: np}
 	w.b, w.cd = k.b[:np*nch*16*l.pw], k.cd[:np*cdWords]
 	sums := k.sums[:n]
-	w.unpaired = packRows(l, w.b, x, n, D, sums)
+	w.unpaired = packRows(l, w.b, x, n, D, D, sums)
 	// (a − z)·(b − z) summed: a·b − z·Σa (row bias, bzp) − z·Σb + D·z²
 	// (column bias).
 	kzz := int32(D) * z * z

@@ -9,25 +9,26 @@ const accTile = 16
 
 // MatMulInt8 computes one batch of BatchMatMul: for m < p.M and n < p.N,
 //
-//	out[m·N+n] = p.Out.Requantize(Σ_k (A[m,k] − AZP)·(B[k,n] − BZP), n)
+//	out[m·LDO+n] = p.Out.Requantize(Σ_k (A[m,k] − AZP)·(B[k,n] − BZP), n)
 //
-// where A[m,k] is a[m·K+k], or a[k·M+m] with AdjX, and B[k,n] is b[k·N+n],
-// or b[n·K+k] with AdjY. out is [M,N].
+// where A[m,k] is a[m·LDA+k], or a[k·LDA+m] with AdjX, and B[k,n] is
+// b[k·LDB+n], or b[n·LDB+k] with AdjY (strides as in p.Strides: dense
+// unless set). The sum runs over k in increasing order.
 func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
 	M, N, K := p.M, p.N, p.K
-	a = a[:M*K]
-	b = b[:K*N]
-	out = out[:M*N]
+	lda, ldb, ldo := p.Strides()
+	na, nb, no := p.Extents()
+	a, b, out = a[:na], b[:nb], out[:no]
 	azp, bzp := p.AZP, p.BZP
 	m := 0
 	if p.AdjY && !p.AdjX {
 		// Both operands contiguous along k: four rows of a per row of b,
 		// with Σ (a−azp)(b−bzp) = Σ a·(b−bzp) − azp·Σ (b−bzp).
 		for ; m+4 <= M; m += 4 {
-			a0, a1, a2, a3 := a[m*K:(m+1)*K], a[(m+1)*K:(m+2)*K], a[(m+2)*K:(m+3)*K], a[(m+3)*K:(m+4)*K]
-			o0, o1, o2, o3 := out[m*N:(m+1)*N], out[(m+1)*N:(m+2)*N], out[(m+2)*N:(m+3)*N], out[(m+3)*N:(m+4)*N]
+			a0, a1, a2, a3 := a[m*lda:m*lda+K], a[(m+1)*lda:(m+1)*lda+K], a[(m+2)*lda:(m+2)*lda+K], a[(m+3)*lda:(m+3)*lda+K]
+			o0, o1, o2, o3 := out[m*ldo:m*ldo+N], out[(m+1)*ldo:(m+1)*ldo+N], out[(m+2)*ldo:(m+2)*ldo+N], out[(m+3)*ldo:(m+3)*ldo+N]
 			for n := range o0 {
-				s0, s1, s2, s3, sb := dot4Int8(a0, a1, a2, a3, b[n*K:n*K+K], bzp)
+				s0, s1, s2, s3, sb := dot4Int8(a0, a1, a2, a3, b[n*ldb:n*ldb+K], bzp)
 				c := azp * sb
 				o0[n] = p.Out.Requantize(s0-c, n)
 				o1[n] = p.Out.Requantize(s1-c, n)
@@ -37,19 +38,19 @@ func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
 		}
 	}
 	for ; m < M; m++ {
-		or := out[m*N : m*N+N]
+		or := out[m*ldo : m*ldo+N]
 		switch {
 		case p.AdjY && !p.AdjX: // both operands contiguous along k
-			ar := a[m*K : m*K+K]
+			ar := a[m*lda : m*lda+K]
 			for n := range or {
-				or[n] = p.Out.Requantize(dotInt8ZP(ar, b[n*K:n*K+K], azp, bzp), n)
+				or[n] = p.Out.Requantize(dotInt8ZP(ar, b[n*ldb:n*ldb+K], azp, bzp), n)
 			}
 		case p.AdjY: // a strided along k: rare, keep it plain
 			for n := range or {
-				br := b[n*K : n*K+K]
+				br := b[n*ldb : n*ldb+K]
 				var acc int32
 				for k, bv := range br {
-					acc += (int32(a[k*M+m]) - azp) * (int32(bv) - bzp)
+					acc += (int32(a[k*lda+m]) - azp) * (int32(bv) - bzp)
 				}
 				or[n] = p.Out.Requantize(acc, n)
 			}
@@ -61,11 +62,11 @@ func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
 				for k := 0; k < K; k++ {
 					var av int32
 					if p.AdjX {
-						av = int32(a[k*M+m]) - azp
+						av = int32(a[k*lda+m]) - azp
 					} else {
-						av = int32(a[m*K+k]) - azp
+						av = int32(a[m*lda+k]) - azp
 					}
-					br := b[k*N+n0 : k*N+n0+nb]
+					br := b[k*ldb+n0 : k*ldb+n0+nb]
 					br = br[:len(acc)]
 					for j := range acc {
 						acc[j] += av * (int32(br[j]) - bzp)
@@ -82,29 +83,33 @@ func MatMulInt8(p *kernels.MatMulParams, a, b, out []int8) {
 // MatMulFloat computes one batch of float BatchMatMul: for m < p.M and
 // n < p.N,
 //
-//	out[m·N+n] = Σ_k A[m,k]·B[k,n]
+//	out[m·LDO+n] = Σ_k A[m,k]·B[k,n]
 //
-// with A and B laid out as in MatMulInt8. The quantization fields of p
-// are ignored; there is no fused activation.
+// with A, B and the strides as in MatMulInt8. Every sum adds its terms
+// one at a time in increasing k, starting from +0, so it is never −0 and
+// adding ±0 leaves it unchanged: a product whose trailing terms are zeros
+// (of finite operands) is bit for bit the product over the leading terms
+// alone. The quantization fields of p are ignored; there is no fused
+// activation.
 func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 	M, N, K := p.M, p.N, p.K
-	a = a[:M*K]
-	b = b[:K*N]
-	out = out[:M*N]
+	lda, ldb, ldo := p.Strides()
+	na, nb, no := p.Extents()
+	a, b, out = a[:na], b[:nb], out[:no]
 	for m := 0; m < M; m++ {
-		or := out[m*N : m*N+N]
+		or := out[m*ldo : m*ldo+N]
 		switch {
 		case p.AdjY && !p.AdjX:
-			ar := a[m*K : m*K+K]
+			ar := a[m*lda : m*lda+K]
 			for n := range or {
-				or[n] = dotFloat(ar, b[n*K:n*K+K])
+				or[n] = dotFloat(ar, b[n*ldb:n*ldb+K])
 			}
 		case p.AdjY:
 			for n := range or {
-				br := b[n*K : n*K+K]
+				br := b[n*ldb : n*ldb+K]
 				var acc float32
 				for k, bv := range br {
-					acc += float32(a[k*M+m] * bv)
+					acc += float32(a[k*lda+m] * bv)
 				}
 				or[n] = acc
 			}
@@ -116,11 +121,11 @@ func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 				for k := 0; k < K; k++ {
 					var av float32
 					if p.AdjX {
-						av = a[k*M+m]
+						av = a[k*lda+m]
 					} else {
-						av = a[m*K+k]
+						av = a[m*lda+k]
 					}
-					br := b[k*N+n0 : k*N+n0+nb]
+					br := b[k*ldb+n0 : k*ldb+n0+nb]
 					br = br[:len(acc)]
 					for j := range acc {
 						acc[j] += float32(av * br[j])

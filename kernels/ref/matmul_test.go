@@ -173,3 +173,115 @@ func benchMatMul(b *testing.B, M, N, K int, adjY bool) {
 	}
 	b.ReportMetric(float64(M*N*K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }
+
+// embed copies the rows×width matrix v (dense) into a new buffer with row
+// stride ld, filling the gaps with fill.
+func embed[T any](v []T, rows, width, ld int, fill func() T) []T {
+	out := make([]T, rows*ld)
+	for i := range out {
+		out[i] = fill()
+	}
+	for r := 0; r < rows; r++ {
+		copy(out[r*ld:r*ld+width], v[r*width:(r+1)*width])
+	}
+	return out
+}
+
+// TestMatMulStrides: with row strides the product reads the leading
+// sub-blocks of larger matrices and writes only the live part of each
+// output row; the result equals the dense product's, bit for bit.
+func TestMatMulStrides(t *testing.T) {
+	g := newKgen(t)
+	for it := 0; it < iters(200); it++ {
+		M, N, K := g.mmShape()
+		p := kernels.MatMulParams{M: M, N: N, K: K, AdjX: g.IntN(3) == 0, AdjY: g.IntN(2) == 0,
+			AZP: int32(g.between(-128, 127)), BZP: int32(g.between(-128, 127))}
+		p.Out = g.stage(1, 128*128*math.Sqrt(float64(K)))
+		ar, aw := M, K
+		if p.AdjX {
+			ar, aw = K, M
+		}
+		br, bw := K, N
+		if p.AdjY {
+			br, bw = N, K
+		}
+		s := p
+		s.LDA, s.LDB, s.LDO = aw+g.IntN(9), bw+g.IntN(9), N+1+g.IntN(9)
+		a, b := g.i8(M*K), g.i8(K*N)
+		want := make([]int8, M*N)
+		ref.MatMulInt8(&p, a, b, want)
+		junk8 := func() int8 { return int8(g.IntN(256) - 128) }
+		sa, sb := embed(a, ar, aw, s.LDA, junk8), embed(b, br, bw, s.LDB, junk8)
+		out := make([]int8, M*s.LDO)
+		for i := range out {
+			out[i] = 77
+		}
+		ref.MatMulInt8(&s, sa, sb, out)
+		for m := 0; m < M; m++ {
+			diffInt8(t, "strided matmul", out[m*s.LDO:m*s.LDO+N], want[m*N:(m+1)*N])
+			for j := m*s.LDO + N; j < (m+1)*s.LDO; j++ {
+				if out[j] != 77 {
+					t.Fatalf("iteration %d: %+v wrote past N in row %d", it, s, m)
+				}
+			}
+		}
+		af, bf := g.f32(M*K), g.f32(K*N)
+		wantf := make([]float32, M*N)
+		ref.MatMulFloat(&p, af, bf, wantf)
+		junkf := func() float32 { return float32(g.NormFloat64()) }
+		outf := make([]float32, M*s.LDO)
+		ref.MatMulFloat(&s, embed(af, ar, aw, s.LDA, junkf), embed(bf, br, bw, s.LDB, junkf), outf)
+		for m := 0; m < M; m++ {
+			for n := 0; n < N; n++ {
+				if math.Float32bits(outf[m*s.LDO+n]) != math.Float32bits(wantf[m*N+n]) {
+					t.Fatalf("iteration %d: %+v: float out[%d,%d] = %g, want %g", it, s, m, n, outf[m*s.LDO+n], wantf[m*N+n])
+				}
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("iteration %d: %+v", it, s)
+		}
+	}
+}
+
+// TestMatMulTrailingZeros: contracting over more terms whose A side is
+// zero (the zero point, or 0.0 of either sign) gives the same bits as
+// contracting over the leading terms only, which is what lets a token
+// budget drop the dead keys of P·V.
+func TestMatMulTrailingZeros(t *testing.T) {
+	g := newKgen(t)
+	for it := 0; it < iters(200); it++ {
+		M, N, K := g.mmShape()
+		live := g.between(0, K)
+		p := kernels.MatMulParams{M: M, N: N, K: K, AdjX: g.IntN(3) == 0, AdjY: g.IntN(2) == 0,
+			AZP: int32(g.between(-128, 127)), BZP: int32(g.between(-128, 127))}
+		p.Out = g.stage(1, 128*128*math.Sqrt(float64(K)))
+		a, b := g.i8(M*K), g.i8(K*N)
+		af, bf := g.f32(M*K), g.f32(K*N)
+		for m := 0; m < M; m++ {
+			for k := live; k < K; k++ {
+				ia, _ := mmIndex(&p, m, 0, k)
+				a[ia] = int8(p.AZP)
+				af[ia] = float32(math.Copysign(0, float64(g.IntN(2)*2-1)))
+			}
+		}
+		s := p
+		s.K = live
+		s.LDA, s.LDB, _ = p.Strides()
+		want, got := make([]int8, M*N), make([]int8, M*N)
+		ref.MatMulInt8(&p, a, b, want)
+		ref.MatMulInt8(&s, a, b, got)
+		diffInt8(t, "trimmed matmul", got, want)
+		wantf, gotf := make([]float32, M*N), make([]float32, M*N)
+		ref.MatMulFloat(&p, af, bf, wantf)
+		ref.MatMulFloat(&s, af, bf, gotf)
+		for i := range wantf {
+			if math.Float32bits(gotf[i]) != math.Float32bits(wantf[i]) {
+				t.Fatalf("iteration %d: %+v live %d: float out %d = %g, want %g", it, p, live, i, gotf[i], wantf[i])
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("iteration %d: %+v live %d", it, p, live)
+		}
+	}
+}
