@@ -111,6 +111,7 @@ func run() error {
 	from := flag.String("from", "", "read rows from this CSV instead of measuring")
 	plot := flag.String("plot", "", "write the accuracy plot to this PNG")
 	skip := flag.Bool("skip-done", false, "with -csv: skip models whose rows the file already holds")
+	recount := flag.Bool("recount", false, "with -from: recount every row's MACs with this build (and rewrite -csv)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", flag.Arg(0))
@@ -124,6 +125,20 @@ func run() error {
 	case *from != "":
 		if rows, err = readCSV(*from); err != nil {
 			return err
+		}
+		if *recount {
+			s := &study{workers: 1, calib: 2}
+			if err := s.load(*model, *mnist); err != nil {
+				return err
+			}
+			if err := s.recount(rows); err != nil {
+				return err
+			}
+			if *out != "" {
+				if err := writeCSV(*out, rows); err != nil {
+					return err
+				}
+			}
 		}
 	default:
 		var done []row
@@ -226,6 +241,62 @@ func (s *study) load(model, mnist string) error {
 	return nil
 }
 
+// build returns the model of one study line: the float ViT with method
+// ("none": no pruning) inserted after layer blocks, calibrated to int8 on
+// s.samples for dt "int8".
+func (s *study) build(dt, method string, layer int) (*format.Model, error) {
+	m := s.float
+	var err error
+	if method != "none" {
+		mode := method
+		if mode == "zoo" {
+			mode = "jvp"
+		}
+		if m, err = zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: layer - 1, Mode: mode}); err != nil {
+			return nil, err
+		}
+	}
+	switch dt {
+	case "float":
+	case "int8":
+		rg, err := ptq.Observe(m, s.samples, s.workers, nil)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = ptq.Quantize(m, rg); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown dtype %q", dt)
+	}
+	return m, nil
+}
+
+// recount sets each row's MACs to what this build's interpreter counts
+// for that model and budget (MACs do not depend on the calibration).
+func (s *study) recount(rows []row) error {
+	for i := range rows {
+		r := &rows[i]
+		m, err := s.build(r.DType, r.Method, r.Layer)
+		if err != nil {
+			return err
+		}
+		it, err := runtime.New(m, runtime.Options{Threads: 1})
+		if err != nil {
+			return err
+		}
+		if r.Method != "none" {
+			if err := it.SetTokens(r.Kept); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		r.MACs = it.MACs()
+		it.Close()
+	}
+	return nil
+}
+
 // measure evaluates one model (method nil: unpruned) at every keep ratio.
 func (s *study) measure(dt string, method *string, layer int, ratios ...float64) error {
 	name := "none"
@@ -239,29 +310,9 @@ func (s *study) measure(dt string, method *string, layer int, ratios ...float64)
 		}
 	}
 	start := time.Now()
-	m := s.float
-	var err error
-	if method != nil {
-		mode := *method
-		if mode == "zoo" {
-			mode = "jvp"
-		}
-		if m, err = zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: layer - 1, Mode: mode}); err != nil {
-			return err
-		}
-	}
-	switch dt {
-	case "float":
-	case "int8":
-		rg, err := ptq.Observe(m, s.samples, s.workers, nil)
-		if err != nil {
-			return err
-		}
-		if m, err = ptq.Quantize(m, rg); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("unknown dtype %q", dt)
+	m, err := s.build(dt, name, layer)
+	if err != nil {
+		return err
 	}
 	patches := 0
 	keeps := make([]int, len(ratios))
@@ -374,6 +425,24 @@ func (s *study) evalShard(m *format.Model, keeps []int, w int) ([]int, []int64, 
 		}
 	}
 	return correct, macs, nil
+}
+
+func writeCSV(path string, rows []row) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write(header)
+	for _, r := range rows {
+		w.Write(r.record())
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func readCSV(path string) ([]row, error) {
