@@ -50,22 +50,14 @@ func (q *quantizer) seedOp(op *format.Op) (bool, error) {
 		ins := make([]int32, len(op.Inputs))
 		for k := range op.Inputs {
 			var err error
+			if op.Code == format.OpDiverseSelect && k == 1 {
+				if ins[k], err = q.scores(op.Inputs[k]); err != nil {
+					return true, err
+				}
+				continue
+			}
 			if ins[k], err = q.input(op, k, nil); err != nil {
 				return true, err
-			}
-			// DiverseSelect ranks by float scores: a score computed in
-			// int8 (the CLS attention of the top-k baseline) comes back
-			// dequantized.
-			if op.Code == format.OpDiverseSelect && k == 1 {
-				switch {
-				case q.fm.Tensors[op.Inputs[k]].IsConst():
-					// Fixed scores (uniform: pure diversity) stay float.
-					ins[k] = q.b.AddTensor(q.fm.Tensors[op.Inputs[k]])
-				case q.b.Tensor(ins[k]).DType == format.Int8:
-					if ins[k], err = q.floatAct(op.Inputs[k]); err != nil {
-						return true, err
-					}
-				}
 			}
 		}
 		x := op.Inputs[0]
@@ -89,6 +81,20 @@ func (q *quantizer) seedOp(op *format.Op) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// scores maps DiverseSelect's float scores: constant ones (uniform:
+// pure diversity) and float results as they are, an int8 result
+// dequantized.
+func (q *quantizer) scores(t int32) (int32, error) {
+	ft := &q.fm.Tensors[t]
+	if ft.IsConst() {
+		return q.b.AddTensor(*ft), nil
+	}
+	if n, ok := q.newIdx[t]; ok && q.b.Tensor(n).DType == format.Float32 {
+		return n, nil // ZOSensitivity's float output
+	}
+	return q.floatAct(t)
 }
 
 // rowsSymmetric quantizes a float constant [rows, cols] with one symmetric

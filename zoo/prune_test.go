@@ -123,6 +123,25 @@ func TestCLSPruning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// In int8 the scores stay float: a float Mean of the dequantized
+	// attention row feeds the selection, and nothing else is left over.
+	read := map[int32]bool{}
+	for _, op := range qm.Ops {
+		for _, t := range op.Inputs {
+			read[t] = true
+		}
+	}
+	for _, t := range qm.Outputs {
+		read[t] = true
+	}
+	for _, op := range qm.Ops {
+		if !read[op.Outputs[0]] {
+			t.Errorf("int8 model: op %v %q computes %q, which nothing reads", op.Code, op.Name, qm.Tensors[op.Outputs[0]].Name)
+		}
+		if op.Code == format.OpMean && qm.Tensors[op.Outputs[0]].DType != format.Float32 {
+			t.Errorf("int8 model: the CLS score %q is %v, want float32", qm.Tensors[op.Outputs[0]].Name, qm.Tensors[op.Outputs[0]].DType)
+		}
+	}
 	for _, m := range []*format.Model{pm, qm} {
 		probs, sel := -1, -1
 		for i, op := range m.Ops {
