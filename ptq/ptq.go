@@ -173,36 +173,43 @@ func QuantizeWith(fm *format.Model, r *Ranges, opts QuantizeOptions) (*format.Mo
 	return q.b.Finish()
 }
 
-// scoreOps finds the ops whose output is read only as DiverseSelect's
-// scores (the class-token attention averaged over heads, for the top-k
-// baseline): they stay float. Scores only rank tokens, and an int8 score
-// turns the many small attention weights into ties that the lowest index
-// wins (measured on the MNIST ViT: top-k at half the tokens 81.5% with
-// int8 scores, against 88.3% in float). ZOSensitivity has its own int8
-// kernel with a float output and is not one of them.
+// scoreOps finds the ops that only compute DiverseSelect's scores (for
+// the top-k baseline: the class token's attention row, softmax, mean over
+// heads): they stay float, fed by the dequantized int8 logits. Scores
+// only rank tokens; int8 probabilities come in steps of 1/256 and most
+// of a row's rounds to zero, so the ranking would be mostly ties won by
+// the lowest index. Data movement (Slice, Reshape, Transpose) stays int8,
+// being exact there; ZOSensitivity has its own int8 kernel with a float
+// output.
 func scoreOps(fm *format.Model) map[int]bool {
-	readers := map[int32][]int{} // tensor → reading ops, with input slot
-	slots := map[int32][]int{}
+	type use struct{ op, slot int }
+	readers := map[int32][]use{}
 	for i, op := range fm.Ops {
 		for k, t := range op.Inputs {
 			if t >= 0 {
-				readers[t] = append(readers[t], i)
-				slots[t] = append(slots[t], k)
+				readers[t] = append(readers[t], use{i, k})
 			}
 		}
 	}
+	graphOut := map[int32]bool{}
+	for _, t := range fm.Outputs {
+		graphOut[t] = true
+	}
 	out := map[int]bool{}
-	for i, op := range fm.Ops {
-		if op.Code == format.OpZOSensitivity || len(op.Outputs) != 1 {
+	// Walking backwards, every reader of an op's output is decided first.
+	for i := len(fm.Ops) - 1; i >= 0; i-- {
+		op := &fm.Ops[i]
+		switch op.Code {
+		case format.OpZOSensitivity, format.OpSlice, format.OpReshape, format.OpTranspose, format.OpDiverseSelect:
 			continue
 		}
-		t := op.Outputs[0]
-		only := len(readers[t]) > 0
-		for j, r := range readers[t] {
-			only = only && fm.Ops[r].Code == format.OpDiverseSelect && slots[t][j] == 1
-		}
-		for _, g := range fm.Outputs {
-			only = only && g != t
+		only := len(op.Outputs) > 0
+		for _, t := range op.Outputs {
+			only = only && len(readers[t]) > 0 && !graphOut[t]
+			for _, u := range readers[t] {
+				r := fm.Ops[u.op].Code
+				only = only && (r == format.OpDiverseSelect && u.slot == 1 || out[u.op])
+			}
 		}
 		out[i] = only
 	}

@@ -17,7 +17,8 @@ type PruneOptions struct {
 	// "uniform" (no sensitivity: SADS becomes pure diversity, DivPrune);
 	// or "cls", the baseline that keeps the patch tokens the class token
 	// attends to most (mean over heads of the block's attention row 0,
-	// DiverseSelect in top-k mode; EViT's rule).
+	// DiverseSelect in top-k mode; EViT's rule). The pruning op comes
+	// after the block's MLP, and the attention is that block's.
 	Mode       string
 	Directions int   // m for jvp modes (default 8)
 	Rank       int   // lowrank_jvp rank (default 32)
@@ -72,10 +73,10 @@ func findMLPs(m *format.Model) []mlpBlock {
 	return out
 }
 
-// attentionProbs finds the attention probabilities of block b: the output
-// of the last Softmax between the previous block's MLP residual and this
-// block's, shaped [1…, H, T, T].
-func attentionProbs(m *format.Model, blocks []mlpBlock, b int, T int32) (int32, error) {
+// attentionSoftmax finds the attention softmax of block b: the last
+// Softmax between the previous block's MLP residual and this block's, its
+// output shaped [1…, H, T, T]. It returns the op's index.
+func attentionSoftmax(m *format.Model, blocks []mlpBlock, b int, T int32) (int, error) {
 	lo := -1
 	if b > 0 {
 		lo = blocks[b-1].add
@@ -93,7 +94,7 @@ func attentionProbs(m *format.Model, blocks []mlpBlock, b int, T int32) (int32, 
 		if !ok {
 			return 0, fmt.Errorf("zoo: block %d attention %q has shape %v, want [1…, heads, %d, %d]", b, m.Tensors[t].Name, sh, T, T)
 		}
-		return t, nil
+		return i, nil
 	}
 	return 0, fmt.Errorf("zoo: block %d has no attention softmax before its MLP", b)
 }
@@ -202,22 +203,30 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		}
 		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, constF(p+"directions", []int32{int32(dirs), F}, a), wj}, s)
 	case "cls":
-		probs, err := attentionProbs(m, blocks, o.AfterBlock, T)
+		sm, err := attentionSoftmax(m, blocks, o.AfterBlock, T)
 		if err != nil {
 			return nil, err
 		}
-		// probs [1…, H, T, T] → row 0 of every head [1…, H, 1, T] → mean
-		// over everything but the last axis → [T].
-		ps := m.Tensors[probs].Shape
-		size := append([]int32(nil), ps...)
+		// The class token's attention, recomputed from its own row of
+		// the logits [1…, H, T, T]: row 0 of every head [1…, H, 1, T] →
+		// softmax → mean over everything but the last axis → [T]. In
+		// float this is the block's own softmax of the same rows; in an
+		// int8 model the score ops stay float (package ptq), so the
+		// ranking sees the int8 logits rather than probabilities in
+		// steps of 1/256, most of which round to zero.
+		logits := m.Ops[sm].Inputs[0]
+		ls := m.Tensors[logits].Shape
+		size := append([]int32(nil), ls...)
 		size[len(size)-2] = 1
-		row := act(p+"cls_rows", format.Float32, size...)
-		op(format.OpSlice, "cls_rows", &format.SliceOptions{Begin: make([]int32, len(ps)), Size: size}, []int32{probs}, row)
-		axes := make([]int32, len(ps)-1)
+		row := act(p+"cls_logits", format.Float32, size...)
+		op(format.OpSlice, "cls_logits", &format.SliceOptions{Begin: make([]int32, len(ls)), Size: size}, []int32{logits}, row)
+		probs := act(p+"cls_attention", format.Float32, size...)
+		op(format.OpSoftmax, "cls_attention", m.Ops[sm].Options, []int32{row}, probs)
+		axes := make([]int32, len(ls)-1)
 		for k := range axes {
 			axes[k] = int32(k)
 		}
-		op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{row}, s)
+		op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{probs}, s)
 		sel.TopK = true
 	default:
 		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)

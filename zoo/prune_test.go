@@ -2,6 +2,7 @@ package zoo_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -138,23 +139,27 @@ func TestCLSPruning(t *testing.T) {
 		if !read[op.Outputs[0]] {
 			t.Errorf("int8 model: op %v %q computes %q, which nothing reads", op.Code, op.Name, qm.Tensors[op.Outputs[0]].Name)
 		}
-		if op.Code == format.OpMean && qm.Tensors[op.Outputs[0]].DType != format.Float32 {
+		if (op.Code == format.OpMean || strings.HasSuffix(op.Name, "cls_attention")) && qm.Tensors[op.Outputs[0]].DType != format.Float32 {
 			t.Errorf("int8 model: the CLS score %q is %v, want float32", qm.Tensors[op.Outputs[0]].Name, qm.Tensors[op.Outputs[0]].DType)
 		}
 	}
 	for _, m := range []*format.Model{pm, qm} {
-		probs, sel := -1, -1
+		logits, sel := -1, -1
+		beta := 1.0
 		for i, op := range m.Ops {
 			name := m.Tensors[op.Outputs[0]].Name
-			if name == fmt.Sprintf("block%d/attn/probs", block) {
-				probs = i
+			if name == fmt.Sprintf("block%d/attn/scores", block) {
+				logits = i
+			}
+			if o, ok := op.Options.(*format.SoftmaxOptions); ok && name == fmt.Sprintf("block%d/attn/probs", block) {
+				beta = float64(o.Beta)
 			}
 			if op.Code == format.OpDiverseSelect {
 				sel = i
 			}
 		}
-		if probs < 0 || sel < 0 {
-			t.Fatalf("probs op %d, select op %d", probs, sel)
+		if logits < 0 || sel < 0 {
+			t.Fatalf("logits op %d, select op %d", logits, sel)
 		}
 		for _, keep := range []int{16, 9, 3, 1} {
 			var score []float64
@@ -162,15 +167,24 @@ func TestCLSPruning(t *testing.T) {
 			var it *runtime.Interpreter
 			it, err = runtime.New(m, runtime.Options{Threads: 1, AfterOp: func(i int) {
 				switch i {
-				case probs: // [1, H, T, T]: mean over heads of row 0
-					pt := it.Tensor(int(m.Ops[i].Outputs[0]))
+				case logits: // [1, H, T, T]: sum over heads of softmax(row 0)
+					lt := it.Tensor(int(m.Ops[i].Outputs[0]))
 					sh := m.Tensors[m.Ops[i].Outputs[0]].Shape
 					H, T := int(sh[len(sh)-3]), int(sh[len(sh)-1])
-					p := pt.Dequantized(make([]float32, pt.NumElements()))
+					l := lt.Dequantized(make([]float32, lt.NumElements()))
 					score = make([]float64, T)
 					for h := 0; h < H; h++ {
-						for j := 0; j < T; j++ {
-							score[j] += float64(p[h*T*T+j])
+						row := l[h*T*T : h*T*T+T]
+						hi := math.Inf(-1)
+						for _, v := range row {
+							hi = math.Max(hi, float64(v))
+						}
+						var sum float64
+						for _, v := range row {
+							sum += math.Exp(beta * (float64(v) - hi))
+						}
+						for j, v := range row {
+							score[j] += math.Exp(beta*(float64(v)-hi)) / sum
 						}
 					}
 				case sel:
