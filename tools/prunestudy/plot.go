@@ -15,7 +15,7 @@ import (
 
 // plotRows draws top-1 against the keep ratio: one panel per dtype, one
 // line per method and prune layer (ZOO-Prune solid, CLS baseline dashed,
-// darker for later layers), every line starting from the unpruned model
+// diversity only dotted; darker for later layers), every line starting from the unpruned model
 // at ratio 1.
 func plotRows(path string, rows []row) error {
 	var dtypes []string
@@ -71,17 +71,20 @@ func plotRows(path string, rows []row) error {
 			shade := uint8(200 - 60*min(k.l, 3))
 			c := color.RGBA{R: shade / 3, G: shade / 2, B: 255, A: 255}
 			pts.Shape = draw.CircleGlyph{}
-			if k.m == "cls" {
+			switch k.m {
+			case "cls":
 				c = color.RGBA{R: 255, G: shade / 2, B: shade / 4, A: 255}
 				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 				pts.Shape = draw.TriangleGlyph{}
+			case "uniform":
+				c = color.RGBA{R: shade / 4, G: 160, B: shade / 4, A: 255}
+				l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+				pts.Shape = draw.SquareGlyph{}
 			}
 			l.Color, pts.Color = c, c
 			l.Width = vg.Points(1.5)
-			name := "ZOO-Prune"
-			if k.m == "cls" {
-				name = "CLS top-k"
-			} else if k.m != "zoo" {
+			name := map[string]string{"zoo": "ZOO-Prune", "cls": "CLS top-k", "uniform": "diversity only"}[k.m]
+			if name == "" {
 				name = k.m
 			}
 			p.Add(l, pts)
