@@ -6,7 +6,6 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -251,26 +250,21 @@ func TestCLSPruning(t *testing.T) {
 	}
 }
 
-// TestPrunedViTAccuracy is the accuracy study on the trained MNIST ViT
-// (researchase, 7×7 patches, 6 blocks, ReLU MLPs): top-1 on the first
-// EDGEINFER_PRUNE_IMAGES (default 1000) test images for each sensitivity
-// mode and budget, pruning after block EDGEINFER_PRUNE_BLOCK (default 1);
-// with EDGEINFER_PRUNE_INT8=1 the int8 models instead.
-//
-//	EDGEINFER_PRUNE_STUDY=1 go test ./zoo -run TestPrunedViTAccuracy -v
-//
-// It evaluates 13 models on 1000 images (minutes on two cores), so it runs
-// only when asked for.
+// TestPrunedViTAccuracy checks, on the trained MNIST ViT (researchase, 49
+// patch tokens, 6 blocks) and 300 test images from #1000, what the full
+// study (tools/prunestudy, README) measured on 9,000: ZOO-Prune keeping
+// 25 patch tokens after layer 1 stays within 4 points of the unpruned
+// model (measured −1.9) and above the CLS-attention top-k baseline
+// (measured +7.1). Float; skipped with -short.
 func TestPrunedViTAccuracy(t *testing.T) {
-	if os.Getenv("EDGEINFER_PRUNE_STUDY") != "1" {
-		t.Skip("the accuracy study takes minutes; set EDGEINFER_PRUNE_STUDY=1")
+	if testing.Short() {
+		t.Skip("evaluates three models on 300 images")
 	}
 	path := filepath.Join("..", "..", "shared", "models", "vit-mnist", "vit_mnist_researchase.onnx")
 	mnist := filepath.Join("..", "..", "shared", "data", "mnist")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("shared model missing: %v", err)
 	}
-	n, block := envInt("EDGEINFER_PRUNE_IMAGES", 1000), envInt("EDGEINFER_PRUNE_BLOCK", 1)
 	r, err := onnx.ImportFile(path, onnx.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +275,7 @@ func TestPrunedViTAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eval := func(m *format.Model, keep int) (float64, int64) {
+	top1 := func(m *format.Model, keep int) float64 {
 		it, err := runtime.New(m, runtime.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -292,94 +286,26 @@ func TestPrunedViTAccuracy(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		acc, err := dataset.Evaluate(it, set, 0, n, nil)
+		acc, err := dataset.Evaluate(it, set, 1000, 300, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return acc.Top1, it.MACs()
+		return 100 * acc.Top1
 	}
-	if os.Getenv("EDGEINFER_PRUNE_INT8") == "1" {
-		// int8: min–max calibration on test images 9000… (disjoint from
-		// the evaluated ones) of the model with pruning at the maximum.
-		conv, err := dataset.NewConverter(m)
+	base := top1(m, 0)
+	acc := map[string]float64{}
+	for _, mode := range []string{"jvp", "cls"} {
+		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
-		cal, err := conv.Floats(set, 9000, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var samples [][][]float32
-		for _, c := range cal {
-			samples = append(samples, [][]float32{c})
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "\nint8 (min-max PTQ, 100 images), %d test images, pruning after block %d\n", n, block)
-		for _, mode := range []string{"", "jvp", "fro_diag"} {
-			fm := m
-			if mode != "" {
-				if fm, err = zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: block, Mode: mode}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rg, err := ptq.Observe(fm, samples, 0, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			qm, err := ptq.Quantize(fm, rg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if mode == "" {
-				acc, _ := eval(qm, 0)
-				fmt.Fprintf(&b, "%-10s all 49: %.2f%%\n", "none", 100*acc)
-				continue
-			}
-			fmt.Fprintf(&b, "%-10s", mode)
-			for _, k := range []int{24, 12, 6} {
-				acc, _ := eval(qm, k)
-				fmt.Fprintf(&b, "  keep %d: %.2f%%", k, 100*acc)
-			}
-			b.WriteString("\n")
-		}
-		t.Log(b.String())
-		return
+		acc[mode] = top1(pm, 25)
 	}
-	base, baseMACs := eval(m, 0)
-	keeps := []int{24, 12, 6}
-	var b strings.Builder
-	fmt.Fprintf(&b, "\nresearchase ViT, %d MNIST test images, pruning after block %d (49 patch tokens)\n", n, block)
-	fmt.Fprintf(&b, "%-12s", "mode")
-	for _, k := range keeps {
-		fmt.Fprintf(&b, "  keep %-2d top-1 (MACs)   ", k)
+	t.Logf("300 images: unpruned %.2f%%, keep 25 after layer 1: ZOO-Prune %.2f%%, CLS top-k %.2f%%", base, acc["jvp"], acc["cls"])
+	if acc["jvp"] < base-4 {
+		t.Errorf("ZOO-Prune %.2f%% is more than 4 points below unpruned %.2f%%", acc["jvp"], base)
 	}
-	fmt.Fprintf(&b, "\n%-12s  all 49: %.2f%% (%.1fM MACs)\n", "none", 100*base, float64(baseMACs)/1e6)
-	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform"} {
-		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: block, Mode: mode, Rank: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%-12s", mode)
-		for _, k := range keeps {
-			acc, macs := eval(pm, k)
-			fmt.Fprintf(&b, "  %6.2f%% (%5.1fM)       ", 100*acc, float64(macs)/1e6)
-			// Half the tokens after block 1 must not wreck a trained model
-			// (measured: within 1.1 points for every mode).
-			if k == 24 && acc < base-0.03 {
-				t.Errorf("%s keep %d: top-1 %.2f%% is more than 3 points below unpruned %.2f%%", mode, k, 100*acc, 100*base)
-			}
-			if macs >= baseMACs {
-				t.Errorf("%s keep %d: %d MACs, unpruned %d", mode, k, macs, baseMACs)
-			}
-		}
-		b.WriteString("\n")
+	if acc["jvp"] <= acc["cls"] {
+		t.Errorf("ZOO-Prune %.2f%% is not above the CLS baseline %.2f%% after layer 1", acc["jvp"], acc["cls"])
 	}
-	t.Log(b.String())
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
