@@ -25,6 +25,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -513,6 +514,17 @@ func printTable(w io.Writer, rows []row) {
 		}
 		cells[k][r.Ratio] = r
 	}
+	rank := map[string]int{"zoo": 0, "uniform": 1, "cls": 2}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.dt != b.dt {
+			return a.dt < b.dt
+		}
+		if a.l != b.l {
+			return a.l < b.l
+		}
+		return rank[a.m] < rank[b.m]
+	})
 	for _, k := range order {
 		b, ok := base[k.dt]
 		bs := "–"
