@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -43,6 +45,17 @@ func plotRows(path string, rows []row) error {
 		p.Y.Min, p.Y.Max = float64(int(lo))-1, 100
 		p.Legend.Top, p.Legend.Left = false, false
 		p.Legend.YOffs = vg.Points(10)
+		p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+			var t []plot.Tick
+			for v := math.Ceil(lo/2.5) * 2.5; v <= hi; v += 2.5 {
+				label := ""
+				if math.Mod(v, 5) == 0 {
+					label = strconv.FormatFloat(v, 'f', 0, 64)
+				}
+				t = append(t, plot.Tick{Value: v, Label: label})
+			}
+			return t
+		})
 		p.Add(plotter.NewGrid())
 		type key struct {
 			m string
@@ -68,16 +81,17 @@ func plotRows(path string, rows []row) error {
 			if err != nil {
 				return err
 			}
-			shade := uint8(200 - 60*min(k.l, 3))
-			c := color.RGBA{R: shade / 3, G: shade / 2, B: 255, A: 255}
+			// One hue per method, darker for later layers.
+			shade := min(max(k.l, 1), 3) - 1
+			c := [3]color.RGBA{{110, 160, 255, 255}, {30, 80, 220, 255}, {10, 20, 110, 255}}[shade]
 			pts.Shape = draw.CircleGlyph{}
 			switch k.m {
 			case "cls":
-				c = color.RGBA{R: 255, G: shade / 2, B: shade / 4, A: 255}
+				c = [3]color.RGBA{{255, 170, 60, 255}, {235, 60, 30, 255}, {130, 10, 10, 255}}[shade]
 				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 				pts.Shape = draw.TriangleGlyph{}
 			case "uniform":
-				c = color.RGBA{R: shade / 4, G: 160, B: shade / 4, A: 255}
+				c = [3]color.RGBA{{90, 200, 90, 255}, {20, 140, 20, 255}, {0, 70, 0, 255}}[shade]
 				l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
 				pts.Shape = draw.SquareGlyph{}
 			}
