@@ -179,8 +179,7 @@ type overlayImage struct {
 // overlaySource returns what the model sees: the photo's centre crop with
 // the input's aspect ratio (as camera.ConvertImage crops it), or, without
 // a photo, input 0 rendered back through the inverse of the model's
-// preprocessing. Call it before Invoke: the arena reuses the input's
-// bytes during Invoke.
+// preprocessing.
 func overlaySource(it *runtime.Interpreter, photo image.Image) (*overlayImage, error) {
 	m := it.Model()
 	ih, iw := inputSize(m)

@@ -176,14 +176,14 @@ func run() error {
 		// are the headline ones.
 		dts := strings.Split(*dtypes, ",")
 		for _, dt := range dts {
-			if err := s.measure(dt, nil, 0, 1); err != nil {
+			if err := s.measure(dt, "none", 0, 1); err != nil {
 				return err
 			}
 		}
 		for _, l := range ls {
 			for _, dt := range dts {
 				for _, m := range strings.Split(*methods, ",") {
-					if err := s.measure(dt, &m, l, keeps...); err != nil {
+					if err := s.measure(dt, m, l, keeps...); err != nil {
 						return err
 					}
 				}
@@ -203,6 +203,7 @@ func run() error {
 
 type study struct {
 	workers, offset, limit, calib int
+	patches                       int // patch tokens: the pruning ops' maximum
 	float                         *format.Model
 	set                           *dataset.Set
 	samples                       [][][]float32
@@ -222,6 +223,17 @@ func (s *study) load(model, mnist string) error {
 	}
 	m.Preprocess.Scale, m.Preprocess.Mean, m.Preprocess.Std = 1.0/255, []float32{0.1307}, []float32{0.3081}
 	s.float = m
+	// Any pruning inserted at its maximum tells the patch count.
+	pm, err := zoo.InsertPruning(m, zoo.PruneOptions{Mode: "uniform"})
+	if err != nil {
+		return err
+	}
+	it, err := runtime.New(pm, runtime.Options{Threads: 1})
+	if err != nil {
+		return err
+	}
+	s.patches = it.MaxTokens()
+	it.Close()
 	if s.set, err = dataset.Open(mnist); err != nil {
 		return err
 	}
@@ -298,34 +310,24 @@ func (s *study) recount(rows []row) error {
 	return nil
 }
 
-// measure evaluates one model (method nil: unpruned) at every keep ratio.
-func (s *study) measure(dt string, method *string, layer int, ratios ...float64) error {
-	name := "none"
-	if method != nil {
-		name = *method
-	}
+// measure evaluates one model (method "none": unpruned) at every keep
+// ratio.
+func (s *study) measure(dt, method string, layer int, ratios ...float64) error {
 	for _, d := range s.done {
-		if d.DType == dt && d.Method == name && d.Layer == layer {
-			fmt.Fprintf(os.Stderr, "%s %s layer %d: in the CSV already\n", dt, name, layer)
+		if d.DType == dt && d.Method == method && d.Layer == layer {
+			fmt.Fprintf(os.Stderr, "%s %s layer %d: in the CSV already\n", dt, method, layer)
 			return nil
 		}
 	}
 	start := time.Now()
-	m, err := s.build(dt, name, layer)
+	m, err := s.build(dt, method, layer)
 	if err != nil {
 		return err
 	}
-	patches := 0
-	keeps := make([]int, len(ratios))
-	if method != nil {
-		it, err := runtime.New(m, runtime.Options{Threads: 1})
-		if err != nil {
-			return err
-		}
-		patches = it.MaxTokens()
-		it.Close()
-		for k, r := range ratios {
-			keeps[k] = max(1, int(math.Round(r*float64(patches))))
+	keeps := make([]int, len(ratios)) // 0: the model as built
+	for k, r := range ratios {
+		if method != "none" {
+			keeps[k] = max(1, int(math.Round(r*float64(s.patches))))
 		}
 	}
 	correct := make([]int, len(ratios))
@@ -357,13 +359,13 @@ func (s *study) measure(dt string, method *string, layer int, ratios ...float64)
 	}
 	for k, r := range ratios {
 		kept := keeps[k]
-		if method == nil {
-			kept = 49
+		if kept == 0 {
+			kept = s.patches
 		}
-		rw := row{DType: dt, Method: name, Layer: layer, Ratio: r, Kept: kept, Correct: correct[k], N: s.limit, MACs: macs[k]}
+		rw := row{DType: dt, Method: method, Layer: layer, Ratio: r, Kept: kept, Correct: correct[k], N: s.limit, MACs: macs[k]}
 		s.rows = append(s.rows, rw)
 		fmt.Fprintf(os.Stderr, "%-5s %-4s layer %d keep %.2f (%2d): top-1 %.2f%%  %.1fM MACs  [%s]\n",
-			dt, name, layer, r, kept, rw.top1(), float64(rw.MACs)/1e6, time.Since(start).Round(time.Second))
+			dt, method, layer, r, kept, rw.top1(), float64(rw.MACs)/1e6, time.Since(start).Round(time.Second))
 		if s.csv != nil {
 			s.csv.Write(rw.record())
 		}
@@ -375,55 +377,32 @@ func (s *study) measure(dt string, method *string, layer int, ratios ...float64)
 	return nil
 }
 
-// evalShard runs images offset+w, offset+w+workers, … at every budget
-// (keeps[k] = 0: the model as built) and counts the correct top-1s.
+// evalShard runs worker w's contiguous share of the images at every
+// budget (keeps[k] = 0: the model as built) through dataset.Evaluate and
+// returns the correct top-1 counts and MACs per budget.
 func (s *study) evalShard(m *format.Model, keeps []int, w int) ([]int, []int64, error) {
+	lo, hi := s.offset+w*s.limit/s.workers, s.offset+(w+1)*s.limit/s.workers
+	correct := make([]int, len(keeps))
+	macs := make([]int64, len(keeps))
+	if hi == lo {
+		return correct, macs, nil // more workers than images
+	}
 	it, err := runtime.New(m, runtime.Options{Threads: 1})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer it.Close()
-	conv, err := dataset.NewConverter(m)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := it.Output(0)
-	scores := make([]float32, out.NumElements())
-	correct := make([]int, len(keeps))
-	macs := make([]int64, len(keeps))
-	dst := it.Input(0).Bytes()
-	for i := s.offset + w; i < s.offset+s.limit; i += s.workers {
-		img, err := s.set.Image(i)
+	for k, keep := range keeps {
+		if keep > 0 {
+			if err := it.SetTokens(keep); err != nil {
+				return nil, nil, err
+			}
+		}
+		acc, err := dataset.Evaluate(it, s.set, lo, hi-lo, nil)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := conv.Convert(dst, img); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", s.set.Source(i), err)
-		}
-		label := s.set.Label(i)
-		for k, keep := range keeps {
-			if keep > 0 {
-				if err := it.SetTokens(keep); err != nil {
-					return nil, nil, err
-				}
-			}
-			if err := it.Invoke(); err != nil {
-				return nil, nil, err
-			}
-			macs[k] = it.MACs()
-			out.Dequantized(scores)
-			// dataset.Evaluate's rule: the label must beat every class,
-			// ties going to the lower index.
-			first := true
-			for c, v := range scores {
-				if v > scores[label] || v == scores[label] && c < label {
-					first = false
-				}
-			}
-			if first {
-				correct[k]++
-			}
-		}
+		correct[k], macs[k] = acc.Correct1, it.MACs()
 	}
 	return correct, macs, nil
 }
@@ -488,7 +467,11 @@ func printTable(w io.Writer, rows []row) {
 			ratios = append(ratios, r.Ratio)
 		}
 	}
-	fmt.Fprintf(w, "| dtype | method | after layer | keep 1 (49) |")
+	all := 0 // the unpruned model's patch tokens
+	for _, b := range base {
+		all = b.Kept
+	}
+	fmt.Fprintf(w, "| dtype | method | after layer | keep 1 (%d) |", all)
 	for _, x := range ratios {
 		fmt.Fprintf(w, " keep %g |", x)
 	}
