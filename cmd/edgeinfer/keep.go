@@ -9,13 +9,9 @@ import (
 // applyKeep sets the run-time token budget that run's and eval's --keep
 // ask for (a ratio of the model's maximum, or a count) and returns it.
 func applyKeep(it *runtime.Interpreter, k *keepFlag) (int, error) {
-	limit := it.MaxTokens()
-	if limit == 0 {
-		reason := it.SetTokens(1) // sets nothing: says why there is no budget
-		if reason == runtime.ErrNoTokenBudget {
-			return 0, usagef("--keep: model %q has no token budget (no pruning op; convert it with --prune)", it.Model().Name)
-		}
-		return 0, usagef("--keep: model %q has no run-time token budget: %v", it.Model().Name, reason)
+	limit, err := tokenLimit(it, "--keep")
+	if err != nil {
+		return 0, err
 	}
 	n, err := k.tokens(limit)
 	if err != nil {
@@ -25,4 +21,17 @@ func applyKeep(it *runtime.Interpreter, k *keepFlag) (int, error) {
 		return 0, fmt.Errorf("--keep: %w", err)
 	}
 	return n, nil
+}
+
+// tokenLimit returns the model's maximum token budget, or a usage error
+// for flag saying why the model has none.
+func tokenLimit(it *runtime.Interpreter, flag string) (int, error) {
+	if limit := it.MaxTokens(); limit > 0 {
+		return limit, nil
+	}
+	reason := it.SetTokens(1) // sets nothing: says why there is no budget
+	if reason == runtime.ErrNoTokenBudget {
+		return 0, usagef("%s: model %q has no token budget (no pruning op; convert it with --prune)", flag, it.Model().Name)
+	}
+	return 0, usagef("%s: model %q has no run-time token budget: %v", flag, it.Model().Name, reason)
 }

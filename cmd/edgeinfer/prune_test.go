@@ -176,7 +176,7 @@ func TestConvertPruneONNX(t *testing.T) {
 		{[]string{"run", "--model", q, "--keep", "0.5", "--tokens", "3"}, "only one of --keep and --tokens"},
 		{[]string{"run", "--keep", "0.5"}, `"vit-micro" has no token budget`},
 		{[]string{"run", "--model", q, "--tokens", "26", "--input", in}, "--tokens 26: more than the model's maximum of 25"},
-		{[]string{"run", "--tokens", "3"}, `--tokens: model "vit-micro": runtime: model has no run-time token budget`},
+		{[]string{"run", "--tokens", "3"}, `--tokens: model "vit-micro" has no token budget`},
 		{[]string{"bench", "--tokens", "-1"}, "keep at least 1 token"},
 		{[]string{"run", "--overlay", filepath.Join(dir, "x.png")}, "prunes no tokens"},
 		{[]string{"run", "--model", q, "--overlay", filepath.Join(dir, "x.png"), "--camera", "synthetic:box"}, "not --camera"},

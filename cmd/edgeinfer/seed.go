@@ -16,17 +16,17 @@ func tokensFlag(fs *flag.FlagSet) *int {
 
 // applyTokens sets the token budget chosen with --tokens.
 func applyTokens(it *runtime.Interpreter, n int) error {
-	switch limit := it.MaxTokens(); {
-	case n == 0:
+	if n == 0 {
 		return nil
-	case n < 0:
+	}
+	if n < 0 {
 		return usagef("--tokens %d: keep at least 1 token", n)
-	case limit == 0:
-		if err := it.SetTokens(n); err != nil {
-			return usagef("--tokens: model %q: %v", it.Model().Name, err)
-		}
-		return usagef("--tokens: model %q has no run-time token budget", it.Model().Name)
-	case n > limit:
+	}
+	limit, err := tokenLimit(it, "--tokens")
+	if err != nil {
+		return err
+	}
+	if n > limit {
 		return usagef("--tokens %d: more than the model's maximum of %d", n, limit)
 	}
 	if err := it.SetTokens(n); err != nil {
