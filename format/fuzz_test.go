@@ -50,7 +50,7 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 			put(key, subModel(m, i), false)
 		}
 	}
-	// The token operators (ops_seed.go), whole and one by one.
+	// The token operators (ops_tokens.go), whole and one by one.
 	sm := seedModel(t)
 	put("seed-token-ops", sm, false)
 	for i := range sm.Ops {

@@ -673,7 +673,7 @@ func genTAP() {
 
 // genZODigits writes zoDigits: for n16 groups of 16 columns, t = gz·a
 // (int16 GELU′ codes × int8 direction, exact int32 by SMULL) cut into the
-// signed base-256 digits of ZOSensitivity (see ZOSensitivity in seed.go):
+// signed base-256 digits of ZOSensitivity (see ZOSensitivity in prune.go):
 // d0 = low byte of t, t1 = (t + 2^7) >> 8 (SRSHL by −8), d1 = its low
 // byte, d2 = (t1 + 2^7) >> 8. UZP1 keeps the low halfwords, then the low
 // bytes. d0, d1 and d2 go to dig, dig+f and dig+2f.
