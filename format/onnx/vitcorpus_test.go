@@ -1,0 +1,135 @@
+package onnx_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/runtime"
+)
+
+// vitCorpusEntry is the part of one testdata/vits/manifest.json model entry
+// that the import test reads (tools/vitcorpus writes the manifest).
+type vitCorpusEntry struct {
+	Name  string `json:"name"`
+	File  string `json:"file"`
+	Input struct {
+		File  string `json:"file"`
+		Shape []int  `json:"shape"`
+	} `json:"input"`
+	Outputs []struct {
+		Name  string `json:"name"`
+		File  string `json:"file"`
+		Shape []int  `json:"shape"`
+	} `json:"outputs"`
+	Logits string `json:"logits"`
+}
+
+// vitCorpus reads the manifest of the ViT corpus: testdata/vits, or the
+// directory in EDGEINFER_VIT_CORPUS. A missing or empty corpus fails the test.
+func vitCorpus(t *testing.T) (string, []vitCorpusEntry) {
+	t.Helper()
+	dir := os.Getenv("EDGEINFER_VIT_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "testdata", "vits")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("ViT corpus: %v (regenerate it with tools/vitcorpus/vitcorpus.py)", err)
+	}
+	var doc struct {
+		Models []vitCorpusEntry `json:"models"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("ViT corpus manifest: %v", err)
+	}
+	if len(doc.Models) == 0 {
+		t.Fatalf("ViT corpus manifest in %s lists no models", dir)
+	}
+	return dir, doc.Models
+}
+
+// TestViTCorpusMatchesPyTorch imports every model of the ViT corpus in float
+// and compares each graph output with PyTorch's for the corpus input: the
+// largest difference relative to the largest magnitude of that output must
+// be ≤ 1e-4.
+func TestViTCorpusMatchesPyTorch(t *testing.T) {
+	dir, models := vitCorpus(t)
+	for _, e := range models {
+		t.Run(e.Name, func(t *testing.T) {
+			r, err := onnx.ImportFile(filepath.Join(dir, e.File), onnx.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := r.Model
+			if len(m.Outputs) != len(e.Outputs) {
+				t.Fatalf("%d graph outputs, manifest lists %d", len(m.Outputs), len(e.Outputs))
+			}
+			it, err := runtime.New(m, runtime.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it.Close()
+			x, xshape := readNpyFloats(t, filepath.Join(dir, e.Input.File))
+			in := it.Input(0)
+			if !slices.Equal(in.Shape, xshape) {
+				t.Fatalf("model input shape %v, corpus input %v", in.Shape, xshape)
+			}
+			copy(in.Float32(), x)
+			if err := it.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			worst, worstName := 0.0, ""
+			sawLogits := false
+			for _, o := range e.Outputs {
+				sawLogits = sawLogits || o.Name == e.Logits
+				k := -1
+				for i := 0; i < it.NumOutputs(); i++ {
+					if it.Output(i).Name == o.Name {
+						k = i
+					}
+				}
+				if k < 0 {
+					t.Fatalf("no graph output named %q", o.Name)
+				}
+				want, wshape := readNpyFloats(t, filepath.Join(dir, o.File))
+				got := it.Output(k)
+				if got.NumElements() != len(want) {
+					t.Fatalf("output %s: %v (%d elements), PyTorch %v", o.Name, got.Shape, got.NumElements(), wshape)
+				}
+				d, scale := relDiff(got.Float32(), want)
+				if scale == 0 {
+					t.Fatalf("output %s: PyTorch's value is all zeros, which proves nothing", o.Name)
+				}
+				t.Logf("output %s %v: max |Δ| / max |PyTorch| = %.3g", o.Name, wshape, d)
+				if d > worst || worstName == "" {
+					worst, worstName = d, o.Name
+				}
+				if d > 1e-4 {
+					t.Errorf("output %s differs from PyTorch by %.3g of its largest magnitude, want ≤ 1e-4", o.Name, d)
+				}
+			}
+			if !sawLogits {
+				t.Errorf("manifest names logits output %q, not among its outputs", e.Logits)
+			}
+			t.Logf("worst: %.3g (%s)", worst, worstName)
+		})
+	}
+}
+
+// relDiff returns max |got−want| / max |want|, and max |want|.
+func relDiff(got, want []float32) (rel, scale float64) {
+	d := 0.0
+	for i, w := range want {
+		scale = max(scale, math.Abs(float64(w)))
+		d = max(d, math.Abs(float64(got[i])-float64(w)))
+	}
+	if scale == 0 {
+		return d, 0
+	}
+	return d / scale, scale
+}
