@@ -2,50 +2,102 @@ package runtime_test
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
-// TestKernelSetsAgree runs the zoo's int8 models with every kernel set
-// available on this machine and requires every op's output to be
-// identical to the reference set's, bit for bit, at one and three threads.
+// kernelSets returns every kernel set registered on this machine, ref
+// first. Besides ref there is always at least one: the kernels/neon sets
+// are registered on every architecture (as their Go twins off arm64), so
+// a comparison with ref is never ref against itself.
+func kernelSets(t *testing.T) []string {
+	t.Helper()
+	sets := []string{"ref"}
+	for _, s := range runtime.KernelSets() {
+		if s != "ref" {
+			sets = append(sets, s)
+		}
+	}
+	if len(sets) < 2 {
+		t.Fatalf("only the ref kernel set is registered (%v): nothing to compare it with", runtime.KernelSets())
+	}
+	return sets
+}
+
+// setInterp returns an interpreter for q with kernel set set, threads
+// workers, (when tokens > 0) that token budget and afterOp, closed when
+// the test ends.
+func setInterp(t *testing.T, q *format.Model, set string, threads, tokens int, afterOp func(op int)) *runtime.Interpreter {
+	t.Helper()
+	it, err := runtime.New(q, runtime.Options{Threads: threads, Kernels: set, AfterOp: afterOp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(it.Close)
+	if tokens > 0 {
+		if err := it.SetTokens(tokens); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return it
+}
+
+// opOutputs runs q once as setInterp sets it up, on input bytes drawn
+// from seed, and returns a copy of every op's first output and the
+// interpreter's packed bytes.
+func opOutputs(t *testing.T, q *format.Model, set string, threads, tokens int, seed int64) (outs [][]byte, packed int64) {
+	t.Helper()
+	var it *runtime.Interpreter
+	it = setInterp(t, q, set, threads, tokens, func(op int) {
+		o := q.Ops[op].Outputs[0]
+		outs = append(outs, append([]byte(nil), it.Tensor(int(o)).Bytes()...))
+	})
+	rand.New(rand.NewSource(seed)).Read(it.Input(0).Bytes())
+	if err := it.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	return outs, it.PackedBytes()
+}
+
+// sameOps reports the first op whose output differs between got and want.
+func sameOps(t *testing.T, q *format.Model, what string, got, want [][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d op outputs, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("%s: op %d %v %q differs from ref at 1 thread", what, i, q.Ops[i].Code, q.Ops[i].Name)
+			return
+		}
+	}
+}
+
+// TestKernelSetsAgree runs the zoo's int8 models with every registered
+// kernel set, one subtest each, and requires every op's output to be
+// identical to the reference set's at one thread, bit for bit, at one and
+// three threads; every set but ref must pack weights at load.
 func TestKernelSetsAgree(t *testing.T) {
+	sets := kernelSets(t)
 	for _, name := range []string{"vit-micro", "cnn-micro"} {
 		q, _ := build(t, name)
-		var want [][]byte
-		for _, set := range append([]string{"ref"}, runtime.KernelSets()...) {
-			for _, threads := range []int{1, 3} {
-				var got [][]byte
-				var it *runtime.Interpreter
-				it, err := runtime.New(q, runtime.Options{Threads: threads, Kernels: set, AfterOp: func(op int) {
-					o := q.Ops[op].Outputs[0]
-					got = append(got, append([]byte(nil), it.Tensor(int(o)).Bytes()...))
-				}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				rand.New(rand.NewSource(11)).Read(it.Input(0).Bytes())
-				if err := it.Invoke(); err != nil {
-					t.Fatal(err)
-				}
-				it.Close()
-				if set != "ref" && it.PackedBytes() == 0 {
-					t.Errorf("%s with kernel set %s: no weights packed", name, set)
-				}
-				if want == nil {
-					want = got
-					continue
-				}
-				for i := range want {
-					if !bytes.Equal(got[i], want[i]) {
-						t.Errorf("%s op %d %v %q: kernel set %s (%d threads) differs from ref", name, i, q.Ops[i].Code, q.Ops[i].Name, set, threads)
-						break
+		want, _ := opOutputs(t, q, "ref", 1, 0, 11)
+		for _, set := range sets {
+			t.Run(name+"/"+set, func(t *testing.T) {
+				for _, threads := range []int{1, 3} {
+					got, packed := opOutputs(t, q, set, threads, 0, 11)
+					sameOps(t, q, fmt.Sprintf("%d threads", threads), got, want)
+					if set != "ref" && packed == 0 {
+						t.Errorf("%d threads: no weights packed", threads)
 					}
 				}
-			}
+			})
 		}
 	}
 }
@@ -55,8 +107,11 @@ func TestKernelSetsAgree(t *testing.T) {
 // lane's CPU model must get (a missing CPU feature fails, not skips).
 func TestExpectedKernelSet(t *testing.T) {
 	want := os.Getenv("EDGEINFER_EXPECT_KERNELS")
-	if want == "" || os.Getenv(runtime.KernelEnv) != "" {
-		return
+	if want == "" {
+		t.Skip("EDGEINFER_EXPECT_KERNELS is not set (only the arm64 kernel lanes of .ci/run set it)")
+	}
+	if env := os.Getenv(runtime.KernelEnv); env != "" {
+		t.Skipf("%s=%s forces the set", runtime.KernelEnv, env)
 	}
 	q, _ := build(t, "vit-micro")
 	it := newInterp(t, q, 1)
@@ -64,5 +119,24 @@ func TestExpectedKernelSet(t *testing.T) {
 	t.Logf("kernel set %s (%s)", ks.Name, ks.Why)
 	if ks.Name != want {
 		t.Fatalf("EDGEINFER_EXPECT_KERNELS=%s but the interpreter picked %s (%s); available: %v", want, ks.Name, ks.Why, runtime.KernelSets())
+	}
+}
+
+// TestKernelEnvForcesSet checks that $EDGEINFER_KERNELS picks each
+// registered set, says so in Why, and that an unknown name is an error
+// naming the sets there are.
+func TestKernelEnvForcesSet(t *testing.T) {
+	q, _ := build(t, "vit-micro")
+	for _, set := range kernelSets(t) {
+		t.Setenv(runtime.KernelEnv, set)
+		it := newInterp(t, q, 1)
+		if ks := it.Kernels(); ks.Name != set || !strings.Contains(ks.Why, "forced by "+runtime.KernelEnv) {
+			t.Errorf("%s=%s: got set %s (%s)", runtime.KernelEnv, set, ks.Name, ks.Why)
+		}
+	}
+	t.Setenv(runtime.KernelEnv, "sve2")
+	_, err := runtime.New(q, runtime.Options{})
+	if err == nil || !strings.Contains(err.Error(), `"sve2"`) || !strings.Contains(err.Error(), "ref") {
+		t.Errorf("%s=sve2: got error %v, want one naming sve2 and the available sets", runtime.KernelEnv, err)
 	}
 }

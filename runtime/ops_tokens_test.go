@@ -301,70 +301,72 @@ func TestTokenBudgetTrimsAttention(t *testing.T) {
 		}
 		const keep = 3
 		live := prefix + keep
-		for _, set := range runtime.KernelSets() {
-			run := func(poison bool) []byte {
-				var it *runtime.Interpreter
-				it, err := runtime.New(m, runtime.Options{Threads: 2, Kernels: set, AfterOp: func(op int) {
-					if !poison {
-						return
-					}
-					if isScore[op+1] {
-						o := it.Tensor(int(m.Ops[op+1].Outputs[0]))
-						if o.DType == format.Float32 {
-							for i := range o.Float32() {
-								o.Float32()[i] = float32(math.NaN())
-							}
-						} else {
-							for i := range o.Int8() {
-								o.Int8()[i] = 55
-							}
+		for _, set := range kernelSets(t) {
+			t.Run(name+"/"+set, func(t *testing.T) {
+				run := func(poison bool) []byte {
+					var it *runtime.Interpreter
+					it, err := runtime.New(m, runtime.Options{Threads: 2, Kernels: set, AfterOp: func(op int) {
+						if !poison {
+							return
 						}
-					}
-					if isContext[op+1] && m.Tensors[m.Ops[op+1].Inputs[1]].DType == format.Float32 {
-						// V [.., T, dh]: NaN in the dead rows.
-						v := it.Tensor(int(m.Ops[op+1].Inputs[1]))
-						dh := int(v.Shape[len(v.Shape)-1])
-						f := v.Float32()
-						for b := 0; b < len(f)/(T*dh); b++ {
-							for j := b*T*dh + live*dh; j < (b+1)*T*dh; j++ {
-								f[j] = float32(math.NaN())
-							}
-						}
-					}
-					if isScore[op] {
-						o := it.Tensor(int(m.Ops[op].Outputs[0]))
-						for r := 0; r < o.NumElements()/T; r++ {
-							for c := live; c < T; c++ {
-								j := r*T + c
-								if o.DType == format.Float32 && !math.IsNaN(float64(o.Float32()[j])) ||
-									o.DType == format.Int8 && o.Int8()[j] != 55 {
-									t.Fatalf("%s (%s): op %d %q wrote dead key column %d of row %d", name, set, op, m.Ops[op].Name, c, r)
+						if isScore[op+1] {
+							o := it.Tensor(int(m.Ops[op+1].Outputs[0]))
+							if o.DType == format.Float32 {
+								for i := range o.Float32() {
+									o.Float32()[i] = float32(math.NaN())
+								}
+							} else {
+								for i := range o.Int8() {
+									o.Int8()[i] = 55
 								}
 							}
 						}
+						if isContext[op+1] && m.Tensors[m.Ops[op+1].Inputs[1]].DType == format.Float32 {
+							// V [.., T, dh]: NaN in the dead rows.
+							v := it.Tensor(int(m.Ops[op+1].Inputs[1]))
+							dh := int(v.Shape[len(v.Shape)-1])
+							f := v.Float32()
+							for b := 0; b < len(f)/(T*dh); b++ {
+								for j := b*T*dh + live*dh; j < (b+1)*T*dh; j++ {
+									f[j] = float32(math.NaN())
+								}
+							}
+						}
+						if isScore[op] {
+							o := it.Tensor(int(m.Ops[op].Outputs[0]))
+							for r := 0; r < o.NumElements()/T; r++ {
+								for c := live; c < T; c++ {
+									j := r*T + c
+									if o.DType == format.Float32 && !math.IsNaN(float64(o.Float32()[j])) ||
+										o.DType == format.Int8 && o.Int8()[j] != 55 {
+										t.Fatalf("%s (%s): op %d %q wrote dead key column %d of row %d", name, set, op, m.Ops[op].Name, c, r)
+									}
+								}
+							}
+						}
+					}})
+					if err != nil {
+						t.Fatal(err)
 					}
-				}})
-				if err != nil {
-					t.Fatal(err)
+					defer it.Close()
+					if err := it.SetTokens(keep); err != nil {
+						t.Fatal(err)
+					}
+					rand.New(rand.NewSource(21)).Read(it.Input(0).Bytes())
+					if it.Input(0).DType == format.Float32 {
+						x := zoo.SampleInput(m, rand.New(rand.NewSource(21)))
+						copy(it.Input(0).Float32(), x)
+					}
+					if err := it.Invoke(); err != nil {
+						t.Fatal(err)
+					}
+					return append([]byte(nil), it.Output(0).Bytes()...)
 				}
-				defer it.Close()
-				if err := it.SetTokens(keep); err != nil {
-					t.Fatal(err)
+				clean, poisoned := run(false), run(true)
+				if !bytes.Equal(clean, poisoned) {
+					t.Errorf("%s (%s): poisoned dead keys changed the output", name, set)
 				}
-				rand.New(rand.NewSource(21)).Read(it.Input(0).Bytes())
-				if it.Input(0).DType == format.Float32 {
-					x := zoo.SampleInput(m, rand.New(rand.NewSource(21)))
-					copy(it.Input(0).Float32(), x)
-				}
-				if err := it.Invoke(); err != nil {
-					t.Fatal(err)
-				}
-				return append([]byte(nil), it.Output(0).Bytes()...)
-			}
-			clean, poisoned := run(false), run(true)
-			if !bytes.Equal(clean, poisoned) {
-				t.Errorf("%s (%s): poisoned dead keys changed the output", name, set)
-			}
+			})
 		}
 	}
 }

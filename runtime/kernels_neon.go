@@ -1,5 +1,3 @@
-//go:build arm64 && !purego
-
 package runtime
 
 import (
@@ -8,15 +6,23 @@ import (
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
-// The arm64 sets: "v80" (Armv8.0 SMULL/SMLAL2/SADALP) on every arm64 CPU,
-// "dotprod" (SDOT) where cpu.ARM64.HasASIMDDP; the best one is the default.
+// The kernels/neon sets, "v80" (Armv8.0 SMULL/SMLAL2/SADALP) and
+// "dotprod" (SDOT). On arm64 they are the assembly kernels: v80 on every
+// CPU, dotprod where cpu.ARM64.HasASIMDDP, and the best one is the
+// default. Elsewhere (and with -tags purego) they are the kernels' Go
+// twins, registered but never the default, so that the packing and driver
+// code runs, and is compared with ref, on every architecture.
 func init() {
 	dot, dotWhy := neon.Supported(neon.DotProd)
 	_, v80Why := neon.Supported(neon.V80)
-	if dot {
+	switch {
+	case !neon.Asm():
+		registerKernels(neonKernels(neon.V80, v80Why+"; registered for tests, never the default"), false)
+		registerKernels(neonKernels(neon.DotProd, dotWhy+"; registered for tests, never the default"), false)
+	case dot:
 		registerKernels(neonKernels(neon.V80, v80Why+"; dotprod is also available"), false)
 		registerKernels(neonKernels(neon.DotProd, dotWhy), true)
-	} else {
+	default:
 		registerKernels(neonKernels(neon.V80, v80Why+"; "+dotWhy), true)
 	}
 }
