@@ -248,7 +248,96 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer small.Close()
-	if _, err := Evaluate(small, s, 0, 0, nil); err == nil || !strings.Contains(err.Error(), "10 classes") {
+	if _, err := Evaluate(small, s, 0, 0, nil); !errors.Is(err, ErrClassOutput) || !strings.Contains(err.Error(), `0 "y" [1 3] float32`) {
 		t.Errorf("3-class output for 10 classes: %v", err)
+	}
+	if _, err := EvaluateOutput(small, s, 0, 0, 0, nil); err == nil || !strings.Contains(err.Error(), "10 classes") {
+		t.Errorf("3-class output chosen for 10 classes: %v", err)
+	}
+}
+
+// twoHeadModel is pickModel with a second head before it: output 0 is a
+// 16-value "attention map", the negated image (its largest value is at a
+// blank pixel, never at the label's), output 1 the 10 class scores. With
+// ambiguous, output 0 has 10 values too.
+func twoHeadModel(t *testing.T, ambiguous bool) *format.Model {
+	b := format.NewBuilder("two-heads")
+	x := b.Input("x", format.Float32, []int32{1, 1, 4, 4}, nil)
+	flat := b.Activation("flat", format.Float32, []int32{1, 16}, nil)
+	b.Op(format.OpReshape, "flat", nil, []int32{x}, flat)
+	n := 16
+	if ambiguous {
+		n = 10
+	}
+	neg := make([]float32, n*16)
+	for i := 0; i < n; i++ {
+		neg[i*16+i] = -1
+	}
+	attn := b.Activation("attn", format.Float32, []int32{1, int32(n)}, nil)
+	b.Op(format.OpFullyConnected, "attn", &format.FullyConnectedOptions{}, []int32{flat, b.ConstFloat32("neg", []int32{int32(n), 16}, neg)}, attn)
+	pick := make([]float32, 10*16)
+	for c := 0; c < 10; c++ {
+		pick[c*16+c] = 1
+	}
+	y := b.Activation("logits", format.Float32, []int32{1, 10}, nil)
+	b.Op(format.OpFullyConnected, "fc", &format.FullyConnectedOptions{}, []int32{flat, b.ConstFloat32("w", []int32{10, 16}, pick)}, y)
+	b.Output(attn, y)
+	b.Model().Preprocess = &format.Preprocess{Width: 4, Height: 4, Layout: format.NCHW, Color: format.Gray, Scale: 1.0 / 255, Mean: []float32{0}, Std: []float32{1}}
+	m, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestEvaluatePicksTheClassOutput(t *testing.T) {
+	dir := t.TempDir()
+	tinyMNIST(t, dir, 20, false)
+	s, _ := Open(dir)
+	it, err := runtime.New(twoHeadModel(t, false), runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if k, err := ClassOutput(it.Model(), 10); k != 1 || err != nil {
+		t.Fatalf("ClassOutput = %d, %v; want 1 (logits)", k, err)
+	}
+	acc, err := Evaluate(it, s, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Output != "logits" || acc.Top1 != 1 || acc.N != 20 {
+		t.Errorf("Evaluate = %+v, want logits scored, top-1 100%% of 20", acc)
+	}
+	// Scoring the attention map, as eval once did with output 0, is wrong
+	// on every image whose label is not at the map's maximum.
+	acc, err = EvaluateOutput(it, s, 0, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Output != "attn" || acc.Top1 > 0.2 {
+		t.Errorf("EvaluateOutput(attn) = %+v, want under 20%% top-1", acc)
+	}
+	if _, err := EvaluateOutput(it, s, 2, 0, 0, nil); err == nil || !strings.Contains(err.Error(), "has 2") {
+		t.Errorf("output 2 of 2: %v", err)
+	}
+
+	amb := twoHeadModel(t, true)
+	_, err = ClassOutput(amb, 10)
+	if !errors.Is(err, ErrClassOutput) {
+		t.Fatalf("two 10-value outputs: error %v does not wrap ErrClassOutput", err)
+	}
+	for _, want := range []string{"2 outputs", `0 "attn" [1 10] float32`, `1 "logits" [1 10] float32`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("ambiguous outputs: error %q does not say %q", err, want)
+		}
+	}
+	// A lone output with more values than classes (a background class) is
+	// still the class output; two such outputs are not.
+	if k, err := ClassOutput(pickModel(t, 11), 10); k != 0 || err != nil {
+		t.Errorf("lone 11-value output for 10 classes: %d, %v", k, err)
+	}
+	if _, err := ClassOutput(twoHeadModel(t, false), 9); !errors.Is(err, ErrClassOutput) || !strings.Contains(err.Error(), "no output") {
+		t.Errorf("no 9-value output among two: %v", err)
 	}
 }

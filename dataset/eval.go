@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -11,60 +12,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
-// Target describes graph input 0 of m as a camera conversion target, from
-// the model's preprocessing metadata (x' = (p·Scale − Mean[c])/Std[c] on
-// raw pixels p) and the input tensor's type and quantization. Cameras,
-// run --image and eval all convert through it, so they agree exactly.
-func Target(m *format.Model) (*camera.Target, error) {
-	pp := m.Preprocess
-	if pp == nil {
-		return nil, fmt.Errorf("model %q has no preprocessing metadata, so images cannot be converted into its input", m.Name)
-	}
-	if len(m.Inputs) == 0 {
-		return nil, fmt.Errorf("model %q has no inputs", m.Name)
-	}
-	in := &m.Tensors[m.Inputs[0]]
-	t := &camera.Target{Width: int(pp.Width), Height: int(pp.Height), Scale: pp.Scale, Mean: pp.Mean, Std: pp.Std}
-	switch pp.Layout {
-	case format.NCHW:
-		t.Layout = camera.NCHW
-	default:
-		t.Layout = camera.NHWC
-	}
-	switch pp.Color {
-	case format.BGR:
-		t.Color = camera.BGR
-	case format.Gray:
-		t.Color = camera.Gray
-	default:
-		t.Color = camera.RGB
-	}
-	switch in.DType {
-	case format.Float32:
-		t.DType = camera.Float32
-	case format.Int8:
-		t.DType = camera.Int8
-	case format.UInt8:
-		t.DType = camera.Uint8
-	default:
-		return nil, fmt.Errorf("input %q has dtype %v, which images cannot be converted into", in.Name, in.DType)
-	}
-	if in.DType != format.Float32 {
-		if in.Quant == nil || len(in.Quant.Scale) != 1 {
-			return nil, fmt.Errorf("input %q is %v without per-tensor quantization", in.Name, in.DType)
-		}
-		t.QScale, t.QZeroPoint = in.Quant.Scale[0], in.Quant.ZeroPoint[0]
-	}
-	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("model %q: %w", m.Name, err)
-	}
-	if t.Size() != in.ByteSize() {
-		return nil, fmt.Errorf("model %q: preprocessing makes %d bytes (%d×%d×%d %v), input %q %v holds %d",
-			m.Name, t.Size(), t.Width, t.Height, t.Channels(), in.DType, in.Name, in.Shape, in.ByteSize())
-	}
-	return t, nil
-}
-
 // Converter turns images into input 0 of a model. It reuses its buffers:
 // one per goroutine.
 type Converter struct {
@@ -72,9 +19,10 @@ type Converter struct {
 	s camera.Scratch
 }
 
-// NewConverter returns a Converter for input 0 of m (see Target).
+// NewConverter returns a Converter for input 0 of m (see
+// camera.TargetFor).
 func NewConverter(m *format.Model) (*Converter, error) {
-	t, err := Target(m)
+	t, err := camera.TargetFor(m)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +67,8 @@ type Accuracy struct {
 	Top1 float64 `json:"top1"`
 	Top5 float64 `json:"top5"`
 	N    int     `json:"n"`
+	// Output names the graph output that was scored.
+	Output string `json:"output"`
 	// Correct1 and Correct5 count the images whose label ranks first, or
 	// among the first five.
 	Correct1 int `json:"-"`
@@ -127,14 +77,56 @@ type Accuracy struct {
 	Pred []int `json:"-"`
 }
 
+// ErrClassOutput is wrapped by ClassOutput's errors: no graph output, or
+// more than one, can be the class scores.
+var ErrClassOutput = errors.New("dataset: cannot tell which output holds the class scores")
+
+// ClassOutput returns the position in m.Outputs of the output that holds
+// the scores of a set with the given number of classes: the only output
+// with exactly that many elements or, when there is none, the model's only
+// output if it has at least that many (a background class, say). Models
+// that also output attention maps or features need no flag as long as one
+// output alone has the class count. The error wraps ErrClassOutput and
+// lists the outputs.
+func ClassOutput(m *format.Model, classes int) (int, error) {
+	found, n := -1, 0
+	for k, t := range m.Outputs {
+		if m.Tensors[t].NumElements() == classes {
+			found, n = k, n+1
+		}
+	}
+	switch {
+	case n == 1:
+		return found, nil
+	case n > 1:
+		return 0, fmt.Errorf("%w: %d outputs of model %q have %d elements, one per class (choose one): %s", ErrClassOutput, n, m.Name, classes, m.OutputList())
+	case len(m.Outputs) == 1 && m.Tensors[m.Outputs[0]].NumElements() > classes:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%w: no output of model %q has %d elements, one per class: %s", ErrClassOutput, m.Name, classes, m.OutputList())
+}
+
 // Evaluate runs it on images [offset, offset+limit) of s (limit ≤ 0: to
-// the end) and scores output 0 against the labels. A label ranks above
-// every class with a lower score and every equal-scored class with a
-// higher index. progress, if not nil, is called after each image.
+// the end) and scores the output ClassOutput picks against the labels.
+// progress, if not nil, is called after each image.
 func Evaluate(it *runtime.Interpreter, s *Set, offset, limit int, progress func(done, total int)) (Accuracy, error) {
+	k, err := ClassOutput(it.Model(), len(s.Classes))
+	if err != nil {
+		return Accuracy{}, err
+	}
+	return EvaluateOutput(it, s, k, offset, limit, progress)
+}
+
+// EvaluateOutput is Evaluate scoring graph output number output. A label
+// ranks above every class with a lower score and every equal-scored class
+// with a higher index.
+func EvaluateOutput(it *runtime.Interpreter, s *Set, output, offset, limit int, progress func(done, total int)) (Accuracy, error) {
 	var acc Accuracy
 	if offset < 0 || offset > s.Len() {
 		return acc, fmt.Errorf("dataset: offset %d out of range [0, %d]", offset, s.Len())
+	}
+	if output < 0 || output >= it.NumOutputs() {
+		return acc, fmt.Errorf("dataset: output %d out of range: model %q has %d", output, it.Model().Name, it.NumOutputs())
 	}
 	end := s.Len()
 	if limit > 0 {
@@ -144,7 +136,8 @@ func Evaluate(it *runtime.Interpreter, s *Set, offset, limit int, progress func(
 	if err != nil {
 		return acc, err
 	}
-	out := it.Output(0)
+	out := it.Output(output)
+	acc.Output = out.Name
 	scores := make([]float32, out.NumElements())
 	if len(scores) < len(s.Classes) {
 		return acc, fmt.Errorf("dataset: model output %q has %d values for %d classes", out.Name, len(scores), len(s.Classes))

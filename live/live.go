@@ -13,59 +13,8 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/boards"
 	"github.com/edgeinfer/edgeinfer/camera"
-	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
-
-// TargetFor describes input 0 of it as a camera conversion target, from the
-// model's preprocessing metadata and the input tensor's quantization.
-func TargetFor(it *runtime.Interpreter) (*camera.Target, error) {
-	m := it.Model()
-	in := it.Input(0)
-	pp := m.Preprocess
-	if pp == nil {
-		return nil, fmt.Errorf("model %q has no preprocessing metadata, so frames cannot be converted into its input", m.Name)
-	}
-	t := &camera.Target{
-		Width: int(pp.Width), Height: int(pp.Height),
-		Scale: pp.Scale, Mean: pp.Mean, Std: pp.Std,
-	}
-	switch pp.Layout {
-	case format.NHWC:
-		t.Layout = camera.NHWC
-	case format.NCHW:
-		t.Layout = camera.NCHW
-	}
-	switch pp.Color {
-	case format.RGB:
-		t.Color = camera.RGB
-	case format.BGR:
-		t.Color = camera.BGR
-	case format.Gray:
-		t.Color = camera.Gray
-	}
-	switch in.DType {
-	case format.UInt8:
-		t.DType = camera.Uint8
-	case format.Int8:
-		t.DType = camera.Int8
-	case format.Float32:
-		t.DType = camera.Float32
-	default:
-		return nil, fmt.Errorf("input %q has dtype %v, which frames cannot be converted into", in.Name, in.DType)
-	}
-	if in.DType != format.Float32 {
-		t.QScale, t.QZeroPoint = in.Params.Scale, in.Params.ZeroPoint
-	}
-	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("model %q: %w", m.Name, err)
-	}
-	if t.Size() != len(in.Bytes()) {
-		return nil, fmt.Errorf("model %q: preprocessing makes %d bytes (%d×%d×%d %v), input %q %v holds %d",
-			m.Name, t.Size(), t.Width, t.Height, t.Channels(), in.DType, in.Name, in.Shape, len(in.Bytes()))
-	}
-	return t, nil
-}
 
 // MaxTop is the largest number of classes a Result reports.
 const MaxTop = 10
@@ -270,6 +219,9 @@ func (l *Loop) process() error {
 // TopK fills dst with the len(dst) highest scores in descending order
 // (ties: lower index first) and returns it; it allocates nothing.
 func TopK(scores []float32, labels []string, dst []Score) []Score {
+	if len(dst) == 0 {
+		return dst
+	}
 	n := 0
 	for i, s := range scores {
 		if n == len(dst) && s <= dst[n-1].Score {

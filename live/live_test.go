@@ -9,7 +9,6 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/boards"
 	"github.com/edgeinfer/edgeinfer/camera"
-	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
@@ -30,7 +29,7 @@ func loop(t testing.TB, uri string) *Loop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	target, err := TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,37 +135,6 @@ func BenchmarkLoopFrame(b *testing.B) {
 	l.Run(context.Background(), b.N, emit, warn)
 }
 
-func TestTargetFor(t *testing.T) {
-	q, f, err := zoo.Build("cnn-micro", zoo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []*format.Model{q, f} {
-		it, err := runtime.New(m, runtime.Options{Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg, err := TargetFor(it)
-		it.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tg.Width != 32 || tg.Height != 32 || tg.Size() != len(it.Input(0).Bytes()) {
-			t.Errorf("%v target = %+v", it.Input(0).DType, tg)
-		}
-	}
-	noMeta := *q
-	noMeta.Preprocess = nil
-	it, err := runtime.New(&noMeta, runtime.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if _, err := TargetFor(it); err == nil {
-		t.Error("model without preprocessing metadata accepted")
-	}
-}
-
 func TestTopK(t *testing.T) {
 	var buf [3]Score
 	got := TopK([]float32{0.1, 0.9, 0.5, 0.9, -1}, []string{"a", "b", "c", "d", "e"}, buf[:])
@@ -178,6 +146,9 @@ func TestTopK(t *testing.T) {
 	}
 	if n := len(TopK([]float32{1}, nil, buf[:])); n != 1 {
 		t.Errorf("TopK of 1 score returned %d", n)
+	}
+	if n := len(TopK([]float32{1, 2}, nil, buf[:0])); n != 0 { // run --top 0
+		t.Errorf("TopK into no room returned %d", n)
 	}
 }
 
@@ -222,7 +193,7 @@ func TestGovernorShedsTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	target, err := TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/edgeinfer/edgeinfer/format"
 )
@@ -16,9 +17,14 @@ func init() {
 // flags and returns a function that, after parsing, either converts IN
 // itself (handled = true) or leaves it to loadModel. The ONNX importer's
 // --calibrate is one. A hook that converts IN passes its float model
-// through rewrite (the float passes, below) before it quantizes or
-// returns it, so that calibration sees the rewritten graph.
-var convertHooks []func(fs *flag.FlagSet) func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error)
+// through rewrite (--outputs, then the float passes, below) before it
+// quantizes or returns it, so that calibration sees the rewritten graph.
+var convertHooks []func(fs *flag.FlagSet) func(in string, rewrite rewriteFunc) (*format.Model, bool, error)
+
+// rewriteFunc is convert's graph rewriting: it returns the rewritten
+// model and remap, the new index of each tensor of m (−1: dropped; nil:
+// every index kept).
+type rewriteFunc func(m *format.Model) (out *format.Model, remap []int32, err error)
 
 // floatPass rewrites a float model before it is quantized or written. It
 // returns applied = false (and no model) when its flags ask for nothing.
@@ -38,7 +44,8 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: edgeinfer convert IN.(tflite|onnx|eim) OUT.eim [flags]")
 		fs.PrintDefaults()
 	}
-	var runs []func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error)
+	outputs := fs.String("outputs", "", "keep only these graph outputs (names or positions, comma list) and drop what feeds no other; before pruning and calibration")
+	var runs []func(in string, rewrite rewriteFunc) (*format.Model, bool, error)
 	for _, h := range convertHooks {
 		runs = append(runs, h(fs))
 	}
@@ -46,17 +53,24 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	for _, p := range floatPasses {
 		passes = append(passes, p(fs))
 	}
-	rewrite := func(m *format.Model) (*format.Model, error) {
+	rewrite := func(m *format.Model) (*format.Model, []int32, error) {
+		var remap []int32
+		if *outputs != "" {
+			var err error
+			if m, remap, err = m.SelectOutputs(strings.Split(*outputs, ",")); err != nil {
+				return nil, nil, usagef("--outputs: %v", err)
+			}
+		}
 		for _, p := range passes {
 			out, applied, err := p(m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if applied {
 				m = out
 			}
 		}
-		return m, nil
+		return m, remap, nil
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -81,7 +95,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		if m, err = loadModel(in); err != nil {
 			return err
 		}
-		if m, err = rewrite(m); err != nil {
+		if m, _, err = rewrite(m); err != nil {
 			return err
 		}
 	}

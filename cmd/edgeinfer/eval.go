@@ -16,7 +16,7 @@ func init() {
 func cmdEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: edgeinfer eval --model M (--mnist DIR | --images DIR) [--offset N] [--limit N] [--keep R] [--json]")
+		fmt.Fprintln(stderr, "usage: edgeinfer eval --model M (--mnist DIR | --images DIR) [--output NAME|INDEX] [--offset N] [--limit N] [--keep R] [--json]")
 		fs.PrintDefaults()
 	}
 	model := fs.String("model", defaultModel, "model: .eim file, foreign file (.onnx, .tflite) or zoo:NAME")
@@ -24,7 +24,8 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	images := fs.String("images", "", "image folder with one sub-folder per class")
 	offset := fs.Int("offset", 0, "first image")
 	limit := fs.Int("limit", 0, "number of images (0: all from --offset)")
-	asJSON := fs.Bool("json", false, `print {"top1":…, "top5":…, "n":…} (and "tokens", "max_tokens" for a model that prunes)`)
+	output := fs.String("output", "", "graph output holding the class scores, by name or position (default: the only output with one value per class)")
+	asJSON := fs.Bool("json", false, `print {"top1":…, "top5":…, "n":…, "output":…} (and "tokens", "max_tokens" for a model that prunes)`)
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
 	var keep keepFlag
 	fs.Var(&keep, "keep", "keep a ratio R in (0, 1] of the model's maximum token budget (round(R × maximum), at least 1), or a count > 1")
@@ -69,8 +70,17 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var out int
+	if *output != "" {
+		out, err = m.OutputIndex(*output)
+	} else {
+		out, err = dataset.ClassOutput(m, len(set.Classes))
+	}
+	if err != nil {
+		return usagef("%v (--output NAME|INDEX chooses)", err)
+	}
 	bar := newProgressBar(stderr, "evaluating")
-	acc, err := dataset.Evaluate(it, set, *offset, *limit, func(done, total int) {
+	acc, err := dataset.EvaluateOutput(it, set, out, *offset, *limit, func(done, total int) {
 		if done%50 == 0 || done == total {
 			bar.update("", done, total)
 		}
@@ -90,6 +100,9 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s on %d images (#%d–#%d of %s): top-1 %.2f%%  top-5 %.2f%%",
 		m.Name, acc.N, *offset, *offset+acc.N-1, set.Kind, 100*acc.Top1, 100*acc.Top5)
+	if it.NumOutputs() > 1 {
+		fmt.Fprintf(stdout, "  output %q", acc.Output)
+	}
 	if maxTokens > 0 {
 		fmt.Fprintf(stdout, "  keeping %d of %d patch tokens", tokens, maxTokens)
 	}

@@ -15,11 +15,18 @@ func init() {
 }
 
 type tensorInfo struct {
-	Name      string  `json:"name"`
-	Shape     []int   `json:"shape"`
-	DType     string  `json:"dtype"`
-	Scale     float32 `json:"scale,omitempty"`
-	ZeroPoint int32   `json:"zero_point,omitempty"`
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	DType string `json:"dtype"`
+	// Quant is absent for float32 tensors.
+	Quant *quantInfo `json:"quantization,omitempty"`
+}
+
+// quantInfo is a graph input's or output's real = scale·(q − zero_point).
+type quantInfo struct {
+	Scale     float32 `json:"scale"`
+	ZeroPoint int32   `json:"zero_point"`
 }
 
 type modelInfo struct {
@@ -54,16 +61,20 @@ func describe(it *runtime.Interpreter) modelInfo {
 		info.OpCounts[op.Code.String()]++
 	}
 	for i := 0; i < it.NumInputs(); i++ {
-		info.Inputs = append(info.Inputs, tensorSummary(it.Input(i)))
+		info.Inputs = append(info.Inputs, tensorSummary(i, it.Input(i)))
 	}
 	for i := 0; i < it.NumOutputs(); i++ {
-		info.Outputs = append(info.Outputs, tensorSummary(it.Output(i)))
+		info.Outputs = append(info.Outputs, tensorSummary(i, it.Output(i)))
 	}
 	return info
 }
 
-func tensorSummary(t *runtime.Tensor) tensorInfo {
-	return tensorInfo{Name: t.Name, Shape: t.Shape, DType: t.DType.String(), Scale: t.Params.Scale, ZeroPoint: t.Params.ZeroPoint}
+func tensorSummary(index int, t *runtime.Tensor) tensorInfo {
+	ti := tensorInfo{Index: index, Name: t.Name, Shape: t.Shape, DType: t.DType.String()}
+	if t.DType != format.Float32 && t.Params.Scale != 0 {
+		ti.Quant = &quantInfo{Scale: t.Params.Scale, ZeroPoint: t.Params.ZeroPoint}
+	}
+	return ti
 }
 
 func cmdInfo(args []string, stdout, stderr io.Writer) error {
@@ -96,10 +107,10 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "about      %s\n", info.Description)
 	}
 	for _, t := range info.Inputs {
-		fmt.Fprintf(stdout, "input      %s %v %s%s\n", t.Name, t.Shape, t.DType, quantText(t))
+		fmt.Fprintf(stdout, "input %-4d %s %v %s%s\n", t.Index, t.Name, t.Shape, t.DType, quantText(t))
 	}
 	for _, t := range info.Outputs {
-		fmt.Fprintf(stdout, "output     %s %v %s%s\n", t.Name, t.Shape, t.DType, quantText(t))
+		fmt.Fprintf(stdout, "output %-3d %s %v %s%s\n", t.Index, t.Name, t.Shape, t.DType, quantText(t))
 	}
 	fmt.Fprintf(stdout, "ops        %d (", info.Ops)
 	names := make([]string, 0, len(info.OpCounts))
@@ -128,8 +139,8 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 }
 
 func quantText(t tensorInfo) string {
-	if t.Scale == 0 {
+	if t.Quant == nil {
 		return ""
 	}
-	return fmt.Sprintf(" (scale %g, zero point %d)", t.Scale, t.ZeroPoint)
+	return fmt.Sprintf(" (scale %g, zero point %d)", t.Quant.Scale, t.Quant.ZeroPoint)
 }

@@ -33,7 +33,7 @@ type liveFlags struct {
 // preprocessing (centre crop, bilinear resize, normalisation, quantization).
 // It returns the decoded photo.
 func fillImage(it *runtime.Interpreter, path string) (image.Image, error) {
-	target, err := live.TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func governed(lf *liveFlags, stderr io.Writer) (*live.Governed, error) {
 
 // runCamera is run's live loop: one line (or JSON object) per frame.
 func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, asJSON bool, stdout, stderr io.Writer) error {
-	target, err := live.TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ type onnxFlags struct {
 	stderr      io.Writer
 }
 
-func onnxConvertFlags(fs *flag.FlagSet) func(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error) {
+func onnxConvertFlags(fs *flag.FlagSet) func(in string, rewrite rewriteFunc) (*format.Model, bool, error) {
 	f := &onnxFlags{stderr: fs.Output()}
 	fs.StringVar(&f.calibrate, "calibrate", "", "ONNX → int8: calibration images, MNIST idx files or a folder of class sub-folders")
 	fs.IntVar(&f.calibOffset, "calib-offset", 0, "first calibration image")
@@ -69,7 +69,7 @@ func onnxConvertFlags(fs *flag.FlagSet) func(in string, rewrite func(*format.Mod
 // convert imports IN, applies the preprocessing flags, rewrites the float
 // graph (--prune) and then writes it as is (--float) or calibrates the
 // rewritten graph and quantizes it (--calibrate).
-func (f *onnxFlags) convert(in string, rewrite func(*format.Model) (*format.Model, error)) (*format.Model, bool, error) {
+func (f *onnxFlags) convert(in string, rewrite rewriteFunc) (*format.Model, bool, error) {
 	if strings.ToLower(filepath.Ext(in)) != ".onnx" {
 		if f.calibrate != "" || f.float {
 			return nil, false, usagef("--calibrate and --float apply to .onnx input only")
@@ -98,10 +98,20 @@ func (f *onnxFlags) convert(in string, rewrite func(*format.Model) (*format.Mode
 	if !f.float && f.calibrate == "" {
 		return nil, false, usagef("converting ONNX needs --calibrate DIR (int8) or --float")
 	}
-	// Tensor indices survive the rewrite (passes only append tensors), so
-	// r.Int8Weights still names the right weights below.
-	if fm, err = rewrite(fm); err != nil {
+	// The rewrite renumbers tensors (--outputs drops some); remap keeps
+	// r.Int8Weights naming the right weights below.
+	fm, remap, err := rewrite(fm)
+	if err != nil {
 		return nil, false, err
+	}
+	int8w := r.Int8Weights
+	if remap != nil {
+		int8w = map[int32]*onnx.Int8Weight{}
+		for t, w := range r.Int8Weights {
+			if remap[t] >= 0 {
+				int8w[remap[t]] = w
+			}
+		}
 	}
 	if f.float {
 		return fm, true, nil
@@ -152,7 +162,7 @@ func (f *onnxFlags) convert(in string, rewrite func(*format.Model) (*format.Mode
 			qo.Float[i] = true
 		}
 	}
-	for t, w := range r.Int8Weights {
+	for t, w := range int8w {
 		if zeroPoints(w.ZeroPoint) && w.Axis == 0 {
 			qo.Weights[t] = &ptq.FixedWeight{Values: w.Values, Scale: w.Scale}
 		}

@@ -20,6 +20,14 @@ import (
 // scores class c (0..9) by pixel c.
 func pickONNX(t *testing.T, dir string) string {
 	t.Helper()
+	return pickONNXOutputs(t, dir, "pick.onnx", false)
+}
+
+// pickONNXOutputs writes pickONNX's model to dir/name; with flatOut the
+// flattened image "f" ([N,16]) is graph output 0 and the scores "y"
+// output 1.
+func pickONNXOutputs(t *testing.T, dir, name string, flatOut bool) string {
+	t.Helper()
 	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
 		return protowire.AppendTag(b, num, typ)
 	}
@@ -63,11 +71,14 @@ func pickONNX(t *testing.T, dir string) string {
 	g = str(g, 2, "pick")
 	g = msg(g, 5, wt)
 	g = msg(g, 11, vi("x", -1, 1, 4, 4))
+	if flatOut {
+		g = msg(g, 12, vi("f", -1, 16))
+	}
 	g = msg(g, 12, vi("y", -1, 10))
 	m := vint(nil, 1, 8)
 	m = msg(m, 7, g)
 	m = msg(m, 8, vint(str(nil, 1, ""), 2, 17))
-	p := filepath.Join(dir, "pick.onnx")
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, m, 0o644); err != nil {
 		t.Fatal(err)
 	}

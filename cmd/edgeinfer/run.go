@@ -10,11 +10,12 @@ import (
 	"math"
 	"math/rand"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/live"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
@@ -30,17 +31,11 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-type scoreJSON struct {
-	Index int     `json:"index"`
-	Label string  `json:"label,omitempty"`
-	Score float32 `json:"score"`
-}
-
 type outputJSON struct {
-	Name  string      `json:"name"`
-	Shape []int       `json:"shape"`
-	DType string      `json:"dtype"`
-	Top   []scoreJSON `json:"top"`
+	Name  string       `json:"name"`
+	Shape []int        `json:"shape"`
+	DType string       `json:"dtype"`
+	Top   []live.Score `json:"top"`
 }
 
 type runJSON struct {
@@ -235,7 +230,7 @@ func descrOf(d format.DType) string { return descrs[d] }
 // the dtype must match too, except that float32 data is quantized into an
 // integer input with the tensor's parameters.
 func fillInput(t *runtime.Tensor, a *npy.Array) error {
-	if !sameShape(a.Shape, t.Shape) {
+	if !slices.Equal(a.Shape, t.Shape) {
 		return fmt.Errorf("array shape %v does not match input %q shape %v", a.Shape, t.Name, t.Shape)
 	}
 	if a.Descr == descrOf(t.DType) {
@@ -251,18 +246,6 @@ func fillInput(t *runtime.Tensor, a *npy.Array) error {
 		return nil
 	}
 	return fmt.Errorf("array dtype %s does not fit input %q of dtype %v", a.Descr, t.Name, t.DType)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // fillSample writes a seeded synthetic image into an image input,
@@ -291,25 +274,9 @@ func fillSample(t *runtime.Tensor, m *format.Model, r *rand.Rand) error {
 }
 
 // topK returns the k highest values of t (dequantized), with labels.
-func topK(t *runtime.Tensor, k int, labels []string) []scoreJSON {
-	vals := t.Dequantized(make([]float32, t.NumElements()))
-	idx := make([]int, len(vals))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return vals[idx[a]] > vals[idx[b]] })
-	if k > len(idx) {
-		k = len(idx)
-	}
-	out := make([]scoreJSON, k)
-	for r := 0; r < k; r++ {
-		i := idx[r]
-		out[r] = scoreJSON{Index: i, Score: vals[i]}
-		if i < len(labels) {
-			out[r].Label = labels[i]
-		}
-	}
-	return out
+func topK(t *runtime.Tensor, k int, labels []string) []live.Score {
+	n := t.NumElements()
+	return live.TopK(t.Dequantized(make([]float32, n)), labels, make([]live.Score, min(k, n)))
 }
 
 func readLabels(path string) ([]string, error) {

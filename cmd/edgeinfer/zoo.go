@@ -56,3 +56,45 @@ func cmdZoo(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// vsBaseline compares the MACs of a zoo variant with its baseline model's:
+// the baseline's name and MACs, ok = false for other models.
+func vsBaseline(name string, macs int64) (base string, baseMACs int64, change float64, ok bool) {
+	base = zoo.Baseline(name)
+	if base == "" {
+		return "", 0, 0, false
+	}
+	b, err := zoo.MACs(base)
+	if err != nil || b == 0 {
+		return "", 0, 0, false
+	}
+	return base, b, 100 * float64(macs-b) / float64(b), true
+}
+
+// macsNote is bench's " (−31.2% vs deit-tiny: 1260000000 MACs)", or "" for
+// a model that is no zoo variant.
+func macsNote(name string, macs int64) string {
+	base, b, change, ok := vsBaseline(name, macs)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (%+.1f%% vs %s: %d MACs)", change, base, b)
+}
+
+// listZoo prints every zoo model with its MACs per inference and the
+// change against its baseline (zoo --list).
+func listZoo(w io.Writer) error {
+	fmt.Fprintf(w, "%-22s %14s %9s  %s\n", "model", "MACs", "vs base", "description")
+	for _, name := range zoo.Names() {
+		macs, err := zoo.MACs(name)
+		if err != nil {
+			return err
+		}
+		vs := ""
+		if _, _, change, ok := vsBaseline(name, macs); ok {
+			vs = fmt.Sprintf("%+.1f%%", change)
+		}
+		fmt.Fprintf(w, "%-22s %14d %9s  %s\n", name, macs, vs, zoo.Describe(name))
+	}
+	return nil
+}

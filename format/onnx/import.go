@@ -458,80 +458,17 @@ func (im *importer) permute(x int32, in []int64, perm []int, opName, outName str
 }
 
 // pruneDead drops ops whose outputs nobody reads (transposes made for a
-// layout that was never used), repeating until none is left.
+// layout that was never used) and the tensors they leave unused, keeping
+// the int8 weights' indices in step.
 func (im *importer) pruneDead() {
-	m := im.b.Model()
-	for {
-		used := map[int32]bool{}
-		for _, o := range m.Outputs {
-			used[o] = true
-		}
-		for _, op := range m.Ops {
-			for _, i := range op.Inputs {
-				used[i] = true
-			}
-		}
-		kept := m.Ops[:0]
-		removed := false
-		for _, op := range m.Ops {
-			if !used[op.Outputs[0]] && len(op.Outputs) == 1 {
-				removed = true
-				continue
-			}
-			kept = append(kept, op)
-		}
-		m.Ops = kept
-		if !removed {
-			break
-		}
-	}
-	// Drop tensors nothing refers to and renumber.
-	used := map[int32]bool{}
-	for _, i := range m.Inputs {
-		used[i] = true
-	}
-	for _, o := range m.Outputs {
-		used[o] = true
-	}
-	for _, op := range m.Ops {
-		for _, i := range op.Inputs {
-			if i >= 0 {
-				used[i] = true
-			}
-		}
-		for _, o := range op.Outputs {
-			used[o] = true
-		}
-	}
-	remap := make([]int32, len(m.Tensors))
-	var tensors []format.Tensor
+	remap := im.b.Model().RemoveDead()
 	int8w := map[int32]*Int8Weight{}
-	for i := range m.Tensors {
-		if !used[int32(i)] {
-			remap[i] = -1
-			continue
+	for t, w := range im.int8w {
+		if r := remap[t]; r >= 0 {
+			int8w[r] = w
 		}
-		remap[i] = int32(len(tensors))
-		if w, ok := im.int8w[int32(i)]; ok {
-			int8w[remap[i]] = w
-		}
-		tensors = append(tensors, m.Tensors[i])
 	}
-	m.Tensors = tensors
 	im.int8w = int8w
-	fix := func(xs []int32) {
-		for j, x := range xs {
-			if x >= 0 {
-				xs[j] = remap[x]
-			}
-		}
-	}
-	fix(m.Inputs)
-	fix(m.Outputs)
-	for i := range m.Ops {
-		fix(m.Ops[i].Inputs)
-		fix(m.Ops[i].Outputs)
-	}
 }
 
 // Attribute helpers.
