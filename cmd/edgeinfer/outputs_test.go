@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/npy"
 )
 
 // mapThenLogits writes a float .eim whose output 0 is an attention-like
@@ -55,6 +58,16 @@ func mapThenLogits(t *testing.T, dir string, twoScores bool) string {
 	return p
 }
 
+// mapThenLogitsSetup writes 30 tinyMNIST images to dir/mnist and
+// mapThenLogits' model to dir.
+func mapThenLogitsSetup(t *testing.T) (dir, data, model string) {
+	dir = t.TempDir()
+	data = filepath.Join(dir, "mnist")
+	os.Mkdir(data, 0o755)
+	tinyMNIST(t, data, 30)
+	return dir, data, mapThenLogits(t, dir, false)
+}
+
 type evalResult struct {
 	Top1   float64 `json:"top1"`
 	N      int     `json:"n"`
@@ -78,11 +91,7 @@ func evalJSON(t *testing.T, args ...string) evalResult {
 // and output 1 the logits is scored on the logits without a flag; --output
 // scores the one asked for; when two outputs fit, eval asks.
 func TestEvalPicksTheClassOutput(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "mnist")
-	os.Mkdir(data, 0o755)
-	tinyMNIST(t, data, 30)
-	model := mapThenLogits(t, dir, false)
+	dir, data, model := mapThenLogitsSetup(t)
 
 	if r := evalJSON(t, "--model", model, "--mnist", data); r.Output != "logits" || r.Top1 != 1 || r.N != 30 {
 		t.Errorf("eval without --output: %+v, want logits, all 30 right", r)
@@ -128,11 +137,7 @@ func TestEvalPicksTheClassOutput(t *testing.T) {
 // drops the ops and weights that fed only the others, for an .eim (float
 // passes) and for ONNX calibrated to int8.
 func TestConvertOutputs(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "mnist")
-	os.Mkdir(data, 0o755)
-	tinyMNIST(t, data, 30)
-	model := mapThenLogits(t, dir, false)
+	dir, data, model := mapThenLogitsSetup(t)
 
 	out := filepath.Join(dir, "logits.eim")
 	if st, _, e := edgeinfer("convert", model, out, "--outputs", "logits"); st != 0 {
@@ -214,4 +219,62 @@ func TestConvertOutputs(t *testing.T) {
 		info.Outputs[1].DType != "float32" || info.Outputs[1].Quant != nil {
 		t.Errorf("info --json outputs of the float two-output model = %+v", info.Outputs)
 	}
+}
+
+// TestConvertOutputsExportedViT: on a PyTorch ViT that also outputs the
+// CLS-attention map of each block (testdata/vits), --outputs logits drops
+// the maps' ops and the logits stay PyTorch's.
+func TestConvertOutputsExportedViT(t *testing.T) {
+	const vits = "../../testdata/vits/"
+	dir := t.TempDir()
+	all, logits := filepath.Join(dir, "all.eim"), filepath.Join(dir, "logits.eim")
+	for _, c := range [][]string{{all}, {logits, "--outputs", "logits"}} {
+		if st, _, e := edgeinfer(append([]string{"convert", vits + "attnmap_all.onnx", "--float"}, c...)...); st != 0 {
+			t.Fatalf("convert %v: status %d: %s", c, st, e)
+		}
+	}
+	ma, err := format.ReadFile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ml, err := format.ReadFile(logits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ma.Outputs) != 3 || len(ml.Outputs) != 1 || ml.Tensors[ml.Outputs[0]].Name != "logits" || len(ml.Ops) >= len(ma.Ops) {
+		t.Fatalf("outputs %s → %s, ops %d → %d", ma.OutputList(), ml.OutputList(), len(ma.Ops), len(ml.Ops))
+	}
+	y := filepath.Join(dir, "y.npy")
+	if st, _, e := edgeinfer("run", "--model", logits, "--input", vits+"attnmap_all_input.npy", "--output", y); st != 0 {
+		t.Fatalf("run: status %d: %s", st, e)
+	}
+	got, err := npy.ReadFile(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := npy.ReadFile(vits + "attnmap_all_out_logits.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, w := f32s(got), f32s(want)
+	if len(g) != 10 || len(w) != 10 {
+		t.Fatalf("%d logits, PyTorch %d", len(g), len(w))
+	}
+	var big, diff float64
+	for i := range w {
+		big = max(big, math.Abs(float64(w[i])))
+		diff = max(diff, math.Abs(float64(g[i]-w[i])))
+	}
+	if diff > 1e-4*big {
+		t.Errorf("logits %v, PyTorch %v: differ by %g (largest %g)", g, w, diff, big)
+	}
+}
+
+// f32s reads a little-endian float32 array's values.
+func f32s(a *npy.Array) []float32 {
+	v := make([]float32, len(a.Data)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(a.Data[4*i:]))
+	}
+	return v
 }
