@@ -1,5 +1,7 @@
 // Package testdata holds the small models and inputs edgeinfer's tests and
-// README use. Everything here is generated deterministically by
+// README use, and ten real MNIST digits (digits/, with MNIST's attribution
+// in digits/SOURCE.txt). Everything here except vits/ (written by
+// tools/vitcorpus) is generated deterministically by
 //
 //	go generate ./testdata
 //

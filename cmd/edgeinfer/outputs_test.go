@@ -268,6 +268,17 @@ func TestConvertOutputsExportedViT(t *testing.T) {
 	if diff > 1e-4*big {
 		t.Errorf("logits %v, PyTorch %v: differ by %g (largest %g)", g, w, diff, big)
 	}
+	// Without the maps' ops in the way, ZOO-Prune goes in after block 0
+	// and the model runs at half its tokens.
+	pruned := filepath.Join(dir, "pruned.eim")
+	if st, _, e := edgeinfer("convert", vits+"attnmap_all.onnx", pruned, "--float", "--outputs", "logits", "--prune", "zoo", "--prune-after-block", "0"); st != 0 {
+		t.Fatalf("convert --outputs logits --prune zoo: status %d: %s", st, e)
+	}
+	st, out, e := edgeinfer("run", "--model", pruned, "--input", vits+"attnmap_all_input.npy", "--keep", "0.5", "--json")
+	var res runJSON
+	if st != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Outputs) != 1 || res.Outputs[0].Name != "logits" {
+		t.Errorf("run --keep 0.5 on the pruned model: status %d, %q, %s", st, out, e)
+	}
 }
 
 // f32s reads a little-endian float32 array's values.

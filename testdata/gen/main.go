@@ -1,23 +1,107 @@
 // Command gen writes edgeinfer's generated test data into the current
-// directory: the zoo's small models (int8 and float) and seeded inputs.
+// directory: the zoo's small models (int8 and float) and seeded inputs,
+// and real MNIST digits as PNG files (digits/) from the MNIST test set in
+// -mnist.
 package main
 
 import (
+	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"math/rand"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
 
 func main() {
+	mnist := flag.String("mnist", "../../shared/data/mnist", "MNIST test set (idx files) the digits come from")
+	flag.Parse()
 	if err := generate(); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
+	if err := digits(*mnist, "digits"); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+// firstDigit is the first MNIST test image the digits come from: images
+// 0–4999 train the repo's own ViTs (tools/vitcorpus), so the digits are
+// held out from them.
+const firstDigit = 5000
+
+// digits writes into dir, for each class 0–9, the first MNIST test image
+// of that class from #firstDigit on, as LABEL.png (28×28 grey, white digit
+// on black as MNIST stores it), and SOURCE.txt: which image each is and
+// MNIST's attribution and licence.
+func digits(mnist, dir string) error {
+	set, err := dataset.Open(mnist)
+	if err != nil {
+		return fmt.Errorf("digits: %w", err)
+	}
+	if set.Kind != "mnist" || set.Len() < firstDigit {
+		return fmt.Errorf("digits: %s is not the MNIST test set (%d %s images)", mnist, set.Len(), set.Kind)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var src strings.Builder
+	src.WriteString(`Real handwritten digits for edgeinfer's README and tests, written by
+"go generate ./testdata" (testdata/gen) from the MNIST test set
+(t10k-images-idx3-ubyte, ../shared/data/mnist): for each digit, the first
+test image of that class from #` + fmt.Sprint(firstDigit) + ` on, as 28x28 greyscale PNG, unchanged.
+
+`)
+	var first [10]int // first[label]: the image's index, 0 until found
+	found := 0
+	for i := firstDigit; i < set.Len() && found < 10; i++ {
+		if l := set.Label(i); l < 10 && first[l] == 0 {
+			first[l] = i
+			found++
+		}
+	}
+	if found != 10 {
+		return fmt.Errorf("digits: only %d classes among MNIST test images from #%d", found, firstDigit)
+	}
+	for label, i := range first {
+		img, err := set.Image(i)
+		if err != nil {
+			return err
+		}
+		if err := writePNG(filepath.Join(dir, fmt.Sprintf("%d.png", label)), img); err != nil {
+			return err
+		}
+		fmt.Fprintf(&src, "%d.png is MNIST test image #%d (label %d)\n", label, i, label)
+	}
+	src.WriteString(`
+MNIST: Yann LeCun, Corinna Cortes and Christopher J. C. Burges, "The MNIST
+database of handwritten digits", http://yann.lecun.com/exdb/mnist/, made
+available under the Creative Commons Attribution-Share Alike 3.0 licence
+(CC BY-SA 3.0, https://creativecommons.org/licenses/by-sa/3.0/). These
+images are a subset of it and are shared under the same licence.
+`)
+	return os.WriteFile(filepath.Join(dir, "SOURCE.txt"), []byte(src.String()), 0o644)
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func generate() error {
