@@ -156,8 +156,19 @@ func FuzzRead(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Import(file, "fuzz"); err == nil {
+		m, err := Import(file, "fuzz")
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("Import error wraps neither ErrMalformed nor ErrUnsupported: %v", err)
+			}
+			if m != nil {
+				t.Fatal("Import returned a model and an error")
+			}
 			return
+		}
+		// Whatever Import accepts is a valid model.
+		if err := m.Validate(); err != nil {
+			t.Fatalf("Import returned a model that does not validate: %v", err)
 		}
 	})
 }

@@ -66,7 +66,7 @@ func Import(f *File, name string) (*format.Model, error) {
 	im.preprocess()
 	model, err := im.b.Finish()
 	if err != nil {
-		return nil, fmt.Errorf("imported graph: %w", err)
+		return nil, fmt.Errorf("%w: imported graph: %w", ErrMalformed, err)
 	}
 	return model, nil
 }
