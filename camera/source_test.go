@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/image/bmp"
+
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 )
 
 func TestOpenURIErrors(t *testing.T) {
@@ -369,10 +371,7 @@ func TestStillSources(t *testing.T) {
 // TestSharedImages converts the project's test photos the way
 // "edgeinfer run --image" will.
 func TestSharedImages(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "models", "cat.bmp")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared models not present")
-	}
+	path := testshared.Path(t, "models/cat.bmp")
 	img, err := DecodeImage(path)
 	if err != nil {
 		t.Fatal(err)

@@ -5,48 +5,22 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
-
-// sharedFile returns the path of rel under the shared directory beside
-// the module root, skipping the test when it is missing.
-func sharedFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available: %v", rel, err)
-	}
-	return p
-}
 
 // TestTokenBudgetImportedViT: the ONNX MNIST ViT (attention [1, H, T, T])
 // with ZOO-Prune inserted after block 0 runs SetTokens(k) with the logits
 // and the MACs of FixTokens(m, k): float bit for bit, int8 byte for byte
 // on one and two threads.
 func TestTokenBudgetImportedViT(t *testing.T) {
-	r, err := onnx.ImportFile(sharedFile(t, "models/vit-mnist/vit_mnist_researchase.onnx"), onnx.Options{})
+	r, err := onnx.ImportFile(testshared.Path(t, "models/vit-mnist/vit_mnist_researchase.onnx"), onnx.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
@@ -260,11 +259,8 @@ func TestPrunedViTAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("evaluates three models on 300 images")
 	}
-	path := filepath.Join("..", "..", "shared", "models", "vit-mnist", "vit_mnist_researchase.onnx")
-	mnist := filepath.Join("..", "..", "shared", "data", "mnist")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared model missing: %v", err)
-	}
+	path := testshared.Path(t, "models/vit-mnist/vit_mnist_researchase.onnx")
+	mnist := testshared.Path(t, "data/mnist")
 	r, err := onnx.ImportFile(path, onnx.Options{})
 	if err != nil {
 		t.Fatal(err)

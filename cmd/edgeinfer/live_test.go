@@ -2,9 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 )
 
 func TestRunCameraJSONLines(t *testing.T) {
@@ -76,11 +77,7 @@ func TestRunImage(t *testing.T) {
 }
 
 func TestRunPhoto(t *testing.T) {
-	// The shared folder sits beside the repository, as in CI.
-	photo := "../../../shared/models/cat.bmp"
-	if _, err := os.Stat(photo); err != nil {
-		t.Skipf("shared photo missing: %v", err)
-	}
+	photo := testshared.Path(t, "models/cat.bmp")
 	st, out, errOut := edgeinfer("run", "--model", "../../testdata/cnn-micro.eim", "--image", photo, "--json", "--top", "1")
 	if st != 0 {
 		t.Fatalf("status %d: %s", st, errOut)

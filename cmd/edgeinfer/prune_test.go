@@ -15,27 +15,19 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
 
-const (
-	researchase = "../../../shared/models/vit-mnist/vit_mnist_researchase.onnx"
-	mnistDir    = "../../../shared/data/mnist"
-)
-
 var mnistPre = []string{"--scale", "0.00392156862745098", "--mean", "0.1307", "--std", "0.3081"}
 
-// sharedViT skips unless the researchase ViT and MNIST are checked out
-// beside the repository.
-func sharedViT(t *testing.T) {
+// sharedViT returns the researchase ViT and MNIST from the shared folder
+// (see internal/testshared).
+func sharedViT(t *testing.T) (model, mnist string) {
 	t.Helper()
-	for _, p := range []string{researchase, mnistDir} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared data missing: %v", err)
-		}
-	}
+	return testshared.Path(t, "models/vit-mnist/vit_mnist_researchase.onnx"), testshared.Path(t, "data/mnist")
 }
 
 // TestConvertPruneONNX converts the researchase ViT straight from ONNX with
@@ -43,7 +35,7 @@ func sharedViT(t *testing.T) {
 // calibrated on a few images, and runs it with run-time budgets, overlays
 // and bad values.
 func TestConvertPruneONNX(t *testing.T) {
-	sharedViT(t)
+	researchase, mnistDir := sharedViT(t)
 	dir := t.TempDir()
 	q := filepath.Join(dir, "vit_prune.eim")
 	st, _, e := edgeinfer(append([]string{"convert", researchase, q, "--prune", "zoo", "--prune-after-block", "0", "--keep", "0.5",

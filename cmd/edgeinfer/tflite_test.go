@@ -5,24 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedModel returns ../shared/models/NAME from the module root, or skips
-// when the shared folder is absent.
-func sharedModel(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "models", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared models folder absent (%v)", err)
-	}
-	return p
-}
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
+)
 
 // TestTFLiteCommands: convert writes an .eim; info, run --image and bench
 // take the .tflite directly (labels come from imagenet_labels.txt beside it).
 func TestTFLiteCommands(t *testing.T) {
-	model := sharedModel(t, "mobilenet_v1_0.25_128_quant.tflite")
-	cat := sharedModel(t, "cat.bmp")
+	model := testshared.Path(t, "models/mobilenet_v1_0.25_128_quant.tflite")
+	cat := testshared.Path(t, "models/cat.bmp")
 	eim := filepath.Join(t.TempDir(), "m.eim")
 	if st, out, errOut := edgeinfer("convert", model, eim); st != 0 || !strings.Contains(out, "wrote") {
 		t.Fatalf("convert: status %d: %s%s", st, out, errOut)

@@ -4,41 +4,16 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
-
-// shared returns a path under ../shared (beside the module root), skipping
-// the test when the shared tree is not there.
-func shared(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared file missing: %v", err)
-	}
-	return p
-}
 
 // mnistPreprocess is the ViTs' input convention: (p/255 − 0.1307)/0.3081.
 func mnistPreprocess(m *format.Model) {
@@ -49,7 +24,7 @@ func mnistPreprocess(m *format.Model) {
 
 func importViT(t testing.TB, name string) *format.Model {
 	t.Helper()
-	r, err := onnx.ImportFile(shared(t, "models/vit-mnist/"+name), onnx.Options{})
+	r, err := onnx.ImportFile(testshared.Path(t, "models/vit-mnist/"+name), onnx.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +54,7 @@ func logitDiff(t *testing.T, m *format.Model, output int, refPath string) float6
 	if testing.Short() {
 		n = 10
 	}
-	set, err := dataset.Open(shared(t, "data/mnist"))
+	set, err := dataset.Open(testshared.Path(t, "data/mnist"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +134,7 @@ func TestResearchaseViTTop1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := dataset.Open(shared(t, "data/mnist"))
+	set, err := dataset.Open(testshared.Path(t, "data/mnist"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +171,7 @@ func TestResearchaseViTTop1(t *testing.T) {
 // one and two threads.
 func TestInvokeAllocatesNothing(t *testing.T) {
 	fm := importViT(t, "vit_mnist_researchase.onnx")
-	set, err := dataset.Open(shared(t, "data/mnist"))
+	set, err := dataset.Open(testshared.Path(t, "data/mnist"))
 	if err != nil {
 		t.Fatal(err)
 	}

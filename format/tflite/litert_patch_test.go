@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 )
 
 var writeLiteRTModels = flag.String("write-litert-models", "", "write copies of the shared models that LiteRT accepts into this directory")
@@ -34,10 +36,9 @@ func liteRTCompatible(b []byte) ([]byte, int) {
 }
 
 func TestLiteRTCompatible(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "models")
-	b, err := os.ReadFile(filepath.Join(dir, "person_detect.tflite"))
+	b, err := os.ReadFile(testshared.Path(t, "models/person_detect.tflite"))
 	if err != nil {
-		t.Skipf("shared models folder absent: %v", err)
+		t.Fatal(err)
 	}
 	fixedB, n := liteRTCompatible(b)
 	if n == 0 {

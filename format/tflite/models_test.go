@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/tflite"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -22,34 +23,6 @@ import (
 // .npy files into that directory (for tools/litert/reference.mjs) instead
 // of comparing.
 var writeInputs = flag.String("write-litert-inputs", "", "write the parity inputs as .npy files into this directory and stop")
-
-// moduleRoot finds the directory holding go.mod above the test's directory.
-func moduleRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedModels returns ../shared/models from the module root, skipping
-// the test when the shared folder is absent (a checkout without it).
-func sharedModels(t testing.TB) string {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "models")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared models folder %s is absent (the real TFLite models live there, not in the repo): %v", dir, err)
-	}
-	return dir
-}
 
 // parityModels are the real models and whether each is slow in pure Go
 // (skipped under -short, where qemu runs the tests).
@@ -231,7 +204,7 @@ func argmax(v []int) int {
 // tools/litert/reference.mjs from the same inputs): every element within
 // one quantum, the same top-1 class.
 func TestLiteRTParity(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	for _, pm := range parityModels {
 		t.Run(pm.file, func(t *testing.T) {
 			if pm.slow && testing.Short() && *writeInputs == "" {
@@ -337,7 +310,7 @@ func readLabelLines(t *testing.T, path string) []string {
 // TestMobileNetCat: cat.bmp is an Egyptian cat for MobileNet v2 (and for
 // the smallest v1, which also runs under -short).
 func TestMobileNetCat(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	labels := readLabelLines(t, filepath.Join(dir, "imagenet_labels.txt"))
 	for _, pm := range []struct {
 		file string
@@ -362,7 +335,7 @@ func TestMobileNetCat(t *testing.T) {
 // TestPersonDetect: person.bmp scores person (class 1) above no person
 // (class 0), no_person.bmp the other way round.
 func TestPersonDetect(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	for _, tc := range []struct {
 		ph     photo
 		person bool
@@ -378,7 +351,7 @@ func TestPersonDetect(t *testing.T) {
 
 // TestInvokeAllocs: Invoke allocates nothing on the imported models.
 func TestInvokeAllocs(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	for _, pm := range parityModels {
 		t.Run(pm.file, func(t *testing.T) {
 			if pm.slow && testing.Short() {
@@ -407,7 +380,7 @@ func TestInvokeAllocs(t *testing.T) {
 // `edgeinfer convert` does) keeps its rounding and preprocessing and
 // computes the same outputs on cat.bmp.
 func TestConvertRoundTrip(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	for i, pm := range parityModels {
 		t.Run(pm.file, func(t *testing.T) {
 			if (pm.slow || i > 0) && testing.Short() {
@@ -450,7 +423,7 @@ func TestConvertRoundTrip(t *testing.T) {
 // (uint8, scale 1/128, zero point 128) takes q = pixel; person_detect
 // (int8, 96×96 grayscale) takes q = pixel − 128.
 func TestPreprocessMetadata(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	for _, c := range []struct {
 		file        string
 		w           int32
@@ -476,7 +449,7 @@ func TestPreprocessMetadata(t *testing.T) {
 // TestHostileFiles: truncations and byte flips of a real model are
 // rejected with an error (or imported), never a panic.
 func TestHostileFiles(t *testing.T) {
-	dir := sharedModels(t)
+	dir := testshared.Path(t, "models")
 	b, err := os.ReadFile(filepath.Join(dir, "person_detect.tflite"))
 	if err != nil {
 		t.Fatal(err)

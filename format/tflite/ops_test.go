@@ -328,7 +328,7 @@ func TestOpParity(t *testing.T) {
 			got := it.Output(0).Bytes()
 			ref, err := npy.ReadFile(filepath.Join("testdata", "litert", "op_"+c.name+".npy"))
 			if err != nil {
-				t.Skipf("no LiteRT reference: %v", err)
+				t.Fatalf("LiteRT reference: %v (write the models with -write-litert-ops and run tools/litert/reference.mjs on them)", err)
 			}
 			if len(ref.Data) != len(got) {
 				t.Fatalf("%d output bytes, LiteRT has %d", len(got), len(ref.Data))
