@@ -1,0 +1,69 @@
+//go:build amd64 && !purego
+
+package x86
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// asm reports that the kernels are assembly, not the Go twins.
+const asm = true
+
+// cpuSupports reports whether the CPU and the operating system (the
+// vector state saved on context switch, which x/sys/cpu checks in XCR0)
+// support path p, and why.
+func cpuSupports(p Path) (bool, string) {
+	switch p {
+	case AVX2:
+		if cpu.X86.HasAVX2 {
+			return true, "cpu.X86.HasAVX2=true"
+		}
+		return false, "cpu.X86.HasAVX2=false"
+	case AVX512VNNI:
+		has := cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+		why := "cpu.X86.HasAVX512VNNI=" + yes(cpu.X86.HasAVX512VNNI)
+		if cpu.X86.HasAVX512VNNI && !has {
+			why += " but AVX512F/BW/VL missing"
+		}
+		return has, why
+	}
+	return false, "unknown path"
+}
+
+func yes(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// The micro-kernels (gen_asm.go documents the arguments): a 6-row tile
+// over np panels of 1…4 sixteen-column vectors with VPDPBUSD, or of 16
+// columns with VPMADDWD on int16-widened A.
+//
+//go:noescape
+func gemmVNNI1(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
+
+//go:noescape
+func gemmVNNI2(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
+
+//go:noescape
+func gemmVNNI3(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
+
+//go:noescape
+func gemmVNNI4(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
+
+//go:noescape
+func gemmAVX2(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
+
+// sumBytes returns the sum of the n32·32 signed bytes at p (n32 ≥ 1).
+//
+//go:noescape
+func sumBytes(p *int8, n32 int) int32
+
+// widen sign-extends n16·16 bytes from src into dst (n16 ≥ 1).
+//
+//go:noescape
+func widen(src *int8, dst *int16, n16 int)

@@ -1,0 +1,101 @@
+//go:build !amd64 || purego
+
+package x86
+
+import "unsafe"
+
+// asm reports that the kernels are assembly, not the Go twins.
+const asm = false
+
+func cpuSupports(p Path) (bool, string) { return false, "not amd64 assembly" }
+
+// The Go twins of the micro-kernels: same packed layouts, same arithmetic
+// (int32 accumulation with wrap-around, the same requantization steps).
+
+func gemmVNNI1(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	gemmTwin(true, 1, a, lda, rows, kg, ktail, b, np, cd, rb, out, ldc, int8o, q)
+}
+
+func gemmVNNI2(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	gemmTwin(true, 2, a, lda, rows, kg, ktail, b, np, cd, rb, out, ldc, int8o, q)
+}
+
+func gemmVNNI3(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	gemmTwin(true, 3, a, lda, rows, kg, ktail, b, np, cd, rb, out, ldc, int8o, q)
+}
+
+func gemmVNNI4(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	gemmTwin(true, 4, a, lda, rows, kg, ktail, b, np, cd, rb, out, ldc, int8o, q)
+}
+
+func gemmAVX2(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	gemmTwin(false, 1, a, lda, rows, kg, ktail, b, np, cd, rb, out, ldc, int8o, q)
+}
+
+func gemmTwin(vnni bool, nv int, a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue) {
+	groups := kg
+	if vnni && ktail != 0 {
+		groups++
+	}
+	panelBytes := groups * nv * 64
+	rbs := unsafe.Slice(rb, mr)
+	for p := 0; p < np; p++ {
+		bp := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(b), p*panelBytes)), panelBytes)
+		cdp := unsafe.Slice((*int32)(unsafe.Add(unsafe.Pointer(cd), 4*p*nv*cdWords)), nv*cdWords)
+		for r := 0; r < rows; r++ {
+			ar := unsafe.Add(unsafe.Pointer(a), r*lda)
+			for j := 0; j < 16*nv; j++ {
+				u, l := j/16, j%16
+				c := cdp[u*cdWords:]
+				acc := c[l] + rbs[r]
+				for g := 0; g < groups; g++ {
+					grp := bp[(g*nv+u)*64:]
+					if vnni {
+						k0 := 4 * g
+						if g == kg {
+							k0 = ktail
+						}
+						for i := 0; i < 4; i++ {
+							av := *(*int8)(unsafe.Add(ar, k0+i))
+							acc += int32(av) * int32(uint8(grp[4*l+i]))
+						}
+						continue
+					}
+					for i := 0; i < 2; i++ {
+						av := *(*int16)(unsafe.Add(ar, 4*g+2*i))
+						bv := *(*int16)(unsafe.Pointer(&grp[(l/8)*32+(l%8)*4+2*i]))
+						acc += int32(av) * int32(bv)
+					}
+				}
+				o := unsafe.Add(out, r*ldc+p*nv*16*(1+3*(1-int8o)))
+				if int8o == 0 {
+					*(*int32)(unsafe.Add(o, 4*j)) = acc
+					continue
+				}
+				qv := int32((int64(acc) * int64(c[16+l])) >> 31)
+				v := ((qv >> c[48+l]) + 1) >> 1
+				v = max(-32768, min(32767, v))
+				v = max(-32768, min(32767, v+int32(q.zp[0])))
+				v = max(int32(q.lo[0]), min(int32(q.hi[0]), v))
+				*(*int8)(unsafe.Add(o, j)) = int8(v)
+			}
+		}
+	}
+}
+
+// sumBytes is the Go twin of the byte-sum helper.
+func sumBytes(p *int8, n32 int) int32 {
+	var s int32
+	for _, v := range unsafe.Slice(p, 32*n32) {
+		s += int32(v)
+	}
+	return s
+}
+
+// widen is the Go twin of the widening helper.
+func widen(src *int8, dst *int16, n16 int) {
+	d := unsafe.Slice(dst, 16*n16)
+	for i, v := range unsafe.Slice(src, 16*n16) {
+		d[i] = int16(v)
+	}
+}

@@ -1,0 +1,391 @@
+package x86
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+// ExpectEnv names the environment variable a CI lane sets to the path its
+// CPU must select ("avx2" or "avx512vnni"). A lane whose CPU lacks the
+// feature it expects fails; it never skips.
+const ExpectEnv = "EDGEINFER_EXPECT_KERNELS"
+
+func TestExpectedPath(t *testing.T) {
+	want := os.Getenv(ExpectEnv)
+	best, why, ok := Best()
+	t.Logf("best path %v (%s, usable %v), assembly %v", best, why, ok, Asm())
+	if want == "" {
+		return
+	}
+	if !Asm() {
+		t.Fatalf("%s=%s but the kernels are the Go twins (GOARCH or -tags purego)", ExpectEnv, want)
+	}
+	if want == AVX2.String() {
+		// An AVX2 lane only needs AVX2: a CPU with VNNI runs both.
+		if ok, why := Supported(AVX2); !ok {
+			t.Fatalf("%s=avx2 but %s", ExpectEnv, why)
+		}
+		return
+	}
+	if !ok || best.String() != want {
+		t.Fatalf("%s=%s but this CPU selects %v (%s)", ExpectEnv, want, best, why)
+	}
+}
+
+// paths returns every path this CPU runs. On a lane that expects a path,
+// a CPU without it is a failure, not a skip.
+func paths(t *testing.T) []Path {
+	var ps []Path
+	for _, p := range Paths {
+		if ok, why := Supported(p); ok {
+			ps = append(ps, p)
+		} else if os.Getenv(ExpectEnv) == p.String() || (p == AVX2 && os.Getenv(ExpectEnv) == AVX512VNNI.String()) {
+			t.Fatalf("%v expected but unsupported: %s", p, why)
+		}
+	}
+	if len(ps) == 0 {
+		t.Logf("no x86 path on this CPU")
+	}
+	return ps
+}
+
+// forEachPath runs f once per implementation, as crypto's
+// TestAllImplementations does.
+func forEachPath(t *testing.T, f func(t *testing.T, p Path)) {
+	for _, p := range paths(t) {
+		t.Run(p.String(), func(t *testing.T) { f(t, p) })
+	}
+}
+
+// iters returns n, or a third with -short.
+func iters(n int) int {
+	if testing.Short() {
+		return n / 3
+	}
+	return n
+}
+
+type gen struct{ *rand.Rand }
+
+func newGen(seed uint64) gen { return gen{rand.New(rand.NewPCG(seed, 7))} }
+
+// i8 returns n activations; with extremes, many −128 and 127.
+func (g gen) i8(n int, extremes bool) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(g.IntN(256) - 128)
+		if extremes && g.IntN(3) == 0 {
+			v[i] = []int8{-128, 127}[g.IntN(2)]
+		}
+	}
+	return v
+}
+
+// w8 returns n weights, a third of them extreme (−128 included: the
+// kernels must not depend on the symmetric weight contract).
+func (g gen) w8(n int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(g.IntN(255) - 127)
+		if g.IntN(3) == 0 {
+			v[i] = []int8{-128, -127, 127}[g.IntN(3)]
+		}
+	}
+	return v
+}
+
+// stage returns an output stage over channels whose multipliers bring an
+// accumulator of magnitude accMag near the int8 range, with per-channel
+// variation, occasional multipliers ≥ 1/2 and tight clamps.
+func (g gen) stage(channels int, accMag float64, r quant.Rounding) kernels.OutputStage {
+	s := kernels.OutputStage{OutZP: int32(g.IntN(256) - 128), ActMin: -128, ActMax: 127, Rounding: r}
+	if g.IntN(3) == 0 {
+		s.ActMin, s.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
+	}
+	n := 1
+	if g.IntN(4) > 0 {
+		n = channels
+	}
+	slow := g.IntN(4) == 0 // some stages with multipliers ≥ 1/2
+	for i := 0; i < n; i++ {
+		real := 200 / accMag * math.Exp2(g.Float64()*4-2)
+		switch g.IntN(16) {
+		case 0:
+			if slow {
+				real = 1 + g.Float64()*3 // ≥ 1: saturates
+			}
+		case 1:
+			real = 0
+		case 2:
+			real = math.Exp2(-float64(g.IntN(20) + 12))
+		}
+		s.Mult = append(s.Mult, quant.MustMultiplier(real))
+	}
+	return s
+}
+
+func (g gen) bias(n int) []int32 {
+	if g.IntN(5) == 0 {
+		return nil
+	}
+	b := make([]int32, n)
+	for i := range b {
+		b[i] = int32(g.IntN(200001) - 100000)
+	}
+	return b
+}
+
+// shape returns M, N, K covering tiles, panel and unit tails, K tails and
+// tiny sizes.
+func (g gen) shape(i int) (m, n, k int) {
+	pick := func(small, large int) int {
+		if g.IntN(2) == 0 {
+			return 1 + g.IntN(small)
+		}
+		return 1 + g.IntN(large)
+	}
+	m, n, k = pick(13, 70), pick(20, 200), pick(40, 300)
+	switch i % 7 {
+	case 0:
+		k = 1 + g.IntN(7) // K < 4 falls back to ref; 4…7 one group and a tail
+	case 1:
+		k = 4 * (1 + g.IntN(40))
+	case 2:
+		m, n, k = 197, 48+g.IntN(40), 192
+	case 3:
+		n = 64 * (1 + g.IntN(4)) // whole VNNI panels
+	}
+	return m, n, k
+}
+
+func diff8(t *testing.T, what string, got, want []int8, n int) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: out[%d,%d] = %d, want %d", what, i/n, i%n, got[i], want[i])
+		}
+	}
+}
+
+func TestFullyConnectedMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(1)
+		for i := 0; i < iters(400); i++ {
+			m, n, k := g.shape(i)
+			r := quant.RoundSingle
+			if i%5 == 4 {
+				r = quant.RoundDouble
+			}
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
+			p.Out = g.stage(n, 60*math.Sqrt(float64(k))*64, r)
+			x, w := g.i8(m*k, i%2 == 0), g.w8(n*k)
+			want := make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			pk := PackFC(path, &p, w)
+			if pk == nil {
+				if k >= minK {
+					t.Fatalf("PackFC(K=%d) = nil", k)
+				}
+				continue
+			}
+			got := make([]int8, m*n)
+			FullyConnectedInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d %v", i, m, n, k, r), got, want, n)
+		}
+	})
+}
+
+func TestGemmInt32MatchesDefinition(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(3)
+		for i := 0; i < iters(150); i++ {
+			m, n, k := g.shape(i)
+			k = max(k, minK)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
+			p.Out = g.stage(n, 1, quant.RoundSingle)
+			x, w := g.i8(m*k, true), g.w8(n*k)
+			got := make([]int32, m*n)
+			GemmInt32(&p, x, PackFC(path, &p, w), got)
+			for mm := 0; mm < m; mm++ {
+				for nn := 0; nn < n; nn++ {
+					var want int32
+					if p.Bias != nil {
+						want = p.Bias[nn]
+					}
+					for kk := 0; kk < k; kk++ {
+						want += (int32(x[mm*k+kk]) - p.InZP) * int32(w[nn*k+kk])
+					}
+					if got[mm*n+nn] != want {
+						t.Fatalf("case %d M=%d N=%d K=%d: out[%d,%d] = %d, want %d", i, m, n, k, mm, nn, got[mm*n+nn], want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestExtremeOperands: every activation −128 and weights at ±127/−128
+// (the largest products VPDPBUSD and VPMADDWD see), long K.
+func TestExtremeOperands(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(2)
+		for i := 0; i < 40; i++ {
+			m, n, k := 1+g.IntN(13), 1+g.IntN(90), 4+g.IntN(1500)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128)}
+			p.Out = g.stage(n, 128*128*float64(k), quant.RoundSingle)
+			x := make([]int8, m*k)
+			w := make([]int8, n*k)
+			for j := range x {
+				x[j] = []int8{-128, -128, 127}[g.IntN(3)]
+			}
+			for j := range w {
+				w[j] = int8([]int{-128, -128, 127, 5}[g.IntN(4)])
+			}
+			want := make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			got := make([]int8, m*n)
+			FullyConnectedInt8(&p, x, PackFC(path, &p, w), got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d", i, m, n, k), got, want, n)
+		}
+	})
+}
+
+func TestMatMulMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(4)
+		for i := 0; i < iters(300); i++ {
+			m, n, k := g.shape(i)
+			if i%11 == 3 {
+				m, k, n = 1+g.IntN(5), 100+g.IntN(400), 600+g.IntN(1400) // several blocks of packed panels
+			}
+			r := quant.RoundSingle
+			if i%5 == 4 {
+				r = quant.RoundDouble
+			}
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjX: i%13 == 5, AdjY: i%2 == 1,
+				AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			if i%3 == 0 {
+				p.BZP = 0
+			}
+			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, r)
+			a, b := g.i8(m*k, i%2 == 0), g.i8(k*n, i%4 < 2)
+			want := make([]int8, m*n)
+			ref.MatMulInt8(&p, a, b, want)
+			got := make([]int8, m*n)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjX=%v AdjY=%v %v", i, m, n, k, p.AdjX, p.AdjY, r), got, want, n)
+		}
+	})
+}
+
+// TestMatMulStridedMatchesRef: with row strides (a product over the
+// leading sub-blocks, as a token budget runs it) the path matches ref and
+// writes nothing past N in an output row.
+func TestMatMulStridedMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(14)
+		for i := 0; i < iters(150); i++ {
+			m, n, k := g.shape(i)
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1,
+				AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			if i%3 == 0 {
+				p.BZP = 0
+			}
+			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, quant.Rounding(i%2))
+			bRows, bw := k, n
+			if p.AdjY {
+				bRows, bw = n, k
+			}
+			p.LDA, p.LDB, p.LDO = k+g.IntN(20), bw+g.IntN(20), n+1+g.IntN(20)
+			a, b := g.i8(m*p.LDA, true), g.i8(bRows*p.LDB, i%4 < 2)
+			want := make([]int8, m*p.LDO)
+			got := make([]int8, m*p.LDO)
+			for j := range want {
+				want[j], got[j] = 55, 55
+			}
+			ref.MatMulInt8(&p, a, b, want)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjY=%v LD=%d,%d,%d", i, m, n, k, p.AdjY, p.LDA, p.LDB, p.LDO), got, want, p.LDO)
+		}
+	})
+}
+
+// TestFastRequantBoundaries drives the vector requantization (every
+// multiplier below 1/2) at its edges: multipliers just below 1/2 and at
+// tiny scales, accumulators near ±2^31 through large biases, and rounding
+// ties.
+func TestFastRequantBoundaries(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(12)
+		for i := 0; i < iters(90); i++ {
+			m, n, k := 1+g.IntN(13), 1+g.IntN(140), 4+g.IntN(60)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: make([]int32, n)}
+			p.Out = kernels.OutputStage{OutZP: int32(g.IntN(256) - 128), ActMin: -128, ActMax: 127}
+			for c := 0; c < n; c++ {
+				p.Bias[c] = int32(g.Int64N(1<<32) - 1<<31 + 1<<22)
+				real := []float64{0.5 - 1e-9, 0.25, 0.375, 1.0 / 3, math.Exp2(-20), math.Exp2(-31), 0}[g.IntN(7)]
+				p.Out.Mult = append(p.Out.Mult, quant.MustMultiplier(real))
+			}
+			x, w := g.i8(m*k, true), g.w8(n*k)
+			want, got := make([]int8, m*n), make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			pk := PackFC(path, &p, w)
+			if !pk.fastReq {
+				t.Fatal("multipliers below 1/2 should take the vector requantization")
+			}
+			FullyConnectedInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d", i), got, want, n)
+		}
+	})
+}
+
+func TestSumInt8(t *testing.T) {
+	g := newGen(8)
+	for n := 0; n < 300; n++ {
+		v := g.i8(n, n%2 == 0)
+		if n%3 == 0 {
+			for i := range v {
+				v[i] = -128
+			}
+		}
+		var want int32
+		for _, x := range v {
+			want += int32(x)
+		}
+		if got := sumInt8(v); got != want {
+			t.Fatalf("len %d: sumInt8 = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestWidenRow(t *testing.T) {
+	g := newGen(9)
+	for n := 1; n < 100; n++ {
+		v := g.i8(n, true)
+		dst := make([]int16, n+1)
+		for i := range dst {
+			dst[i] = 999
+		}
+		s := widenRow(v, dst)
+		var want int32
+		for i, x := range v {
+			want += int32(x)
+			if dst[i] != int16(x) {
+				t.Fatalf("len %d: dst[%d] = %d, want %d", n, i, dst[i], x)
+			}
+		}
+		if n%2 == 1 && dst[n] != 0 {
+			t.Fatalf("len %d: padding %d, want 0", n, dst[n])
+		}
+		if s != want {
+			t.Fatalf("len %d: sum %d, want %d", n, s, want)
+		}
+	}
+}
