@@ -28,43 +28,10 @@ func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 	K := w.k
 	var buf [im2colBuf]int8
 	px := min(im2colBuf/K, 64) // pixels per batch; PackConv keeps K ≤ maxIm2colK
-	H, W := p.H, p.W
-	perImage := H * W * Cin
-	zp := int8(p.InZP)
 	for r := p.RowLo; r < p.RowHi; r++ {
-		n, oh := r/p.OH, r%p.OH
-		xn := x[n*perImage : (n+1)*perImage]
-		ih0 := oh*p.StrideH - p.PadTop
 		for ow0 := 0; ow0 < OW; ow0 += px {
 			cnt := min(px, OW-ow0)
-			for i := 0; i < cnt; i++ {
-				row := buf[i*K : (i+1)*K]
-				iw0 := (ow0+i)*p.StrideW - p.PadLeft
-				wide := p.DilationW == 1 && iw0 >= 0 && iw0+p.KW <= W
-				seg := p.KW * Cin
-				for kh := 0; kh < p.KH; kh++ {
-					dst := row[kh*seg : (kh+1)*seg]
-					ih := ih0 + kh*p.DilationH
-					if ih < 0 || ih >= H {
-						fill(dst, zp)
-						continue
-					}
-					xrow := xn[ih*W*Cin : (ih+1)*W*Cin]
-					if wide {
-						copy(dst, xrow[iw0*Cin:(iw0+p.KW)*Cin])
-						continue
-					}
-					for kw := 0; kw < p.KW; kw++ {
-						iw := iw0 + kw*p.DilationW
-						d := dst[kw*Cin : (kw+1)*Cin]
-						if iw < 0 || iw >= W {
-							fill(d, zp)
-						} else {
-							copy(d, xrow[iw*Cin:(iw+1)*Cin])
-						}
-					}
-				}
-			}
+			kernels.Im2col(p, x, r, ow0, cnt, buf[:cnt*K])
 			o := (r*OW + ow0) * Cout
 			g.run(buf[:cnt*K], K, cnt, out[o:o+cnt*Cout], nil, Cout)
 		}

@@ -389,3 +389,55 @@ func TestWidenRow(t *testing.T) {
 		}
 	}
 }
+
+func TestConv2DMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(5)
+		for i := 0; i < iters(200); i++ {
+			p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(12), W: 1 + g.IntN(12), Cin: 1 + g.IntN(40),
+				KH: 1 + g.IntN(3), KW: 1 + g.IntN(3), Cout: 1 + g.IntN(80),
+				StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1 + g.IntN(2), DilationW: 1 + g.IntN(2)}
+			switch i % 4 {
+			case 0: // pointwise
+				p.KH, p.KW, p.StrideH, p.StrideW, p.DilationH, p.DilationW = 1, 1, 1, 1, 1, 1
+			case 1: // patch embedding: stride = kernel
+				p.KH, p.KW, p.Cin, p.DilationH, p.DilationW = 4, 4, 3, 1, 1
+				p.StrideH, p.StrideW = 4, 4
+				p.H, p.W = 4*(1+g.IntN(4)), 4*(1+g.IntN(4))
+			}
+			if g.IntN(2) == 0 && i%4 != 1 {
+				p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
+			}
+			effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
+			if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+				p.PadTop, p.PadLeft = effH, effW
+			}
+			p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+			p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+			p.InZP = int32(g.IntN(256) - 128)
+			p.Bias = g.bias(p.Cout)
+			k := p.KH * p.KW * p.Cin
+			r := quant.RoundSingle
+			if i%5 == 4 {
+				r = quant.RoundDouble
+			}
+			p.Out = g.stage(p.Cout, 60*math.Sqrt(float64(k))*64, r)
+			rows := p.N * p.OH
+			p.RowLo = g.IntN(rows)
+			p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
+			x, w := g.i8(p.N*p.H*p.W*p.Cin, true), g.w8(p.Cout*k)
+			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
+			got := make([]int8, len(want))
+			ref.Conv2DInt8(&p, x, w, want)
+			pk := PackConv(path, &p, w)
+			if pk == nil {
+				if k >= minK {
+					t.Fatalf("PackConv(K=%d) = nil", k)
+				}
+				continue
+			}
+			Conv2DInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, p.Cout)
+		}
+	})
+}

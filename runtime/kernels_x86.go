@@ -1,0 +1,82 @@
+package runtime
+
+import (
+	"github.com/klauspost/cpuid/v2"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/kernels/x86"
+)
+
+// The kernels/x86 sets, "avx2" (VPMADDWD on int16-widened operands) and
+// "avx512vnni" (VPDPBUSD). On amd64 they are the assembly kernels, each
+// registered where the CPU has it (golang.org/x/sys/cpu), the best one the
+// default. Elsewhere (and with -tags purego) they are the kernels' Go
+// twins, registered but never the default, as the kernels/neon sets are
+// off arm64.
+func init() {
+	if !x86.Asm() {
+		for _, p := range x86.Paths {
+			_, why := x86.Supported(p)
+			registerKernels(x86Kernels(p, why+"; registered for tests, never the default"), false)
+		}
+		return
+	}
+	best, _, ok := x86.Best()
+	cpuName := cpuid.CPU.BrandName
+	for _, p := range x86.Paths {
+		has, why := x86.Supported(p)
+		if !has {
+			continue
+		}
+		if p != best {
+			why += "; " + best.String() + " is also available"
+		} else if p == x86.AVX2 {
+			_, vnniWhy := x86.Supported(x86.AVX512VNNI)
+			why += "; " + vnniWhy
+		}
+		if cpuName != "" {
+			why += "; " + cpuName
+		}
+		registerKernels(x86Kernels(p, why), ok && p == best)
+	}
+}
+
+func x86Kernels(path x86.Path, why string) KernelSet {
+	return KernelSet{
+		Name: path.String(),
+		Why:  why,
+		FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
+			ref.FullyConnectedInt8(&p, x, w, out)
+		},
+		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
+			x86.MatMulInt8(path, &p, a, b, out)
+		},
+		Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+			ref.Conv2DInt8(&p, x, w, out)
+		},
+		DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
+			ref.DepthwiseConv2DInt8(&p, x, w, out)
+		},
+		AddInt8: ref.AddInt8,
+		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
+			pk := x86.PackFC(path, &p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.FCParams, x, out []int8) {
+				x86.FullyConnectedInt8(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+		PrepareConv: func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
+			pk := x86.PackConv(path, &p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.ConvParams, x, out []int8) {
+				x86.Conv2DInt8(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+		TAPInt8: ref.TAPInt8,
+	}
+}
