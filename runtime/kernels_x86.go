@@ -4,7 +4,6 @@ import (
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
-	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/kernels/x86"
 )
 
@@ -42,41 +41,31 @@ func init() {
 	}
 }
 
+// x86Kernels is ref's set with the GEMM-shaped ops on path: weights packed
+// at load for FullyConnected and Conv2D, B packed per call for BatchMatMul.
 func x86Kernels(path x86.Path, why string) KernelSet {
-	return KernelSet{
-		Name: path.String(),
-		Why:  why,
-		FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
-			ref.FullyConnectedInt8(&p, x, w, out)
-		},
-		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
-			x86.MatMulInt8(path, &p, a, b, out)
-		},
-		Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-			ref.Conv2DInt8(&p, x, w, out)
-		},
-		DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-			ref.DepthwiseConv2DInt8(&p, x, w, out)
-		},
-		AddInt8: ref.AddInt8,
-		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
-			pk := x86.PackFC(path, &p, w)
-			if pk == nil {
-				return nil, 0
-			}
-			return func(p kernels.FCParams, x, out []int8) {
-				x86.FullyConnectedInt8(&p, x, pk, out)
-			}, pk.Bytes()
-		},
-		PrepareConv: func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
-			pk := x86.PackConv(path, &p, w)
-			if pk == nil {
-				return nil, 0
-			}
-			return func(p kernels.ConvParams, x, out []int8) {
-				x86.Conv2DInt8(&p, x, pk, out)
-			}, pk.Bytes()
-		},
-		TAPInt8: ref.TAPInt8,
+	s := refKernels
+	s.Name, s.Why = path.String(), why
+	s.MatMulInt8 = func(p kernels.MatMulParams, a, b, out []int8) {
+		x86.MatMulInt8(path, &p, a, b, out)
 	}
+	s.PrepareFC = func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
+		pk := x86.PackFC(path, &p, w)
+		if pk == nil {
+			return nil, 0
+		}
+		return func(p kernels.FCParams, x, out []int8) {
+			x86.FullyConnectedInt8(&p, x, pk, out)
+		}, pk.Bytes()
+	}
+	s.PrepareConv = func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
+		pk := x86.PackConv(path, &p, w)
+		if pk == nil {
+			return nil, 0
+		}
+		return func(p kernels.ConvParams, x, out []int8) {
+			x86.Conv2DInt8(&p, x, pk, out)
+		}, pk.Bytes()
+	}
+	return s
 }
