@@ -56,7 +56,7 @@ type Interpreter struct {
 	pool    *pool
 	profile []OpProfile
 	kernels KernelSet
-	tok     *tokenState // run-time token budget (tokens.go)
+	tok     *TokenFlow  // token-flow analysis and run-time budgets (tokenflow.go, tokens.go)
 }
 
 type step struct {
@@ -118,7 +118,9 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 		}
 		it.steps = append(it.steps, step{k: k, rows: k.rows(), macs: macs})
 	}
-	it.adaptTokenSteps()
+	if err := it.adaptTokenSteps(); err != nil {
+		return nil, err
+	}
 	it.pool = newPool(opts.Threads)
 	it.profile = make([]OpProfile, len(m.Ops))
 	for i, op := range m.Ops {

@@ -101,6 +101,7 @@ type matMul struct {
 	af, bf, of       []float32
 	tok              *budget
 	live             liveDims
+	lo               [3]int // first budget row of M, N, K
 }
 
 // liveDims says which of a product's M, N and K follow a token budget.
@@ -116,15 +117,15 @@ const (
 func (k *matMul) params() kernels.MatMulParams {
 	p := k.p
 	if k.tok != nil {
-		n := k.tok.live()
+		b := k.tok
 		if k.live&liveM != 0 {
-			p.M = n
+			p.M = b.live(k.lo[0])
 		}
 		if k.live&liveN != 0 {
-			p.N = n
+			p.N = b.live(k.lo[1])
 		}
 		if k.live&liveK != 0 {
-			p.K = n
+			p.K = b.live(k.lo[2])
 		}
 	}
 	return p

@@ -30,9 +30,9 @@ func init() {
 // liveRows returns a function giving the live length of axis 0 of tensor
 // t: its budget's live count, or the static length.
 func (c *prep) liveRows(t int32) func() int {
-	if d := c.it.tokenInfo().dyn[t]; d.b != nil && d.axes&1 != 0 {
-		b := d.b
-		return func() int { return b.prefix + b.keep }
+	if l := c.it.tokenInfo().t[t].ax[0]; l.kind == axTokens && l.rows.b != nil {
+		b, lo := l.rows.b, l.rows.lo
+		return func() int { return b.live(lo) }
 	}
 	n := int(c.it.model.Tensors[t].Shape[0])
 	return func() int { return n }
@@ -258,10 +258,10 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 		p.FeatZP = feat.Params.ZeroPoint
 		pf := feat.Int8()
 		sel, packed := c.diverseSelectInt8(p)
-		return withPacked(serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; sel(q, pf, ps, sc, idx) }), packed), macs, nil
+		return withPacked(serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; sel(q, pf, ps, sc, idx); copy(b.kept, idx) }), packed), macs, nil
 	case format.Float32:
 		pf := feat.Float32()
-		return serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; ref.DiverseSelectFloat(&q, pf, ps, sc, idx) }), macs, nil
+		return serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; ref.DiverseSelectFloat(&q, pf, ps, sc, idx); copy(b.kept, idx) }), macs, nil
 	}
 	return nil, 0, errDType(feat, "input")
 }

@@ -3,11 +3,13 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 // A run-time token budget.
@@ -52,16 +54,27 @@ import (
 type budget struct {
 	op     int
 	prefix int
-	max    int // Keep in the model
-	keep   int // kept tokens for the next Invoke
+	max    int     // Keep in the model
+	keep   int     // kept tokens for the next Invoke
+	from   *rowSet // the rows the op selects from (its features' token axis), or nil
+	kept   []int16 // the rows the op selected in the last Invoke (New allocates it)
 }
 
-// dynTensor says which axes of a tensor have the budget's live length
-// prefix+keep, and on which of them the dead entries are exact zeros.
-type dynTensor struct {
-	b     *budget
-	axes  uint8
-	zeros uint8
+// specialIDs returns the ids of the budget's prefix rows.
+func (b *budget) specialIDs() []int32 {
+	if b.from != nil && b.from.b == nil && len(b.from.ids) >= b.prefix {
+		return b.from.ids[:b.prefix]
+	}
+	if b.from != nil && b.from.b != nil {
+		if ids := b.from.b.specialIDs(); len(ids) >= b.from.lo+b.prefix {
+			return ids[b.from.lo : b.from.lo+b.prefix]
+		}
+	}
+	ids := make([]int32, b.prefix)
+	for k := range ids {
+		ids[k] = -1 - int32(k)
+	}
+	return ids
 }
 
 type tokenStepKind uint8
@@ -71,6 +84,8 @@ const (
 	stepMatMul                        // BatchMatMul with live M, N and/or K
 	stepSoftmaxK                      // Softmax over live keys
 	stepSelect                        // the pruning op: MACs follow keep
+	stepMean                          // Mean over the live tokens
+	stepTokenOp                       // a token operator reading the live rows: MACs follow them
 )
 
 type tokenStep struct {
@@ -78,50 +93,42 @@ type tokenStep struct {
 	kind tokenStepKind
 	b    *budget
 	live liveDims // stepMatMul: which dimensions are live
+	lo   [3]int   // first budget row of the live axis (M, N, K for stepMatMul)
+	per  int      // stepRows: kernel rows per token (axes between tokens and features)
 	full int64    // MACs at the maximum
-	max  int      // live count at the maximum
 }
 
 // scaled returns the step's MACs at the budget: DiverseSelect's follow
 // keep; a trimmed op's scale by live/max for each live dimension (exact:
-// each such planned dimension is max).
+// each such planned dimension is its maximum).
 func (ts *tokenStep) scaled() int64 {
+	b := ts.b
 	if ts.kind == stepSelect {
-		return ts.full * int64(ts.b.keep) / int64(ts.b.max)
+		return ts.full * int64(b.keep) / int64(b.max)
 	}
-	dims := 0
-	switch ts.kind {
-	case stepRows:
-		dims = 1
-	case stepMatMul:
-		for d := liveM; d <= liveK; d <<= 1 {
+	m := ts.full
+	dims := []int{0}
+	if ts.kind == stepMatMul {
+		dims = dims[:0]
+		for k, d := range []liveDims{liveM, liveN, liveK} {
 			if ts.live&d != 0 {
-				dims++
+				dims = append(dims, k)
 			}
 		}
 	}
-	m := ts.full
-	for ; dims > 0; dims-- {
-		m = m * int64(ts.b.live()) / int64(ts.max)
+	for _, k := range dims {
+		m = m * int64(b.live(ts.lo[k])) / int64(b.prefix+b.max-ts.lo[k])
 	}
 	return m
-}
-
-type tokenState struct {
-	dyn     []dynTensor
-	source  map[int]*budget // DiverseSelect op → its budget
-	budgets []*budget
-	steps   []tokenStep
-	blocked error
 }
 
 // ErrNoTokenBudget is returned by SetTokens for models whose token count
 // cannot change at run time.
 var ErrNoTokenBudget = errors.New("runtime: model has no run-time token budget")
 
-func (it *Interpreter) tokenInfo() *tokenState {
+func (it *Interpreter) tokenInfo() *TokenFlow {
 	if it.tok == nil {
-		it.tok = analyzeTokens(it.model)
+		it.tok = AnalyzeTokens(it.model)
 	}
 	return it.tok
 }
@@ -137,243 +144,6 @@ func (c *prep) opIndex(op *format.Op) int {
 
 func bit(a int) uint8 { return 1 << uint(a) }
 
-func analyzeTokens(m *format.Model) *tokenState {
-	s := &tokenState{dyn: make([]dynTensor, len(m.Tensors)), source: map[int]*budget{}}
-	block := func(i int, op *format.Op, why string) {
-		if s.blocked == nil {
-			s.blocked = fmt.Errorf("%w: op %d %v %q: %s", ErrNoTokenBudget, i, op.Code, op.Name, why)
-		}
-	}
-	for i := range m.Ops {
-		op := &m.Ops[i]
-		var b *budget
-		var in []dynTensor
-		for _, t := range op.Inputs {
-			var d dynTensor
-			if t >= 0 {
-				d = s.dyn[t]
-			}
-			in = append(in, d)
-			if d.b != nil {
-				b = d.b
-			}
-		}
-		out := op.Outputs[0]
-		shape := func(t int32) []int32 { return m.Tensors[t].Shape }
-		if op.Code == format.OpDiverseSelect {
-			o := op.Options.(*format.DiverseSelectOptions)
-			nb := &budget{op: i, prefix: int(o.Prefix), max: int(o.Keep), keep: int(o.Keep)}
-			s.source[i] = nb
-			s.budgets = append(s.budgets, nb)
-			s.dyn[out] = dynTensor{b: nb, axes: 1}
-			s.steps = append(s.steps, tokenStep{op: i, kind: stepSelect, b: nb})
-			continue
-		}
-		if op.Code == format.OpGatherTokens {
-			// The indices decide the rows: x's own budget (an earlier
-			// pruning) no longer matters.
-			if in[1].b != nil {
-				s.dyn[out] = dynTensor{b: in[1].b, axes: 1}
-			}
-			continue
-		}
-		if b == nil {
-			continue
-		}
-		for _, d := range in {
-			if d.b != nil && d.b != b {
-				block(i, op, "mixes two token budgets")
-			}
-		}
-		x := in[0]
-		switch op.Code {
-		case format.OpFullyConnected, format.OpLayerNorm:
-			if x.b == nil {
-				block(i, op, "weights follow a token budget")
-				break
-			}
-			xs := shape(op.Inputs[0])
-			tokAxis, ok := len(xs)-2, len(xs) >= 2 && x.axes == bit(len(xs)-2)
-			for _, d := range xs[:max(0, len(xs)-2)] {
-				ok = ok && d == 1
-			}
-			if !ok {
-				block(i, op, "budgeted tokens must be [T, D] or [1, T, D]")
-				break
-			}
-			s.dyn[out] = dynTensor{b: b, axes: bit(tokAxis)}
-			s.steps = append(s.steps, tokenStep{op: i, kind: stepRows, b: b})
-		case format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic, format.OpTanh, format.OpHardSwish,
-			format.OpRsqrt, format.OpQuantize, format.OpDequantize, format.OpSwiGLU:
-			s.dyn[out] = dynTensor{b: b, axes: x.axes | in[len(in)-1].axes}
-		case format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference:
-			var axes uint8
-			for k, d := range in {
-				if d.b == nil {
-					continue
-				}
-				if !sameShape(shape(op.Inputs[k]), shape(out)) {
-					block(i, op, "broadcasts a budgeted token axis")
-				}
-				axes |= d.axes
-			}
-			s.dyn[out] = dynTensor{b: b, axes: axes}
-		case format.OpReshape:
-			a, ok := singleAxis(x.axes)
-			if !ok {
-				block(i, op, "reshapes more than one budgeted axis")
-				break
-			}
-			na, ok := reshapeAxis(shape(op.Inputs[0]), shape(out), a)
-			if !ok {
-				block(i, op, "reshape merges or splits the budgeted axis")
-				break
-			}
-			s.dyn[out] = dynTensor{b: b, axes: bit(na), zeros: boolBit(x.zeros&bit(a) != 0, na)}
-		case format.OpTranspose:
-			perm := op.Options.(*format.TransposeOptions).Perm
-			var d dynTensor
-			d.b = b
-			for k, p := range perm {
-				if x.axes&bit(int(p)) != 0 {
-					d.axes |= bit(k)
-				}
-				if x.zeros&bit(int(p)) != 0 {
-					d.zeros |= bit(k)
-				}
-			}
-			s.dyn[out] = d
-		case format.OpSlice:
-			o := op.Options.(*format.SliceOptions)
-			d := dynTensor{b: b}
-			xs := shape(op.Inputs[0])
-			for a := range xs {
-				if x.axes&bit(a) == 0 {
-					continue
-				}
-				full := o.Begin[a] == 0 && (o.Size[a] < 0 || o.Size[a] == xs[a])
-				switch {
-				case full:
-					d.axes |= bit(a)
-					d.zeros |= x.zeros & bit(a)
-				case o.Size[a] >= 0 && int(o.Begin[a]+o.Size[a]) <= b.prefix:
-					// Only prefix rows: always live, static.
-				default:
-					block(i, op, "slices inside the budgeted token rows")
-				}
-			}
-			if d.axes != 0 {
-				s.dyn[out] = d
-			}
-		case format.OpBatchMatMul:
-			o, _ := op.Options.(*format.BatchMatMulOptions)
-			var adjX, adjY bool
-			if o != nil {
-				adjX, adjY = o.AdjX, o.AdjY
-			}
-			ra, rb := len(shape(op.Inputs[0])), len(shape(op.Inputs[1]))
-			am, ak := ra-2, ra-1
-			if adjX {
-				am, ak = ak, am
-			}
-			bk, bn := rb-2, rb-1
-			if adjY {
-				bk, bn = bn, bk
-			}
-			a, bb := in[0], in[1]
-			if a.axes&^(bit(am)|bit(ak)) != 0 || bb.axes&^(bit(bk)|bit(bn)) != 0 {
-				block(i, op, "budgeted batch axis")
-				break
-			}
-			aK, bK := a.axes&bit(ak) != 0, bb.axes&bit(bk) != 0
-			if aK != bK || (aK && a.zeros&bit(ak) == 0 && bb.zeros&bit(bk) == 0) {
-				block(i, op, "contracts over a budgeted axis without zeros in its dead entries")
-				break
-			}
-			d := dynTensor{b: b}
-			var live liveDims
-			if a.axes&bit(am) != 0 {
-				if adjX {
-					block(i, op, "budgeted rows of a transposed operand")
-					break
-				}
-				d.axes |= bit(ra - 2)
-				live |= liveM
-			}
-			if bb.axes&bit(bn) != 0 {
-				// The dead columns are not computed: what reads them
-				// (masked softmax) reads the live keys only.
-				d.axes |= bit(ra - 1)
-				live |= liveN
-			}
-			if aK {
-				// The dead terms are zeros: the sum over the live
-				// keys alone has the same bits.
-				live |= liveK
-			}
-			if live != 0 {
-				s.steps = append(s.steps, tokenStep{op: i, kind: stepMatMul, b: b, live: live})
-			}
-			if d.axes != 0 {
-				s.dyn[out] = d
-			}
-		case format.OpSoftmax:
-			last := len(shape(out)) - 1
-			d := dynTensor{b: b, axes: x.axes, zeros: x.zeros}
-			if x.axes&bit(last) != 0 {
-				d.zeros |= bit(last)
-				s.steps = append(s.steps, tokenStep{op: i, kind: stepSoftmaxK, b: b})
-			}
-			s.dyn[out] = d
-		case format.OpAttentionSinkRedistribute:
-			// It reads whole rows of probabilities: dead keys must hold
-			// zeros (masked softmax), which it leaves zeros.
-			last := len(shape(op.Inputs[0])) - 1
-			if x.axes&bit(last) != 0 && x.zeros&bit(last) == 0 {
-				block(i, op, "redistributes probabilities whose dead keys are not zeros")
-				break
-			}
-			s.dyn[out] = dynTensor{b: b, axes: x.axes, zeros: x.zeros}
-		case format.OpZOSensitivity, format.OpGGeMPool, format.OpEfficientProbe, format.OpAdaptiveTokenPool2D:
-			// They read the live rows of whole features.
-			if xs := shape(op.Inputs[0]); x.axes&bit(len(xs)-1) != 0 {
-				block(i, op, "budgeted feature axis")
-				break
-			}
-			switch op.Code {
-			case format.OpZOSensitivity:
-				s.dyn[out] = dynTensor{b: b, axes: 1}
-			case format.OpAdaptiveTokenPool2D:
-				if !op.Options.(*format.AdaptiveTokenPool2DOptions).Masked {
-					block(i, op, "unmasked pooling needs the whole grid")
-				}
-			}
-		default:
-			block(i, op, "has no rule for a run-time token count")
-		}
-	}
-	return s
-}
-
-func boolBit(v bool, a int) uint8 {
-	if v {
-		return bit(a)
-	}
-	return 0
-}
-
-func sameShape(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func singleAxis(m uint8) (int, bool) {
 	for a := 0; a < 8; a++ {
 		if m == bit(a) {
@@ -383,47 +153,33 @@ func singleAxis(m uint8) (int, bool) {
 	return 0, false
 }
 
-// reshapeAxis finds the axis of out that holds axis a of in unchanged:
-// the same length after the same number of leading elements.
-func reshapeAxis(in, out []int32, a int) (int, bool) {
-	lead := int64(1)
-	for _, d := range in[:a] {
-		lead *= int64(d)
-	}
-	l := int64(1)
-	for k, d := range out {
-		if l == lead && d == in[a] {
-			return k, true
-		}
-		l *= int64(d)
-	}
-	return 0, false
-}
-
-func (b *budget) live() int { return b.prefix + b.keep }
+// live returns the live length of a budgeted axis starting at row lo.
+func (b *budget) live(lo int) int { return b.prefix + b.keep - lo }
 
 // liveKernel runs a row kernel over the live token rows only.
 type liveKernel struct {
 	kernel
-	b *budget
+	b       *budget
+	lo, per int
 }
 
-func (k *liveKernel) rows() int { return k.b.live() }
+func (k *liveKernel) rows() int { return k.b.live(k.lo) * k.per }
 
 // maskedSoftmax normalizes each row over its live keys and zeroes the rest.
 type maskedSoftmax struct {
 	n, d int
 	b    *budget
+	lo   int
 	f    func(lo, hi, live int)
 }
 
 func (k *maskedSoftmax) rows() int          { return k.n }
-func (k *maskedSoftmax) runRows(lo, hi int) { k.f(lo, hi, k.b.live()) }
+func (k *maskedSoftmax) runRows(lo, hi int) { k.f(lo, hi, k.b.live(k.lo)) }
 
-func (it *Interpreter) newMaskedSoftmax(op *format.Op, b *budget) kernel {
+func (it *Interpreter) newMaskedSoftmax(op *format.Op, b *budget, first int) kernel {
 	x, out := &it.tensors[op.Inputs[0]], &it.tensors[op.Outputs[0]]
 	d := x.Shape[len(x.Shape)-1]
-	k := &maskedSoftmax{n: x.NumElements() / d, d: d, b: b}
+	k := &maskedSoftmax{n: x.NumElements() / d, d: d, b: b, lo: first}
 	beta := float32(1)
 	if o, ok := op.Options.(*format.SoftmaxOptions); ok {
 		beta = o.Beta
@@ -455,43 +211,152 @@ func (it *Interpreter) newMaskedSoftmax(op *format.Op, b *budget) kernel {
 	return k
 }
 
+// newLiveMean averages the live rows of a budgeted token axis (the mean
+// of [1…, T, …] over T, with every axis before T of length 1): the int8
+// multiplier s_in/(s_out·n) for every live count n is computed at load.
+func (it *Interpreter) newLiveMean(op *format.Op, b *budget, first int) (kernel, error) {
+	x, out := &it.tensors[op.Inputs[0]], &it.tensors[op.Outputs[0]]
+	a, _, _ := it.tok.leadingTokens(op.Inputs[0])
+	inner := product(x.Shape[a+1:])
+	for _, r := range op.Options.(*format.MeanOptions).Axes {
+		if r < 0 {
+			r += int32(len(x.Shape))
+		}
+		if int(r) > a {
+			inner /= x.Shape[r] // reduced axes of length 1
+		}
+	}
+	p := kernels.MeanParams{Outer: 1, Inner: inner}
+	n := b.prefix + b.max - first
+	switch x.DType {
+	case format.Int8:
+		mults := make([]quant.Multiplier, n+1)
+		for r := 1; r <= n; r++ {
+			m, err := quant.NewMultiplier(float64(x.Params.Scale) / (float64(out.Params.Scale) * float64(r)))
+			if err != nil {
+				return nil, err
+			}
+			mults[r] = m
+		}
+		p.InZP, p.OutZP, p.Rounding = x.Params.ZeroPoint, out.Params.ZeroPoint, it.model.Rounding.Multiplier()
+		px, po := x.Int8(), out.Int8()
+		return serial(func() {
+			q := p
+			q.Reduce = b.live(first)
+			q.Mult = mults[q.Reduce]
+			ref.MeanInt8(&q, px, po)
+		}), nil
+	case format.Float32:
+		px, po := x.Float32(), out.Float32()
+		return serial(func() { q := p; q.Reduce = b.live(first); ref.MeanFloat(&q, px, po) }), nil
+	}
+	return nil, errDType(x, "input")
+}
+
 // adaptTokenSteps swaps in the budget-aware kernels (called once by New).
-func (it *Interpreter) adaptTokenSteps() {
+func (it *Interpreter) adaptTokenSteps() error {
 	s := it.tokenInfo()
 	if s.blocked != nil || len(s.budgets) == 0 {
-		return
+		return nil
+	}
+	for _, b := range s.budgets {
+		b.kept = make([]int16, b.prefix+b.max)
 	}
 	for j := range s.steps {
 		ts := &s.steps[j]
 		st := &it.steps[ts.op]
-		ts.full, ts.max = st.macs, ts.b.live()
+		op := &it.model.Ops[ts.op]
+		ts.full = st.macs
 		switch ts.kind {
 		case stepRows:
-			st.k = &liveKernel{kernel: st.k, b: ts.b}
+			st.k = &liveKernel{kernel: st.k, b: ts.b, lo: ts.lo[0], per: ts.per}
 		case stepMatMul:
 			if mm, ok := st.k.(*matMul); ok {
-				mm.tok, mm.live = ts.b, ts.live
+				mm.tok, mm.live, mm.lo = ts.b, ts.live, ts.lo
 			}
 		case stepSoftmaxK:
-			st.k = it.newMaskedSoftmax(&it.model.Ops[ts.op], ts.b)
+			st.k = it.newMaskedSoftmax(op, ts.b, ts.lo[0])
+		case stepMean:
+			k, err := it.newLiveMean(op, ts.b, ts.lo[0])
+			if err != nil {
+				return fmt.Errorf("runtime: op %d %v %q: %w", ts.op, op.Code, op.Name, err)
+			}
+			st.k = k
 		}
 		st.rows = st.k.rows()
 	}
+	return nil
 }
 
 // MaxTokens returns the largest number of tokens the model's pruning ops
 // keep (the Keep they were built with), or 0 when the model has no
 // run-time token budget.
 func (it *Interpreter) MaxTokens() int {
+	n, _ := it.TokenBudget()
+	return n
+}
+
+// TokenBudget returns the most patch tokens the model's pruning ops keep
+// (the Keep they were built with), or 0 and an error wrapping
+// ErrNoTokenBudget that says why the model has no run-time token budget:
+// no pruning op, or the op whose pruned tokens it cannot follow.
+func (it *Interpreter) TokenBudget() (int, error) {
 	s := it.tokenInfo()
 	if s.blocked != nil {
-		return 0
+		return 0, s.blocked
+	}
+	if len(s.budgets) == 0 {
+		return 0, ErrNoTokenBudget
 	}
 	n := 0
 	for _, b := range s.budgets {
 		n = max(n, b.max)
 	}
-	return n
+	return n, nil
+}
+
+// PatchGrid returns the model's patch grid (rows, columns) as the token
+// analysis finds it, or 0, 0.
+func (it *Interpreter) PatchGrid() (h, w int) { return it.tokenInfo().Grid() }
+
+// KeptPatches appends to dst the grid indices (row-major) of the patches
+// that survived every pruning op of the last Invoke, in increasing order,
+// and returns it. It allocates nothing when dst has room for them. It
+// returns dst unchanged for a model without a run-time budget or patch
+// grid, or before the first Invoke.
+func (it *Interpreter) KeptPatches(dst []int) []int {
+	s := it.tokenInfo()
+	if s.blocked != nil || len(s.budgets) == 0 {
+		return dst
+	}
+	// The last pruning op's choice, traced back through the ones before.
+	b := s.budgets[len(s.budgets)-1]
+	start := len(dst)
+	for r := 0; r < b.prefix+b.keep; r++ {
+		if g, ok := b.gridOf(r); ok {
+			dst = append(dst, g)
+		}
+	}
+	slices.Sort(dst[start:])
+	return dst
+}
+
+// gridOf returns the grid index of the patch in row r of b's selection.
+func (b *budget) gridOf(r int) (int, bool) {
+	if b.kept == nil || r >= len(b.kept) || b.from == nil {
+		return 0, false
+	}
+	src := int(b.kept[r])
+	if src < 0 {
+		return 0, false
+	}
+	if b.from.b == nil {
+		if src >= len(b.from.ids) || b.from.ids[src] < 0 {
+			return 0, false
+		}
+		return int(b.from.ids[src]), true
+	}
+	return b.from.b.gridOf(b.from.lo + src)
 }
 
 // SetTokens makes every pruning op keep min(n, its maximum) tokens (plus
@@ -500,13 +365,10 @@ func (it *Interpreter) MaxTokens() int {
 // ErrNoTokenBudget (wrapped with the reason) for models without pruning
 // or whose pruned tokens reach an op with no run-time rule.
 func (it *Interpreter) SetTokens(n int) error {
+	if _, err := it.TokenBudget(); err != nil {
+		return err
+	}
 	s := it.tokenInfo()
-	if s.blocked != nil {
-		return s.blocked
-	}
-	if len(s.budgets) == 0 {
-		return ErrNoTokenBudget
-	}
 	if n < 1 {
 		return fmt.Errorf("runtime: SetTokens(%d): keep at least 1 token", n)
 	}
@@ -535,10 +397,11 @@ func asInt16(b []byte) []int16 {
 
 // FixTokens returns a copy of m in which every pruning op keeps exactly
 // min(keep, its maximum) tokens: the budgeted axes of the tensors after it
-// are resized to prefix+keep, so the model runs, and counts its MACs, with
-// the static shapes of that budget. m itself is not modified.
+// are resized to their live length at that budget, so the model runs, and
+// counts its MACs, with the static shapes of that budget. m itself is not
+// modified.
 func FixTokens(m *format.Model, keep int) (*format.Model, error) {
-	s := analyzeTokens(m)
+	s := AnalyzeTokens(m)
 	if s.blocked != nil {
 		return nil, s.blocked
 	}
@@ -548,40 +411,51 @@ func FixTokens(m *format.Model, keep int) (*format.Model, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("runtime: FixTokens(%d): keep at least 1 token", keep)
 	}
+	for _, b := range s.budgets {
+		b.keep = min(keep, b.max)
+	}
 	nm := *m
 	nm.MemoryPlan = nil
 	nm.Tensors = append([]format.Tensor(nil), m.Tensors...)
 	nm.Ops = append([]format.Op(nil), m.Ops...)
-	for i, d := range s.dyn {
-		if d.b == nil {
+	for i := range s.t {
+		ft := &s.t[i]
+		if b, _ := ft.budget(); b == nil {
 			continue
 		}
 		t := &nm.Tensors[i]
 		t.Shape = append([]int32(nil), t.Shape...)
 		for a := range t.Shape {
-			if d.axes&bit(a) != 0 {
-				t.Shape[a] = int32(d.b.prefix + min(keep, d.b.max))
+			if l := ft.ax[a]; l.kind == axTokens && l.rows.b != nil {
+				t.Shape[a] = int32(l.rows.b.live(l.rows.lo))
 			}
 		}
 	}
 	for i := range nm.Ops {
 		op := &nm.Ops[i]
-		d := s.dyn[op.Inputs[0]]
-		if op.Code != format.OpSlice || d.b == nil {
+		if op.Code != format.OpSlice {
+			continue
+		}
+		x := op.Inputs[0]
+		if b, _ := s.t[x].budget(); b == nil {
 			continue
 		}
 		o := *op.Options.(*format.SliceOptions)
 		o.Size = append([]int32(nil), o.Size...)
 		for a := range o.Size {
-			if d.axes&bit(a) != 0 && o.Size[a] == m.Tensors[op.Inputs[0]].Shape[a] {
-				o.Size[a] = nm.Tensors[op.Inputs[0]].Shape[a]
+			l := s.t[x].ax[a]
+			if l.kind != axTokens || l.rows.b == nil || o.Size[a] < 0 {
+				continue
+			}
+			if o.Begin[a]+o.Size[a] == m.Tensors[x].Shape[a] {
+				o.Size[a] = nm.Tensors[x].Shape[a] - o.Begin[a]
 			}
 		}
 		op.Options = &o
 	}
 	for _, b := range s.budgets {
 		o := *nm.Ops[b.op].Options.(*format.DiverseSelectOptions)
-		o.Keep = int32(min(keep, b.max))
+		o.Keep = int32(b.keep)
 		nm.Ops[b.op].Options = &o
 	}
 	if err := nm.Validate(); err != nil {

@@ -1,11 +1,14 @@
 package zoo
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
 // PruneOptions choose where and how InsertPruning prunes a float ViT.
@@ -74,9 +77,10 @@ func findMLPs(m *format.Model) []mlpBlock {
 }
 
 // attentionSoftmax finds the attention softmax of block b: the last
-// Softmax between the previous block's MLP residual and this block's, its
-// output shaped [1…, H, T, T]. It returns the op's index.
-func attentionSoftmax(m *format.Model, blocks []mlpBlock, b int, T int32) (int, error) {
+// Softmax between the previous block's MLP residual and this block's
+// whose queries and keys (its last two axes) are the token rows rows.
+// It returns the op's index.
+func attentionSoftmax(m *format.Model, flow *runtime.TokenFlow, blocks []mlpBlock, b int, rows []int32) (int, error) {
 	lo := -1
 	if b > 0 {
 		lo = blocks[b-1].add
@@ -86,25 +90,63 @@ func attentionSoftmax(m *format.Model, blocks []mlpBlock, b int, T int32) (int, 
 			continue
 		}
 		t := m.Ops[i].Outputs[0]
-		sh := m.Tensors[t].Shape
-		ok := len(sh) >= 3 && sh[len(sh)-1] == T && sh[len(sh)-2] == T
-		for _, d := range sh[:max(len(sh)-3, 0)] {
-			ok = ok && d == 1
+		r := len(m.Tensors[t].Shape)
+		if axes := flow.TokenAxes(t); len(axes) == 2 && axes[0] == r-2 && axes[1] == r-1 {
+			_, ids, _ := flow.TokenAxis(t)
+			if slices.Equal(ids, rows) {
+				return i, nil
+			}
 		}
-		if !ok {
-			return 0, fmt.Errorf("zoo: block %d attention %q has shape %v, want [1…, heads, %d, %d]", b, m.Tensors[t].Name, sh, T, T)
-		}
-		return i, nil
 	}
-	return 0, fmt.Errorf("zoo: block %d has no attention softmax before its MLP", b)
+	return 0, fmt.Errorf("zoo: block %d has no attention softmax over its tokens before its MLP", b)
+}
+
+// ErrNoClassToken is returned by InsertPruning for the "cls" mode on a
+// model without a class token (one whose head averages the tokens).
+var ErrNoClassToken = errors.New("the model has no class token")
+
+// tokens2D returns t, whose token axis is axis and whose other axes but
+// the last have length 1, as a [T, C] tensor: t itself when it is 2-D,
+// else the output of a Reshape appended to ops.
+func tokens2D(t int32, shape []int32, axis int, name string, act func(string, format.DType, ...int32) int32, op func(format.OpCode, string, format.Options, []int32, int32)) int32 {
+	if len(shape) == 2 && axis == 0 {
+		return t
+	}
+	r := act(name, format.Float32, shape[axis], shape[len(shape)-1])
+	op(format.OpReshape, name, nil, []int32{t}, r)
+	return r
+}
+
+// tokenRows returns the token axis and rows of tensor t (what), checking
+// that every axis but the token axis and the last has length 1.
+func tokenRows(m *format.Model, flow *runtime.TokenFlow, t int32, what string) (int, []int32, error) {
+	axis, ids, ok := flow.TokenAxis(t)
+	sh := m.Tensors[t].Shape
+	if !ok {
+		return 0, nil, fmt.Errorf("zoo: %s %q (shape %v) holds no tokens that come from the patch embedding", what, m.Tensors[t].Name, sh)
+	}
+	for a, d := range sh[:len(sh)-1] {
+		if a != axis && d != 1 {
+			return 0, nil, fmt.Errorf("zoo: %s %q has shape %v with tokens along axis %d: every other axis but the features must have length 1", what, m.Tensors[t].Name, sh, axis)
+		}
+	}
+	if axis == len(sh)-1 {
+		return 0, nil, fmt.Errorf("zoo: %s %q has shape %v with tokens along its last axis: want the features last", what, m.Tensors[t].Name, sh)
+	}
+	return axis, ids, nil
 }
 
 // InsertPruning returns a copy of the float ViT m with ZOO-Prune inserted
 // after block o.AfterBlock: ZOSensitivity through that block's MLP,
-// DiverseSelect on the block's output tokens (class token kept) and
-// GatherTokens. The pruning keeps every patch token at load (Keep = T − 1,
-// so every later shape is unchanged); Interpreter.SetTokens chooses how
-// many survive per Invoke. Tokens may be [T, D] or [1, T, D].
+// DiverseSelect on the block's output tokens and GatherTokens. Where the
+// tokens are, and which are patches and which special rows (class,
+// distillation, registers: always kept), comes from the token-flow
+// analysis (runtime.AnalyzeTokens): the tokens may be [T, D], [1, T, D]
+// or [T, 1, D], the special rows must come before the patches. The
+// pruning keeps every patch token at load (Keep = patches, so every later
+// shape is unchanged); Interpreter.SetTokens chooses how many survive per
+// Invoke. It fails, naming the op and why, when the pruned model's budget
+// could not change at run time.
 func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	blocks := findMLPs(m)
 	if o.AfterBlock < 0 || o.AfterBlock >= len(blocks) {
@@ -129,27 +171,43 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	x := m.Ops[blk.add].Outputs[0]
 	xs := m.Tensors[x].Shape
 	zs := m.Tensors[blk.z].Shape
-	T, D, F := xs[len(xs)-2], xs[len(xs)-1], zs[len(zs)-1]
-	if len(xs) == 3 && xs[0] != 1 || len(xs) != 2 && len(xs) != 3 {
-		return nil, fmt.Errorf("zoo: block %d output has shape %v, want [T, D] or [1, T, D]", o.AfterBlock, xs)
+	flow := runtime.AnalyzeTokens(m)
+	xa, rows, err := tokenRows(m, flow, x, fmt.Sprintf("block %d output", o.AfterBlock))
+	if err != nil {
+		return nil, err
 	}
+	za, zrows, err := tokenRows(m, flow, blk.z, fmt.Sprintf("block %d MLP", o.AfterBlock))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(rows, zrows) {
+		return nil, fmt.Errorf("zoo: block %d: the MLP's tokens are not the block output's", o.AfterBlock)
+	}
+	prefix := 0
+	for prefix < len(rows) && rows[prefix] < 0 {
+		prefix++
+	}
+	for _, r := range rows[prefix:] {
+		if r < 0 {
+			return nil, fmt.Errorf("zoo: block %d output %q: special rows (class, distillation, register tokens) must all come before the patch tokens to be kept by the pruning; rows %v (−1−s: special s)", o.AfterBlock, m.Tensors[x].Name, rows)
+		}
+	}
+	if prefix == len(rows) {
+		return nil, fmt.Errorf("zoo: block %d output %q has no patch tokens to prune", o.AfterBlock, m.Tensors[x].Name)
+	}
+	T, D, F := xs[xa], xs[len(xs)-1], zs[len(zs)-1]
 	p := fmt.Sprintf("prune%d/", o.AfterBlock)
 	var ops []format.Op
 	op := func(code format.OpCode, name string, opts format.Options, ins []int32, out int32) {
 		ops = append(ops, format.Op{Code: code, Version: format.MinVersion(code, opts), Name: p + name, Options: opts, Inputs: ins, Outputs: []int32{out}})
 	}
-	x2, z2 := x, blk.z
-	if len(xs) == 3 {
-		x2 = act(p+"tokens2d", format.Float32, T, D)
-		op(format.OpReshape, "tokens2d", nil, []int32{x}, x2)
-		z2 = act(p+"fc1_2d", format.Float32, T, F)
-		op(format.OpReshape, "fc1_2d", nil, []int32{blk.z}, z2)
-	}
+	x2 := tokens2D(x, xs, xa, p+"tokens2d", act, op)
+	z2 := tokens2D(blk.z, zs, za, p+"fc1_2d", act, op)
 	var s int32
 	if o.Mode != "uniform" {
 		s = act(p+"sensitivity", format.Float32, T)
 	}
-	sel := &format.DiverseSelectOptions{Keep: T - 1, Prefix: 1}
+	sel := &format.DiverseSelectOptions{Keep: T - int32(prefix), Prefix: int32(prefix)}
 	w1 := m.Tensors[m.Ops[blk.fc1].Inputs[1]].Float32s()
 	w2i := m.Ops[blk.fc2].Inputs[1]
 	zo := &format.ZOSensitivityOptions{Step: 1e-3, ReLU: blk.relu}
@@ -203,12 +261,17 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		}
 		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, constF(p+"directions", []int32{int32(dirs), F}, a), wj}, s)
 	case "cls":
-		sm, err := attentionSoftmax(m, blocks, o.AfterBlock, T)
+		cls, ok := flow.ClassToken()
+		if !ok {
+			return nil, fmt.Errorf("zoo: --prune cls ranks patches by the class token's attention: %w (its head reads no special row by index); use jvp, lowrank_jvp, fro_diag or uniform", ErrNoClassToken)
+		}
+		row := slices.Index(rows, -1-cls)
+		sm, err := attentionSoftmax(m, flow, blocks, o.AfterBlock, rows)
 		if err != nil {
 			return nil, err
 		}
 		// The class token's attention, recomputed from its own row of
-		// the logits [1…, H, T, T]: row 0 of every head [1…, H, 1, T] →
+		// the logits [1…, H, T, T]: its row of every head [1…, H, 1, T] →
 		// softmax → mean over everything but the last axis → [T]. In
 		// float this is the block's own softmax of the same rows; in an
 		// int8 model the score ops stay float (package ptq), so the
@@ -218,10 +281,12 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		ls := m.Tensors[logits].Shape
 		size := append([]int32(nil), ls...)
 		size[len(size)-2] = 1
-		row := act(p+"cls_logits", format.Float32, size...)
-		op(format.OpSlice, "cls_logits", &format.SliceOptions{Begin: make([]int32, len(ls)), Size: size}, []int32{logits}, row)
+		begin := make([]int32, len(ls))
+		begin[len(ls)-2] = int32(row)
+		clsRow := act(p+"cls_logits", format.Float32, size...)
+		op(format.OpSlice, "cls_logits", &format.SliceOptions{Begin: begin, Size: size}, []int32{logits}, clsRow)
 		probs := act(p+"cls_attention", format.Float32, size...)
-		op(format.OpSoftmax, "cls_attention", m.Ops[sm].Options, []int32{row}, probs)
+		op(format.OpSoftmax, "cls_attention", m.Ops[sm].Options, []int32{clsRow}, probs)
 		axes := make([]int32, len(ls)-1)
 		for k := range axes {
 			axes[k] = int32(k)
@@ -235,10 +300,10 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	op(format.OpDiverseSelect, "select", sel, []int32{x2, s}, idx)
 	kept := act(p+"kept", format.Float32, T, D)
 	op(format.OpGatherTokens, "kept", nil, []int32{x2, idx}, kept)
-	if len(xs) == 3 {
-		k3 := act(p+"kept3d", format.Float32, 1, T, D)
-		op(format.OpReshape, "kept3d", nil, []int32{kept}, k3)
-		kept = k3
+	if x2 != x {
+		back := act(p+"kept_tokens", format.Float32, xs...)
+		op(format.OpReshape, "kept_tokens", nil, []int32{kept}, back)
+		kept = back
 	}
 	nm.Ops = nil
 	for i, mo := range m.Ops {
@@ -263,6 +328,9 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	}
 	if err := nm.Validate(); err != nil {
 		return nil, fmt.Errorf("zoo: pruned model: %w", err)
+	}
+	if err := runtime.AnalyzeTokens(&nm).Err(); err != nil {
+		return nil, fmt.Errorf("zoo: prune after block %d: %w", o.AfterBlock, err)
 	}
 	return &nm, nil
 }

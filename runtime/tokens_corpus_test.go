@@ -1,0 +1,274 @@
+package runtime_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/ptq"
+	"github.com/edgeinfer/edgeinfer/runtime"
+	"github.com/edgeinfer/edgeinfer/zoo"
+)
+
+// corpusModel is the part of a testdata/vits/manifest.json entry (written
+// by tools/vitcorpus) that the token-budget tests read.
+type corpusModel struct {
+	Name  string `json:"name"`
+	File  string `json:"file"`
+	Input struct {
+		File string `json:"file"`
+	} `json:"input"`
+	PatchGrid     []int  `json:"patch_grid"`
+	PatchTokens   int    `json:"patch_tokens"`
+	FirstPatchRow int    `json:"first_patch_row"`
+	Head          string `json:"head"`
+	Blocks        int    `json:"blocks"`
+	SpecialTokens map[string]struct {
+		Positions []int `json:"positions"`
+	} `json:"special_tokens"`
+}
+
+// vitCorpus returns the directory and models of the ViT corpus
+// (testdata/vits). A missing corpus fails the test: it is in the repo.
+func vitCorpus(t *testing.T) (string, []corpusModel) {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", "vits")
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("ViT corpus: %v (tools/vitcorpus/vitcorpus.py writes it)", err)
+	}
+	var doc struct {
+		Models []corpusModel `json:"models"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("ViT corpus manifest: %v", err)
+	}
+	if len(doc.Models) == 0 {
+		t.Fatal("ViT corpus manifest lists no models")
+	}
+	return dir, doc.Models
+}
+
+// TestTokenFlowCorpus: the token-flow analysis finds, in every corpus
+// export, the patch grid and the rows the manifest says: patches in grid
+// order after first_patch_row, special rows where their positions are.
+func TestTokenFlowCorpus(t *testing.T) {
+	dir, models := vitCorpus(t)
+	for _, cm := range models {
+		r, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		m := r.Model
+		f := runtime.AnalyzeTokens(m)
+		if h, w := f.Grid(); h != cm.PatchGrid[0] || w != cm.PatchGrid[1] {
+			t.Errorf("%s: grid %d×%d, manifest %v", cm.Name, h, w, cm.PatchGrid)
+		}
+		special := map[int]bool{}
+		for _, s := range cm.SpecialTokens {
+			for _, p := range s.Positions {
+				special[p] = true
+			}
+		}
+		// The input of the first LayerNorm or FullyConnected after the
+		// embedding holds every token.
+		found := false
+		for _, op := range m.Ops {
+			if op.Code != format.OpLayerNorm && op.Code != format.OpFullyConnected {
+				continue
+			}
+			_, rows, ok := f.TokenAxis(op.Inputs[0])
+			if !ok || len(rows) != cm.PatchTokens+len(special) {
+				continue
+			}
+			found = true
+			g := 0
+			for i, id := range rows {
+				switch {
+				case special[i] && id >= 0:
+					t.Errorf("%s: row %d is patch %d, manifest says special", cm.Name, i, id)
+				case !special[i] && id != int32(g):
+					t.Errorf("%s: row %d is %d, want patch %d", cm.Name, i, id, g)
+				}
+				if !special[i] {
+					g++
+				}
+			}
+			break
+		}
+		if !found {
+			t.Errorf("%s: no op reads all %d tokens", cm.Name, cm.PatchTokens+len(special))
+		}
+		_, hasCLS := f.ClassToken()
+		if want := cm.Head != "gap"; hasCLS != want {
+			t.Errorf("%s: class token found %v, head %q", cm.Name, hasCLS, cm.Head)
+		}
+	}
+}
+
+// TestTokenBudgetCorpus: every corpus export pruned after block 0 and
+// after block 1 with ZOO-Prune and with the CLS baseline (where there is
+// a class token),
+// converted at keep 0.5 (InsertPruning, then FixTokens to that maximum, as
+// edgeinfer convert does), float and int8 (calibrated on a few inputs),
+// runs SetTokens(k) for k = max, half and 1 with every output byte for
+// byte that of FixTokens(m, k), the same MACs, fewer MACs for fewer tokens
+// (the same for the CLS baseline after the last block: only the head,
+// which reads the class token, follows it) and no allocation per Invoke. With -short, the int8 models run at max
+// and 1 only.
+func TestTokenBudgetCorpus(t *testing.T) {
+	dir, models := vitCorpus(t)
+	for _, cm := range models {
+		r, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		in, err := npy.ReadFile(filepath.Join(dir, cm.Input.File))
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		x := make([]float32, len(in.Data)/4)
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(in.Data[4*i:]))
+		}
+		for _, c := range []struct {
+			mode  string
+			after int
+		}{{"jvp", 0}, {"cls", 0}, {"jvp", 1}, {"cls", 1}} {
+			mode := c.mode
+			name := fmt.Sprintf("%s/%s-after-%d", cm.Name, mode, c.after)
+			pm, err := zoo.InsertPruning(r.Model, zoo.PruneOptions{AfterBlock: c.after, Mode: mode})
+			if mode == "cls" && cm.Head == "gap" {
+				if !errors.Is(err, zoo.ErrNoClassToken) {
+					t.Errorf("%s: InsertPruning = %v, want ErrNoClassToken", name, err)
+				}
+				continue
+			}
+			if why, ok := corpusRefused(cm, c.after); ok {
+				if err == nil || !strings.Contains(err.Error(), why) {
+					t.Errorf("%s: InsertPruning = %v, want a refusal saying %q", name, err, why)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			keep := int(math.Max(1, math.Round(0.5*float64(cm.PatchTokens))))
+			fm, err := runtime.FixTokens(pm, keep)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			rng := rand.New(rand.NewSource(1))
+			var samples [][][]float32
+			for i := 0; i < 3; i++ {
+				s := make([]float32, len(x))
+				for j := range s {
+					s[j] = x[j] + float32(rng.NormFloat64()*0.3)
+				}
+				samples = append(samples, [][]float32{s})
+			}
+			rg, err := ptq.Observe(fm, samples, 1, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			qm, err := ptq.Quantize(fm, rg)
+			if err != nil {
+				t.Errorf("%s: int8: %v", name, err)
+				continue
+			}
+			for _, m := range []*format.Model{fm, qm} {
+				budgets := []int{keep, (keep + 1) / 2, 1}
+				if testing.Short() && m == qm {
+					budgets = []int{keep, 1}
+				}
+				strict := mode != "cls" || c.after < cm.Blocks-1
+				checkBudgets(t, fmt.Sprintf("%s %v", name, m.Tensors[m.Inputs[0]].DType), m, x, keep, budgets, strict)
+			}
+		}
+	}
+}
+
+// corpusRefused says which corpus structures InsertPruning still refuses,
+// and the reason it gives.
+func corpusRefused(cm corpusModel, after int) (string, bool) {
+	switch {
+	case strings.HasPrefix(cm.Name, "reg4_end"):
+		return "special rows (class, distillation, register tokens) must all come before the patch tokens", true
+	case strings.HasPrefix(cm.Name, "attnmap_") && after == 0:
+		return "which needs the tokens in their places", true
+	}
+	return "", false
+}
+
+// checkBudgets runs m at each budget with SetTokens and compares it with
+// FixTokens' static model of that budget.
+func checkBudgets(t *testing.T, name string, m *format.Model, x []float32, max int, budgets []int, strict bool) {
+	t.Helper()
+	it := newInterp(t, m, 2)
+	if n, err := it.TokenBudget(); n != max || err != nil {
+		t.Errorf("%s: TokenBudget = %d, %v; want %d", name, n, err, max)
+		return
+	}
+	setInput(it, x)
+	last := int64(math.MaxInt64)
+	for _, k := range budgets {
+		what := fmt.Sprintf("%s keep %d", name, k)
+		if err := it.SetTokens(k); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		fixed, err := runtime.FixTokens(m, k)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		fit := newInterp(t, fixed, 1)
+		setInput(fit, x)
+		if err := fit.Invoke(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for o := range m.Outputs {
+			if !bytes.Equal(it.Output(o).Bytes(), fit.Output(o).Bytes()) {
+				t.Errorf("%s: output %d %q differs from FixTokens' bits", what, o, it.Output(o).Name)
+			}
+		}
+		if it.MACs() != fit.MACs() {
+			t.Errorf("%s: %d MACs, FixTokens %d", what, it.MACs(), fit.MACs())
+		}
+		if it.MACs() > last || strict && it.MACs() == last {
+			t.Errorf("%s: %d MACs, not fewer than %d at the larger budget", what, it.MACs(), last)
+		}
+		last = it.MACs()
+		t.Logf("%s: %d MACs", what, it.MACs())
+		if a := testing.AllocsPerRun(2, func() { _ = it.Invoke() }); a != 0 {
+			t.Errorf("%s: %.1f allocations per Invoke", what, a)
+		}
+	}
+}
+
+// setInput writes the float image x into input 0, quantized for an int8
+// model.
+func setInput(it *runtime.Interpreter, x []float32) {
+	in := it.Input(0)
+	if in.DType == format.Float32 {
+		copy(in.Float32(), x)
+		return
+	}
+	for i, f := range x {
+		in.Int8()[i] = int8(in.Params.Quantize(f, -128, 127))
+	}
+}
