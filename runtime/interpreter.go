@@ -56,7 +56,7 @@ type Interpreter struct {
 	pool    *pool
 	profile []OpProfile
 	kernels KernelSet
-	tok     *TokenFlow  // token-flow analysis and run-time budgets (tokenflow.go, tokens.go)
+	tok     *TokenFlow // token-flow analysis and run-time budgets (tokenflow.go, tokens.go)
 }
 
 type step struct {

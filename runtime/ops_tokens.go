@@ -261,7 +261,12 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 		return withPacked(serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; sel(q, pf, ps, sc, idx); copy(b.kept, idx) }), packed), macs, nil
 	case format.Float32:
 		pf := feat.Float32()
-		return serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; ref.DiverseSelectFloat(&q, pf, ps, sc, idx); copy(b.kept, idx) }), macs, nil
+		return serial(func() {
+			q := p
+			q.Rows, q.Keep = rows(), b.keep
+			ref.DiverseSelectFloat(&q, pf, ps, sc, idx)
+			copy(b.kept, idx)
+		}), macs, nil
 	}
 	return nil, 0, errDType(feat, "input")
 }
