@@ -57,16 +57,7 @@ func TestTokenBudgetImportedViT(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := sample(rand.New(rand.NewSource(6)))
-	set := func(it *runtime.Interpreter) {
-		in := it.Input(0)
-		if in.DType == format.Float32 {
-			copy(in.Float32(), x)
-			return
-		}
-		for i, f := range x {
-			in.Int8()[i] = int8(in.Params.Quantize(f, -128, 127))
-		}
-	}
+	set := func(it *runtime.Interpreter) { setInput(it, x) }
 	for _, m := range []*format.Model{fm, qm} {
 		for _, k := range []int{25, 7} {
 			fixed, err := runtime.FixTokens(m, k)
