@@ -203,6 +203,13 @@ func Convert(dst []byte, f *Frame, t *Target, s *Scratch) error {
 		if fm.Pixel == MJPEG {
 			data = withHuffmanTables(data, &s.jpeg)
 		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+		if err == nil {
+			err = checkImageSize(fm.Pixel.String(), cfg.Width, cfg.Height)
+		}
+		if err != nil {
+			return fmt.Errorf("camera: frame %d: %v header: %w", f.Seq, fm.Pixel, err)
+		}
 		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("camera: frame %d: decoding %v: %w", f.Seq, fm.Pixel, err)

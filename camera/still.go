@@ -1,11 +1,15 @@
 package camera
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"image"
+	_ "image/gif"  // register GIF for image.Decode
 	_ "image/jpeg" // register JPEG for image.Decode
 	_ "image/png"  // register PNG for image.Decode
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,20 +19,60 @@ import (
 	_ "golang.org/x/image/bmp" // register BMP for image.Decode
 )
 
-// DecodeImage reads a JPEG, PNG or BMP file.
+// MaxImagePixels bounds the width × height an image file or compressed
+// frame may declare (50 megapixels: a 48 MP phone photo fits); each side is
+// also at most 16384. Both are checked on the header, before the decoder
+// allocates the pixels, so a small file declaring a huge image is refused
+// without using its memory.
+const MaxImagePixels = 50_000_000
+
+// checkImageSize refuses sizes outside 1..maxDim per side or above
+// MaxImagePixels.
+func checkImageSize(kind string, w, h int) error {
+	if w <= 0 || h <= 0 || w > maxDim || h > maxDim {
+		return fmt.Errorf("%s size %dx%d out of range 1..%d: %w", kind, w, h, maxDim, ErrUnsupportedFormat)
+	}
+	if w*h > MaxImagePixels {
+		return fmt.Errorf("%s size %dx%d is %d pixels, more than %d: %w", kind, w, h, w*h, MaxImagePixels, ErrUnsupportedFormat)
+	}
+	return nil
+}
+
+// DecodeImage reads a JPEG, PNG, BMP or GIF file. The size its header
+// declares is checked (see MaxImagePixels) before the pixels are decoded.
+// Every image file that enters the program — photos, still-image cameras,
+// dataset folders — comes through here.
 func DecodeImage(path string) (image.Image, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("camera: image: %w", err)
 	}
 	defer fh.Close()
-	img, kind, err := image.Decode(fh)
+	img, err := decodeChecked(bufio.NewReader(fh))
 	if err != nil {
-		return nil, fmt.Errorf("camera: image %s: decoding (JPEG, PNG or BMP expected): %w", path, err)
+		return nil, fmt.Errorf("camera: image %s: %w", path, err)
+	}
+	return img, nil
+}
+
+// decodeChecked decodes r after checking the size in its header. The
+// header's bytes are kept and replayed to the decoder, so r is read once.
+func decodeChecked(r io.Reader) (image.Image, error) {
+	var head bytes.Buffer
+	cfg, kind, err := image.DecodeConfig(io.TeeReader(r, &head))
+	if err != nil {
+		return nil, fmt.Errorf("reading the header (JPEG, PNG, BMP or GIF expected): %w", err)
+	}
+	if err := checkImageSize(kind, cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	img, kind, err := image.Decode(io.MultiReader(&head, r))
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", kind, err)
 	}
 	b := img.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > maxDim || b.Dy() > maxDim {
-		return nil, fmt.Errorf("camera: image %s: %s size %dx%d out of range 1..%d: %w", path, kind, b.Dx(), b.Dy(), maxDim, ErrUnsupportedFormat)
+	if err := checkImageSize(kind, b.Dx(), b.Dy()); err != nil {
+		return nil, err
 	}
 	return img, nil
 }

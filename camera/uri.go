@@ -30,7 +30,7 @@ import (
 //	    A deterministic test pattern: bars, gradient, checker, box (a
 //	    box moving one pixel per frame), noise, or solid (&r=&g=&b=).
 //	file:PHOTO[?loop=1]
-//	    A JPEG, PNG or BMP image, delivered as RGB24 frames.
+//	    A JPEG, PNG, BMP or GIF image, delivered as RGB24 frames.
 //	dir:FOLDER[?loop=1]
 //	    The JPEG, PNG and BMP images of a folder in name order, as RGB24.
 //

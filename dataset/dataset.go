@@ -11,9 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // decoder registration
-	_ "image/jpeg" // decoder registration
-	_ "image/png"  // decoder registration
 	"io"
 	"os"
 	"path/filepath"
@@ -21,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	_ "golang.org/x/image/bmp" // decoder registration
+	"github.com/edgeinfer/edgeinfer/camera"
 )
 
 // ErrFormat is wrapped by errors about malformed dataset files.
@@ -65,14 +62,9 @@ func (s *Set) Image(i int) (image.Image, error) {
 		n := s.w * s.h
 		return &image.Gray{Pix: s.pix[i*n : (i+1)*n : (i+1)*n], Stride: s.w, Rect: image.Rect(0, 0, s.w, s.h)}, nil
 	}
-	f, err := os.Open(s.files[i])
+	img, err := camera.DecodeImage(s.files[i])
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("dataset: decoding %s: %w", s.files[i], err)
 	}
 	return img, nil
 }

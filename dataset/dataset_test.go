@@ -11,9 +11,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/camera"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -339,5 +341,37 @@ func TestEvaluatePicksTheClassOutput(t *testing.T) {
 	}
 	if _, err := ClassOutput(twoHeadModel(t, false), 9); !errors.Is(err, ErrClassOutput) || !strings.Contains(err.Error(), "no output") {
 		t.Errorf("no 9-value output among two: %v", err)
+	}
+}
+
+// TestHugeImageRefused: a class-folder image whose header declares
+// 30000×30000 pixels (the 533-byte fixture of package camera) is refused
+// on its header — what eval --images and calibration folders go through —
+// without allocating its 900 MB of pixels.
+func TestHugeImageRefused(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../camera/testdata/declares-30000x30000.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "cat"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "cat", "huge.png"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	_, err = s.Image(0)
+	goruntime.ReadMemStats(&after)
+	if !errors.Is(err, camera.ErrUnsupportedFormat) || !strings.Contains(err.Error(), "30000x30000") {
+		t.Errorf("error %v, want camera.ErrUnsupportedFormat naming 30000x30000", err)
+	}
+	// TotalAlloc only grows: it bounds the peak heap growth from above.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("%d bytes allocated refusing the image, want <= 1 MiB", n)
 	}
 }

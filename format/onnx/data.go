@@ -202,20 +202,34 @@ var ErrExternal = errors.New("external data")
 
 // LoadExternal reads the bytes of every initializer stored outside the
 // model file, from files relative to dir. A location must be a local path
-// (no "..", not absolute) and offset/length must lie inside the file.
+// (no "..", not absolute), must name a regular file, and offset/length must
+// lie inside it. Files are opened through an [os.Root] at dir, so neither a
+// symbolic link nor a symlinked folder inside dir can lead outside it.
 func (m *Model) LoadExternal(dir string) error {
+	var root *os.Root
+	defer func() {
+		if root != nil {
+			root.Close()
+		}
+	}()
 	for _, t := range m.Graph.Initializers {
 		if !t.IsExternal() {
 			continue
 		}
-		if err := t.loadExternal(dir); err != nil {
+		if root == nil {
+			var err error
+			if root, err = os.OpenRoot(dir); err != nil {
+				return fmt.Errorf("%w: initializer %q: %w", ErrExternal, t.Name, err)
+			}
+		}
+		if err := t.loadExternal(root); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Tensor) loadExternal(dir string) error {
+func (t *Tensor) loadExternal(root *os.Root) error {
 	var loc string
 	var off, length int64 = 0, -1
 	for _, kv := range t.External {
@@ -246,7 +260,14 @@ func (t *Tensor) loadExternal(dir string) error {
 	if length >= 0 && length != want {
 		return fmt.Errorf("%w: initializer %q: length %d, want %d bytes for %v %v", ErrExternal, t.Name, length, want, t.DataType, t.Dims)
 	}
-	f, err := os.Open(filepath.Join(dir, loc))
+	// Stat before opening: opening a FIFO or a device would block or
+	// read forever.
+	if st, err := root.Stat(loc); err != nil {
+		return fmt.Errorf("%w: initializer %q: %w", ErrExternal, t.Name, err)
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: initializer %q: %s is not a regular file (%v)", ErrExternal, t.Name, loc, st.Mode().Type())
+	}
+	f, err := root.Open(loc)
 	if err != nil {
 		return fmt.Errorf("%w: initializer %q: %w", ErrExternal, t.Name, err)
 	}
@@ -254,6 +275,9 @@ func (t *Tensor) loadExternal(dir string) error {
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("%w: initializer %q: %w", ErrExternal, t.Name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: initializer %q: %s is not a regular file (%v)", ErrExternal, t.Name, loc, st.Mode().Type())
 	}
 	if off > st.Size() || want > st.Size()-off {
 		return fmt.Errorf("%w: initializer %q: bytes [%d, %d) lie outside %s (%d bytes)", ErrExternal, t.Name, off, off+want, loc, st.Size())
