@@ -53,19 +53,7 @@ func TestExternalDataStaysInFolder(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	model := func(loc string) string {
-		p := filepath.Join(dir, "m.onnx")
-		b := graphSpec{
-			nodes:   []pbuf{node("MatMul", "mm", []string{"x", "w"}, []string{"y"})},
-			inits:   []pbuf{externalTensor("w", []int64{2, 2}, loc, "0", "16")},
-			inputs:  []pbuf{valueInfo("x", 1, 2)},
-			outputs: []pbuf{valueInfo("y", 1, 2)},
-		}.encode()
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	model := func(loc string) string { return externalMatMul(t, dir, loc, "0", "16") }
 	for _, loc := range []string{"w.bin", "inside.bin"} {
 		r, err := onnx.ImportFile(model(loc), onnx.Options{})
 		if err != nil {

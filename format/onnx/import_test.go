@@ -176,6 +176,23 @@ func TestImportRejectsUnsupported(t *testing.T) {
 	}
 }
 
+// externalMatMul writes dir/m.onnx: y = x·w, x [1,2], with the 2×2 float
+// weight w stored at loc (offset off, length length) and returns its path.
+func externalMatMul(t *testing.T, dir, loc, off, length string) string {
+	t.Helper()
+	p := filepath.Join(dir, "m.onnx")
+	b := graphSpec{
+		nodes:   []pbuf{node("MatMul", "mm", []string{"x", "w"}, []string{"y"})},
+		inits:   []pbuf{externalTensor("w", []int64{2, 2}, loc, off, length)},
+		inputs:  []pbuf{valueInfo("x", 1, 2)},
+		outputs: []pbuf{valueInfo("y", 1, 2)},
+	}.encode()
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestExternalData(t *testing.T) {
 	dir := t.TempDir()
 	w := []float32{0, 0, 1, 2, 3, 4} // two padding floats, then the weight
@@ -186,19 +203,7 @@ func TestExternalData(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "w.bin"), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	model := func(loc, off, length string) string {
-		p := filepath.Join(dir, "m.onnx")
-		b := graphSpec{
-			nodes:   []pbuf{node("MatMul", "mm", []string{"x", "w"}, []string{"y"})},
-			inits:   []pbuf{externalTensor("w", []int64{2, 2}, loc, off, length)},
-			inputs:  []pbuf{valueInfo("x", 1, 2)},
-			outputs: []pbuf{valueInfo("y", 1, 2)},
-		}.encode()
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	model := func(loc, off, length string) string { return externalMatMul(t, dir, loc, off, length) }
 	r, err := onnx.ImportFile(model("w.bin", "8", "16"), onnx.Options{})
 	if err != nil {
 		t.Fatal(err)
