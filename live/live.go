@@ -68,6 +68,10 @@ type Loop struct {
 	FPS float64
 	// Gov, when set, is consulted once per frame.
 	Gov *Governed
+	// Beat, when set, is called once per pass of the loop, before it
+	// waits for a frame (also while the governor pauses it): a liveness
+	// signal, e.g. for a watchdog.
+	Beat func()
 
 	frame   camera.Frame
 	fctx    deadlineCtx
@@ -108,6 +112,9 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 	for done := 0; n <= 0 || done < n; {
 		if err := ctx.Err(); err != nil {
 			return nil
+		}
+		if l.Beat != nil {
+			l.Beat()
 		}
 		fps := l.FPS
 		if l.Gov != nil {
@@ -156,6 +163,10 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 	}
 	return nil
 }
+
+// Frame returns the frame behind the Result being emitted; it is valid
+// only during the emit call (the loop reuses it).
+func (l *Loop) Frame() *camera.Frame { return &l.frame }
 
 func (l *Loop) govern() error {
 	g := l.Gov

@@ -1,0 +1,330 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgeinfer/edgeinfer/camera"
+)
+
+//go:embed page.html
+var pageHTML []byte
+
+// maxEventClients bounds the open /events streams.
+const maxEventClients = 16
+
+// maxPictureSide bounds /frame.jpg; larger frames are scaled down.
+const maxPictureSide = 640
+
+type httpServer struct {
+	s     *Service
+	srv   *http.Server
+	token []byte
+
+	mu     sync.Mutex // guards the picture cache and its scratch
+	jpg    []byte
+	jpgSeq uint64
+	jpgOK  bool
+	rgb    []byte
+	scr    camera.Scratch
+	done   chan struct{} // closed at shutdown: ends the event streams
+}
+
+// newHTTPServer checks the address and token rule and binds the listener.
+func newHTTPServer(s *Service, addr, token string) (*httpServer, net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--http %q: %w", addr, err)
+	}
+	if !isLoopback(host) && token == "" {
+		return nil, nil, fmt.Errorf("--http %q is reachable from other machines: give --http-token-file (or bind 127.0.0.1)", addr)
+	}
+	h := &httpServer{s: s, token: []byte(token), done: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("GET /events", h.events)
+	mux.HandleFunc("GET /frame.jpg", h.frame)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /api/status", h.status)
+	h.srv = &http.Server{
+		Handler:           h.guard(mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          s.log,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--http: %w", err)
+	}
+	return h, ln, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// guard enforces the bearer token (on everything but /healthz), refuses
+// bodies, and sets headers every answer carries.
+func (h *httpServer) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		if len(h.token) > 0 && r.URL.Path != "/healthz" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), h.token) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="edgeinfer"`)
+				http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+				return
+			}
+		}
+		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+			http.Error(w, "no request bodies here", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.URL.RawQuery != "" && r.URL.Path != "/frame.jpg" {
+			http.Error(w, "no query parameters here", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *httpServer) serve(ln net.Listener) {
+	if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		h.s.log.Printf("http: %v", err)
+	}
+}
+
+// shutdown ends the event streams and closes the server within half a
+// second.
+func (h *httpServer) shutdown() {
+	close(h.done)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		h.srv.Close()
+	}
+}
+
+func (h *httpServer) page(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+	w.Write(pageHTML)
+}
+
+// events streams one "result" event per frame (frames a slow reader cannot
+// take are skipped, never queued).
+func (h *httpServer) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	c := make(chan []byte, 4)
+	s := h.s
+	s.mu.Lock()
+	if len(s.subs) >= maxEventClients {
+		s.mu.Unlock()
+		http.Error(w, "too many event streams", http.StatusServiceUnavailable)
+		return
+	}
+	s.subs[c] = struct{}{}
+	first := s.latest
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.subs, c)
+		s.mu.Unlock()
+	}()
+	// The stream outlives the server's write timeout.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	send := func(b []byte) bool {
+		_, err := fmt.Fprintf(w, "event: result\ndata: %s\n\n", b)
+		fl.Flush()
+		return err == nil
+	}
+	if first != nil && !send(first) {
+		return
+	}
+	fl.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-c:
+			if !send(b) {
+				return
+			}
+		case <-ping.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			return
+		}
+	}
+}
+
+// frame serves the newest kept frame as JPEG.
+func (h *httpServer) frame(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); len(q) > 1 || (len(q) == 1 && !q.Has("seq")) {
+		http.Error(w, "the only query parameter is seq (ignored; it defeats caches)", http.StatusBadRequest)
+		return
+	}
+	b, seq, err := h.picture()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("X-Frame-Seq", strconv.FormatUint(seq, 10))
+	w.Write(b)
+}
+
+// picture encodes the newest kept frame (once per frame).
+func (h *httpServer) picture() ([]byte, uint64, error) {
+	s := h.s
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.mu.Lock()
+	seq, have := s.picSeq, s.pic.Planes != nil
+	if !have {
+		s.mu.Unlock()
+		return nil, 0, errors.New("no frame yet")
+	}
+	if h.jpgOK && seq == h.jpgSeq {
+		s.mu.Unlock()
+		return h.jpg, seq, nil
+	}
+	fw, fh := s.pic.Format.Width, s.pic.Format.Height
+	k := max(1, (max(fw, fh)+maxPictureSide-1)/maxPictureSide)
+	t := camera.Target{Width: fw / k, Height: fh / k, Fit: camera.Stretch}
+	h.rgb = grow(h.rgb, t.Size())
+	err := camera.Convert(h.rgb, &s.pic, &t, &h.scr)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, 0, fmt.Errorf("frame %d: %w", seq, err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, t.Width, t.Height))
+	for i := 0; i < t.Width*t.Height; i++ {
+		copy(img.Pix[4*i:4*i+3], h.rgb[3*i:3*i+3])
+		img.Pix[4*i+3] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, 0, err
+	}
+	h.jpg, h.jpgSeq, h.jpgOK = buf.Bytes(), seq, true
+	return h.jpg, seq, nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// healthz answers 200 while frames are flowing.
+func (h *httpServer) healthz(w http.ResponseWriter, r *http.Request) {
+	s := h.s
+	s.mu.Lock()
+	at, alive := s.latestAt, s.frameAlive
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case at.IsZero():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "no frame yet")
+	case time.Since(at) > alive:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "no frame for %.1f s\n", time.Since(at).Seconds())
+	default:
+		fmt.Fprintln(w, "ok")
+	}
+}
+
+// StatusJSON is the answer of /api/status.
+type StatusJSON struct {
+	Device    string          `json:"device"`
+	Version   string          `json:"version"`
+	Board     string          `json:"board"`
+	Model     ModelInfo       `json:"model"`
+	Frames    uint64          `json:"frames"`
+	FPS       float64         `json:"fps"`
+	TempC     *float64        `json:"temp_c,omitempty"`
+	PowerMW   *float64        `json:"power_mw,omitempty"`
+	Broker    *BrokerJSON     `json:"broker,omitempty"`
+	Spool     *SpoolStats     `json:"spool,omitempty"`
+	Telemetry json.RawMessage `json:"telemetry,omitempty"`
+	Latest    json.RawMessage `json:"latest,omitempty"`
+}
+
+// BrokerJSON is the broker part of StatusJSON.
+type BrokerJSON struct {
+	URL       string `json:"url"`
+	Connected bool   `json:"connected"`
+	Connects  uint64 `json:"connects"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status returns what /api/status shows.
+func (s *Service) Status() StatusJSON {
+	st := StatusJSON{Device: s.cfg.Device, Version: s.cfg.Version, Board: s.cfg.Board, Model: s.cfg.Model}
+	if p := s.mqtt; p != nil {
+		p.mu.Lock()
+		st.Broker = &BrokerJSON{URL: redactURL(mustParse(p.cfg.URL)), Connected: p.connected, Connects: p.connects, LastError: p.lastErr}
+		p.mu.Unlock()
+		sp := s.spool.Stats()
+		st.Spool = &sp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.Frames, st.FPS = s.frames, s.fps
+	if s.tempOK {
+		t := s.temp
+		st.TempC = &t
+	}
+	if s.tele.PowerMW != nil {
+		p := s.powerMW
+		st.PowerMW = &p
+	}
+	if s.tele.Time != "" {
+		st.Telemetry, _ = json.Marshal(s.tele)
+	}
+	st.Latest = s.latest
+	return st
+}
+
+func (h *httpServer) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(h.s.Status())
+}
