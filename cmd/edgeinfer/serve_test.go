@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgeinfer/edgeinfer/serve"
+	"github.com/edgeinfer/edgeinfer/serve/servetest"
+)
+
+// buildEdgeinfer builds this command into a temporary folder: the fault
+// tests run the real binary as a child process.
+func buildEdgeinfer(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary with a broker for seconds; runs without -short")
+	}
+	bin := filepath.Join(t.TempDir(), "edgeinfer")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// child is a running edgeinfer serve.
+type child struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func startServe(t *testing.T, bin string, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	c.cmd.Stderr = c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		<-c.done
+		if t.Failed() {
+			t.Logf("edgeinfer serve stderr:\n%s", c.stderr.String())
+		}
+		c.done <- nil
+	})
+	return c
+}
+
+// wait waits for the child to exit (a hang guard of limit) and returns its
+// exit error.
+func (c *child) wait(t *testing.T, limit time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return err
+	case <-time.After(limit):
+		t.Fatalf("edgeinfer serve still running after %v", limit)
+		return nil
+	}
+}
+
+// status polls /api/status.
+func status(t *testing.T, addr string) (serve.StatusJSON, bool) {
+	resp, err := http.Get("http://" + addr + "/api/status")
+	if err != nil {
+		return serve.StatusJSON{}, false
+	}
+	defer resp.Body.Close()
+	var st serve.StatusJSON
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("/api/status: %v", err)
+	}
+	return st, true
+}
+
+func waitStatus(t *testing.T, addr, what string, cond func(serve.StatusJSON) bool) serve.StatusJSON {
+	t.Helper()
+	end := time.Now().Add(60 * time.Second)
+	for time.Now().Before(end) {
+		if st, ok := status(t, addr); ok && cond(st) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("gave up waiting for %s", what)
+	return serve.StatusJSON{}
+}
+
+// edgeinfer serve is killed with SIGKILL while the broker is away and
+// results wait in its spool; restarted on the same spool, it delivers all
+// of them, in order, then the new ones: nothing lost, nothing corrupt.
+func TestServeKill9AndRestart(t *testing.T) {
+	bin := buildEdgeinfer(t)
+	b := servetest.StartBroker(t, servetest.BrokerOptions{})
+	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/pi1/results")
+	spool := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", servetest.FreePort(t))
+	args := []string{"--model", "zoo:vit-micro", "--camera", "synthetic:box?w=64&h=48&fmt=YUYV&fps=100",
+		"--mqtt", b.URL(), "--device", "pi1", "--spool", spool, "--sync", "200ms", "--http", addr, "--threads", "1"}
+	c := startServe(t, bin, args...)
+	sub.WaitFor(t, 60*time.Second, "30 results", func(s *servetest.Subscriber) bool { return len(s.Messages("/results")) >= 30 })
+	b.Stop()
+	before := waitStatus(t, addr, "a backlog of 50 in the spool", func(st serve.StatusJSON) bool { return st.Spool != nil && st.Spool.Depth >= 50 })
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.wait(t, 10*time.Second)
+	b.Start()
+
+	c2 := startServe(t, bin, append(args, "--frames", "40")...)
+	if err := c2.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("restarted serve: %v\n%s", err, c2.stderr.String())
+	}
+	log2 := c2.stderr.String()
+	if !strings.Contains(log2, "results waiting for the broker") || !strings.Contains(log2, ", 0 torn records") {
+		t.Errorf("the restart does not report its backlog, or cut a torn record:\n%s", log2)
+	}
+	_, d := sub.Results(t)
+	// The second run's 40 results follow everything the first one spooled.
+	sub.WaitFor(t, 30*time.Second, "every result", func(s *servetest.Subscriber) bool {
+		_, d = s.Results(t)
+		return uint64(d.Distinct) == d.MaxID && d.MaxID >= before.Spool.NextID-1+40
+	})
+	servetest.CheckInOrder(t, d, 1, d.MaxID)
+	t.Logf("killed with %d results spooled (ids up to at least %d); after the restart %d results arrived, ids 1..%d, %d duplicates",
+		before.Spool.Depth, before.Spool.NextID-1, len(d.Arrived), d.MaxID, d.Duplicates)
+}
+
+// SIGTERM: the camera stops, the spool is flushed, offline is published,
+// and the process exits 0.
+func TestServeSIGTERM(t *testing.T) {
+	bin := buildEdgeinfer(t)
+	b := servetest.StartBroker(t, servetest.BrokerOptions{})
+	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/pi2/#")
+	c := startServe(t, bin, "--camera", "synthetic:box?w=64&h=48&fmt=YUYV&fps=50", "--mqtt", b.URL(), "--device", "pi2", "--spool", t.TempDir(), "--threads", "1")
+	sub.WaitFor(t, 60*time.Second, "10 results", func(s *servetest.Subscriber) bool { return len(s.Messages("/results")) >= 10 })
+	start := time.Now()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.wait(t, 15*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	took := time.Since(start)
+	sub.WaitFor(t, 10*time.Second, "offline", func(s *servetest.Subscriber) bool {
+		m := s.Messages("/status")
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].Payload), `"offline"`)
+	})
+	_, d := sub.Results(t)
+	servetest.CheckInOrder(t, d, 1, d.MaxID)
+	t.Logf("SIGTERM to exit 0: %v; %d results, all delivered", took.Round(time.Millisecond), d.MaxID)
+}
+
+func TestServeUsage(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tok, []byte("short\n"), 0o600)
+	for _, tc := range []struct {
+		args   []string
+		status int
+		want   string
+	}{
+		{[]string{}, 2, "--camera is required"},
+		{[]string{"--camera", "synthetic:box", "--qos", "2"}, 2, "--qos must be 0 or 1"},
+		{[]string{"--camera", "synthetic:box", "--mqtt-user", "u"}, 2, "need --mqtt"},
+		{[]string{"--camera", "synthetic:box", "--http-token-file", tok}, 2, "needs --http"},
+		{[]string{"--camera", "synthetic:box", "--http", "0.0.0.0:0", "--spool", t.TempDir()}, 1, "give --http-token-file"},
+		{[]string{"--camera", "synthetic:box", "--http", "0.0.0.0:0", "--http-token-file", tok}, 1, "at least 16"},
+		{[]string{"--camera", "synthetic:box", "--mqtt", "http://x:1", "--spool", t.TempDir()}, 1, "scheme"},
+		{[]string{"--camera", "synthetic:box", "--mqtt", "tcp://u:p@x:1", "--spool", t.TempDir()}, 1, "not in the URL"},
+		{[]string{"--camera", "synthetic:box", "--device", "a/b", "--http", "127.0.0.1:0"}, 1, "may not contain"},
+		{[]string{"--camera", "nope:x", "--http", "127.0.0.1:0"}, 2, "--camera"},
+	} {
+		st, _, errOut := edgeinfer(append([]string{"serve"}, tc.args...)...)
+		if st != tc.status || !strings.Contains(errOut, tc.want) {
+			t.Errorf("serve %v: status %d, %q; want %d and %q", tc.args, st, errOut, tc.status, tc.want)
+		}
+	}
+}
