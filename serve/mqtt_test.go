@@ -35,7 +35,7 @@ func testLoop(t testing.TB, uri string) *live.Loop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	target, err := live.TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		t.Fatal(err)
 	}

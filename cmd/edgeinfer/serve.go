@@ -164,7 +164,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer cfg.Notifier.Close()
 
-	target, err := live.TargetFor(it)
+	target, err := camera.TargetFor(it.Model())
 	if err != nil {
 		return err
 	}
