@@ -190,8 +190,10 @@ func (p *publisher) run(ctx context.Context, stopping <-chan struct{}) {
 				hint = " (check --mqtt-user and --mqtt-password-file)"
 			}
 			p.s.log.Printf("mqtt: cannot connect to %s: %v%s; retrying in %v", where, err, hint, backoff)
-			if sleepCtx(ctx, backoff) != nil {
+			select {
+			case <-ctx.Done():
 				return
+			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, p.cfg.MaxBackoff)
 			continue
@@ -325,16 +327,5 @@ func isClosed(c <-chan struct{}) bool {
 		return true
 	default:
 		return false
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -1,13 +1,11 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,25 +40,7 @@ func testLoop(t testing.TB, uri string) *live.Loop {
 	return &live.Loop{Source: src, Interp: it, Target: target, Labels: q.Labels, TopK: 3}
 }
 
-// syncBuffer is a log sink safe for the service's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func testConfig(t testing.TB, url string, logs *syncBuffer) Config {
+func testConfig(t testing.TB, url string, logs *servetest.LogBuffer) Config {
 	return Config{
 		Device:   "cam1",
 		Version:  "test",
@@ -88,7 +68,7 @@ func TestBrokerOutage(t *testing.T) {
 	needBroker(t)
 	b := servetest.StartBroker(t, servetest.BrokerOptions{})
 	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/cam1/#")
-	var logs syncBuffer
+	var logs servetest.LogBuffer
 	svc, err := New(testConfig(t, b.URL(), &logs))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +137,7 @@ func TestSpoolLimitDuringOutage(t *testing.T) {
 	needBroker(t)
 	b := servetest.StartBroker(t, servetest.BrokerOptions{})
 	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/cam1/results")
-	var logs syncBuffer
+	var logs servetest.LogBuffer
 	cfg := testConfig(t, b.URL(), &logs)
 	cfg.Spool = SpoolOptions{MaxBytes: MinSpoolBytes, SegmentBytes: 8 << 10}
 	svc, err := New(cfg)
@@ -214,7 +194,7 @@ func TestBrokerRefusesOrIsAway(t *testing.T) {
 		{"unreachable", "tcp://127.0.0.1:" + strconv.Itoa(servetest.FreePort(t)), "", "", "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs servetest.LogBuffer
 			cfg := testConfig(t, tc.url, &logs)
 			cfg.MQTT.User, cfg.MQTT.Password = tc.user, tc.pass
 			cfg.StopTimeout = 200 * time.Millisecond
@@ -237,7 +217,7 @@ func TestBrokerRefusesOrIsAway(t *testing.T) {
 		})
 	}
 	// The right password works.
-	var logs syncBuffer
+	var logs servetest.LogBuffer
 	cfg := testConfig(t, b.URL(), &logs)
 	cfg.MQTT.User, cfg.MQTT.Password = "cam", "right"
 	svc, err := New(cfg)

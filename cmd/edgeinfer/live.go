@@ -85,26 +85,37 @@ func governed(lf *liveFlags, stderr io.Writer) (*live.Governed, error) {
 	return &live.Governed{Governor: g, Reader: r, Zones: cfg.Zones, Rail: cfg.TotalRail}, nil
 }
 
-// runCamera is run's live loop: one line (or JSON object) per frame.
-func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, asJSON bool, stdout, stderr io.Writer) error {
+// openLoop opens --camera and sets up the frame loop (and its governor)
+// for it; the caller closes l.Source.
+func openLoop(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, stderr io.Writer) (*live.Loop, error) {
 	target, err := camera.TargetFor(it.Model())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	src, err := camera.Open(lf.camera)
 	if errors.Is(err, camera.ErrBadURI) {
-		return usagef("--camera: %v", err)
+		return nil, usagef("--camera: %v", err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer src.Close()
 	l := &live.Loop{Source: src, Interp: it, Target: target, Labels: labels, TopK: min(top, live.MaxTop), FPS: lf.fps}
 	if lf.governor {
 		if l.Gov, err = governed(lf, stderr); err != nil {
-			return err
+			src.Close()
+			return nil, err
 		}
 	}
+	return l, nil
+}
+
+// runCamera is run's live loop: one line (or JSON object) per frame.
+func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, asJSON bool, stdout, stderr io.Writer) error {
+	l, err := openLoop(it, labels, top, lf, stderr)
+	if err != nil {
+		return err
+	}
+	defer l.Source.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	enc := json.NewEncoder(stdout)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -18,9 +17,7 @@ import (
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/boards"
-	"github.com/edgeinfer/edgeinfer/camera"
 	"github.com/edgeinfer/edgeinfer/format"
-	"github.com/edgeinfer/edgeinfer/live"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/serve"
 )
@@ -164,24 +161,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer cfg.Notifier.Close()
 
-	target, err := camera.TargetFor(it.Model())
+	l, err := openLoop(it, labels, *top, &lf, stderr)
 	if err != nil {
 		return err
 	}
-	src, err := camera.Open(lf.camera)
-	if errors.Is(err, camera.ErrBadURI) {
-		return usagef("--camera: %v", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	l := &live.Loop{Source: src, Interp: it, Target: target, Labels: labels, TopK: min(*top, live.MaxTop), FPS: lf.fps}
-	if lf.governor {
-		if l.Gov, err = governed(&lf, stderr); err != nil {
-			return err
-		}
-	}
+	defer l.Source.Close()
 	svc, err := serve.New(cfg)
 	if err != nil {
 		return err

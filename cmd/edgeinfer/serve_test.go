@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,30 +34,13 @@ func buildEdgeinfer(t *testing.T) string {
 // child is a running edgeinfer serve.
 type child struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *servetest.LogBuffer
 	done   chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func startServe(t *testing.T, bin string, args ...string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	c := &child{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), stderr: &servetest.LogBuffer{}, done: make(chan error, 1)}
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
