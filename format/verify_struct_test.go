@@ -15,6 +15,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/edgeinfer/edgeinfer/format/internal/fb"
+	"github.com/edgeinfer/edgeinfer/format/internal/fbverify"
 )
 
 // TestSchemaSpecMatchesGenerated keeps the verifier's hand-written schema
@@ -22,20 +23,18 @@ import (
 // of slots, and for every slot the same name, and a scalar of the same
 // size or an offset.
 func TestSchemaSpecMatchesGenerated(t *testing.T) {
-	specs := map[string]*tableSpec{}
-	var add func(s *tableSpec)
-	add = func(s *tableSpec) {
-		if specs[s.name] != nil {
+	specs := map[string]*fbverify.TableSpec{}
+	var add func(s *fbverify.TableSpec)
+	add = func(s *fbverify.TableSpec) {
+		if s == nil || specs[s.Name] != nil {
 			return
 		}
-		specs[s.name] = s
-		for _, f := range s.fields {
-			if f.table != nil {
-				add(f.table)
+		specs[s.Name] = s
+		for _, f := range s.Fields {
+			add(f.Table)
+			for _, u := range f.Members {
+				add(u)
 			}
-		}
-		for _, u := range s.union {
-			add(u)
 		}
 	}
 	add(schemaModel)
@@ -62,26 +61,26 @@ func TestSchemaSpecMatchesGenerated(t *testing.T) {
 				continue
 			}
 			seen[m[1]] = true
-			if n, _ := strconv.Atoi(m[2]); n != len(s.fields) {
-				t.Errorf("table %s: generated code has %d slots, verifier spec %d", m[1], n, len(s.fields))
+			if n, _ := strconv.Atoi(m[2]); n != len(s.Fields) {
+				t.Errorf("table %s: generated code has %d slots, verifier spec %d", m[1], n, len(s.Fields))
 			}
 		}
 		for _, m := range addRE.FindAllStringSubmatch(string(src), -1) {
 			s := specs[m[1]]
 			slot, _ := strconv.Atoi(m[4])
-			if s == nil || slot >= len(s.fields) {
+			if s == nil || slot >= len(s.Fields) {
 				continue // reported above
 			}
-			f := s.fields[slot]
-			if camel(f.name) != m[2] {
-				t.Errorf("%s slot %d: generated %s, spec %s", m[1], slot, m[2], f.name)
+			f := s.Fields[slot]
+			if camel(f.Name) != m[2] {
+				t.Errorf("%s slot %d: generated %s, spec %s", m[1], slot, m[2], f.Name)
 			}
 			if m[3] == "UOffsetT" {
-				if f.kind == kScalar {
-					t.Errorf("%s.%s: generated as an offset, spec says scalar", m[1], f.name)
+				if f.Kind == fbverify.Scalar {
+					t.Errorf("%s.%s: generated as an offset, spec says scalar", m[1], f.Name)
 				}
-			} else if f.kind != kScalar || f.size != sizes[m[3]] {
-				t.Errorf("%s.%s: generated as %s, spec kind %d size %d", m[1], f.name, m[3], f.kind, f.size)
+			} else if f.Kind != fbverify.Scalar || f.Size != sizes[m[3]] {
+				t.Errorf("%s.%s: generated as %s, spec kind %d size %d", m[1], f.Name, m[3], f.Kind, f.Size)
 			}
 		}
 		for _, m := range vecRE.FindAllStringSubmatch(string(src), -1) {
@@ -89,10 +88,10 @@ func TestSchemaSpecMatchesGenerated(t *testing.T) {
 			if s == nil {
 				continue
 			}
-			for _, f := range s.fields {
-				if camel(f.name) == m[2] {
-					if n, _ := strconv.Atoi(m[3]); uint64(n) != f.size {
-						t.Errorf("%s.%s: generated elements of %d bytes, spec %d", m[1], f.name, n, f.size)
+			for _, f := range s.Fields {
+				if camel(f.Name) == m[2] {
+					if n, _ := strconv.Atoi(m[3]); uint64(n) != f.Size {
+						t.Errorf("%s.%s: generated elements of %d bytes, spec %d", m[1], f.Name, n, f.Size)
 					}
 				}
 			}
