@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Token-adaptive and robust ViT operators (op codes 60–69). Token tensors
+// Token-adaptive and robust ViT operators (op codes 60–70). Token tensors
 // are [T, D]: Prefix leading rows (the class token) and then the patch
 // tokens of a GridH×GridW grid in row-major order. After pruning, a
 // positions tensor (int16 [T], the grid index of each row, −1 for the
@@ -81,6 +81,14 @@ const (
 	// sinks by P and gives the freed mass to the image non-sink keys in
 	// proportion. Rows keep their sum. int8 keeps probs' quantization.
 	OpAttentionSinkRedistribute OpCode = 69
+	// ScatterTokens: x [K, ...], pos int16 [K] → [N, ...], the inverse of
+	// GatherTokens: row pos[k] of the output is row k of x; rows no k
+	// points at are real zeros, and a pos outside [0, N) drops its row.
+	// It puts pruned tokens back in their places (pos: the original row
+	// of each kept one, −1 for the dead rows of a run-time budget) for
+	// what needs them there, such as a per-patch output. Keeps x's dtype
+	// and quantization.
+	OpScatterTokens OpCode = 70
 )
 
 func init() {
@@ -89,6 +97,7 @@ func init() {
 		OpGGeMPool: "GGeMPool", OpEfficientProbe: "EfficientProbe", OpZOSensitivity: "ZOSensitivity",
 		OpDiverseSelect: "DiverseSelect", OpGatherTokens: "GatherTokens",
 		OpTokenAwareAvgPool: "TokenAwareAvgPool", OpAttentionSinkRedistribute: "AttentionSinkRedistribute",
+		OpScatterTokens: "ScatterTokens",
 	} {
 		opNames[c] = n
 	}
@@ -97,6 +106,7 @@ func init() {
 		OpGGeMPool: {1, 1, -1}, OpEfficientProbe: {3, 3, -1}, OpZOSensitivity: {3, 5, 1},
 		OpDiverseSelect: {2, 2, -1}, OpGatherTokens: {2, 2, -1},
 		OpTokenAwareAvgPool: {2, 2, -1}, OpAttentionSinkRedistribute: {2, 2, -1},
+		OpScatterTokens: {2, 2, -1},
 	} {
 		opArity[c] = a
 	}

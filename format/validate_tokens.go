@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Rules of the token-adaptive and robust ViT operators (op codes 60–69).
+// Rules of the token-adaptive and robust ViT operators (op codes 60–70).
 
 // maxTokenDim bounds grids, prefixes, keeps and dilations so that index
 // arithmetic stays small and int16 positions can address every token.
@@ -13,7 +13,7 @@ const maxTokenDim = 1 << 14
 
 // seedOp reports whether code is one of the token operators; checkOp
 // hands them to seed.
-func seedOp(code OpCode) bool { return code >= 60 && code <= 69 }
+func seedOp(code OpCode) bool { return code >= 60 && code <= 70 }
 
 func (c *opCheck) seed() error {
 	switch c.op.Code {
@@ -43,6 +43,8 @@ func (c *opCheck) seed() error {
 		return c.diverseSelect()
 	case OpGatherTokens:
 		return c.gatherTokens()
+	case OpScatterTokens:
+		return c.scatterTokens()
 	case OpTokenAwareAvgPool:
 		return c.tap()
 	case OpAttentionSinkRedistribute:
@@ -420,6 +422,42 @@ func (c *opCheck) gatherTokens() error {
 	}
 	want := append([]int64{int64(idx.Shape[0])}, dims(x.Shape[1:])...)
 	if err := c.shapeIs(c.outName(), c.out().Shape, want); err != nil {
+		return err
+	}
+	return c.passThrough(x)
+}
+
+func (c *opCheck) scatterTokens() error {
+	if err := c.noOptions(); err != nil {
+		return err
+	}
+	x, pos, out := c.in(0), c.in(1), c.out()
+	if err := c.minRank(c.inName("input", 0), x, 1); err != nil {
+		return err
+	}
+	switch x.DType {
+	case Float32, Int16:
+	case Int8:
+		if err := c.perTensor(c.inName("input", 0), x); err != nil {
+			return err
+		}
+	default:
+		return c.errf("%s is %v, want float32, int8 or int16", c.inName("input", 0), x.DType)
+	}
+	if err := c.dtype(c.inName("positions", 1), pos, Int16); err != nil {
+		return err
+	}
+	if err := c.shapeIs(c.inName("positions", 1), pos.Shape, []int64{int64(x.Shape[0])}); err != nil {
+		return err
+	}
+	if err := c.minRank(c.outName(), out, 1); err != nil {
+		return err
+	}
+	if n := out.Shape[0]; n < 1 || n > maxTokenDim {
+		return c.errf("%s has %d rows, want 1…%d", c.outName(), n, maxTokenDim)
+	}
+	want := append([]int64{int64(out.Shape[0])}, dims(x.Shape[1:])...)
+	if err := c.shapeIs(c.outName(), out.Shape, want); err != nil {
 		return err
 	}
 	return c.passThrough(x)

@@ -7,7 +7,7 @@ import (
 )
 
 // buildSeedOptions encodes the options of the token operators (op codes
-// 60–69); anything else has no options table.
+// 60–70); anything else has no options table.
 func buildSeedOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.UOffsetT) {
 	switch o := o.(type) {
 	case *AdaptiveTokenPool2DOptions:

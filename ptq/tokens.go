@@ -46,7 +46,7 @@ func (q *quantizer) seedOp(op *format.Op) (bool, error) {
 		q.b.Op(op.Code, op.Name, op.Options, ins, n)
 		q.newIdx[out] = n
 		return true, nil
-	case format.OpDiverseSelect, format.OpGatherTokens, format.OpAdaptiveTokenPool2D, format.OpAttentionSinkRedistribute:
+	case format.OpDiverseSelect, format.OpGatherTokens, format.OpScatterTokens, format.OpAdaptiveTokenPool2D, format.OpAttentionSinkRedistribute:
 		ins := make([]int32, len(op.Inputs))
 		for k := range op.Inputs {
 			var err error

@@ -10,7 +10,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// The token-adaptive and robust ViT operators (format op codes 60–69).
+// The token-adaptive and robust ViT operators (format op codes 60–70).
 // Ops that read a token axis whose length follows a run-time budget (see
 // tokens.go) take the live row count from the budget on every Invoke.
 
@@ -23,6 +23,7 @@ func init() {
 	register(prepareZOSensitivity, format.OpZOSensitivity)
 	register(prepareDiverseSelect, format.OpDiverseSelect)
 	register(prepareGatherTokens, format.OpGatherTokens)
+	register(prepareScatterTokens, format.OpScatterTokens)
 	register(prepareTAP, format.OpTokenAwareAvgPool)
 	register(prepareAttentionSink, format.OpAttentionSinkRedistribute)
 }
@@ -271,16 +272,31 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 	return nil, 0, errDType(feat, "input")
 }
 
-func prepareGatherTokens(c *prep, op *format.Op) (kernel, int64, error) {
-	x, idx, out := c.in(op, 0), c.in(op, 1), c.out(op)
-	es := x.DType.Size()
-	fill := make([]byte, es)
+// rowFill is the element GatherTokens and ScatterTokens write into empty
+// rows: the zero point for int8, 0.0 for float32, −1 for int16 positions.
+func rowFill(x *Tensor) []byte {
+	fill := make([]byte, x.DType.Size())
 	switch x.DType {
 	case format.Int8:
 		fill[0] = byte(x.Params.ZeroPoint)
 	case format.Int16:
 		fill[0], fill[1] = 0xff, 0xff
 	}
+	return fill
+}
+
+func prepareScatterTokens(c *prep, op *format.Op) (kernel, int64, error) {
+	x, pos, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	n := out.Shape[0]
+	rowBytes := product(x.Shape[1:]) * x.DType.Size()
+	fill, pp, px, po := rowFill(x), asInt16(pos.Bytes()), x.Bytes(), out.Bytes()
+	return serial(func() { ref.ScatterRows(pp, n, rowBytes, fill, px, po) }), 0, nil
+}
+
+func prepareGatherTokens(c *prep, op *format.Op) (kernel, int64, error) {
+	x, idx, out := c.in(op, 0), c.in(op, 1), c.out(op)
+	es := x.DType.Size()
+	fill := rowFill(x)
 	n := x.Shape[0]
 	rowBytes := product(x.Shape[1:]) * es
 	pi, px, po := asInt16(idx.Bytes()), x.Bytes(), out.Bytes()

@@ -103,13 +103,15 @@ func (t *flowTensor) budget() (*budget, uint8) {
 	return b, axes
 }
 
-// scatterNeed is a place where budgeted rows must be put back in their
-// original order before op reads tensor: zoo.InsertPruning inserts a
-// ScatterTokens there.
-type scatterNeed struct {
-	op     int   // the op that reads the rows (−1: a graph output)
-	tensor int32 // the tensor holding them
-	axis   int   // its budgeted axis
+// ScatterPoint is a place where pruned tokens must be put back in their
+// places (ScatterTokens) for what follows to see them as it did before
+// the pruning: Reader reads Tensor, whose axis Axis holds the pruned rows
+// from the first (the special rows, then the kept patches). Reader is −1
+// when Tensor is a graph output.
+type ScatterPoint struct {
+	Reader int
+	Tensor int32
+	Axis   int
 }
 
 // TokenFlow is the result of the token-flow analysis of a model: which
@@ -125,7 +127,8 @@ type TokenFlow struct {
 	source       map[int]*budget
 	budgets      []*budget
 	steps        []tokenStep
-	needs        []scatterNeed
+	needs        []ScatterPoint
+	producer     map[int32]int
 	blocked      error
 }
 
@@ -133,20 +136,80 @@ type TokenFlow struct {
 // model without tokens has no token axes, and one whose pruned tokens
 // reach an op without a run-time rule reports it through Err.
 func AnalyzeTokens(m *format.Model) *TokenFlow {
-	f := &TokenFlow{m: m, t: make([]flowTensor, len(m.Tensors)), read: map[int32]bool{}, source: map[int]*budget{}}
+	f := &TokenFlow{m: m, t: make([]flowTensor, len(m.Tensors)), read: map[int32]bool{}, source: map[int]*budget{}, producer: map[int32]int{}}
 	f.labelInput()
 	for i := range m.Ops {
+		f.producer[m.Ops[i].Outputs[0]] = i
 		f.op(i)
 	}
 	for _, o := range m.Outputs {
 		if b, axes := f.t[o].budget(); b != nil {
 			a, _ := singleAxis(axes)
-			f.needs = append(f.needs, scatterNeed{op: -1, tensor: o, axis: a})
+			f.needScatter(-1, o, a)
 			f.block(-1, fmt.Sprintf("graph output %q holds pruned tokens, whose rows depend on the input", m.Tensors[o].Name),
-				"insert the pruning with zoo.InsertPruning (edgeinfer convert --prune), which scatters them back onto the patch grid")
+				"insert the pruning with zoo.InsertPruning (edgeinfer convert --prune), which scatters them back in their places")
 		}
 	}
 	return f
+}
+
+// ScatterPoints returns where pruned tokens reach what needs them in
+// their places (a reshape into the patch grid, a graph output): there a
+// ScatterTokens makes the model's budget work (zoo.InsertPruning inserts
+// them).
+func (f *TokenFlow) ScatterPoints() []ScatterPoint { return f.needs }
+
+// needScatter records that reader needs axis a of tensor t in place. The
+// point recorded is upstream, where the axis still starts at the pruned
+// rows' first row (a slice that dropped special rows is then applied to
+// the rows in place, as before the pruning).
+func (f *TokenFlow) needScatter(reader int, t int32, a int) {
+	for f.t[t].ax[a].rows.lo != 0 {
+		p, ok := f.producer[t]
+		if !ok {
+			return
+		}
+		op := &f.m.Ops[p]
+		x := op.Inputs[0]
+		switch op.Code {
+		case format.OpSlice:
+		case format.OpTranspose:
+			a = int(op.Options.(*format.TransposeOptions).Perm[a])
+		case format.OpReshape:
+			in, os := f.shape(x), f.shape(t)
+			k, ok := sameAxis(os, in, a)
+			if !ok {
+				return
+			}
+			a = k
+		default:
+			if !slices.Equal(f.shape(x), f.shape(t)) {
+				return
+			}
+		}
+		if l := f.t[x].ax[a]; l.kind != axTokens || l.rows.b == nil {
+			return
+		}
+		reader, t = p, x
+	}
+	pt := ScatterPoint{Reader: reader, Tensor: t, Axis: a}
+	if !slices.Contains(f.needs, pt) {
+		f.needs = append(f.needs, pt)
+	}
+}
+
+// sameAxis finds the axis of to that holds axis a of from unchanged: the
+// same length after the same number of leading elements.
+func sameAxis(from, to []int32, a int) (int, bool) {
+	lead := product32(from[:a])
+	p := int64(1)
+	for k, d := range to {
+		if p == lead && d == from[a] {
+			return k, true
+		}
+		p *= int64(d)
+	}
+	return 0, false
 }
 
 // Err returns nil when the model's token budget can change at run time
@@ -306,7 +369,7 @@ func (f *TokenFlow) op(i int) {
 		if _, axes := o.budget(); axes&^1 != 0 {
 			f.block(i, "gathers tokens whose trailing axes are pruned", "gather along the pruned axis only")
 		}
-	case opScatterTokens:
+	case format.OpScatterTokens:
 		x := in(0)
 		*o = flowTensor{}
 		copy(o.ax[1:], x.ax[1:])
@@ -545,9 +608,9 @@ func (f *TokenFlow) reshape(i int, x, out int32) {
 				}
 			}
 		case l.kind == axTokens:
-			f.needs = append(f.needs, scatterNeed{op: i, tensor: x, axis: a})
+			f.needScatter(i, x, a)
 			f.block(i, fmt.Sprintf("reshapes the pruned token axis (%v to %v), which needs the tokens in their places", in, os),
-				"insert the pruning with zoo.InsertPruning (edgeinfer convert --prune), which scatters them back onto the patch grid first")
+				"insert the pruning with zoo.InsertPruning (edgeinfer convert --prune), which scatters them back in their places first")
 		}
 	}
 }
@@ -865,6 +928,3 @@ func int32s(b []byte) []int32 {
 	}
 	return out
 }
-
-// opScatterTokens is a placeholder until the format defines ScatterTokens.
-const opScatterTokens = format.OpCode(255)

@@ -24,9 +24,10 @@ import (
 // corpusModel is the part of a testdata/vits/manifest.json entry (written
 // by tools/vitcorpus) that the token-budget tests read.
 type corpusModel struct {
-	Name  string `json:"name"`
-	File  string `json:"file"`
-	Input struct {
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Family string `json:"family"`
+	Input  struct {
 		File string `json:"file"`
 	} `json:"input"`
 	PatchGrid     []int  `json:"patch_grid"`
@@ -207,8 +208,6 @@ func corpusRefused(cm corpusModel, after int) (string, bool) {
 	switch {
 	case strings.HasPrefix(cm.Name, "reg4_end"):
 		return "special rows (class, distillation, register tokens) must all come before the patch tokens", true
-	case strings.HasPrefix(cm.Name, "attnmap_") && after == 0:
-		return "which needs the tokens in their places", true
 	}
 	return "", false
 }
@@ -270,5 +269,98 @@ func setInput(it *runtime.Interpreter, x []float32) {
 	}
 	for i, f := range x {
 		in.Int8()[i] = int8(in.Params.Quantize(f, -128, 127))
+	}
+}
+
+// TestScatterTokensCorpus: in the exports with per-patch attention-map
+// outputs, pruned after block 0 (so a later block's map follows the
+// pruning), the maps come back on the patch grid: at the full budget the
+// pruned model's outputs are the unpruned model's, and at a smaller one
+// a map is zero exactly at the patches KeptPatches says were pruned.
+func TestScatterTokensCorpus(t *testing.T) {
+	dir, models := vitCorpus(t)
+	n := 0
+	for _, cm := range models {
+		if cm.Family != "attention-maps" {
+			continue
+		}
+		r, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		pm, err := zoo.InsertPruning(r.Model, zoo.PruneOptions{AfterBlock: 0, Mode: "jvp"})
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		scatters := 0
+		after := map[int32]bool{} // tensors computed from a ScatterTokens
+		for _, op := range pm.Ops {
+			if op.Code == format.OpScatterTokens {
+				scatters++
+				after[op.Outputs[0]] = true
+			}
+			for _, in := range op.Inputs {
+				if after[in] {
+					after[op.Outputs[0]] = true
+				}
+			}
+		}
+		x := zoo.SampleInput(pm, rand.New(rand.NewSource(3)))
+		base, it := newInterp(t, r.Model, 1), newInterp(t, pm, 1)
+		setInput(base, x)
+		setInput(it, x)
+		if err := base.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		for o := range r.Model.Outputs {
+			want, got := base.Output(o).Float32(), it.Output(o).Float32()
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s: every token kept: output %d element %d = %g, unpruned %g", cm.Name, o, i, got[i], want[i])
+				}
+			}
+		}
+		const keep = 5
+		if err := it.SetTokens(keep); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		kept := it.KeptPatches(nil)
+		if len(kept) != keep {
+			t.Fatalf("%s: KeptPatches = %v, want %d patches", cm.Name, kept, keep)
+		}
+		isKept := map[int]bool{}
+		for _, g := range kept {
+			isKept[g] = true
+		}
+		maps := 0
+		for o := range pm.Outputs {
+			if !after[pm.Outputs[o]] {
+				continue
+			}
+			out := it.Output(o)
+			s := out.Shape
+			if len(s) != 4 || s[2] != cm.PatchGrid[0] || s[3] != cm.PatchGrid[1] {
+				t.Errorf("%s: output %q %v comes from a ScatterTokens but is no map on the %v grid", cm.Name, out.Name, s, cm.PatchGrid)
+				continue
+			}
+			maps++
+			grid := s[2] * s[3]
+			for i, v := range out.Float32() {
+				if g := i % grid; (v != 0) != isKept[g] {
+					t.Errorf("%s: output %q head %d patch %d = %g, kept %v", cm.Name, out.Name, i/grid, g, v, isKept[g])
+				}
+			}
+		}
+		n += maps
+		t.Logf("%s: %d ScatterTokens, %d maps after the pruning", cm.Name, scatters, maps)
+	}
+	if n == 0 {
+		t.Fatal("no attention-map output after the pruning in the corpus")
 	}
 }

@@ -101,6 +101,79 @@ func attentionSoftmax(m *format.Model, flow *runtime.TokenFlow, blocks []mlpBloc
 	return 0, fmt.Errorf("zoo: block %d has no attention softmax over its tokens before its MLP", b)
 }
 
+// scatterBack puts the pruned tokens back in their places (ScatterTokens
+// with pos, the original row of each kept one) where pts say something
+// needs them there: what reads them then sees every row as before the
+// pruning, the pruned ones zero. A token axis that is not the first is
+// transposed to the front and back around the scatter.
+func scatterBack(m *format.Model, pts []runtime.ScatterPoint, pos int32, p string, act func(string, format.DType, ...int32) int32) {
+	before := map[int][]format.Op{}
+	var tail []format.Op
+	repl := map[[2]int32]int32{} // (reader, tensor) → scattered tensor
+	rows := m.Tensors[pos].Shape[0]
+	for k, pt := range pts {
+		name := fmt.Sprintf("%sscatter%d", p, k)
+		t := m.Tensors[pt.Tensor]
+		var ops []format.Op
+		mk := func(code format.OpCode, n string, o format.Options, in, out int32) {
+			ops = append(ops, format.Op{Code: code, Version: 1, Name: n, Options: o, Inputs: []int32{in}, Outputs: []int32{out}})
+		}
+		x := pt.Tensor
+		perm := []int32{int32(pt.Axis)}
+		for a := range t.Shape {
+			if a != pt.Axis {
+				perm = append(perm, int32(a))
+			}
+		}
+		front := make([]int32, len(t.Shape))
+		for k, a := range perm {
+			front[k] = t.Shape[a]
+		}
+		if pt.Axis != 0 {
+			x = act(name+"/front", t.DType, front...)
+			mk(format.OpTranspose, name+"/front", &format.TransposeOptions{Perm: perm}, pt.Tensor, x)
+		}
+		front[0] = rows
+		s := act(name, t.DType, front...)
+		ops = append(ops, format.Op{Code: format.OpScatterTokens, Version: 1, Name: name, Inputs: []int32{x, pos}, Outputs: []int32{s}})
+		if pt.Axis != 0 {
+			inv := make([]int32, len(perm))
+			shape := make([]int32, len(perm))
+			for k, a := range perm {
+				inv[a] = int32(k)
+				shape[a] = front[k]
+			}
+			back := act(name+"/back", t.DType, shape...)
+			mk(format.OpTranspose, name+"/back", &format.TransposeOptions{Perm: inv}, s, back)
+			s = back
+		}
+		if pt.Reader < 0 {
+			tail = append(tail, ops...)
+			for j, o := range m.Outputs {
+				if o == pt.Tensor {
+					m.Outputs[j] = s
+				}
+			}
+			continue
+		}
+		before[pt.Reader] = append(before[pt.Reader], ops...)
+		repl[[2]int32{int32(pt.Reader), pt.Tensor}] = s
+	}
+	old := m.Ops
+	m.Ops = nil
+	for i, op := range old {
+		m.Ops = append(m.Ops, before[i]...)
+		op.Inputs = append([]int32(nil), op.Inputs...)
+		for k, t := range op.Inputs {
+			if s, ok := repl[[2]int32{int32(i), t}]; ok {
+				op.Inputs[k] = s
+			}
+		}
+		m.Ops = append(m.Ops, op)
+	}
+	m.Ops = append(m.Ops, tail...)
+}
+
 // ErrNoClassToken is returned by InsertPruning for the "cls" mode on a
 // model without a class token (one whose head averages the tokens).
 var ErrNoClassToken = errors.New("the model has no class token")
@@ -328,6 +401,27 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	}
 	if err := nm.Validate(); err != nil {
 		return nil, fmt.Errorf("zoo: pruned model: %w", err)
+	}
+	if pts := runtime.AnalyzeTokens(&nm).ScatterPoints(); len(pts) > 0 {
+		iota := make([]int16, T)
+		for r := range iota {
+			iota[r] = int16(r)
+		}
+		b := format.NewBuilder("")
+		b.ConstInt16(p+"rows", []int32{T}, iota)
+		rowsOf := add(*b.Tensor(0))
+		pos := act(p+"kept_rows", format.Int16, T)
+		g := blk.add + len(ops) // the pruning's last op
+		nm.Ops = slices.Insert(nm.Ops, g+1, format.Op{Code: format.OpGatherTokens, Version: 1, Name: p + "kept_rows", Inputs: []int32{rowsOf, idx}, Outputs: []int32{pos}})
+		for k := range pts {
+			if pts[k].Reader > g {
+				pts[k].Reader++
+			}
+		}
+		scatterBack(&nm, pts, pos, p, act)
+		if err := nm.Validate(); err != nil {
+			return nil, fmt.Errorf("zoo: pruned model: %w", err)
+		}
 	}
 	if err := runtime.AnalyzeTokens(&nm).Err(); err != nil {
 		return nil, fmt.Errorf("zoo: prune after block %d: %w", o.AfterBlock, err)

@@ -341,6 +341,21 @@ func diverseSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratc
 	selectEnd(p, sc, idx)
 }
 
+// ScatterRows is GatherRows' inverse: it writes the fill pattern into
+// every row of out (n rows of rowBytes bytes), then row k of x to row
+// pos[k] of out for each pos[k] in [0, n).
+func ScatterRows(pos []int16, n, rowBytes int, fill []byte, x, out []byte) {
+	for b := 0; b < n*rowBytes; b += len(fill) {
+		copy(out[b:], fill)
+	}
+	for k, p := range pos {
+		if int(p) < 0 || int(p) >= n {
+			continue
+		}
+		copy(out[int(p)*rowBytes:(int(p)+1)*rowBytes], x[k*rowBytes:(k+1)*rowBytes])
+	}
+}
+
 // GatherRows copies row idx[k] of x (rows of rowBytes bytes, n rows) to
 // row k of out; an index outside [0, n) writes the fill pattern (one
 // element of elemBytes bytes repeated): the zero point for int8 tokens,

@@ -360,6 +360,21 @@ func TestGatherRows(t *testing.T) {
 	}
 }
 
+func TestScatterRows(t *testing.T) {
+	x := []byte{1, 1, 2, 2, 3, 3}
+	out := make([]byte, 8)
+	for i := range out {
+		out[i] = 9
+	}
+	ScatterRows([]int16{2, -1, 0}, 4, 2, []byte{0xfe}, x, out)
+	want := []byte{3, 3, 0xfe, 0xfe, 1, 1, 0xfe, 0xfe}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Fatalf("out = %v, want %v", out, want)
+		}
+	}
+}
+
 // mlpCase is a random MLP P = W2·GELU(W1·x + b1) with directions u_j.
 type mlpCase struct {
 	rows, din, f, dout, m int

@@ -46,6 +46,7 @@ const (
 	OpCodeGATHER_TOKENS               OpCode = 67
 	OpCodeTOKEN_AWARE_AVG_POOL        OpCode = 68
 	OpCodeATTENTION_SINK_REDISTRIBUTE OpCode = 69
+	OpCodeSCATTER_TOKENS              OpCode = 70
 )
 
 var EnumNamesOpCode = map[OpCode]string{
@@ -88,6 +89,7 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeGATHER_TOKENS:               "GATHER_TOKENS",
 	OpCodeTOKEN_AWARE_AVG_POOL:        "TOKEN_AWARE_AVG_POOL",
 	OpCodeATTENTION_SINK_REDISTRIBUTE: "ATTENTION_SINK_REDISTRIBUTE",
+	OpCodeSCATTER_TOKENS:              "SCATTER_TOKENS",
 }
 
 var EnumValuesOpCode = map[string]OpCode{
@@ -130,6 +132,7 @@ var EnumValuesOpCode = map[string]OpCode{
 	"GATHER_TOKENS":               OpCodeGATHER_TOKENS,
 	"TOKEN_AWARE_AVG_POOL":        OpCodeTOKEN_AWARE_AVG_POOL,
 	"ATTENTION_SINK_REDISTRIBUTE": OpCodeATTENTION_SINK_REDISTRIBUTE,
+	"SCATTER_TOKENS":              OpCodeSCATTER_TOKENS,
 }
 
 func (v OpCode) String() string {
