@@ -6,13 +6,22 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
-// KernelSet is one implementation of the hot kernels. "ref" (portable Go)
-// always exists and is the source of truth; accelerated sets register
-// themselves from build-specific files and must match ref bit for bit.
+// KernelSet is one implementation of the hot int8 kernels. kernels/ref
+// (portable Go) is the source of truth; accelerated sets register
+// themselves from architecture files and must match it bit for bit.
+//
+// Every kernel of a set is optional, and there is one rule: a nil field,
+// or a Prepare… that returns a nil kernel for an op, leaves that op to
+// kernels/ref. The set's kernels see only what they are written for:
+// int8 weights whose zero points are all 0 and fixed-point (Mult) output
+// stages; ops with anything else never reach them. The prep methods
+// below KernelSets (setFC and friends) are the one place that applies the
+// rule to the Prepare… kernels.
 //
 // Parameters are passed by value: through a function value the compiler
 // cannot see that a pointer argument stays on the stack, so a pointer
@@ -22,52 +31,30 @@ type KernelSet struct {
 	// Why says why this set was picked (CPU features, an override).
 	Why string
 
-	FullyConnectedInt8  func(p kernels.FCParams, x, w, out []int8)
-	MatMulInt8          func(p kernels.MatMulParams, a, b, out []int8)
-	Conv2DInt8          func(p kernels.ConvParams, x, w, out []int8)
-	DepthwiseConv2DInt8 func(p kernels.ConvParams, x, w, out []int8)
-	// AddInt8 takes a pointer: its parameters live in the prepared op on
+	MatMulInt8 func(p kernels.MatMulParams, a, b, out []int8)
+	// AddInt8 and TAPInt8 (TokenAwareAvgPool) take a pointer, as their
+	// kernels/ref twins do: their parameters live in the prepared op on
 	// the heap already, so nothing escapes per call.
 	AddInt8 func(p *kernels.BinaryParams, a, b, out []int8)
+	TAPInt8 func(p *kernels.TAPParams, x, logits []int8, w []int32, out []int8)
 
-	// PrepareFC, PrepareConv and PrepareDepthwise, when set, pack an op's weights once at
-	// load into the set's micro-kernel layout and return the kernel that
-	// Invoke calls instead (nil when this op stays with the plain kernel),
-	// with the bytes the packed weights hold.
+	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
+	// once at load into the set's micro-kernel layout and return the
+	// kernel Invoke calls, with the bytes the packed weights hold.
 	PrepareFC        func(p kernels.FCParams, w []int8) (f func(p kernels.FCParams, x, out []int8), bytes int)
 	PrepareConv      func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
 	PrepareDepthwise func(p kernels.ConvParams, w []int8) (f func(p kernels.ConvParams, x, out []int8), bytes int)
-
-	// The int8 research operators. PrepareZOSensitivity (modes ZOJVP and
-	// ZOLowRankJVP) and PrepareDiverseSelect, when set, prepare the op at
-	// load (packed Jacobian-side matrix, scratch) and return the kernel
-	// Invoke calls instead of kernels/ref's, or nil to stay with ref. The
-	// prepared kernels keep scratch: one op, one caller at a time.
+	// PrepareZOSensitivity (modes ZOJVP and ZOLowRankJVP) and
+	// PrepareDiverseSelect prepare a token operator at load (packed
+	// Jacobian-side matrix, scratch). The prepared kernels keep scratch:
+	// one op, one caller at a time.
 	PrepareZOSensitivity func(p kernels.ZOSensitivityParams, w []int8) (f func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), bytes int)
 	PrepareDiverseSelect func(p kernels.DiverseSelectParams) (f func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16), bytes int)
-	// TAPInt8 is ref.TAPInt8 (TokenAwareAvgPool); it takes a pointer as
-	// AddInt8 does.
-	TAPInt8 func(p *kernels.TAPParams, x, logits []int8, w []int32, out []int8)
 }
 
-var refKernels = KernelSet{
-	Name: "ref",
-	Why:  "portable Go reference kernels",
-	FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
-		ref.FullyConnectedInt8(&p, x, w, out)
-	},
-	MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
-		ref.MatMulInt8(&p, a, b, out)
-	},
-	Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-		ref.Conv2DInt8(&p, x, w, out)
-	},
-	DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-		ref.DepthwiseConv2DInt8(&p, x, w, out)
-	},
-	AddInt8: ref.AddInt8,
-	TAPInt8: ref.TAPInt8,
-}
+// refKernels is the reference set: no kernel of its own, every op runs
+// kernels/ref.
+var refKernels = KernelSet{Name: "ref", Why: "portable Go reference kernels"}
 
 // kernelSets holds every set usable on this machine, by name.
 // registerKernels adds one; best is the name picked by default.
@@ -119,4 +106,99 @@ func chooseKernels(name string) (KernelSet, error) {
 	}
 	s.Why = why + "; " + s.Why
 	return s, nil
+}
+
+// The one rule for kernel sets (see KernelSet): each method returns the
+// set's kernel for an op, or nil when the set has none or declines it, and
+// the op then calls kernels/ref. (MatMulInt8, AddInt8 and TAPInt8 need no
+// method: the op takes the field when it is not nil.)
+
+// setTakesWeights reports whether an op with weights input i and output
+// stage out may go to the kernel set: weight zero points all 0, a Mult
+// stage (not XNNPACK's float one).
+func (c *prep) setTakesWeights(op *format.Op, i int, out *kernels.OutputStage) bool {
+	if out.Scale != nil {
+		return false
+	}
+	if q := c.mt(op.Inputs[i]).Quant; q != nil {
+		for _, z := range q.ZeroPoint {
+			if z != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// setFC returns the set's FullyConnected on weights w packed at load, with
+// the bytes they hold.
+func (c *prep) setFC(op *format.Op, p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
+	if c.it.kernels.PrepareFC == nil || !c.setTakesWeights(op, 1, &p.Out) {
+		return nil, 0
+	}
+	return c.it.kernels.PrepareFC(p, w)
+}
+
+// setConv returns the set's Conv2D or DepthwiseConv2D on weights w packed
+// at load, with the bytes they hold.
+func (c *prep) setConv(op *format.Op, p kernels.ConvParams, w []int8, depthwise bool) (func(p kernels.ConvParams, x, out []int8), int) {
+	f := c.it.kernels.PrepareConv
+	if depthwise {
+		f = c.it.kernels.PrepareDepthwise
+	}
+	if f == nil || !c.setTakesWeights(op, 1, &p.Out) {
+		return nil, 0
+	}
+	return f(p, w)
+}
+
+// setZOSensitivity returns the set's ZOSensitivity (JVP modes) prepared
+// for weights w, with the bytes it holds.
+func (c *prep) setZOSensitivity(p kernels.ZOSensitivityParams, w []int8) (func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), int) {
+	if c.it.kernels.PrepareZOSensitivity == nil || w == nil || p.Mode == kernels.ZOFroDiag {
+		return nil, 0
+	}
+	return c.it.kernels.PrepareZOSensitivity(p, w)
+}
+
+// setDiverseSelect returns the set's DiverseSelect prepared for p, with
+// the bytes it holds.
+func (c *prep) setDiverseSelect(p kernels.DiverseSelectParams) (func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16), int) {
+	if c.it.kernels.PrepareDiverseSelect == nil {
+		return nil, 0
+	}
+	return c.it.kernels.PrepareDiverseSelect(p)
+}
+
+// packedKernel is a kernel that holds data packed at load, counted by
+// Interpreter.PackedBytes.
+type packedKernel struct {
+	kernel
+	bytes int
+}
+
+func (k packedKernel) packedBytes() int { return k.bytes }
+
+// withPacked counts bytes of packed data for k.
+func withPacked(k kernel, bytes int) kernel {
+	if bytes == 0 {
+		return k
+	}
+	return packedKernel{k, bytes}
+}
+
+func (k *fcInt8) packedBytes() int { return k.packed }
+func (k *conv) packedBytes() int   { return k.packed }
+
+// PackedBytes returns the memory held by weights packed at load into the
+// kernel set's layout (0 for the reference kernels, which read the model's
+// weights in place).
+func (it *Interpreter) PackedBytes() int64 {
+	var n int64
+	for _, s := range it.steps {
+		if p, ok := s.k.(interface{ packedBytes() int }); ok {
+			n += int64(p.packedBytes())
+		}
+	}
+	return n
 }

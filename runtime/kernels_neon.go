@@ -31,17 +31,8 @@ func neonKernels(path neon.Path, why string) KernelSet {
 	return KernelSet{
 		Name: path.String(),
 		Why:  why,
-		FullyConnectedInt8: func(p kernels.FCParams, x, w, out []int8) {
-			ref.FullyConnectedInt8(&p, x, w, out)
-		},
 		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
 			neon.MatMulInt8(path, &p, a, b, out)
-		},
-		Conv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-			ref.Conv2DInt8(&p, x, w, out)
-		},
-		DepthwiseConv2DInt8: func(p kernels.ConvParams, x, w, out []int8) {
-			ref.DepthwiseConv2DInt8(&p, x, w, out)
 		},
 		AddInt8: neon.AddInt8,
 		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {

@@ -17,8 +17,7 @@ func init() {
 type fcInt8 struct {
 	p         kernels.FCParams
 	x, w, out []int8
-	f         func(p kernels.FCParams, x, w, out []int8)
-	pf        func(p kernels.FCParams, x, out []int8) // on packed weights
+	pf        func(p kernels.FCParams, x, out []int8) // the kernel set's, on packed weights
 	packed    int
 }
 
@@ -30,7 +29,7 @@ func (k *fcInt8) runRows(lo, hi int) {
 		k.pf(p, k.x[lo*p.K:hi*p.K], k.out[lo*p.N:hi*p.N])
 		return
 	}
-	k.f(p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
+	ref.FullyConnectedInt8(&p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
 }
 
 type fcFloat struct {
@@ -60,19 +59,13 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		wzp := c.weightZeroPoint(op, 1)
-		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8(), f: c.it.kernels.FullyConnectedInt8}
-		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, WZP: wzp, Out: c.outputStage(mult, out, act)}
+		k := &fcInt8{x: x.Int8(), w: w.Int8(), out: out.Int8()}
+		k.p = kernels.FCParams{M: m, N: n, K: kk, InZP: x.Params.ZeroPoint, WZP: c.weightZeroPoint(op, 1), Out: c.outputStage(mult, out, act)}
 		c.xnnpackStage(&k.p.Out, x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
-		if wzp != 0 || k.p.Out.Scale != nil {
-			k.f = refKernels.FullyConnectedInt8 // accelerated sets take symmetric weights and Mult stages only
-		}
 		if bias != nil {
 			k.p.Bias = bias.Int32()
 		}
-		if k.p.Out.Scale == nil {
-			c.packFC(k, op)
-		}
+		k.pf, k.packed = c.setFC(op, k.p, k.w)
 		return k, macs, nil
 	case format.Float32:
 		k := &fcFloat{x: x.Float32(), w: w.Float32(), out: out.Float32()}
@@ -97,7 +90,7 @@ type matMul struct {
 	oStride          int
 	splitM           bool
 	a8, b8, o8       []int8
-	mm8              func(p kernels.MatMulParams, a, b, out []int8)
+	mm8              func(p kernels.MatMulParams, a, b, out []int8) // the kernel set's, or nil: ref
 	af, bf, of       []float32
 	tok              *budget
 	live             liveDims
@@ -162,8 +155,12 @@ func (k *matMul) run(p kernels.MatMulParams, b, m0, m1 int) {
 	bo := b * k.bStride
 	oo := b*k.oStride + m0*p.LDO
 	na, nb, no := p.Extents()
-	if k.a8 != nil {
+	switch {
+	case k.mm8 != nil:
 		k.mm8(p, k.a8[ao:ao+na], k.b8[bo:bo+nb], k.o8[oo:oo+no])
+		return
+	case k.a8 != nil:
+		ref.MatMulInt8(&p, k.a8[ao:ao+na], k.b8[bo:bo+nb], k.o8[oo:oo+no])
 		return
 	}
 	ref.MatMulFloat(&p, k.af[ao:ao+na], k.bf[bo:bo+nb], k.of[oo:oo+no])
@@ -214,8 +211,7 @@ type conv struct {
 	p          kernels.ConvParams
 	depthwise  bool
 	x8, w8, o8 []int8
-	conv8      func(p kernels.ConvParams, x, w, out []int8)
-	pconv      func(p kernels.ConvParams, x, out []int8) // on packed weights
+	pconv      func(p kernels.ConvParams, x, out []int8) // the kernel set's, on packed weights
 	packed     int
 	xf, wf, of []float32
 }
@@ -227,8 +223,10 @@ func (k *conv) runRows(lo, hi int) {
 	switch {
 	case k.pconv != nil:
 		k.pconv(p, k.x8, k.o8)
+	case k.x8 != nil && k.depthwise:
+		ref.DepthwiseConv2DInt8(&p, k.x8, k.w8, k.o8)
 	case k.x8 != nil:
-		k.conv8(p, k.x8, k.w8, k.o8)
+		ref.Conv2DInt8(&p, k.x8, k.w8, k.o8)
 	case k.depthwise:
 		ref.DepthwiseConv2DFloat(&p, k.xf, k.wf, k.of)
 	default:
@@ -279,17 +277,7 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.Bias = bias.Int32()
 		}
 		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
-		set := &c.it.kernels
-		if p.WZP != 0 || p.Out.Scale != nil {
-			set = &refKernels // accelerated sets take symmetric weights and Mult stages only
-		}
-		k.conv8 = set.Conv2DInt8
-		if k.depthwise {
-			k.conv8 = set.DepthwiseConv2DInt8
-		}
-		if p.Out.Scale == nil {
-			c.packConv(k, op)
-		}
+		k.pconv, k.packed = c.setConv(op, *p, k.w8, k.depthwise)
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)
 		if bias != nil {

@@ -195,7 +195,7 @@ func prepareZOSensitivity(c *prep, op *format.Op) (kernel, int64, error) {
 			pa, pw = c.in(op, 1).Int8(), c.in(op, 2).Int8()
 			p.DirScale, p.WScale = c.weightScales(op, 1), c.weightScales(op, 2)
 		}
-		if zf, n := c.zoSensitivityInt8(p, pw); zf != nil {
+		if zf, n := c.setZOSensitivity(p, pw); zf != nil {
 			packed = n
 			f = func(lo, hi int) {
 				q := p
@@ -258,8 +258,17 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 	case format.Int8:
 		p.FeatZP = feat.Params.ZeroPoint
 		pf := feat.Int8()
-		sel, packed := c.diverseSelectInt8(p)
-		return withPacked(serial(func() { q := p; q.Rows, q.Keep = rows(), b.keep; sel(q, pf, ps, sc, idx); copy(b.kept, idx) }), packed), macs, nil
+		sel, packed := c.setDiverseSelect(p)
+		return withPacked(serial(func() {
+			q := p
+			q.Rows, q.Keep = rows(), b.keep
+			if sel != nil {
+				sel(q, pf, ps, sc, idx)
+			} else {
+				ref.DiverseSelectInt8(&q, pf, ps, sc, idx)
+			}
+			copy(b.kept, idx)
+		}), packed), macs, nil
 	case format.Float32:
 		pf := feat.Float32()
 		return serial(func() {
@@ -325,7 +334,10 @@ func prepareTAP(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		w := make([]int32, k)
 		px, pl, po := x.Int8(), l.Int8(), out.Int8()
-		tap := c.tapInt8()
+		tap := ref.TAPInt8
+		if k := c.it.kernels.TAPInt8; k != nil {
+			tap = k
+		}
 		return serial(func() { tap(&p, px, pl, w, po) }), macs, nil
 	case format.Float32:
 		w := make([]float64, k)
