@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/edgeinfer/edgeinfer/serve"
 	"github.com/edgeinfer/edgeinfer/serve/servetest"
@@ -182,5 +188,142 @@ func TestServeUsage(t *testing.T) {
 		if st != tc.status || !strings.Contains(errOut, tc.want) {
 			t.Errorf("serve %v: status %d, %q; want %d and %q", tc.args, st, errOut, tc.status, tc.want)
 		}
+	}
+}
+
+// metricsOf scrapes the child's /metrics.
+func metricsOf(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for name, f := range fams {
+		if m := f.GetMetric(); len(m) == 1 {
+			switch {
+			case m[0].Counter != nil:
+				out[name] = m[0].GetCounter().GetValue()
+			case m[0].Gauge != nil:
+				out[name] = m[0].GetGauge().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// Many frames through the built binary with a broker and a page client:
+// resident memory and goroutines stay flat, every result arrives.
+// EDGEINFER_SOAK_FRAMES sets the count (the figure is 100000).
+func TestServeSoak(t *testing.T) {
+	bin := buildEdgeinfer(t)
+	frames := 3000
+	if s := os.Getenv("EDGEINFER_SOAK_FRAMES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 100 {
+			t.Fatalf("EDGEINFER_SOAK_FRAMES=%q: want a count ≥ 100", s)
+		}
+		frames = n
+	}
+	b := servetest.StartBroker(t, servetest.BrokerOptions{})
+	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/soak/results")
+	addr := fmt.Sprintf("127.0.0.1:%d", servetest.FreePort(t))
+	c := startServe(t, bin, "--camera", "synthetic:noise?w=64&h=48&fmt=YUYV", "--mqtt", b.URL(), "--device", "soak",
+		"--spool", t.TempDir(), "--http", addr, "--threads", "1", "--telemetry", "1s")
+	// A page client on /events for the whole run.
+	go func() {
+		if resp, err := http.Get("http://" + addr + "/events"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	warm := frames / 10
+	waitStatus(t, addr, "warm-up frames", func(st serve.StatusJSON) bool { return st.Frames >= uint64(warm) })
+	start := metricsOf(t, addr)
+	var peakRSS float64
+	for {
+		m := metricsOf(t, addr)
+		peakRSS = max(peakRSS, m["process_resident_memory_bytes"])
+		if m["edgeinfer_frames_total"] >= float64(frames) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	end := metricsOf(t, addr)
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	_, d := sub.Results(t)
+	sub.WaitFor(t, 60*time.Second, "every result", func(s *servetest.Subscriber) bool {
+		_, d = s.Results(t)
+		return uint64(d.Distinct) == d.MaxID && d.MaxID >= uint64(frames)
+	})
+	rss0, rss1 := start["process_resident_memory_bytes"], end["process_resident_memory_bytes"]
+	g0, g1 := start["go_goroutines"], end["go_goroutines"]
+	t.Logf("soak: %.0f frames (%d published); after %d warm-up frames RSS %.1f MiB, at the end %.1f MiB (peak %.1f); goroutines %.0f → %.0f; spool depth at the end %.0f",
+		end["edgeinfer_frames_total"], d.MaxID, warm, rss0/(1<<20), rss1/(1<<20), peakRSS/(1<<20), g0, g1, end["edgeinfer_spool_depth"])
+	if g1 > g0+2 {
+		t.Errorf("goroutines grew from %.0f to %.0f", g0, g1)
+	}
+	if rss1 > rss0*1.25+8<<20 {
+		t.Errorf("resident memory grew from %.1f to %.1f MiB", rss0/(1<<20), rss1/(1<<20))
+	}
+}
+
+// deploy/edgeinfer.service passes systemd's own checker and has what the
+// service relies on.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile("../../deploy/edgeinfer.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Type=notify", "WatchdogSec=", "Restart=on-failure", "DynamicUser=yes", "StateDirectory=edgeinfer",
+		"ExecStart=/usr/local/bin/edgeinfer serve $EDGEINFER_ARGS", "EnvironmentFile=/etc/edgeinfer/edgeinfer.env"} {
+		if !strings.Contains(string(unit), "\n"+want) {
+			t.Errorf("deploy/edgeinfer.service lacks %q", want)
+		}
+	}
+	analyze := servetest.NeedTool(t, "systemd-analyze", "systemd")
+	// Verify a copy whose ExecStart names a binary that exists here.
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyUnit := strings.ReplaceAll(string(unit), "/usr/local/bin/edgeinfer", exe)
+	copyUnit = strings.ReplaceAll(copyUnit, "/etc/edgeinfer/edgeinfer.env", "-/etc/edgeinfer/edgeinfer.env")
+	path := filepath.Join(dir, "edgeinfer.service")
+	if err := os.WriteFile(path, []byte(copyUnit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", "--man=no", path).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	// The environment file's arguments parse (as systemd splits them).
+	env, err := os.ReadFile("../../deploy/edgeinfer.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(env), "\n") {
+		if v, ok := strings.CutPrefix(line, "EDGEINFER_ARGS="); ok {
+			args = strings.Fields(v)
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("deploy/edgeinfer.env sets no EDGEINFER_ARGS")
+	}
+	// Only the model file is missing here: flags and URIs are fine.
+	st, _, errOut := edgeinfer(append([]string{"serve"}, args...)...)
+	if st != 1 || !strings.Contains(errOut, "/etc/edgeinfer/model.eim") {
+		t.Errorf("serve with deploy/edgeinfer.env's arguments: status %d: %s", st, errOut)
 	}
 }

@@ -1,0 +1,129 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeinfer/edgeinfer/serve/servetest"
+)
+
+// chromium loads url in headless Chromium with the given extra flags (after
+// letting the page run for 3 s of virtual time) and returns its stdout.
+func chromium(bin, dir, url string, extra ...string) ([]byte, error) {
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + dir, "--virtual-time-budget=3000", "--window-size=800,600"}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("chromium %v: %v\n%s", extra, err, errb.Bytes())
+	}
+	return out.Bytes(), nil
+}
+
+// The live page in headless Chromium shows the frame (its pixels are in
+// the screenshot) and the top class, and updates by itself.
+func TestPageInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium twice; runs without -short")
+	}
+	svc, base := httpService(t, "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=200&g=30&b=40", "")
+	var st StatusJSON
+	_, b := get(t, base+"/api/status", "")
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	var latest resultJSON
+	if err := json.Unmarshal(st.Latest, &latest); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s %.3f", latest.Top[0].Label, latest.Top[0].Score)
+	_, jb := get(t, base+"/frame.jpg", "")
+	frame, err := jpeg.Decode(bytes.NewReader(jb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, wg, wb, _ := frame.At(80, 60).RGBA()
+
+	shot := filepath.Join(t.TempDir(), "page.png")
+	bin := servetest.NeedTool(t, "chromium", "chromium")
+	var domb []byte
+	var domErr error
+	dc := make(chan struct{})
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	go func() {
+		defer close(dc)
+		domb, domErr = chromium(bin, dir1, base+"/", "--dump-dom")
+	}()
+	_, shotErr := chromium(bin, dir2, base+"/", "--screenshot="+shot)
+	<-dc
+	if domErr != nil || shotErr != nil {
+		t.Fatal(domErr, shotErr)
+	}
+	dom := string(domb)
+
+	// The DOM: the top class, several updates, a frame loaded.
+	field := func(id string) string {
+		m := regexp.MustCompile(`id="` + id + `"[^>]*>(?:<b>)?([^<]*)<`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("no #%s in the page's DOM:\n%s", id, dom)
+		}
+		return m[1]
+	}
+	if got := field("class"); got != want {
+		t.Errorf("the page shows %q as the top class, /api/status %q", got, want)
+	}
+	if n, _ := strconv.Atoi(field("updates")); n < 3 {
+		t.Errorf("the page updated %d times in 3 s at 30 fps", n)
+	}
+	seq := regexp.MustCompile(`id="frame"[^>]*data-seq="(\d+)"|data-seq="(\d+)"[^>]*id="frame"`).FindStringSubmatch(dom)
+	if seq == nil || !strings.Contains(dom, `src="blob:`) {
+		t.Errorf("no frame loaded in the page's <img>:\n%s", dom)
+	}
+	if first, _ := strconv.Atoi(field("seq")); uint64(first) <= latest.Seq {
+		t.Errorf("the page shows frame %d, no later than frame %d seen before it loaded", first, latest.Seq)
+	}
+
+	// The screenshot: the frame fills the 640×480 image box at the top
+	// left (below the class box), in the camera's colour.
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []image.Point{{320, 240}, {600, 400}, {50, 450}} {
+		r, g, b, _ := img.At(p.X, p.Y).RGBA()
+		if !near(r, wr) || !near(g, wg) || !near(b, wb) {
+			t.Errorf("screenshot pixel %v is %d,%d,%d; the frame's is %d,%d,%d", p, r>>8, g>>8, b>>8, wr>>8, wg>>8, wb>>8)
+		}
+	}
+	if r, g, b, _ := img.At(720, 300).RGBA(); near(r, wr) && near(g, wg) && near(b, wb) {
+		t.Errorf("the frame's colour also right of the image box: the check proves nothing")
+	}
+	t.Logf("page: top class %q, %s updates, frame colour %d,%d,%d; %d frames served", want, field("updates"), wr>>8, wg>>8, wb>>8, svc.Status().Frames)
+}
+
+func near(a, b uint32) bool {
+	d := int(a>>8) - int(b>>8)
+	return d >= -12 && d <= 12
+}
