@@ -214,4 +214,3 @@ func TestHealthz(t *testing.T) {
 		}
 	}
 }
-
