@@ -247,9 +247,15 @@ func TestServeSoak(t *testing.T) {
 	waitStatus(t, addr, "warm-up frames", func(st serve.StatusJSON) bool { return st.Frames >= uint64(warm) })
 	start := metricsOf(t, addr)
 	var peakRSS float64
+	var series []string // frames: RSS, heap in use, goroutines at each tenth
+	next := warm
 	for {
 		m := metricsOf(t, addr)
 		peakRSS = max(peakRSS, m["process_resident_memory_bytes"])
+		if f := int(m["edgeinfer_frames_total"]); f >= next {
+			series = append(series, fmt.Sprintf("%d: %.1f/%.1f MiB %.0f", f, m["process_resident_memory_bytes"]/(1<<20), m["go_memstats_heap_inuse_bytes"]/(1<<20), m["go_goroutines"]))
+			next += frames / 10
+		}
 		if m["edgeinfer_frames_total"] >= float64(frames) {
 			break
 		}
@@ -269,6 +275,7 @@ func TestServeSoak(t *testing.T) {
 	g0, g1 := start["go_goroutines"], end["go_goroutines"]
 	t.Logf("soak: %.0f frames (%d published); after %d warm-up frames RSS %.1f MiB, at the end %.1f MiB (peak %.1f); goroutines %.0f → %.0f; spool depth at the end %.0f",
 		end["edgeinfer_frames_total"], d.MaxID, warm, rss0/(1<<20), rss1/(1<<20), peakRSS/(1<<20), g0, g1, end["edgeinfer_spool_depth"])
+	t.Logf("frames: RSS/heap in use, goroutines: %s", strings.Join(series, "; "))
 	if g1 > g0+2 {
 		t.Errorf("goroutines grew from %.0f to %.0f", g0, g1)
 	}
