@@ -2,17 +2,14 @@ package format
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"sort"
 	"testing"
-)
 
-var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/FuzzRead/seed-* from the test models")
+	"github.com/edgeinfer/edgeinfer/internal/fuzzcorpus"
+)
 
 // corpusSeeds are the committed seed inputs of FuzzRead. They are small on
 // purpose: the fuzzer minimizes every new interesting input in time
@@ -42,7 +39,7 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 		m := testModels()[name]()
 		for i := range m.Ops {
 			op := &m.Ops[i]
-			key := fmt.Sprintf("seed-%v-%v", op.Code, m.Tensors[op.Inputs[0]].DType)
+			key := fmt.Sprintf("%v-%v", op.Code, m.Tensors[op.Inputs[0]].DType)
 			if done[key] {
 				continue
 			}
@@ -52,10 +49,10 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 	}
 	// The token operators (ops_tokens.go), whole and one by one.
 	sm := seedModel(t)
-	put("seed-token-ops", sm, false)
+	put("token-ops", sm, false)
 	for i := range sm.Ops {
 		op := &sm.Ops[i]
-		key := fmt.Sprintf("seed-%v-%v", op.Code, sm.Tensors[op.Inputs[0]].DType)
+		key := fmt.Sprintf("%v-%v", op.Code, sm.Tensors[op.Inputs[0]].DType)
 		if one := subModel(sm, i); !done[key] && one.Validate() == nil {
 			done[key] = true
 			put(key, one, false)
@@ -67,11 +64,11 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 	meta.Rounding = 1
 	meta.Preprocess = &Preprocess{Width: 2, Height: 2, Layout: NCHW, Color: BGR, Scale: 1, Mean: []float32{0}, Std: []float32{1, 2, 3}}
 	meta.MemoryPlan = &MemoryPlan{ArenaBytes: 128, Offsets: []int64{0, 64}}
-	put("seed-metadata", meta, false)
-	put("seed-Conv2D-float32-external", subModel(floatCNN(), 0), true)
-	small := seeds["seed-metadata"]
+	put("metadata", meta, false)
+	put("Conv2D-float32-external", subModel(floatCNN(), 0), true)
+	small := seeds["metadata"]
 	for _, n := range []int{0, 8, 16, 64, len(small) / 2, len(small) - 1} {
-		seeds[fmt.Sprintf("seed-truncated-%d", n)] = small[:n]
+		seeds[fmt.Sprintf("truncated-%d", n)] = small[:n]
 	}
 	return seeds
 }
@@ -110,34 +107,9 @@ func subModel(m *Model, i int) *Model {
 	return sm
 }
 
-func corpusFile(data []byte) []byte {
-	return fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", data)
-}
-
 // TestFuzzCorpus checks that the committed seeds are what the test models
 // marshal to today (go generate ./format rewrites them).
-func TestFuzzCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzRead")
-	for name, data := range corpusSeeds(t) {
-		path := filepath.Join(dir, name)
-		if *updateCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, corpusFile(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go generate ./format)", err)
-		}
-		if string(got) != string(corpusFile(data)) {
-			t.Errorf("%s is stale: run go generate ./format", path)
-		}
-	}
-}
+func TestFuzzCorpus(t *testing.T) { fuzzcorpus.Check(t, "FuzzRead", corpusSeeds(t)) }
 
 // maxReadAlloc bounds what Read may allocate for an input of n bytes: the
 // decoded model is a small multiple of the file (constants are not copied).

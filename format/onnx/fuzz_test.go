@@ -1,17 +1,15 @@
 package onnx_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/fuzzcorpus"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
 // fuzzSeeds are small models that exercise the decoder and most import
-// paths; testdata/fuzz/FuzzImport holds them (see TestWriteFuzzSeeds).
+// paths; testdata/fuzz/FuzzImport holds them (see TestFuzzCorpus).
 func fuzzSeeds() map[string][]byte {
 	ln := graphSpec{
 		nodes: []pbuf{
@@ -107,23 +105,9 @@ func TestFuzzSeedsImport(t *testing.T) {
 	}
 }
 
-// TestWriteFuzzSeeds rewrites testdata/fuzz/FuzzImport from fuzzSeeds when
-// EDGEINFER_WRITE_FUZZ_SEEDS=1.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("EDGEINFER_WRITE_FUZZ_SEEDS") != "1" {
-		t.Skip("set EDGEINFER_WRITE_FUZZ_SEEDS=1 to rewrite the seed corpus")
-	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzImport")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range fuzzSeeds() {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// TestFuzzCorpus checks that testdata/fuzz/FuzzImport holds fuzzSeeds
+// as they are today (go generate ./format/onnx rewrites them).
+func TestFuzzCorpus(t *testing.T) { fuzzcorpus.Check(t, "FuzzImport", fuzzSeeds()) }
 
 // FuzzImport feeds arbitrary bytes to the decoder and importer. Neither may
 // panic; a model that imports must build an interpreter and run.

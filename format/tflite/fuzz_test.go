@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/edgeinfer/edgeinfer/internal/fuzzcorpus"
 )
 
 // tinyModel builds a small TFLite file with the flatbuffers builder: one
@@ -130,17 +132,29 @@ func convOptions(b *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return b.EndObject()
 }
 
-func fuzzSeeds() [][]byte {
-	seeds := [][]byte{
-		tinyModel(opConv2D, true, optConv2D, convOptions),
-		tinyModel(opConv2D, false, optConv2D, convOptions),
-		tinyModel(opConv2D, false, 0, nil),
-		tinyModel(opTanh, false, 0, nil),
+// fuzzSeeds are FuzzRead's seeds by name: small hand-built models (a
+// uint8 and an int8 convolution, one without options, a TANH with three
+// inputs that Import must refuse), every single-op model of TestOpParity,
+// and two truncations.
+func fuzzSeeds() map[string][]byte {
+	conv := tinyModel(opConv2D, true, optConv2D, convOptions)
+	seeds := map[string][]byte{
+		"conv-uint8":      conv,
+		"conv-int8":       tinyModel(opConv2D, false, optConv2D, convOptions),
+		"conv-no-options": tinyModel(opConv2D, false, 0, nil),
+		"tanh-3-inputs":   tinyModel(opTanh, false, 0, nil),
+		"truncated-half":  conv[:len(conv)/2],
+		"identifier-only": []byte("\x08\x00\x00\x00TFL3"),
 	}
-	full := seeds[0]
-	seeds = append(seeds, full[:len(full)/2], []byte("\x08\x00\x00\x00TFL3"))
+	for _, c := range opCases {
+		seeds["op-"+c.name], _ = opModel(c)
+	}
 	return seeds
 }
+
+// TestFuzzCorpus checks that testdata/fuzz/FuzzRead holds fuzzSeeds as
+// they are today (go generate ./format/tflite rewrites them).
+func TestFuzzCorpus(t *testing.T) { fuzzcorpus.Check(t, "FuzzRead", fuzzSeeds()) }
 
 // FuzzRead feeds arbitrary bytes to Read and, when they verify, to Import:
 // neither may panic, and every failure must wrap one of the sentinels.
@@ -174,21 +188,21 @@ func FuzzRead(f *testing.F) {
 }
 
 func TestTinyModelsImport(t *testing.T) {
-	for i, s := range fuzzSeeds()[:3] {
-		f, err := Read(s)
+	for _, name := range []string{"conv-uint8", "conv-int8", "conv-no-options"} {
+		f, err := Read(fuzzSeeds()[name])
 		if err != nil {
-			t.Fatalf("seed %d: %v", i, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		m, err := Import(f, "tiny")
 		if err != nil {
-			t.Fatalf("seed %d: %v", i, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		if len(m.Ops) == 0 {
-			t.Fatalf("seed %d: no ops", i)
+			t.Fatalf("%s: no ops", name)
 		}
 	}
 	// TANH with three inputs: the error names the operator.
-	f, err := Read(fuzzSeeds()[3])
+	f, err := Read(fuzzSeeds()["tanh-3-inputs"])
 	if err != nil {
 		t.Fatal(err)
 	}
