@@ -300,16 +300,20 @@ func (it *Interpreter) MaxTokens() int {
 // (the Keep they were built with), or 0 and an error wrapping
 // ErrNoTokenBudget that says why the model has no run-time token budget:
 // no pruning op, or the op whose pruned tokens it cannot follow.
-func (it *Interpreter) TokenBudget() (int, error) {
-	s := it.tokenInfo()
-	if s.blocked != nil {
-		return 0, s.blocked
+func (it *Interpreter) TokenBudget() (int, error) { return it.tokenInfo().Budget() }
+
+// Budget returns the most patch tokens the model's pruning ops keep, or 0
+// and an error wrapping ErrNoTokenBudget that says why the model has no
+// run-time token budget (Interpreter.TokenBudget).
+func (f *TokenFlow) Budget() (int, error) {
+	if f.blocked != nil {
+		return 0, f.blocked
 	}
-	if len(s.budgets) == 0 {
+	if len(f.budgets) == 0 {
 		return 0, ErrNoTokenBudget
 	}
 	n := 0
-	for _, b := range s.budgets {
+	for _, b := range f.budgets {
 		n = max(n, b.max)
 	}
 	return n, nil

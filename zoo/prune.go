@@ -336,7 +336,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	case "cls":
 		cls, ok := flow.ClassToken()
 		if !ok {
-			return nil, fmt.Errorf("zoo: --prune cls ranks patches by the class token's attention: %w (its head reads no special row by index); use jvp, lowrank_jvp, fro_diag or uniform", ErrNoClassToken)
+			return nil, fmt.Errorf("zoo: the cls mode ranks patches by the class token's attention: %w (its head reads no special row by index); use jvp, lowrank_jvp, fro_diag or uniform", ErrNoClassToken)
 		}
 		row := slices.Index(rows, -1-cls)
 		sm, err := attentionSoftmax(m, flow, blocks, o.AfterBlock, rows)

@@ -26,10 +26,10 @@ func applyKeep(it *runtime.Interpreter, k *keepFlag) (int, error) {
 // tokenLimit returns the model's maximum token budget, or a usage error
 // for flag saying why the model has none.
 func tokenLimit(it *runtime.Interpreter, flag string) (int, error) {
-	if limit := it.MaxTokens(); limit > 0 {
+	limit, reason := it.TokenBudget()
+	if reason == nil {
 		return limit, nil
 	}
-	reason := it.SetTokens(1) // sets nothing: says why there is no budget
 	if reason == runtime.ErrNoTokenBudget {
 		return 0, usagef("%s: model %q has no token budget (no pruning op; convert it with --prune)", flag, it.Model().Name)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,133 +11,37 @@ import (
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
-// tokenWatch copies the kept-row indices of a model's pruning ops
-// (DiverseSelect's int16 output) right after each runs, through the
-// interpreter's AfterOp hook, into buffers allocated once: the arena may
-// reuse those bytes before Invoke returns.
+// tokenWatch reads, after each Invoke, which patches of the model's grid
+// survived its pruning ops (Interpreter.KeptPatches) into a buffer
+// allocated once.
 type tokenWatch struct {
 	it     *runtime.Interpreter
-	sel    []watchedSelect
-	prefix int // rows before the first pruning op's patch tokens
-	rows   int // patch tokens there: gh·gw
 	gh, gw int // the patch grid
+	buf    []int
 }
 
-type watchedSelect struct {
-	op  int
-	out int32
-	buf []byte
-}
-
-// newTokenWatch finds the pruning ops of m and its patch grid. It fails
-// for a model without pruning or whose grid it cannot tell.
-func newTokenWatch(m *format.Model) (*tokenWatch, error) {
-	w := &tokenWatch{}
-	for i, op := range m.Ops {
-		if op.Code != format.OpDiverseSelect {
-			continue
-		}
-		if len(w.sel) == 0 {
-			o := op.Options.(*format.DiverseSelectOptions)
-			w.prefix = int(o.Prefix)
-			w.rows = int(m.Tensors[op.Inputs[0]].Shape[0]) - w.prefix
-		}
-		out := op.Outputs[0]
-		w.sel = append(w.sel, watchedSelect{op: i, out: out, buf: make([]byte, 2*m.Tensors[out].NumElements())})
+// newTokenWatch checks that it's model prunes tokens and has a patch grid
+// the token analysis can tell.
+func newTokenWatch(it *runtime.Interpreter) (*tokenWatch, error) {
+	m := it.Model()
+	if _, err := it.TokenBudget(); err == runtime.ErrNoTokenBudget {
+		return nil, usagef("--overlay: model %q prunes no tokens (no pruning op; convert it with --prune)", m.Name)
+	} else if err != nil {
+		return nil, usagef("--overlay: model %q has no run-time token budget: %v", m.Name, err)
 	}
-	if len(w.sel) == 0 {
-		return nil, usagef("--overlay: model %q prunes no tokens (no DiverseSelect op; convert it with --prune)", m.Name)
+	w := &tokenWatch{it: it}
+	if w.gh, w.gw = it.PatchGrid(); w.gh == 0 {
+		return nil, fmt.Errorf("--overlay: model %q: cannot tell the grid of its patch tokens", m.Name)
 	}
-	var err error
-	if w.gh, w.gw, err = patchGrid(m, w.rows); err != nil {
-		return nil, fmt.Errorf("--overlay: model %q: %w", m.Name, err)
-	}
+	w.buf = make([]int, 0, w.gh*w.gw)
 	return w, nil
 }
 
-// afterOp is the interpreter's AfterOp hook. It allocates nothing.
-func (w *tokenWatch) afterOp(op int) {
-	for i := range w.sel {
-		if w.sel[i].op == op {
-			copy(w.sel[i].buf, w.it.Tensor(int(w.sel[i].out)).Bytes())
-		}
-	}
-}
-
 // kept returns the grid indices (row-major) of the patch tokens that
-// survive every pruning op of the last Invoke, in increasing order of
-// row. Pruning ops are taken to be chained: each selects among the rows
-// the one before kept.
+// survived every pruning op of the last Invoke, in increasing order.
 func (w *tokenWatch) kept() []int {
-	rows := make([]int, w.prefix+w.rows) // grid index of each row, −1 for the prefix
-	for r := range rows {
-		rows[r] = r - w.prefix
-	}
-	for _, s := range w.sel {
-		var next []int
-		for k := 0; k+1 < len(s.buf); k += 2 {
-			idx := int(int16(binary.LittleEndian.Uint16(s.buf[k:])))
-			if idx >= 0 && idx < len(rows) {
-				next = append(next, rows[idx])
-			}
-		}
-		rows = next
-	}
-	var out []int
-	for _, g := range rows {
-		if g >= 0 {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// patchGrid returns the grid of a model's patch tokens as its ops state
-// it: the GridH/GridW of a token op (AdaptiveTokenPool2D, PoolMixer,
-// TokenAwareAvgPool), the output of a patch-embedding convolution of
-// input 0, or a 6-D reshape of input 0 (possibly transposed first) into
-// [… gh, ph, gw, pw …] blocks, as ONNX exports of ViTs patchify.
-func patchGrid(m *format.Model, patches int) (gh, gw int, err error) {
-	for _, op := range m.Ops {
-		var h, w int32
-		switch o := op.Options.(type) {
-		case *format.AdaptiveTokenPool2DOptions:
-			h, w = o.GridH, o.GridW
-		case *format.PoolMixerOptions:
-			h, w = o.GridH, o.GridW
-		case *format.TokenAwareAvgPoolOptions:
-			h, w = o.GridH, o.GridW
-		}
-		if h > 0 && int(h*w) == patches {
-			return int(h), int(w), nil
-		}
-	}
-	if len(m.Inputs) == 0 {
-		return 0, 0, fmt.Errorf("no input")
-	}
-	img := map[int32]bool{m.Inputs[0]: true} // input 0 and its transposes
-	ih, iw := inputSize(m)
-	for _, op := range m.Ops {
-		if len(op.Inputs) == 0 || !img[op.Inputs[0]] {
-			continue
-		}
-		s := m.Tensors[op.Outputs[0]].Shape
-		switch op.Code {
-		case format.OpTranspose:
-			img[op.Outputs[0]] = true
-		case format.OpConv2D, format.OpDepthwiseConv2D:
-			if len(s) == 4 && int(s[1]*s[2]) == patches {
-				return int(s[1]), int(s[2]), nil
-			}
-		case format.OpReshape:
-			for i := 0; len(s) == 6 && i+3 < len(s); i++ {
-				if int(s[i]*s[i+1]) == ih && int(s[i+2]*s[i+3]) == iw && int(s[i]*s[i+2]) == patches {
-					return int(s[i]), int(s[i+2]), nil
-				}
-			}
-		}
-	}
-	return 0, 0, fmt.Errorf("cannot tell the grid of its %d patch tokens: no token op names it and no convolution or 6-D reshape of input 0 makes it", patches)
+	w.buf = w.it.KeptPatches(w.buf[:0])
+	return w.buf
 }
 
 // inputSize returns the height and width of input 0 (0, 0 if it is not a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -42,10 +43,16 @@ func pruneConvertFlags(fs *flag.FlagSet) floatPass {
 			md = "jvp"
 		}
 		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: *after, Mode: md, Directions: *dirs})
+		if errors.Is(err, zoo.ErrNoClassToken) {
+			return nil, false, usagef("--prune cls: model %q has no class token (its head reads no special row by index, as a global-average-pool head does): use zoo, jvp, lowrank_jvp, fro_diag or uniform", m.Name)
+		}
 		if err != nil {
 			return nil, false, err
 		}
-		patches := maxKeep(pm)
+		patches, err := runtime.AnalyzeTokens(pm).Budget()
+		if err != nil {
+			return nil, false, err
+		}
 		kept := patches
 		if keep.set {
 			if kept, err = keep.tokens(patches); err != nil {
@@ -99,16 +106,4 @@ func (k *keepFlag) tokens(limit int) (int, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("%d patch tokens is more than the model's maximum of %d", int(k.v), limit)
-}
-
-// maxKeep returns the most patch tokens the model's pruning ops keep (their
-// Keep), 0 for a model without pruning.
-func maxKeep(m *format.Model) int {
-	n := 0
-	for _, op := range m.Ops {
-		if o, ok := op.Options.(*format.DiverseSelectOptions); ok && op.Code == format.OpDiverseSelect {
-			n = max(n, int(o.Keep))
-		}
-	}
-	return n
 }

@@ -48,9 +48,9 @@ func TestConvertPruneONNX(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pruning went in before calibration: the int8 graph selects tokens.
-	if in := qm.Tensors[qm.Inputs[0]]; in.DType != format.Int8 || maxKeep(qm) != 25 ||
+	if in := qm.Tensors[qm.Inputs[0]]; in.DType != format.Int8 || maxKeep(t, qm) != 25 ||
 		!strings.Contains(qm.Description, "zoo pruning after block 0, keeping at most 25 of 49 patch tokens; int8") {
-		t.Fatalf("converted model: input %v, keep %d, description %q", in.DType, maxKeep(qm), qm.Description)
+		t.Fatalf("converted model: input %v, keep %d, description %q", in.DType, maxKeep(t, qm), qm.Description)
 	}
 
 	// eval reports the kept count: 0.5 of the maximum 25 is 13.
@@ -94,8 +94,8 @@ func TestConvertPruneONNX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if maxKeep(fm) != 49 {
-		t.Errorf("float model keeps %d, want all 49", maxKeep(fm))
+	if maxKeep(t, fm) != 49 {
+		t.Errorf("float model keeps %d, want all 49", maxKeep(t, fm))
 	}
 	conv, err := dataset.NewConverter(fm)
 	if err != nil {
@@ -252,6 +252,16 @@ func equalInts(a, b []int) bool {
 
 // TestTokenWatchNoAlloc: watching the pruning op costs Invoke no
 // allocation, and a zoo ViT's grid comes from its patch convolution.
+// maxKeep returns the most patch tokens m's pruning keeps.
+func maxKeep(t *testing.T, m *format.Model) int {
+	t.Helper()
+	n, err := runtime.AnalyzeTokens(m).Budget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestTokenWatchNoAlloc(t *testing.T) {
 	f, err := loadModel("zoo:vit-micro:float")
 	if err != nil {
@@ -261,24 +271,23 @@ func TestTokenWatchNoAlloc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := newTokenWatch(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.gh != 4 || w.gw != 4 || w.rows != 16 || w.prefix != 1 {
-		t.Errorf("watch: grid %d×%d, %d patch rows after %d", w.gh, w.gw, w.rows, w.prefix)
-	}
-	it, err := runtime.New(m, runtime.Options{Threads: 1, AfterOp: w.afterOp})
+	it, err := runtime.New(m, runtime.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer it.Close()
-	w.it = it
+	w, err := newTokenWatch(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.gh != 4 || w.gw != 4 {
+		t.Errorf("watch: grid %d×%d, want 4×4", w.gh, w.gw)
+	}
 	if err := it.SetTokens(5); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(5, func() { it.Invoke() }); n != 0 {
-		t.Errorf("Invoke with the watch allocates %v times", n)
+	if n := testing.AllocsPerRun(5, func() { it.Invoke(); w.kept() }); n != 0 {
+		t.Errorf("Invoke and kept allocate %v times", n)
 	}
 	if k := w.kept(); len(k) != 5 {
 		t.Errorf("kept %v, want 5 patches", k)

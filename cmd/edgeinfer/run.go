@@ -113,21 +113,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	opts := runtime.Options{Threads: *threads}
-	var watch *tokenWatch
-	if *overlay != "" {
-		if watch, err = newTokenWatch(m); err != nil {
-			return err
-		}
-		opts.AfterOp = watch.afterOp
-	}
-	it, err := runtime.New(m, opts)
+	it, err := runtime.New(m, runtime.Options{Threads: *threads})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	if watch != nil {
-		watch.it = it
+	var watch *tokenWatch
+	if *overlay != "" {
+		if watch, err = newTokenWatch(it); err != nil {
+			return err
+		}
 	}
 	if err := applyTokens(it, *tokens); err != nil {
 		return err
@@ -214,7 +209,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if watch != nil {
-		fmt.Fprintf(stdout, "overlay %s: %d of %d patch tokens kept (grid %d×%d)\n", res.Overlay, len(res.Kept), watch.rows, watch.gh, watch.gw)
+		fmt.Fprintf(stdout, "overlay %s: %d of %d patch tokens kept (grid %d×%d)\n", res.Overlay, len(res.Kept), watch.gh*watch.gw, watch.gh, watch.gw)
 	}
 	return nil
 }
