@@ -155,7 +155,7 @@ func (c *prep) setConv(op *format.Op, p kernels.ConvParams, w []int8, depthwise 
 // setZOSensitivity returns the set's ZOSensitivity (JVP modes) prepared
 // for weights w, with the bytes it holds.
 func (c *prep) setZOSensitivity(p kernels.ZOSensitivityParams, w []int8) (func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), int) {
-	if c.it.kernels.PrepareZOSensitivity == nil || w == nil || p.Mode == kernels.ZOFroDiag {
+	if c.it.kernels.PrepareZOSensitivity == nil || w == nil { // w: the JVP modes' int8 weights
 		return nil, 0
 	}
 	return c.it.kernels.PrepareZOSensitivity(p, w)

@@ -1,8 +1,13 @@
 //go:build ignore
 
-// gen_asm writes gemm_arm64.s: the two GEMM micro-kernels, unrolled in Go
-// so that each of their ~100 distinct SIMD instructions is spelled out once
-// here and encoded by package a64. Run with `go generate ./kernels/neon`.
+// gen_asm writes gemm_arm64.s, every assembly routine of package neon:
+// the two GEMM micro-kernels (gemmDot, gemmV80), the 3×3 depthwise
+// convolution (dwConv3x3), the row sums and minima of packing (sumBlocks,
+// minBlocks), the int8 Add (addInt8), and the token operators' TAP cell
+// and ZOSensitivity digits (tapCell, zoDigits). They are unrolled in Go so
+// that each distinct SIMD instruction is spelled out once here and encoded
+// by package a64; gemm_arm64.go and tokenops_arm64.go declare them. Run
+// with `go generate ./kernels/neon`.
 package main
 
 import (
