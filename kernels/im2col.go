@@ -2,18 +2,19 @@ package kernels
 
 // Im2col writes the receptive fields of cnt neighbouring output pixels of
 // a convolution — output row r = n·OH + oh, columns ow0 … ow0+cnt−1 — into
-// buf, one row of KH·KW·Cin int8 values per pixel in the weights' [KH,KW,Cin]
-// order. Taps in the padding hold the input zero point, so that with the
-// zero point folded into the bias they count as ref's skipped taps. The
-// accelerated convolutions run their GEMM over these rows.
-func Im2col(p *ConvParams, x []int8, r, ow0, cnt int, buf []int8) {
+// buf, one row of KH·KW·Cin values per pixel in the weights' [KH,KW,Cin]
+// order. Taps in the padding hold the input zero point (0 for float), so
+// that with the zero point folded into the bias they count as ref's
+// skipped taps. The accelerated convolutions run their GEMM over these
+// rows.
+func Im2col[T int8 | float32](p *ConvParams, x []T, r, ow0, cnt int, buf []T) {
 	H, W, Cin := p.H, p.W, p.Cin
 	K := p.KH * p.KW * Cin
 	n, oh := r/p.OH, r%p.OH
 	perImage := H * W * Cin
 	xn := x[n*perImage : (n+1)*perImage]
 	ih0 := oh*p.StrideH - p.PadTop
-	zp := int8(p.InZP)
+	zp := T(p.InZP)
 	seg := p.KW * Cin
 	for i := 0; i < cnt; i++ {
 		row := buf[i*K : (i+1)*K]
@@ -44,7 +45,7 @@ func Im2col(p *ConvParams, x []int8, r, ow0, cnt int, buf []int8) {
 	}
 }
 
-func fill(d []int8, v int8) {
+func fill[T int8 | float32](d []T, v T) {
 	for i := range d {
 		d[i] = v
 	}

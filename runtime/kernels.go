@@ -50,6 +50,15 @@ type KernelSet struct {
 	// one op, one caller at a time.
 	PrepareZOSensitivity func(p kernels.ZOSensitivityParams, w []int8) (f func(p kernels.ZOSensitivityParams, z, a []int8, s []float32), bytes int)
 	PrepareDiverseSelect func(p kernels.DiverseSelectParams) (f func(p kernels.DiverseSelectParams, feat []int8, s []float32, sc *ref.SelectScratch, idx []int16), bytes int)
+
+	// The float32 GEMM-shaped ops. PrepareFCFloat and PrepareConvFloat
+	// pack weights at load as PrepareFC does; MatMulFloat replaces
+	// ref.MatMulFloat. Float kernels match ref within a tolerance their
+	// package documents (not bit for bit) and give the same bits at any
+	// thread count.
+	PrepareFCFloat   func(p kernels.FCFloatParams, w []float32) (f func(p kernels.FCFloatParams, x, out []float32), bytes int)
+	PrepareConvFloat func(p kernels.ConvParams, w []float32) (f func(p kernels.ConvParams, x, out []float32), bytes int)
+	MatMulFloat      func(p kernels.MatMulParams, a, b, out []float32)
 }
 
 // refKernels is the reference set: no kernel of its own, every op runs
@@ -189,6 +198,7 @@ func withPacked(k kernel, bytes int) kernel {
 
 func (k *fcInt8) packedBytes() int { return k.packed }
 func (k *conv) packedBytes() int   { return k.packed }
+func (k *fcFloat) packedBytes() int { return k.packed }
 
 // PackedBytes returns the memory held by weights packed at load into the
 // kernel set's layout (0 for the reference kernels, which read the model's

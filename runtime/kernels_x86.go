@@ -37,6 +37,9 @@ func init() {
 		if cpuName != "" {
 			why += "; " + cpuName
 		}
+		if fl, flWhy := x86.FloatSupported(); fl {
+			why += "; float32 FMA kernels (" + flWhy + ")"
+		}
 		registerKernels(x86Kernels(p, why), ok && p == best)
 	}
 }
@@ -66,6 +69,29 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		return func(p kernels.ConvParams, x, out []int8) {
 			x86.Conv2DInt8(&p, x, pk, out)
 		}, pk.Bytes()
+	}
+	if ok, _ := x86.FloatSupported(); ok {
+		s.PrepareFCFloat = func(p kernels.FCFloatParams, w []float32) (func(p kernels.FCFloatParams, x, out []float32), int) {
+			pk := x86.PackFCFloat(&p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.FCFloatParams, x, out []float32) {
+				x86.FullyConnectedFloat(&p, x, pk, out)
+			}, pk.Bytes()
+		}
+		s.PrepareConvFloat = func(p kernels.ConvParams, w []float32) (func(p kernels.ConvParams, x, out []float32), int) {
+			pk := x86.PackConvFloat(&p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.ConvParams, x, out []float32) {
+				x86.Conv2DFloat(&p, x, pk, out)
+			}, pk.Bytes()
+		}
+		s.MatMulFloat = func(p kernels.MatMulParams, a, b, out []float32) {
+			x86.MatMulFloat(&p, a, b, out)
+		}
 	}
 	return s
 }

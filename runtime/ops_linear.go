@@ -35,12 +35,18 @@ func (k *fcInt8) runRows(lo, hi int) {
 type fcFloat struct {
 	p         kernels.FCFloatParams
 	x, w, out []float32
+	pf        func(p kernels.FCFloatParams, x, out []float32) // on packed weights
+	packed    int
 }
 
 func (k *fcFloat) rows() int { return k.p.M }
 func (k *fcFloat) runRows(lo, hi int) {
 	p := k.p
 	p.M = hi - lo
+	if k.pf != nil {
+		k.pf(p, k.x[lo*p.K:hi*p.K], k.out[lo*p.N:hi*p.N])
+		return
+	}
 	ref.FullyConnectedFloat(&p, k.x[lo*p.K:hi*p.K], k.w, k.out[lo*p.N:hi*p.N])
 }
 
@@ -74,6 +80,9 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if bias != nil {
 			k.p.Bias = bias.Float32()
 		}
+		if f := c.it.kernels.PrepareFCFloat; f != nil {
+			k.pf, k.packed = f(k.p, k.w)
+		}
 		return k, macs, nil
 	}
 	return nil, 0, errDType(x, "input")
@@ -92,6 +101,7 @@ type matMul struct {
 	a8, b8, o8       []int8
 	mm8              func(p kernels.MatMulParams, a, b, out []int8) // the kernel set's, or nil: ref
 	af, bf, of       []float32
+	mmf              func(p kernels.MatMulParams, a, b, out []float32)
 	tok              *budget
 	live             liveDims
 	lo               [3]int // first budget row of M, N, K
@@ -163,8 +173,10 @@ func (k *matMul) run(p kernels.MatMulParams, b, m0, m1 int) {
 		ref.MatMulInt8(&p, k.a8[ao:ao+na], k.b8[bo:bo+nb], k.o8[oo:oo+no])
 		return
 	}
-	ref.MatMulFloat(&p, k.af[ao:ao+na], k.bf[bo:bo+nb], k.of[oo:oo+no])
+	k.mmf(p, k.af[ao:ao+na], k.bf[bo:bo+nb], k.of[oo:oo+no])
 }
+
+func refMatMulFloat(p kernels.MatMulParams, a, b, out []float32) { ref.MatMulFloat(&p, a, b, out) }
 
 func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
 	a, b, out := c.in(op, 0), c.in(op, 1), c.out(op)
@@ -201,6 +213,10 @@ func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
 		k.mm8 = c.it.kernels.MatMulInt8
 	case format.Float32:
 		k.af, k.bf, k.of = a.Float32(), b.Float32(), out.Float32()
+		k.mmf = refMatMulFloat
+		if f := c.it.kernels.MatMulFloat; f != nil {
+			k.mmf = f
+		}
 	default:
 		return nil, 0, errDType(a, "input")
 	}
@@ -214,6 +230,7 @@ type conv struct {
 	pconv      func(p kernels.ConvParams, x, out []int8) // the kernel set's, on packed weights
 	packed     int
 	xf, wf, of []float32
+	pconvf     func(p kernels.ConvParams, x, out []float32) // on packed weights
 }
 
 func (k *conv) rows() int { return k.p.N * k.p.OH }
@@ -225,6 +242,8 @@ func (k *conv) runRows(lo, hi int) {
 		k.pconv(p, k.x8, k.o8)
 	case k.x8 != nil && k.depthwise:
 		ref.DepthwiseConv2DInt8(&p, k.x8, k.w8, k.o8)
+	case k.pconvf != nil:
+		k.pconvf(p, k.xf, k.of)
 	case k.x8 != nil:
 		ref.Conv2DInt8(&p, k.x8, k.w8, k.o8)
 	case k.depthwise:
@@ -284,6 +303,9 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.BiasF = bias.Float32()
 		}
 		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
+		if f := c.it.kernels.PrepareConvFloat; f != nil && !k.depthwise {
+			k.pconvf, k.packed = f(k.p, k.wf)
+		}
 	default:
 		return nil, 0, errDType(x, "input")
 	}

@@ -67,3 +67,15 @@ func sumBytes(p *int8, n32 int) int32
 //
 //go:noescape
 func widen(src *int8, dst *int16, n16 int)
+
+func cpuFloat() (bool, string) {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		return true, "cpu.X86.HasAVX2=true, HasFMA=true"
+	}
+	return false, "cpu.X86.HasAVX2=" + yes(cpu.X86.HasAVX2) + ", HasFMA=" + yes(cpu.X86.HasFMA)
+}
+
+// gemmF32 is the float32 micro-kernel (VFMADD231PS; see gen_asm.go).
+//
+//go:noescape
+func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)

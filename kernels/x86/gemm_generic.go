@@ -2,7 +2,10 @@
 
 package x86
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // asm reports that the kernels are assembly, not the Go twins.
 const asm = false
@@ -97,5 +100,35 @@ func widen(src *int8, dst *int16, n16 int) {
 	d := unsafe.Slice(dst, 16*n16)
 	for i, v := range unsafe.Slice(src, 16*n16) {
 		d[i] = int16(v)
+	}
+}
+
+func cpuFloat() (bool, string) { return true, "Go twin of the FMA kernel" }
+
+// gemmF32 is the Go twin of the float32 micro-kernel: the same fused
+// multiply-adds in the same order (math.FMA in float64, then rounded to
+// float32; the tolerance against ref covers either).
+func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32) {
+	bs := unsafe.Slice(b, np*16*k)
+	bi := unsafe.Slice(bias, np*16)
+	for p := 0; p < np; p++ {
+		for r := 0; r < rows; r++ {
+			ar := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(a), r*lda)), k)
+			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldc+64*p)), 16)
+			for j := 0; j < 16; j++ {
+				var acc float32
+				for kk, av := range ar {
+					acc = float32(math.FMA(float64(av), float64(bs[(p*k+kk)*16+j]), float64(acc)))
+				}
+				v := acc + bi[16*p+j]
+				if v < clip[0] {
+					v = clip[0]
+				}
+				if v > clip[1] {
+					v = clip[1]
+				}
+				o[j] = v
+			}
+		}
 	}
 }

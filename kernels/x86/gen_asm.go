@@ -270,6 +270,87 @@ func avx2() {
 	ins("RET")
 }
 
+// fma writes gemmF32: a 6-row float32 tile over np panels of 16 columns
+// with VFMADD231PS, k in increasing order (one rounding per step), then
+// the bias and the clamp. Accumulators Y0…Y11 (row r: Y(2r), Y(2r+1)); B
+// Y12, Y13; A broadcast Y14.
+//
+//	a    *float32  first A row; row i at a + min(i, rows-1)·lda
+//	lda  int       bytes between A rows
+//	rows int       valid rows (1…6)
+//	k    int       reduction length (≥ 1)
+//	b    *float32  packed B: per panel, k rows of 16 floats
+//	np   int       panels (≥ 1)
+//	bias *float32  16 per panel
+//	out  *float32  first output; ldc bytes between rows
+//	clip *[2]float32 lower and upper clamp
+func fma() {
+	name := "gemmF32"
+	fmt.Fprintf(&buf, "\n// func %s(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	ins("MOVQ a+0(FP), R9")
+	ins("MOVQ lda+8(FP), R8")
+	ins("MOVQ rows+16(FP), CX")
+	comment("A row pointers: row i = a + min(i, rows-1)·lda")
+	for i := 1; i < mr; i++ {
+		ins("MOVQ %s, %s", rowReg[i-1], rowReg[i])
+		ins("LEAQ (%s)(R8*1), AX", rowReg[i-1])
+		ins("CMPQ CX, $%d", i+1)
+		ins("CMOVQGE AX, %s", rowReg[i])
+	}
+	ins("MOVQ b+32(FP), BX")
+	ins("MOVQ np+40(FP), SI")
+	ins("MOVQ bias+48(FP), DI")
+	ins("MOVQ out+56(FP), AX")
+	ins("MOVQ ldc+64(FP), R8")
+	acc := func(r, v int) string { return fmt.Sprintf("Y%d", 2*r+v) }
+	label(name + "_panel")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			ins("VXORPS %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+		}
+	}
+	ins("MOVQ k+24(FP), CX")
+	ins("XORQ DX, DX")
+	label(name + "_k")
+	ins("VMOVUPS 0(BX), Y12")
+	ins("VMOVUPS 32(BX), Y13")
+	for r := 0; r < mr; r++ {
+		ins("VBROADCASTSS (%s)(DX*1), Y14", rowReg[r])
+		for v := 0; v < 2; v++ {
+			ins("VFMADD231PS Y%d, Y14, %s", 12+v, acc(r, v))
+		}
+	}
+	ins("ADDQ $64, BX")
+	ins("ADDQ $4, DX")
+	ins("DECQ CX")
+	ins("JNZ %s_k", name)
+	comment("bias, then clamp: max(lo, v) and min(hi, v) return v when it is NaN")
+	ins("MOVQ clip+72(FP), CX")
+	ins("VBROADCASTSS 0(CX), Y14")
+	ins("VBROADCASTSS 4(CX), Y15")
+	ins("VMOVUPS 0(DI), Y12")
+	ins("VMOVUPS 32(DI), Y13")
+	for r := 0; r < mr; r++ {
+		rowGuard(r, name+"_next")
+		outRow(r)
+		for v := 0; v < 2; v++ {
+			a := acc(r, v)
+			ins("VADDPS Y%d, %s, %s", 12+v, a, a)
+			ins("VMAXPS %s, Y14, %s", a, a)
+			ins("VMINPS %s, Y15, %s", a, a)
+			ins("VMOVUPS %s, %d(DX)", a, 32*v)
+		}
+	}
+	label(name + "_next")
+	ins("ADDQ $64, AX")
+	ins("ADDQ $64, DI")
+	ins("DECQ SI")
+	ins("JNZ %s_panel", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
 // helpers writes the byte-sum and widening helpers (AVX2).
 func helpers() {
 	buf.WriteString(`
@@ -329,6 +410,7 @@ func main() {
 		vnni(nv)
 	}
 	avx2()
+	fma()
 	helpers()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

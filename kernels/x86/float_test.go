@@ -1,0 +1,180 @@
+package x86
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+func (g gen) f32(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(g.NormFloat64())
+	}
+	return v
+}
+
+// within checks got against ref's want with the documented bound
+// K·2^−23·mag[i], mag[i] = |bias| + Σ|x·w| of output i.
+func within(t *testing.T, what string, got, want, mag []float32, k int) {
+	t.Helper()
+	for i := range want {
+		tol := float64(k) * math.Exp2(-23) * float64(mag[i])
+		if d := math.Abs(float64(got[i] - want[i])); d > tol || math.IsNaN(float64(got[i])) != math.IsNaN(float64(want[i])) {
+			t.Fatalf("%s: out[%d] = %v, want %v (|diff| %g > %g)", what, i, got[i], want[i], d, tol)
+		}
+	}
+}
+
+func checkFloat(t *testing.T) {
+	t.Helper()
+	if ok, why := FloatSupported(); !ok {
+		t.Skipf("no float32 kernel on this CPU: %s", why)
+	}
+}
+
+func TestFullyConnectedFloatWithinTolerance(t *testing.T) {
+	checkFloat(t)
+	g := newGen(21)
+	for i := 0; i < iters(200); i++ {
+		m, n, k := g.shape(i)
+		p := kernels.FCFloatParams{M: m, N: n, K: k, ActMin: float32(math.Inf(-1)), ActMax: float32(math.Inf(1))}
+		if i%3 == 0 {
+			p.ActMin, p.ActMax = 0, 6
+		}
+		x, w := g.f32(m*k), g.f32(n*k)
+		if i%2 == 0 {
+			p.Bias = g.f32(n)
+		}
+		want, got, mag := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
+		ref.FullyConnectedFloat(&p, x, w, want)
+		for r := 0; r < m; r++ {
+			for c := 0; c < n; c++ {
+				var s float64
+				if p.Bias != nil {
+					s = math.Abs(float64(p.Bias[c]))
+				}
+				for kk := 0; kk < k; kk++ {
+					s += math.Abs(float64(x[r*k+kk] * w[c*k+kk]))
+				}
+				mag[r*n+c] = float32(s)
+			}
+		}
+		pk := PackFCFloat(&p, w)
+		FullyConnectedFloat(&p, x, pk, got)
+		within(t, fmt.Sprintf("case %d M=%d N=%d K=%d", i, m, n, k), got, want, mag, k)
+		// Any split of rows (threads) gives the same bits.
+		split := make([]float32, m*n)
+		for r0 := 0; r0 < m; {
+			r1 := min(m, r0+1+g.IntN(8))
+			q := p
+			q.M = r1 - r0
+			FullyConnectedFloat(&q, x[r0*k:r1*k], pk, split[r0*n:r1*n])
+			r0 = r1
+		}
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(split[j]) {
+				t.Fatalf("case %d: row split changes out[%d]: %v vs %v", i, j, split[j], got[j])
+			}
+		}
+	}
+}
+
+func TestMatMulFloatWithinTolerance(t *testing.T) {
+	checkFloat(t)
+	g := newGen(22)
+	for i := 0; i < iters(200); i++ {
+		m, n, k := g.shape(i)
+		if i%11 == 3 {
+			m, k, n = 1+g.IntN(5), 100+g.IntN(300), 100+g.IntN(400) // several blocks
+		}
+		p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AdjX: i%13 == 5}
+		bRows, bw := k, n
+		if p.AdjY {
+			bRows, bw = n, k
+		}
+		if i%3 == 0 && !p.AdjX {
+			p.LDA, p.LDB, p.LDO = k+g.IntN(9), bw+g.IntN(9), n+g.IntN(9)
+		}
+		lda, ldb, ldo := p.Strides()
+		aRows := m
+		if p.AdjX {
+			aRows = k
+		}
+		a, b := g.f32(aRows*lda), g.f32(bRows*ldb)
+		want, got, mag := make([]float32, m*ldo), make([]float32, m*ldo), make([]float32, m*ldo)
+		ref.MatMulFloat(&p, a, b, want)
+		MatMulFloat(&p, a, b, got)
+		at := func(r, kk int) float32 {
+			if p.AdjX {
+				return a[kk*lda+r]
+			}
+			return a[r*lda+kk]
+		}
+		bt := func(kk, c int) float32 {
+			if p.AdjY {
+				return b[c*ldb+kk]
+			}
+			return b[kk*ldb+c]
+		}
+		for r := 0; r < m; r++ {
+			for c := 0; c < n; c++ {
+				var s float64
+				for kk := 0; kk < k; kk++ {
+					s += math.Abs(float64(at(r, kk) * bt(kk, c)))
+				}
+				mag[r*ldo+c] = float32(s)
+			}
+		}
+		within(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjX=%v AdjY=%v", i, m, n, k, p.AdjX, p.AdjY), got, want, mag, k)
+	}
+}
+
+func TestConv2DFloatWithinTolerance(t *testing.T) {
+	checkFloat(t)
+	g := newGen(23)
+	for i := 0; i < iters(100); i++ {
+		p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(12), W: 1 + g.IntN(12), Cin: 1 + g.IntN(20),
+			KH: 1 + g.IntN(3), KW: 1 + g.IntN(3), Cout: 1 + g.IntN(40),
+			StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1 + g.IntN(2), DilationW: 1 + g.IntN(2),
+			ActMin: float32(math.Inf(-1)), ActMax: float32(math.Inf(1))}
+		if i%4 == 0 {
+			p.KH, p.KW, p.StrideH, p.StrideW, p.DilationH, p.DilationW = 1, 1, 1, 1, 1, 1
+		}
+		if g.IntN(2) == 0 && i%4 != 0 {
+			p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
+		}
+		effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
+		if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+			p.PadTop, p.PadLeft = effH, effW
+		}
+		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+		k := p.KH * p.KW * p.Cin
+		p.BiasF = g.f32(p.Cout)
+		rows := p.N * p.OH
+		p.RowLo, p.RowHi = 0, rows
+		x, w := g.f32(p.N*p.H*p.W*p.Cin), g.f32(p.Cout*k)
+		want := make([]float32, p.N*p.OH*p.OW*p.Cout)
+		got := make([]float32, len(want))
+		ref.Conv2DFloat(&p, x, w, want)
+		Conv2DFloat(&p, x, PackConvFloat(&p, w), got)
+		// The magnitude |bias| + Σ|x·w| of each output: ref's convolution
+		// of the absolute values.
+		abs := func(v []float32) []float32 {
+			o := make([]float32, len(v))
+			for j, x := range v {
+				o[j] = float32(math.Abs(float64(x)))
+			}
+			return o
+		}
+		pa := p
+		pa.BiasF = abs(p.BiasF)
+		mag := make([]float32, len(want))
+		ref.Conv2DFloat(&pa, abs(x), abs(w), mag)
+		within(t, fmt.Sprintf("case %d %+v", i, p), got, want, mag, k)
+	}
+}
