@@ -196,8 +196,8 @@ func withPacked(k kernel, bytes int) kernel {
 	return packedKernel{k, bytes}
 }
 
-func (k *fcInt8) packedBytes() int { return k.packed }
-func (k *conv) packedBytes() int   { return k.packed }
+func (k *fcInt8) packedBytes() int  { return k.packed }
+func (k *conv) packedBytes() int    { return k.packed }
 func (k *fcFloat) packedBytes() int { return k.packed }
 
 // PackedBytes returns the memory held by weights packed at load into the
