@@ -233,6 +233,15 @@ func (f *TokenFlow) TokenAxis(t int32) (axis int, rows []int32, ok bool) {
 	return 0, nil, false
 }
 
+// Rows returns, for a static token axis of tensor t, what each row is:
+// the grid index of its patch (≥ 0) or −1−s for special row s.
+func (f *TokenFlow) Rows(t int32, axis int) ([]int32, bool) {
+	if l := f.t[t].ax[axis]; l.kind == axTokens && l.rows.b == nil {
+		return l.rows.ids, true
+	}
+	return nil, false
+}
+
 // TokenAxes returns every static token axis of tensor t (a query and a
 // key axis for attention scores).
 func (f *TokenFlow) TokenAxes(t int32) []int {
@@ -373,12 +382,13 @@ func (f *TokenFlow) op(i int) {
 		x := in(0)
 		*o = flowTensor{}
 		copy(o.ax[1:], x.ax[1:])
-		if l := x.ax[0]; l.kind == axTokens && l.rows.b != nil && l.rows.b.from != nil && l.rows.b.from.b == nil {
-			// Back in place: the rows the pruning chose from, from
-			// row lo on.
-			ids := l.rows.b.from.ids
-			if n := int(f.shape(out)[0]); n <= len(ids) {
-				o.ax[0] = axisLabel{kind: axTokens, rows: &rowSet{ids: ids[len(ids)-n:]}}
+		if l := x.ax[0]; l.kind == axTokens && l.rows.b != nil && l.rows.lo == 0 && l.rows.b.from != nil && l.rows.b.from.b == nil {
+			// Back in place: positions that gather a constant table
+			// of rows with the pruning's selection put row j of what
+			// it chose from at row table[j].
+			o.ax[0] = axisLabel{kind: axTokens, rows: f.scattered(l.rows.b, op.Inputs[1], int(f.shape(out)[0]))}
+			if o.ax[0].rows == nil {
+				o.ax[0] = axisLabel{}
 			}
 		}
 		if _, axes := o.budget(); axes != 0 {
@@ -489,6 +499,36 @@ func (f *TokenFlow) op(i int) {
 		*o = flowTensor{}
 		fail("has no rule for a run-time token count", "prune after the last such op, or convert without --prune")
 	}
+}
+
+// scattered returns the rows of ScatterTokens' n output rows when its
+// positions pos are GatherTokens(table, b's selection) with a constant
+// table, or nil.
+func (f *TokenFlow) scattered(b *budget, pos int32, n int) *rowSet {
+	p, ok := f.producer[pos]
+	if !ok || f.m.Ops[p].Code != format.OpGatherTokens || !f.isConst(f.m.Ops[p].Inputs[0]) {
+		return nil
+	}
+	if l := f.t[f.m.Ops[p].Inputs[1]].ax[0]; l.kind != axTokens || l.rows.b != b || l.rows.lo != 0 {
+		return nil
+	}
+	table := int16s(f.m.Tensors[f.m.Ops[p].Inputs[0]].Data)
+	from := b.from.ids
+	if len(table) != len(from) {
+		return nil
+	}
+	ids := make([]int32, n)
+	seen := 0
+	for j, r := range table {
+		if r >= 0 && int(r) < n {
+			ids[r] = from[j]
+			seen++
+		}
+	}
+	if seen != n {
+		return nil
+	}
+	return &rowSet{ids: ids}
 }
 
 func spatial(k axisKind) bool { return k >= axImageH && k <= axGridW }

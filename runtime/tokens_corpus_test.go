@@ -156,16 +156,11 @@ func TestTokenBudgetCorpus(t *testing.T) {
 				}
 				continue
 			}
-			if why, ok := corpusRefused(cm, c.after); ok {
-				if err == nil || !strings.Contains(err.Error(), why) {
-					t.Errorf("%s: InsertPruning = %v, want a refusal saying %q", name, err, why)
-				}
-				continue
-			}
 			if err != nil {
 				t.Errorf("%s: %v", name, err)
 				continue
 			}
+			sameAsUnpruned(t, name, r.Model, pm, x)
 			keep := int(math.Max(1, math.Round(0.5*float64(cm.PatchTokens))))
 			fm, err := runtime.FixTokens(pm, keep)
 			if err != nil {
@@ -202,14 +197,28 @@ func TestTokenBudgetCorpus(t *testing.T) {
 	}
 }
 
-// corpusRefused says which corpus structures InsertPruning still refuses,
-// and the reason it gives.
-func corpusRefused(cm corpusModel, after int) (string, bool) {
-	switch {
-	case strings.HasPrefix(cm.Name, "reg4_end"):
-		return "special rows (class, distillation, register tokens) must all come before the patch tokens", true
+// sameAsUnpruned checks that pm, m with pruning inserted, keeping every
+// patch gives m's outputs.
+func sameAsUnpruned(t *testing.T, name string, m, pm *format.Model, x []float32) {
+	t.Helper()
+	a, b := newInterp(t, m, 1), newInterp(t, pm, 1)
+	setInput(a, x)
+	setInput(b, x)
+	if err := a.Invoke(); err != nil {
+		t.Fatal(err)
 	}
-	return "", false
+	if err := b.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	for o := range m.Outputs {
+		want, got := a.Output(o).Float32(), b.Output(o).Float32()
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Errorf("%s: every patch kept: output %d element %d = %g, unpruned %g", name, o, i, got[i], want[i])
+				break
+			}
+		}
+	}
 }
 
 // checkBudgets runs m at each budget with SetTokens and compares it with
@@ -362,5 +371,69 @@ func TestScatterTokensCorpus(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no attention-map output after the pruning in the corpus")
+	}
+}
+
+// TestTokenBudgetRefusedCorpus: a graph that adds a per-token constant (a
+// position embedding) after the pruning point cannot follow a run-time
+// budget; the analysis, SetTokens and InsertPruning say which op, why
+// and what to do.
+func TestTokenBudgetRefusedCorpus(t *testing.T) {
+	dir, models := vitCorpus(t)
+	cm := models[0]
+	r, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := zoo.InsertPruning(r.Model, zoo.PruneOptions{AfterBlock: 0, Mode: "uniform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the pruning's last op, add a constant [1, T, D] to its output.
+	m := *pm
+	m.Tensors = append([]format.Tensor(nil), pm.Tensors...)
+	m.Ops = nil
+	done := false
+	var kept, late int32
+	for _, op := range pm.Ops {
+		if done {
+			op.Inputs = append([]int32(nil), op.Inputs...)
+			for k, in := range op.Inputs {
+				if in == kept {
+					op.Inputs[k] = late
+				}
+			}
+		}
+		m.Ops = append(m.Ops, op)
+		if !done && op.Name == "prune0/kept_tokens" {
+			k := op.Outputs[0]
+			b := format.NewBuilder("")
+			b.ConstFloat32("late_pos", m.Tensors[k].Shape, make([]float32, m.Tensors[k].NumElements()))
+			m.Tensors = append(m.Tensors, *b.Tensor(0), format.Tensor{Name: "late_pos_out", DType: format.Float32, Shape: m.Tensors[k].Shape})
+			n := int32(len(m.Tensors))
+			kept, late = k, n-1
+			m.Ops = append(m.Ops, format.Op{Code: format.OpAdd, Version: 1, Name: "late_pos_add", Inputs: []int32{k, n - 2}, Outputs: []int32{late}})
+			done = true
+		}
+	}
+	if !done {
+		t.Fatal("no prune0/kept_tokens op")
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`Add "late_pos_add"`, "position embedding", "prune after"}
+	err = runtime.AnalyzeTokens(&m).Err()
+	for _, w := range want {
+		if err == nil || !errors.Is(err, runtime.ErrNoTokenBudget) || !strings.Contains(err.Error(), w) {
+			t.Fatalf("AnalyzeTokens: %v; want ErrNoTokenBudget saying %q", err, w)
+		}
+	}
+	it := newInterp(t, &m, 1)
+	if err := it.SetTokens(3); err == nil || err.Error() != runtime.AnalyzeTokens(&m).Err().Error() {
+		t.Errorf("SetTokens = %v", err)
+	}
+	if n, err := it.TokenBudget(); n != 0 || err == nil {
+		t.Errorf("TokenBudget = %d, %v", n, err)
 	}
 }

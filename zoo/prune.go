@@ -174,6 +174,51 @@ func scatterBack(m *format.Model, pts []runtime.ScatterPoint, pos int32, p strin
 	m.Ops = append(m.Ops, tail...)
 }
 
+// specialReads returns new options for the slices after op add that read
+// rows of the token layout rows by position, once the pruning has moved
+// the special rows to the front (perm: the original row of each row).
+func specialReads(m *format.Model, flow *runtime.TokenFlow, add int, rows []int32, perm []int16) (map[int]format.Options, error) {
+	at := make([]int32, len(perm)) // new row of each original row
+	for j, r := range perm {
+		at[r] = int32(j)
+	}
+	out := map[int]format.Options{}
+	for i := add + 1; i < len(m.Ops); i++ {
+		op := &m.Ops[i]
+		for _, a := range flow.TokenAxes(op.Inputs[0]) {
+			if ids, _ := flow.Rows(op.Inputs[0], a); !slices.Equal(ids, rows) {
+				continue
+			}
+			switch o := op.Options.(type) {
+			case *format.SliceOptions:
+				b, n := o.Begin[a], o.Size[a]
+				if n < 0 {
+					n = int32(len(rows)) - b
+				}
+				if n == int32(len(rows)) {
+					continue
+				}
+				for k := b + 1; k < b+n; k++ {
+					if at[k] != at[k-1]+1 {
+						return nil, fmt.Errorf("op %d %v %q reads rows %d…%d, which are no longer together once the special rows move before the patches", i, op.Code, op.Name, b, b+n-1)
+					}
+				}
+				no := *o
+				no.Begin = slices.Clone(o.Begin)
+				no.Begin[a] = at[b]
+				if prev, ok := out[i]; ok {
+					no.Begin = slices.Clone(prev.(*format.SliceOptions).Begin)
+					no.Begin[a] = at[b]
+				}
+				out[i] = &no
+			case *format.GatherOptions:
+				return nil, fmt.Errorf("op %d %v %q reads token rows by index, which move when the special rows move before the patches", i, op.Code, op.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
 // ErrNoClassToken is returned by InsertPruning for the "cls" mode on a
 // model without a class token (one whose head averages the tokens).
 var ErrNoClassToken = errors.New("the model has no class token")
@@ -256,14 +301,25 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	if !slices.Equal(rows, zrows) {
 		return nil, fmt.Errorf("zoo: block %d: the MLP's tokens are not the block output's", o.AfterBlock)
 	}
+	// The pruning keeps a prefix of special rows: special rows after the
+	// patches (registers appended at the end) are moved to the front
+	// first (perm: the original row of each row after that).
+	var perm []int16
 	prefix := 0
-	for prefix < len(rows) && rows[prefix] < 0 {
-		prefix++
-	}
-	for _, r := range rows[prefix:] {
-		if r < 0 {
-			return nil, fmt.Errorf("zoo: block %d output %q: special rows (class, distillation, register tokens) must all come before the patch tokens to be kept by the pruning; rows %v (−1−s: special s)", o.AfterBlock, m.Tensors[x].Name, rows)
+	for r, id := range rows {
+		if id < 0 {
+			perm = append(perm, int16(r))
+			prefix++
 		}
+	}
+	for r, id := range rows {
+		if id >= 0 {
+			perm = append(perm, int16(r))
+		}
+	}
+	reorder := false
+	for j, r := range perm {
+		reorder = reorder || int(r) != j
 	}
 	if prefix == len(rows) {
 		return nil, fmt.Errorf("zoo: block %d output %q has no patch tokens to prune", o.AfterBlock, m.Tensors[x].Name)
@@ -276,6 +332,26 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	}
 	x2 := tokens2D(x, xs, xa, p+"tokens2d", act, op)
 	z2 := tokens2D(blk.z, zs, za, p+"fc1_2d", act, op)
+	var permOf int32                  // perm as a constant, when rows move
+	var moved map[int]format.Options // slices of special rows, where those moved
+	specialsFirst := func(t int32, name string) int32 {
+		if !reorder {
+			return t
+		}
+		r := act(p+name, format.Float32, nm.Tensors[t].Shape...)
+		op(format.OpGatherTokens, name, nil, []int32{t, permOf}, r)
+		return r
+	}
+	if reorder {
+		b := format.NewBuilder("")
+		b.ConstInt16(p+"specials_first", []int32{T}, perm)
+		permOf = add(*b.Tensor(0))
+		if moved, err = specialReads(m, flow, blk.add, rows, perm); err != nil {
+			return nil, fmt.Errorf("zoo: prune after block %d: %w", o.AfterBlock, err)
+		}
+		x2 = specialsFirst(x2, "tokens_specials_first")
+		z2 = specialsFirst(z2, "fc1_specials_first")
+	}
 	var s int32
 	if o.Mode != "uniform" {
 		s = act(p+"sensitivity", format.Float32, T)
@@ -364,7 +440,13 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		for k := range axes {
 			axes[k] = int32(k)
 		}
-		op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{probs}, s)
+		if reorder {
+			s0 := act(p+"cls_sensitivity", format.Float32, T)
+			op(format.OpMean, "cls_sensitivity", &format.MeanOptions{Axes: axes}, []int32{probs}, s0)
+			op(format.OpGatherTokens, "sensitivity", nil, []int32{s0, permOf}, s)
+		} else {
+			op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{probs}, s)
+		}
 		sel.TopK = true
 	default:
 		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)
@@ -380,6 +462,9 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	}
 	nm.Ops = nil
 	for i, mo := range m.Ops {
+		if o, ok := moved[i]; ok {
+			mo.Options = o
+		}
 		if i > blk.add {
 			mo.Inputs = append([]int32(nil), mo.Inputs...)
 			for k, t := range mo.Inputs {
@@ -403,12 +488,8 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		return nil, fmt.Errorf("zoo: pruned model: %w", err)
 	}
 	if pts := runtime.AnalyzeTokens(&nm).ScatterPoints(); len(pts) > 0 {
-		iota := make([]int16, T)
-		for r := range iota {
-			iota[r] = int16(r)
-		}
 		b := format.NewBuilder("")
-		b.ConstInt16(p+"rows", []int32{T}, iota)
+		b.ConstInt16(p+"rows", []int32{T}, perm)
 		rowsOf := add(*b.Tensor(0))
 		pos := act(p+"kept_rows", format.Int16, T)
 		g := blk.add + len(ops) // the pruning's last op
