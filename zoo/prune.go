@@ -332,7 +332,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	}
 	x2 := tokens2D(x, xs, xa, p+"tokens2d", act, op)
 	z2 := tokens2D(blk.z, zs, za, p+"fc1_2d", act, op)
-	var permOf int32                  // perm as a constant, when rows move
+	var permOf int32                 // perm as a constant, when rows move
 	var moved map[int]format.Options // slices of special rows, where those moved
 	specialsFirst := func(t int32, name string) int32 {
 		if !reorder {
