@@ -37,6 +37,10 @@ type KernelSet struct {
 	// the heap already, so nothing escapes per call.
 	AddInt8 func(p *kernels.BinaryParams, a, b, out []int8)
 	TAPInt8 func(p *kernels.TAPParams, x, logits []int8, w []int32, out []int8)
+	// LayerNormInt8 and SoftmaxInt8 replace their kernels/ref twins; their
+	// parameters are a per-call copy (a block of rows), so by value.
+	LayerNormInt8 func(p kernels.LayerNormParams, x, out []int8)
+	SoftmaxInt8   func(p kernels.SoftmaxParams, x, out []int8)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
 	// once at load into the set's micro-kernel layout and return the

@@ -52,6 +52,11 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 	s.MatMulInt8 = func(p kernels.MatMulParams, a, b, out []int8) {
 		x86.MatMulInt8(path, &p, a, b, out)
 	}
+	if x86.Asm() {
+		s.AddInt8 = x86.AddInt8
+		s.LayerNormInt8 = func(p kernels.LayerNormParams, x, out []int8) { x86.LayerNormInt8(&p, x, out) }
+		s.SoftmaxInt8 = func(p kernels.SoftmaxParams, x, out []int8) { x86.SoftmaxInt8(&p, x, out) }
+	}
 	s.PrepareFC = func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 		pk := x86.PackFC(path, &p, w)
 		if pk == nil {

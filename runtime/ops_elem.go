@@ -183,9 +183,14 @@ func prepareLayerNorm(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		px, po := x.Int8(), out.Int8()
 		k := &rowOp{n: rows, d: d}
+		f := c.it.kernels.LayerNormInt8
 		k.f = func(lo, hi int) {
 			q := p
 			q.Rows = hi - lo
+			if f != nil {
+				f(q, px[lo*d:hi*d], po[lo*d:hi*d])
+				return
+			}
 			ref.LayerNormInt8(&q, px[lo*d:hi*d], po[lo*d:hi*d])
 		}
 		return k, 0, nil
@@ -214,9 +219,14 @@ func prepareSoftmax(c *prep, op *format.Op) (kernel, int64, error) {
 			p.Exp = ref.NewSoftmaxTableXNNPACK(d, x.Params.Scale)
 		}
 		px, po := x.Int8(), out.Int8()
+		f := c.it.kernels.SoftmaxInt8
 		k.f = func(lo, hi int) {
 			q := p
 			q.Rows = hi - lo
+			if f != nil {
+				f(q, px[lo*d:hi*d], po[lo*d:hi*d])
+				return
+			}
 			ref.SoftmaxInt8(&q, px[lo*d:hi*d], po[lo*d:hi*d])
 		}
 	case format.Float32:

@@ -66,18 +66,24 @@ func LayerNormInt8(p *kernels.LayerNormParams, x, out []int8) {
 			s += v
 			ss += v * v
 		}
-		dd := float64(d)
-		variance := float64(int64(d)*ss-s*s) / (dd * dd)
-		rstd := 0.0
-		if den := variance + p.Eps; den > 0 {
-			rstd = 1 / math.Sqrt(den)
-		}
-		m := float32(float64(s) / dd)
-		rs := float32(rstd)
+		m, rs := LayerNormRowScale(p, s, ss)
 		for i, q := range row {
 			o[i] = roundClampInt8(affine(float32(q), m, rs, gamma[i], beta[i]))
 		}
 	}
+}
+
+// LayerNormRowScale returns LayerNormInt8's per-row mean m and reciprocal
+// standard deviation r from S = Σq and Q = Σq² of a row of p.D values (the
+// formulas above), for accelerated kernels that sum the row themselves.
+func LayerNormRowScale(p *kernels.LayerNormParams, s, ss int64) (m, r float32) {
+	dd := float64(p.D)
+	variance := float64(int64(p.D)*ss-s*s) / (dd * dd)
+	rstd := 0.0
+	if den := variance + p.Eps; den > 0 {
+		rstd = 1 / math.Sqrt(den)
+	}
+	return float32(float64(s) / dd), float32(rstd)
 }
 
 // affine returns ((x − m)·r)·g + b with each operation rounded to float32.

@@ -79,3 +79,23 @@ func cpuFloat() (bool, string) {
 //
 //go:noescape
 func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)
+
+// The elementwise helpers (AVX2; see gen_asm.go).
+
+//go:noescape
+func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)
+
+//go:noescape
+func rowStats(x *int8, n16 int) (s, ss int32)
+
+//go:noescape
+func layerNormRow(x, out *int8, n8 int, gamma, beta *float32, mr *[2]float32)
+
+//go:noescape
+func maxBytes(x *int8, n16 int) int8
+
+//go:noescape
+func softmaxSum(x *int8, n8, mx int, exp *[256]uint32) uint32
+
+//go:noescape
+func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64)

@@ -2339,3 +2339,246 @@ widen_loop:
 	JNZ widen_loop
 	VZEROUPPER
 	RET
+
+// func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)
+// 8 elements per step: a' = ta[a+128] and b' = tb[b+128] (VPGATHERDD),
+// s = a' + b', r = (⌊s·M/2^31⌋ >> (s−1) + 1) >> 1, out = clamp(zp + r).
+TEXT ·addInt8(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n8+24(FP), CX
+	MOVQ ta+32(FP), R8
+	MOVQ tb+40(FP), R9
+	MOVQ q+48(FP), AX
+	VMOVDQU 0(AX), Y8
+	VMOVDQU 32(AX), X9
+	VMOVDQU 48(AX), X10
+	VMOVDQU 64(AX), X11
+	VMOVDQU 80(AX), Y12
+	MOVQ 112(AX), X13
+	VMOVDQU 120(AX), Y14
+addInt8_loop:
+	VPMOVSXBD (SI), Y0
+	VPADDD Y14, Y0, Y0
+	VPCMPEQD Y7, Y7, Y7
+	VPGATHERDD Y7, (R8)(Y0*4), Y1
+	VPMOVSXBD (DX), Y2
+	VPADDD Y14, Y2, Y2
+	VPCMPEQD Y7, Y7, Y7
+	VPGATHERDD Y7, (R9)(Y2*4), Y3
+	VPADDD Y3, Y1, Y1
+	VPMULDQ Y8, Y1, Y3
+	VPSRLQ $32, Y1, Y4
+	VPMULDQ Y8, Y4, Y4
+	VPADDQ Y3, Y3, Y3
+	VPSHUFD $0xf5, Y3, Y3
+	VPADDQ Y4, Y4, Y4
+	VPBLENDD $0xaa, Y4, Y3, Y3
+	VPSRAD X13, Y3, Y3
+	VPADDD Y12, Y3, Y3
+	VPSRAD $1, Y3, Y3
+	VPACKSSDW Y3, Y3, Y3
+	VPERMQ $0x08, Y3, Y3
+	VPADDSW X9, X3, X3
+	VPACKSSWB X3, X3, X3
+	VPMAXSB X10, X3, X3
+	VPMINSB X11, X3, X3
+	MOVQ X3, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DX
+	ADDQ $8, DI
+	DECQ CX
+	JNZ addInt8_loop
+	VZEROUPPER
+	RET
+
+// func rowStats(x *int8, n16 int) (s, ss int32): Σq and Σq² of n16·16
+// int8 values (exact in int32 for n16·16 ≤ 2^16).
+TEXT ·rowStats(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPCMPEQW Y5, Y5, Y5
+	VPSRLW $15, Y5, Y5
+rowStats_loop:
+	VPMOVSXBW (SI), Y2
+	VPMADDWD Y5, Y2, Y3
+	VPADDD Y3, Y0, Y0
+	VPMADDWD Y2, Y2, Y3
+	VPADDD Y3, Y1, Y1
+	ADDQ $16, SI
+	DECQ CX
+	JNZ rowStats_loop
+	VPHADDD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPHADDD X0, X0, X0
+	MOVL X0, s+16(FP)
+	VPSHUFD $1, X0, X1
+	MOVL X1, ss+20(FP)
+	VZEROUPPER
+	RET
+
+// func layerNormRow(x, out *int8, n8 int, gamma, beta *float32, mr *[2]float32)
+// out = clamp(round(((float32(q) − m)·r)·γ + β)), every operation rounded
+// on its own, round half away from zero, NaN → −128; 8 elements per step.
+TEXT ·layerNormRow(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ gamma+24(FP), R8
+	MOVQ beta+32(FP), R9
+	MOVQ mr+40(FP), AX
+	VBROADCASTSS 0(AX), Y8
+	VBROADCASTSS 4(AX), Y9
+	MOVL $0x3f000000, DX
+	MOVQ DX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0x3f800000, DX
+	MOVQ DX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x80000000, DX
+	MOVQ DX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0xc3000000, DX
+	MOVQ DX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x42fe0000, DX
+	MOVQ DX, X14
+	VPBROADCASTD X14, Y14
+layerNormRow_loop:
+	VPMOVSXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y8, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VMULPS (R8), Y0, Y0
+	VADDPS (R9), Y0, Y0
+	// round half away from zero: trunc(y) + sign(y)·(|y − trunc(y)| ≥ 1/2)
+	VROUNDPS $3, Y0, Y1
+	VSUBPS Y1, Y0, Y2
+	VANDNPS Y2, Y12, Y2
+	VCMPPS $13, Y10, Y2, Y2
+	VANDPS Y12, Y0, Y3
+	VORPS Y11, Y3, Y3
+	VANDPS Y3, Y2, Y2
+	VADDPS Y2, Y1, Y1
+	// max(r, −128) returns −128 for NaN; then min(·, 127)
+	VMAXPS Y13, Y1, Y1
+	VMINPS Y14, Y1, Y1
+	VCVTTPS2DQ Y1, Y1
+	VPACKSSDW Y1, Y1, Y1
+	VPERMQ $0x08, Y1, Y1
+	VPACKSSWB X1, X1, X1
+	MOVQ X1, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ layerNormRow_loop
+	VZEROUPPER
+	RET
+
+// func maxBytes(x *int8, n16 int) int8: the largest of n16·16 int8 values.
+TEXT ·maxBytes(SB), NOSPLIT, $0-17
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	VMOVDQU (SI), X0
+	ADDQ $16, SI
+	DECQ CX
+	JZ maxBytes_done
+maxBytes_loop:
+	VPMAXSB (SI), X0, X0
+	ADDQ $16, SI
+	DECQ CX
+	JNZ maxBytes_loop
+maxBytes_done:
+	VPSHUFD $0x4e, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSHUFD $0xb1, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLD $16, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLW $8, X0, X1
+	VPMAXSB X1, X0, X0
+	MOVQ X0, AX
+	MOVB AX, ret+16(FP)
+	RET
+
+// func softmaxSum(x *int8, n8, mx int, exp *[256]uint32) uint32:
+// Σ exp[mx − q] over n8·8 values (VPGATHERDD).
+TEXT ·softmaxSum(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	MOVQ mx+16(FP), AX
+	MOVQ exp+24(FP), R8
+	MOVQ AX, X5
+	VPBROADCASTD X5, Y5
+	VPXOR Y0, Y0, Y0
+softmaxSum_loop:
+	VPMOVSXBD (SI), Y1
+	VPSUBD Y1, Y5, Y1
+	VPCMPEQD Y7, Y7, Y7
+	VPGATHERDD Y7, (R8)(Y1*4), Y2
+	VPADDD Y2, Y0, Y0
+	ADDQ $8, SI
+	DECQ CX
+	JNZ softmaxSum_loop
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPHADDD X0, X0, X0
+	VPHADDD X0, X0, X0
+	MOVL X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64)
+// out = min(⌊(exp[mx − q]·256 + half)/sum⌋, 255) − 128 with sh = {half,
+// sum}: the float64 quotient of integers below 2^45 floors exactly.
+TEXT ·softmaxRow(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ mx+24(FP), AX
+	MOVQ exp+32(FP), R8
+	MOVQ sh+40(FP), DX
+	MOVQ AX, X5
+	VPBROADCASTD X5, Y5
+	VBROADCASTSD 0(DX), Y8
+	VBROADCASTSD 8(DX), Y9
+	MOVL $255, AX
+	MOVQ AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $128, AX
+	MOVQ AX, X11
+	VPBROADCASTD X11, Y11
+softmaxRow_loop:
+	VPMOVSXBD (SI), Y1
+	VPSUBD Y1, Y5, Y1
+	VPCMPEQD Y7, Y7, Y7
+	VPGATHERDD Y7, (R8)(Y1*4), Y2
+	VPSLLD $8, Y2, Y2
+	VCVTDQ2PD X2, Y3
+	VEXTRACTI128 $1, Y2, X4
+	VCVTDQ2PD X4, Y4
+	VADDPD Y8, Y3, Y3
+	VADDPD Y8, Y4, Y4
+	VDIVPD Y9, Y3, Y3
+	VDIVPD Y9, Y4, Y4
+	VCVTTPD2DQY Y3, X3
+	VCVTTPD2DQY Y4, X4
+	VINSERTI128 $1, X4, Y3, Y3
+	VPMINSD Y10, Y3, Y3
+	VPSUBD Y11, Y3, Y3
+	VPACKSSDW Y3, Y3, Y3
+	VPERMQ $0x08, Y3, Y3
+	VPACKSSWB X3, X3, X3
+	MOVQ X3, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ softmaxRow_loop
+	VZEROUPPER
+	RET

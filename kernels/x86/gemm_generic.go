@@ -132,3 +132,15 @@ func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float3
 		}
 	}
 }
+
+// The elementwise helpers have no Go twins: off amd64 (and with -tags
+// purego) AddInt8, LayerNormInt8 and SoftmaxInt8 run kernels/ref.
+
+func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts) { panic("unreachable") }
+func rowStats(x *int8, n16 int) (s, ss int32)                           { panic("unreachable") }
+func layerNormRow(x, out *int8, n8 int, gamma, beta *float32, mr *[2]float32) {
+	panic("unreachable")
+}
+func maxBytes(x *int8, n16 int) int8                                        { panic("unreachable") }
+func softmaxSum(x *int8, n8, mx int, exp *[256]uint32) uint32               { panic("unreachable") }
+func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64) { panic("unreachable") }
