@@ -10,116 +10,24 @@ import (
 	"github.com/edgeinfer/edgeinfer/internal/fuzzcorpus"
 )
 
-// tinyModel builds a small TFLite file with the flatbuffers builder: one
-// op (code, options type and options built by opts) over a uint8 or int8
-// input [1,4,4,2], a [2,3,3,2] filter and an int32 bias. It seeds the
-// fuzzer and the reader's tests.
+// tinyModel builds a small TFLite file: one op (code, options type and
+// options built by opts) over a uint8 or int8 input [1,4,4,2], a [2,3,3,2]
+// filter and an int32 bias. It seeds the fuzzer and the reader's tests.
 func tinyModel(code int32, u8 bool, optType uint8, opts func(b *flatbuffers.Builder) flatbuffers.UOffsetT) []byte {
-	b := flatbuffers.NewBuilder(1024)
-	typ := TypeInt8
-	zp := int64(0)
+	typ, zp := TypeInt8, int64(0)
 	if u8 {
 		typ, zp = TypeUInt8, 128
-	}
-	vecI32 := func(v ...int32) flatbuffers.UOffsetT {
-		b.StartVector(4, len(v), 4)
-		for i := len(v) - 1; i >= 0; i-- {
-			b.PrependInt32(v[i])
-		}
-		return b.EndVector(len(v))
-	}
-	quantT := func(scale float32, zp int64) flatbuffers.UOffsetT {
-		b.StartVector(4, 1, 4)
-		b.PrependFloat32(scale)
-		s := b.EndVector(1)
-		b.StartVector(8, 1, 8)
-		b.PrependInt64(zp)
-		z := b.EndVector(1)
-		b.StartObject(7)
-		b.PrependUOffsetTSlot(2, s, 0)
-		b.PrependUOffsetTSlot(3, z, 0)
-		return b.EndObject()
-	}
-	tensor := func(name string, shape []int32, tt TensorType, buf uint32, q flatbuffers.UOffsetT) flatbuffers.UOffsetT {
-		n := b.CreateString(name)
-		sh := vecI32(shape...)
-		b.StartObject(5)
-		b.PrependUOffsetTSlot(0, sh, 0)
-		b.PrependByteSlot(1, byte(tt), 0)
-		b.PrependUint32Slot(2, buf, 0)
-		b.PrependUOffsetTSlot(3, n, 0)
-		if q != 0 {
-			b.PrependUOffsetTSlot(4, q, 0)
-		}
-		return b.EndObject()
 	}
 	wdata := make([]byte, 2*3*3*2)
 	for i := range wdata {
 		wdata[i] = byte(int8(i*7%200 - 100))
 	}
-	bdata := []byte{10, 0, 0, 0, 0xf6, 0xff, 0xff, 0xff}
-	buffer := func(data []byte) flatbuffers.UOffsetT {
-		var d flatbuffers.UOffsetT
-		if data != nil {
-			d = b.CreateByteVector(data)
-		}
-		b.StartObject(3)
-		if data != nil {
-			b.PrependUOffsetTSlot(0, d, 0)
-		}
-		return b.EndObject()
-	}
-	bufs := []flatbuffers.UOffsetT{buffer(nil), buffer(wdata), buffer(bdata), buffer(nil), buffer(nil)}
-	tensors := []flatbuffers.UOffsetT{
-		tensor("x", []int32{1, 4, 4, 2}, typ, 0, quantT(0.5, zp)),
-		tensor("w", []int32{2, 3, 3, 2}, typ, 1, quantT(0.25, zp)),
-		tensor("b", []int32{2}, TypeInt32, 2, quantT(0.125, 0)),
-		tensor("y", []int32{1, 4, 4, 2}, typ, 3, quantT(1, zp)),
-	}
-	var o flatbuffers.UOffsetT
-	if opts != nil {
-		o = opts(b)
-	}
-	ins := vecI32(0, 1, 2)
-	outs := vecI32(3)
-	b.StartObject(5)
-	b.PrependUint32Slot(0, 0, 0)
-	b.PrependUOffsetTSlot(1, ins, 0)
-	b.PrependUOffsetTSlot(2, outs, 0)
-	if opts != nil {
-		b.PrependByteSlot(3, optType, 0)
-		b.PrependUOffsetTSlot(4, o, 0)
-	}
-	op := b.EndObject()
-	tvec := func(v []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
-		b.StartVector(4, len(v), 4)
-		for i := len(v) - 1; i >= 0; i-- {
-			b.PrependUOffsetT(v[i])
-		}
-		return b.EndVector(len(v))
-	}
-	tv, ov := tvec(tensors), tvec([]flatbuffers.UOffsetT{op})
-	gin, gout := vecI32(0), vecI32(3)
-	b.StartObject(5)
-	b.PrependUOffsetTSlot(0, tv, 0)
-	b.PrependUOffsetTSlot(1, gin, 0)
-	b.PrependUOffsetTSlot(2, gout, 0)
-	b.PrependUOffsetTSlot(3, ov, 0)
-	sg := b.EndObject()
-	b.StartObject(4)
-	b.PrependInt32Slot(3, code, 0)
-	b.PrependInt32Slot(2, 1, 1)
-	oc := b.EndObject()
-	ocv, sgv, bv := tvec([]flatbuffers.UOffsetT{oc}), tvec([]flatbuffers.UOffsetT{sg}), tvec(bufs)
-	desc := b.CreateString("tiny")
-	b.StartObject(5)
-	b.PrependUint32Slot(0, SchemaVersion, 0)
-	b.PrependUOffsetTSlot(1, ocv, 0)
-	b.PrependUOffsetTSlot(2, sgv, 0)
-	b.PrependUOffsetTSlot(3, desc, 0)
-	b.PrependUOffsetTSlot(4, bv, 0)
-	b.FinishWithFileIdentifier(b.EndObject(), []byte(FileIdentifier))
-	return b.FinishedBytes()
+	return buildModel([]tTensor{
+		{name: "x", shape: []int32{1, 4, 4, 2}, typ: typ, scale: 0.5, zp: zp},
+		{name: "w", shape: []int32{2, 3, 3, 2}, typ: typ, scale: 0.25, zp: zp, data: wdata},
+		{name: "b", shape: []int32{2}, typ: TypeInt32, scale: 0.125, data: int32Data(10, -10)},
+		{name: "y", shape: []int32{1, 4, 4, 2}, typ: typ, scale: 1, zp: zp},
+	}, []tOp{{code: code, optType: optType, opts: opts, ins: []int32{0, 1, 2}, out: []int32{3}}}, []int32{0}, []int32{3})
 }
 
 // convOptions builds Conv2DOptions{SAME, stride 1×1, RELU6}.
