@@ -336,12 +336,21 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 		} else {
 			direct = 0
 		}
-		// The remaining panels go through an int32 tile.
+		// The remaining panels go through a tile: int8 from the kernel's
+		// epilogue where it applies, else int32 requantized here.
 		for p := direct; p*l.units < units; p++ {
 			nv := min(l.units, units-p*l.units)
-			call(p, 1, nv, unsafe.Pointer(&tile[0]), 4*64, 0)
 			c0 := p * l.units * 16
 			cols := min(g.n-c0, nv*16)
+			if fast {
+				var t8 [mr * 64]int8
+				call(p, 1, nv, unsafe.Pointer(&t8[0]), 64, 1)
+				for r := 0; r < rows; r++ {
+					copy(out8[(m0+r)*ldo+c0:(m0+r)*ldo+c0+cols], t8[r*64:])
+				}
+				continue
+			}
+			call(p, 1, nv, unsafe.Pointer(&tile[0]), 4*64, 0)
 			for r := 0; r < rows; r++ {
 				t := tile[r*64 : r*64+cols]
 				if out8 == nil {

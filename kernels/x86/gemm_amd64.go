@@ -99,3 +99,9 @@ func softmaxSum(x *int8, n8, mx int, exp *[256]uint32) uint32
 
 //go:noescape
 func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64)
+
+// packColsVNNI packs kg groups of one 16-column unit of a row-major B (see
+// gen_asm.go).
+//
+//go:noescape
+func packColsVNNI(src *int8, ld, kg int, dst *int8, gstride int, sums *[16]int32)

@@ -2340,6 +2340,52 @@ widen_loop:
 	VZEROUPPER
 	RET
 
+// func packColsVNNI(src *int8, ld, kg int, dst *int8, gstride int, sums *[16]int32)
+// Packs kg groups of 4 source rows × 16 columns (rows ld bytes apart) into
+// the VNNI layout (per column 4 bytes, +128), gstride bytes between
+// groups, and stores Σ (b+128) per column (VPDPBUSD by ones).
+TEXT ·packColsVNNI(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ ld+8(FP), R8
+	MOVQ kg+16(FP), CX
+	MOVQ dst+24(FP), DI
+	MOVQ gstride+32(FP), R9
+	MOVQ sums+40(FP), DX
+	LEAQ (R8)(R8*2), R10
+	MOVL $0x80808080, AX
+	MOVQ AX, X15
+	VPBROADCASTD X15, Z15
+	MOVL $0x01010101, AX
+	MOVQ AX, X14
+	VPBROADCASTD X14, Z14
+	VPXORD Z13, Z13, Z13
+packColsVNNI_loop:
+	VMOVDQU (SI), X0
+	VMOVDQU (SI)(R8*1), X1
+	VMOVDQU (SI)(R8*2), X2
+	VMOVDQU (SI)(R10*1), X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKHBW X1, X0, X5
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X8
+	VPUNPCKHWD X6, X4, X9
+	VPUNPCKLWD X7, X5, X10
+	VPUNPCKHWD X7, X5, X11
+	VINSERTI128 $1, X9, Y8, Y8
+	VINSERTI128 $1, X11, Y10, Y10
+	VINSERTI64X4 $1, Y10, Z8, Z8
+	VPXORD Z15, Z8, Z8
+	VMOVDQU32 Z8, (DI)
+	VPDPBUSD Z14, Z8, Z13
+	LEAQ (SI)(R8*4), SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ packColsVNNI_loop
+	VMOVDQU32 Z13, (DX)
+	VZEROUPPER
+	RET
+
 // func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)
 // 8 elements per step: a' = ta[a+128] and b' = tb[b+128] (VPGATHERDD),
 // s = a' + b', r = (⌊s·M/2^31⌋ >> (s−1) + 1) >> 1, out = clamp(zp + r).

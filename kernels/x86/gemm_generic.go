@@ -144,3 +144,18 @@ func layerNormRow(x, out *int8, n8 int, gamma, beta *float32, mr *[2]float32) {
 func maxBytes(x *int8, n16 int) int8                                        { panic("unreachable") }
 func softmaxSum(x *int8, n8, mx int, exp *[256]uint32) uint32               { panic("unreachable") }
 func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64) { panic("unreachable") }
+
+// packColsVNNI is the Go twin of the column packer.
+func packColsVNNI(src *int8, ld, kg int, dst *int8, gstride int, sums *[16]int32) {
+	*sums = [16]int32{}
+	for g := 0; g < kg; g++ {
+		for j := 0; j < 16; j++ {
+			for i := 0; i < 4; i++ {
+				v := *(*int8)(unsafe.Add(unsafe.Pointer(src), (4*g+i)*ld+j))
+				u := uint8(v) ^ 0x80
+				*(*uint8)(unsafe.Add(unsafe.Pointer(dst), g*gstride+4*j+i)) = u
+				sums[j] += int32(u)
+			}
+		}
+	}
+}
