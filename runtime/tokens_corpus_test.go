@@ -120,17 +120,23 @@ func TestTokenFlowCorpus(t *testing.T) {
 
 // TestTokenBudgetCorpus: every corpus export pruned after block 0 and
 // after block 1 with ZOO-Prune and with the CLS baseline (where there is
-// a class token),
+// a class token) gives the unpruned outputs when every patch is kept;
 // converted at keep 0.5 (InsertPruning, then FixTokens to that maximum, as
 // edgeinfer convert does), float and int8 (calibrated on a few inputs),
-// runs SetTokens(k) for k = max, half and 1 with every output byte for
+// it runs SetTokens(k) for k = max, half and 1 with every output byte for
 // byte that of FixTokens(m, k), the same MACs, fewer MACs for fewer tokens
 // (the same for the CLS baseline after the last block: only the head,
-// which reads the class token, follows it) and no allocation per Invoke. With -short, the int8 models run at max
-// and 1 only.
+// which reads the class token, follows it) and no allocation per Invoke.
+// With -short (the emulated arm lanes): one model of each family, pruned
+// after block 1, the int8 models at max and 1 only.
 func TestTokenBudgetCorpus(t *testing.T) {
 	dir, models := vitCorpus(t)
+	family := map[string]bool{}
 	for _, cm := range models {
+		if testing.Short() && family[cm.Family] {
+			continue
+		}
+		family[cm.Family] = true
 		r, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", cm.Name, err)
@@ -148,6 +154,9 @@ func TestTokenBudgetCorpus(t *testing.T) {
 			after int
 		}{{"jvp", 0}, {"cls", 0}, {"jvp", 1}, {"cls", 1}} {
 			mode := c.mode
+			if testing.Short() && c.after == 0 {
+				continue
+			}
 			name := fmt.Sprintf("%s/%s-after-%d", cm.Name, mode, c.after)
 			pm, err := zoo.InsertPruning(r.Model, zoo.PruneOptions{AfterBlock: c.after, Mode: mode})
 			if mode == "cls" && cm.Head == "gap" {
