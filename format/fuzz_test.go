@@ -48,7 +48,7 @@ func corpusSeeds(t testing.TB) map[string][]byte {
 		}
 	}
 	// The token operators (ops_tokens.go), whole and one by one.
-	sm := seedModel(t)
+	sm := tokenOpsModel(t)
 	put("token-ops", sm, false)
 	for i := range sm.Ops {
 		op := &sm.Ops[i]

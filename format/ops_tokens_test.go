@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// seedModel uses every token operator once on a 2×2 grid with a class
+// tokenOpsModel uses every token operator once on a 2×2 grid with a class
 // token (T = 5, D = 4).
-func seedModel(t testing.TB) *Model {
+func tokenOpsModel(t testing.TB) *Model {
 	b := NewBuilder("seed")
 	x := b.Input("x", Float32, []int32{5, 4}, nil)
 	logits := b.Input("logits", Float32, []int32{4, 2}, nil)
@@ -50,8 +50,8 @@ func seedModel(t testing.TB) *Model {
 	return m
 }
 
-func TestSeedRoundTrip(t *testing.T) {
-	m := seedModel(t)
+func TestTokenOpsRoundTrip(t *testing.T) {
+	m := tokenOpsModel(t)
 	data, err := Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestSeedRoundTrip(t *testing.T) {
 		}
 	}
 	// Top-k selection is version 2 and survives the trip.
-	tk := seedModel(t)
+	tk := tokenOpsModel(t)
 	o := on(tk, "sads")
 	o.Options.(*DiverseSelectOptions).TopK = true
 	o.Version = MinVersion(o.Code, o.Options)
@@ -86,7 +86,7 @@ func TestSeedRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSeedValidate(t *testing.T) {
+func TestTokenOpsValidate(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		break_ func(m *Model)
@@ -117,7 +117,7 @@ func TestSeedValidate(t *testing.T) {
 		{"swiglu shapes", func(m *Model) { on(m, "swiglu").Inputs[1] = ti(m, "xk") }, `"xk" has shape [3 4], want [5 4] like the gate`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := seedModel(t)
+			m := tokenOpsModel(t)
 			c.break_(m)
 			err := m.Validate()
 			if err == nil || !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.want) {

@@ -290,5 +290,5 @@ func decodeOptions(o *fb.Operator) Options {
 			Size:  int32s(x.SizeLength(), x.Size, x.Table(), 6),
 		}
 	}
-	return decodeSeedOptions(typ, t)
+	return decodeTokenOptions(typ, t)
 }

@@ -164,8 +164,8 @@ func (m *Model) checkOp(i int, cache *valCache) error {
 	case OpDequantize:
 		return c.dequantize()
 	}
-	if seedOp(op.Code) {
-		return c.seed()
+	if isTokenOp(op.Code) {
+		return c.tokenOp()
 	}
 	return m.opErr(i, ErrUnsupported, "no rules for op code %d", uint16(op.Code))
 }

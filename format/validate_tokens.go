@@ -11,11 +11,11 @@ import (
 // arithmetic stays small and int16 positions can address every token.
 const maxTokenDim = 1 << 14
 
-// seedOp reports whether code is one of the token operators; checkOp
-// hands them to seed.
-func seedOp(code OpCode) bool { return code >= 60 && code <= 70 }
+// isTokenOp reports whether code is one of the token operators; checkOp
+// hands them to opCheck.tokenOp.
+func isTokenOp(code OpCode) bool { return code >= 60 && code <= 70 }
 
-func (c *opCheck) seed() error {
+func (c *opCheck) tokenOp() error {
 	switch c.op.Code {
 	case OpAdaptiveTokenPool2D:
 		return c.adaptiveTokenPool()

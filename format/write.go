@@ -375,7 +375,7 @@ func buildOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.
 		}
 		return fb.OpOptionsSliceOptions, fb.SliceOptionsEnd(b)
 	}
-	return buildSeedOptions(b, o)
+	return buildTokenOptions(b, o)
 }
 
 // int32Vector writes v, or nothing (offset 0) for a nil slice so that nil

@@ -6,9 +6,9 @@ import (
 	"github.com/edgeinfer/edgeinfer/format/internal/fb"
 )
 
-// buildSeedOptions encodes the options of the token operators (op codes
+// buildTokenOptions encodes the options of the token operators (op codes
 // 60–70); anything else has no options table.
-func buildSeedOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.UOffsetT) {
+func buildTokenOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.UOffsetT) {
 	switch o := o.(type) {
 	case *AdaptiveTokenPool2DOptions:
 		fb.AdaptiveTokenPool2DOptionsStart(b)
@@ -79,9 +79,9 @@ func buildSeedOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuff
 	return fb.OpOptionsNONE, 0
 }
 
-// decodeSeedOptions decodes the options tables of the token operators;
+// decodeTokenOptions decodes the options tables of the token operators;
 // any other member is unknownOptions.
-func decodeSeedOptions(typ fb.OpOptions, t flatbuffers.Table) Options {
+func decodeTokenOptions(typ fb.OpOptions, t flatbuffers.Table) Options {
 	switch typ {
 	case fb.OpOptionsAdaptiveTokenPool2DOptions:
 		var x fb.AdaptiveTokenPool2DOptions

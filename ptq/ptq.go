@@ -340,7 +340,7 @@ func (q *quantizer) output(t int32, p quant.Params) int32 {
 
 func (q *quantizer) op(i int) error {
 	op := &q.fm.Ops[i]
-	if done, err := q.seedOp(op); done {
+	if done, err := q.tokenOp(op); done {
 		return err
 	}
 	out := op.Outputs[0]

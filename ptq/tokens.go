@@ -7,11 +7,11 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// seedOp quantizes the token operators whose int8 form is not "int8
+// tokenOp quantizes the token operators whose int8 form is not "int8
 // activations in, observed parameters out" (the default rule, which
 // serves PoolMixer, SwiGLU, GGeMPool, EfficientProbe and
 // TokenAwareAvgPool). It reports whether it handled op.
-func (q *quantizer) seedOp(op *format.Op) (bool, error) {
+func (q *quantizer) tokenOp(op *format.Op) (bool, error) {
 	out := op.Outputs[0]
 	ft := &q.fm.Tensors[out]
 	switch op.Code {

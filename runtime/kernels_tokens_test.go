@@ -48,7 +48,7 @@ func calibrate(t *testing.T, f *format.Model) *format.Model {
 func TestTokenOpKernelSetsAgree(t *testing.T) {
 	sets := kernelSets(t)
 	models := map[string]*format.Model{}
-	for _, name := range seedVariants {
+	for _, name := range tokenVariants {
 		models[name], _ = build(t, name)
 	}
 	models["lowrank+tap"] = quantVariant(t, zoo.Variant{TAPBlocks: 2, PruneAfter: 1, Keep: 10, ZOMode: format.ZOLowRankJVP, Rank: 8})

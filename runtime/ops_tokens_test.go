@@ -14,11 +14,11 @@ import (
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
 
-// seedVariants are the small zoo models that exercise every token operator.
-var seedVariants = []string{"vit-micro-seed", "vit-micro-ep"}
+// tokenVariants are the small zoo models that exercise every token operator.
+var tokenVariants = []string{"vit-micro-seed", "vit-micro-ep"}
 
-func TestSeedVariantsFidelity(t *testing.T) {
-	for _, name := range seedVariants {
+func TestTokenVariantsFidelity(t *testing.T) {
+	for _, name := range tokenVariants {
 		c, agree := fidelity(t, name, 4)
 		t.Logf("%s: int8 vs float logits: mean cosine %.4f, top-1 agreement %.2f", name, c, agree)
 		if c < 0.95 {
@@ -27,8 +27,8 @@ func TestSeedVariantsFidelity(t *testing.T) {
 	}
 }
 
-func TestSeedVariantsThreadsAndAllocs(t *testing.T) {
-	for _, name := range seedVariants {
+func TestTokenVariantsThreadsAndAllocs(t *testing.T) {
+	for _, name := range tokenVariants {
 		q, f := build(t, name)
 		for _, m := range []*format.Model{q, f} {
 			var outs [][]byte

@@ -41,7 +41,7 @@ perop() {
 if [ "$what" = seed ]; then
   # One Invoke of each int8 seed variant (zoo.Build, Seed 7) on both
   # paths; the paths' outputs must be identical (and ref's, for the small
-  # model; runtime's TestSeedKernelSetsAgree compares every op).
+  # model; runtime's TestTokenOpKernelSetsAgree compares every op).
   echo "| seed variant (1 thread) | cortex-a72 v80 | cortex-a76 dotprod | output |"
   echo "|---|---|---|---|"
   for m in vit-micro-seed deit-tiny-tap deit-tiny-zoo deit-tiny-zoo-lowrank deit-tiny-seed; do

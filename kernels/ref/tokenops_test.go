@@ -526,13 +526,13 @@ func outParams(v []float32) quant.Params {
 	return p
 }
 
-func TestSeedInt8TracksFloat(t *testing.T) {
+func TestTokenOpsInt8TracksFloat(t *testing.T) {
 	seeds := 8
 	if testing.Short() {
 		seeds = 2
 	}
 	for seed := 0; seed < seeds; seed++ {
-		seedInt8TracksFloat(t, rand.New(rand.NewSource(int64(11+seed))))
+		tokenOpsInt8TracksFloat(t, rand.New(rand.NewSource(int64(11+seed))))
 	}
 	for _, op := range []string{"AdaptiveTokenPool2D", "PoolMixer", "SwiGLU", "GGeMPool", "EfficientProbe",
 		"TokenAwareAvgPool", "ZOSensitivity/jvp", "ZOSensitivity/fro_diag"} {
@@ -540,7 +540,7 @@ func TestSeedInt8TracksFloat(t *testing.T) {
 	}
 }
 
-func seedInt8TracksFloat(t *testing.T, r *rand.Rand) {
+func tokenOpsInt8TracksFloat(t *testing.T, r *rand.Rand) {
 	rnd := func(n int, std float64) []float32 {
 		v := make([]float32, n)
 		for i := range v {
