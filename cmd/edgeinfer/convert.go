@@ -44,6 +44,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: edgeinfer convert IN.(tflite|onnx|eim) OUT.eim [flags]")
 		fs.PrintDefaults()
 	}
+	name := fs.String("name", "", "model name stored in OUT (default: the one IN gives, e.g. torch_jit for PyTorch exports)")
 	outputs := fs.String("outputs", "", "keep only these graph outputs (names or positions, comma list) and drop what feeds no other; before pruning and calibration")
 	var runs []func(in string, rewrite rewriteFunc) (*format.Model, bool, error)
 	for _, h := range convertHooks {
@@ -98,6 +99,9 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		if m, _, err = rewrite(m); err != nil {
 			return err
 		}
+	}
+	if *name != "" {
+		m.Name = *name
 	}
 	if err := format.WriteFile(out, m); err != nil {
 		return err

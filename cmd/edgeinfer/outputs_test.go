@@ -140,7 +140,7 @@ func TestConvertOutputs(t *testing.T) {
 	dir, data, model := mapThenLogitsSetup(t)
 
 	out := filepath.Join(dir, "logits.eim")
-	if st, _, e := edgeinfer("convert", model, out, "--outputs", "logits"); st != 0 {
+	if st, _, e := edgeinfer("convert", model, out, "--outputs", "logits", "--name", "logits-only"); st != 0 {
 		t.Fatalf("convert --outputs logits: status %d: %s", st, e)
 	}
 	m, err := format.ReadFile(out)
@@ -154,7 +154,7 @@ func TestConvertOutputs(t *testing.T) {
 	for _, tt := range m.Tensors {
 		tensors = append(tensors, tt.Name)
 	}
-	if len(m.Outputs) != 1 || m.Tensors[m.Outputs[0]].Name != "logits" ||
+	if len(m.Outputs) != 1 || m.Tensors[m.Outputs[0]].Name != "logits" || m.Name != "logits-only" ||
 		strings.Join(ops, ",") != "flat,head" || strings.Join(tensors, ",") != "image,flat,logits,head/w" {
 		t.Errorf("--outputs logits left ops %v, tensors %v", ops, tensors)
 	}
