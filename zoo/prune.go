@@ -26,6 +26,11 @@ type PruneOptions struct {
 	Directions int   // m for jvp modes (default 8)
 	Rank       int   // lowrank_jvp rank (default 32)
 	Seed       int64 // seed of the directions u_j
+	// Features are the token features the diverse selection compares:
+	// "block" (the block's output tokens, the default) or "mlp" (the
+	// MLP's output before the residual: the analogue of ZOO-Prune's
+	// projected features).
+	Features string
 }
 
 // mlpBlock is one transformer MLP found in a graph: fc1 (→ GELU) → fc2 →
@@ -376,7 +381,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 			diag[c] = float32(a * b)
 		}
 		op(format.OpZOSensitivity, "sensitivity", zo, []int32{z2, -1, constF(p+"diag", []int32{F}, diag)}, s)
-	case "jvp", "lowrank_jvp", "":
+	case "zoo", "jvp", "lowrank_jvp", "":
 		dirs := o.Directions
 		if dirs <= 0 {
 			dirs = 8
@@ -449,10 +454,26 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		}
 		sel.TopK = true
 	default:
-		return nil, fmt.Errorf("zoo: unknown pruning mode %q (jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)
+		return nil, fmt.Errorf("zoo: unknown pruning mode %q (zoo, jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)
+	}
+	feat := x2
+	switch o.Features {
+	case "", "block":
+	case "mlp":
+		y := m.Ops[blk.fc2].Outputs[0]
+		ya, yrows, err := tokenRows(m, flow, y, fmt.Sprintf("block %d MLP output", o.AfterBlock))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(rows, yrows) {
+			return nil, fmt.Errorf("zoo: block %d: the MLP output's tokens are not the block output's", o.AfterBlock)
+		}
+		feat = tokens2D(y, m.Tensors[y].Shape, ya, p+"mlp2d", act, op)
+	default:
+		return nil, fmt.Errorf("zoo: unknown diversity features %q (block, mlp)", o.Features)
 	}
 	idx := act(p+"keep", format.Int16, T)
-	op(format.OpDiverseSelect, "select", sel, []int32{x2, s}, idx)
+	op(format.OpDiverseSelect, "select", sel, []int32{feat, s}, idx)
 	kept := act(p+"kept", format.Float32, T, D)
 	op(format.OpGatherTokens, "kept", nil, []int32{x2, idx}, kept)
 	if x2 != x {

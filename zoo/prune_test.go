@@ -42,7 +42,7 @@ func TestInsertPruningBudget(t *testing.T) {
 		return append([]float32(nil), it.Output(0).Float32()...)
 	}
 	want := run(f, 0)
-	for _, mode := range []string{"jvp", "lowrank_jvp", "fro_diag", "uniform", "cls"} {
+	for _, mode := range []string{"zoo", "jvp", "lowrank_jvp", "fro_diag", "uniform", "cls"} {
 		pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +57,47 @@ func TestInsertPruningBudget(t *testing.T) {
 	}
 	if _, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 5}); err == nil {
 		t.Error("block 5 of a 2-block ViT accepted")
+	}
+}
+
+// TestPruningFeatures: Features "mlp" gives DiverseSelect the block's MLP
+// output (fc2, before the residual) instead of the block output; the
+// model still runs unchanged at the full budget (TestInsertPruningBudget's
+// check) and an unknown feature name is an error naming it.
+func TestPruningFeatures(t *testing.T) {
+	f, err := zoo.BuildViT("vit", zoo.ViTMicro, rand.New(rand.NewSource(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer := func(m *format.Model, t int32) *format.Op {
+		for i := range m.Ops {
+			if m.Ops[i].Outputs[0] == t {
+				return &m.Ops[i]
+			}
+		}
+		return nil
+	}
+	for _, feat := range []string{"block", "mlp"} {
+		pm, err := zoo.InsertPruning(f, zoo.PruneOptions{AfterBlock: 0, Mode: "zoo", Features: feat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range pm.Ops {
+			if op.Code != format.OpDiverseSelect {
+				continue
+			}
+			p := producer(pm, op.Inputs[0])
+			for p != nil && p.Code == format.OpReshape {
+				p = producer(pm, p.Inputs[0])
+			}
+			want := map[string]format.OpCode{"block": format.OpAdd, "mlp": format.OpFullyConnected}[feat]
+			if p == nil || p.Code != want {
+				t.Errorf("features %s: DiverseSelect reads %v, want the output of a %v", feat, p, want)
+			}
+		}
+	}
+	if _, err := zoo.InsertPruning(f, zoo.PruneOptions{Mode: "zoo", Features: "fc1"}); err == nil || !strings.Contains(err.Error(), `"fc1"`) {
+		t.Errorf("features fc1: err = %v", err)
 	}
 }
 

@@ -1,14 +1,16 @@
-// Command prunestudy measures token pruning on the trained MNIST ViT
-// (researchase, 49 patch tokens + CLS, 6 blocks) without retraining:
-// top-1 on MNIST test images 1,000–9,999 for ZOO-Prune (jvp sensitivity +
-// diverse selection) and the CLS-attention top-k baseline, pruning after
-// layer L (the first L blocks see every token) and keeping a fraction R of
-// the patch tokens, in float and in int8 (min–max PTQ on test images
-// 0–499, disjoint from the evaluated ones). Every model is converted once
-// with pruning at its maximum; the budget changes per Invoke
-// (Interpreter.SetTokens), as it does on a device.
+// Command prunestudy measures token pruning without retraining on MNIST
+// ViTs: the researchase ViT (49 patch tokens + CLS, 6 blocks) and the
+// repository's trained ViTs (testdata/vits, trained on MNIST test images
+// 0–4999). Top-1 on MNIST test images 5,000–9,999 (held out from every
+// trained model) for ZOO-Prune (sensitivity + diverse selection), diverse
+// selection alone (uniform) and the CLS-attention top-k baseline, pruning
+// after block B (0-based: blocks 0…B see every token) and keeping a
+// fraction R of the patch tokens, in float and in int8 (min–max PTQ on
+// test images 0–499). Every model is converted once with pruning at its
+// maximum; the budget changes per Invoke (Interpreter.SetTokens), as it
+// does on a device.
 //
-//	go run ./tools/prunestudy -csv docs/prune-study.csv            # hours of CPU
+//	go run ./tools/prunestudy -csv docs/prune-study.csv      # about an hour on two cores
 //	go run ./tools/prunestudy -from docs/prune-study.csv -plot docs/prune-study.png
 //
 // Rows are appended to the CSV as each model finishes, so a long run can
@@ -33,7 +35,6 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
-	"github.com/edgeinfer/edgeinfer/format/onnx"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
@@ -41,20 +42,20 @@ import (
 
 // row is one measured point of the study.
 type row struct {
-	DType, Method string
-	Layer         int     // prune after this many blocks (0: unpruned)
-	Ratio         float64 // requested keep ratio
-	Kept          int     // patch tokens kept
-	Correct, N    int
-	MACs          int64
+	Model, DType, Method string
+	Block                int     // pruned after this 0-based block; −1: unpruned
+	Ratio                float64 // requested keep ratio
+	Kept                 int     // patch tokens kept
+	Correct, N           int
+	MACs                 int64
 }
 
 func (r row) top1() float64 { return 100 * float64(r.Correct) / float64(r.N) }
 
-var header = []string{"dtype", "method", "layer", "keep_ratio", "kept", "correct", "n", "top1", "macs"}
+var header = []string{"model", "dtype", "method", "block", "keep_ratio", "kept", "correct", "n", "top1", "macs"}
 
 func (r row) record() []string {
-	return []string{r.DType, r.Method, strconv.Itoa(r.Layer), strconv.FormatFloat(r.Ratio, 'g', -1, 64),
+	return []string{r.Model, r.DType, r.Method, strconv.Itoa(r.Block), strconv.FormatFloat(r.Ratio, 'g', -1, 64),
 		strconv.Itoa(r.Kept), strconv.Itoa(r.Correct), strconv.Itoa(r.N),
 		strconv.FormatFloat(r.top1(), 'f', 2, 64), strconv.FormatInt(r.MACs, 10)}
 }
@@ -65,19 +66,19 @@ func parseRow(rec []string) (row, error) {
 	}
 	var r row
 	var err error
-	r.DType, r.Method = rec[0], rec[1]
-	ints := []*int{&r.Layer, nil, &r.Kept, &r.Correct, &r.N}
+	r.Model, r.DType, r.Method = rec[0], rec[1], rec[2]
+	ints := []*int{&r.Block, nil, &r.Kept, &r.Correct, &r.N}
 	for k, p := range ints {
 		if p != nil {
-			if *p, err = strconv.Atoi(rec[2+k]); err != nil {
+			if *p, err = strconv.Atoi(rec[3+k]); err != nil {
 				return r, err
 			}
 		}
 	}
-	if r.Ratio, err = strconv.ParseFloat(rec[3], 64); err != nil {
+	if r.Ratio, err = strconv.ParseFloat(rec[4], 64); err != nil {
 		return r, err
 	}
-	if r.MACs, err = strconv.ParseInt(rec[8], 10, 64); err != nil {
+	if r.MACs, err = strconv.ParseInt(rec[9], 10, 64); err != nil {
 		return r, err
 	}
 	if r.N <= 0 {
@@ -98,16 +99,18 @@ func run() error {
 	if _, err := os.Stat(root); err != nil {
 		root = filepath.Join("..", "..", "shared")
 	}
-	model := flag.String("model", filepath.Join(root, "models", "vit-mnist", "vit_mnist_researchase.onnx"), "the ONNX ViT")
+	models := flag.String("models", "researchase,trained", "comma-separated: researchase, trained (every trained model of -manifest), a model name of -manifest, or an .onnx path")
+	researchase := flag.String("researchase", filepath.Join(root, "models", "vit-mnist", "vit_mnist_researchase.onnx"), "the researchase ViT")
+	manifestPath := flag.String("manifest", filepath.Join("testdata", "vits", "manifest.json"), "the ViT corpus manifest")
 	mnist := flag.String("mnist", filepath.Join(root, "data", "mnist"), "MNIST directory")
-	offset := flag.Int("offset", 1000, "first evaluated test image")
-	limit := flag.Int("limit", 9000, "evaluated images")
+	offset := flag.Int("offset", 5000, "first evaluated test image (the trained models learned images 0–4999)")
+	limit := flag.Int("limit", 5000, "evaluated images")
 	calib := flag.Int("calib", 500, "calibration images, from test image 0 (must end before -offset)")
 	workers := flag.Int("workers", 2, "interpreters running images in parallel (one thread each)")
 	dtypes := flag.String("dtypes", "int8,float", "comma-separated: int8, float")
-	layers := flag.String("layers", "1,2,3", "prune after these many blocks")
-	ratios := flag.String("keep", "0.75,0.5,0.33", "keep ratios below 1 (1 is the unpruned model)")
-	methods := flag.String("methods", "zoo,cls", "zoo (jvp sensitivity + diverse selection), cls (top-k CLS attention), or other zoo.PruneOptions modes")
+	blocks := flag.String("blocks", "0,1", "prune after these 0-based blocks")
+	ratios := flag.String("keep", "0.5", "keep ratios below 1 (1 is the unpruned model)")
+	methods := flag.String("methods", "zoo,uniform,cls", "zoo (ZOO-Prune's default), uniform (diverse selection alone), cls (top-k CLS attention), or jvp, lowrank_jvp, fro_diag; each with :key=value settings (m, rank, seed, feat)")
 	out := flag.String("csv", "", "append result rows to this CSV file")
 	from := flag.String("from", "", "read rows from this CSV instead of measuring")
 	plot := flag.String("plot", "", "write the accuracy plot to this PNG")
@@ -120,19 +123,18 @@ func run() error {
 	if *calib > *offset {
 		return fmt.Errorf("-calib %d overlaps the evaluated images from -offset %d", *calib, *offset)
 	}
+	specs, err := resolveModels(*models, *researchase, *manifestPath)
+	if err != nil {
+		return err
+	}
 	var rows []row
-	var err error
 	switch {
 	case *from != "":
 		if rows, err = readCSV(*from); err != nil {
 			return err
 		}
 		if *recount {
-			s := &study{workers: 1, calib: 2}
-			if err := s.load(*model, *mnist); err != nil {
-				return err
-			}
-			if err := s.recount(rows); err != nil {
+			if err := recountRows(rows, specs, *mnist); err != nil {
 				return err
 			}
 			if *out != "" {
@@ -152,44 +154,54 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("-keep: %w", err)
 		}
-		ls, err := ints(*layers)
+		bs, err := ints(*blocks)
 		if err != nil {
-			return fmt.Errorf("-layers: %w", err)
+			return fmt.Errorf("-blocks: %w", err)
 		}
-		s := &study{workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done}
-		if err := s.load(*model, *mnist); err != nil {
-			return err
+		ms := strings.Split(*methods, ",")
+		for _, m := range ms {
+			if _, err := parseMethod(m); err != nil {
+				return fmt.Errorf("-methods: %w", err)
+			}
 		}
+		var w *csv.Writer
 		if *out != "" {
 			f, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			s.csv = csv.NewWriter(f)
+			w = csv.NewWriter(f)
 			if st, _ := f.Stat(); st.Size() == 0 {
-				s.csv.Write(header)
-				s.csv.Flush()
+				w.Write(header)
+				w.Flush()
 			}
 		}
-		// Unpruned first, then layer by layer, so the first rows to land
-		// are the headline ones.
-		dts := strings.Split(*dtypes, ",")
-		for _, dt := range dts {
-			if err := s.measure(dt, "none", 0, 1); err != nil {
-				return err
+		rows = done
+		for _, sp := range specs {
+			s := &study{spec: sp, workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done, csv: w}
+			if err := s.load(*mnist); err != nil {
+				return fmt.Errorf("%s: %w", sp.Name, err)
 			}
-		}
-		for _, l := range ls {
+			// Unpruned first, then block by block, so the first rows to
+			// land are the headline ones.
+			dts := strings.Split(*dtypes, ",")
 			for _, dt := range dts {
-				for _, m := range strings.Split(*methods, ",") {
-					if err := s.measure(dt, m, l, keeps...); err != nil {
-						return err
+				if err := s.measure(dt, "none", -1, 1); err != nil {
+					return fmt.Errorf("%s: %w", sp.Name, err)
+				}
+			}
+			for _, b := range bs {
+				for _, dt := range dts {
+					for _, m := range ms {
+						if err := s.measure(dt, m, b, keeps...); err != nil {
+							return fmt.Errorf("%s: %w", sp.Name, err)
+						}
 					}
 				}
 			}
+			rows = append(rows, s.rows...)
 		}
-		rows = append(done, s.rows...)
 	}
 	printTable(os.Stdout, rows)
 	if *plot != "" {
@@ -201,7 +213,9 @@ func run() error {
 	return nil
 }
 
+// study measures one model.
 type study struct {
+	spec                          spec
 	workers, offset, limit, calib int
 	patches                       int // patch tokens: the pruning ops' maximum
 	float                         *format.Model
@@ -211,17 +225,11 @@ type study struct {
 	rows, done                    []row
 }
 
-func (s *study) load(model, mnist string) error {
-	r, err := onnx.ImportFile(model, onnx.Options{})
+func (s *study) load(mnist string) error {
+	m, err := loadSpec(s.spec)
 	if err != nil {
 		return err
 	}
-	m := r.Model
-	// x' = (x/255 − 0.1307)/0.3081, the model's training normalization.
-	if m.Preprocess == nil {
-		return fmt.Errorf("%s: the import has no preprocessing to complete", model)
-	}
-	m.Preprocess.Scale, m.Preprocess.Mean, m.Preprocess.Std = 1.0/255, []float32{0.1307}, []float32{0.3081}
 	s.float = m
 	// Any pruning inserted at its maximum tells the patch count.
 	pm, err := zoo.InsertPruning(m, zoo.PruneOptions{Mode: "uniform"})
@@ -240,6 +248,9 @@ func (s *study) load(model, mnist string) error {
 	if s.offset+s.limit > s.set.Len() {
 		return fmt.Errorf("images [%d, %d): the set has %d", s.offset, s.offset+s.limit, s.set.Len())
 	}
+	if s.calib == 0 {
+		return nil
+	}
 	conv, err := dataset.NewConverter(m)
 	if err != nil {
 		return err
@@ -255,17 +266,17 @@ func (s *study) load(model, mnist string) error {
 }
 
 // build returns the model of one study line: the float ViT with method
-// ("none": no pruning) inserted after layer blocks, calibrated to int8 on
+// ("none": no pruning) inserted after block, calibrated to int8 on
 // s.samples for dt "int8".
-func (s *study) build(dt, method string, layer int) (*format.Model, error) {
+func (s *study) build(dt, method string, block int) (*format.Model, error) {
 	m := s.float
-	var err error
-	if method != "none" {
-		mode := method
-		if mode == "zoo" {
-			mode = "jvp"
-		}
-		if m, err = zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: layer - 1, Mode: mode}); err != nil {
+	o, err := parseMethod(method)
+	if err != nil {
+		return nil, err
+	}
+	if o.Mode != "none" {
+		o.AfterBlock = block
+		if m, err = zoo.InsertPruning(m, o); err != nil {
 			return nil, err
 		}
 	}
@@ -285,12 +296,26 @@ func (s *study) build(dt, method string, layer int) (*format.Model, error) {
 	return m, nil
 }
 
-// recount sets each row's MACs to what this build's interpreter counts
-// for that model and budget (MACs do not depend on the calibration).
-func (s *study) recount(rows []row) error {
+// recountRows sets each row's MACs to what this build's interpreter
+// counts for that model and budget (MACs do not depend on the
+// calibration).
+func recountRows(rows []row, specs []spec, mnist string) error {
+	studies := map[string]*study{}
+	for _, sp := range specs {
+		studies[sp.Name] = &study{spec: sp, workers: 1, calib: 2}
+	}
 	for i := range rows {
 		r := &rows[i]
-		m, err := s.build(r.DType, r.Method, r.Layer)
+		s := studies[r.Model]
+		if s == nil {
+			return fmt.Errorf("row of model %q: not among -models", r.Model)
+		}
+		if s.float == nil {
+			if err := s.load(mnist); err != nil {
+				return err
+			}
+		}
+		m, err := s.build(r.DType, r.Method, r.Block)
 		if err != nil {
 			return err
 		}
@@ -312,15 +337,15 @@ func (s *study) recount(rows []row) error {
 
 // measure evaluates one model (method "none": unpruned) at every keep
 // ratio.
-func (s *study) measure(dt, method string, layer int, ratios ...float64) error {
+func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 	for _, d := range s.done {
-		if d.DType == dt && d.Method == method && d.Layer == layer {
-			fmt.Fprintf(os.Stderr, "%s %s layer %d: in the CSV already\n", dt, method, layer)
+		if d.Model == s.spec.Name && d.DType == dt && d.Method == method && d.Block == block {
+			fmt.Fprintf(os.Stderr, "%s %s %s block %d: in the CSV already\n", s.spec.Name, dt, method, block)
 			return nil
 		}
 	}
 	start := time.Now()
-	m, err := s.build(dt, method, layer)
+	m, err := s.build(dt, method, block)
 	if err != nil {
 		return err
 	}
@@ -362,10 +387,10 @@ func (s *study) measure(dt, method string, layer int, ratios ...float64) error {
 		if kept == 0 {
 			kept = s.patches
 		}
-		rw := row{DType: dt, Method: method, Layer: layer, Ratio: r, Kept: kept, Correct: correct[k], N: s.limit, MACs: macs[k]}
+		rw := row{Model: s.spec.Name, DType: dt, Method: method, Block: block, Ratio: r, Kept: kept, Correct: correct[k], N: s.limit, MACs: macs[k]}
 		s.rows = append(s.rows, rw)
-		fmt.Fprintf(os.Stderr, "%-5s %-4s layer %d keep %.2f (%2d): top-1 %.2f%%  %.1fM MACs  [%s]\n",
-			dt, method, layer, r, kept, rw.top1(), float64(rw.MACs)/1e6, time.Since(start).Round(time.Second))
+		fmt.Fprintf(os.Stderr, "%s %-5s %-4s block %d keep %.2f (%2d): top-1 %.2f%%  %.1fM MACs  [%s]\n",
+			s.spec.Name, dt, method, block, r, kept, rw.top1(), float64(rw.MACs)/1e6, time.Since(start).Round(time.Second))
 		if s.csv != nil {
 			s.csv.Write(rw.record())
 		}
@@ -449,81 +474,122 @@ func readCSV(path string) ([]row, error) {
 	return rows, nil
 }
 
-// printTable writes the rows as a Markdown table: one line per dtype,
-// method and layer, one column per keep ratio.
+// methodRank orders the table's columns: ZOO-Prune, then the baselines,
+// then variants in the order they first appear.
+var methodRank = map[string]int{"zoo": 0, "uniform": 1, "cls": 2}
+
+// printTable writes the rows as Markdown tables, one per keep ratio: one
+// line per model, dtype and prune block, one column per method, with the
+// unpruned model's top-1 first.
 func printTable(w io.Writer, rows []row) {
 	var ratios []float64
-	base := map[string]row{}
+	var methods []string
+	base := map[[2]string]row{}
 	for _, r := range rows {
 		if r.Method == "none" {
-			base[r.DType] = r
+			base[[2]string{r.Model, r.DType}] = r
 			continue
 		}
-		found := false
-		for _, x := range ratios {
-			found = found || x == r.Ratio
-		}
-		if !found {
+		if !containsF(ratios, r.Ratio) {
 			ratios = append(ratios, r.Ratio)
 		}
+		if !contains(methods, r.Method) {
+			methods = append(methods, r.Method)
+		}
 	}
-	all := 0 // the unpruned model's patch tokens
-	for _, b := range base {
-		all = b.Kept
-	}
-	fmt.Fprintf(w, "| dtype | method | after layer | keep 1 (%d) |", all)
-	for _, x := range ratios {
-		fmt.Fprintf(w, " keep %g |", x)
-	}
-	fmt.Fprintf(w, "\n|---|---|---|---|")
-	for range ratios {
-		fmt.Fprintf(w, "---|")
-	}
-	fmt.Fprintln(w)
+	sort.SliceStable(methods, func(i, j int) bool { return rankOf(methods[i]) < rankOf(methods[j]) })
+	sort.Sort(sort.Reverse(sort.Float64Slice(ratios)))
 	type key struct {
-		dt, m string
-		l     int
+		model, dt string
+		block     int
 	}
 	var order []key
-	cells := map[key]map[float64]row{}
+	cells := map[key]map[string]map[float64]row{}
+	var models []string
 	for _, r := range rows {
+		if !contains(models, r.Model) {
+			models = append(models, r.Model)
+		}
 		if r.Method == "none" {
 			continue
 		}
-		k := key{r.DType, r.Method, r.Layer}
+		k := key{r.Model, r.DType, r.Block}
 		if cells[k] == nil {
-			cells[k] = map[float64]row{}
+			cells[k] = map[string]map[float64]row{}
 			order = append(order, k)
 		}
-		cells[k][r.Ratio] = r
+		if cells[k][r.Method] == nil {
+			cells[k][r.Method] = map[float64]row{}
+		}
+		cells[k][r.Method][r.Ratio] = r
 	}
-	rank := map[string]int{"zoo": 0, "uniform": 1, "cls": 2}
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
+		if a.model != b.model {
+			return indexOf(models, a.model) < indexOf(models, b.model)
+		}
 		if a.dt != b.dt {
 			return a.dt < b.dt
 		}
-		if a.l != b.l {
-			return a.l < b.l
-		}
-		return rank[a.m] < rank[b.m]
+		return a.block < b.block
 	})
-	for _, k := range order {
-		b, ok := base[k.dt]
-		bs := "–"
-		if ok {
-			bs = fmt.Sprintf("%.2f%%", b.top1())
+	for n, x := range ratios {
+		if n > 0 {
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s |", k.dt, k.m, k.l, bs)
-		for _, x := range ratios {
-			if r, ok := cells[k][x]; ok {
-				fmt.Fprintf(w, " %.2f%% (%d) |", r.top1(), r.Kept)
-			} else {
-				fmt.Fprintf(w, " |")
-			}
+		fmt.Fprintf(w, "keep %g of the patch tokens\n\n| model | dtype | after block | unpruned |", x)
+		for _, m := range methods {
+			fmt.Fprintf(w, " %s |", m)
+		}
+		fmt.Fprintf(w, "\n|---|---|---|---|")
+		for range methods {
+			fmt.Fprintf(w, "---|")
 		}
 		fmt.Fprintln(w)
+		for _, k := range order {
+			b, ok := base[[2]string{k.model, k.dt}]
+			bs := "–"
+			if ok {
+				bs = fmt.Sprintf("%.2f%%", b.top1())
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %s |", k.model, k.dt, k.block, bs)
+			for _, m := range methods {
+				if r, ok := cells[k][m][x]; ok {
+					fmt.Fprintf(w, " %.2f%% (%d) |", r.top1(), r.Kept)
+				} else {
+					fmt.Fprintf(w, " |")
+				}
+			}
+			fmt.Fprintln(w)
+		}
 	}
+}
+
+func rankOf(m string) int {
+	if r, ok := methodRank[m]; ok {
+		return r
+	}
+	return len(methodRank)
+}
+
+func contains(s []string, v string) bool { return indexOf(s, v) >= 0 }
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func containsF(s []float64, v float64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func floats(s string) ([]float64, error) {
@@ -542,8 +608,8 @@ func ints(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("%q is not a layer ≥ 1", f)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("%q is not a block ≥ 0", f)
 		}
 		out = append(out, v)
 	}

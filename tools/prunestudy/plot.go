@@ -15,105 +15,172 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// plotRows draws top-1 against the keep ratio: one panel per dtype, one
-// line per method and prune layer (ZOO-Prune solid, CLS baseline dashed,
-// diversity only dotted; darker for later layers), every line starting from the unpruned model
-// at ratio 1.
+// methodColor gives ZOO-Prune, diversity only and the CLS baseline fixed
+// colours; other methods (variants) greys.
+func methodColor(m string, i int) color.Color {
+	switch m {
+	case "zoo":
+		return color.RGBA{30, 80, 220, 255}
+	case "uniform":
+		return color.RGBA{20, 140, 20, 255}
+	case "cls":
+		return color.RGBA{235, 60, 30, 255}
+	}
+	g := uint8(60 + 40*(i%4))
+	return color.RGBA{g, g, g, 255}
+}
+
+// plotRows draws, for the keep ratio closest to 0.5, one panel per model:
+// a group of bars per dtype and prune block (one bar per method) and the
+// unpruned model's top-1 as a black line across each group.
 func plotRows(path string, rows []row) error {
-	var dtypes []string
-	base := map[string]row{}
+	ratio, found := 0.0, false
 	for _, r := range rows {
-		if r.Method == "none" {
-			base[r.DType] = r
-			dtypes = append(dtypes, r.DType)
+		if r.Method != "none" && (!found || math.Abs(r.Ratio-0.5) < math.Abs(ratio-0.5)) {
+			ratio, found = r.Ratio, true
 		}
 	}
-	if len(dtypes) == 0 {
-		return fmt.Errorf("plot: no unpruned rows to anchor the lines")
+	if !found {
+		return fmt.Errorf("plot: no pruned rows")
 	}
+	var models, methods []string
+	type group struct {
+		dt    string
+		block int
+	}
+	base := map[[2]string]row{}
+	for _, r := range rows {
+		if !contains(models, r.Model) {
+			models = append(models, r.Model)
+		}
+		if r.Method == "none" {
+			base[[2]string{r.Model, r.DType}] = r
+		} else if r.Ratio == ratio && !contains(methods, r.Method) {
+			methods = append(methods, r.Method)
+		}
+	}
+	sort.SliceStable(methods, func(i, j int) bool { return rankOf(methods[i]) < rankOf(methods[j]) })
 	lo := 100.0
 	for _, r := range rows {
-		lo = min(lo, r.top1())
+		if r.Method == "none" || r.Ratio == ratio {
+			lo = min(lo, r.top1())
+		}
 	}
-	plots := make([][]*plot.Plot, 1)
-	for _, dt := range dtypes {
+	lo = math.Floor(lo) - 1
+	var panels []*plot.Plot
+	for _, model := range models {
+		var groups []group
+		vals := map[group]map[string]row{}
+		for _, r := range rows {
+			if r.Model != model || r.Method == "none" || r.Ratio != ratio {
+				continue
+			}
+			g := group{r.DType, r.Block}
+			if vals[g] == nil {
+				vals[g] = map[string]row{}
+				groups = append(groups, g)
+			}
+			vals[g][r.Method] = r
+		}
+		if len(groups) == 0 {
+			continue
+		}
+		sort.Slice(groups, func(i, j int) bool {
+			if groups[i].dt != groups[j].dt {
+				return groups[i].dt > groups[j].dt // int8 first
+			}
+			return groups[i].block < groups[j].block
+		})
+		for _, g := range groups {
+			if _, ok := base[[2]string{model, g.dt}]; !ok {
+				return fmt.Errorf("plot: model %s %s has no unpruned row", model, g.dt)
+			}
+		}
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("researchase MNIST ViT, %s, %d test images", dt, base[dt].N)
-		p.X.Label.Text = "patch tokens kept (ratio of 49)"
+		kept := 0
+		for _, v := range vals[groups[0]] {
+			kept = v.Kept
+		}
+		p.Title.Text = fmt.Sprintf("%s: %d patch tokens kept, %d test images", model, kept, base[[2]string{model, groups[0].dt}].N)
 		p.Y.Label.Text = "top-1 (%)"
-		p.X.Min, p.X.Max = 0.3, 1.02
-		p.Y.Min, p.Y.Max = float64(int(lo))-1, 100
-		p.Legend.Top, p.Legend.Left = false, false
-		p.Legend.YOffs = vg.Points(10)
 		p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 			var t []plot.Tick
-			for v := math.Ceil(lo/2.5) * 2.5; v <= hi; v += 2.5 {
-				label := ""
-				if math.Mod(v, 5) == 0 {
-					label = strconv.FormatFloat(v, 'f', 0, 64)
-				}
-				t = append(t, plot.Tick{Value: v, Label: label})
+			step := 1.0
+			if hi-lo > 12 {
+				step = 2.5
+			}
+			for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+				t = append(t, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 			}
 			return t
 		})
 		p.Add(plotter.NewGrid())
-		type key struct {
-			m string
-			l int
+		width := vg.Points(14)
+		var names []string
+		for _, g := range groups {
+			names = append(names, fmt.Sprintf("%s, after block %d", g.dt, g.block))
 		}
-		lines := map[key]plotter.XYs{}
-		var keys []key
-		for _, r := range rows {
-			if r.DType != dt || r.Method == "none" {
-				continue
+		p.NominalX(names...)
+		for j, m := range methods {
+			v := make(plotter.Values, len(groups))
+			for i, g := range groups {
+				if r, ok := vals[g][m]; ok {
+					v[i] = r.top1()
+				}
 			}
-			k := key{r.Method, r.Layer}
-			if _, ok := lines[k]; !ok {
-				keys = append(keys, k)
-				lines[k] = plotter.XYs{{X: 1, Y: base[dt].top1()}}
-			}
-			lines[k] = append(lines[k], plotter.XY{X: r.Ratio, Y: r.top1()})
-		}
-		for _, k := range keys {
-			xy := lines[k]
-			sort.Slice(xy, func(i, j int) bool { return xy[i].X < xy[j].X })
-			l, pts, err := plotter.NewLinePoints(xy)
+			b, err := plotter.NewBarChart(v, width)
 			if err != nil {
 				return err
 			}
-			// One hue per method, darker for later layers.
-			shade := min(max(k.l, 1), 3) - 1
-			c := [3]color.RGBA{{110, 160, 255, 255}, {30, 80, 220, 255}, {10, 20, 110, 255}}[shade]
-			pts.Shape = draw.CircleGlyph{}
-			switch k.m {
-			case "cls":
-				c = [3]color.RGBA{{255, 170, 60, 255}, {235, 60, 30, 255}, {130, 10, 10, 255}}[shade]
-				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-				pts.Shape = draw.TriangleGlyph{}
-			case "uniform":
-				c = [3]color.RGBA{{90, 200, 90, 255}, {20, 140, 20, 255}, {0, 70, 0, 255}}[shade]
-				l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
-				pts.Shape = draw.SquareGlyph{}
-			}
-			l.Color, pts.Color = c, c
-			l.Width = vg.Points(1.5)
-			name := map[string]string{"zoo": "ZOO-Prune", "cls": "CLS top-k", "uniform": "diversity only"}[k.m]
+			b.Offset = vg.Length(float64(j)-float64(len(methods)-1)/2) * width
+			b.Color = methodColor(m, j)
+			b.LineStyle.Width = 0
+			p.Add(b)
+			name := map[string]string{"zoo": "ZOO-Prune", "cls": "CLS top-k", "uniform": "diversity only"}[m]
 			if name == "" {
-				name = k.m
+				name = m
 			}
-			p.Add(l, pts)
-			p.Legend.Add(fmt.Sprintf("%s after layer %d", name, k.l), l, pts)
+			p.Legend.Add(name, b)
 		}
-		plots[0] = append(plots[0], p)
+		for i, g := range groups {
+			y := base[[2]string{model, g.dt}].top1()
+			l, err := plotter.NewLine(plotter.XYs{{X: float64(i) - 0.4, Y: y}, {X: float64(i) + 0.4, Y: y}})
+			if err != nil {
+				return err
+			}
+			l.Width = vg.Points(1.5)
+			p.Add(l)
+			if i == 0 {
+				p.Legend.Add("unpruned", l)
+			}
+		}
+		// Bars start at 0; the interesting part is near the top.
+		p.Y.Min, p.Y.Max = lo, 100
+		p.Legend.Top, p.Legend.Left = false, true
+		p.Legend.TextStyle.Font.Size = vg.Points(9)
+		panels = append(panels, p)
 	}
-	const w, h = 6 * vg.Inch, 4.5 * vg.Inch
-	img := vgimg.New(w*vg.Length(len(plots[0])), h)
+	cols := min(len(panels), 3)
+	nrows := (len(panels) + cols - 1) / cols
+	grid := make([][]*plot.Plot, nrows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+		for j := range grid[i] {
+			grid[i][j] = plot.New()
+			grid[i][j].HideAxes()
+		}
+	}
+	for i, p := range panels {
+		grid[i/cols][i%cols] = p
+	}
+	const w, h = 5.5 * vg.Inch, 4 * vg.Inch
+	img := vgimg.New(w*vg.Length(cols), h*vg.Length(nrows))
 	dc := draw.New(img)
-	t := draw.Tiles{Rows: 1, Cols: len(plots[0]), PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2,
+	t := draw.Tiles{Rows: nrows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(plots, t, dc)
-	for i, p := range plots[0] {
-		p.Draw(canvases[0][i])
+	canvases := plot.Align(grid, t, dc)
+	for i, p := range panels {
+		p.Draw(canvases[i/cols][i%cols])
 	}
 	png := vgimg.PngCanvas{Canvas: img}
 	f, err := createFile(path)
