@@ -16,8 +16,10 @@ type OpCode uint16
 // Operators. Inputs are listed in order; "?" marks an optional input.
 const (
 	OpInvalid OpCode = 0
-	// Conv2D: x [N,H,W,Cin], w [Cout,KH,KW,Cin], bias? [Cout] → [N,OH,OW,Cout].
+	// Conv2D: x [N,H,W,Cin], w [Cout,KH,KW,Cin/G], bias? [Cout] → [N,OH,OW,Cout].
 	// OH = (H + PadTop + PadBottom − DilationH·(KH−1) − 1)/StrideH + 1.
+	// With G = Groups > 1 (version 2), output channel co reads input
+	// channels [g·Cin/G, (g+1)·Cin/G) where g = co/(Cout/G).
 	OpConv2D OpCode = 1
 	// DepthwiseConv2D: x [N,H,W,C], w [1,KH,KW,C·M], bias? [C·M] → [N,OH,OW,C·M];
 	// output channel c·M+m reads input channel c.
@@ -138,6 +140,9 @@ type Conv2DOptions struct {
 	PadTop, PadBottom    int32
 	PadLeft, PadRight    int32
 	Activation           Activation
+	// Groups splits the channels into groups (Conv2D only; 0 or 1: one
+	// group). Conv2D ops with more than one group are version 2.
+	Groups int32
 }
 
 // DepthwiseConv2DOptions are the attributes of DepthwiseConv2D.

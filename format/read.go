@@ -221,7 +221,7 @@ func decodeOptions(o *fb.Operator) Options {
 		return &Conv2DOptions{
 			StrideH: x.StrideH(), StrideW: x.StrideW(), DilationH: x.DilationH(), DilationW: x.DilationW(),
 			PadTop: x.PadTop(), PadBottom: x.PadBottom(), PadLeft: x.PadLeft(), PadRight: x.PadRight(),
-			Activation: Activation(x.Activation()),
+			Activation: Activation(x.Activation()), Groups: x.Groups(),
 		}
 	case fb.OpOptionsDepthwiseConv2DOptions:
 		var x fb.DepthwiseConv2DOptions

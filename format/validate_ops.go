@@ -506,6 +506,15 @@ func (c *opCheck) conv() error {
 	if err := c.activation(o.Activation); err != nil {
 		return err
 	}
+	groups := max(o.Groups, 1)
+	switch {
+	case o.Groups < 0:
+		return c.errf("%d groups, want ≥ 1 (0: one group)", o.Groups)
+	case groups > 1 && c.op.Code == OpDepthwiseConv2D:
+		return c.errf("%d groups on a depthwise convolution (its channels are already separate)", o.Groups)
+	case groups > 1 && c.op.Version < 2:
+		return c.errf("%d groups need Conv2D version 2, op is version %d", o.Groups, c.op.Version)
+	}
 	x, w, b, y := c.in(0), c.in(1), c.in(2), c.out()
 	if err := c.rank(c.inName("input", 0), x, 4); err != nil {
 		return err
@@ -529,7 +538,10 @@ func (c *opCheck) conv() error {
 		}
 	} else {
 		cout = int64(w.Shape[0])
-		if err := c.shapeIs(c.inName("weight", 1), w.Shape, []int64{cout, int64(w.Shape[1]), int64(w.Shape[2]), int64(cin)}); err != nil {
+		if cin%groups != 0 || cout%int64(groups) != 0 {
+			return c.errf("%d groups do not divide %d input and %d output channels", groups, cin, cout)
+		}
+		if err := c.shapeIs(c.inName("weight", 1), w.Shape, []int64{cout, int64(w.Shape[1]), int64(w.Shape[2]), int64(cin / groups)}); err != nil {
 			return err
 		}
 	}

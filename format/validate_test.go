@@ -145,6 +145,13 @@ func TestValidateMutations(t *testing.T) {
 		{"conv stride", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).StrideW = 0 }, ErrInvalid, frags(`Conv2D "conv": strides 2×0, want ≥ 1`)},
 		{"conv dilation", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).DilationH = -1 }, ErrInvalid, frags(`dilations -1×1, want ≥ 1`)},
 		{"conv pad", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).PadLeft = -1 }, ErrInvalid, frags(`pads (top 1, bottom 1, left -1, right 0), want ≥ 0`)},
+		{"conv groups negative", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).Groups = -1 }, ErrInvalid, frags(`Conv2D "conv": -1 groups, want ≥ 1 (0: one group)`)},
+		{"conv groups version 1", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).Groups = 3 }, ErrInvalid, frags(`3 groups need Conv2D version 2, op is version 1`)},
+		{"conv groups divide", floatCNN, func(m *Model) {
+			on(m, "conv").Options.(*Conv2DOptions).Groups = 3
+			on(m, "conv").Version = 2
+		}, ErrInvalid, frags(`Conv2D "conv": 3 groups do not divide 3 input and 4 output channels`)},
+		{"depthwise groups", floatCNN, func(m *Model) { on(m, "dw").Options.(*DepthwiseConv2DOptions).Groups = 2 }, ErrInvalid, frags(`2 groups on a depthwise convolution`)},
 		{"conv kernel too big", floatCNN, func(m *Model) { on(m, "conv").Options.(*Conv2DOptions).DilationH = 5 }, ErrInvalid, frags(`Conv2D "conv": 3×3 kernel (dilation 5×1) is larger than the padded 8×8 input`)},
 		{"conv cin", floatCNN, func(m *Model) { reshape(m, "conv/w", 4, 3, 3, 2) }, ErrInvalid,
 			func(m *Model) []string {
@@ -365,7 +372,7 @@ func TestValidateReadPath(t *testing.T) {
 	m.Ops[0].Version = 3
 	data, _ = marshal(m, false)
 	_, err = Read(data)
-	expectErr(t, err, ErrUnsupported, `op 0 Conv2D "conv": version 3 is newer than the 1 this build supports`)
+	expectErr(t, err, ErrUnsupported, `op 0 Conv2D "conv": version 3 is newer than the 2 this build supports`)
 }
 
 func TestValidateNil(t *testing.T) {

@@ -40,7 +40,7 @@ var (
 		fbverify.Sc("activation", 1),
 	}
 	schemaOptions = []*fbverify.TableSpec{
-		{Name: "Conv2DOptions", Fields: convFields},
+		{Name: "Conv2DOptions", Fields: append(append([]fbverify.Field(nil), convFields...), fbverify.Sc("groups", 4))},
 		{Name: "DepthwiseConv2DOptions", Fields: append(append([]fbverify.Field(nil), convFields...), fbverify.Sc("depth_multiplier", 4))},
 		{Name: "FullyConnectedOptions", Fields: []fbverify.Field{fbverify.Sc("activation", 1)}},
 		{Name: "BatchMatMulOptions", Fields: []fbverify.Field{fbverify.Sc("adj_x", 1), fbverify.Sc("adj_y", 1)}},

@@ -17,15 +17,21 @@ func (c OpCode) MaxVersion() uint16 {
 		return 0
 	case c == OpDiverseSelect:
 		return 2 // 2: TopK
+	case c == OpConv2D:
+		return 2 // 2: Groups
 	}
 	return 1
 }
 
 // MinVersion returns the oldest version of op c that can carry options o:
-// 1, or 2 for a DiverseSelect in top-k mode. Writers use it so that files
+// 1, or 2 for a DiverseSelect in top-k mode or a Conv2D with more than one
+// group. Writers use it so that files
 // without the newer semantics stay readable by older builds.
 func MinVersion(c OpCode, o Options) uint16 {
 	if d, ok := o.(*DiverseSelectOptions); ok && c == OpDiverseSelect && d.TopK {
+		return 2
+	}
+	if v, ok := o.(*Conv2DOptions); ok && c == OpConv2D && v.Groups > 1 {
 		return 2
 	}
 	return 1

@@ -289,6 +289,7 @@ func buildOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.
 		fb.Conv2DOptionsAddPadLeft(b, o.PadLeft)
 		fb.Conv2DOptionsAddPadRight(b, o.PadRight)
 		fb.Conv2DOptionsAddActivation(b, fb.Activation(o.Activation))
+		fb.Conv2DOptionsAddGroups(b, o.Groups)
 		return fb.OpOptionsConv2DOptions, fb.Conv2DOptionsEnd(b)
 	case *DepthwiseConv2DOptions:
 		fb.DepthwiseConv2DOptionsStart(b)

@@ -157,6 +157,10 @@ type ConvParams struct {
 	DilationH, DilationW int
 	PadTop, PadLeft      int
 	DepthMultiplier      int // depthwise only
+	// Groups > 1 splits Conv2D's channels into that many groups: weights
+	// are [Cout, KH, KW, Cin/Groups] and output channel co reads the input
+	// channels of group co/(Cout/Groups). 0 or 1: one group.
+	Groups int
 	RowLo, RowHi         int
 	// int8 only:
 	InZP int32

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -138,5 +139,74 @@ func TestKernelEnvForcesSet(t *testing.T) {
 	_, err := runtime.New(q, runtime.Options{})
 	if err == nil || !strings.Contains(err.Error(), `"sve2"`) || !strings.Contains(err.Error(), "ref") {
 		t.Errorf("%s=sve2: got error %v, want one naming sve2 and the available sets", runtime.KernelEnv, err)
+	}
+}
+
+// groupedConvModel is a small int8 CNN with a grouped convolution (4
+// groups, as in RegNet and ResNeXt) between two ordinary ones, calibrated
+// on seeded samples.
+func groupedConvModel(t *testing.T) *format.Model {
+	t.Helper()
+	r := rand.New(rand.NewSource(5))
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64()) * 0.3
+		}
+		return v
+	}
+	b := format.NewBuilder("grouped")
+	x := b.Input("x", format.Float32, []int32{1, 7, 7, 16}, nil)
+	one := format.Conv2DOptions{StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1}
+	c1 := b.Activation("c1", format.Float32, []int32{1, 7, 7, 16}, nil)
+	b.Op(format.OpConv2D, "c1", &one, []int32{x, b.ConstFloat32("c1/w", []int32{16, 1, 1, 16}, vals(16*16)), b.ConstFloat32("c1/b", []int32{16}, vals(16))}, c1)
+	grouped := one
+	grouped.Groups, grouped.StrideH, grouped.StrideW = 4, 2, 2
+	grouped.PadTop, grouped.PadBottom, grouped.PadLeft, grouped.PadRight = 1, 1, 1, 1
+	grouped.Activation = format.ActReLU
+	g := b.Activation("g", format.Float32, []int32{1, 4, 4, 16}, nil)
+	b.Op(format.OpConv2D, "g", &grouped, []int32{c1, b.ConstFloat32("g/w", []int32{16, 3, 3, 4}, vals(16*9*4)), b.ConstFloat32("g/b", []int32{16}, vals(16))}, g)
+	c2 := b.Activation("c2", format.Float32, []int32{1, 4, 4, 8}, nil)
+	b.Op(format.OpConv2D, "c2", &one, []int32{g, b.ConstFloat32("c2/w", []int32{8, 1, 1, 16}, vals(8*16)), -1}, c2)
+	b.Output(c2)
+	f, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := f.Ops[1].Version; v != 2 {
+		t.Fatalf("grouped Conv2D written as version %d, want 2", v)
+	}
+	samples := make([][][]float32, 4)
+	for i := range samples {
+		samples[i] = [][]float32{vals(7 * 7 * 16)}
+	}
+	ranges, err := ptq.Observe(f, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ptq.Quantize(f, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// TestKernelSetsAgreeGroupedConv: a grouped convolution gives the same
+// bits with every kernel set (accelerated sets hand it to the reference
+// kernel, their packed path takes one group), while the ordinary
+// convolutions around it still run packed.
+func TestKernelSetsAgreeGroupedConv(t *testing.T) {
+	q := groupedConvModel(t)
+	want, _ := opOutputs(t, q, "ref", 1, 0, 3)
+	for _, set := range kernelSets(t) {
+		t.Run(set, func(t *testing.T) {
+			for _, threads := range []int{1, 3} {
+				got, packed := opOutputs(t, q, set, threads, 0, 3)
+				sameOps(t, q, fmt.Sprintf("%d threads", threads), got, want)
+				if set != "ref" && packed == 0 {
+					t.Errorf("%d threads: no weights packed", threads)
+				}
+			}
+		})
 	}
 }

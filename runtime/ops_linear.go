@@ -276,10 +276,11 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 	p.DilationH, p.DilationW = int(o.DilationH), int(o.DilationW)
 	p.PadTop, p.PadLeft = int(o.PadTop), int(o.PadLeft)
 	p.DepthMultiplier = mult
+	p.Groups = max(int(o.Groups), 1)
 	p.RowLo, p.RowHi = 0, p.N*p.OH
 	taps := int64(p.KH * p.KW)
 	if !k.depthwise {
-		taps *= int64(p.Cin)
+		taps *= int64(p.Cin / p.Groups)
 	}
 	macs := int64(p.N*p.OH*p.OW*p.Cout) * taps
 	switch x.DType {
@@ -303,7 +304,7 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.BiasF = bias.Float32()
 		}
 		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
-		if f := c.it.kernels.PrepareConvFloat; f != nil && !k.depthwise {
+		if f := c.it.kernels.PrepareConvFloat; f != nil && !k.depthwise && p.Groups <= 1 {
 			k.pconvf, k.packed = f(k.p, k.wf)
 		}
 	default:

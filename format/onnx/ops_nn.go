@@ -263,22 +263,7 @@ func (im *importer) conv(n *Node) error {
 	var wShape []int32
 	var wv []float32
 	switch {
-	case group == 1 && w.shape[1] == cin:
-		code = format.OpConv2D
-		o := g.options(format.ActNone)
-		opts = &o
-		wShape = []int32{int32(cout), int32(kh), int32(kw), int32(cin)}
-		wv = make([]float32, len(wf))
-		for co := int64(0); co < cout; co++ {
-			for ci := int64(0); ci < cin; ci++ {
-				for y := int64(0); y < kh; y++ {
-					for z := int64(0); z < kw; z++ {
-						wv[((co*kh+y)*kw+z)*cin+ci] = wf[((co*cin+ci)*kh+y)*kw+z]
-					}
-				}
-			}
-		}
-	case group == cin && w.shape[1] == 1 && cout%cin == 0:
+	case group == cin && group > 1 && w.shape[1] == 1 && cout%cin == 0:
 		code = format.OpDepthwiseConv2D
 		opts = &format.DepthwiseConv2DOptions{Conv2DOptions: g.options(format.ActNone), DepthMultiplier: int32(cout / cin)}
 		wShape = []int32{1, int32(kh), int32(kw), int32(cout)}
@@ -287,6 +272,27 @@ func (im *importer) conv(n *Node) error {
 			for y := int64(0); y < kh; y++ {
 				for z := int64(0); z < kw; z++ {
 					wv[(y*kw+z)*cout+co] = wf[(co*kh+y)*kw+z]
+				}
+			}
+		}
+	case group >= 1 && cin%group == 0 && cout%group == 0 && w.shape[1] == cin/group:
+		// One group, or several (RegNet, ResNeXt): [Cout, Cin/G, KH, KW]
+		// becomes [Cout, KH, KW, Cin/G].
+		code = format.OpConv2D
+		o := g.options(format.ActNone)
+		if group > 1 {
+			o.Groups = int32(group)
+		}
+		opts = &o
+		cg := cin / group
+		wShape = []int32{int32(cout), int32(kh), int32(kw), int32(cg)}
+		wv = make([]float32, len(wf))
+		for co := int64(0); co < cout; co++ {
+			for ci := int64(0); ci < cg; ci++ {
+				for y := int64(0); y < kh; y++ {
+					for z := int64(0); z < kw; z++ {
+						wv[((co*kh+y)*kw+z)*cg+ci] = wf[((co*cg+ci)*kh+y)*kw+z]
+					}
 				}
 			}
 		}

@@ -251,11 +251,11 @@ func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
 }
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
-// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK, or
-// WZP ≠ 0).
+// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK, WZP ≠
+// 0, or a grouped convolution, which stays with kernels/ref).
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	k := p.KH * p.KW * p.Cin
-	if k > maxIm2colK || p.WZP != 0 {
+	if k > maxIm2colK || p.WZP != 0 || p.Groups > 1 {
 		return nil
 	}
 	return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)

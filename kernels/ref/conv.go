@@ -19,7 +19,20 @@ import "github.com/edgeinfer/edgeinfer/kernels"
 // weights: one dot product per kernel row. Four such neighbouring outputs
 // are computed together so that each weight is loaded once for four
 // products (FullyConnectedInt8's zero-point rewrite applies).
+//
+// With p.Groups > 1 the weights are [Cout,KH,KW,Cin/Groups] and the sum
+// runs over the input channels of co's group only (see kernels.ConvParams).
 func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
+	if p.Groups > 1 {
+		zp, wzp := p.InZP, p.WZP
+		convGrouped(p, x, w, out, func(co int) int32 {
+			if p.Bias != nil {
+				return p.Bias[co]
+			}
+			return 0
+		}, func(x, w []int8) int32 { return dotWeights(x, w, zp, wzp) }, p.Out.Requantize)
+		return
+	}
 	H, W, Cin, Cout := p.H, p.W, p.Cin, p.Cout
 	KH, KW := p.KH, p.KW
 	perImage := H * W * Cin
@@ -107,8 +120,17 @@ func Conv2DInt8(p *kernels.ConvParams, x, w, out []int8) {
 //	                        ActMin, ActMax)
 //
 // over the in-bounds taps of output rows [RowLo, RowHi), with the same
-// four-output blocking as Conv2DInt8.
+// four-output blocking as Conv2DInt8, and the same grouping.
 func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
+	if p.Groups > 1 {
+		convGrouped(p, x, w, out, func(co int) float32 {
+			if p.BiasF != nil {
+				return p.BiasF[co]
+			}
+			return 0
+		}, dotFloat, func(acc float32, _ int) float32 { return clampF(acc, p.ActMin, p.ActMax) })
+		return
+	}
 	H, W, Cin, Cout := p.H, p.W, p.Cin, p.Cout
 	KH, KW := p.KH, p.KW
 	perImage := H * W * Cin
@@ -183,6 +205,47 @@ func Conv2DFloat(p *kernels.ConvParams, x, w, out []float32) {
 				op[co] = clampF(acc, p.ActMin, p.ActMax)
 			}
 			ow++
+		}
+	}
+}
+
+// convGrouped is the grouped convolution of Conv2DInt8 and Conv2DFloat:
+// for each output pixel and channel co of group g, bias(co) plus one dot
+// product per in-bounds tap over the Cin/Groups channels of group g, then
+// store(acc, co).
+func convGrouped[T int8 | float32, A int32 | float32](p *kernels.ConvParams, x, w, out []T,
+	bias func(co int) A, dot func(x, w []T) A, store func(acc A, co int) T) {
+	H, W, Cin, Cout, KH, KW := p.H, p.W, p.Cin, p.Cout, p.KH, p.KW
+	cg, og := Cin/p.Groups, Cout/p.Groups // channels per group, in and out
+	perCout := KH * KW * cg
+	w = w[:Cout*perCout]
+	for r := p.RowLo; r < p.RowHi; r++ {
+		n, oh := r/p.OH, r%p.OH
+		xn := x[n*H*W*Cin : (n+1)*H*W*Cin]
+		ih0 := oh*p.StrideH - p.PadTop
+		for ow := 0; ow < p.OW; ow++ {
+			iw0 := ow*p.StrideW - p.PadLeft
+			op := out[(r*p.OW+ow)*Cout : (r*p.OW+ow+1)*Cout]
+			for co := range op {
+				acc := bias(co)
+				c0 := co / og * cg
+				wc := w[co*perCout : (co+1)*perCout]
+				for kh := 0; kh < KH; kh++ {
+					ih := ih0 + kh*p.DilationH
+					if ih < 0 || ih >= H {
+						continue
+					}
+					for kw := 0; kw < KW; kw++ {
+						iw := iw0 + kw*p.DilationW
+						if iw < 0 || iw >= W {
+							continue
+						}
+						px := (ih*W+iw)*Cin + c0
+						acc += dot(xn[px:px+cg], wc[(kh*KW+kw)*cg:(kh*KW+kw+1)*cg])
+					}
+				}
+				op[co] = store(acc, co)
+			}
 		}
 	}
 }

@@ -44,8 +44,10 @@ func naiveConvInt8(t testing.TB, p *kernels.ConvParams, depthwise bool, x, w, pr
 						acc += (int64(x[xoff+co/mult]) - int64(p.InZP)) * (int64(w[(kh*p.KW+kw)*p.Cout+co]) - int64(p.WZP))
 						return
 					}
-					for ci := 0; ci < p.Cin; ci++ {
-						acc += (int64(x[xoff+ci]) - int64(p.InZP)) * (int64(w[((co*p.KH+kh)*p.KW+kw)*p.Cin+ci]) - int64(p.WZP))
+					cg := p.Cin / max(p.Groups, 1)
+					c0 := co / (p.Cout / max(p.Groups, 1)) * cg
+					for ci := 0; ci < cg; ci++ {
+						acc += (int64(x[xoff+c0+ci]) - int64(p.InZP)) * (int64(w[((co*p.KH+kh)*p.KW+kw)*cg+ci]) - int64(p.WZP))
 					}
 				})
 				out[(r*p.OW+ow)*p.Cout+co] = exRequant(t, &p.Out, acc, co)
@@ -74,8 +76,10 @@ func naiveConvFloat(p *kernels.ConvParams, depthwise bool, x, w []float32) (want
 						acc, abs, terms = acc+v, abs+math.Abs(v), terms+1
 						return
 					}
-					for ci := 0; ci < p.Cin; ci++ {
-						v := float64(x[xoff+ci]) * float64(w[((co*p.KH+kh)*p.KW+kw)*p.Cin+ci])
+					cg := p.Cin / max(p.Groups, 1)
+					c0 := co / (p.Cout / max(p.Groups, 1)) * cg
+					for ci := 0; ci < cg; ci++ {
+						v := float64(x[xoff+c0+ci]) * float64(w[((co*p.KH+kh)*p.KW+kw)*cg+ci])
 						acc, abs, terms = acc+v, abs+math.Abs(v), terms+1
 					}
 				})
@@ -120,6 +124,10 @@ func (g kgen) convShape(depthwise bool) kernels.ConvParams {
 				p.Cin, p.Cout = g.between(10, 40), g.between(10, 40)
 			}
 		}
+		if !depthwise && g.IntN(3) == 0 { // grouped: 2 to 5 groups
+			p.Groups = g.between(2, 5)
+			p.Cin, p.Cout = p.Groups*g.between(1, 5), p.Groups*g.between(1, 4)
+		}
 		padBottom, padRight := 0, 0
 		if g.IntN(3) != 0 {
 			p.PadTop, padBottom = g.between(0, p.KH), g.between(0, p.KH)
@@ -143,7 +151,7 @@ func (g kgen) convInt8Case(depthwise bool) (p kernels.ConvParams, x, w []int8) {
 	if depthwise {
 		w = g.w8(taps * p.Cout)
 	} else {
-		taps *= p.Cin
+		taps *= p.Cin / max(p.Groups, 1)
 		w = g.w8(p.Cout * taps)
 	}
 	p.Bias = g.bias(p.Cout, 1<<15)
@@ -156,7 +164,7 @@ func (g kgen) convFloatCase(depthwise bool) (p kernels.ConvParams, x, w []float3
 	if depthwise {
 		w = g.f32(p.KH * p.KW * p.Cout)
 	} else {
-		w = g.f32(p.Cout * p.KH * p.KW * p.Cin)
+		w = g.f32(p.Cout * p.KH * p.KW * p.Cin / max(p.Groups, 1))
 	}
 	if g.IntN(4) != 0 {
 		p.BiasF = g.f32(p.Cout)

@@ -11,10 +11,11 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
 // micro-kernels do not apply: K = KH·KW·Cin < 4 or > 4096, K > 2048 on
-// AVX2, WZP ≠ 0 or an XNNPACK-style float stage).
+// AVX2, WZP ≠ 0, an XNNPACK-style float stage, or a grouped convolution,
+// which stays with kernels/ref).
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	k := p.KH * p.KW * p.Cin
-	if k > maxIm2colK {
+	if k > maxIm2colK || p.Groups > 1 {
 		return nil
 	}
 	fc := kernels.FCParams{N: p.Cout, K: k, InZP: p.InZP, WZP: p.WZP, Bias: p.Bias, Out: p.Out}

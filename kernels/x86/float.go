@@ -132,10 +132,11 @@ func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 }
 
 // PackConvFloat packs float Conv2D weights w [Cout,KH,KW,Cin] (nil when
-// K = KH·KW·Cin is over maxIm2colK).
+// K = KH·KW·Cin is over maxIm2colK, or for a grouped convolution, which
+// stays with kernels/ref).
 func PackConvFloat(p *kernels.ConvParams, w []float32) *PackedF32 {
 	k := p.KH * p.KW * p.Cin
-	if k > maxIm2colK {
+	if k > maxIm2colK || p.Groups > 1 {
 		return nil
 	}
 	return PackFCFloat(&kernels.FCFloatParams{N: p.Cout, K: k, Bias: p.BiasF}, w)

@@ -141,8 +141,20 @@ func (rcv *Conv2DOptions) MutateActivation(n Activation) bool {
 	return rcv._tab.MutateByteSlot(20, byte(n))
 }
 
+func (rcv *Conv2DOptions) Groups() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(22))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Conv2DOptions) MutateGroups(n int32) bool {
+	return rcv._tab.MutateInt32Slot(22, n)
+}
+
 func Conv2DOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(9)
+	builder.StartObject(10)
 }
 func Conv2DOptionsAddStrideH(builder *flatbuffers.Builder, strideH int32) {
 	builder.PrependInt32Slot(0, strideH, 0)
@@ -170,6 +182,9 @@ func Conv2DOptionsAddPadRight(builder *flatbuffers.Builder, padRight int32) {
 }
 func Conv2DOptionsAddActivation(builder *flatbuffers.Builder, activation Activation) {
 	builder.PrependByteSlot(8, byte(activation), 0)
+}
+func Conv2DOptionsAddGroups(builder *flatbuffers.Builder, groups int32) {
+	builder.PrependInt32Slot(9, groups, 0)
 }
 func Conv2DOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
