@@ -58,6 +58,9 @@ const (
 	OpTanh      OpCode = 34
 	OpHardSwish OpCode = 35
 	OpRsqrt     OpCode = 36
+	// HardSigmoid: clamp(Alpha·x + Beta, 0, 1) (HardSigmoidOptions;
+	// PyTorch's is Alpha 1/6, Beta 1/2).
+	OpHardSigmoid OpCode = 37
 
 	// Reshape: x → the output tensor's shape (same element count).
 	OpReshape OpCode = 40
@@ -84,7 +87,7 @@ var opNames = map[OpCode]string{
 	OpAdd: "Add", OpSub: "Sub", OpMul: "Mul", OpSquaredDifference: "SquaredDifference",
 	OpLayerNorm: "LayerNorm", OpSoftmax: "Softmax", OpMean: "Mean",
 	OpGELU: "GELU", OpReLU: "ReLU", OpReLU6: "ReLU6", OpLogistic: "Logistic", OpTanh: "Tanh",
-	OpHardSwish: "HardSwish", OpRsqrt: "Rsqrt",
+	OpHardSwish: "HardSwish", OpRsqrt: "Rsqrt", OpHardSigmoid: "HardSigmoid",
 	OpReshape: "Reshape", OpTranspose: "Transpose", OpConcat: "Concat", OpGather: "Gather",
 	OpSlice: "Slice", OpPad: "Pad", OpQuantize: "Quantize", OpDequantize: "Dequantize",
 }
@@ -184,6 +187,9 @@ type MeanOptions struct {
 // GELUOptions are the attributes of GELU.
 type GELUOptions struct{ Approximate bool } // tanh approximation instead of erf
 
+// HardSigmoidOptions are the attributes of HardSigmoid.
+type HardSigmoidOptions struct{ Alpha, Beta float32 }
+
 // TransposeOptions are the attributes of Transpose.
 type TransposeOptions struct{ Perm []int32 }
 
@@ -206,6 +212,7 @@ func (*LayerNormOptions) isOptions()       {}
 func (*SoftmaxOptions) isOptions()         {}
 func (*MeanOptions) isOptions()            {}
 func (*GELUOptions) isOptions()            {}
+func (*HardSigmoidOptions) isOptions()     {}
 func (*TransposeOptions) isOptions()       {}
 func (*ConcatOptions) isOptions()          {}
 func (*GatherOptions) isOptions()          {}

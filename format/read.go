@@ -254,6 +254,10 @@ func decodeOptions(o *fb.Operator) Options {
 		var x fb.BinaryOptions
 		x.Init(t.Bytes, t.Pos)
 		return &BinaryOptions{Activation: Activation(x.Activation())}
+	case fb.OpOptionsHardSigmoidOptions:
+		var x fb.HardSigmoidOptions
+		x.Init(t.Bytes, t.Pos)
+		return &HardSigmoidOptions{Alpha: x.Alpha(), Beta: x.Beta()}
 	case fb.OpOptionsLayerNormOptions:
 		var x fb.LayerNormOptions
 		x.Init(t.Bytes, t.Pos)

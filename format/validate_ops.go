@@ -71,7 +71,7 @@ var opArity = map[OpCode]arity{
 	OpAdd: {2, 2, -1}, OpSub: {2, 2, -1}, OpMul: {2, 2, -1}, OpSquaredDifference: {2, 2, -1},
 	OpLayerNorm: {3, 3, -1}, OpSoftmax: {1, 1, -1}, OpMean: {1, 1, -1},
 	OpGELU: {1, 1, -1}, OpReLU: {1, 1, -1}, OpReLU6: {1, 1, -1}, OpLogistic: {1, 1, -1},
-	OpTanh: {1, 1, -1}, OpHardSwish: {1, 1, -1}, OpRsqrt: {1, 1, -1},
+	OpTanh: {1, 1, -1}, OpHardSwish: {1, 1, -1}, OpRsqrt: {1, 1, -1}, OpHardSigmoid: {1, 1, -1},
 	OpReshape: {1, 1, -1}, OpTranspose: {1, 1, -1}, OpConcat: {1, -1, -1}, OpGather: {2, 2, -1},
 	OpSlice: {1, 1, -1}, OpPad: {2, 2, -1}, OpQuantize: {1, 1, -1}, OpDequantize: {1, 1, -1},
 }
@@ -145,7 +145,7 @@ func (m *Model) checkOp(i int, cache *valCache) error {
 		return c.softmax()
 	case OpMean:
 		return c.mean()
-	case OpGELU, OpReLU, OpReLU6, OpLogistic, OpTanh, OpHardSwish, OpRsqrt:
+	case OpGELU, OpReLU, OpReLU6, OpLogistic, OpTanh, OpHardSwish, OpRsqrt, OpHardSigmoid:
 		return c.unary()
 	case OpReshape:
 		return c.reshape()
@@ -806,6 +806,14 @@ func (c *opCheck) unary() error {
 	if c.op.Code == OpGELU {
 		if _, err := options[GELUOptions](c, false); err != nil {
 			return err
+		}
+	} else if c.op.Code == OpHardSigmoid {
+		o, err := options[HardSigmoidOptions](c, true)
+		if err != nil {
+			return err
+		}
+		if !finite(o.Alpha) || !finite(o.Beta) {
+			return c.errf("alpha %v, beta %v, want finite values", o.Alpha, o.Beta)
 		}
 	} else if err := c.noOptions(); err != nil {
 		return err

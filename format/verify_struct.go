@@ -68,6 +68,7 @@ var (
 		{Name: "TokenAwareAvgPoolOptions", Fields: []fbverify.Field{fbverify.Sc("grid_h", 4), fbverify.Sc("grid_w", 4), fbverify.Sc("prefix", 4), fbverify.Vec("dilations", 4)}},
 		{Name: "AttentionSinkOptions", Fields: []fbverify.Field{fbverify.Vec("sink_dims", 4), fbverify.Sc("tau", 4), fbverify.Sc("rho", 4),
 			fbverify.Sc("min_mass", 4), fbverify.Sc("p", 4), fbverify.Sc("prefix", 4)}},
+		{Name: "HardSigmoidOptions", Fields: []fbverify.Field{fbverify.Sc("alpha", 4), fbverify.Sc("beta", 4)}},
 	}
 	schemaOperator = &fbverify.TableSpec{Name: "Operator", Fields: []fbverify.Field{
 		fbverify.Sc("opcode", 2), fbverify.Sc("version", 2), fbverify.Str("name"), fbverify.Vec("inputs", 4), fbverify.Vec("outputs", 4),

@@ -329,6 +329,11 @@ func buildOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.
 		fb.BinaryOptionsStart(b)
 		fb.BinaryOptionsAddActivation(b, fb.Activation(o.Activation))
 		return fb.OpOptionsBinaryOptions, fb.BinaryOptionsEnd(b)
+	case *HardSigmoidOptions:
+		fb.HardSigmoidOptionsStart(b)
+		fb.HardSigmoidOptionsAddAlpha(b, o.Alpha)
+		fb.HardSigmoidOptionsAddBeta(b, o.Beta)
+		return fb.OpOptionsHardSigmoidOptions, fb.HardSigmoidOptionsEnd(b)
 	case *LayerNormOptions:
 		fb.LayerNormOptionsStart(b)
 		fb.LayerNormOptionsAddEpsilon(b, o.Epsilon)

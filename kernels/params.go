@@ -160,8 +160,8 @@ type ConvParams struct {
 	// Groups > 1 splits Conv2D's channels into that many groups: weights
 	// are [Cout, KH, KW, Cin/Groups] and output channel co reads the input
 	// channels of group co/(Cout/Groups). 0 or 1: one group.
-	Groups int
-	RowLo, RowHi         int
+	Groups       int
+	RowLo, RowHi int
 	// int8 only:
 	InZP int32
 	// WZP is the weights' zero point, as in FCParams (0: symmetric).

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(prepareBinary, format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference)
 	register(prepareUnary, format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic,
-		format.OpTanh, format.OpHardSwish, format.OpRsqrt)
+		format.OpTanh, format.OpHardSwish, format.OpRsqrt, format.OpHardSigmoid)
 	register(prepareLayerNorm, format.OpLayerNorm)
 	register(prepareSoftmax, format.OpSoftmax)
 	register(prepareMean, format.OpMean)
@@ -104,6 +104,9 @@ func unaryFunc(op *format.Op) func(float64) float64 {
 		return math.Tanh
 	case format.OpHardSwish:
 		return ref.HardSwish
+	case format.OpHardSigmoid:
+		o := op.Options.(*format.HardSigmoidOptions) // the verifier requires them
+		return ref.HardSigmoid(o.Alpha, o.Beta)
 	case format.OpRsqrt:
 		return func(x float64) float64 {
 			if x <= 0 {
@@ -148,6 +151,9 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			f = ref.TanhFloat
 		case format.OpHardSwish:
 			f = ref.HardSwishFloat
+		case format.OpHardSigmoid:
+			o := op.Options.(*format.HardSigmoidOptions)
+			f = func(x, out []float32) { ref.HardSigmoidFloat(x, out, o.Alpha, o.Beta) }
 		case format.OpRsqrt:
 			f = ref.RsqrtFloat
 		}

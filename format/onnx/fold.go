@@ -171,6 +171,14 @@ func binaryKonst(op string, a, b *konst) (*konst, error) {
 				out.f[j] = x / y
 			case "Pow":
 				out.f[j] = float32(math.Pow(float64(x), float64(y)))
+			case "FMod":
+				out.f[j] = float32(math.Mod(float64(x), float64(y)))
+			case "Mod":
+				r := math.Mod(float64(x), float64(y))
+				if r != 0 && (r < 0) != (y < 0) {
+					r += float64(y)
+				}
+				out.f[j] = float32(r)
 			default:
 				return nil, fmt.Errorf("cannot fold %s", op)
 			}
@@ -193,6 +201,15 @@ func binaryKonst(op string, a, b *konst) (*konst, error) {
 				return nil, fmt.Errorf("integer division by zero")
 			}
 			out.i[j] = x / y
+		case "Mod", "FMod":
+			if y == 0 {
+				return nil, fmt.Errorf("integer modulo by zero")
+			}
+			r := x % y // the sign of x, as FMod wants
+			if op == "Mod" && r != 0 && (r < 0) != (y < 0) {
+				r += y // the sign of y
+			}
+			out.i[j] = r
 		case "Equal":
 			out.i[j] = b2i(x == y)
 		default:
@@ -316,6 +333,56 @@ func concatKonst(ks []*konst, axis int) (*konst, error) {
 			} else {
 				out.i = append(out.i, k.i[o*inner:(o+1)*inner]...)
 			}
+		}
+	}
+	return out, nil
+}
+
+// scatterND folds ScatterND: a copy of data with the slices that the last
+// axis of indices addresses replaced by updates.
+func scatterND(data, indices, updates *konst) (*konst, error) {
+	r, q := len(data.shape), len(indices.shape)
+	if q == 0 {
+		return nil, fmt.Errorf("ScatterND: scalar indices")
+	}
+	depth := indices.shape[q-1]
+	if depth < 1 || depth > int64(r) {
+		return nil, fmt.Errorf("ScatterND: index depth %d for data of rank %d", depth, r)
+	}
+	wantUpd := append(append([]int64{}, indices.shape[:q-1]...), data.shape[depth:]...)
+	if !equalShape(updates.shape, wantUpd) {
+		return nil, fmt.Errorf("ScatterND: updates %v, want %v", updates.shape, wantUpd)
+	}
+	slice := int64(1)
+	for _, d := range data.shape[depth:] {
+		slice *= d
+	}
+	out := &konst{shape: data.shape, float: data.float || updates.float}
+	var uf []float32
+	var ui []int64
+	if out.float {
+		out.f, uf = append([]float32(nil), data.floats()...), updates.floats()
+	} else {
+		out.i, ui = append([]int64(nil), data.ints()...), updates.ints()
+	}
+	ix := indices.ints()
+	for u := 0; u < len(ix)/int(depth); u++ {
+		off := int64(0)
+		for a, v := range ix[u*int(depth) : (u+1)*int(depth)] {
+			dim := data.shape[a]
+			if v < 0 {
+				v += dim
+			}
+			if v < 0 || v >= dim {
+				return nil, fmt.Errorf("ScatterND: index %d out of range for axis %d of size %d", ix[u*int(depth)+a], a, dim)
+			}
+			off = off*dim + v
+		}
+		off *= slice
+		if out.float {
+			copy(out.f[off:off+slice], uf[int64(u)*slice:])
+		} else {
+			copy(out.i[off:off+slice], ui[int64(u)*slice:])
 		}
 	}
 	return out, nil

@@ -51,9 +51,10 @@ func (im *importer) node(n *Node) error {
 		return im.slice(n)
 	case "Split":
 		return im.split(n)
-	case "Expand", "Tile", "ConstantOfShape", "Range", "Equal", "Where", "Sqrt", "Erf", "Neg", "Reciprocal":
+	case "Expand", "Tile", "ConstantOfShape", "Range", "Equal", "Where", "Sqrt", "Erf", "Neg", "Reciprocal",
+		"Not", "ScatterND":
 		return im.foldOnly(n)
-	case "Add", "Sub", "Mul", "Div", "Pow":
+	case "Add", "Sub", "Mul", "Div", "Pow", "Mod":
 		return im.binary(n)
 	case "MatMul":
 		return im.matMul(n)
@@ -65,13 +66,17 @@ func (im *importer) node(n *Node) error {
 		return im.pool(n)
 	case "GlobalAveragePool":
 		return im.globalAvgPool(n)
+	case "Pad":
+		return im.pad(n)
+	case "BatchNormalization":
+		return im.batchNorm(n)
 	case "LayerNormalization":
 		return im.layerNorm(n)
 	case "Softmax":
 		return im.softmax(n)
 	case "ReduceMean":
 		return im.reduceMean(n)
-	case "Relu", "Gelu", "Sigmoid", "Tanh", "HardSwish", "Clip":
+	case "Relu", "Gelu", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "Clip":
 		return im.unary(n)
 	case "DequantizeLinear":
 		return im.dequantize(n)
@@ -584,12 +589,51 @@ func (im *importer) slice(n *Node) error {
 	return im.sliceRuntime(n, n.Name, n.Outputs[0], v, st, shape, sp)
 }
 
-// sliceRuntime emits a Slice (unit steps) defining output name.
+// sliceRuntime emits a Slice defining output name; axes with a step other
+// than 1 (Swin's patch merging takes every second row) are then picked by
+// a Gather each.
 func (im *importer) sliceRuntime(n *Node, opName, outName string, v *val, begin, shape, steps []int64) error {
-	for _, s := range steps {
+	var strided []int
+	for d, s := range steps {
 		if s != 1 {
-			return fmt.Errorf("%w: slice step %d on a runtime tensor", ErrUnsupported, s)
+			strided = append(strided, d)
 		}
+	}
+	if len(strided) > 0 {
+		// Unit-step axes first, the strided ones kept whole.
+		b1, s1 := append([]int64{}, begin...), append([]int64{}, shape...)
+		for _, d := range strided {
+			b1[d], s1[d] = 0, v.shape[d]
+		}
+		mid := outName + "/unit"
+		if err := im.sliceRuntime(n, opName+"/unit", mid, v, b1, s1, make1(len(steps))); err != nil {
+			return err
+		}
+		cur := im.vals[mid]
+		for k, d := range strided {
+			x, err := im.materialize(cur)
+			if err != nil {
+				return err
+			}
+			idx := make([]int32, shape[d])
+			for j := range idx {
+				idx[j] = int32(begin[d] + int64(j)*steps[d])
+			}
+			gs := append([]int64{}, cur.shape...)
+			gs[d] = shape[d]
+			name := fmt.Sprintf("%s/axis%d", outName, d)
+			if k == len(strided)-1 {
+				name = outName
+			}
+			it := im.b.ConstInt32(name+"/indices", []int32{int32(len(idx))}, idx, nil)
+			out, err := im.emit(format.OpGather, fmt.Sprintf("%s/axis%d", opName, d), &format.GatherOptions{Axis: int32(d)}, []int32{x, it}, name, gs)
+			if err != nil {
+				return err
+			}
+			cur = &val{name: name, shape: gs, t: out, nhwc: -1, op: len(im.b.Model().Ops) - 1}
+			im.vals[name] = cur
+		}
+		return nil
 	}
 	if equalShape(shape, v.shape) {
 		nv := *v
@@ -846,6 +890,31 @@ func (im *importer) foldOnly(n *Node) error {
 		}
 		im.setConst(n, 0, k)
 		return nil
+	case "Not":
+		k := &konst{shape: x.shape}
+		for _, v := range x.ints() {
+			k.i = append(k.i, b2i(v == 0))
+		}
+		im.setConst(n, 0, k)
+		return nil
+	case "ScatterND":
+		idx, err := arg(1)
+		if err != nil {
+			return err
+		}
+		upd, err := arg(2)
+		if err != nil {
+			return err
+		}
+		if r := attrString(n, "reduction", "none"); r != "none" {
+			return fmt.Errorf("%w: ScatterND reduction %q", ErrUnsupported, r)
+		}
+		k, err := scatterND(x, idx, upd)
+		if err != nil {
+			return err
+		}
+		im.setConst(n, 0, k)
+		return nil
 	case "Where":
 		a, err := arg(1)
 		if err != nil {
@@ -924,12 +993,19 @@ func (im *importer) binary(n *Node) error {
 		return err
 	}
 	if a.k != nil && b.k != nil {
-		k, err := binaryKonst(n.OpType, a.k, b.k)
+		op := n.OpType
+		if op == "Mod" && attrInt(n, "fmod", 0) != 0 {
+			op = "FMod"
+		}
+		k, err := binaryKonst(op, a.k, b.k)
 		if err != nil {
 			return err
 		}
 		im.setConst(n, 0, k)
 		return nil
+	}
+	if n.OpType == "Mod" {
+		return fmt.Errorf("%w: Mod of a runtime tensor (only shape arithmetic on constants is folded)", ErrUnsupported)
 	}
 	shape, err := broadcastShape(a.shape, b.shape)
 	if err != nil {
@@ -1054,4 +1130,13 @@ func (im *importer) fuseBias(n *Node, a, b *val) bool {
 	im.b.Tensor(a.t).Name = n.Outputs[0]
 	im.vals[n.Outputs[0]] = &val{name: n.Outputs[0], shape: a.shape, t: a.t, nhwc: -1, op: a.op}
 	return true
+}
+
+// make1 returns n ones.
+func make1(n int) []int64 {
+	v := make([]int64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
 }

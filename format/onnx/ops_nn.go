@@ -159,6 +159,9 @@ type convGeometry struct {
 	kh, kw, sh, sw, dh, dw   int64
 	top, left, bottom, right int64
 	oh, ow                   int64
+	// ceilH, ceilW: rows and columns added to bottom and right so that
+	// ceil_mode's last, partial windows exist (included in bottom, right).
+	ceilH, ceilW int64
 }
 
 func geometry(n *Node, h, w, kh, kw int64) (convGeometry, error) {
@@ -180,9 +183,6 @@ func geometry(n *Node, h, w, kh, kw int64) (convGeometry, error) {
 	}
 	if g.sh <= 0 || g.sw <= 0 || g.dh <= 0 || g.dw <= 0 || g.sh > 1<<16 || g.sw > 1<<16 || g.dh > 1<<16 || g.dw > 1<<16 {
 		return g, fmt.Errorf("strides %d×%d, dilations %d×%d", g.sh, g.sw, g.dh, g.dw)
-	}
-	if attrInt(n, "ceil_mode", 0) != 0 {
-		return g, fmt.Errorf("%w: ceil_mode", ErrUnsupported)
 	}
 	effH, effW := g.dh*(kh-1)+1, g.dw*(kw-1)+1
 	switch pad := attrString(n, "auto_pad", "NOTSET"); pad {
@@ -216,7 +216,26 @@ func geometry(n *Node, h, w, kh, kw int64) (convGeometry, error) {
 	if h+g.top+g.bottom < effH || w+g.left+g.right < effW || g.oh <= 0 || g.ow <= 0 {
 		return g, fmt.Errorf("kernel %d×%d does not fit input %d×%d", kh, kw, h, w)
 	}
+	if attrInt(n, "ceil_mode", 0) != 0 {
+		g.oh, g.ceilH = ceilOut(h, g.top, g.bottom, effH, g.sh)
+		g.ow, g.ceilW = ceilOut(w, g.left, g.right, effW, g.sw)
+		g.bottom += g.ceilH
+		g.right += g.ceilW
+	}
 	return g, nil
+}
+
+// ceilOut returns ceil_mode's output size along one axis and the padding
+// to add at its end so that the floor formula gives that size. As in
+// PyTorch and onnxruntime, a last window that would start in the end
+// padding is dropped, so every window holds at least one input element.
+func ceilOut(in, begin, end, k, s int64) (out, extra int64) {
+	span := in + begin + end - k
+	out = (span+s-1)/s + 1
+	if (out-1)*s >= in+begin {
+		out--
+	}
+	return out, max((out-1)*s+k-(in+begin+end), 0)
 }
 
 func (g convGeometry) options(act format.Activation) format.Conv2DOptions {
@@ -328,9 +347,6 @@ func (im *importer) pool(n *Node) error {
 	if len(ks) != 2 {
 		return fmt.Errorf("%w: kernel_shape %v", ErrUnsupported, ks)
 	}
-	if n.OpType == "AveragePool" && attrInt(n, "count_include_pad", 0) != 0 {
-		return fmt.Errorf("%w: count_include_pad", ErrUnsupported)
-	}
 	if len(n.Outputs) > 1 && n.Outputs[1] != "" && im.uses[n.Outputs[1]] > 0 {
 		return fmt.Errorf("%w: MaxPool indices output", ErrUnsupported)
 	}
@@ -348,6 +364,17 @@ func (im *importer) pool(n *Node) error {
 	xt, err := im.toNHWC(x)
 	if err != nil {
 		return err
+	}
+	if code == format.OpAveragePool2D && attrInt(n, "count_include_pad", 0) != 0 && g.top+g.left+g.bottom+g.right > g.ceilH+g.ceilW {
+		// Padding counts: pad with zeros first, then average over what
+		// is left (only ceil_mode's extension, which never counts).
+		pads := []int32{0, 0, int32(g.top), int32(g.bottom - g.ceilH), int32(g.left), int32(g.right - g.ceilW), 0, 0}
+		shape := []int64{x.shape[0], x.shape[2] + g.top + g.bottom - g.ceilH, x.shape[3] + g.left + g.right - g.ceilW, x.shape[1]}
+		pt := im.b.ConstInt32(n.Name+"/pads", []int32{4, 2}, pads, nil)
+		if xt, err = im.emit(format.OpPad, n.Name+"/pad", nil, []int32{xt, pt}, n.Outputs[0]+"/padded", shape); err != nil {
+			return err
+		}
+		g.top, g.left, g.bottom, g.right = 0, 0, g.ceilH, g.ceilW
 	}
 	opts := &format.Pool2DOptions{
 		FilterH: int32(g.kh), FilterW: int32(g.kw), StrideH: int32(g.sh), StrideW: int32(g.sw),
@@ -565,6 +592,9 @@ func (im *importer) unary(n *Node) error {
 		code = format.OpTanh
 	case "HardSwish":
 		code = format.OpHardSwish
+	case "HardSigmoid":
+		code = format.OpHardSigmoid
+		opts = &format.HardSigmoidOptions{Alpha: attrFloat(n, "alpha", 0.2), Beta: attrFloat(n, "beta", 0.5)}
 	case "Clip":
 		lo, err := im.in(n, 1)
 		if err != nil {
@@ -584,6 +614,15 @@ func (im *importer) unary(n *Node) error {
 		}
 	}
 	if act != format.ActNone && im.fuseActivation(n, x, act) {
+		return nil
+	}
+	if x.t < 0 && x.nhwc >= 0 {
+		// Elementwise: stay channels-last, no transpose either side.
+		out, err := im.emit(code, n.Name, opts, []int32{x.nhwc}, n.Outputs[0]+"/nhwc", []int64{x.shape[0], x.shape[2], x.shape[3], x.shape[1]})
+		if err != nil {
+			return err
+		}
+		im.vals[n.Outputs[0]] = &val{name: n.Outputs[0], shape: x.shape, t: -1, nhwc: out, op: len(im.b.Model().Ops) - 1}
 		return nil
 	}
 	xt, err := im.materialize(x)
@@ -618,6 +657,11 @@ func (im *importer) fuseActivation(n *Node, x *val, act format.Activation) bool 
 		o.Activation = act
 	case *format.DepthwiseConv2DOptions:
 		if o.Activation != format.ActNone || op.Outputs[0] != x.nhwc || x.t >= 0 {
+			return false
+		}
+		o.Activation = act
+	case *format.BinaryOptions:
+		if o.Activation != format.ActNone || (op.Outputs[0] != x.nhwc && op.Outputs[0] != x.t) || (x.t >= 0 && x.nhwc >= 0) {
 			return false
 		}
 		o.Activation = act

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -43,8 +44,14 @@ var (
 	tvHeavy = []string{"alexnet", "maxvit_t", "vgg11_bn", "vit_b_16", "wide_resnet50_2"}
 	// tvShort lists the models that run with -short: one of each new
 	// operator (HardSigmoid, ceil-mode pooling, grouped convolution with
-	// squeeze-excitation, channel shuffle).
-	tvShort = []string{"mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf", "shufflenet_v2_x0_5"}
+	// squeeze-excitation).
+	tvShort = []string{"mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf"}
+	// tvUnsupported maps the models that do not import yet to what their
+	// import error must say (a clear ErrUnsupported naming the missing
+	// piece, not a wrong result).
+	tvUnsupported = map[string]string{
+		"swin_v2_t": "MatMul of two constants",
+	}
 )
 
 // tvEntry is one model of the export manifest.
@@ -188,6 +195,13 @@ func checkTorchvision(t *testing.T, models ...string) {
 			}
 			dir, e := tvModel(t, name)
 			r, err := onnx.ImportFile(filepath.Join(dir, e.File), onnx.Options{})
+			if want, ok := tvUnsupported[name]; ok {
+				if err == nil || !errors.Is(err, onnx.ErrUnsupported) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("import error %v, want ErrUnsupported mentioning %q (if it imports now, drop it from tvUnsupported)", err, want)
+				}
+				t.Logf("not supported yet: %v", err)
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

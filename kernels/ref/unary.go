@@ -28,6 +28,12 @@ func HardSwish(x float64) float64 {
 	return x * math.Min(math.Max(x+3, 0), 6) / 6
 }
 
+// HardSigmoid returns the function clamp(alpha·x + beta, 0, 1).
+func HardSigmoid(alpha, beta float32) func(float64) float64 {
+	a, b := float64(alpha), float64(beta)
+	return func(x float64) float64 { return math.Min(math.Max(a*x+b, 0), 1) }
+}
+
 // Logistic returns 1/(1 + e^−x).
 func Logistic(x float64) float64 {
 	return 1 / (1 + math.Exp(-x))
@@ -66,6 +72,11 @@ func TanhFloat(x, out []float32) { unaryFloat(x, out, math.Tanh) }
 
 // HardSwishFloat computes out = HardSwish(x).
 func HardSwishFloat(x, out []float32) { unaryFloat(x, out, HardSwish) }
+
+// HardSigmoidFloat computes out = HardSigmoid(alpha, beta)(x).
+func HardSigmoidFloat(x, out []float32, alpha, beta float32) {
+	unaryFloat(x, out, HardSigmoid(alpha, beta))
+}
 
 // RsqrtFloat computes out = Rsqrt(x).
 func RsqrtFloat(x, out []float32) { unaryFloat(x, out, Rsqrt) }

@@ -14,19 +14,15 @@ Batch-norm statistics and affine parameters, which a fresh model holds at
 their identity values (mean 0, variance 1, weight 1, bias 0), are drawn at
 random too, so that folding them is actually tested.
 
-Used by format/onnx's TestTorchvision, which runs it into a cache folder.
-Needs torch and torchvision (Debian python3-torch, python3-torchvision) and
-onnx is not needed: torch writes the file.
+Used by format/onnx's TestTorchvision*, which run it into a cache folder.
+Needs torch and torchvision (Debian python3-torch, python3-torchvision),
+imported only to export (--list does without); onnx is not needed.
 """
 
 import argparse
 import json
 import os
 import sys
-
-import numpy as np
-import torch
-import torchvision
 
 OPSET = 17
 
@@ -65,6 +61,7 @@ MODELS = {
 
 def perturb_norms(model, gen):
     """Gives every batch norm random statistics and affine parameters."""
+    import torch
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             c = m.num_features
@@ -77,6 +74,9 @@ def perturb_norms(model, gen):
 
 
 def export(name, out):
+    import numpy as np
+    import torch
+    import torchvision
     builder, kwargs, size, _ = MODELS[name]
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
@@ -121,7 +121,6 @@ def main():
         if n not in MODELS:
             sys.exit(f"unknown model {n!r}; --list names them")
     os.makedirs(a.out, exist_ok=True)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
     mpath = os.path.join(a.out, "manifest.json")
     doc = {"models": []}
     if os.path.exists(mpath):

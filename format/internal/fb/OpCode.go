@@ -28,6 +28,7 @@ const (
 	OpCodeTANH                        OpCode = 34
 	OpCodeHARD_SWISH                  OpCode = 35
 	OpCodeRSQRT                       OpCode = 36
+	OpCodeHARD_SIGMOID                OpCode = 37
 	OpCodeRESHAPE                     OpCode = 40
 	OpCodeTRANSPOSE                   OpCode = 41
 	OpCodeCONCAT                      OpCode = 42
@@ -71,6 +72,7 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeTANH:                        "TANH",
 	OpCodeHARD_SWISH:                  "HARD_SWISH",
 	OpCodeRSQRT:                       "RSQRT",
+	OpCodeHARD_SIGMOID:                "HARD_SIGMOID",
 	OpCodeRESHAPE:                     "RESHAPE",
 	OpCodeTRANSPOSE:                   "TRANSPOSE",
 	OpCodeCONCAT:                      "CONCAT",
@@ -114,6 +116,7 @@ var EnumValuesOpCode = map[string]OpCode{
 	"TANH":                        OpCodeTANH,
 	"HARD_SWISH":                  OpCodeHARD_SWISH,
 	"RSQRT":                       OpCodeRSQRT,
+	"HARD_SIGMOID":                OpCodeHARD_SIGMOID,
 	"RESHAPE":                     OpCodeRESHAPE,
 	"TRANSPOSE":                   OpCodeTRANSPOSE,
 	"CONCAT":                      OpCodeCONCAT,

@@ -30,6 +30,7 @@ const (
 	OpOptionsDiverseSelectOptions       OpOptions = 20
 	OpOptionsTokenAwareAvgPoolOptions   OpOptions = 21
 	OpOptionsAttentionSinkOptions       OpOptions = 22
+	OpOptionsHardSigmoidOptions         OpOptions = 23
 )
 
 var EnumNamesOpOptions = map[OpOptions]string{
@@ -56,6 +57,7 @@ var EnumNamesOpOptions = map[OpOptions]string{
 	OpOptionsDiverseSelectOptions:       "DiverseSelectOptions",
 	OpOptionsTokenAwareAvgPoolOptions:   "TokenAwareAvgPoolOptions",
 	OpOptionsAttentionSinkOptions:       "AttentionSinkOptions",
+	OpOptionsHardSigmoidOptions:         "HardSigmoidOptions",
 }
 
 var EnumValuesOpOptions = map[string]OpOptions{
@@ -82,6 +84,7 @@ var EnumValuesOpOptions = map[string]OpOptions{
 	"DiverseSelectOptions":       OpOptionsDiverseSelectOptions,
 	"TokenAwareAvgPoolOptions":   OpOptionsTokenAwareAvgPoolOptions,
 	"AttentionSinkOptions":       OpOptionsAttentionSinkOptions,
+	"HardSigmoidOptions":         OpOptionsHardSigmoidOptions,
 }
 
 func (v OpOptions) String() string {
