@@ -201,10 +201,14 @@ func (f *TokenFlow) needScatter(reader int, t int32, a int) {
 // sameAxis finds the axis of to that holds axis a of from unchanged: the
 // same length after the same number of leading elements.
 func sameAxis(from, to []int32, a int) (int, bool) {
-	lead := product32(from[:a])
+	return axisAt(to, product32(from[:a]), from[a])
+}
+
+// axisAt finds the axis of shape of length n after lead elements.
+func axisAt(shape []int32, lead int64, n int32) (int, bool) {
 	p := int64(1)
-	for k, d := range to {
-		if p == lead && d == from[a] {
+	for k, d := range shape {
+		if p == lead && d == n {
 			return k, true
 		}
 		p *= int64(d)
@@ -475,7 +479,6 @@ func (f *TokenFlow) op(i int) {
 		if b == nil {
 			return
 		}
-		xs := f.shape(op.Inputs[0])
 		_, axes := x.budget()
 		switch {
 		case axes != 1:
@@ -487,7 +490,6 @@ func (f *TokenFlow) op(i int) {
 				f.steps = append(f.steps, tokenStep{op: i, kind: stepTokenOp, b: b, lo: [3]int{x.ax[0].rows.lo}})
 			}
 		}
-		_ = xs
 	case format.OpConv2D, format.OpDepthwiseConv2D, format.OpAveragePool2D, format.OpMaxPool2D:
 		x := in(0)
 		*o = flowTensor{}
@@ -594,16 +596,7 @@ func (f *TokenFlow) reshape(i int, x, out int32) {
 	xf, o := &f.t[x], &f.t[out]
 	*o = flowTensor{}
 	lead := func(s []int32, a int) int64 { return product32(s[:a]) }
-	find := func(l int64, n int32) (int, bool) {
-		p := int64(1)
-		for k, d := range os {
-			if p == l && d == n {
-				return k, true
-			}
-			p *= int64(d)
-		}
-		return 0, false
-	}
+	find := func(l int64, n int32) (int, bool) { return axisAt(os, l, n) }
 	for a := 0; a < len(in); a++ {
 		l := xf.ax[a]
 		if l.kind == axNone {

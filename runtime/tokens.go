@@ -18,14 +18,15 @@ import (
 // every tensor after it is planned in the arena at that maximum.
 // Interpreter.SetTokens lowers the number of kept tokens for the next
 // Invokes without re-planning or allocating: the tokens then live in the
-// first Prefix+keep rows of each such tensor and the rest are dead.
+// first Prefix+keep rows of each such tensor (fewer where a slice dropped
+// leading special rows) and the rest are dead.
 //
-// New traces which axes of which tensors follow a budget (through
-// GatherTokens, row-wise ops, reshapes, transposes, slices, matrix
-// products and softmax), and on which of them the dead entries are exact
-// zeros. Then, for every Invoke:
-//   - FullyConnected and LayerNorm on [T, D] (or [1, T, D]) tokens run
-//     only the live rows: that is where the MACs go;
+// The token-flow analysis (tokenflow.go) says which axes of which tensors
+// follow a budget, whatever the layout, and on which of them the dead
+// entries are exact zeros. Then, for every Invoke:
+//   - FullyConnected and LayerNorm on tokens ([T, D], [1, T, D],
+//     [T, 1, D]: every axis before the tokens of length 1) run only the
+//     live rows: that is where the MACs go;
 //   - BatchMatMul runs on the leading live sub-blocks of its operands
 //     (row strides stay the planned ones): only the live query rows (M);
 //     only the live key columns (N) of Q·Kᵀ, whose dead columns are left
@@ -37,16 +38,20 @@ import (
 //     the live keys only and writes exact zeros for the dead ones, so
 //     AttentionSinkRedistribute (which reads whole rows and keeps zeros
 //     zeros) and P·V can rely on them;
+//   - a Mean over the tokens (a global-average-pool head) averages the
+//     live rows: it divides by their count;
 //   - the token operators (pooling, probing, selection) read the live row
-//     count, and DiverseSelect selects keep tokens;
+//     count, and DiverseSelect selects keep tokens (and remembers them for
+//     KeptPatches);
 //   - everything else (residual adds, GELU, data movement) runs over the
 //     whole planned tensor: dead entries hold garbage that no live value
 //     depends on (with Q·Kᵀ's dead columns unwritten, not even computed).
 // The MACs of the trimmed ops (MACs, Profile) scale with each live
 // dimension: at budget k they equal FixTokens(m, k)'s for these ops.
 // A model where a budgeted axis reaches an op with no such rule (a
-// convolution, a concatenation, a reduction over dead keys, ...) keeps
-// its static shapes and SetTokens reports why. Results for a budget k
+// convolution, a concatenation, a reduction over dead keys, a reshape of
+// the tokens into the grid without ScatterTokens, ...) keeps its static
+// shapes and SetTokens reports which op, why and what to do. Results for a budget k
 // are bit for bit those of FixTokens(m, k), the same model with static
 // shapes; they do not depend on the thread count.
 

@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -444,5 +445,43 @@ func TestTokenBudgetRefusedCorpus(t *testing.T) {
 	}
 	if n, err := it.TokenBudget(); n != 0 || err == nil {
 		t.Errorf("TokenBudget = %d, %v", n, err)
+	}
+}
+
+// TestPatchGridZoo: the token-flow analysis finds the patch grid of the
+// small zoo models (the DeiT-tiny variants share their structure), and, in
+// those that prune, which patches the last Invoke kept.
+func TestPatchGridZoo(t *testing.T) {
+	for _, name := range zoo.Names() {
+		if !strings.HasPrefix(name, "vit-micro") && name != "cnn-micro" {
+			continue
+		}
+		_, f, err := zoo.Build(name, zoo.Options{Calibration: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := newInterp(t, f, 1)
+		h, w := it.PatchGrid()
+		if name == "cnn-micro" {
+			if h != 0 {
+				t.Errorf("%s: grid %d×%d, want none", name, h, w)
+			}
+			continue
+		}
+		if h == 0 || w == 0 {
+			t.Errorf("%s: no patch grid found", name)
+			continue
+		}
+		max, err := it.TokenBudget()
+		if err != nil {
+			continue
+		}
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		kept := it.KeptPatches(nil)
+		if len(kept) != max || !slices.IsSorted(kept) || kept[0] < 0 || kept[len(kept)-1] >= h*w {
+			t.Errorf("%s: grid %d×%d, KeptPatches %v, want %d sorted patches", name, h, w, kept, max)
+		}
 	}
 }
