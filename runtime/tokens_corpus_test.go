@@ -220,6 +220,7 @@ func sameAsUnpruned(t *testing.T, name string, m, pm *format.Model, x []float32)
 	if err := b.Invoke(); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s: unpruned %d MACs", name, a.MACs())
 	for o := range m.Outputs {
 		want, got := a.Output(o).Float32(), b.Output(o).Float32()
 		for i := range want {
