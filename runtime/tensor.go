@@ -79,6 +79,28 @@ func (t *Tensor) Dequantized(dst []float32) []float32 {
 	return dst
 }
 
+// SetReal writes real values into the tensor, the inverse of Dequantized:
+// float32 tensors take them as they are, int8 and uint8 tensors quantized
+// with the tensor's parameters (rounding half away from zero, clamped).
+// src must hold NumElements values; other types are an error.
+func (t *Tensor) SetReal(src []float32) error {
+	if len(src) != t.NumElements() {
+		return fmt.Errorf("runtime: %d values for tensor %q of %d elements", len(src), t.Name, t.NumElements())
+	}
+	switch t.DType {
+	case format.Float32:
+		copy(t.Float32(), src)
+	case format.Int8, format.UInt8:
+		lo, hi := t.DType.Range()
+		for i, v := range src {
+			t.data[i] = byte(t.Params.Quantize(v, lo, hi))
+		}
+	default:
+		return fmt.Errorf("runtime: tensor %q is %v: real values go into float32, int8 or uint8 tensors", t.Name, t.DType)
+	}
+	return nil
+}
+
 func (t *Tensor) mustBe(d format.DType) {
 	if t.DType != d {
 		panic(fmt.Sprintf("runtime: tensor %q is %v, not %v", t.Name, t.DType, d))

@@ -233,12 +233,11 @@ func fillInput(t *runtime.Tensor, a *npy.Array) error {
 		return nil
 	}
 	if a.Descr == "<f4" && (t.DType == format.Int8 || t.DType == format.UInt8) {
-		lo, hi := t.DType.Range()
-		for i := range t.Bytes() {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(a.Data[4*i:]))
-			t.Bytes()[i] = byte(t.Params.Quantize(v, lo, hi))
+		v := make([]float32, t.NumElements())
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(a.Data[4*i:]))
 		}
-		return nil
+		return t.SetReal(v)
 	}
 	return fmt.Errorf("array dtype %s does not fit input %q of dtype %v", a.Descr, t.Name, t.DType)
 }
@@ -250,20 +249,8 @@ func fillSample(t *runtime.Tensor, m *format.Model, r *rand.Rand) error {
 	if pp == nil || len(t.Shape) != 4 || pp.Layout != format.NHWC || t.Shape[3] != 3 {
 		return fmt.Errorf("model %q has no RGB NHWC image input with preprocessing metadata; give --input", m.Name)
 	}
-	vals := zoo.SampleInput(m, r)
-	if len(vals) != t.NumElements() {
-		return fmt.Errorf("sample has %d values, input %q needs %d", len(vals), t.Name, t.NumElements())
-	}
-	switch t.DType {
-	case format.Float32:
-		copy(t.Float32(), vals)
-	case format.Int8, format.UInt8:
-		lo, hi := t.DType.Range()
-		for i, v := range vals {
-			t.Bytes()[i] = byte(t.Params.Quantize(v, lo, hi))
-		}
-	default:
-		return fmt.Errorf("input %q has dtype %v; give --input", t.Name, t.DType)
+	if err := t.SetReal(zoo.SampleInput(m, r)); err != nil {
+		return fmt.Errorf("sample image: %w; give --input", err)
 	}
 	return nil
 }
