@@ -59,10 +59,14 @@ type KernelSet struct {
 	// pack weights at load as PrepareFC does; MatMulFloat replaces
 	// ref.MatMulFloat. Float kernels match ref within a tolerance their
 	// package documents (not bit for bit) and give the same bits at any
-	// thread count.
+	// thread count. They run in float graphs only (prep.floatKernels).
 	PrepareFCFloat   func(p kernels.FCFloatParams, w []float32) (f func(p kernels.FCFloatParams, x, out []float32), bytes int)
 	PrepareConvFloat func(p kernels.ConvParams, w []float32) (f func(p kernels.ConvParams, x, out []float32), bytes int)
 	MatMulFloat      func(p kernels.MatMulParams, a, b, out []float32)
+	// GELUFloat and SoftmaxFloat replace ref.GELUFloat and ref.SoftmaxFloat
+	// within the tolerances their package documents.
+	GELUFloat    func(x, out []float32, approximate bool)
+	SoftmaxFloat func(rows, d int, beta float32, x, out []float32)
 }
 
 // refKernels is the reference set: no kernel of its own, every op runs
@@ -163,6 +167,20 @@ func (c *prep) setConv(op *format.Op, p kernels.ConvParams, w []int8, depthwise 
 		return nil, 0 // grouped convolutions stay with kernels/ref
 	}
 	return f(p, w)
+}
+
+// floatKernels returns the set whose float kernels the float ops of this
+// graph take: the interpreter's in a float graph (every graph input
+// float32), ref's (none) in an int8 graph, whose float ops (token scores
+// kept float by ptq) then give the same bits with every set, as its int8
+// ops do.
+func (c *prep) floatKernels() *KernelSet {
+	for _, i := range c.it.model.Inputs {
+		if c.it.model.Tensors[i].DType != format.Float32 {
+			return &refKernels
+		}
+	}
+	return &c.it.kernels
 }
 
 // setZOSensitivity returns the set's ZOSensitivity (JVP modes) prepared

@@ -97,6 +97,9 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		s.MatMulFloat = func(p kernels.MatMulParams, a, b, out []float32) {
 			x86.MatMulFloat(&p, a, b, out)
 		}
+		if x86.Asm() {
+			s.GELUFloat, s.SoftmaxFloat = x86.GELUFloat, x86.SoftmaxFloat
+		}
 	}
 	return s
 }

@@ -140,7 +140,11 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 				approx = o.Approximate
 			}
 			px, po := x.Float32(), out.Float32()
-			return serial(func() { ref.GELUFloat(px, po, approx) }), 0, nil
+			gelu := ref.GELUFloat
+			if f := c.floatKernels().GELUFloat; f != nil {
+				gelu = f
+			}
+			return serial(func() { gelu(px, po, approx) }), 0, nil
 		case format.OpReLU:
 			f = ref.ReLUFloat
 		case format.OpReLU6:
@@ -237,7 +241,11 @@ func prepareSoftmax(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 	case format.Float32:
 		px, po := x.Float32(), out.Float32()
-		k.f = func(lo, hi int) { ref.SoftmaxFloat(hi-lo, d, beta, px[lo*d:hi*d], po[lo*d:hi*d]) }
+		f := ref.SoftmaxFloat
+		if g := c.floatKernels().SoftmaxFloat; g != nil {
+			f = g
+		}
+		k.f = func(lo, hi int) { f(hi-lo, d, beta, px[lo*d:hi*d], po[lo*d:hi*d]) }
 	default:
 		return nil, 0, errDType(x, "input")
 	}

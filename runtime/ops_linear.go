@@ -80,7 +80,7 @@ func prepareFullyConnected(c *prep, op *format.Op) (kernel, int64, error) {
 		if bias != nil {
 			k.p.Bias = bias.Float32()
 		}
-		if f := c.it.kernels.PrepareFCFloat; f != nil {
+		if f := c.floatKernels().PrepareFCFloat; f != nil {
 			k.pf, k.packed = f(k.p, k.w)
 		}
 		return k, macs, nil
@@ -214,7 +214,7 @@ func prepareBatchMatMul(c *prep, op *format.Op) (kernel, int64, error) {
 	case format.Float32:
 		k.af, k.bf, k.of = a.Float32(), b.Float32(), out.Float32()
 		k.mmf = refMatMulFloat
-		if f := c.it.kernels.MatMulFloat; f != nil {
+		if f := c.floatKernels().MatMulFloat; f != nil {
 			k.mmf = f
 		}
 	default:
@@ -304,7 +304,7 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.BiasF = bias.Float32()
 		}
 		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
-		if f := c.it.kernels.PrepareConvFloat; f != nil && !k.depthwise && p.Groups <= 1 {
+		if f := c.floatKernels().PrepareConvFloat; f != nil && !k.depthwise && p.Groups <= 1 {
 			k.pconvf, k.packed = f(k.p, k.wf)
 		}
 	default:

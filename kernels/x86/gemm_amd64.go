@@ -105,3 +105,17 @@ func softmaxRow(x, out *int8, n8, mx int, exp *[256]uint32, sh *[2]float64)
 //
 //go:noescape
 func packColsVNNI(src *int8, ld, kg int, dst *int8, gstride int, sums *[16]int32)
+
+// The float32 GELU and Softmax helpers (AVX2 + FMA; see gen_asm.go).
+
+//go:noescape
+func geluF32(x, out *float32, n8 int, k *expConsts)
+
+//go:noescape
+func maxF32(x *float32, n8 int) float32
+
+//go:noescape
+func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32
+
+//go:noescape
+func scaleF32(x *float32, n8 int, s float32)

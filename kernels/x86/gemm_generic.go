@@ -159,3 +159,11 @@ func packColsVNNI(src *int8, ld, kg int, dst *int8, gstride int, sums *[16]int32
 		}
 	}
 }
+
+// The float32 GELU and Softmax helpers have no Go twins either: off amd64
+// GELUFloat and SoftmaxFloat run kernels/ref.
+
+func geluF32(x, out *float32, n8 int, k *expConsts)                         { panic("unreachable") }
+func maxF32(x *float32, n8 int) float32                                     { panic("unreachable") }
+func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32 { panic("unreachable") }
+func scaleF32(x *float32, n8 int, s float32)                                { panic("unreachable") }

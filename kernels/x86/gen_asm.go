@@ -696,6 +696,148 @@ softmaxRow_loop:
 `)
 }
 
+// floatMath writes the float32 GELU and Softmax helpers (AVX2 + FMA):
+// exp by Cephes' range reduction and degree-6 polynomial, erf by
+// Abramowitz and Stegun 7.1.26 (|error| ≤ 1.5e−7).
+func floatMath() {
+	buf.WriteString(`
+// EXP(x, t0, t1, t2, k) sets x = e^x for Y registers (clobbers t0…t2);
+// constants at (k): see expConsts in float.go.
+#define EXP(x, t0, t1, t2, k) \
+	VMAXPS 0(k), x, x \
+	VMINPS 32(k), x, x \
+	VMULPS 64(k), x, t0 \
+	VROUNDPS $0, t0, t0 \
+	VFNMADD231PS 96(k), t0, x \
+	VFNMADD231PS 128(k), t0, x \
+	VMOVUPS 160(k), t1 \
+	VFMADD213PS 192(k), x, t1 \
+	VFMADD213PS 224(k), x, t1 \
+	VFMADD213PS 256(k), x, t1 \
+	VFMADD213PS 288(k), x, t1 \
+	VFMADD213PS 320(k), x, t1 \
+	VMULPS x, x, t2 \
+	VFMADD213PS x, t2, t1 \
+	VADDPS 352(k), t1, t1 \
+	VCVTPS2DQ t0, t0 \
+	VPSLLD $23, t0, t0 \
+	VPADDD 384(k), t0, t0 \
+	VMULPS t0, t1, x
+
+// func geluF32(x, out *float32, n8 int, k *expConsts)
+// out = x/2·(1 + erf(x/√2)), erf by A&S 7.1.26 on |x|/√2: with
+// q = poly(t)·e^(−z²), 1 + erf(z) = q for z < 0, 2 − q otherwise.
+TEXT ·geluF32(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ k+24(FP), AX
+geluF32_loop:
+	VMOVUPS (SI), Y0
+	VMULPS 416(AX), Y0, Y1
+	VANDPS 448(AX), Y1, Y1
+	VMOVUPS 480(AX), Y2
+	VFMADD213PS 512(AX), Y1, Y2
+	VMOVUPS 512(AX), Y3
+	VDIVPS Y2, Y3, Y2
+	VMOVUPS 544(AX), Y3
+	VFMADD213PS 576(AX), Y2, Y3
+	VFMADD213PS 608(AX), Y2, Y3
+	VFMADD213PS 640(AX), Y2, Y3
+	VFMADD213PS 672(AX), Y2, Y3
+	VMULPS Y2, Y3, Y3
+	VMULPS Y1, Y1, Y4
+	VXORPS 704(AX), Y4, Y4
+	EXP(Y4, Y5, Y6, Y7, AX)
+	VMULPS Y4, Y3, Y3
+	VMOVUPS 736(AX), Y5
+	VSUBPS Y3, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VCMPPS $1, Y6, Y0, Y6
+	VBLENDVPS Y6, Y3, Y5, Y5
+	VMULPS 768(AX), Y0, Y1
+	VMULPS Y5, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ geluF32_loop
+	VZEROUPPER
+	RET
+
+// func maxF32(x *float32, n8 int) float32: the largest of n8·8 values.
+TEXT ·maxF32(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS (SI), Y0
+	ADDQ $32, SI
+	DECQ CX
+	JZ maxF32_done
+maxF32_loop:
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNZ maxF32_loop
+maxF32_done:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VSHUFPS $0x4e, X0, X0, X1
+	VMAXPS X1, X0, X0
+	VSHUFPS $0xb1, X0, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32
+// e = exp(β·x − m) for n8·8 values, returns their sum (8 lanes, then
+// pairwise).
+TEXT ·expSumF32(SB), NOSPLIT, $0-44
+	MOVQ x+0(FP), SI
+	MOVQ e+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ bm+24(FP), DX
+	MOVQ k+32(FP), AX
+	VBROADCASTSS 0(DX), Y8
+	VBROADCASTSS 4(DX), Y9
+	VXORPS Y10, Y10, Y10
+expSumF32_loop:
+	VMOVUPS (SI), Y0
+	VMULPS Y8, Y0, Y0
+	VSUBPS Y9, Y0, Y0
+	EXP(Y0, Y1, Y2, Y3, AX)
+	VMOVUPS Y0, (DI)
+	VADDPS Y0, Y10, Y10
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ expSumF32_loop
+	VEXTRACTF128 $1, Y10, X1
+	VADDPS X1, X10, X0
+	VSHUFPS $0x4e, X0, X0, X1
+	VADDPS X1, X0, X0
+	VSHUFPS $0xb1, X0, X0, X1
+	VADDPS X1, X0, X0
+	MOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func scaleF32(x *float32, n8 int, s float32): x ·= s.
+TEXT ·scaleF32(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+scaleF32_loop:
+	VMULPS (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ scaleF32_loop
+	VZEROUPPER
+	RET
+`)
+}
+
 func main() {
 	out := flag.String("o", "gemm_amd64.s", "output file")
 	flag.Parse()
@@ -707,6 +849,7 @@ func main() {
 	fma()
 	helpers()
 	elementwise()
+	floatMath()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
