@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instruction counts of edgeinfer's arm64 int8 kernels under qemu-aarch64
-# with the qemu-icount plugin (/work/shared/tools/qemu-icount): the
+# with the qemu-icount plugin (../shared/tools/qemu-icount beside the repo): the
 # M=197 K=192 N=768 GEMM (one DeiT-tiny MLP layer) with int32 and int8
 # output, and one whole DeiT-tiny Invoke with a per-op-type breakdown,
 # single-threaded, on cortex-a72 (v80 path) and cortex-a76 (dotprod path).
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 cache=${ICOUNT_CACHE:-$HOME/.cache/qemu-icount}
 mkdir -p "$cache"
-plugin=${ICOUNT_PLUGIN:-$(bash "${ICOUNT_BUILD:-/work/shared/tools/qemu-icount/build.sh}" | tail -1)}
+plugin=${ICOUNT_PLUGIN:-$(bash "${ICOUNT_BUILD:-../shared/tools/qemu-icount/build.sh}" | tail -1)}
 bin="$cache/icount-arm64"
 GOARCH=arm64 go build -o "$bin" ./tools/icount
 

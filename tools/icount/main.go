@@ -1,6 +1,6 @@
 // Command icount drives edgeinfer's int8 kernels for instruction counting
 // under qemu-aarch64 with the qemu-icount plugin (see tools/icount.sh and
-// /work/shared/tools/qemu-icount). Each measured region is bracketed with
+// ../shared/tools/qemu-icount beside the repo). Each measured region is bracketed with
 // the plugin's marker syscall on a locked OS thread, single-threaded, after
 // a warm-up run, so that counts are exact and repeatable.
 //
