@@ -387,3 +387,72 @@ func scatterND(data, indices, updates *konst) (*konst, error) {
 	}
 	return out, nil
 }
+
+// constUnary holds the activations folded when their input is constant.
+var constUnary = map[string]func(float64) float64{
+	"Relu":    func(x float64) float64 { return math.Max(x, 0) },
+	"Sigmoid": func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
+	"Tanh":    math.Tanh,
+}
+
+// matMulKonst folds MatMul of two constants of rank ≥ 2 with equal batch
+// dimensions (or a rank-2 b shared by every batch), accumulating in
+// float64.
+func matMulKonst(a, b *konst) (*konst, error) {
+	ra, rb := len(a.shape), len(b.shape)
+	if ra < 2 || rb < 2 {
+		return nil, fmt.Errorf("%w: MatMul of constants of ranks %d and %d", ErrUnsupported, ra, rb)
+	}
+	m, k, n := a.shape[ra-2], a.shape[ra-1], b.shape[rb-1]
+	if b.shape[rb-2] != k || (rb > 2 && !equalShape(a.shape[:ra-2], b.shape[:rb-2])) {
+		return nil, fmt.Errorf("MatMul of constants %v and %v", a.shape, b.shape)
+	}
+	shape := append(append([]int64{}, a.shape[:ra-2]...), m, n)
+	total, err := numElements(shape)
+	if err != nil || int64(total)*k > 1<<30 {
+		return nil, fmt.Errorf("%w: MatMul of constants %v and %v is too large to fold", ErrUnsupported, a.shape, b.shape)
+	}
+	fa, fb := a.floats(), b.floats()
+	out := &konst{shape: shape, float: true, f: make([]float32, total)}
+	batches := total / int(m*n)
+	for bt := 0; bt < batches; bt++ {
+		ao, bo := bt*int(m*k), 0
+		if rb > 2 {
+			bo = bt * int(k*n)
+		}
+		for i := 0; i < int(m); i++ {
+			for j := 0; j < int(n); j++ {
+				s := 0.0
+				for l := 0; l < int(k); l++ {
+					s += float64(fa[ao+i*int(k)+l]) * float64(fb[bo+l*int(n)+j])
+				}
+				out.f[(bt*int(m)+i)*int(n)+j] = float32(s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// clipKonst folds Clip of a constant with constant bounds.
+func (im *importer) clipKonst(n *Node, x *konst) error {
+	lo, hi := math.Inf(-1), math.Inf(1)
+	for j, b := range []*float64{&lo, &hi} {
+		v, err := im.in(n, j+1)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			continue
+		}
+		if v.k == nil || v.k.len() != 1 {
+			return fmt.Errorf("%w: Clip of a constant with a runtime bound", ErrUnsupported)
+		}
+		*b = float64(v.k.floats()[0])
+	}
+	k := &konst{shape: x.shape, float: true}
+	for _, v := range x.floats() {
+		k.f = append(k.f, float32(math.Min(math.Max(float64(v), lo), hi)))
+	}
+	im.setConst(n, 0, k)
+	return nil
+}

@@ -84,6 +84,9 @@ type importer struct {
 	skip      map[int]bool
 	replace   map[int]func() error
 	nhwcInput bool
+	// recip maps values known only through their reciprocal (an L2 norm
+	// that only a division reads) to the tensor holding 1/value.
+	recip map[string]int32
 }
 
 // Import translates a decoded ONNX model into a float32 edgeinfer model.
@@ -115,7 +118,7 @@ func Import(m *Model, opts Options) (*Result, error) {
 	}
 	im := &importer{
 		g: g, opset: opset, b: format.NewBuilder(name), batch: batch, nhwcInput: opts.NHWCInput,
-		vals: map[string]*val{}, uses: map[string]int{}, consumers: map[string][]int{},
+		vals: map[string]*val{}, uses: map[string]int{}, consumers: map[string][]int{}, recip: map[string]int32{},
 		int8w: map[int32]*Int8Weight{}, skip: map[int]bool{}, replace: map[int]func() error{},
 	}
 	fm := im.b.Model()

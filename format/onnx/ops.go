@@ -52,7 +52,10 @@ func (im *importer) node(n *Node) error {
 	case "Split":
 		return im.split(n)
 	case "Expand", "Tile", "ConstantOfShape", "Range", "Equal", "Where", "Sqrt", "Erf", "Neg", "Reciprocal",
-		"Not", "ScatterND":
+		"Not", "ScatterND", "Exp":
+		if im.passRecip(n) {
+			return nil
+		}
 		return im.foldOnly(n)
 	case "Add", "Sub", "Mul", "Div", "Pow", "Mod":
 		return im.binary(n)
@@ -68,6 +71,8 @@ func (im *importer) node(n *Node) error {
 		return im.globalAvgPool(n)
 	case "Pad":
 		return im.pad(n)
+	case "ReduceL2":
+		return im.reduceL2(n)
 	case "BatchNormalization":
 		return im.batchNorm(n)
 	case "LayerNormalization":
@@ -77,6 +82,9 @@ func (im *importer) node(n *Node) error {
 	case "ReduceMean":
 		return im.reduceMean(n)
 	case "Relu", "Gelu", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "Clip":
+		if im.passRecip(n) {
+			return nil
+		}
 		return im.unary(n)
 	case "DequantizeLinear":
 		return im.dequantize(n)
@@ -969,6 +977,8 @@ func (im *importer) foldOnly(n *Node) error {
 			f = -f
 		case "Reciprocal":
 			f = 1 / f
+		case "Exp":
+			f = math.Exp(f)
 		}
 		k.f = append(k.f, float32(f))
 	}
@@ -1018,6 +1028,19 @@ func (im *importer) binary(n *Node) error {
 	case "Mul":
 		code = format.OpMul
 	case "Div":
+		if r, ok := im.recip[b.name]; ok && a.k == nil {
+			// x / ‖x‖ (F.normalize): x times the reciprocal norm.
+			x, err := im.materialize(a)
+			if err != nil {
+				return err
+			}
+			out, err := im.emit(format.OpMul, n.Name, nil, []int32{x, r}, n.Outputs[0], shape)
+			if err != nil {
+				return err
+			}
+			im.setTensor(n, 0, out, shape)
+			return nil
+		}
 		if b.k == nil {
 			return fmt.Errorf("%w: Div by runtime tensor %q", ErrUnsupported, b.name)
 		}

@@ -182,3 +182,116 @@ func (im *importer) batchNorm(n *Node) error {
 	im.setTensor(n, 0, out, x.shape)
 	return nil
 }
+
+// reduceL2 translates ReduceL2 over the last axis with keepdims when
+// divisions are its only readers (through Clip with a tiny minimum and
+// Expand, as F.normalize exports): the value is kept as its reciprocal,
+// 1/max(‖x‖, ε) ≈ Rsqrt(D·Mean(x²) + ε²) with PyTorch's ε = 1e-12, which
+// Div then multiplies by. A zero row (Swin v2's padded window tokens)
+// stays zero instead of 0·∞.
+func (im *importer) reduceL2(n *Node) error {
+	x, err := im.need(n, 0)
+	if err != nil {
+		return err
+	}
+	r := len(x.shape)
+	axes := attrInts(n, "axes")
+	if ax, err := im.in(n, 1); err != nil {
+		return err
+	} else if ax != nil {
+		if ax.k == nil {
+			return fmt.Errorf("%w: ReduceL2 axes are not a constant", ErrUnsupported)
+		}
+		axes = ax.k.ints()
+	}
+	if x.k != nil || r == 0 || len(axes) != 1 || attrInt(n, "keepdims", 1) != 1 {
+		return fmt.Errorf("%w: ReduceL2 other than over the last axis of a runtime tensor with keepdims", ErrUnsupported)
+	}
+	if d, err := normAxis(axes[0], r); err != nil || d != r-1 {
+		return fmt.Errorf("%w: ReduceL2 over axis %d (only the last)", ErrUnsupported, axes[0])
+	}
+	if !im.onlyDivides(n.Outputs[0]) {
+		return fmt.Errorf("%w: ReduceL2 read other than as a divisor (F.normalize)", ErrUnsupported)
+	}
+	xt, err := im.materialize(x)
+	if err != nil {
+		return err
+	}
+	shape := append(append([]int64{}, x.shape[:r-1]...), 1)
+	sq, err := im.emit(format.OpMul, n.Name+"/square", nil, []int32{xt, xt}, n.Outputs[0]+"/square", x.shape)
+	if err != nil {
+		return err
+	}
+	mean, err := im.emit(format.OpMean, n.Name+"/mean", &format.MeanOptions{Axes: []int32{int32(r - 1)}, KeepDims: true}, []int32{sq}, n.Outputs[0]+"/mean", shape)
+	if err != nil {
+		return err
+	}
+	d := im.b.ConstFloat32(n.Name+"/d", []int32{1}, []float32{float32(x.shape[r-1])})
+	sum, err := im.emit(format.OpMul, n.Name+"/sum", nil, []int32{mean, d}, n.Outputs[0]+"/sum", shape)
+	if err != nil {
+		return err
+	}
+	eps := im.b.ConstFloat32(n.Name+"/eps2", []int32{1}, []float32{1e-24})
+	if sum, err = im.emit(format.OpAdd, n.Name+"/eps", nil, []int32{sum, eps}, n.Outputs[0]+"/sumeps", shape); err != nil {
+		return err
+	}
+	inv, err := im.emit(format.OpRsqrt, n.Name, nil, []int32{sum}, n.Outputs[0]+"/reciprocal", shape)
+	if err != nil {
+		return err
+	}
+	im.vals[n.Outputs[0]] = &val{name: n.Outputs[0], shape: shape, t: -1, nhwc: -1, op: -1}
+	im.recip[n.Outputs[0]] = inv
+	return nil
+}
+
+// onlyDivides reports whether every path from value name ends as the
+// divisor of a Div, passing only through Clip (minimum ≤ 1e-6, no
+// maximum) and Expand.
+func (im *importer) onlyDivides(name string) bool {
+	cs := im.consumers[name]
+	if len(cs) == 0 {
+		return false
+	}
+	for _, c := range cs {
+		nd := &im.g.Nodes[c]
+		switch nd.OpType {
+		case "Div":
+			if len(nd.Inputs) != 2 || nd.Inputs[1] != name || nd.Inputs[0] == name {
+				return false
+			}
+		case "Clip", "Expand":
+			if len(nd.Inputs) == 0 || nd.Inputs[0] != name || !im.onlyDivides(nd.Outputs[0]) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// passRecip passes a value known by its reciprocal through Clip (a tiny
+// minimum, no maximum) or Expand (Div broadcasts it), keeping it so.
+func (im *importer) passRecip(n *Node) bool {
+	if len(n.Inputs) == 0 || (n.OpType != "Clip" && n.OpType != "Expand") {
+		return false
+	}
+	inv, ok := im.recip[n.Inputs[0]]
+	if !ok {
+		return false
+	}
+	if n.OpType == "Clip" {
+		lo, err := im.in(n, 1)
+		if err != nil || lo == nil || lo.k == nil || lo.k.len() != 1 || lo.k.floats()[0] > 1e-6 {
+			return false
+		}
+		if hi, err := im.in(n, 2); err != nil || hi != nil {
+			return false
+		}
+	}
+	v := *im.vals[n.Inputs[0]]
+	v.name = n.Outputs[0]
+	im.vals[n.Outputs[0]] = &v
+	im.recip[n.Outputs[0]] = inv
+	return true
+}

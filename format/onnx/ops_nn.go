@@ -74,7 +74,12 @@ func (im *importer) matMul(n *Node) error {
 		return im.fullyConnected(n, a, n.Inputs[1], transpose2(b.k.floats(), int(kk), int(nn)), nn, kk, nil, transposedQ8(b.k.q8, int(kk), int(nn)))
 	}
 	if a.k != nil && b.k != nil {
-		return fmt.Errorf("%w: MatMul of two constants", ErrUnsupported)
+		k, err := matMulKonst(a.k, b.k)
+		if err != nil {
+			return err
+		}
+		im.setConst(n, 0, k)
+		return nil
 	}
 	ra, rb := len(a.shape), len(b.shape)
 	m, k := a.shape[ra-2], a.shape[ra-1]
@@ -567,7 +572,19 @@ func (im *importer) unary(n *Node) error {
 	if err != nil {
 		return err
 	}
+	if x.k != nil && n.OpType == "Clip" {
+		return im.clipKonst(n, x.k)
+	}
 	if x.k != nil {
+		if f := constUnary[n.OpType]; f != nil {
+			// Swin v2's position-bias MLP runs on constant coordinates.
+			k := &konst{shape: x.k.shape, float: true}
+			for _, v := range x.k.floats() {
+				k.f = append(k.f, float32(f(float64(v))))
+			}
+			im.setConst(n, 0, k)
+			return nil
+		}
 		return fmt.Errorf("%w: %s of a constant", ErrUnsupported, n.OpType)
 	}
 	var code format.OpCode

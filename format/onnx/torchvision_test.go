@@ -49,9 +49,13 @@ var (
 	// tvUnsupported maps the models that do not import yet to what their
 	// import error must say (a clear ErrUnsupported naming the missing
 	// piece, not a wrong result).
-	tvUnsupported = map[string]string{
-		"swin_v2_t": "MatMul of two constants",
-	}
+	tvUnsupported = map[string]string{}
+	// tvNoInt8 maps the models whose float import matches but whose int8
+	// calibration does not run yet to what the failure must say. Swin v2
+	// normalizes queries and keys (F.normalize); the keys of its
+	// zero-padded window tokens are zero, so the reciprocal norm spans
+	// 1e12 and no int8 scale serves it.
+	tvNoInt8 = map[string]string{"swin_v2_t": "out of range"}
 )
 
 // tvEntry is one model of the export manifest.
@@ -217,6 +221,14 @@ func checkTorchvision(t *testing.T, models ...string) {
 				t.Errorf("float logits differ from PyTorch's by %.3g of the largest, want ≤ 1e-4", d)
 			}
 
+			if want, ok := tvNoInt8[name]; ok {
+				err := tvInt8(r.Model, x)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("int8: error %v, want one mentioning %q (if it works now, drop it from tvNoInt8)", err, want)
+				}
+				t.Logf("int8 not supported yet: %v", err)
+				return
+			}
 			rng := rand.New(rand.NewSource(1))
 			samples := [][][]float32{{x}}
 			for len(samples) < 8 {
@@ -242,6 +254,24 @@ func checkTorchvision(t *testing.T, models ...string) {
 			}
 		})
 	}
+}
+
+// tvInt8 calibrates fm on x alone and loads the int8 model.
+func tvInt8(fm *format.Model, x []float32) error {
+	ranges, err := ptq.Observe(fm, [][][]float32{{x}}, 2, nil)
+	if err != nil {
+		return err
+	}
+	qm, err := ptq.Quantize(fm, ranges)
+	if err != nil {
+		return err
+	}
+	it, err := runtime.New(qm, runtime.Options{Threads: 1})
+	if err != nil {
+		return err
+	}
+	it.Close()
+	return nil
 }
 
 // runFloats runs m on x (quantized when m's input is int8) and returns its
