@@ -16,6 +16,10 @@ import (
 // output depends only on its row and column, never on the tile it is in,
 // so any split of rows over threads gives the same bits.
 
+// floatWide selects gemmF32W, the zmm kernel over four panels at once,
+// where the CPU has AVX-512F; it gives the same bits as gemmF32.
+var floatWide = hasAVX512F()
+
 // PackedF32 is a float B operand in the micro-kernel's layout: per panel of
 // 16 columns, K rows of 16 floats, and the panel's 16 biases.
 type PackedF32 struct {
@@ -74,8 +78,13 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)
 		ap := &a[m0*lda]
-		if full > 0 {
-			gemmF32(ap, 4*lda, rows, w.k, &w.b[0], full, &w.bias[0], &out[m0*ldo], 4*ldo, &clip)
+		done := 0
+		if floatWide && full >= 4 {
+			done = full / 4 * 4
+			gemmF32W(ap, 4*lda, rows, w.k, &w.b[0], full/4, &w.bias[0], &out[m0*ldo], 4*ldo, &clip)
+		}
+		if full > done {
+			gemmF32(ap, 4*lda, rows, w.k, &w.b[done*16*w.k], full-done, &w.bias[16*done], &out[m0*ldo+16*done], 4*ldo, &clip)
 		}
 		if rem := w.n - 16*full; rem > 0 {
 			gemmF32(ap, 4*lda, rows, w.k, &w.b[full*16*w.k], 1, &w.bias[16*full], &tile[0], 64, &clip)

@@ -178,3 +178,34 @@ func TestConv2DFloatWithinTolerance(t *testing.T) {
 		within(t, fmt.Sprintf("case %d %+v", i, p), got, want, mag, k)
 	}
 }
+
+// TestFloatWideSameBits: the zmm kernel over four panels (AVX-512F) gives
+// the bits of the ymm kernel, so the float results do not depend on which
+// one a CPU runs.
+func TestFloatWideSameBits(t *testing.T) {
+	checkFloat(t)
+	if !hasAVX512F() {
+		t.Skip("no AVX-512F: only the ymm kernel runs here")
+	}
+	defer func(w bool) { floatWide = w }(floatWide)
+	g := newGen(24)
+	for i := 0; i < iters(60); i++ {
+		m, n, k := 1+g.IntN(30), 64*(1+g.IntN(4))+g.IntN(80), 1+g.IntN(300)
+		p := kernels.FCFloatParams{M: m, N: n, K: k, Bias: g.f32(n), ActMin: float32(math.Inf(-1)), ActMax: float32(math.Inf(1))}
+		if i%3 == 0 {
+			p.ActMin, p.ActMax = -1, 1
+		}
+		x, w := g.f32(m*k), g.f32(n*k)
+		pk := PackFCFloat(&p, w)
+		narrow, wide := make([]float32, m*n), make([]float32, m*n)
+		floatWide = false
+		FullyConnectedFloat(&p, x, pk, narrow)
+		floatWide = true
+		FullyConnectedFloat(&p, x, pk, wide)
+		for j := range narrow {
+			if math.Float32bits(narrow[j]) != math.Float32bits(wide[j]) {
+				t.Fatalf("case %d M=%d N=%d K=%d: out[%d] zmm %v, ymm %v", i, m, n, k, j, wide[j], narrow[j])
+			}
+		}
+	}
+}

@@ -119,3 +119,11 @@ func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32
 
 //go:noescape
 func scaleF32(x *float32, n8 int, s float32)
+
+func hasAVX512F() bool { return cpu.X86.HasAVX512F }
+
+// gemmF32W is gemmF32 over four adjacent panels at once in zmm registers
+// (AVX-512F; np counts groups of four panels).
+//
+//go:noescape
+func gemmF32W(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)

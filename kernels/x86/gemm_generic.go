@@ -167,3 +167,10 @@ func geluF32(x, out *float32, n8 int, k *expConsts)                         { pa
 func maxF32(x *float32, n8 int) float32                                     { panic("unreachable") }
 func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32 { panic("unreachable") }
 func scaleF32(x *float32, n8 int, s float32)                                { panic("unreachable") }
+
+func hasAVX512F() bool { return false }
+
+// gemmF32W is gemmF32 over 4·np panels.
+func gemmF32W(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32) {
+	gemmF32(a, lda, rows, k, b, 4*np, bias, out, ldc, clip)
+}

@@ -351,6 +351,85 @@ func fma() {
 	ins("RET")
 }
 
+// fmaWide writes gemmF32W: gemmF32 over four adjacent 16-column panels at
+// once with zmm registers (AVX-512F): accumulators Z0…Z23 (row r, panel
+// v: Z(4r+v)), B Z24…Z27 from the four panels (kb bytes apart), A
+// broadcast Z28. Each output sees the same multiply-adds in the same
+// order as in gemmF32, so the two give the same bits. np counts groups of
+// four panels.
+func fmaWide() {
+	name := "gemmF32W"
+	fmt.Fprintf(&buf, "\n// func %s(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	ins("MOVQ a+0(FP), R9")
+	ins("MOVQ lda+8(FP), R8")
+	ins("MOVQ rows+16(FP), CX")
+	for i := 1; i < mr; i++ {
+		ins("MOVQ %s, %s", rowReg[i-1], rowReg[i])
+		ins("LEAQ (%s)(R8*1), AX", rowReg[i-1])
+		ins("CMPQ CX, $%d", i+1)
+		ins("CMOVQGE AX, %s", rowReg[i])
+	}
+	ins("MOVQ b+32(FP), BX")
+	ins("MOVQ np+40(FP), SI")
+	ins("MOVQ bias+48(FP), DI")
+	ins("MOVQ out+56(FP), AX")
+	ins("MOVQ ldc+64(FP), R8")
+	acc := func(r, v int) string { return fmt.Sprintf("Z%d", 4*r+v) }
+	label(name + "_panel")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 4; v++ {
+			ins("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+		}
+	}
+	comment("CX = k, DX = A offset, R14 = 64·k (bytes between panels; ABI0 code may use R14)")
+	ins("MOVQ k+24(FP), CX")
+	ins("MOVQ CX, R14")
+	ins("SHLQ $6, R14")
+	ins("XORQ DX, DX")
+	label(name + "_k")
+	ins("VMOVUPS (BX), Z24")
+	ins("VMOVUPS (BX)(R14*1), Z25")
+	ins("VMOVUPS (BX)(R14*2), Z26")
+	ins("ADDQ R14, BX")
+	ins("VMOVUPS (BX)(R14*2), Z27")
+	ins("SUBQ R14, BX")
+	for r := 0; r < mr; r++ {
+		ins("VBROADCASTSS (%s)(DX*1), Z28", rowReg[r])
+		for v := 0; v < 4; v++ {
+			ins("VFMADD231PS Z%d, Z28, %s", 24+v, acc(r, v))
+		}
+	}
+	ins("ADDQ $64, BX")
+	ins("ADDQ $4, DX")
+	ins("DECQ CX")
+	ins("JNZ %s_k", name)
+	comment("B moves on to the next four panels: it is 64·k past the first")
+	ins("LEAQ (BX)(R14*2), BX")
+	ins("ADDQ R14, BX")
+	ins("MOVQ clip+72(FP), CX")
+	ins("VBROADCASTSS 0(CX), Z28")
+	ins("VBROADCASTSS 4(CX), Z29")
+	for r := 0; r < mr; r++ {
+		rowGuard(r, name+"_next")
+		outRow(r)
+		for v := 0; v < 4; v++ {
+			a := acc(r, v)
+			ins("VADDPS %d(DI), %s, %s", 64*v, a, a)
+			ins("VMAXPS %s, Z28, %s", a, a)
+			ins("VMINPS %s, Z29, %s", a, a)
+			ins("VMOVUPS %s, %d(DX)", a, 64*v)
+		}
+	}
+	label(name + "_next")
+	ins("ADDQ $256, AX")
+	ins("ADDQ $256, DI")
+	ins("DECQ SI")
+	ins("JNZ %s_panel", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
 // helpers writes the byte-sum and widening helpers (AVX2).
 func helpers() {
 	buf.WriteString(`
@@ -847,6 +926,7 @@ func main() {
 	}
 	avx2()
 	fma()
+	fmaWide()
 	helpers()
 	elementwise()
 	floatMath()
