@@ -386,6 +386,11 @@ func (f *TokenFlow) op(i int) {
 		x := in(0)
 		*o = flowTensor{}
 		copy(o.ax[1:], x.ax[1:])
+		if lx, lp := x.ax[0], in(1).ax[0]; (lx.kind == axTokens && lx.rows.b != nil || lp.kind == axTokens && lp.rows.b != nil) &&
+			!(lx.kind == axTokens && lp.kind == axTokens && lx.rows.same(lp.rows)) {
+			f.block(i, "scatters rows with positions that do not follow the same pruning", "scatter the pruned rows with positions gathered by the same pruning op")
+			return
+		}
 		if l := x.ax[0]; l.kind == axTokens && l.rows.b != nil && l.rows.lo == 0 && l.rows.b.from != nil && l.rows.b.from.b == nil {
 			// Back in place: positions that gather a constant table
 			// of rows with the pruning's selection put row j of what
@@ -423,7 +428,7 @@ func (f *TokenFlow) op(i int) {
 		s := f.shape(op.Inputs[0])
 		f.steps = append(f.steps, tokenStep{op: i, kind: stepRows, b: b, lo: [3]int{lo}, per: int(product32(s[a+1 : rank-1]))})
 	case format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic, format.OpTanh, format.OpHardSwish,
-		format.OpRsqrt, format.OpQuantize, format.OpDequantize, format.OpSwiGLU:
+		format.OpHardSigmoid, format.OpRsqrt, format.OpQuantize, format.OpDequantize, format.OpSwiGLU:
 		*o = flowTensor{ax: in(0).ax}
 		if len(op.Inputs) > 1 {
 			f.merge(i, o, op.Inputs[1:], out)
@@ -560,7 +565,7 @@ func (f *TokenFlow) merge(i int, o *flowTensor, ins []int32, out int32) {
 	os := f.shape(out)
 	for oa := range os {
 		var got axisLabel
-		conflict, other := false, false
+		conflict, other, pruned := false, false, false
 		for _, t := range ins {
 			if t < 0 {
 				continue
@@ -571,6 +576,7 @@ func (f *TokenFlow) merge(i int, o *flowTensor, ins []int32, out int32) {
 				continue
 			}
 			l := f.t[t].ax[a]
+			pruned = pruned || l.kind == axTokens && l.rows.b != nil
 			switch {
 			case l.kind == axNone:
 				other = true
@@ -580,7 +586,7 @@ func (f *TokenFlow) merge(i int, o *flowTensor, ins []int32, out int32) {
 				conflict = true
 			}
 		}
-		if got.kind == axTokens && got.rows.b != nil && (conflict || other) {
+		if pruned && (conflict || other) {
 			f.block(i, fmt.Sprintf("combines the pruned tokens with %d rows that do not follow the pruning (a per-token constant, such as a position embedding, after the pruning point?)", os[oa]),
 				"prune after the point where such tensors are added")
 		}
@@ -664,7 +670,10 @@ func isGridOrder(ids []int32, n int) bool {
 // concat labels out = Concat(inputs) along the op's axis.
 func (f *TokenFlow) concat(i int, out int32) {
 	op := &f.m.Ops[i]
-	axis := int(op.Options.(*format.ConcatOptions).Axis)
+	axis := 0 // options are optional: axis 0
+	if o, ok := op.Options.(*format.ConcatOptions); ok {
+		axis = int(o.Axis)
+	}
 	if axis < 0 {
 		axis += len(f.shape(out))
 	}
@@ -760,7 +769,10 @@ func (f *TokenFlow) markRead(ids []int32) {
 // gather labels out = Gather(x, indices) along the op's axis.
 func (f *TokenFlow) gather(i int, out int32) {
 	op := &f.m.Ops[i]
-	axis := int(op.Options.(*format.GatherOptions).Axis)
+	axis := 0 // options are optional: axis 0
+	if o, ok := op.Options.(*format.GatherOptions); ok {
+		axis = int(o.Axis)
+	}
 	x, idx := op.Inputs[0], op.Inputs[1]
 	xs := f.shape(x)
 	if axis < 0 {

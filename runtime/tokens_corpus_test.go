@@ -486,3 +486,149 @@ func TestPatchGridZoo(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeTokensMutated: valid models made by mutating pruned corpus
+// exports (slice windows, pruning prefixes and keeps, transposes, mean
+// axes, inputs swapped for tensors of the same shape) never make the
+// analysis, New, SetTokens, Invoke or FixTokens panic, and those that
+// keep a run-time budget run at a random budget bit for bit as FixTokens'
+// static model of it.
+func TestAnalyzeTokensMutated(t *testing.T) {
+	dir, models := vitCorpus(t)
+	r := rand.New(rand.NewSource(7))
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	for _, name := range []string{"attnmap_b1_dist_reg", "gap_reg4", "reg4_end_sep", "tv_vit"} {
+		var cm corpusModel
+		for _, c := range models {
+			if c.Name == name {
+				cm = c
+			}
+		}
+		if cm.File == "" {
+			t.Fatalf("no corpus model %s", name)
+		}
+		im, err := onnx.ImportFile(filepath.Join(dir, cm.File), onnx.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := zoo.InsertPruning(im.Model, zoo.PruneOptions{AfterBlock: 0, Mode: "uniform"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid, accepted := 0, 0
+		for mi := 0; mi < n; mi++ {
+			m := mutate(pm, r)
+			if m.Validate() != nil {
+				continue
+			}
+			valid++
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("%s mutation %d: panic %v", name, mi, p)
+					}
+				}()
+				runtime.AnalyzeTokens(m).Err()
+				it, err := runtime.New(m, runtime.Options{Threads: 1})
+				if err != nil {
+					return
+				}
+				defer it.Close()
+				max, err := it.TokenBudget()
+				if err != nil {
+					_ = it.Invoke()
+					return
+				}
+				// An accepted model runs at any budget as its static
+				// version does.
+				k := 1 + r.Intn(max)
+				if err := it.SetTokens(k); err != nil {
+					t.Fatalf("%s mutation %d: SetTokens(%d): %v", name, mi, k, err)
+				}
+				x := zoo.SampleInput(m, rand.New(rand.NewSource(int64(k))))
+				setInput(it, x)
+				if err := it.Invoke(); err != nil {
+					t.Fatalf("%s mutation %d: %v", name, mi, err)
+				}
+				_ = it.KeptPatches(nil)
+				fixed, err := runtime.FixTokens(m, k)
+				if err != nil {
+					t.Fatalf("%s mutation %d: FixTokens(%d): %v", name, mi, k, err)
+				}
+				fit := newInterp(t, fixed, 1)
+				setInput(fit, x)
+				if err := fit.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				for o := range m.Outputs {
+					if !bytes.Equal(it.Output(o).Bytes(), fit.Output(o).Bytes()) {
+						t.Errorf("%s mutation %d: keep %d: output %d differs from FixTokens'", name, mi, k, o)
+					}
+				}
+				accepted++
+			}()
+		}
+		t.Logf("%s: %d of %d mutations valid, %d of them with a run-time budget", name, valid, n, accepted)
+	}
+}
+
+// mutate returns a copy of m with one op's options or one input changed.
+func mutate(m *format.Model, r *rand.Rand) *format.Model {
+	nm := *m
+	nm.MemoryPlan = nil
+	nm.Ops = append([]format.Op(nil), m.Ops...)
+	i := r.Intn(len(nm.Ops))
+	op := &nm.Ops[i]
+	op.Inputs = append([]int32(nil), op.Inputs...)
+	shape := func(k int) []int32 { return nm.Tensors[op.Inputs[k]].Shape }
+	switch o := op.Options.(type) {
+	case *format.SliceOptions:
+		c := *o
+		c.Begin, c.Size = slices.Clone(o.Begin), slices.Clone(o.Size)
+		a := r.Intn(len(c.Begin))
+		d := shape(0)[a]
+		c.Begin[a] = int32(r.Intn(int(d)))
+		c.Size[a] = d - c.Begin[a]
+		if r.Intn(2) == 0 {
+			c.Size[a] = 1 + int32(r.Intn(int(d-c.Begin[a])))
+		}
+		op.Options = &c
+		// The output shape follows the window.
+		out := append([]int32(nil), nm.Tensors[op.Outputs[0]].Shape...)
+		out[a] = c.Size[a]
+		nm.Tensors = append([]format.Tensor(nil), nm.Tensors...)
+		nm.Tensors[op.Outputs[0]].Shape = out
+	case *format.DiverseSelectOptions:
+		c := *o
+		t := shape(0)[0]
+		c.Prefix = int32(r.Intn(int(t)))
+		c.Keep = 1 + int32(r.Intn(int(t-c.Prefix)))
+		op.Options = &c
+	case *format.TransposeOptions:
+		c := *o
+		c.Perm = slices.Clone(o.Perm)
+		r.Shuffle(len(c.Perm), func(a, b int) { c.Perm[a], c.Perm[b] = c.Perm[b], c.Perm[a] })
+		op.Options = &c
+	case *format.MeanOptions:
+		c := *o
+		c.Axes = []int32{int32(r.Intn(len(shape(0))))}
+		op.Options = &c
+	default:
+		k := r.Intn(len(op.Inputs))
+		if op.Inputs[k] < 0 {
+			break
+		}
+		want := shape(k)
+		var same []int32
+		for t := range nm.Tensors {
+			if slices.Equal(nm.Tensors[t].Shape, want) && nm.Tensors[t].DType == nm.Tensors[op.Inputs[k]].DType {
+				same = append(same, int32(t))
+			}
+		}
+		op.Inputs[k] = same[r.Intn(len(same))]
+	}
+	return &nm
+}
