@@ -11,6 +11,7 @@ merge their entries into DIR/manifest.json. See README.md beside this file.
 """
 
 import argparse
+import fcntl
 import gzip
 import json
 import math
@@ -188,6 +189,11 @@ STRUCTURES = {
                             features=["torchvision VisionTransformer", "nn.MultiheadAttention", "symbolic batch dimension"]),
     "deit_dist_dynbatch": dict(family="deit", vit=dict(dist=True, head="dist"), dynamic_batch=True,
                                features=["class token", "distillation token", "two heads", "symbolic batch dimension"]),
+    "tv_vit_nofold": dict(family="torchvision", tv=dict(), export=dict(do_constant_folding=False),
+                          features=["torchvision VisionTransformer", "nn.MultiheadAttention", "exported without constant folding"]),
+    "gap_reg4_initin": dict(family="gap", vit=dict(cls=False, head="gap", registers=4),
+                            export=dict(keep_initializers_as_inputs=True),
+                            features=["no class token", "4 registers", "mean over patch tokens", "weights also listed as graph inputs (keep_initializers_as_inputs)"]),
     "cls_fused_pre_gelu": dict(family="cls", vit=dict(), features=["class token", "fused qkv", "pre-norm", "gelu"]),
     "cls_sep_pre_relu": dict(family="cls", vit=dict(fused=False, act="relu", depth=3),
                              features=["class token", "separate q/k/v", "pre-norm", "relu"]),
@@ -252,7 +258,7 @@ def describe(name, model, spec, output_names, opset):
     }
 
 
-def export(model, name, x, outdir, opset, output_names, dynamic_batch=False):
+def export(model, name, x, outdir, opset, output_names, dynamic_batch=False, options=None):
     """Exports model on input x and writes its reference files; returns the output shapes."""
     model.eval()
     path = os.path.join(outdir, name + ".onnx")
@@ -263,8 +269,10 @@ def export(model, name, x, outdir, opset, output_names, dynamic_batch=False):
     # its fused fast path (aten::_native_multi_head_attention), which has no
     # ONNX export.
     axes = {n: {0: "batch"} for n in ["input"] + output_names} if dynamic_batch else None
+    kw = dict(do_constant_folding=True, dynamic_axes=axes)
+    kw.update(options or {})
     torch.onnx.export(model, (x,), path, opset_version=opset, input_names=["input"],
-                      output_names=output_names, do_constant_folding=True, dynamic_axes=axes)
+                      output_names=output_names, **kw)
     np.save(os.path.join(outdir, name + "_input.npy"), x.numpy().astype(np.float32))
     shapes = []
     for o, y in zip(output_names, ys):
@@ -302,9 +310,11 @@ def cmd_export(args):
         x = torch.randn(1, 1, *image)
         opset = spec.get("opset", OPSET)
         names = output_names_of(model)
-        shapes = export(model, name, x, args.out, opset, names, spec.get("dynamic_batch", False))
+        shapes = export(model, name, x, args.out, opset, names, spec.get("dynamic_batch", False),
+                        spec.get("export"))
         e = describe(name, model, spec, names, opset)
         e["dynamic_batch"] = spec.get("dynamic_batch", False)
+        e["export_options"] = spec.get("export", {})
         for o, s in zip(e["outputs"], shapes):
             o["shape"] = s
         e["trained"] = False
@@ -316,6 +326,13 @@ def cmd_export(args):
 
 
 def merge_manifest(outdir, entries):
+    """Adds or replaces entries in outdir/manifest.json (locked: `train --only` runs may go in parallel)."""
+    with open(os.path.join(outdir, ".manifest.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        write_manifest(outdir, entries)
+
+
+def write_manifest(outdir, entries):
     path = os.path.join(outdir, "manifest.json")
     models = {}
     if os.path.exists(path):
@@ -351,8 +368,12 @@ def read_mnist(d):
     return imgs, labels
 
 
-def preprocess(u8):
-    return (torch.from_numpy(u8.astype(np.float32)) / 255 - MNIST_MEAN) / MNIST_STD
+def unit(u8):
+    return torch.from_numpy(u8.astype(np.float32)) / 255
+
+
+def normalise(x):
+    return (x - MNIST_MEAN) / MNIST_STD
 
 
 TRAINED = {
@@ -367,17 +388,22 @@ TRAINED = {
 TRAIN_ARCH = dict(dim=48, depth=3, heads=3, mlp=96, patch=4)
 
 
-def shift(x, gen, pad=2):
-    """Random translation by up to pad pixels (zero = background after normalisation)."""
+def augment(x, gen, kind):
+    """Random small shifts ("shift": up to 2 pixels) or affine maps ("affine": rotation up to
+    10 degrees, scale 0.9-1.1, shift up to 2 pixels) of images in [0, 1], background 0."""
     b = x.shape[0]
-    bg = (0 - MNIST_MEAN) / MNIST_STD
-    xp = F.pad(x, (pad, pad, pad, pad), value=bg)
-    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
-    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
-    out = torch.empty_like(x)
-    for i in range(b):
-        out[i] = xp[i, :, dy[i]:dy[i] + 28, dx[i]:dx[i] + 28]
-    return out
+    if kind == "none":
+        return x
+    u = lambda lo, hi: lo + (hi - lo) * torch.rand(b, generator=gen)
+    tx, ty = u(-2, 2) * 2 / 28, u(-2, 2) * 2 / 28  # affine_grid works in [-1, 1]
+    if kind == "shift":
+        ang, sc = torch.zeros(b), torch.ones(b)
+    else:
+        ang, sc = u(-10, 10) * math.pi / 180, u(0.9, 1.1)
+    c, s_ = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([c, -s_, tx], 1), torch.stack([s_, c, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def accuracy(model, x, y):
@@ -395,8 +421,8 @@ def cmd_train(args):
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     imgs, labels = read_mnist(args.mnist)
-    xtr, ytr = preprocess(imgs[:5000]), torch.from_numpy(labels[:5000].astype(np.int64))
-    xte, yte = preprocess(imgs[5000:10000]), torch.from_numpy(labels[5000:10000].astype(np.int64))
+    xtr, ytr = unit(imgs[:5000]), torch.from_numpy(labels[:5000].astype(np.int64))
+    xte, yte = normalise(unit(imgs[5000:10000])), torch.from_numpy(labels[5000:10000].astype(np.int64))
     entries = []
     for name, spec in TRAINED.items():
         if args.only and name not in args.only:
@@ -415,7 +441,7 @@ def cmd_train(args):
             total = 0.0
             for i in range(0, 5000, args.batch):
                 idx = perm[i:i + args.batch]
-                xb = shift(xtr[idx], gen)
+                xb = normalise(augment(xtr[idx], gen, args.aug))
                 out = logits_of(model, model(xb))
                 loss = F.cross_entropy(out, ytr[idx], label_smoothing=0.1)
                 opt.zero_grad()
@@ -443,7 +469,7 @@ def cmd_train(args):
                               "formula": "x' = (x/255 - 0.1307)/0.3081"},
             "training": {"data": "MNIST test images 0-4999 (CC BY-SA 3.0, LeCun, Cortes, Burges)",
                          "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
-                         "augmentation": "random shift up to 2 pixels", "arch": TRAIN_ARCH,
+                         "augmentation": args.aug, "arch": TRAIN_ARCH,
                          "seconds": round(time.time() - t0)},
             "top1_mnist_test_5000_9999": top1,
             "predictions": {"file": name + "_preds.npy", "first_image": 5000, "count": len(preds),
@@ -472,6 +498,7 @@ def main():
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--aug", choices=("none", "shift", "affine"), default="affine")
     t.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     {"export": cmd_export, "train": cmd_train}[args.cmd](args)
