@@ -327,9 +327,12 @@ def cmd_export(args):
 
 def merge_manifest(outdir, entries):
     """Adds or replaces entries in outdir/manifest.json (locked: `train --only` runs may go in parallel)."""
-    with open(os.path.join(outdir, ".manifest.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    fd = os.open(outdir, os.O_RDONLY)  # lock the directory: no lock file left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         write_manifest(outdir, entries)
+    finally:
+        os.close(fd)
 
 
 def write_manifest(outdir, entries):
