@@ -9,6 +9,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 // KernelSet is one implementation of the hot int8 kernels. kernels/ref
@@ -41,6 +42,10 @@ type KernelSet struct {
 	// parameters are a per-call copy (a block of rows), so by value.
 	LayerNormInt8 func(p kernels.LayerNormParams, x, out []int8)
 	SoftmaxInt8   func(p kernels.SoftmaxParams, x, out []int8)
+	// LookupInt8 replaces ref.LookupInt8, the int8 table ops (GELU,
+	// logistic, tanh, HardSwish and friends); the table is the prepared
+	// op's, on the heap.
+	LookupInt8 func(t *quant.Table, x, out []int8)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
 	// once at load into the set's micro-kernel layout and return the

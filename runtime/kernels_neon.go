@@ -34,7 +34,11 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
 			neon.MatMulInt8(path, &p, a, b, out)
 		},
-		AddInt8: neon.AddInt8,
+		AddInt8:    neon.AddInt8,
+		LookupInt8: neon.LookupInt8,
+		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
+			neon.SoftmaxInt8(&p, x, out)
+		},
 		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 			pk := neon.PackFC(path, &p, w)
 			if pk == nil {

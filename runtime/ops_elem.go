@@ -130,6 +130,9 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			}
 		}
 		px, po := x.Int8(), out.Int8()
+		if f := c.it.kernels.LookupInt8; f != nil {
+			return serial(func() { f(&t, px, po) }), 0, nil
+		}
 		return serial(func() { ref.LookupInt8(&t, px, po) }), 0, nil
 	case format.Float32:
 		var f func(x, out []float32)

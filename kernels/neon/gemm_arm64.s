@@ -1510,6 +1510,202 @@ addloop:
 	BNE addloop
 	RET
 
+// func maxBlocks(p *int8, n16 int) int8
+TEXT ·maxBlocks(SB), NOSPLIT, $0-17
+	MOVD p+0(FP), R0
+	MOVD n16+8(FP), R1
+	VLD1.P 16(R0), [V0.B16]
+	SUBS $1, R1, R1
+	BEQ maxreduce
+maxloop:
+	VLD1.P 16(R0), [V1.B16]
+	WORD $0x4e216400 // smax v0.16b, v0.16b, v1.16b
+	SUBS $1, R1, R1
+	BNE maxloop
+maxreduce:
+	WORD $0x4e30a800 // smaxv b0, v0.16b
+	VMOV V0.B[0], R2
+	MOVB R2, ret+16(FP)
+	RET
+
+// func lookupInt8(t *[256]int8, x, out *int8, n16 int)
+TEXT ·lookupInt8(SB), NOSPLIT, $0-32
+	MOVD t+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	VLD1.P 64(R0), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P 64(R0), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R0), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P 64(R0), [V28.B16, V29.B16, V30.B16, V31.B16]
+	VMOVI $64, V8.B16
+	VMOVI $128, V9.B16
+lutloop:
+	VLD1.P 16(R1), [V0.B16]
+	VEOR V9.B16, V0.B16, V0.B16 // x+128 as a byte
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
+	VSUB V8.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
+	VSUB V8.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
+	VSUB V8.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
+	VST1.P [V1.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE lutloop
+	RET
+
+// func softmaxSum(x, unused *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32)
+TEXT ·softmaxSum(SB), NOSPLIT, $0-48
+	MOVD x+0(FP), R0
+	MOVD n16+16(FP), R3
+	MOVD t+24(FP), R4
+	MOVD mx+32(FP), R6
+	VDUP R6, V8.B16
+	VMOVI $64, V9.B16
+	MOVD 512(R4), R6
+	VDUP R6, V10.B16 // d0
+	VLD1.P 64(R4), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
+	MOVD res+40(FP), R7
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+smxsumloop:
+	VLD1.P 16(R0), [V0.B16]
+	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
+	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
+	MOVD R4, R5
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
+	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VZIP1 V2.B16, V1.B16, V4.B16 // low 16 bits of entries 0-7
+	VZIP2 V2.B16, V1.B16, V5.B16 // 8-15
+	WORD $0x6e60688c // uadalp v12.4s, v4.8h
+	WORD $0x6e6068ac // uadalp v12.4s, v5.8h
+	WORD $0x4e20686d // sadalp v13.8h, v3.16b
+	SUBS $1, R3, R3
+	BNE smxsumloop
+	VST1 [V12.B16, V13.B16], (R7)
+	RET
+
+// func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)
+// out = min(⌊(256·e + half)/sum⌋, 255) − 128: the quotient estimated in
+// float32 (off by at most one) and corrected with the exact remainder.
+TEXT ·softmaxOut(SB), NOSPLIT, $0-64
+	MOVD x+0(FP), R0
+	MOVD n16+16(FP), R3
+	MOVD t+24(FP), R4
+	MOVD mx+32(FP), R6
+	VDUP R6, V8.B16
+	VMOVI $64, V9.B16
+	MOVD 512(R4), R6
+	VDUP R6, V10.B16 // d0
+	VLD1.P 64(R4), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
+	MOVD out+8(FP), R2
+	MOVD half+40(FP), R6
+	VDUP R6, V11.S4
+	MOVD rcp+56(FP), R6
+	VDUP R6, V12.S4
+	MOVD sum+48(FP), R6
+	VDUP R6, V13.S4
+	VEOR V14.B16, V14.B16, V14.B16
+	VMOVI $128, V15.B16
+smxoutloop:
+	VLD1.P 16(R0), [V0.B16]
+	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
+	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
+	MOVD R4, R5
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
+	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry
+	VZIP1 V2.B16, V1.B16, V4.B16
+	VZIP2 V2.B16, V1.B16, V5.B16
+	VZIP1 V14.B16, V3.B16, V6.B16
+	VZIP2 V14.B16, V3.B16, V7.B16
+	VZIP1 V6.H8, V4.H8, V0.H8 // entries 0-3 as uint32
+	VZIP2 V6.H8, V4.H8, V1.H8
+	VZIP1 V7.H8, V5.H8, V2.H8
+	VZIP2 V7.H8, V5.H8, V3.H8
+	VSHL $8, V0.S4, V4.S4
+	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
+	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
+	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
+	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
+	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
+	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
+	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
+	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
+	VADD V7.S4, V5.S4, V0.S4 // −1 where it is negative
+	VSHL $8, V1.S4, V4.S4
+	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
+	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
+	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
+	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
+	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
+	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
+	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
+	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
+	VADD V7.S4, V5.S4, V1.S4 // −1 where it is negative
+	VSHL $8, V2.S4, V4.S4
+	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
+	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
+	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
+	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
+	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
+	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
+	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
+	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
+	VADD V7.S4, V5.S4, V2.S4 // −1 where it is negative
+	VSHL $8, V3.S4, V4.S4
+	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
+	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
+	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
+	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
+	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
+	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
+	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
+	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
+	VADD V7.S4, V5.S4, V3.S4 // −1 where it is negative
+	VUZP1 V1.H8, V0.H8, V4.H8
+	VUZP1 V3.H8, V2.H8, V5.H8
+	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
+	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
+	VEOR V15.B16, V6.B16, V6.B16 // − 128
+	VST1.P [V6.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE smxoutloop
+	RET
+
 // func tapCell(taps **int8, nb int, coef *int32, n16 int, acc *int32, out *int8, q *[4]int32)
 // Registers: V0-V7 taps, V8-V13 sums, V16-V19 accumulators, V20 coefficient,
 // V21 bias, V24-V26 requantization.

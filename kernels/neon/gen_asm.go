@@ -504,6 +504,174 @@ func genMin() {
 	ins("RET")
 }
 
+// genMax writes maxBlocks, minBlocks' twin with SMAX/SMAXV.
+func genMax() {
+	fmt.Fprintf(&buf, "\n// func maxBlocks(p *int8, n16 int) int8\n")
+	fmt.Fprintf(&buf, "TEXT ·maxBlocks(SB), NOSPLIT, $0-17\n")
+	ins("MOVD p+0(FP), R0")
+	ins("MOVD n16+8(FP), R1")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("SUBS $1, R1, R1")
+	ins("BEQ maxreduce")
+	label("maxloop")
+	ins("VLD1.P 16(R0), [V1.B16]")
+	word("smax v0.16b, v0.16b, v1.16b")
+	ins("SUBS $1, R1, R1")
+	ins("BNE maxloop")
+	label("maxreduce")
+	word("smaxv b0, v0.16b")
+	ins("VMOV V0.B[0], R2")
+	ins("MOVB R2, ret+16(FP)")
+	ins("RET")
+}
+
+// loadTable loads the 256-byte table at R into V16-V31 (chunk c, bytes
+// 64c to 64c+63, in V16+4c to V19+4c).
+func loadTable(r string) {
+	for c := 0; c < 4; c++ {
+		v := 16 + 4*c
+		ins("VLD1.P 64(%s), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", r, v, v+1, v+2, v+3)
+	}
+}
+
+// lookup256 writes dst = table[idx] for the 256-byte table in V16-V31:
+// TBL over the first 64 bytes, then TBX over each next 64 with the index
+// lowered by 64 (V<c64>); an index out of a chunk's range (including the
+// wrapped-around ones) leaves dst as it is. idx is consumed.
+func lookup256(idx, dst, c64 int) {
+	ins("VTBL V%d.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V%d.B16", idx, dst)
+	for c := 1; c < 4; c++ {
+		v := 16 + 4*c
+		ins("VSUB V%d.B16, V%d.B16, V%d.B16", c64, idx, idx)
+		ins("VTBX V%d.B16, [V%d.B16, V%d.B16, V%d.B16, V%d.B16], V%d.B16", idx, v, v+1, v+2, v+3, dst)
+	}
+}
+
+// genLookup writes lookupInt8: out = t[x+128] for n16 blocks of 16, the
+// table in V16-V31, 4 TBL/TBX per 16 elements.
+func genLookup() {
+	fmt.Fprintf(&buf, "\n// func lookupInt8(t *[256]int8, x, out *int8, n16 int)\n")
+	fmt.Fprintf(&buf, "TEXT ·lookupInt8(SB), NOSPLIT, $0-32\n")
+	ins("MOVD t+0(FP), R0")
+	ins("MOVD x+8(FP), R1")
+	ins("MOVD out+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	loadTable("R0")
+	ins("VMOVI $64, V8.B16")
+	ins("VMOVI $128, V9.B16")
+	label("lutloop")
+	ins("VLD1.P 16(R1), [V0.B16]")
+	ins("VEOR V9.B16, V0.B16, V0.B16 // x+128 as a byte")
+	lookup256(0, 1, 8)
+	ins("VST1.P [V1.B16], 16(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE lutloop")
+	ins("RET")
+}
+
+// softmaxExp writes, for the 16 int8 at R0 (post-incremented), the
+// distances idx = mx − q (mx in V8) and from them, with plane 0 of the
+// exp table in V16-V31 and plane 1 at R4 (loaded chunk by chunk into
+// V4-V7 through R5): V1 = low byte, V2 = second byte, V3 = 0xFF where
+// the entry is 65536 (idx < d0, d0 in V10). V9 holds 64 in every byte.
+func softmaxExp() {
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q")
+	word("cmhi v3.16b, v10.16b, v0.16b")
+	ins("MOVD R4, R5")
+	ins("VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]")
+	ins("VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16")
+	ins("VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16")
+	for c := 1; c < 4; c++ {
+		v := 16 + 4*c
+		ins("VSUB V9.B16, V0.B16, V0.B16")
+		ins("VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]")
+		ins("VTBX V0.B16, [V%d.B16, V%d.B16, V%d.B16, V%d.B16], V1.B16", v, v+1, v+2, v+3)
+		ins("VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16")
+	}
+}
+
+// softmaxArgs loads the arguments both Softmax kernels share.
+func softmaxArgs() {
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n16+16(FP), R3")
+	ins("MOVD t+24(FP), R4")
+	ins("MOVD mx+32(FP), R6")
+	ins("VDUP R6, V8.B16")
+	ins("VMOVI $64, V9.B16")
+	ins("MOVD 512(R4), R6")
+	ins("VDUP R6, V10.B16 // d0")
+	loadTable("R4") // leaves R4 at plane 1
+}
+
+// genSoftmax writes softmaxSum and softmaxOut over n16 blocks of 16 of
+// one row (see softmaxTables in elem.go for the table and its planes).
+func genSoftmax() {
+	fmt.Fprintf(&buf, "\n// func softmaxSum(x, unused *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32)\n")
+	fmt.Fprintf(&buf, "TEXT ·softmaxSum(SB), NOSPLIT, $0-48\n")
+	softmaxArgs()
+	ins("MOVD res+40(FP), R7")
+	ins("VEOR V12.B16, V12.B16, V12.B16")
+	ins("VEOR V13.B16, V13.B16, V13.B16")
+	label("smxsumloop")
+	softmaxExp()
+	ins("VZIP1 V2.B16, V1.B16, V4.B16 // low 16 bits of entries 0-7")
+	ins("VZIP2 V2.B16, V1.B16, V5.B16 // 8-15")
+	word("uadalp v12.4s, v4.8h")
+	word("uadalp v12.4s, v5.8h")
+	word("sadalp v13.8h, v3.16b")
+	ins("SUBS $1, R3, R3")
+	ins("BNE smxsumloop")
+	ins("VST1 [V12.B16, V13.B16], (R7)")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)\n")
+	fmt.Fprintf(&buf, "// out = min(⌊(256·e + half)/sum⌋, 255) − 128: the quotient estimated in\n// float32 (off by at most one) and corrected with the exact remainder.\n")
+	fmt.Fprintf(&buf, "TEXT ·softmaxOut(SB), NOSPLIT, $0-64\n")
+	softmaxArgs()
+	ins("MOVD out+8(FP), R2")
+	ins("MOVD half+40(FP), R6")
+	ins("VDUP R6, V11.S4")
+	ins("MOVD rcp+56(FP), R6")
+	ins("VDUP R6, V12.S4")
+	ins("MOVD sum+48(FP), R6")
+	ins("VDUP R6, V13.S4")
+	ins("VEOR V14.B16, V14.B16, V14.B16")
+	ins("VMOVI $128, V15.B16")
+	label("smxoutloop")
+	softmaxExp()
+	ins("VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry")
+	ins("VZIP1 V2.B16, V1.B16, V4.B16")
+	ins("VZIP2 V2.B16, V1.B16, V5.B16")
+	ins("VZIP1 V14.B16, V3.B16, V6.B16")
+	ins("VZIP2 V14.B16, V3.B16, V7.B16")
+	ins("VZIP1 V6.H8, V4.H8, V0.H8 // entries 0-3 as uint32")
+	ins("VZIP2 V6.H8, V4.H8, V1.H8")
+	ins("VZIP1 V7.H8, V5.H8, V2.H8")
+	ins("VZIP2 V7.H8, V5.H8, V3.H8")
+	for e := 0; e < 4; e++ {
+		ins("VSHL $8, V%d.S4, V4.S4", e)
+		ins("VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half")
+		word("ucvtf v5.4s, v4.4s")
+		word("fmul v5.4s, v5.4s, v12.4s")
+		word("fcvtzu v5.4s, v5.4s")
+		word("mls v4.4s, v5.4s, v13.4s")
+		word("cmge v6.4s, v4.4s, v13.4s")
+		word("cmgt v7.4s, v14.4s, v4.4s")
+		ins("VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum")
+		ins("VADD V7.S4, V5.S4, V%d.S4 // −1 where it is negative", e)
+	}
+	ins("VUZP1 V1.H8, V0.H8, V4.H8")
+	ins("VUZP1 V3.H8, V2.H8, V5.H8")
+	word("uqxtn v6.8b, v4.8h")
+	word("uqxtn2 v6.16b, v5.8h")
+	ins("VEOR V15.B16, V6.B16, V6.B16 // − 128")
+	ins("VST1.P [V6.B16], 16(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE smxoutloop")
+	ins("RET")
+}
+
 // genAdd writes addInt8: n16 blocks of 16 elements of int8 Add with both
 // operands the same shape. q holds, as int64: the multipliers and SQRSHL
 // amounts of A, B and the output (Shift−31, with LeftShift folded into
@@ -735,6 +903,9 @@ func main() {
 	genSum()
 	genMin()
 	genAdd()
+	genMax()
+	genLookup()
+	genSoftmax()
 	genTAP()
 	genZODigits()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {

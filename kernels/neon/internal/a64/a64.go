@@ -114,6 +114,22 @@ var forms = map[string][]form{
 	"sdot": {{arrs: []string{"4s", "16b", "16b"}, base: 0x4e809400}, {arrs: []string{"4s", "16b", "4b"}, base: 0x4f80e000, elem: true}},
 	// SMMLA, FEAT_I8MM: 0 1 0 01110 10 0 Rm 1010 01 Rn Rd.
 	"smmla": {{arrs: []string{"4s", "16b", "16b"}, base: 0x4e80a400}},
+
+	// The int8 Softmax kernels (Arm ARM C7.2): across-lanes maximum,
+	// unsigned compare, unsigned pairwise accumulate, int/float
+	// conversions, float multiply, multiply-subtract, signed compares and
+	// the unsigned saturating narrow.
+	"smaxv":  {{arrs: []string{"b", "16b"}, base: 0x4e30a800}},
+	"cmhi":   {{arrs: []string{"16b", "16b", "16b"}, base: 0x6e203400}},
+	"uadalp": {{arrs: []string{"4s", "8h"}, base: 0x6e606800}},
+	"ucvtf":  {{arrs: []string{"4s", "4s"}, base: 0x6e21d800}},
+	"fmul":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20dc00}},
+	"fcvtzu": {{arrs: []string{"4s", "4s"}, base: 0x6ea1b800}},
+	"mls":    {{arrs: []string{"4s", "4s", "4s"}, base: 0x6ea09400}},
+	"cmge":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea03c00}},
+	"cmgt":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea03400}},
+	"uqxtn":  {{arrs: []string{"8b", "8h"}, base: 0x2e214800}},
+	"uqxtn2": {{arrs: []string{"16b", "8h"}, base: 0x6e214800}},
 }
 
 // Encode returns the 32-bit encoding of one instruction written as an Arm

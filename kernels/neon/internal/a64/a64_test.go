@@ -12,6 +12,17 @@ var known = []struct {
 	want uint32
 }{
 	{"sdot v16.4s, v24.16b, v0.4b[2]", 0x4f80eb10},
+	{"smaxv b0, v1.16b", 0x4e30a820},
+	{"cmhi v3.16b, v10.16b, v0.16b", 0x6e203543},
+	{"uadalp v12.4s, v4.8h", 0x6e60688c},
+	{"ucvtf v5.4s, v4.4s", 0x6e21d885},
+	{"fmul v5.4s, v5.4s, v12.4s", 0x6e2cdca5},
+	{"fcvtzu v5.4s, v5.4s", 0x6ea1b8a5},
+	{"mls v4.4s, v5.4s, v13.4s", 0x6ead94a4},
+	{"cmge v6.4s, v4.4s, v13.4s", 0x4ead3c86},
+	{"cmgt v7.4s, v14.4s, v4.4s", 0x4ea435c7},
+	{"uqxtn v6.8b, v4.8h", 0x2e214886},
+	{"uqxtn2 v6.16b, v5.8h", 0x6e2148a6},
 	{"sdot v31.4s, v7.16b, v19.4b[3]", 0x4fb3e8ff},
 	{"sdot v20.4s, v5.16b, v1.4b[1]", 0x4fa1e0b4},
 	{"sdot v0.4s, v5.16b, v0.16b", 0x4e8094a0},

@@ -1,0 +1,104 @@
+package neon
+
+import (
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+// LookupInt8 is ref.LookupInt8: 16 elements at a time through the
+// 256-byte table held in 16 registers (TBL over the first 64 bytes, TBX
+// over each next 64), the last len(x) mod 16 in Go.
+func LookupInt8(t *quant.Table, x, out []int8) {
+	n := len(x)
+	if n < 16 {
+		ref.LookupInt8(t, x, out)
+		return
+	}
+	out = out[:n]
+	n16 := n / 16
+	lookupInt8((*[256]int8)(t), &x[0], &out[0], n16)
+	for i := 16 * n16; i < n; i++ {
+		out[i] = t[uint8(x[i])^0x80]
+	}
+}
+
+// softmaxTables is an exp table (kernels.SoftmaxParams.Exp) in the form
+// the Softmax kernels look up with TBL: the low and the second byte of
+// every entry, and d0, the number of leading entries equal to 2^16 (the
+// only ones with bit 16 set; entry d has it exactly when d < d0). The
+// field offsets are fixed by the assembly.
+type softmaxTables struct {
+	p0, p1 [256]uint8
+	d0     int64
+}
+
+// split fills t from exp and reports whether exp has the shape the
+// kernels need: exp[0] > 0, every entry at most 2^16, those equal to 2^16
+// leading, and fewer than 256 of them. NewSoftmaxTable's tables always
+// have it (they fall from exp[0] ≤ 2^16 as the distance grows).
+func (t *softmaxTables) split(exp *[256]uint32) bool {
+	if exp[0] == 0 {
+		return false
+	}
+	d0 := 0
+	for d, e := range exp {
+		switch {
+		case e > 1<<16:
+			return false
+		case e == 1<<16:
+			if d != d0 {
+				return false
+			}
+			d0++
+		}
+		t.p0[d], t.p1[d] = uint8(e), uint8(e>>8)
+	}
+	t.d0 = int64(d0)
+	return d0 < 256
+}
+
+// SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values (others run
+// ref). Per row: the maximum (SMAX), the exact sum of the table entries
+// (each looked up from two byte planes with TBL/TBX, bit 16 by a compare,
+// summed in integers), then out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋, 255) − 128
+// with the quotient estimated in float32 and corrected by its exact
+// remainder (see softmaxOut); the last D mod 16 elements in Go.
+func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
+	d := p.D
+	var t softmaxTables
+	if d < 16 || d > 1<<13 || !t.split(p.Exp) {
+		ref.SoftmaxInt8(p, x, out)
+		return
+	}
+	exp := p.Exp
+	n16 := d / 16
+	var res [8]uint32
+	for r := range p.Rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		mx := maxBlocks(&row[0], n16)
+		for _, q := range row[16*n16:] {
+			mx = max(mx, q)
+		}
+		softmaxSum(&row[0], nil, n16, &t, int(mx), &res)
+		sum := uint64(res[0]) + uint64(res[1]) + uint64(res[2]) + uint64(res[3])
+		var neg int64
+		for _, w := range res[4:] {
+			neg += int64(int16(w)) + int64(int16(w>>16))
+		}
+		sum += uint64(-neg) << 16
+		for _, q := range row[16*n16:] {
+			sum += uint64(exp[uint8(int(mx)-int(q))])
+		}
+		half := sum / 2
+		rcp := math.Float32bits(float32(1 / float64(sum)))
+		softmaxOut(&row[0], &o[0], n16, &t, int(mx), int(half), int(sum), int(rcp))
+		for i := 16 * n16; i < d; i++ {
+			v := (uint64(exp[uint8(int(mx)-int(row[i]))])<<8 + half) / sum
+			o[i] = int8(int32(min(v, 255)) - 128)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+//go:build !arm64 || purego
+
+package neon
+
+import (
+	"math"
+	"unsafe"
+)
+
+// maxBlocks is the Go twin of the SMAX kernel.
+func maxBlocks(p *int8, n16 int) int8 {
+	m := int8(-128)
+	for _, v := range unsafe.Slice(p, 16*n16) {
+		m = max(m, v)
+	}
+	return m
+}
+
+// lookupInt8 is the Go twin of the TBL kernel.
+func lookupInt8(t *[256]int8, x, out *int8, n16 int) {
+	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
+	for i, v := range xs {
+		os[i] = t[uint8(v)^0x80]
+	}
+}
+
+// softmaxEntry is an exp table entry rebuilt from its planes, as the
+// kernels do: the two bytes, and bit 16 for a distance below d0.
+func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
+	d := uint8(mx - int(q))
+	e := uint32(t.p0[d]) | uint32(t.p1[d])<<8
+	if int64(d) < t.d0 {
+		e |= 1 << 16
+	}
+	return e
+}
+
+// softmaxSum is the Go twin of the sum kernel: the whole low-16-bit sum
+// in res[0] and the negated count in the low int16 of res[4].
+func softmaxSum(x, _ *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32) {
+	*res = [8]uint32{}
+	cnt := 0
+	for _, q := range unsafe.Slice(x, 16*n16) {
+		e := softmaxEntry(t, mx, q)
+		res[0] += e & 0xffff
+		cnt += int(e >> 16)
+	}
+	res[4] = uint32(uint16(int16(-cnt)))
+}
+
+// softmaxOut is the Go twin of the output kernel, in the kernel's
+// arithmetic: the float32 estimate of n/sum (n = 256·e + half, rounded to
+// float32, times rcp, truncated), then the exact remainder r = n − v·sum
+// in int32 wrap-around, v+1 when r ≥ sum and v−1 when r < 0, the unsigned
+// saturating narrow to 255 and −128.
+func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int) {
+	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
+	r := math.Float32frombits(uint32(rcp))
+	for i, q := range xs {
+		n := softmaxEntry(t, mx, q)<<8 + uint32(half)
+		v := uint32(float32(n) * r)
+		rem := int32(n - v*uint32(sum))
+		if rem >= int32(sum) {
+			v++
+		}
+		if rem < 0 {
+			v--
+		}
+		os[i] = int8(int32(min(v, 255)) - 128)
+	}
+}

@@ -1,0 +1,195 @@
+package neon
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+func TestLookupMatchesRef(t *testing.T) {
+	g := newGen(21)
+	for i := 0; i < iters(200); i++ {
+		var tab quant.Table
+		for j := range tab {
+			tab[j] = int8(g.IntN(256) - 128)
+		}
+		n := g.IntN(100)
+		if i%3 == 0 {
+			n = 16 * (1 + g.IntN(80))
+		}
+		x := g.i8(n, i%2 == 0)
+		want, got := make([]int8, n), make([]int8, n)
+		ref.LookupInt8(&tab, x, want)
+		LookupInt8(&tab, x, got)
+		diff8(t, fmt.Sprintf("case %d n %d", i, n), got, want, max(n, 1))
+		// In place, as the runtime may run it.
+		LookupInt8(&tab, x, x)
+		diff8(t, fmt.Sprintf("case %d n %d in place", i, n), x, want, max(n, 1))
+	}
+	// Every index once: the table chunks and their boundaries.
+	var tab quant.Table
+	x := make([]int8, 256)
+	for j := range tab {
+		tab[j] = int8(255 - j)
+		x[j] = int8(j - 128)
+	}
+	want, got := make([]int8, 256), make([]int8, 256)
+	ref.LookupInt8(&tab, x, want)
+	LookupInt8(&tab, x, got)
+	diff8(t, "every index", got, want, 16)
+}
+
+// softmaxCase returns the exp tables the Softmax kernels meet: ref's for
+// scales from tiny (many entries 2^16) to large (most 0), and XNNPACK's.
+func softmaxTable(g gen, i, d int) *[256]uint32 {
+	switch i % 6 {
+	case 0:
+		return ref.NewSoftmaxTableXNNPACK(d, float32(math.Exp2(g.Float64()*8-6)))
+	case 1:
+		return ref.NewSoftmaxTable(1, float32(math.Exp2(-20+g.Float64()*4))) // mostly 2^16
+	case 2:
+		return ref.NewSoftmaxTable(1, float32(math.Exp2(2+g.Float64()*3))) // mostly 0
+	default:
+		return ref.NewSoftmaxTable(float32(0.5+g.Float64()), float32(math.Exp2(g.Float64()*8-8)))
+	}
+}
+
+func TestSoftmaxMatchesRef(t *testing.T) {
+	g := newGen(22)
+	fast := 0
+	for i := 0; i < iters(200); i++ {
+		d := 1 + g.IntN(300)
+		switch i % 10 {
+		case 3:
+			d = 197
+		case 5:
+			d = 16 * (1 + g.IntN(20))
+		case 7:
+			d = []int{8192, 8193, 4096 + 5}[g.IntN(3)]
+		}
+		rows := 1 + g.IntN(4)
+		p := kernels.SoftmaxParams{Rows: rows, D: d, Exp: softmaxTable(g, i, d)}
+		x := g.i8(rows*d, i%2 == 0)
+		switch i % 4 {
+		case 1: // one value far above the rest: sum = its entry, output 255 clamps
+			for r := range rows {
+				for j := range d {
+					x[r*d+j] = -128
+				}
+				x[r*d+g.IntN(d)] = 127
+			}
+		case 2: // all equal
+			v := int8(g.IntN(256) - 128)
+			for j := range x {
+				x[j] = v
+			}
+		}
+		want, got := make([]int8, rows*d), make([]int8, rows*d)
+		ref.SoftmaxInt8(&p, x, want)
+		SoftmaxInt8(&p, x, got)
+		diff8(t, fmt.Sprintf("case %d rows %d d %d", i, rows, d), got, want, d)
+		var tt softmaxTables
+		if d >= 16 && d <= 1<<13 && tt.split(p.Exp) {
+			fast++
+		}
+		SoftmaxInt8(&p, x, x)
+		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
+	}
+	if fast < iters(200)/2 {
+		t.Errorf("only %d cases reached the kernels", fast)
+	}
+	t.Logf("%d cases through the kernels", fast)
+}
+
+// TestSoftmaxTableShapes checks which tables the kernels take: a table
+// with an entry above 2^16, or 2^16 after a smaller entry, or 256 entries
+// of 2^16, or exp[0] = 0 runs ref (and still matches it).
+func TestSoftmaxTableShapes(t *testing.T) {
+	base := ref.NewSoftmaxTable(1, 0.05)
+	var tt softmaxTables
+	if !tt.split(base) || tt.d0 != 1 {
+		t.Fatalf("ref's table: split %v d0 %d, want true 1", tt.split(base), tt.d0)
+	}
+	bad := map[string]func(e *[256]uint32){
+		"entry above 2^16":   func(e *[256]uint32) { e[3] = 1<<16 + 1 },
+		"2^16 not leading":   func(e *[256]uint32) { e[9] = 1 << 16 },
+		"every entry 2^16":   func(e *[256]uint32) { *e = [256]uint32{}; fillExp(e, 1<<16) },
+		"zero at distance 0": func(e *[256]uint32) { e[0] = 0 },
+	}
+	g := newGen(23)
+	for name, f := range bad {
+		e := *base
+		f(&e)
+		if tt.split(&e) {
+			t.Errorf("%s: the kernels take the table", name)
+		}
+		if e[0] == 0 {
+			continue // ref divides by the sum, which may be 0
+		}
+		p := kernels.SoftmaxParams{Rows: 2, D: 40, Exp: &e}
+		x := g.i8(80, true)
+		want, got := make([]int8, 80), make([]int8, 80)
+		ref.SoftmaxInt8(&p, x, want)
+		SoftmaxInt8(&p, x, got)
+		diff8(t, name, got, want, 40)
+	}
+}
+
+func fillExp(e *[256]uint32, v uint32) {
+	for i := range e {
+		e[i] = v
+	}
+}
+
+// TestSoftmaxQuotientEdges drives the float32 quotient estimate at its
+// limits: the largest sums (D = 8192, every entry 2^16) and rows whose
+// quotients sit on and next to integers and ties.
+func TestSoftmaxQuotientEdges(t *testing.T) {
+	var e [256]uint32
+	for d := range e {
+		e[d] = uint32(max(0, 1<<16-d*257))
+	}
+	g := newGen(24)
+	for _, d := range []int{8192, 8191, 4099, 256, 17, 16} {
+		for k := 0; k < 4; k++ {
+			x := g.i8(d, false)
+			switch k {
+			case 0:
+				for j := range x {
+					x[j] = 127
+				}
+			case 1:
+				for j := range x {
+					x[j] = int8(127 - j%3)
+				}
+			case 2:
+				for j := range x {
+					x[j] = int8(127 - g.IntN(2))
+				}
+			}
+			p := kernels.SoftmaxParams{Rows: 1, D: d, Exp: &e}
+			want, got := make([]int8, d), make([]int8, d)
+			ref.SoftmaxInt8(&p, x, want)
+			SoftmaxInt8(&p, x, got)
+			diff8(t, fmt.Sprintf("d %d pattern %d", d, k), got, want, d)
+		}
+	}
+}
+
+func TestElemNoAllocs(t *testing.T) {
+	g := newGen(25)
+	var tab quant.Table
+	x := g.i8(197*3, true)
+	out := make([]int8, len(x))
+	p := kernels.SoftmaxParams{Rows: 3, D: 197, Exp: ref.NewSoftmaxTable(1, 0.1)}
+	if n := testing.AllocsPerRun(10, func() {
+		LookupInt8(&tab, x, out)
+		SoftmaxInt8(&p, x, out)
+	}); n != 0 {
+		t.Errorf("%v allocations per run", n)
+	}
+}
