@@ -39,6 +39,9 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
 			neon.SoftmaxInt8(&p, x, out)
 		},
+		LayerNormInt8: func(p kernels.LayerNormParams, x, out []int8) {
+			neon.LayerNormInt8(&p, x, out)
+		},
 		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 			pk := neon.PackFC(path, &p, w)
 			if pk == nil {

@@ -25,3 +25,15 @@ func softmaxSum(x, _ *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32)
 //
 //go:noescape
 func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)
+
+// lnStats sums the n16·16 values at x: res[0:4] partial sums of q,
+// res[4:8] of q².
+//
+//go:noescape
+func lnStats(x *int8, n16 int, res *[8]int32)
+
+// lnRow writes the n16·16 outputs of one LayerNorm row; mr holds the
+// row's mean and reciprocal standard deviation, then −128 and 127.
+//
+//go:noescape
+func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)

@@ -69,3 +69,34 @@ func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)
 		os[i] = int8(int32(min(v, 255)) - 128)
 	}
 }
+
+// lnStats is the Go twin of the row-sum kernel (whole sums in res[0] and
+// res[4]).
+func lnStats(x *int8, n16 int, res *[8]int32) {
+	*res = [8]int32{}
+	for _, q := range unsafe.Slice(x, 16*n16) {
+		res[0] += int32(q)
+		res[4] += int32(q) * int32(q)
+	}
+}
+
+// lnRow is the Go twin of the affine kernel: the same float32 operations,
+// each rounded on its own (the explicit conversions keep the compiler
+// from fusing a multiply-add), FMAXNM/FMINNM's clamp (a NaN becomes the
+// low bound) and FCVTAS's rounding, half away from zero.
+func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32) {
+	n := 16 * n16
+	xs, os := unsafe.Slice(x, n), unsafe.Slice(out, n)
+	gs, bs := unsafe.Slice(gamma, n), unsafe.Slice(beta, n)
+	for i, q := range xs {
+		t := float32(float32(q) - mr[0])
+		u := float32(t * mr[1])
+		v := float32(u * gs[i])
+		y := float32(v + bs[i])
+		if !(y >= mr[2]) {
+			y = mr[2]
+		}
+		y = min(y, mr[3])
+		os[i] = int8(math.Round(float64(y)))
+	}
+}

@@ -193,3 +193,71 @@ func TestElemNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+func TestLayerNormMatchesRef(t *testing.T) {
+	g := newGen(26)
+	fast := 0
+	for i := 0; i < iters(200); i++ {
+		d := 16 * (1 + g.IntN(24))
+		switch i % 8 {
+		case 3:
+			d = 192
+		case 5:
+			d = 1 + g.IntN(100) // not a multiple of 16: ref
+		case 7:
+			d = 768
+		}
+		rows := 1 + g.IntN(5)
+		gamma, beta := make([]float32, d), make([]float32, d)
+		for j := range gamma {
+			gamma[j] = float32(g.NormFloat64() * math.Exp2(g.Float64()*6-3))
+			beta[j] = float32(g.NormFloat64())
+		}
+		qp := func() quant.Params {
+			return quant.Params{Scale: float32(math.Exp2(g.Float64()*8 - 8)), ZeroPoint: int32(g.IntN(256) - 128)}
+		}
+		eps := []float32{0, 1e-5, 1e-12, 10}[g.IntN(4)]
+		p, err := ref.NewLayerNormParams(rows, d, eps, gamma, beta, qp(), qp())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%6 == 1 { // scales that saturate, products that overflow to ±Inf and sums to NaN
+			for j := range p.Gamma {
+				p.Gamma[j] = []float32{3e38, -3e38, float32(math.Inf(1)), float32(math.NaN()), 1e-40, 0}[g.IntN(6)]
+				p.Beta[j] = []float32{float32(math.Inf(-1)), 3e38, -0.5, 0.5, 126.5, -128.5}[g.IntN(6)]
+			}
+		}
+		x := g.i8(rows*d, i%2 == 0)
+		if i%5 == 2 { // constant rows: variance 0, and with eps 0 a zero rstd
+			v := int8(g.IntN(256) - 128)
+			for j := range x {
+				x[j] = v
+			}
+		}
+		want, got := make([]int8, rows*d), make([]int8, rows*d)
+		ref.LayerNormInt8(&p, x, want)
+		LayerNormInt8(&p, x, got)
+		diff8(t, fmt.Sprintf("case %d rows %d d %d", i, rows, d), got, want, d)
+		LayerNormInt8(&p, x, x)
+		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
+		if d%16 == 0 {
+			fast++
+		}
+	}
+	if fast < iters(200)/2 {
+		t.Errorf("only %d cases reached the kernels", fast)
+	}
+}
+
+func TestLayerNormNoAllocs(t *testing.T) {
+	g := newGen(27)
+	p, err := ref.NewLayerNormParams(4, 192, 1e-6, make([]float32, 192), make([]float32, 192), quant.Params{Scale: 0.1}, quant.Params{Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := g.i8(4*192, true)
+	out := make([]int8, len(x))
+	if n := testing.AllocsPerRun(10, func() { LayerNormInt8(&p, x, out) }); n != 0 {
+		t.Errorf("%v allocations per run", n)
+	}
+}

@@ -672,6 +672,76 @@ func genSoftmax() {
 	ins("RET")
 }
 
+// genLayerNorm writes lnStats (Σq and Σq² of a row) and lnRow (the
+// affine step of ref.LayerNormInt8, 16 elements at a time: FSUB, FMUL,
+// FMUL, FADD each rounded on its own, as ref; the clamp to [−128, 127]
+// before FCVTAS, whose rounding is ref's, half away from zero; FMAXNM
+// turns a NaN into −128, as ref).
+func genLayerNorm() {
+	fmt.Fprintf(&buf, "\n// func lnStats(x *int8, n16 int, res *[8]int32)\n")
+	fmt.Fprintf(&buf, "TEXT ·lnStats(SB), NOSPLIT, $0-24\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n16+8(FP), R1")
+	ins("MOVD res+16(FP), R2")
+	ins("VEOR V4.B16, V4.B16, V4.B16")
+	ins("VEOR V5.B16, V5.B16, V5.B16")
+	label("lnstatloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	word("saddlp v1.8h, v0.16b")
+	word("sadalp v4.4s, v1.8h")
+	word("smull v2.8h, v0.8b, v0.8b")
+	word("smull2 v3.8h, v0.16b, v0.16b")
+	word("sadalp v5.4s, v2.8h")
+	word("sadalp v5.4s, v3.8h")
+	ins("SUBS $1, R1, R1")
+	ins("BNE lnstatloop")
+	ins("VST1 [V4.B16, V5.B16], (R2)")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)\n")
+	fmt.Fprintf(&buf, "// mr: the row's mean and reciprocal standard deviation, −128, 127.\n")
+	fmt.Fprintf(&buf, "TEXT ·lnRow(SB), NOSPLIT, $0-48\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD n16+16(FP), R2")
+	ins("MOVD gamma+24(FP), R3")
+	ins("MOVD beta+32(FP), R4")
+	ins("MOVD mr+40(FP), R5")
+	ins("VLD1 (R5), [V19.S4]")
+	ins("VDUP V19.S[0], V15.S4 // m")
+	ins("VDUP V19.S[1], V16.S4 // r")
+	ins("VDUP V19.S[2], V17.S4 // -128")
+	ins("VDUP V19.S[3], V18.S4 // 127")
+	label("lnrowloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("VLD1.P 64(R3), [V7.S4, V8.S4, V9.S4, V10.S4]")
+	ins("VLD1.P 64(R4), [V11.S4, V12.S4, V13.S4, V14.S4]")
+	word("sxtl v1.8h, v0.8b")
+	word("sxtl2 v2.8h, v0.16b")
+	word("sxtl v3.4s, v1.4h")
+	word("sxtl2 v4.4s, v1.8h")
+	word("sxtl v5.4s, v2.4h")
+	word("sxtl2 v6.4s, v2.8h")
+	for j := 0; j < 4; j++ {
+		v := 3 + j
+		word("scvtf v%d.4s, v%d.4s", v, v)
+		word("fsub v%d.4s, v%d.4s, v15.4s", v, v)
+		word("fmul v%d.4s, v%d.4s, v16.4s", v, v)
+		word("fmul v%d.4s, v%d.4s, v%d.4s", v, v, 7+j)
+		word("fadd v%d.4s, v%d.4s, v%d.4s", v, v, 11+j)
+		word("fmaxnm v%d.4s, v%d.4s, v17.4s", v, v)
+		word("fminnm v%d.4s, v%d.4s, v18.4s", v, v)
+		word("fcvtas v%d.4s, v%d.4s", v, v)
+	}
+	ins("VUZP1 V4.H8, V3.H8, V1.H8")
+	ins("VUZP1 V6.H8, V5.H8, V2.H8")
+	ins("VUZP1 V2.B16, V1.B16, V0.B16")
+	ins("VST1.P [V0.B16], 16(R1)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE lnrowloop")
+	ins("RET")
+}
+
 // genAdd writes addInt8: n16 blocks of 16 elements of int8 Add with both
 // operands the same shape. q holds, as int64: the multipliers and SQRSHL
 // amounts of A, B and the output (Shift−31, with LeftShift folded into
@@ -906,6 +976,7 @@ func main() {
 	genMax()
 	genLookup()
 	genSoftmax()
+	genLayerNorm()
 	genTAP()
 	genZODigits()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {

@@ -130,6 +130,14 @@ var forms = map[string][]form{
 	"cmgt":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea03400}},
 	"uqxtn":  {{arrs: []string{"8b", "8h"}, base: 0x2e214800}},
 	"uqxtn2": {{arrs: []string{"16b", "8h"}, base: 0x6e214800}},
+	// The int8 LayerNorm affine step: int to float, float add/subtract,
+	// the NaN-dropping clamp and the round-half-away conversion.
+	"scvtf":  {{arrs: []string{"4s", "4s"}, base: 0x4e21d800}},
+	"fsub":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0d400}},
+	"fadd":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20d400}},
+	"fmaxnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20c400}},
+	"fminnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0c400}},
+	"fcvtas": {{arrs: []string{"4s", "4s"}, base: 0x4e21c800}},
 }
 
 // Encode returns the 32-bit encoding of one instruction written as an Arm
