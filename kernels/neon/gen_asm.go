@@ -483,43 +483,23 @@ func genSum() {
 	ins("RET")
 }
 
-// genMin writes minBlocks: the smallest byte of n16 16-byte blocks.
-func genMin() {
-	fmt.Fprintf(&buf, "\n// func minBlocks(p *int8, n16 int) int8\n")
-	fmt.Fprintf(&buf, "TEXT ·minBlocks(SB), NOSPLIT, $0-17\n")
+// genMinMax writes minBlocks (op "min") or maxBlocks ("max"): the
+// smallest or largest of n16·16 bytes, SMIN/SMAX then SMINV/SMAXV.
+func genMinMax(op string) {
+	fmt.Fprintf(&buf, "\n// func %sBlocks(p *int8, n16 int) int8\n", op)
+	fmt.Fprintf(&buf, "TEXT ·%sBlocks(SB), NOSPLIT, $0-17\n", op)
 	ins("MOVD p+0(FP), R0")
 	ins("MOVD n16+8(FP), R1")
 	ins("VLD1.P 16(R0), [V0.B16]")
 	ins("SUBS $1, R1, R1")
-	ins("BEQ minreduce")
-	label("minloop")
+	ins("BEQ %sreduce", op)
+	label(op + "loop")
 	ins("VLD1.P 16(R0), [V1.B16]")
-	word("smin v0.16b, v0.16b, v1.16b")
+	word("s%s v0.16b, v0.16b, v1.16b", op)
 	ins("SUBS $1, R1, R1")
-	ins("BNE minloop")
-	label("minreduce")
-	word("sminv b0, v0.16b")
-	ins("VMOV V0.B[0], R2")
-	ins("MOVB R2, ret+16(FP)")
-	ins("RET")
-}
-
-// genMax writes maxBlocks, minBlocks' twin with SMAX/SMAXV.
-func genMax() {
-	fmt.Fprintf(&buf, "\n// func maxBlocks(p *int8, n16 int) int8\n")
-	fmt.Fprintf(&buf, "TEXT ·maxBlocks(SB), NOSPLIT, $0-17\n")
-	ins("MOVD p+0(FP), R0")
-	ins("MOVD n16+8(FP), R1")
-	ins("VLD1.P 16(R0), [V0.B16]")
-	ins("SUBS $1, R1, R1")
-	ins("BEQ maxreduce")
-	label("maxloop")
-	ins("VLD1.P 16(R0), [V1.B16]")
-	word("smax v0.16b, v0.16b, v1.16b")
-	ins("SUBS $1, R1, R1")
-	ins("BNE maxloop")
-	label("maxreduce")
-	word("smaxv b0, v0.16b")
+	ins("BNE %sloop", op)
+	label(op + "reduce")
+	word("s%sv b0, v0.16b", op)
 	ins("VMOV V0.B[0], R2")
 	ins("MOVB R2, ret+16(FP)")
 	ins("RET")
@@ -971,9 +951,9 @@ func main() {
 	genV80()
 	genDepthwise()
 	genSum()
-	genMin()
+	genMinMax("min")
 	genAdd()
-	genMax()
+	genMinMax("max")
 	genLookup()
 	genSoftmax()
 	genLayerNorm()
