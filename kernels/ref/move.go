@@ -168,13 +168,17 @@ func TransposeBytes(p *kernels.TransposeParams, elemSize int, in, out []byte) {
 	for o := 0; o < n*elemSize; o += inner * elemSize {
 		row := out[o : o+inner*elemSize]
 		off := w.off
-		switch elemSize {
-		case 1:
+		switch {
+		case st == elemSize:
+			// The last dim stays last: a contiguous run (the head split
+			// and merge of attention).
+			copy(row, in[off:off+len(row)])
+		case elemSize == 1:
 			for j := range row {
 				row[j] = in[off]
 				off += st
 			}
-		case 4:
+		case elemSize == 4:
 			for j := 0; j < len(row); j += 4 {
 				copy(row[j:j+4], in[off:off+4])
 				off += st
