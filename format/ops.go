@@ -48,6 +48,9 @@ const (
 	OpSoftmax OpCode = 21
 	// Mean: x → reduced over Axes.
 	OpMean OpCode = 22
+	// ArgMax: x (float32 or int8) → int32 indices of the largest value
+	// along Axis (the first of equal ones), that axis removed.
+	OpArgMax OpCode = 23
 
 	// Elementwise unary activations: x → same shape. int8 runs through a
 	// 256-entry table built at load.
@@ -74,6 +77,10 @@ const (
 	OpSlice OpCode = 44
 	// Pad: x, paddings (int32 [rank,2]) → padded with the real value 0.
 	OpPad OpCode = 45
+	// ResizeBilinear: x [N,H,W,C] → [N,OH,OW,C] (the output's shape),
+	// bilinear, with TFLite's AlignCorners and HalfPixelCenters rules.
+	// int8 keeps the input's quantization.
+	OpResizeBilinear OpCode = 46
 
 	// Quantize: float32 → int8/uint8, or int8/uint8 → int8/uint8 with new parameters.
 	OpQuantize OpCode = 50
@@ -85,11 +92,11 @@ var opNames = map[OpCode]string{
 	OpConv2D: "Conv2D", OpDepthwiseConv2D: "DepthwiseConv2D", OpFullyConnected: "FullyConnected",
 	OpBatchMatMul: "BatchMatMul", OpAveragePool2D: "AveragePool2D", OpMaxPool2D: "MaxPool2D",
 	OpAdd: "Add", OpSub: "Sub", OpMul: "Mul", OpSquaredDifference: "SquaredDifference",
-	OpLayerNorm: "LayerNorm", OpSoftmax: "Softmax", OpMean: "Mean",
+	OpLayerNorm: "LayerNorm", OpSoftmax: "Softmax", OpMean: "Mean", OpArgMax: "ArgMax",
 	OpGELU: "GELU", OpReLU: "ReLU", OpReLU6: "ReLU6", OpLogistic: "Logistic", OpTanh: "Tanh",
 	OpHardSwish: "HardSwish", OpRsqrt: "Rsqrt", OpHardSigmoid: "HardSigmoid",
 	OpReshape: "Reshape", OpTranspose: "Transpose", OpConcat: "Concat", OpGather: "Gather",
-	OpSlice: "Slice", OpPad: "Pad", OpQuantize: "Quantize", OpDequantize: "Dequantize",
+	OpSlice: "Slice", OpPad: "Pad", OpResizeBilinear: "ResizeBilinear", OpQuantize: "Quantize", OpDequantize: "Dequantize",
 }
 
 func (c OpCode) String() string {
@@ -190,6 +197,15 @@ type GELUOptions struct{ Approximate bool } // tanh approximation instead of erf
 // HardSigmoidOptions are the attributes of HardSigmoid.
 type HardSigmoidOptions struct{ Alpha, Beta float32 }
 
+// ArgMaxOptions are the attributes of ArgMax.
+type ArgMaxOptions struct{ Axis int32 }
+
+// ResizeBilinearOptions are the attributes of ResizeBilinear: with
+// AlignCorners the corner pixels of input and output coincide (scale
+// (in−1)/(out−1)); with HalfPixelCenters sample centres sit at +0.5
+// (TensorFlow 2's rule); neither: scale in/out from the top-left corner.
+type ResizeBilinearOptions struct{ AlignCorners, HalfPixelCenters bool }
+
 // TransposeOptions are the attributes of Transpose.
 type TransposeOptions struct{ Perm []int32 }
 
@@ -213,6 +229,8 @@ func (*SoftmaxOptions) isOptions()         {}
 func (*MeanOptions) isOptions()            {}
 func (*GELUOptions) isOptions()            {}
 func (*HardSigmoidOptions) isOptions()     {}
+func (*ArgMaxOptions) isOptions()          {}
+func (*ResizeBilinearOptions) isOptions()  {}
 func (*TransposeOptions) isOptions()       {}
 func (*ConcatOptions) isOptions()          {}
 func (*GatherOptions) isOptions()          {}

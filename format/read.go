@@ -254,6 +254,14 @@ func decodeOptions(o *fb.Operator) Options {
 		var x fb.BinaryOptions
 		x.Init(t.Bytes, t.Pos)
 		return &BinaryOptions{Activation: Activation(x.Activation())}
+	case fb.OpOptionsArgMaxOptions:
+		var x fb.ArgMaxOptions
+		x.Init(t.Bytes, t.Pos)
+		return &ArgMaxOptions{Axis: x.Axis()}
+	case fb.OpOptionsResizeBilinearOptions:
+		var x fb.ResizeBilinearOptions
+		x.Init(t.Bytes, t.Pos)
+		return &ResizeBilinearOptions{AlignCorners: x.AlignCorners(), HalfPixelCenters: x.HalfPixelCenters()}
 	case fb.OpOptionsHardSigmoidOptions:
 		var x fb.HardSigmoidOptions
 		x.Init(t.Bytes, t.Pos)

@@ -69,7 +69,8 @@ var opArity = map[OpCode]arity{
 	OpConv2D: {2, 3, 2}, OpDepthwiseConv2D: {2, 3, 2}, OpFullyConnected: {2, 3, 2},
 	OpBatchMatMul: {2, 2, -1}, OpAveragePool2D: {1, 1, -1}, OpMaxPool2D: {1, 1, -1},
 	OpAdd: {2, 2, -1}, OpSub: {2, 2, -1}, OpMul: {2, 2, -1}, OpSquaredDifference: {2, 2, -1},
-	OpLayerNorm: {3, 3, -1}, OpSoftmax: {1, 1, -1}, OpMean: {1, 1, -1},
+	OpLayerNorm: {3, 3, -1}, OpSoftmax: {1, 1, -1}, OpMean: {1, 1, -1}, OpArgMax: {1, 1, -1},
+	OpResizeBilinear: {1, 1, -1},
 	OpGELU: {1, 1, -1}, OpReLU: {1, 1, -1}, OpReLU6: {1, 1, -1}, OpLogistic: {1, 1, -1},
 	OpTanh: {1, 1, -1}, OpHardSwish: {1, 1, -1}, OpRsqrt: {1, 1, -1}, OpHardSigmoid: {1, 1, -1},
 	OpReshape: {1, 1, -1}, OpTranspose: {1, 1, -1}, OpConcat: {1, -1, -1}, OpGather: {2, 2, -1},
@@ -145,6 +146,10 @@ func (m *Model) checkOp(i int, cache *valCache) error {
 		return c.softmax()
 	case OpMean:
 		return c.mean()
+	case OpArgMax:
+		return c.argMax()
+	case OpResizeBilinear:
+		return c.resizeBilinear()
 	case OpGELU, OpReLU, OpReLU6, OpLogistic, OpTanh, OpHardSwish, OpRsqrt, OpHardSigmoid:
 		return c.unary()
 	case OpReshape:
@@ -1060,4 +1065,51 @@ func (c *opCheck) dequantize() error {
 		return err
 	}
 	return c.shapeIs(c.outName(), y.Shape, dims(x.Shape))
+}
+
+func (c *opCheck) argMax() error {
+	o, err := options[ArgMaxOptions](c, true)
+	if err != nil {
+		return err
+	}
+	x, y := c.in(0), c.out()
+	if o.Axis < 0 || int(o.Axis) >= len(x.Shape) {
+		return c.errf("axis %d out of range for %s with shape %v", o.Axis, c.inName("input", 0), x.Shape)
+	}
+	if x.DType != Float32 && x.DType != Int8 {
+		return c.errf("%s is %v, want float32 or int8", c.inName("input", 0), x.DType)
+	}
+	if err := c.dtype(c.outName(), y, Int32); err != nil {
+		return err
+	}
+	if y.Quant != nil {
+		return c.errf("%s is quantized, want plain int32", c.outName())
+	}
+	want := dims(x.Shape)
+	want = append(want[:o.Axis], want[o.Axis+1:]...)
+	return c.shapeIs(c.outName(), y.Shape, want)
+}
+
+func (c *opCheck) resizeBilinear() error {
+	o, err := options[ResizeBilinearOptions](c, true)
+	if err != nil {
+		return err
+	}
+	if o.AlignCorners && o.HalfPixelCenters {
+		return c.errf("align_corners and half_pixel_centers exclude each other")
+	}
+	x, y := c.in(0), c.out()
+	if err := c.rank(c.inName("input", 0), x, 4); err != nil {
+		return err
+	}
+	if err := c.elementwiseTypes(0); err != nil {
+		return err
+	}
+	if err := c.passThrough(x); err != nil {
+		return err
+	}
+	if len(y.Shape) != 4 || y.Shape[0] != x.Shape[0] || y.Shape[3] != x.Shape[3] {
+		return c.errf("%s has shape %v, want [%d OH OW %d]", c.outName(), y.Shape, x.Shape[0], x.Shape[3])
+	}
+	return nil
 }

@@ -69,6 +69,8 @@ var (
 		{Name: "AttentionSinkOptions", Fields: []fbverify.Field{fbverify.Vec("sink_dims", 4), fbverify.Sc("tau", 4), fbverify.Sc("rho", 4),
 			fbverify.Sc("min_mass", 4), fbverify.Sc("p", 4), fbverify.Sc("prefix", 4)}},
 		{Name: "HardSigmoidOptions", Fields: []fbverify.Field{fbverify.Sc("alpha", 4), fbverify.Sc("beta", 4)}},
+		{Name: "ArgMaxOptions", Fields: []fbverify.Field{fbverify.Sc("axis", 4)}},
+		{Name: "ResizeBilinearOptions", Fields: []fbverify.Field{fbverify.Sc("align_corners", 1), fbverify.Sc("half_pixel_centers", 1)}},
 	}
 	schemaOperator = &fbverify.TableSpec{Name: "Operator", Fields: []fbverify.Field{
 		fbverify.Sc("opcode", 2), fbverify.Sc("version", 2), fbverify.Str("name"), fbverify.Vec("inputs", 4), fbverify.Vec("outputs", 4),

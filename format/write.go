@@ -329,6 +329,15 @@ func buildOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuffers.
 		fb.BinaryOptionsStart(b)
 		fb.BinaryOptionsAddActivation(b, fb.Activation(o.Activation))
 		return fb.OpOptionsBinaryOptions, fb.BinaryOptionsEnd(b)
+	case *ArgMaxOptions:
+		fb.ArgMaxOptionsStart(b)
+		fb.ArgMaxOptionsAddAxis(b, o.Axis)
+		return fb.OpOptionsArgMaxOptions, fb.ArgMaxOptionsEnd(b)
+	case *ResizeBilinearOptions:
+		fb.ResizeBilinearOptionsStart(b)
+		fb.ResizeBilinearOptionsAddAlignCorners(b, o.AlignCorners)
+		fb.ResizeBilinearOptionsAddHalfPixelCenters(b, o.HalfPixelCenters)
+		return fb.OpOptionsResizeBilinearOptions, fb.ResizeBilinearOptionsEnd(b)
 	case *HardSigmoidOptions:
 		fb.HardSigmoidOptionsStart(b)
 		fb.HardSigmoidOptionsAddAlpha(b, o.Alpha)

@@ -132,6 +132,12 @@ func prepareQuantize(c *prep, op *format.Op) (kernel, int64, error) {
 		px, po, p := x.Float32(), out.Bytes(), out.Params
 		return serial(func() { ref.QuantizeFloat(px, po, p, unsignedOut) }), 0, nil
 	case format.Int8, format.UInt8:
+		if mult, ok := ref.NewRequantizeXNNPACK(x.Params.Scale, out.Params.Scale); ok && c.xnnpack() && x.DType == format.Int8 && !unsignedOut {
+			// LiteRT hands int8 (and shifted uint8) requantization to
+			// XNNPACK's convert, with an 8-bit multiplier.
+			izp, ozp, px, po := x.Params.ZeroPoint, out.Params.ZeroPoint, x.Int8(), out.Int8()
+			return serial(func() { ref.RequantizeXNNPACK(px, po, izp, ozp, mult) }), 0, nil
+		}
 		m, err := quant.NewMultiplier(float64(x.Params.Scale) / float64(out.Params.Scale))
 		if err != nil {
 			return nil, 0, err

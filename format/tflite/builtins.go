@@ -22,6 +22,7 @@ const (
 	opReLU              = 19
 	opReLU6             = 21
 	opReshape           = 22
+	opResizeBilinear    = 23
 	opSoftmax           = 25
 	opTanh              = 28
 	opCustom            = 32
@@ -30,6 +31,7 @@ const (
 	opMean              = 40
 	opSub               = 41
 	opSqueeze           = 43
+	opArgMax            = 56
 	opRsqrt             = 76
 	opSquaredDifference = 99
 	opQuantize          = 114

@@ -88,6 +88,9 @@ func builtinOptionSpecs() []*fbverify.TableSpec {
 	m[optConcatenation] = spec("ConcatenationOptions", sc("axis", 4), sc("fused_activation_function", 1))
 	m[optAdd] = spec("AddOptions", sc("fused_activation_function", 1), sc("pot_scale_int16", 1))
 	m[optReshape] = spec("ReshapeOptions", fbverify.Vec("new_shape", 4))
+	m[optResizeBilinear] = spec("ResizeBilinearOptions", sc("new_height", 4), sc("new_width", 4),
+		sc("align_corners", 1), sc("half_pixel_centers", 1))
+	m[optArgMax] = spec("ArgMaxOptions", sc("output_type", 1))
 	m[optMul] = spec("MulOptions", sc("fused_activation_function", 1))
 	m[optReducer] = spec("ReducerOptions", sc("keep_dims", 1))
 	m[optSub] = spec("SubOptions", sc("fused_activation_function", 1), sc("pot_scale_int16", 1))
@@ -106,10 +109,12 @@ const (
 	optSoftmax         = 9
 	optConcatenation   = 10
 	optAdd             = 11
+	optResizeBilinear  = 15
 	optReshape         = 17
 	optMul             = 21
 	optReducer         = 27
 	optSub             = 28
+	optArgMax          = 40
 	optBatchMatMul     = 101
 	optGelu            = 116
 )

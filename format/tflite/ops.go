@@ -38,6 +38,8 @@ func init() {
 		opReLU6:             (*importer).unary,
 		opBatchMatMul:       (*importer).batchMatMul,
 		opTranspose:         (*importer).transpose,
+		opResizeBilinear:    (*importer).resizeBilinear,
+		opArgMax:            (*importer).argMax,
 	}
 }
 
@@ -664,5 +666,73 @@ func (im *importer) transpose() error {
 		return err
 	}
 	im.b.Op(format.OpTranspose, im.name(""), &format.TransposeOptions{Perm: perm}, []int32{xi}, y)
+	return nil
+}
+
+// resizeBilinear translates RESIZE_BILINEAR with a constant output size;
+// the output keeps the input's quantization.
+func (im *importer) resizeBilinear() error {
+	if err := im.arity(2, 2, 1); err != nil {
+		return err
+	}
+	o, err := im.options(optResizeBilinear)
+	if err != nil {
+		return err
+	}
+	size, err := im.constInts(1)
+	if err != nil {
+		return err
+	}
+	xi, err := im.in(0)
+	if err != nil {
+		return err
+	}
+	y, err := im.out()
+	if err != nil {
+		return err
+	}
+	if s := im.b.Tensor(y).Shape; len(size) != 2 || len(s) != 4 || s[1] != size[0] || s[2] != size[1] {
+		return im.errf("size %v does not match the output shape %v", size, s)
+	}
+	if err := im.passThrough(xi, y); err != nil {
+		return err
+	}
+	opts := &format.ResizeBilinearOptions{AlignCorners: o.u8(2, 0) != 0, HalfPixelCenters: o.u8(3, 0) != 0}
+	im.b.Op(format.OpResizeBilinear, im.name(""), opts, []int32{xi}, y)
+	return nil
+}
+
+// argMax translates ARG_MAX with a constant axis. An int64 output (what
+// converters write) becomes int32: the indices fit.
+func (im *importer) argMax() error {
+	if err := im.arity(2, 2, 1); err != nil {
+		return err
+	}
+	axis, err := im.constInts(1)
+	if err != nil {
+		return err
+	}
+	xi, err := im.in(0)
+	if err != nil {
+		return err
+	}
+	rank := int32(len(im.src(0).Shape))
+	if len(axis) != 1 || axis[0] < -rank || axis[0] >= rank {
+		return im.errf("axis %v for rank %d", axis, rank)
+	}
+	a := axis[0]
+	if a < 0 {
+		a += rank
+	}
+	out := &im.f.Tensors[im.op.Outputs[0]]
+	if out.Type != TypeInt32 && out.Type != TypeInt64 {
+		return im.unsupportedf("output is %v, want int32 or int64", out.Type)
+	}
+	if im.ids[im.op.Outputs[0]] >= 0 || im.f.data(out) != nil {
+		return im.errf("output tensor %q is produced twice or is a constant", out.Name)
+	}
+	y := im.b.AddTensor(format.Tensor{Name: out.Name, DType: format.Int32, Shape: shapeOf(out)})
+	im.ids[im.op.Outputs[0]] = y
+	im.b.Op(format.OpArgMax, im.name(""), &format.ArgMaxOptions{Axis: a}, []int32{xi}, y)
 	return nil
 }

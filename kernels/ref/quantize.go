@@ -1,6 +1,8 @@
 package ref
 
 import (
+	"math"
+
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/quant"
 )
@@ -58,5 +60,33 @@ func Requantize(p *kernels.RequantizeParams, in, out []byte) {
 		w := int64(p.OutZP) + int64(p.Mult.ApplyMode(v-p.InZP, p.Rounding))
 		w = min(max(w, lo), hi)
 		out[i] = byte(w)
+	}
+}
+
+// NewRequantizeXNNPACK returns XNNPACK's 8-bit convert multiplier for the
+// scale ratio s_in/s_out (computed in float32): round(256·ratio), ties to
+// even; ok is false outside [2^−8, 2^7], the ratios XNNPACK (and so
+// LiteRT's CPU path) accepts.
+func NewRequantizeXNNPACK(inScale, outScale float32) (mult int32, ok bool) {
+	r := inScale / outScale
+	if !(r >= 1.0/256 && r <= 128) {
+		return 0, false
+	}
+	return int32(math.RoundToEven(float64(256 * r))), true
+}
+
+// RequantizeXNNPACK maps int8 values with zero point inZP to int8 with
+// zero point outZP as XNNPACK's QS8/QU8 convert does: the ratio of scales
+// as an 8-bit fixed-point multiplier (NewRequantizeXNNPACK) and
+//
+//	out = clamp(outZP + ((in − inZP)·mult + 128) >> 8)
+//
+// (an arithmetic shift). Legacy uint8 models shifted to int8 give the
+// same results, the zero points moving with the values.
+func RequantizeXNNPACK(in, out []int8, inZP, outZP, mult int32) {
+	out = out[:len(in)]
+	for i, v := range in {
+		w := outZP + ((int32(v)-inZP)*mult+128)>>8
+		out[i] = int8(min(max(w, quant.Int8Min), quant.Int8Max))
 	}
 }

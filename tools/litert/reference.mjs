@@ -34,7 +34,7 @@ globalThis.importScripts = (u) => {
 };
 
 const DESCR = { '|u1': Uint8Array, '|i1': Int8Array, '<f4': Float32Array, '<i4': Int32Array };
-const DESCR_OF = { uint8: '|u1', int8: '|i1', float32: '<f4', int32: '<i4' };
+const DESCR_OF = { uint8: '|u1', int8: '|i1', float32: '<f4', int32: '<i4', int64: '<i8' };
 
 function readNpy(file) {
   const b = fs.readFileSync(file);
@@ -70,13 +70,15 @@ if (argv.length < 3 || argv.length % 2 !== 1) {
   process.exit(2);
 }
 // The JS wrapper of @litertjs/core 2.5.3 maps only float32, int32 and
-// uint8 tensors (the Wasm runtime handles int8 too): load a copy of it
-// with an int8 entry added to its dtype table.
+// uint8 tensors (the Wasm runtime handles int8 and int64 too): load a
+// copy of it with int8 and int64 entries added to its dtype table.
 const dist = path.join(here, 'node_modules', '@litertjs', 'core', 'dist');
 let src = fs.readFileSync(path.join(dist, 'index.js'), 'utf8');
 const uint8Entry = '    dtype: "uint8",\n    typedArrayConstructor: Uint8Array,\n    elementType: ElementType.UINT8\n  }';
 if (!src.includes('Int8Array,') && src.includes(uint8Entry)) {
-  src = src.replace(uint8Entry, uint8Entry + ',\n  {\n    dtype: "int8",\n    typedArrayConstructor: Int8Array,\n    elementType: ElementType.INT8\n  }');
+  src = src.replace(uint8Entry, uint8Entry + ',\n  {\n    dtype: "int8",\n    typedArrayConstructor: Int8Array,\n    elementType: ElementType.INT8\n  }' +
+    // ARG_MAX outputs (DeepLab's class map) are int64.
+    ',\n  {\n    dtype: "int64",\n    typedArrayConstructor: BigInt64Array,\n    elementType: ElementType.INT64\n  }');
 }
 const patched = path.join(dist, 'index.int8.mjs');
 fs.writeFileSync(patched, src);

@@ -12,7 +12,8 @@ as small as each architecture allows, so the tests stay fast.
 
 Batch-norm statistics and affine parameters, which a fresh model holds at
 their identity values (mean 0, variance 1, weight 1, bias 0), are drawn at
-random too, so that folding them is actually tested.
+random too, so that folding them is actually tested; so are the weights of
+linear layers initialized to zero (ViT's classification head).
 
 Used by format/onnx's TestTorchvision*, which run it into a cache folder.
 Needs torch and torchvision (Debian python3-torch, python3-torchvision),
@@ -60,9 +61,14 @@ MODELS = {
 
 
 def perturb_norms(model, gen):
-    """Gives every batch norm random statistics and affine parameters."""
+    """Gives every batch norm random statistics and affine parameters, and
+    every linear layer initialized to zero (ViT's head) random weights, so
+    that the logits are not all zero."""
     import torch
     for m in model.modules():
+        if isinstance(m, torch.nn.Linear) and not m.weight.detach().any():
+            with torch.no_grad():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * 0.02)
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             c = m.num_features
             with torch.no_grad():

@@ -21,6 +21,7 @@ const (
 	OpCodeLAYER_NORM                  OpCode = 20
 	OpCodeSOFTMAX                     OpCode = 21
 	OpCodeMEAN                        OpCode = 22
+	OpCodeARG_MAX                     OpCode = 23
 	OpCodeGELU                        OpCode = 30
 	OpCodeRELU                        OpCode = 31
 	OpCodeRELU6                       OpCode = 32
@@ -35,6 +36,7 @@ const (
 	OpCodeGATHER                      OpCode = 43
 	OpCodeSLICE                       OpCode = 44
 	OpCodePAD                         OpCode = 45
+	OpCodeRESIZE_BILINEAR             OpCode = 46
 	OpCodeQUANTIZE                    OpCode = 50
 	OpCodeDEQUANTIZE                  OpCode = 51
 	OpCodeADAPTIVE_TOKEN_POOL_2D      OpCode = 60
@@ -65,6 +67,7 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeLAYER_NORM:                  "LAYER_NORM",
 	OpCodeSOFTMAX:                     "SOFTMAX",
 	OpCodeMEAN:                        "MEAN",
+	OpCodeARG_MAX:                     "ARG_MAX",
 	OpCodeGELU:                        "GELU",
 	OpCodeRELU:                        "RELU",
 	OpCodeRELU6:                       "RELU6",
@@ -79,6 +82,7 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeGATHER:                      "GATHER",
 	OpCodeSLICE:                       "SLICE",
 	OpCodePAD:                         "PAD",
+	OpCodeRESIZE_BILINEAR:             "RESIZE_BILINEAR",
 	OpCodeQUANTIZE:                    "QUANTIZE",
 	OpCodeDEQUANTIZE:                  "DEQUANTIZE",
 	OpCodeADAPTIVE_TOKEN_POOL_2D:      "ADAPTIVE_TOKEN_POOL_2D",
@@ -109,6 +113,7 @@ var EnumValuesOpCode = map[string]OpCode{
 	"LAYER_NORM":                  OpCodeLAYER_NORM,
 	"SOFTMAX":                     OpCodeSOFTMAX,
 	"MEAN":                        OpCodeMEAN,
+	"ARG_MAX":                     OpCodeARG_MAX,
 	"GELU":                        OpCodeGELU,
 	"RELU":                        OpCodeRELU,
 	"RELU6":                       OpCodeRELU6,
@@ -123,6 +128,7 @@ var EnumValuesOpCode = map[string]OpCode{
 	"GATHER":                      OpCodeGATHER,
 	"SLICE":                       OpCodeSLICE,
 	"PAD":                         OpCodePAD,
+	"RESIZE_BILINEAR":             OpCodeRESIZE_BILINEAR,
 	"QUANTIZE":                    OpCodeQUANTIZE,
 	"DEQUANTIZE":                  OpCodeDEQUANTIZE,
 	"ADAPTIVE_TOKEN_POOL_2D":      OpCodeADAPTIVE_TOKEN_POOL_2D,

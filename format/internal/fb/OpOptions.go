@@ -31,6 +31,8 @@ const (
 	OpOptionsTokenAwareAvgPoolOptions   OpOptions = 21
 	OpOptionsAttentionSinkOptions       OpOptions = 22
 	OpOptionsHardSigmoidOptions         OpOptions = 23
+	OpOptionsArgMaxOptions              OpOptions = 24
+	OpOptionsResizeBilinearOptions      OpOptions = 25
 )
 
 var EnumNamesOpOptions = map[OpOptions]string{
@@ -58,6 +60,8 @@ var EnumNamesOpOptions = map[OpOptions]string{
 	OpOptionsTokenAwareAvgPoolOptions:   "TokenAwareAvgPoolOptions",
 	OpOptionsAttentionSinkOptions:       "AttentionSinkOptions",
 	OpOptionsHardSigmoidOptions:         "HardSigmoidOptions",
+	OpOptionsArgMaxOptions:              "ArgMaxOptions",
+	OpOptionsResizeBilinearOptions:      "ResizeBilinearOptions",
 }
 
 var EnumValuesOpOptions = map[string]OpOptions{
@@ -85,6 +89,8 @@ var EnumValuesOpOptions = map[string]OpOptions{
 	"TokenAwareAvgPoolOptions":   OpOptionsTokenAwareAvgPoolOptions,
 	"AttentionSinkOptions":       OpOptionsAttentionSinkOptions,
 	"HardSigmoidOptions":         OpOptionsHardSigmoidOptions,
+	"ArgMaxOptions":              OpOptionsArgMaxOptions,
+	"ResizeBilinearOptions":      OpOptionsResizeBilinearOptions,
 }
 
 func (v OpOptions) String() string {

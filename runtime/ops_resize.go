@@ -1,0 +1,63 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+func init() {
+	register(prepareResizeBilinear, format.OpResizeBilinear)
+	register(prepareArgMax, format.OpArgMax)
+}
+
+func prepareResizeBilinear(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.ResizeBilinearOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing ResizeBilinear options")
+	}
+	r, err := ref.NewResizeBilinear(x.Shape[1], x.Shape[2], out.Shape[1], out.Shape[2], x.Shape[3], o.AlignCorners, o.HalfPixelCenters)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := x.Shape[0]
+	switch x.DType {
+	case format.Int8:
+		px, po := x.Int8(), out.Int8()
+		return serial(func() { r.Int8(px, po, n) }), 0, nil
+	case format.Float32:
+		px, po := x.Float32(), out.Float32()
+		return serial(func() { r.Float(px, po, n) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
+
+func prepareArgMax(c *prep, op *format.Op) (kernel, int64, error) {
+	x, out := c.in(op, 0), c.out(op)
+	o, ok := op.Options.(*format.ArgMaxOptions)
+	if !ok {
+		return nil, 0, fmt.Errorf("missing ArgMax options")
+	}
+	outer, inner := 1, 1
+	for d, s := range x.Shape {
+		switch {
+		case d < int(o.Axis):
+			outer *= s
+		case d > int(o.Axis):
+			inner *= s
+		}
+	}
+	axis := x.Shape[o.Axis]
+	po := out.Int32()
+	switch x.DType {
+	case format.Int8:
+		px := x.Int8()
+		return serial(func() { ref.ArgMaxInt8(px, po, outer, axis, inner) }), 0, nil
+	case format.Float32:
+		px := x.Float32()
+		return serial(func() { ref.ArgMaxFloat(px, po, outer, axis, inner) }), 0, nil
+	}
+	return nil, 0, errDType(x, "input")
+}
