@@ -71,7 +71,7 @@ var opArity = map[OpCode]arity{
 	OpAdd: {2, 2, -1}, OpSub: {2, 2, -1}, OpMul: {2, 2, -1}, OpSquaredDifference: {2, 2, -1},
 	OpLayerNorm: {3, 3, -1}, OpSoftmax: {1, 1, -1}, OpMean: {1, 1, -1}, OpArgMax: {1, 1, -1},
 	OpResizeBilinear: {1, 1, -1},
-	OpGELU: {1, 1, -1}, OpReLU: {1, 1, -1}, OpReLU6: {1, 1, -1}, OpLogistic: {1, 1, -1},
+	OpGELU:           {1, 1, -1}, OpReLU: {1, 1, -1}, OpReLU6: {1, 1, -1}, OpLogistic: {1, 1, -1},
 	OpTanh: {1, 1, -1}, OpHardSwish: {1, 1, -1}, OpRsqrt: {1, 1, -1}, OpHardSigmoid: {1, 1, -1},
 	OpReshape: {1, 1, -1}, OpTranspose: {1, 1, -1}, OpConcat: {1, -1, -1}, OpGather: {2, 2, -1},
 	OpSlice: {1, 1, -1}, OpPad: {2, 2, -1}, OpQuantize: {1, 1, -1}, OpDequantize: {1, 1, -1},
