@@ -143,13 +143,43 @@ func TestServeKill9AndRestart(t *testing.T) {
 }
 
 // SIGTERM: the camera stops, the spool is flushed, offline is published,
-// and the process exits 0.
+// and the process exits 0. On a recorded Jetson Orin Nano (telemetry read
+// from boards/testdata) the status names the board, results carry the
+// governor's budget and temperature, and telemetry the sensors.
 func TestServeSIGTERM(t *testing.T) {
 	bin := buildEdgeinfer(t)
 	b := servetest.StartBroker(t, servetest.BrokerOptions{})
 	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/pi2/#")
-	c := startServe(t, bin, "--camera", "synthetic:box?w=64&h=48&fmt=YUYV&fps=50", "--mqtt", b.URL(), "--device", "pi2", "--spool", t.TempDir(), "--threads", "1")
-	sub.WaitFor(t, 60*time.Second, "10 results", func(s *servetest.Subscriber) bool { return len(s.Messages("/results")) >= 10 })
+	c := startServe(t, bin, "--camera", "synthetic:box?w=64&h=48&fmt=YUYV&fps=50", "--mqtt", b.URL(), "--device", "pi2", "--spool", t.TempDir(), "--threads", "1",
+		"--governor", "--root", "../../boards/testdata/jetson-orin-nano", "--telemetry", "200ms")
+	sub.WaitFor(t, 60*time.Second, "10 results and telemetry", func(s *servetest.Subscriber) bool {
+		return len(s.Messages("/results")) >= 10 && len(s.Messages("/telemetry")) >= 2
+	})
+	var online, tele struct {
+		State, Board string
+		MaxTempC     float64 `json:"max_temp_c"`
+		PowerMW      float64 `json:"power_mw"`
+		Frames       int
+		Budget       *struct{ FPS float64 }
+		Spool        *struct{ Appended int }
+	}
+	json.Unmarshal(sub.Messages("/status")[0].Payload, &online)
+	tm := sub.Messages("/telemetry")
+	json.Unmarshal(tm[len(tm)-1].Payload, &tele)
+	if online.State != "online" || online.Board != "jetson-orin-nano" {
+		t.Errorf("status %+v, want online on jetson-orin-nano", online)
+	}
+	if tele.MaxTempC < 40 || tele.PowerMW < 1000 || tele.Frames == 0 || tele.Budget == nil || tele.Spool == nil {
+		t.Errorf("telemetry %s lacks the fixture's temperature, power, frames, budget or spool", tm[len(tm)-1].Payload)
+	}
+	var res struct {
+		TempC  float64 `json:"temp_c"`
+		Budget *struct{ FPS float64 }
+	}
+	json.Unmarshal(sub.Messages("/results")[5].Payload, &res)
+	if res.TempC < 40 || res.Budget == nil || res.Budget.FPS <= 0 {
+		t.Errorf("result %s lacks the governor's budget and temperature", sub.Messages("/results")[5].Payload)
+	}
 	start := time.Now()
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	if err := c.wait(t, 15*time.Second); err != nil {
