@@ -164,6 +164,18 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 	return nil
 }
 
+// SetModel makes the loop run another interpreter, with its conversion
+// target and labels, from the next frame on. Call it between frames: from
+// the emit callback or while Run is not running. The caller closes the
+// interpreter it replaced.
+func (l *Loop) SetModel(it *runtime.Interpreter, t *camera.Target, labels []string) {
+	l.Interp, l.Target, l.Labels = it, t, labels
+	if n := it.Output(0).NumElements(); len(l.scores) != n {
+		l.scores = make([]float32, n)
+	}
+	l.res.Tokens = 0
+}
+
 // Frame returns the frame behind the Result being emitted; it is valid
 // only during the emit call (the loop reuses it).
 func (l *Loop) Frame() *camera.Frame { return &l.frame }

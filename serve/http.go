@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -62,6 +63,7 @@ func newHTTPServer(s *Service, addr, token string) (*httpServer, net.Listener, e
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /api/status", h.status)
+	mux.HandleFunc("POST /model", h.postModel)
 	h.srv = &http.Server{
 		Handler:           h.guard(mux),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -99,7 +101,10 @@ func (h *httpServer) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		if r.Method == http.MethodPost && r.URL.Path == "/model" {
+			// The one request with a body: bounded.
+			r.Body = http.MaxBytesReader(w, r.Body, h.s.cfg.MaxModelBytes+maxSignatureBytes+64<<10)
+		} else if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 			http.Error(w, "no request bodies here", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -283,6 +288,7 @@ type StatusJSON struct {
 	TempC     *float64        `json:"temp_c,omitempty"`
 	PowerMW   *float64        `json:"power_mw,omitempty"`
 	Broker    *BrokerJSON     `json:"broker,omitempty"`
+	Update    *UpdateJSON     `json:"update,omitempty"`
 	Spool     *SpoolStats     `json:"spool,omitempty"`
 	Telemetry json.RawMessage `json:"telemetry,omitempty"`
 	Latest    json.RawMessage `json:"latest,omitempty"`
@@ -298,7 +304,7 @@ type BrokerJSON struct {
 
 // Status returns what /api/status shows.
 func (s *Service) Status() StatusJSON {
-	st := StatusJSON{Device: s.cfg.Device, Version: s.cfg.Version, Board: s.cfg.Board, Model: s.cfg.Model}
+	st := StatusJSON{Device: s.cfg.Device, Version: s.cfg.Version, Board: s.cfg.Board, Model: s.currentInfo()}
 	if p := s.mqtt; p != nil {
 		p.mu.Lock()
 		st.Broker = &BrokerJSON{URL: redactURL(mustParse(p.cfg.URL)), Connected: p.connected, Connects: p.connects, LastError: p.lastErr}
@@ -321,10 +327,81 @@ func (s *Service) Status() StatusJSON {
 		st.Telemetry, _ = json.Marshal(s.tele)
 	}
 	st.Latest = s.latest
+	st.Update = s.lastUpdate
 	return st
 }
 
 func (h *httpServer) status(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(h.s.Status())
+}
+
+// postModel takes a model update: multipart fields "model" and
+// "signature", nothing else. It needs the bearer token even on loopback.
+func (h *httpServer) postModel(w http.ResponseWriter, r *http.Request) {
+	if len(h.token) == 0 {
+		http.Error(w, "model updates over HTTP need --http-token-file", http.StatusForbidden)
+		return
+	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(5 * time.Minute))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		http.Error(w, "want multipart/form-data with fields model and signature: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var model, sig []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			http.Error(w, "reading the form: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		var dst *[]byte
+		limit := int64(maxSignatureBytes)
+		switch part.FormName() {
+		case "model":
+			dst, limit = &model, h.s.cfg.MaxModelBytes
+		case "signature":
+			dst = &sig
+		default:
+			http.Error(w, fmt.Sprintf("unexpected form field %q (want model and signature)", part.FormName()), http.StatusBadRequest)
+			return
+		}
+		if *dst != nil {
+			http.Error(w, fmt.Sprintf("form field %q given twice", part.FormName()), http.StatusBadRequest)
+			return
+		}
+		b, err := io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			http.Error(w, "reading the form: "+err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		if int64(len(b)) > limit {
+			http.Error(w, fmt.Sprintf("form field %q is over %d bytes", part.FormName(), limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		*dst = b
+	}
+	if model == nil || sig == nil {
+		http.Error(w, "want both form fields, model and signature", http.StatusBadRequest)
+		return
+	}
+	err = h.s.Update(model, sig, "http "+r.RemoteAddr)
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case errors.Is(err, ErrUpdateBusy):
+		w.WriteHeader(http.StatusConflict)
+	case err != nil:
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	}
+	h.s.mu.Lock()
+	u := h.s.lastUpdate
+	h.s.mu.Unlock()
+	if errors.Is(err, ErrUpdateBusy) {
+		u = &UpdateJSON{Result: "rejected", Error: err.Error()}
+	}
+	json.NewEncoder(w).Encode(u)
 }

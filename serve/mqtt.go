@@ -48,7 +48,7 @@ type publisher struct {
 	s      *Service
 	cfg    MQTTConfig
 	opts   *mqtt.ClientOptions
-	topics struct{ results, status, telemetry string }
+	topics struct{ results, status, telemetry, cmdModel, fleetModel string }
 
 	lost chan error // connection-lost notifications
 
@@ -96,6 +96,7 @@ func newPublisher(s *Service, cfg MQTTConfig) (*publisher, error) {
 	p := &publisher{s: s, cfg: cfg, lost: make(chan error, 1)}
 	base := s.cfg.Prefix + "/" + s.cfg.Device + "/"
 	p.topics.results, p.topics.status, p.topics.telemetry = base+"results", base+"status", base+"telemetry"
+	p.topics.cmdModel, p.topics.fleetModel = base+"cmd/model", s.cfg.Prefix+"/all/cmd/model"
 
 	o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID)
 	// The spool, not the client, keeps what is unacknowledged: a clean
@@ -146,6 +147,7 @@ type statusJSON struct {
 	Model   *ModelInfo  `json:"model,omitempty"`
 	Time    string      `json:"time,omitempty"`
 	Spool   *SpoolStats `json:"spool,omitempty"`
+	Update  *UpdateJSON `json:"update,omitempty"` // the last model update's outcome
 }
 
 // Connected reports whether the broker connection is up.
@@ -221,14 +223,41 @@ func (p *publisher) run(ctx context.Context, stopping <-chan struct{}) {
 	}
 }
 
-// online publishes the retained online status.
+// online publishes the retained online status and subscribes to the
+// command topics when updates are possible.
 func (p *publisher) online(ctx context.Context, c mqtt.Client) error {
+	if err := p.wait(ctx, c.Publish(p.topics.status, 1, true, p.onlineStatus())); err != nil {
+		return err
+	}
+	if p.s.cfg.Trust == nil {
+		return nil
+	}
+	filters := map[string]byte{p.topics.cmdModel: 1, p.topics.fleetModel: 1}
+	return p.wait(ctx, c.SubscribeMultiple(filters, p.command))
+}
+
+func (p *publisher) onlineStatus() []byte {
 	st := p.s.spool.Stats()
+	model := p.s.currentInfo()
+	p.s.mu.Lock()
+	upd := p.s.lastUpdate
+	p.s.mu.Unlock()
 	b, _ := json.Marshal(statusJSON{
 		State: "online", Device: p.s.cfg.Device, Version: p.s.cfg.Version, Board: p.s.cfg.Board,
-		Model: &p.s.cfg.Model, Time: time.Now().UTC().Format(time.RFC3339), Spool: &st,
+		Model: &model, Time: time.Now().UTC().Format(time.RFC3339), Spool: &st, Update: upd,
 	})
-	return p.wait(ctx, c.Publish(p.topics.status, 1, true, b))
+	return b
+}
+
+// republishStatus sends the online status again (after an update) when
+// connected; it does not wait for the broker.
+func (p *publisher) republishStatus() {
+	p.mu.Lock()
+	c, ok := p.client, p.connected
+	p.mu.Unlock()
+	if ok {
+		c.Publish(p.topics.status, 1, true, p.onlineStatus())
+	}
 }
 
 // offline publishes the retained offline status and disconnects.

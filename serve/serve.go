@@ -18,7 +18,10 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/boards"
@@ -53,6 +56,23 @@ type Config struct {
 	// Tokens is the token budget in force for models that prune, when no
 	// governor sets it per frame (0: the model does not prune).
 	Tokens int
+
+	// Trust, when set, allows model updates (POST /model, the MQTT
+	// command topic, ModelDir) signed by one of its keys; LoadModel parses
+	// and plans a verified candidate.
+	Trust     *Trust
+	LoadModel func(data []byte) (*Model, error)
+	// StateDir keeps the last accepted model (see SaveAccepted);
+	// BaseSHA256 is the SHA-256 of the configured model it replaces.
+	StateDir   string
+	BaseSHA256 string
+	// MaxModelBytes bounds an update (default DefaultMaxModelBytes).
+	MaxModelBytes int64
+	// UpdateClient downloads models named on the MQTT command topic
+	// (default: HTTPS with the system's roots, 5-minute timeout).
+	UpdateClient *http.Client
+	// ModelDir, when set, is watched for NAME.eim + NAME.eim.minisig.
+	ModelDir string
 
 	// MQTT, when its URL is set, publishes results through a Spool in
 	// SpoolDir.
@@ -89,8 +109,12 @@ type Service struct {
 	ln    net.Listener
 	met   *metrics
 
+	updMu   sync.Mutex // one update at a time
+	pending atomic.Pointer[pendingModel]
+
 	// Written by the frame loop only.
 	loop    *live.Loop
+	tokens  int
 	res     resultJSON
 	enc     *json.Encoder
 	encBuf  bytes.Buffer
@@ -110,6 +134,8 @@ type Service struct {
 	pic        camera.Frame // the newest frame kept for /frame.jpg
 	picSeq     uint64
 	subs       map[chan []byte]struct{}
+	model      ModelInfo // the model running now
+	lastUpdate *UpdateJSON
 	stopping   bool
 	frameAlive time.Duration // /healthz fails after this long without a frame
 }
@@ -150,8 +176,16 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, subs: map[chan []byte]struct{}{}, frameAlive: 5 * time.Second}
 	s.enc = json.NewEncoder(&s.encBuf)
-	s.res.Device, s.res.Model = cfg.Device, cfg.Model
+	s.res.Device, s.res.Model, s.model, s.tokens = cfg.Device, cfg.Model, cfg.Model, cfg.Tokens
+	if cfg.MaxModelBytes <= 0 {
+		s.cfg.MaxModelBytes = DefaultMaxModelBytes
+	}
 	s.met = newMetrics(s)
+	if cfg.ModelDir != "" {
+		if fi, err := os.Stat(cfg.ModelDir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--model-dir %s is not a folder", cfg.ModelDir)
+		}
+	}
 	if cfg.MQTT.URL != "" {
 		if cfg.SpoolDir == "" {
 			return nil, errors.New("serve: MQTT needs a spool folder")
@@ -224,6 +258,15 @@ func (s *Service) Run(ctx context.Context, l *live.Loop, n int) error {
 			s.http.serve(s.ln)
 		}()
 	}
+	if s.cfg.ModelDir != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.watchModelDir(bg, s.cfg.ModelDir); err != nil {
+				s.log.Printf("%v", err)
+			}
+		}()
+	}
 	s.cfg.Notifier.Notify("READY=1")
 	s.loop = l
 	if s.cfg.Notifier != nil {
@@ -277,7 +320,7 @@ func (s *Service) emit(r *live.Result) error {
 	s.res.Time = now.UTC().Format(time.RFC3339Nano)
 	s.res.Tokens = r.Tokens
 	if s.res.Tokens == 0 {
-		s.res.Tokens = s.cfg.Tokens
+		s.res.Tokens = s.tokens
 	}
 	var payload []byte
 	if s.spool != nil {
@@ -296,7 +339,8 @@ func (s *Service) emit(r *live.Result) error {
 	}
 	s.met.observe(r)
 
-	keepPic := s.http != nil && now.Sub(s.lastPic) >= 100*time.Millisecond
+	// The page shows it, an update's trial inference runs on it.
+	keepPic := (s.http != nil || s.cfg.Trust != nil) && now.Sub(s.lastPic) >= 100*time.Millisecond
 	if keepPic {
 		s.lastPic = now
 	}
@@ -330,6 +374,7 @@ func (s *Service) emit(r *live.Result) error {
 		}
 	}
 	s.mu.Unlock()
+	s.swapIfPending()
 	return nil
 }
 

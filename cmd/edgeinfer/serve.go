@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/boards"
+	"github.com/edgeinfer/edgeinfer/camera"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/serve"
@@ -50,7 +51,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	caFile := fs.String("mqtt-ca", "", "PEM file of the CA that signed the broker's certificate (ssl://, wss://)")
 	user := fs.String("mqtt-user", "", "broker user name")
 	passFile := fs.String("mqtt-password-file", "", "file holding the broker password (first line)")
-	spoolDir := fs.String("spool", "", "spool folder (default: $STATE_DIRECTORY/spool, else /var/lib/edgeinfer/spool)")
+	stateDir := fs.String("state", "", "state folder: the spool and the last accepted model (default: $STATE_DIRECTORY, else /var/lib/edgeinfer)")
+	spoolDir := fs.String("spool", "", "spool folder (default: STATE/spool)")
+	trust := fs.String("trust", "", "trusted minisign public keys, comma-separated: every model (at start, on SIGHUP, by update) must be signed by one (MODEL.minisig beside it)")
+	modelDir := fs.String("model-dir", "", "with --trust: apply NAME.eim + NAME.eim.minisig pairs that appear in this folder")
 	spoolMax := fs.Int64("spool-max", 256<<20, "spool size limit in bytes; past it the oldest results are dropped and counted")
 	syncEvery := fs.Duration("sync", time.Second, "fsync the spool this often (0: every result); a power cut loses at most this much")
 	httpAddr := fs.String("http", "", "serve the live page, /events, /frame.jpg, /metrics, /healthz, /api/status here, e.g. 127.0.0.1:8080 (default: off)")
@@ -83,6 +87,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if *tokenFile != "" && *httpAddr == "" {
 		return usagef("--http-token-file needs --http")
 	}
+	if *modelDir != "" && *trust == "" {
+		return usagef("--model-dir needs --trust")
+	}
 	logger := log.New(stderr, "edgeinfer serve: ", 0)
 
 	cfg := serve.Config{
@@ -101,12 +108,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Device = h
 	}
-	if cfg.SpoolDir == "" {
-		cfg.SpoolDir = "/var/lib/edgeinfer/spool"
+	cfg.StateDir = *stateDir
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/var/lib/edgeinfer"
 		if d := os.Getenv("STATE_DIRECTORY"); d != "" {
 			// systemd may list several, colon-separated: the first is ours.
-			cfg.SpoolDir = filepath.Join(strings.Split(d, ":")[0], "spool")
+			cfg.StateDir = strings.Split(d, ":")[0]
 		}
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filepath.Join(cfg.StateDir, "spool")
 	}
 	var err error
 	if *passFile != "" {
@@ -123,8 +134,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	m, sum, err := loadModelSum(*model)
-	if err != nil {
+	var m *format.Model
+	var sum string
+	if *trust != "" {
+		if cfg.Trust, err = serve.LoadTrust(strings.Split(*trust, ",")); err != nil {
+			return fmt.Errorf("--trust: %w", err)
+		}
+		if m, sum, err = loadTrusted(*model, cfg.Trust, cfg.StateDir, logger); err != nil {
+			return err
+		}
+		cfg.BaseSHA256 = fileSHA256(*model)
+		cfg.ModelDir = *modelDir
+	} else if m, sum, err = loadModelSum(*model); err != nil {
 		return err
 	}
 	cfg.Model = serve.ModelInfo{Name: m.Name, SHA256: sum}
@@ -151,6 +172,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	} else {
 		cfg.Tokens = it.MaxTokens()
 	}
+	cfg.LoadModel = func(data []byte) (*serve.Model, error) {
+		return loadUpdate(data, *threads, &keep, *tokens)
+	}
 	tele, board, err := boardTelemetry(lf.root)
 	if err != nil {
 		logger.Printf("telemetry off: %v", err)
@@ -172,11 +196,97 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if cfg.Trust != nil {
+		// SIGHUP: load --model again (verified), as an update.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				data, err := cfg.Trust.ReadVerified(*model)
+				if err != nil {
+					logger.Printf("SIGHUP: %v (the running model stays)", err)
+					continue
+				}
+				sig, _ := os.ReadFile(*model + serve.SignatureSuffix)
+				svc.Update(data, sig, "SIGHUP "+*model)
+			}
+		}()
+	}
 	logger.Printf("%s (%s) on %s as %s", m.Name, sum[:12], lf.camera, cfg.Device)
 	if a := svc.HTTPAddr(); a != "" {
 		logger.Printf("http://%s/", a)
 	}
 	return svc.Run(ctx, l, lf.frames)
+}
+
+// loadTrusted loads a signed .eim file, verifying its signature before
+// parsing it; when the state folder holds a later accepted update of it,
+// that one runs instead.
+func loadTrusted(path string, t *serve.Trust, stateDir string, logger *log.Logger) (*format.Model, string, error) {
+	if strings.HasPrefix(path, "zoo:") || strings.ToLower(filepath.Ext(path)) != ".eim" {
+		return nil, "", usagef("--trust: --model must be a signed .eim file, not %s", path)
+	}
+	data, err := t.ReadVerified(path)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := serve.SHA256Hex(data)
+	acc, accSum, ok, err := serve.LoadAccepted(stateDir, t, sum)
+	if err != nil {
+		logger.Printf("the last accepted model is unusable (%v); running %s", err, path)
+	} else if ok {
+		logger.Printf("running the last accepted update %s instead of %s (%s)", accSum[:12], path, sum[:12])
+		data, sum = acc, accSum
+	}
+	m, err := format.Read(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("loading model: %w", err)
+	}
+	return m, sum, nil
+}
+
+// fileSHA256 is the SHA-256 of a file ("" when unreadable).
+func fileSHA256(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return serve.SHA256Hex(b)
+}
+
+// loadUpdate parses and plans a verified update with the options the
+// service started with.
+func loadUpdate(data []byte, threads int, keep *keepFlag, tokens int) (*serve.Model, error) {
+	m, err := format.Read(data)
+	if err != nil {
+		return nil, err
+	}
+	it, err := runtime.New(m, runtime.Options{Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	target, err := camera.TargetFor(m)
+	if err != nil {
+		it.Close()
+		return nil, err
+	}
+	sm := &serve.Model{Interp: it, Target: target, Labels: m.Labels, Info: serve.ModelInfo{Name: m.Name}, Tokens: it.MaxTokens()}
+	if limit := it.MaxTokens(); limit > 0 && (keep.set || tokens > 0) {
+		n := tokens
+		if keep.set {
+			if n, err = keep.tokens(limit); err != nil {
+				it.Close()
+				return nil, err
+			}
+		}
+		if err := it.SetTokens(min(n, limit)); err != nil {
+			it.Close()
+			return nil, err
+		}
+		sm.Tokens = min(n, limit)
+	}
+	return sm, nil
 }
 
 // loadModelSum loads a model like loadModel and returns the SHA-256 of its
