@@ -30,6 +30,7 @@ func (s *Service) watchModelDir(ctx context.Context, dir string) error {
 		f.Close()
 	}()
 	buf := make([]byte, 16<<10)
+	tried := map[string]string{} // NAME.eim → SHA-256 of the last pair tried
 	for {
 		n, err := f.Read(buf)
 		if err != nil {
@@ -45,13 +46,14 @@ func (s *Service) watchModelDir(ctx context.Context, dir string) error {
 			if i := strings.IndexByte(string(name), 0); i >= 0 {
 				name = name[:i]
 			}
-			s.modelDirEvent(dir, string(name))
+			s.modelDirEvent(dir, string(name), tried)
 		}
 	}
 }
 
-// modelDirEvent checks whether a complete pair is there and applies it.
-func (s *Service) modelDirEvent(dir, name string) {
+// modelDirEvent checks whether a complete pair is there and applies it
+// (once per content: the events of both files may find the pair whole).
+func (s *Service) modelDirEvent(dir, name string, tried map[string]string) {
 	base := strings.TrimSuffix(name, SignatureSuffix)
 	if !strings.HasSuffix(base, ".eim") || strings.ContainsRune(base, os.PathSeparator) {
 		return
@@ -70,8 +72,10 @@ func (s *Service) modelDirEvent(dir, name string) {
 		s.rejected("model-dir "+base, ModelInfo{Name: "?"}, err)
 		return
 	}
-	if SHA256Hex(data) == s.currentInfo().SHA256 {
+	key := SHA256Hex(data) + SHA256Hex(sig)
+	if tried[base] == key || SHA256Hex(data) == s.currentInfo().SHA256 {
 		return
 	}
+	tried[base] = key
 	s.Update(data, sig, "model-dir "+base)
 }

@@ -213,6 +213,7 @@ func SaveAccepted(stateDir string, data, sig []byte, base string) error {
 			os.Remove(filepath.Join(dir, n))
 		}
 	}
+	saveStepHook()
 	return nil
 }
 
@@ -265,8 +266,17 @@ func writeAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	saveStepHook()
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	saveStepHook()
+	return nil
 }
+
+// saveStepHook runs after each durable step of writeAtomic; the power-cut
+// test kills the process there.
+var saveStepHook = func() {}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/serve"
 	"github.com/edgeinfer/edgeinfer/serve/servetest"
 )
 
@@ -103,5 +104,50 @@ func TestSignVerifyMinisignInterop(t *testing.T) {
 			t.Errorf("%s: status %d, %q; want 1 and %q", tc.name, st, errOut, tc.want)
 		}
 		os.WriteFile(model, data, 0o644)
+	}
+}
+
+// serve --trust refuses, at start, a model without a valid signature
+// (exit 1, before parsing it), and runs the last accepted update of the
+// configured model.
+func TestServeTrustAtStart(t *testing.T) {
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	mustRun(t, "keygen", "-o", at("k"))
+	mustRun(t, "zoo", "vit-micro", "-o", at("vit.eim"))
+	mustRun(t, "zoo", "cnn-micro", "-o", at("cnn.eim"))
+	base := []string{"serve", "--camera", "synthetic:box?w=64&h=48&fmt=YUYV", "--frames", "2", "--state", at("state"), "--trust", at("k.pub")}
+	run := func(model string) (int, string) {
+		st, _, errOut := edgeinfer(append(base, "--model", model)...)
+		return st, errOut
+	}
+	if st, e := run(at("vit.eim")); st != 1 || !strings.Contains(e, "no signature file") {
+		t.Errorf("unsigned: %d %s", st, e)
+	}
+	if st, e := run("zoo:vit-micro"); st != 2 || !strings.Contains(e, "signed .eim") {
+		t.Errorf("zoo model with --trust: %d %s", st, e)
+	}
+	mustRun(t, "sign", "--key", at("k"), at("vit.eim"), at("cnn.eim"))
+	vit, _ := os.ReadFile(at("vit.eim"))
+	os.WriteFile(at("vit.eim"), append(vit, 0), 0o644)
+	if st, e := run(at("vit.eim")); st != 1 || !strings.Contains(e, "do not match") {
+		t.Errorf("tampered: %d %s", st, e)
+	}
+	os.WriteFile(at("vit.eim"), vit, 0o644)
+	if st, e := run(at("vit.eim")); st != 0 {
+		t.Fatalf("signed: %d %s", st, e)
+	}
+	// An update accepted earlier (as serve stores it) runs instead.
+	cnn, _ := os.ReadFile(at("cnn.eim"))
+	sig, _ := os.ReadFile(at("cnn.eim.minisig"))
+	if err := serve.SaveAccepted(at("state"), cnn, sig, serve.SHA256Hex(vit)); err != nil {
+		t.Fatal(err)
+	}
+	if st, e := run(at("vit.eim")); st != 0 || !strings.Contains(e, "running the last accepted update "+serve.SHA256Hex(cnn)[:12]) || !strings.Contains(e, "cnn-micro") {
+		t.Errorf("with an accepted update: %d %s", st, e)
+	}
+	// Another --model than the one it replaced: that one runs.
+	if st, e := run(at("cnn.eim")); st != 0 || strings.Contains(e, "last accepted") {
+		t.Errorf("another --model: %d %s", st, e)
 	}
 }

@@ -206,6 +206,14 @@ func Subscribe(t testing.TB, url, filter string) *Subscriber {
 	return s
 }
 
+// Publish sends a QoS 1 message with the subscriber's connection.
+func (s *Subscriber) Publish(t testing.TB, topic string, payload []byte) {
+	t.Helper()
+	if tok := s.c.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publishing to %s: %v", topic, tok.Error())
+	}
+}
+
 func (s *Subscriber) add(m mqtt.Message) {
 	s.mu.Lock()
 	s.msgs = append(s.msgs, Message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Retained: m.Retained()})
