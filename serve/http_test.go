@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/edgeinfer/edgeinfer/live"
 	"github.com/edgeinfer/edgeinfer/serve/servetest"
 )
 
@@ -31,7 +32,14 @@ func httpService(t *testing.T, uri, token string) (*Service, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := testLoop(t, uri) // its cleanups run after the one below
+	runService(t, svc, testLoop(t, uri), &logs)
+	return svc, "http://" + svc.HTTPAddr()
+}
+
+// runService runs svc on l until the test ends (build l before: its
+// cleanups must run after this one) and waits for its first frames.
+func runService(t *testing.T, svc *Service, l *live.Loop, logs *servetest.LogBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx, l, 0) }()
@@ -44,17 +52,12 @@ func httpService(t *testing.T, uri, token string) (*Service, string) {
 			t.Logf("service log:\n%s", logs.String())
 		}
 	})
-	base := "http://" + svc.HTTPAddr()
-	for i := 0; ; i++ {
-		if st := svc.Status(); st.Frames >= 3 {
-			break
-		}
+	for i := 0; svc.Status().Frames < 3; i++ {
 		if i > 3000 {
 			t.Fatal("no frames")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return svc, base
 }
 
 func get(t *testing.T, url, token string) (*http.Response, []byte) {

@@ -197,13 +197,13 @@ func SaveAccepted(stateDir string, data, sig []byte, base string) error {
 		return err
 	}
 	sum := SHA256Hex(data)
-	if err := writeAtomic(filepath.Join(dir, sum+".eim"), data); err != nil {
+	if err := WriteAtomic(filepath.Join(dir, sum+".eim"), data); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, sum+".eim"+SignatureSuffix), sig); err != nil {
+	if err := WriteAtomic(filepath.Join(dir, sum+".eim"+SignatureSuffix), sig); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "current"), []byte(sum+" "+base+"\n")); err != nil {
+	if err := WriteAtomic(filepath.Join(dir, "current"), []byte(sum+" "+base+"\n")); err != nil {
 		return err
 	}
 	// Older models can go now.
@@ -247,9 +247,9 @@ func LoadAccepted(stateDir string, t *Trust, base string) (data []byte, sum stri
 	return data, f[0], true, nil
 }
 
-// writeAtomic writes path through a temporary file: write, fsync, rename,
+// WriteAtomic writes path through a temporary file: write, fsync, rename,
 // fsync the folder.
-func writeAtomic(path string, data []byte) error {
+func WriteAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -277,6 +277,6 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// saveStepHook runs after each durable step of writeAtomic; the power-cut
+// saveStepHook runs after each durable step of WriteAtomic; the power-cut
 // test kills the process there.
 var saveStepHook = func() {}

@@ -103,22 +103,7 @@ func updService(t *testing.T, s *signer, mqttURL string) (*Service, string, *ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := testLoop(t, "synthetic:noise?w=64&h=48&fmt=YUYV")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, l, 0) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("service log:\n%s", logs.String())
-		}
-	})
-	for svc.Status().Frames < 5 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	runService(t, svc, testLoop(t, "synthetic:noise?w=64&h=48&fmt=YUYV"), logs)
 	return svc, "http://" + svc.HTTPAddr(), logs
 }
 

@@ -38,18 +38,20 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if *force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	for _, f := range []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{{*out, sec, 0o600}, {*out + ".pub", pub, 0o644}} {
-		if err := writeNew(f.path, f.data, flags, f.mode); err != nil {
-			return err
+	for _, p := range []string{*out, *out + ".pub"} {
+		if _, err := os.Stat(p); err == nil && !*force {
+			return fmt.Errorf("%s exists (-f overwrites)", p)
 		}
+	}
+	// The secret key first: written through a private temporary file.
+	if err := serve.WriteAtomic(*out, sec); err != nil {
+		return err
+	}
+	if err := serve.WriteAtomic(*out+".pub", pub); err != nil {
+		return err
+	}
+	if err := os.Chmod(*out+".pub", 0o644); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "secret key %s, public key %s.pub:\n%s", *out, *out, pub)
 	return nil
@@ -85,7 +87,10 @@ func cmdSign(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", *key, err)
 		}
-		if err := writeNew(m+serve.SignatureSuffix, sig, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+		if err := serve.WriteAtomic(m+serve.SignatureSuffix, sig); err != nil {
+			return err
+		}
+		if err := os.Chmod(m+serve.SignatureSuffix, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s%s\n", m, serve.SignatureSuffix)
@@ -116,25 +121,4 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: signature verified\n", m)
 	}
 	return bad
-}
-
-// writeNew writes a file, opened with flags (O_EXCL: refuse to overwrite),
-// and syncs it.
-func writeNew(path string, data []byte, flags int, mode os.FileMode) error {
-	f, err := os.OpenFile(path, flags, mode)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s exists (-f overwrites)", path)
-		}
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
