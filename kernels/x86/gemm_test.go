@@ -64,9 +64,14 @@ func forEachPath(t *testing.T, f func(t *testing.T, p Path)) {
 	}
 }
 
-// iters returns n, or a third with -short.
+// iters returns n, or fewer with -short: a third for the assembly, a
+// tenth for the Go twins (the emulated arm lanes and purego), which the
+// native run covers in full.
 func iters(n int) int {
-	if testing.Short() {
+	switch {
+	case testing.Short() && !Asm():
+		return n / 10
+	case testing.Short():
 		return n / 3
 	}
 	return n
