@@ -212,6 +212,21 @@ type Broadcast struct {
 	N        int
 }
 
+// Dense reports whether both operands have the output's shape and dense
+// strides (no broadcasting), so that element i of each is element i of
+// the output.
+func (bc *Broadcast) Dense() bool {
+	stride := 1
+	for i := MaxRank - 1; i >= 0; i-- {
+		d := bc.OutShape[i]
+		if d != 1 && (bc.AStride[i] != stride || bc.BStride[i] != stride) {
+			return false
+		}
+		stride *= d
+	}
+	return stride == bc.N
+}
+
 // BinaryParams describes int8 Add, Sub, Mul and SquaredDifference.
 //
 // Add/Sub (as in TFLite): each operand is shifted left by LeftShift bits,

@@ -15,7 +15,7 @@ import (
 // point with saturation and clamped. Anything else runs kernels/ref.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
-	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !dense(&p.Broadcast) {
+	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() {
 		ref.AddInt8(p, a, b, out)
 		return
 	}
@@ -33,18 +33,4 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 		// The last 16 elements again, overlapping: same values.
 		addInt8(&a[n-16], &b[n-16], &out[n-16], 1, &q)
 	}
-}
-
-// dense reports whether both operands have the output's shape and dense
-// strides (no broadcasting).
-func dense(bc *kernels.Broadcast) bool {
-	stride := 1
-	for i := kernels.MaxRank - 1; i >= 0; i-- {
-		d := bc.OutShape[i]
-		if d != 1 && (bc.AStride[i] != stride || bc.BStride[i] != stride) {
-			return false
-		}
-		stride *= d
-	}
-	return stride == bc.N
 }

@@ -463,7 +463,7 @@ func TestAddMatchesRef(t *testing.T) {
 		ref.AddInt8(&p, a, b, want)
 		AddInt8(&p, a, b, got)
 		diff8(t, fmt.Sprintf("case %d shape %v + %v", i, shape, bshape), got, want, shape[1])
-		if n >= 16 && dense(&p.Broadcast) {
+		if n >= 16 && p.Broadcast.Dense() {
 			fast++
 		}
 	}

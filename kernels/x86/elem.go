@@ -25,7 +25,7 @@ type addConsts struct {
 // last N mod 8 elements, run ref's arithmetic.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
-	if !asm || n < 8 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !fastRequant(p.OutMult) || !dense(&p.Broadcast) {
+	if !asm || n < 8 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !fastRequant(p.OutMult) || !p.Broadcast.Dense() {
 		ref.AddInt8(p, a, b, out)
 		return
 	}
@@ -53,20 +53,6 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 		v := int64(p.OutZP) + int64(p.OutMult.Apply(ta[uint8(a[i])^0x80]+tb[uint8(b[i])^0x80]))
 		out[i] = int8(max(int64(p.ActMin), min(int64(p.ActMax), v)))
 	}
-}
-
-// dense reports whether both operands have the output's shape and dense
-// strides (no broadcasting).
-func dense(bc *kernels.Broadcast) bool {
-	stride := 1
-	for i := kernels.MaxRank - 1; i >= 0; i-- {
-		d := bc.OutShape[i]
-		if d != 1 && (bc.AStride[i] != stride || bc.BStride[i] != stride) {
-			return false
-		}
-		stride *= d
-	}
-	return stride == bc.N
 }
 
 // LayerNormInt8 is ref.LayerNormInt8: rows whose length D is a multiple

@@ -41,7 +41,7 @@ func TestAddMatchesRef(t *testing.T) {
 		ref.AddInt8(&p, a, b, want)
 		AddInt8(&p, a, b, got)
 		diff8(t, fmt.Sprintf("case %d shape %v + %v", i, shape, bshape), got, want, shape[1])
-		if n >= 8 && dense(&p.Broadcast) && fastRequant(p.OutMult) {
+		if n >= 8 && p.Broadcast.Dense() && fastRequant(p.OutMult) {
 			fast++
 		}
 	}
