@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -40,7 +41,10 @@ func TestHugeImageRefusedBeforeDecoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg, _, err := image.DecodeConfig(bytes.NewReader(b)); err != nil || cfg.Width != 30000 || cfg.Height != 30000 {
+	// On 32-bit platforms Go's PNG decoder itself refuses this header
+	// (30000×30000×8 bytes overflows int); the refusal must still be
+	// ErrUnsupportedFormat, checked below.
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(b)); strconv.IntSize == 64 && (err != nil || cfg.Width != 30000 || cfg.Height != 30000) {
 		t.Fatalf("fixture header: %+v, %v; want 30000x30000", cfg, err)
 	}
 	p := filepath.Join(dir, "huge.png")

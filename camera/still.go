@@ -61,7 +61,10 @@ func decodeChecked(r io.Reader) (image.Image, error) {
 	var head bytes.Buffer
 	cfg, kind, err := image.DecodeConfig(io.TeeReader(r, &head))
 	if err != nil {
-		return nil, fmt.Errorf("reading the header (JPEG, PNG, BMP or GIF expected): %w", err)
+		// A header the decoders refuse is no image we can use: on 32-bit
+		// platforms that includes sizes whose pixel buffer would overflow
+		// int (Go's PNG decoder says "dimension overflow").
+		return nil, fmt.Errorf("reading the header (JPEG, PNG, BMP or GIF expected): %w: %w", err, ErrUnsupportedFormat)
 	}
 	if err := checkImageSize(kind, cfg.Width, cfg.Height); err != nil {
 		return nil, err

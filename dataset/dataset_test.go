@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -367,7 +368,10 @@ func TestHugeImageRefused(t *testing.T) {
 	goruntime.ReadMemStats(&before)
 	_, err = s.Image(0)
 	goruntime.ReadMemStats(&after)
-	if !errors.Is(err, camera.ErrUnsupportedFormat) || !strings.Contains(err.Error(), "30000x30000") {
+	// On 32-bit platforms Go's PNG decoder refuses the header before our
+	// size check can name it ("dimension overflow"): still refused.
+	named := err != nil && (strconv.IntSize == 32 || strings.Contains(err.Error(), "30000x30000"))
+	if !errors.Is(err, camera.ErrUnsupportedFormat) || !named {
 		t.Errorf("error %v, want camera.ErrUnsupportedFormat naming 30000x30000", err)
 	}
 	// TotalAlloc only grows: it bounds the peak heap growth from above.
