@@ -68,6 +68,9 @@ type Loop struct {
 	FPS float64
 	// Gov, when set, is consulted once per frame.
 	Gov *Governed
+	// Settle is how many frames each Run reads and discards before the
+	// first it processes (exposure settling after a camera opens).
+	Settle int
 	// Beat, when set, is called once per pass of the loop, before it
 	// waits for a frame (also while the governor pauses it): a liveness
 	// signal, e.g. for a watchdog.
@@ -109,6 +112,7 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 		l.scores = make([]float32, out.NumElements())
 	}
 	var last time.Time
+	settle := l.Settle
 	for done := 0; n <= 0 || done < n; {
 		if err := ctx.Err(); err != nil {
 			return nil
@@ -152,6 +156,10 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 				continue
 			}
 			return fmt.Errorf("%w: %w", ErrFatal, err)
+		}
+		if settle > 0 {
+			settle--
+			continue
 		}
 		if err := l.process(); err != nil {
 			return err

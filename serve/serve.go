@@ -22,6 +22,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/edgeinfer/edgeinfer/boards"
@@ -74,6 +75,12 @@ type Config struct {
 	// ModelDir, when set, is watched for NAME.eim + NAME.eim.minisig.
 	ModelDir string
 
+	// Every, when set, duty-cycles: one sample (OpenCamera, the loop's
+	// Settle frames, one inference) every Every, the camera closed in
+	// between; telemetry goes with each sample.
+	Every      time.Duration
+	OpenCamera func() (camera.Source, error)
+
 	// MQTT, when its URL is set, publishes results through a Spool in
 	// SpoolDir.
 	MQTT     MQTTConfig
@@ -113,8 +120,9 @@ type Service struct {
 	pending atomic.Pointer[pendingModel]
 
 	// Written by the frame loop only.
-	loop    *live.Loop
-	tokens  int
+	loop        *live.Loop
+	tokens      int
+	sampleStart syscall.Rusage
 	res     resultJSON
 	enc     *json.Encoder
 	encBuf  bytes.Buffer
@@ -149,6 +157,8 @@ type resultJSON struct {
 	Time   string    `json:"time"` // RFC 3339, UTC
 	*live.Result
 	Tokens int `json:"tokens,omitempty"`
+	// CPUMS is the process's CPU time for the sample (duty cycling).
+	CPUMS float64 `json:"cpu_ms,omitempty"`
 }
 
 // New checks cfg, opens the spool and binds the HTTP address, so that a
@@ -177,6 +187,9 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Log, subs: map[chan []byte]struct{}{}, frameAlive: 5 * time.Second}
 	s.enc = json.NewEncoder(&s.encBuf)
 	s.res.Device, s.res.Model, s.model, s.tokens = cfg.Device, cfg.Model, cfg.Model, cfg.Tokens
+	if cfg.Every > 0 && cfg.OpenCamera == nil {
+		return nil, errors.New("serve: duty cycling needs OpenCamera")
+	}
 	if cfg.MaxModelBytes <= 0 {
 		s.cfg.MaxModelBytes = DefaultMaxModelBytes
 	}
@@ -244,7 +257,7 @@ func (s *Service) Run(ctx context.Context, l *live.Loop, n int) error {
 			s.mqtt.run(bg, stopping)
 		}()
 	}
-	if s.cfg.Telemetry != nil || s.mqtt != nil {
+	if (s.cfg.Telemetry != nil || s.mqtt != nil) && s.cfg.Every == 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -272,7 +285,12 @@ func (s *Service) Run(ctx context.Context, l *live.Loop, n int) error {
 	if s.cfg.Notifier != nil {
 		l.Beat = s.cfg.Notifier.KeepAlive
 	}
-	err := l.Run(ctx, n, s.emit, s.warn)
+	var err error
+	if s.cfg.Every > 0 {
+		err = s.runDuty(ctx, l, n)
+	} else {
+		err = l.Run(ctx, n, s.emit, s.warn)
+	}
 	if err != nil {
 		s.log.Printf("frame loop: %v", err)
 	}
@@ -318,6 +336,9 @@ func (s *Service) emit(r *live.Result) error {
 	now := time.Now()
 	s.res.Result = r
 	s.res.Time = now.UTC().Format(time.RFC3339Nano)
+	if s.cfg.Every > 0 {
+		s.res.CPUMS = s.sampleCPU()
+	}
 	s.res.Tokens = r.Tokens
 	if s.res.Tokens == 0 {
 		s.res.Tokens = s.tokens

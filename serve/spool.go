@@ -103,8 +103,7 @@ type Spool struct {
 	notify  chan struct{} // closed and replaced on every Append
 	cur     cursor
 	buf     []byte
-	stop    chan struct{}
-	stopped chan struct{}
+	timer   *time.Timer // the pending fsync
 }
 
 // OpenSpool opens (creating if needed) the spool in dir, checks every
@@ -130,10 +129,6 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	if err := s.load(); err != nil {
 		s.closeFiles()
 		return nil, err
-	}
-	if opts.Sync > 0 {
-		s.stop, s.stopped = make(chan struct{}), make(chan struct{})
-		go s.syncLoop()
 	}
 	return s, nil
 }
@@ -331,8 +326,11 @@ func (s *Spool) Append(encode func(id uint64, buf []byte) []byte) (uint64, error
 		if err := seg.f.Sync(); err != nil {
 			return 0, fmt.Errorf("spool: %w", err)
 		}
-	} else {
+	} else if !s.dirty {
+		// One fsync Sync after the first unsynced record: no timer runs
+		// while nothing is appended (a duty-cycled box sleeps).
 		s.dirty = true
+		s.timer = time.AfterFunc(s.opts.Sync, func() { s.Sync() })
 	}
 	seg.size += int64(len(b))
 	seg.next++
@@ -544,31 +542,15 @@ func (s *Spool) syncLocked() error {
 	return nil
 }
 
-func (s *Spool) syncLoop() {
-	defer close(s.stopped)
-	t := time.NewTicker(s.opts.Sync)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Sync()
-		}
-	}
-}
-
 // Close syncs and closes the spool.
 func (s *Spool) Close() error {
-	if s.stop != nil {
-		close(s.stop)
-		<-s.stopped
-		s.stop = nil
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
+	}
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 	err := s.syncLocked()
 	s.closed = true

@@ -60,6 +60,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	httpAddr := fs.String("http", "", "serve the live page, /events, /frame.jpg, /metrics, /healthz, /api/status here, e.g. 127.0.0.1:8080 (default: off)")
 	tokenFile := fs.String("http-token-file", "", "file holding the bearer token HTTP requests must carry (required for a non-loopback --http)")
 	teleEvery := fs.Duration("telemetry", 10*time.Second, "publish telemetry this often")
+	every := fs.Duration("every", 0, "duty cycle: one sample this often (open the camera, settle, infer once, publish, close it); --frames counts samples")
+	settle := fs.Int("settle", 0, "with --every: frames to discard after opening the camera (exposure)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +88,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if *tokenFile != "" && *httpAddr == "" {
 		return usagef("--http-token-file needs --http")
+	}
+	if *every < 0 || *settle < 0 || (*settle > 0 && *every == 0) {
+		return usagef("--every must be ≥ 0, and --settle ≥ 0 needs --every")
 	}
 	if *modelDir != "" && *trust == "" {
 		return usagef("--model-dir needs --trust")
@@ -190,6 +195,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer l.Source.Close()
+	if *every > 0 {
+		cfg.Every, l.Settle = *every, *settle
+		cfg.OpenCamera = func() (camera.Source, error) { return camera.Open(lf.camera) }
+	}
 	svc, err := serve.New(cfg)
 	if err != nil {
 		return err

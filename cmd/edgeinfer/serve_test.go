@@ -364,3 +364,78 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("serve with deploy/edgeinfer.env's arguments: status %d: %s", st, errOut)
 	}
 }
+
+// cpuTicks is a process's user+system CPU time in clock ticks (1/100 s).
+func cpuTicks(t *testing.T, pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
+}
+
+// --every: samples a second apart (camera opened, 3 frames settled, one
+// inference, camera closed), and the process uses no CPU in between.
+func TestServeDutyCycle(t *testing.T) {
+	bin := buildEdgeinfer(t)
+	b := servetest.StartBroker(t, servetest.BrokerOptions{})
+	sub := servetest.Subscribe(t, b.URL(), "edgeinfer/duty/#")
+	const samples = 5
+	c := startServe(t, bin, "--camera", "synthetic:box?w=64&h=48&fmt=YUYV", "--every", "1s", "--settle", "3", "--frames", fmt.Sprint(samples),
+		"--mqtt", b.URL(), "--device", "duty", "--spool", t.TempDir(), "--threads", "1")
+	pid := c.cmd.Process.Pid
+	var idle []int
+	for k := 1; k < samples; k++ {
+		sub.WaitFor(t, 30*time.Second, fmt.Sprintf("sample %d", k), func(s *servetest.Subscriber) bool { return len(s.Messages("/results")) >= k })
+		time.Sleep(200 * time.Millisecond) // publish and telemetry done
+		t0 := cpuTicks(t, pid)
+		time.Sleep(500 * time.Millisecond) // well before the next sample
+		idle = append(idle, cpuTicks(t, pid)-t0)
+	}
+	if err := c.wait(t, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Time
+	var cpu []string
+	for _, m := range sub.Messages("/results") {
+		var r struct {
+			Time  string
+			Seq   uint64
+			CPUMS float64 `json:"cpu_ms"`
+		}
+		json.Unmarshal(m.Payload, &r)
+		tm, _ := time.Parse(time.RFC3339Nano, r.Time)
+		times = append(times, tm)
+		cpu = append(cpu, fmt.Sprintf("%.1f", r.CPUMS))
+		if r.Seq != 3 || r.CPUMS <= 0 {
+			t.Errorf("sample %s: frame %d (want 3: the 4th after opening, 3 settled), cpu %v ms", m.Payload, r.Seq, r.CPUMS)
+		}
+	}
+	if len(times) != samples {
+		t.Fatalf("%d samples, want %d", len(times), samples)
+	}
+	var gaps []string
+	for i := 1; i < len(times); i++ {
+		d := times[i].Sub(times[i-1])
+		gaps = append(gaps, d.Round(time.Millisecond).String())
+		if d < 500*time.Millisecond || d > 2*time.Second {
+			t.Errorf("samples %d and %d are %v apart, want about 1 s", i, i+1, d)
+		}
+	}
+	total := 0
+	for _, v := range idle {
+		total += v
+	}
+	if total > 2 {
+		t.Errorf("CPU ticks (10 ms) in 0.5 s idle windows between samples: %v", idle)
+	}
+	// One per sample once connected (the first sample may beat the
+	// broker connection; telemetry is not spooled).
+	if n := len(sub.Messages("/telemetry")); n < samples-1 {
+		t.Errorf("%d telemetry messages for %d samples", n, samples)
+	}
+	t.Logf("samples %v apart; CPU per sample %v ms; CPU ticks in 0.5 s idle windows %v", gaps, cpu, idle)
+}
