@@ -123,11 +123,11 @@ type Service struct {
 	loop        *live.Loop
 	tokens      int
 	sampleStart syscall.Rusage
-	res     resultJSON
-	enc     *json.Encoder
-	encBuf  bytes.Buffer
-	nextID  uint64 // without a spool
-	lastPic time.Time
+	res         resultJSON
+	enc         *json.Encoder
+	encBuf      bytes.Buffer
+	nextID      uint64 // without a spool
+	lastPic     time.Time
 
 	mu         sync.Mutex
 	latest     []byte    // the newest result, JSON
