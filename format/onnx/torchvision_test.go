@@ -278,7 +278,7 @@ func tvInt8(fm *format.Model, x []float32) error {
 }
 
 // runFloats runs m on x (quantized when m's input is int8) and returns its
-// first output as real values.
+// first output as real values; a second Invoke must allocate nothing.
 func runFloats(t *testing.T, m *format.Model, x []float32) []float32 {
 	t.Helper()
 	it, err := runtime.New(m, runtime.Options{Threads: 2})
@@ -304,7 +304,11 @@ func runFloats(t *testing.T, m *format.Model, x []float32) []float32 {
 		t.Fatal(err)
 	}
 	out := it.Output(0)
-	return out.Dequantized(make([]float32, out.NumElements()))
+	res := out.Dequantized(make([]float32, out.NumElements()))
+	if a := testing.AllocsPerRun(1, func() { it.Invoke() }); a != 0 {
+		t.Errorf("%v model: %g allocations per Invoke, want 0", in.DType, a)
+	}
+	return res
 }
 
 func cosine(a, b []float32) float64 {

@@ -53,6 +53,9 @@ func TestDeepLabV3(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := it.Output(0).Int32()
+	if a := testing.AllocsPerRun(1, func() { it.Invoke() }); a != 0 {
+		t.Errorf("%g allocations per Invoke, want 0", a)
+	}
 
 	f, err := os.Open("testdata/litert/deeplabv3_mnv2_pascal_quant__bird_segmentation.npy.gz")
 	if err != nil {
