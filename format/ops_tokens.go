@@ -61,6 +61,8 @@ const (
 	// increasing order. A run-time budget below Keep leaves −1 in the tail.
 	// Version 2 adds TopK: the Keep highest scores, no diversity (the
 	// CLS-attention baseline when s is the class token's attention).
+	// Version 3 adds AddWeight: distance + λ·sensitivity instead of the
+	// product.
 	OpDiverseSelect OpCode = 66
 	// GatherTokens: x [T, ...], idx int16 [K] → [K, ...], row k = x[idx[k]];
 	// an index outside [0, T) gives a row of real zeros (−1 for int16
@@ -179,6 +181,12 @@ type DiverseSelectOptions struct {
 	// lowest index, still listed in increasing order) instead of running
 	// SADS; the features are not read. It needs op version 2.
 	TopK bool
+	// AddWeight λ > 0 makes SADS add the sensitivity instead of
+	// multiplying by it: a candidate's score is its cosine distance to the
+	// nearest kept token plus λ times its min–max-normalized sensitivity
+	// (ZOO-Prune's default; see zoo.PruneOptions). It needs op version 3;
+	// 0 is the paper's product.
+	AddWeight float32
 }
 
 // TokenAwareAvgPoolOptions are the attributes of TokenAwareAvgPool.

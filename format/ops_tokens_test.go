@@ -76,6 +76,17 @@ func TestTokenOpsRoundTrip(t *testing.T) {
 	if back, err := Read(data); err != nil || !on(back, "sads").Options.(*DiverseSelectOptions).TopK || on(back, "sads").Version != 2 {
 		t.Errorf("top-k DiverseSelect read back as %+v (version %d), err %v", on(back, "sads").Options, on(back, "sads").Version, err)
 	}
+	// The additive score is version 3 and survives the trip.
+	ad := tokenOpsModel(t)
+	o = on(ad, "sads")
+	o.Options.(*DiverseSelectOptions).AddWeight = 0.1
+	o.Version = MinVersion(o.Code, o.Options)
+	if data, err = Marshal(ad); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Read(data); err != nil || on(back, "sads").Options.(*DiverseSelectOptions).AddWeight != 0.1 || on(back, "sads").Version != 3 {
+		t.Errorf("additive DiverseSelect read back as %+v (version %d), err %v", on(back, "sads").Options, on(back, "sads").Version, err)
+	}
 	if got := back.Tensors[ti(back, "pos")].Int16s(); !reflect.DeepEqual(got, []int16{-1, 0, 1, 2, 3}) {
 		t.Errorf("positions read back as %v", got)
 	}
@@ -100,7 +111,17 @@ func TestTokenOpsValidate(t *testing.T) {
 		{"keep too big", func(m *Model) { on(m, "sads").Options.(*DiverseSelectOptions).Keep = 5 }, `keep is 5, want 1…4`},
 		{"select output", func(m *Model) { tn(m, "idx").DType = Int32 }, `is int32, want int16`},
 		{"top-k needs version 2", func(m *Model) { on(m, "sads").Options.(*DiverseSelectOptions).TopK = true }, `top_k needs op version 2, the op is version 1`},
-		{"select version 3", func(m *Model) { on(m, "sads").Version = 3 }, `version 3 is newer than the 2 this build supports`},
+		{"select version 4", func(m *Model) { on(m, "sads").Version = 4 }, `version 4 is newer than the 3 this build supports`},
+		{"add_weight needs version 3", func(m *Model) { on(m, "sads").Options.(*DiverseSelectOptions).AddWeight = 0.1 }, `add_weight needs op version 3, the op is version 1`},
+		{"add_weight negative", func(m *Model) {
+			on(m, "sads").Options.(*DiverseSelectOptions).AddWeight = -1
+			on(m, "sads").Version = 3
+		}, `add_weight is -1, want a finite value > 0`},
+		{"add_weight with top_k", func(m *Model) {
+			o := on(m, "sads").Options.(*DiverseSelectOptions)
+			o.AddWeight, o.TopK = 0.5, true
+			on(m, "sads").Version = 3
+		}, `add_weight 0.5 with top_k`},
 		{"zo mode", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = 9 }, `unknown sensitivity mode 9`},
 		{"zo fro_diag", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = ZOFroDiag }, `mode fro_diag takes z, −1`},
 		{"zo central", func(m *Model) { on(m, "zo").Options.(*ZOSensitivityOptions).Mode = ZOCentralDiff }, `mode central_diff takes x, u, w2, w1, b1`},

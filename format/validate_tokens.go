@@ -361,6 +361,16 @@ func (c *opCheck) diverseSelect() error {
 	if o.TopK && c.op.Version < 2 {
 		return c.errf("top_k needs op version 2, the op is version %d", c.op.Version)
 	}
+	if o.AddWeight != 0 {
+		switch {
+		case c.op.Version < 3:
+			return c.errf("add_weight needs op version 3, the op is version %d", c.op.Version)
+		case o.TopK:
+			return c.errf("add_weight %g with top_k: top-k selection has no distance to add to", o.AddWeight)
+		case !(o.AddWeight > 0) || math.IsInf(float64(o.AddWeight), 0):
+			return c.errf("add_weight is %g, want a finite value > 0 (0: the product)", o.AddWeight)
+		}
+	}
 	t, _, err := c.tokens(0, "features")
 	if err != nil {
 		return err

@@ -64,7 +64,7 @@ var (
 		{Name: "GGeMPoolOptions", Fields: []fbverify.Field{fbverify.Sc("groups", 4), fbverify.Sc("prefix", 4), fbverify.Sc("eps", 4), fbverify.Vec("p", 4)}},
 		{Name: "EfficientProbeOptions", Fields: []fbverify.Field{fbverify.Sc("prefix", 4), fbverify.Sc("include_prefix", 1)}},
 		{Name: "ZOSensitivityOptions", Fields: []fbverify.Field{fbverify.Sc("mode", 1), fbverify.Sc("step", 4), fbverify.Sc("relu", 1)}},
-		{Name: "DiverseSelectOptions", Fields: []fbverify.Field{fbverify.Sc("keep", 4), fbverify.Sc("prefix", 4), fbverify.Sc("top_k", 1)}},
+		{Name: "DiverseSelectOptions", Fields: []fbverify.Field{fbverify.Sc("keep", 4), fbverify.Sc("prefix", 4), fbverify.Sc("top_k", 1), fbverify.Sc("add_weight", 4)}},
 		{Name: "TokenAwareAvgPoolOptions", Fields: []fbverify.Field{fbverify.Sc("grid_h", 4), fbverify.Sc("grid_w", 4), fbverify.Sc("prefix", 4), fbverify.Vec("dilations", 4)}},
 		{Name: "AttentionSinkOptions", Fields: []fbverify.Field{fbverify.Vec("sink_dims", 4), fbverify.Sc("tau", 4), fbverify.Sc("rho", 4),
 			fbverify.Sc("min_mass", 4), fbverify.Sc("p", 4), fbverify.Sc("prefix", 4)}},

@@ -16,7 +16,7 @@ func (c OpCode) MaxVersion() uint16 {
 	case !c.Known():
 		return 0
 	case c == OpDiverseSelect:
-		return 2 // 2: TopK
+		return 3 // 2: TopK; 3: AddWeight
 	case c == OpConv2D:
 		return 2 // 2: Groups
 	}
@@ -24,12 +24,17 @@ func (c OpCode) MaxVersion() uint16 {
 }
 
 // MinVersion returns the oldest version of op c that can carry options o:
-// 1, or 2 for a DiverseSelect in top-k mode or a Conv2D with more than one
-// group. Writers use it so that files
+// 1; for a DiverseSelect 2 in top-k mode and 3 with an additive weight;
+// 2 for a Conv2D with more than one group. Writers use it so that files
 // without the newer semantics stay readable by older builds.
 func MinVersion(c OpCode, o Options) uint16 {
-	if d, ok := o.(*DiverseSelectOptions); ok && c == OpDiverseSelect && d.TopK {
-		return 2
+	if d, ok := o.(*DiverseSelectOptions); ok && c == OpDiverseSelect {
+		switch {
+		case d.AddWeight != 0:
+			return 3
+		case d.TopK:
+			return 2
+		}
 	}
 	if v, ok := o.(*Conv2DOptions); ok && c == OpConv2D && v.Groups > 1 {
 		return 2

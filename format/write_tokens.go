@@ -52,6 +52,7 @@ func buildTokenOptions(b *flatbuffers.Builder, o Options) (fb.OpOptions, flatbuf
 		fb.DiverseSelectOptionsAddKeep(b, o.Keep)
 		fb.DiverseSelectOptionsAddPrefix(b, o.Prefix)
 		fb.DiverseSelectOptionsAddTopK(b, o.TopK)
+		fb.DiverseSelectOptionsAddAddWeight(b, o.AddWeight)
 		return fb.OpOptionsDiverseSelectOptions, fb.DiverseSelectOptionsEnd(b)
 	case *TokenAwareAvgPoolOptions:
 		d := int32Vector(b, o.Dilations)
@@ -108,7 +109,7 @@ func decodeTokenOptions(typ fb.OpOptions, t flatbuffers.Table) Options {
 	case fb.OpOptionsDiverseSelectOptions:
 		var x fb.DiverseSelectOptions
 		x.Init(t.Bytes, t.Pos)
-		return &DiverseSelectOptions{Keep: x.Keep(), Prefix: x.Prefix(), TopK: x.TopK()}
+		return &DiverseSelectOptions{Keep: x.Keep(), Prefix: x.Prefix(), TopK: x.TopK(), AddWeight: x.AddWeight()}
 	case fb.OpOptionsTokenAwareAvgPoolOptions:
 		var x fb.TokenAwareAvgPoolOptions
 		x.Init(t.Bytes, t.Pos)

@@ -113,10 +113,12 @@ type ZOSensitivityParams struct {
 // then the kept rows in increasing order. int8: features are
 // zero-point-corrected exact integers (FeatZP). TopK keeps the Keep
 // highest scores instead (ties to the lowest index; features unread).
+// AddWeight λ > 0 replaces the product by distance + λ × sensitivity.
 type DiverseSelectParams struct {
 	Rows, D, Prefix, Keep int
 	FeatZP                int32
 	TopK                  bool
+	AddWeight             float64
 }
 
 // TAPParams describes TokenAwareAvgPool on a GridH×GridW grid of D

@@ -247,7 +247,7 @@ func prepareDiverseSelect(c *prep, op *format.Op) (kernel, int64, error) {
 	feat, s, out := c.in(op, 0), c.in(op, 1), c.out(op)
 	b := c.it.tokenInfo().source[c.opIndex(op)]
 	rows := c.liveRows(op.Inputs[0])
-	p := kernels.DiverseSelectParams{Rows: feat.Shape[0], D: feat.Shape[1], Prefix: int(o.Prefix), Keep: int(o.Keep), TopK: o.TopK}
+	p := kernels.DiverseSelectParams{Rows: feat.Shape[0], D: feat.Shape[1], Prefix: int(o.Prefix), Keep: int(o.Keep), TopK: o.TopK, AddWeight: float64(o.AddWeight)}
 	sc := ref.NewSelectScratch(p.Rows)
 	ps, idx := s.Float32(), asInt16(out.Bytes())
 	macs := int64(o.Keep) * int64(p.Rows) * int64(p.D)

@@ -16,12 +16,15 @@ type PruneOptions struct {
 	// AfterBlock is the 0-based transformer block after whose MLP
 	// residual the patch tokens are pruned.
 	AfterBlock int
-	// Mode is the sensitivity: "jvp", "lowrank_jvp", "fro_diag", or
-	// "uniform" (no sensitivity: SADS becomes pure diversity, DivPrune);
-	// or "cls", the baseline that keeps the patch tokens the class token
-	// attends to most (mean over heads of the block's attention row 0,
-	// DiverseSelect in top-k mode; EViT's rule). The pruning op comes
-	// after the block's MLP, and the attention is that block's.
+	// Mode is "zoo", ZOO-Prune as this package tunes it (DefaultAddWeight
+	// unless AddWeight says otherwise; see the README's pruning study);
+	// a sensitivity with the paper's product score unless AddWeight is
+	// set: "jvp", "lowrank_jvp", "fro_diag"; "uniform" (no sensitivity:
+	// SADS becomes pure diversity, DivPrune); or "cls", the baseline that
+	// keeps the patch tokens the class token attends to most (mean over
+	// heads of the block's attention row 0, DiverseSelect in top-k mode;
+	// EViT's rule). The pruning op comes after the block's MLP, and the
+	// attention is that block's.
 	Mode       string
 	Directions int   // m for jvp modes (default 8)
 	Rank       int   // lowrank_jvp rank (default 32)
@@ -31,7 +34,19 @@ type PruneOptions struct {
 	// MLP's output before the residual: the analogue of ZOO-Prune's
 	// projected features).
 	Features string
+	// AddWeight λ > 0 scores a candidate by its distance to the kept set
+	// plus λ times its min–max-normalized sensitivity instead of the
+	// paper's product (DiverseSelect version 3). Mode "zoo" uses
+	// DefaultAddWeight when it is 0.
+	AddWeight float64
 }
+
+// DefaultAddWeight is λ of Mode "zoo": distance + 0.1 × sensitivity.
+// The product lets the least sensitive token's weight 0 override any
+// distance; the sum with λ = 0.1 keeps diverse selection's coverage and
+// uses the sensitivity between tokens of similar distance. Chosen on the
+// README's pruning study (tools/prunestudy), where the numbers are.
+const DefaultAddWeight = 0.1
 
 // mlpBlock is one transformer MLP found in a graph: fc1 (→ GELU) → fc2 →
 // residual Add.
@@ -361,7 +376,15 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 	if o.Mode != "uniform" {
 		s = act(p+"sensitivity", format.Float32, T)
 	}
-	sel := &format.DiverseSelectOptions{Keep: T - int32(prefix), Prefix: int32(prefix)}
+	sel := &format.DiverseSelectOptions{Keep: T - int32(prefix), Prefix: int32(prefix), AddWeight: float32(o.AddWeight)}
+	switch {
+	case !(o.AddWeight >= 0) || math.IsInf(o.AddWeight, 0):
+		return nil, fmt.Errorf("zoo: AddWeight %g: want a finite λ ≥ 0 (0: the product)", o.AddWeight)
+	case o.Mode == "zoo" && o.AddWeight == 0:
+		sel.AddWeight = DefaultAddWeight
+	case o.Mode == "uniform":
+		sel.AddWeight = 0 // constant scores: the sum ranks as the distance
+	}
 	w1 := m.Tensors[m.Ops[blk.fc1].Inputs[1]].Float32s()
 	w2i := m.Ops[blk.fc2].Inputs[1]
 	zo := &format.ZOSensitivityOptions{Step: 1e-3, ReLU: blk.relu}
@@ -452,7 +475,7 @@ func InsertPruning(m *format.Model, o PruneOptions) (*format.Model, error) {
 		} else {
 			op(format.OpMean, "sensitivity", &format.MeanOptions{Axes: axes}, []int32{probs}, s)
 		}
-		sel.TopK = true
+		sel.TopK, sel.AddWeight = true, 0
 	default:
 		return nil, fmt.Errorf("zoo: unknown pruning mode %q (zoo, jvp, lowrank_jvp, fro_diag, uniform, cls)", o.Mode)
 	}

@@ -22,7 +22,7 @@ func init() {
 // at most --keep patch tokens (default all); runs pick fewer with --keep
 // or --tokens.
 func pruneConvertFlags(fs *flag.FlagSet) floatPass {
-	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (= jvp), jvp, lowrank_jvp, fro_diag, uniform (diversity only) or cls (top-k by CLS attention, the baseline)")
+	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (jvp sensitivity, distance + 0.1 × sensitivity: the tuned default), jvp, lowrank_jvp, fro_diag (the paper's distance × sensitivity), uniform (diversity only) or cls (top-k by CLS attention, the baseline)")
 	after := fs.Int("prune-after-block", 0, "with --prune: the 0-based block after which tokens are pruned")
 	var keep keepFlag
 	fs.Var(&keep, "keep", "with --prune: the most patch tokens kept, a ratio R in (0, 1] (round(R × patch tokens), at least 1) or a count > 1 (default: all; runs pick fewer with --keep or --tokens)")
@@ -37,12 +37,7 @@ func pruneConvertFlags(fs *flag.FlagSet) floatPass {
 		if len(m.Inputs) == 0 || m.Tensors[m.Inputs[0]].DType != format.Float32 {
 			return nil, false, usagef("--prune needs a float model: an .onnx file, a float .eim or zoo:NAME:float")
 		}
-		md := *mode
-		switch md {
-		case "zoo":
-			md = "jvp"
-		}
-		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: *after, Mode: md, Directions: *dirs})
+		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: *after, Mode: *mode, Directions: *dirs})
 		if errors.Is(err, zoo.ErrNoClassToken) {
 			return nil, false, usagef("--prune cls: model %q has no class token (its head reads no special row by index, as a global-average-pool head does): use zoo, jvp, lowrank_jvp, fro_diag or uniform", m.Name)
 		}

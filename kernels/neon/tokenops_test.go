@@ -92,6 +92,9 @@ func TestDiverseSelectMatchesRef(t *testing.T) {
 				p.FeatZP = []int32{-128, 127}[g.IntN(2)]
 			}
 			p.Keep = g.IntN(p.Rows + 2)
+			if it%4 == 1 { // ZOO-Prune's additive score
+				p.AddWeight = []float64{0.1, 0.05 + g.Float64(), 4}[g.IntN(3)]
+			}
 			feat := g.i8(p.Rows*p.D, it%2 == 0)
 			if it%5 == 4 { // duplicate rows: ties in the scores
 				for r := 1; r < p.Rows; r += 3 {
@@ -122,7 +125,7 @@ func TestDiverseSelectMatchesRef(t *testing.T) {
 			}
 			k.Int8(&p, feat, s, ref.NewSelectScratch(q.Rows), got)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("rows %d D %d prefix %d keep %d zp %d: %v, ref %v", p.Rows, p.D, p.Prefix, p.Keep, p.FeatZP, got, want)
+				t.Fatalf("rows %d D %d prefix %d keep %d zp %d add %g: %v, ref %v", p.Rows, p.D, p.Prefix, p.Keep, p.FeatZP, p.AddWeight, got, want)
 			}
 		}
 		if PrepareDiverseSelect(path, &kernels.DiverseSelectParams{Rows: 10, D: 32, TopK: true}) != nil {

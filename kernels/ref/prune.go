@@ -333,6 +333,9 @@ func diverseSelect(p *kernels.DiverseSelectParams, s []float32, sc *SelectScratc
 			}
 			sc.DMin[i] = math.Min(sc.DMin[i], d)
 			score := float64(sc.DMin[i] * sc.W[i])
+			if p.AddWeight > 0 {
+				score = sc.DMin[i] + float64(p.AddWeight*sc.W[i])
+			}
 			if best < 0 || score > bestScore {
 				best, bestScore = i, score
 			}

@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -318,6 +319,34 @@ func TestDiverseSelectOrder(t *testing.T) {
 	DiverseSelectFloat(&p, tie, []float32{1, 1, 1, 1}, NewSelectScratch(4), idx)
 	if idx[0] != 0 || idx[1] != 3 {
 		t.Errorf("ties: idx = %v, want [0 3]", idx)
+	}
+}
+
+// TestDiverseSelectAdditive is TestDiverseSelectOrder's example with the
+// score distance + λ·w (w: min–max sensitivity 0.89, 1, 0.44, 0.11, 0 for
+// tokens 1–5). With λ = 0.1 the distance decides and the sensitivity only
+// separates near equals: after the seed 2, token 4 (opposite, distance 2)
+// comes before 3 (the product took 3 first), then 3, then 5 (distance
+// 0.29) before 1 (a near copy of 2, however sensitive). With λ = 10 the
+// sensitivity decides: 1 right after the seed.
+func TestDiverseSelectAdditive(t *testing.T) {
+	feat := []float32{9, 9, 1, 0, 1, 0.01, 0, 1, -1, 0, 0.7, 0.7}
+	s := []float32{0, 0.9, 1.0, 0.5, 0.2, 0.1}
+	for _, c := range []struct {
+		lambda float64
+		want   map[int][]int16
+	}{
+		{0.1, map[int][]int16{1: {0, 2}, 2: {0, 2, 4}, 3: {0, 2, 3, 4}, 4: {0, 2, 3, 4, 5}, 5: {0, 1, 2, 3, 4, 5}}},
+		{10, map[int][]int16{2: {0, 1, 2}, 3: {0, 1, 2, 3}}},
+	} {
+		for keep, want := range c.want {
+			p := kernels.DiverseSelectParams{Rows: 6, D: 2, Prefix: 1, Keep: keep, AddWeight: c.lambda}
+			idx := make([]int16, 6)
+			DiverseSelectFloat(&p, feat, s, NewSelectScratch(6), idx)
+			if fmt.Sprint(idx[:len(want)]) != fmt.Sprint(want) || len(want) < 6 && idx[len(want)] != -1 {
+				t.Errorf("λ %g keep %d: idx = %v, want %v then −1", c.lambda, keep, idx, want)
+			}
+		}
 	}
 }
 

@@ -110,7 +110,7 @@ func run() error {
 	dtypes := flag.String("dtypes", "int8,float", "comma-separated: int8, float")
 	blocks := flag.String("blocks", "0,1", "prune after these 0-based blocks")
 	ratios := flag.String("keep", "0.5", "keep ratios below 1 (1 is the unpruned model)")
-	methods := flag.String("methods", "zoo,uniform,cls", "zoo (ZOO-Prune's default), uniform (diverse selection alone), cls (top-k CLS attention), or jvp, lowrank_jvp, fro_diag; each with :key=value settings (m, rank, seed, feat)")
+	methods := flag.String("methods", "zoo,uniform,cls", "zoo (ZOO-Prune's default), uniform (diverse selection alone), cls (top-k CLS attention), or jvp, lowrank_jvp, fro_diag; each with :key=value settings (m, rank, seed, feat, add)")
 	out := flag.String("csv", "", "append result rows to this CSV file")
 	from := flag.String("from", "", "read rows from this CSV instead of measuring")
 	plot := flag.String("plot", "", "write the accuracy plot to this PNG")

@@ -90,14 +90,14 @@ func TestTableAndPlot(t *testing.T) {
 // TestParseMethod: settings reach zoo.PruneOptions; unknown methods, keys
 // and bad values are errors naming the entry.
 func TestParseMethod(t *testing.T) {
-	o, err := parseMethod("jvp:m=32:feat=mlp:rank=16:seed=3")
+	o, err := parseMethod("jvp:m=32:feat=mlp:rank=16:seed=3:add=0.25")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Mode != "jvp" || o.Directions != 32 || o.Features != "mlp" || o.Rank != 16 || o.Seed != 3 {
+	if o.Mode != "jvp" || o.Directions != 32 || o.Features != "mlp" || o.Rank != 16 || o.Seed != 3 || o.AddWeight != 0.25 {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, bad := range []string{"zoom", "zoo:m", "zoo:m=0", "zoo:x=1", "zoo:m=two"} {
+	for _, bad := range []string{"zoom", "zoo:m", "zoo:m=0", "zoo:x=1", "zoo:m=two", "zoo:add=-1"} {
 		if _, err := parseMethod(bad); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: err = %v", bad, err)
 		}

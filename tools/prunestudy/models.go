@@ -109,7 +109,8 @@ func loadSpec(s spec) (*format.Model, error) {
 // (ZOO-Prune's default, zoo.PruneOptions{Mode: "zoo"}) or a sensitivity
 // mode of zoo.PruneOptions (jvp, lowrank_jvp, fro_diag), followed by
 // ":key=value" settings of the method: m (directions), rank, seed, feat
-// (block or mlp diversity features).
+// (block or mlp diversity features), add (λ of the additive score; 0: the
+// paper's product).
 func parseMethod(s string) (zoo.PruneOptions, error) {
 	parts := strings.Split(s, ":")
 	o := zoo.PruneOptions{Mode: parts[0]}
@@ -140,8 +141,12 @@ func parseMethod(s string) (zoo.PruneOptions, error) {
 			o.Seed, err = strconv.ParseInt(v, 10, 64)
 		case "feat":
 			o.Features = v
+		case "add":
+			if o.AddWeight, err = strconv.ParseFloat(v, 64); err == nil && !(o.AddWeight >= 0) {
+				err = fmt.Errorf("%g < 0", o.AddWeight)
+			}
 		default:
-			err = fmt.Errorf("unknown key (m, rank, seed, feat)")
+			err = fmt.Errorf("unknown key (m, rank, seed, feat, add)")
 		}
 		if err != nil {
 			return o, fmt.Errorf("method %q: %s: %v", s, kv, err)

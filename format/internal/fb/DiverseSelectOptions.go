@@ -69,8 +69,20 @@ func (rcv *DiverseSelectOptions) MutateTopK(n bool) bool {
 	return rcv._tab.MutateBoolSlot(8, n)
 }
 
+func (rcv *DiverseSelectOptions) AddWeight() float32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(10))
+	if o != 0 {
+		return rcv._tab.GetFloat32(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *DiverseSelectOptions) MutateAddWeight(n float32) bool {
+	return rcv._tab.MutateFloat32Slot(10, n)
+}
+
 func DiverseSelectOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(3)
+	builder.StartObject(4)
 }
 func DiverseSelectOptionsAddKeep(builder *flatbuffers.Builder, keep int32) {
 	builder.PrependInt32Slot(0, keep, 0)
@@ -80,6 +92,9 @@ func DiverseSelectOptionsAddPrefix(builder *flatbuffers.Builder, prefix int32) {
 }
 func DiverseSelectOptionsAddTopK(builder *flatbuffers.Builder, topK bool) {
 	builder.PrependBoolSlot(2, topK, false)
+}
+func DiverseSelectOptionsAddAddWeight(builder *flatbuffers.Builder, addWeight float32) {
+	builder.PrependFloat32Slot(3, addWeight, 0.0)
 }
 func DiverseSelectOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
