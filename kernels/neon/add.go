@@ -1,6 +1,8 @@
 package neon
 
 import (
+	"math/bits"
+
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/quant"
@@ -12,7 +14,8 @@ import (
 // is rescaled exactly (SMULL, SQRSHL by Shift+LeftShift−31, SQXTN: the left
 // shift folds into the rounding shift without changing a bit), summed with
 // int32 wrap-around, rescaled to the output, offset by the output zero
-// point with saturation and clamped. Anything else runs kernels/ref.
+// point with saturation and clamped. Where addFast holds (the usual
+// case) each rescale is SQDMULH + SRSHL instead (addInt8Fast). Anything else runs kernels/ref.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
 	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() {
@@ -28,9 +31,44 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 		int64(p.AZP), int64(p.BZP), int64(p.OutZP), int64(p.ActMin), int64(p.ActMax),
 	}
 	n16 := n / 16
-	addInt8(&a[0], &b[0], &out[0], n16, &q)
-	if n%16 != 0 {
-		// The last 16 elements again, overlapping: same values.
-		addInt8(&a[n-16], &b[n-16], &out[n-16], 1, &q)
+	// The last n mod 16 elements: the last 16 of each operand, copied
+	// before the main pass (out may be a or b), through a 16-byte block.
+	var ta, tb, to [16]int8
+	tail := n % 16
+	if tail != 0 {
+		copy(ta[:], a[n-16:])
+		copy(tb[:], b[n-16:])
 	}
+	var f [12]int64
+	fast := addFast(p)
+	if fast {
+		f = [12]int64{
+			int64(p.AMult.M), int64(p.AMult.Shift), int64(p.BMult.M), int64(p.BMult.Shift),
+			int64(p.OutMult.M), int64(p.OutMult.Shift),
+			int64(p.AZP), int64(p.BZP), int64(p.OutZP), int64(p.ActMin), int64(p.ActMax), ls,
+		}
+		addInt8Fast(&a[0], &b[0], &out[0], n16, &f)
+	} else {
+		addInt8(&a[0], &b[0], &out[0], n16, &q)
+	}
+	if tail != 0 {
+		if fast {
+			addInt8Fast(&ta[0], &tb[0], &to[0], 1, &f)
+		} else {
+			addInt8(&ta[0], &tb[0], &to[0], 1, &q)
+		}
+		copy(out[16*n16:], to[16-tail:])
+	}
+}
+
+// addFast reports whether Add may rescale with SQDMULH + SRSHL: the
+// output multiplier below 1/2 (fastRequant), each operand's too, or of
+// Shift 0 with x·M a multiple of 2^31 for every x = d·2^LeftShift
+// (trailing zeros of M + LeftShift ≥ 31: TFLite's 1/2 for the operand of
+// larger scale), where ⌊x·M/2^31⌋ is exact and so is Apply's rounding.
+func addFast(p *kernels.BinaryParams) bool {
+	op := func(m quant.Multiplier) bool {
+		return fastRequant(m) || m.Shift == 0 && bits.TrailingZeros32(uint32(m.M))+int(p.LeftShift) >= 31
+	}
+	return fastRequant(p.OutMult) && op(p.AMult) && op(p.BMult)
 }

@@ -45,3 +45,8 @@ func minBlocks(p *int8, n16 int) int8
 //
 //go:noescape
 func addInt8(a, b, out *int8, n16 int, q *[11]int64)
+
+// addInt8Fast is addInt8 with every multiplier below 1/2 (see gen_asm.go).
+//
+//go:noescape
+func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)

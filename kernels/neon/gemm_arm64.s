@@ -1510,6 +1510,105 @@ addloop:
 	BNE addloop
 	RET
 
+// func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)
+TEXT ·addInt8Fast(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // A multiplier
+	MOVD 8(R4), R5
+	VDUP R5, V17.S4 // A shift
+	MOVD 16(R4), R5
+	VDUP R5, V18.S4 // B multiplier
+	MOVD 24(R4), R5
+	VDUP R5, V19.S4 // B shift
+	MOVD 32(R4), R5
+	VDUP R5, V20.S4 // output multiplier
+	MOVD 40(R4), R5
+	VDUP R5, V21.S4 // output shift
+	MOVD 48(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 56(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 64(R4), R5
+	VDUP R5, V24.S4 // output zero point
+	MOVD 72(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 80(R4), R5
+	VDUP R5, V26.B16 // high clamp
+	MOVD 88(R4), R5
+	VDUP R5, V27.S4 // left shift
+addfastloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x0f10a446 // sxtl v6.4s, v2.4h
+	WORD $0x4f10a447 // sxtl2 v7.4s, v2.8h
+	WORD $0x0f10a468 // sxtl v8.4s, v3.4h
+	WORD $0x4f10a469 // sxtl2 v9.4s, v3.8h
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb154c6 // srshl v6.4s, v6.4s, v17.4s
+	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
+	WORD $0x4eb0b4e7 // sqdmulh v7.4s, v7.4s, v16.4s
+	WORD $0x4eb154e7 // srshl v7.4s, v7.4s, v17.4s
+	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb15508 // srshl v8.4s, v8.4s, v17.4s
+	WORD $0x4ebb5529 // srshl v9.4s, v9.4s, v27.4s
+	WORD $0x4eb0b529 // sqdmulh v9.4s, v9.4s, v16.4s
+	WORD $0x4eb15529 // srshl v9.4s, v9.4s, v17.4s
+	WORD $0x0e372022 // ssubl v2.8h, v1.8b, v23.8b
+	WORD $0x4e372023 // ssubl2 v3.8h, v1.16b, v23.16b
+	WORD $0x0f10a44a // sxtl v10.4s, v2.4h
+	WORD $0x4f10a44b // sxtl2 v11.4s, v2.8h
+	WORD $0x0f10a46c // sxtl v12.4s, v3.4h
+	WORD $0x4f10a46d // sxtl2 v13.4s, v3.8h
+	WORD $0x4ebb554a // srshl v10.4s, v10.4s, v27.4s
+	WORD $0x4eb2b54a // sqdmulh v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3554a // srshl v10.4s, v10.4s, v19.4s
+	WORD $0x4ebb556b // srshl v11.4s, v11.4s, v27.4s
+	WORD $0x4eb2b56b // sqdmulh v11.4s, v11.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4ebb558c // srshl v12.4s, v12.4s, v27.4s
+	WORD $0x4eb2b58c // sqdmulh v12.4s, v12.4s, v18.4s
+	WORD $0x4eb3558c // srshl v12.4s, v12.4s, v19.4s
+	WORD $0x4ebb55ad // srshl v13.4s, v13.4s, v27.4s
+	WORD $0x4eb2b5ad // sqdmulh v13.4s, v13.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4c6 // sqdmulh v6.4s, v6.4s, v20.4s
+	WORD $0x4eb554c6 // srshl v6.4s, v6.4s, v21.4s
+	WORD $0x4eb80cc6 // sqadd v6.4s, v6.4s, v24.4s
+	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4e7 // sqdmulh v7.4s, v7.4s, v20.4s
+	WORD $0x4eb554e7 // srshl v7.4s, v7.4s, v21.4s
+	WORD $0x4eb80ce7 // sqadd v7.4s, v7.4s, v24.4s
+	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b508 // sqdmulh v8.4s, v8.4s, v20.4s
+	WORD $0x4eb55508 // srshl v8.4s, v8.4s, v21.4s
+	WORD $0x4eb80d08 // sqadd v8.4s, v8.4s, v24.4s
+	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb55529 // srshl v9.4s, v9.4s, v21.4s
+	WORD $0x4eb80d29 // sqadd v9.4s, v9.4s, v24.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
+	WORD $0x4e3a6c42 // smin v2.16b, v2.16b, v26.16b
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addfastloop
+	RET
+
 // func maxBlocks(p *int8, n16 int) int8
 TEXT ·maxBlocks(SB), NOSPLIT, $0-17
 	MOVD p+0(FP), R0

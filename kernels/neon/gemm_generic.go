@@ -142,3 +142,17 @@ func addInt8(a, b, out *int8, n16 int, q *[11]int64) {
 		os[i] = int8(max(min(v, q[10]), q[9]))
 	}
 }
+
+// addInt8Fast is the Go twin of the fast Add kernel: each rescale is
+// SQDMULH (⌊x·M/2^31⌋) then SRSHL by Shift.
+func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	scale := func(x int32, m, sh int64) int32 {
+		return int32(sqrshl((int64(x)*m)>>31, int32(sh)))
+	}
+	for i := range os {
+		x := scale((int32(as[i])-int32(q[6]))<<q[11], q[0], q[1]) + scale((int32(bs[i])-int32(q[7]))<<q[11], q[2], q[3])
+		v := int64(scale(x, q[4], q[5])) + q[8]
+		os[i] = int8(max(min(v, q[10]), q[9]))
+	}
+}

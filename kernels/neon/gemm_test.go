@@ -434,7 +434,7 @@ func TestMinInt8(t *testing.T) {
 
 func TestAddMatchesRef(t *testing.T) {
 	g := newGen(10)
-	fast := 0
+	fast, sqdmulh := 0, 0
 	for i := 0; i < iters(300); i++ {
 		shape := []int{1 + g.IntN(40), 1 + g.IntN(70)}
 		if i%5 == 0 {
@@ -443,7 +443,12 @@ func TestAddMatchesRef(t *testing.T) {
 		qp := func() quant.Params {
 			return quant.Params{Scale: float32(math.Exp2(g.Float64()*10 - 8)), ZeroPoint: int32(g.IntN(256) - 128)}
 		}
-		p, err := ref.NewAddParams(qp(), qp(), qp(), false)
+		pa, pb, po := qp(), qp(), qp()
+		if i%6 == 5 {
+			// An output multiplier ≥ 1/2: the general rescale (SMULL, SQRSHL).
+			po.Scale = max(pa.Scale, pb.Scale) * float32(math.Exp2(-19-g.Float64()))
+		}
+		p, err := ref.NewAddParams(pa, pb, po, false)
 		if err != nil {
 			continue // scale ratio outside what Add supports
 		}
@@ -465,12 +470,21 @@ func TestAddMatchesRef(t *testing.T) {
 		diff8(t, fmt.Sprintf("case %d shape %v + %v", i, shape, bshape), got, want, shape[1])
 		if n >= 16 && p.Broadcast.Dense() {
 			fast++
+			if addFast(&p) {
+				sqdmulh++
+			}
+			// In place, into either operand (a residual Add may be).
+			a2, b2 := append([]int8(nil), a...), append([]int8(nil), b...)
+			AddInt8(&p, a2, b, a2)
+			diff8(t, fmt.Sprintf("case %d shape %v, out = a", i, shape), a2, want, shape[1])
+			AddInt8(&p, a, b2, b2)
+			diff8(t, fmt.Sprintf("case %d shape %v, out = b", i, shape), b2, want, shape[1])
 		}
 	}
-	if fast < iters(300)/3 {
-		t.Errorf("only %d cases reached the assembly", fast)
+	if fast < iters(300)/3 || sqdmulh < fast/4 || fast-sqdmulh < fast/10 {
+		t.Errorf("%d cases reached the assembly, %d of them SQDMULH's", fast, sqdmulh)
 	}
-	t.Logf("%d cases through the assembly", fast)
+	t.Logf("%d cases through the assembly, %d through SQDMULH's", fast, sqdmulh)
 }
 
 // TestFastRequantBoundaries drives the SQDMULH + SRSHL requantization
