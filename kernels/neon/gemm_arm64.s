@@ -1511,6 +1511,8 @@ addloop:
 	RET
 
 // func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)
+// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,
+// V14/V15 products, V16-V27 constants.
 TEXT ·addInt8Fast(SB), NOSPLIT, $0-40
 	MOVD a+0(FP), R0
 	MOVD b+8(FP), R1

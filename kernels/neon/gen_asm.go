@@ -722,14 +722,26 @@ func genLayerNorm() {
 	ins("RET")
 }
 
-// genAdd writes addInt8: n16 blocks of 16 elements of int8 Add with both
-// operands the same shape. q holds, as int64: the multipliers and SQRSHL
-// amounts of A, B and the output (Shift−31, with LeftShift folded into
-// those of A and B), the zero points of A, B and the output, and the clamp.
-func genAdd() {
-	fmt.Fprintf(&buf, "\n// func addInt8(a, b, out *int8, n16 int, q *[11]int64)\n")
-	fmt.Fprintf(&buf, "// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,\n// V14/V15 products, V16-V26 constants.\n")
-	fmt.Fprintf(&buf, "TEXT ·addInt8(SB), NOSPLIT, $0-40\n")
+// genAdd writes addInt8 (fast false) or addInt8Fast: n16 blocks of 16
+// elements of int8 Add with both operands the same shape.
+//
+// addInt8: q holds, as int64, the multipliers and SQRSHL amounts of A, B
+// and the output (Shift−31, with LeftShift folded into those of A and B),
+// the zero points of A, B and the output, and the clamp; each rescale is
+// SMULL/SMULL2, SQRSHL, SQXTN/SQXTN2 (exact for any multiplier).
+//
+// addInt8Fast (where addFast holds): q holds the multiplier and Shift of A,
+// B and the output, the zero points, the clamp and LeftShift; each rescale
+// is SQDMULH then SRSHL by Shift, exactly Apply's single rounding (see
+// fastRequant), 2 instructions per 4 values instead of 6.
+func genAdd(fast bool) {
+	name, nq, sh, loop, lastc := "addInt8", 11, "D2", "addloop", 26
+	if fast {
+		name, nq, sh, loop, lastc = "addInt8Fast", 12, "S4", "addfastloop", 27
+	}
+	fmt.Fprintf(&buf, "\n// func %s(a, b, out *int8, n16 int, q *[%d]int64)\n", name, nq)
+	fmt.Fprintf(&buf, "// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,\n// V14/V15 products, V16-V%d constants.\n", lastc)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
 	ins("MOVD a+0(FP), R0")
 	ins("MOVD b+8(FP), R1")
 	ins("MOVD out+16(FP), R2")
@@ -741,15 +753,37 @@ func genAdd() {
 		arr  string
 		what string
 	}{
-		{0, 16, "S4", "A multiplier"}, {8, 17, "D2", "A shift"},
-		{16, 18, "S4", "B multiplier"}, {24, 19, "D2", "B shift"},
-		{32, 20, "S4", "output multiplier"}, {40, 21, "D2", "output shift"},
+		{0, 16, "S4", "A multiplier"}, {8, 17, sh, "A shift"},
+		{16, 18, "S4", "B multiplier"}, {24, 19, sh, "B shift"},
+		{32, 20, "S4", "output multiplier"}, {40, 21, sh, "output shift"},
 		{48, 22, "B16", "A zero point"}, {56, 23, "B16", "B zero point"},
 		{64, 24, "S4", "output zero point"}, {72, 25, "B16", "low clamp"}, {80, 26, "B16", "high clamp"},
+	}
+	if fast {
+		dups = append(dups, struct {
+			off  int
+			v    int
+			arr  string
+			what string
+		}{88, 27, "S4", "left shift"})
 	}
 	for _, d := range dups {
 		ins("MOVD %d(R4), R5", d.off)
 		ins("VDUP R5, V%d.%s // %s", d.v, d.arr, d.what)
+	}
+	// rescale multiplies int32 vector v by vm and shifts by vs.
+	rescale := func(v, vm, vs int) {
+		if fast {
+			word("sqdmulh v%d.4s, v%d.4s, v%d.4s", v, v, vm)
+			word("srshl v%d.4s, v%d.4s, v%d.4s", v, v, vs)
+			return
+		}
+		word("smull v14.2d, v%d.2s, v%d.2s", v, vm)
+		word("smull2 v15.2d, v%d.4s, v%d.4s", v, vm)
+		word("sqrshl v14.2d, v14.2d, v%d.2d", vs)
+		word("sqrshl v15.2d, v15.2d, v%d.2d", vs)
+		word("sqxtn v%d.2s, v14.2d", v)
+		word("sqxtn2 v%d.4s, v15.2d", v)
 	}
 	// operand widens 16 int8 (register in) minus the zero point vzp into
 	// four int32 vectors o..o+3 and rescales them by vm, vs.
@@ -761,95 +795,26 @@ func genAdd() {
 		word("sxtl v%d.4s, v3.4h", o+2)
 		word("sxtl2 v%d.4s, v3.8h", o+3)
 		for i := 0; i < 4; i++ {
-			word("smull v14.2d, v%d.2s, v%d.2s", o+i, vm)
-			word("smull2 v15.2d, v%d.4s, v%d.4s", o+i, vm)
-			word("sqrshl v14.2d, v14.2d, v%d.2d", vs)
-			word("sqrshl v15.2d, v15.2d, v%d.2d", vs)
-			word("sqxtn v%d.2s, v14.2d", o+i)
-			word("sqxtn2 v%d.4s, v15.2d", o+i)
+			if fast {
+				word("srshl v%d.4s, v%d.4s, v27.4s", o+i, o+i) // << LeftShift (int32 wrap, as ref)
+			}
+			rescale(o+i, vm, vs)
 		}
 	}
-	label("addloop")
+	label(loop)
 	ins("VLD1.P 16(R0), [V0.B16]")
 	ins("VLD1.P 16(R1), [V1.B16]")
 	operand(0, 22, 6, 16, 17)
 	operand(1, 23, 10, 18, 19)
 	for i := 0; i < 4; i++ {
 		ins("VADD V%d.S4, V%d.S4, V%d.S4 // a' + b' (int32 wrap, as ref)", 10+i, 6+i, 6+i)
-		word("smull v14.2d, v%d.2s, v20.2s", 6+i)
-		word("smull2 v15.2d, v%d.4s, v20.4s", 6+i)
-		word("sqrshl v14.2d, v14.2d, v21.2d")
-		word("sqrshl v15.2d, v15.2d, v21.2d")
-		word("sqxtn v%d.2s, v14.2d", 6+i)
-		word("sqxtn2 v%d.4s, v15.2d", 6+i)
+		rescale(6+i, 20, 21)
 		word("sqadd v%d.4s, v%d.4s, v24.4s", 6+i, 6+i)
 	}
 	narrow16(2, 3, [4]int{6, 7, 8, 9}, 25, 26)
 	ins("VST1.P [V2.B16], 16(R2)")
 	ins("SUBS $1, R3, R3")
-	ins("BNE addloop")
-	ins("RET")
-}
-
-// genAddFast writes addInt8Fast: addInt8 when every multiplier is below
-// 1/2 (fastRequant): each rescale is SQDMULH then SRSHL by Shift, exactly
-// Apply's single rounding (see fastRequant), 2 instructions per 4 values
-// instead of 6. q holds, as int64: the multiplier and Shift of A, B and
-// the output, the zero points of A, B and the output, the clamp and
-// LeftShift.
-func genAddFast() {
-	fmt.Fprintf(&buf, "\n// func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)\n")
-	fmt.Fprintf(&buf, "TEXT ·addInt8Fast(SB), NOSPLIT, $0-40\n")
-	ins("MOVD a+0(FP), R0")
-	ins("MOVD b+8(FP), R1")
-	ins("MOVD out+16(FP), R2")
-	ins("MOVD n16+24(FP), R3")
-	ins("MOVD q+32(FP), R4")
-	dups := []struct {
-		off  int
-		v    int
-		arr  string
-		what string
-	}{
-		{0, 16, "S4", "A multiplier"}, {8, 17, "S4", "A shift"},
-		{16, 18, "S4", "B multiplier"}, {24, 19, "S4", "B shift"},
-		{32, 20, "S4", "output multiplier"}, {40, 21, "S4", "output shift"},
-		{48, 22, "B16", "A zero point"}, {56, 23, "B16", "B zero point"},
-		{64, 24, "S4", "output zero point"}, {72, 25, "B16", "low clamp"}, {80, 26, "B16", "high clamp"},
-		{88, 27, "S4", "left shift"},
-	}
-	for _, d := range dups {
-		ins("MOVD %d(R4), R5", d.off)
-		ins("VDUP R5, V%d.%s // %s", d.v, d.arr, d.what)
-	}
-	operand := func(in, vzp, o, vm, vs int) {
-		word("ssubl v2.8h, v%d.8b, v%d.8b", in, vzp)
-		word("ssubl2 v3.8h, v%d.16b, v%d.16b", in, vzp)
-		word("sxtl v%d.4s, v2.4h", o)
-		word("sxtl2 v%d.4s, v2.8h", o+1)
-		word("sxtl v%d.4s, v3.4h", o+2)
-		word("sxtl2 v%d.4s, v3.8h", o+3)
-		for i := 0; i < 4; i++ {
-			word("srshl v%d.4s, v%d.4s, v27.4s", o+i, o+i) // << LeftShift (int32 wrap, as ref)
-			word("sqdmulh v%d.4s, v%d.4s, v%d.4s", o+i, o+i, vm)
-			word("srshl v%d.4s, v%d.4s, v%d.4s", o+i, o+i, vs)
-		}
-	}
-	label("addfastloop")
-	ins("VLD1.P 16(R0), [V0.B16]")
-	ins("VLD1.P 16(R1), [V1.B16]")
-	operand(0, 22, 6, 16, 17)
-	operand(1, 23, 10, 18, 19)
-	for i := 0; i < 4; i++ {
-		ins("VADD V%d.S4, V%d.S4, V%d.S4 // a' + b' (int32 wrap, as ref)", 10+i, 6+i, 6+i)
-		word("sqdmulh v%d.4s, v%d.4s, v20.4s", 6+i, 6+i)
-		word("srshl v%d.4s, v%d.4s, v21.4s", 6+i, 6+i)
-		word("sqadd v%d.4s, v%d.4s, v24.4s", 6+i, 6+i)
-	}
-	narrow16(2, 3, [4]int{6, 7, 8, 9}, 25, 26)
-	ins("VST1.P [V2.B16], 16(R2)")
-	ins("SUBS $1, R3, R3")
-	ins("BNE addfastloop")
+	ins("BNE %s", loop)
 	ins("RET")
 }
 
@@ -1014,8 +979,8 @@ func main() {
 	genDepthwise()
 	genSum()
 	genMinMax("min")
-	genAdd()
-	genAddFast()
+	genAdd(false)
+	genAdd(true)
 	genMinMax("max")
 	genLookup()
 	genSoftmax()
