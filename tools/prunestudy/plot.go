@@ -120,7 +120,8 @@ func plotRows(path string, rows []row) error {
 		for _, g := range groups {
 			names = append(names, fmt.Sprintf("%s, after block %d", g.dt, g.block))
 		}
-		p.NominalX(names...)
+		// An empty slot on the right holds the legend.
+		p.NominalX(append(names, "")...)
 		for j, m := range methods {
 			v := make(plotter.Values, len(groups))
 			for i, g := range groups {
@@ -136,7 +137,7 @@ func plotRows(path string, rows []row) error {
 			b.Color = methodColor(m, j)
 			b.LineStyle.Width = 0
 			p.Add(b)
-			name := map[string]string{"zoo": "ZOO-Prune", "cls": "CLS top-k", "uniform": "diversity only"}[m]
+			name := map[string]string{"zoo": "ZOO-Prune", "cls": "CLS top-k", "uniform": "diversity only", "jvp": "jvp, paper's product"}[m]
 			if name == "" {
 				name = m
 			}
@@ -156,7 +157,7 @@ func plotRows(path string, rows []row) error {
 		}
 		// Bars start at 0; the interesting part is near the top.
 		p.Y.Min, p.Y.Max = lo, 100
-		p.Legend.Top, p.Legend.Left = false, true
+		p.Legend.Top, p.Legend.Left = true, false
 		p.Legend.TextStyle.Font.Size = vg.Points(9)
 		panels = append(panels, p)
 	}
@@ -173,7 +174,7 @@ func plotRows(path string, rows []row) error {
 	for i, p := range panels {
 		grid[i/cols][i%cols] = p
 	}
-	const w, h = 5.5 * vg.Inch, 4 * vg.Inch
+	const w, h = 7 * vg.Inch, 4 * vg.Inch
 	img := vgimg.New(w*vg.Length(cols), h*vg.Length(nrows))
 	dc := draw.New(img)
 	t := draw.Tiles{Rows: nrows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
