@@ -291,11 +291,11 @@ func TestCLSPruning(t *testing.T) {
 }
 
 // TestPrunedViTAccuracy checks, on the trained MNIST ViT (researchase, 49
-// patch tokens, 6 blocks) and 300 test images from #1000, what the full
-// study (tools/prunestudy, README) measured on 9,000: ZOO-Prune keeping
-// 25 patch tokens after layer 1 stays within 4 points of the unpruned
-// model (measured −1.9) and above the CLS-attention top-k baseline
-// (measured +7.1). Float; skipped with -short.
+// patch tokens, 6 blocks) and 300 test images from #5000, what the full
+// study (tools/prunestudy, README) measured on 5,000: ZOO-Prune (mode
+// zoo) keeping 25 patch tokens after block 0 stays within 1.5 points of
+// the unpruned model (measured −0.4) and above the CLS-attention top-k
+// baseline (measured +6.6). Float; skipped with -short.
 func TestPrunedViTAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("evaluates three models on 300 images")
@@ -323,7 +323,7 @@ func TestPrunedViTAccuracy(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		acc, err := dataset.Evaluate(it, set, 1000, 300, nil)
+		acc, err := dataset.Evaluate(it, set, 5000, 300, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,18 +331,18 @@ func TestPrunedViTAccuracy(t *testing.T) {
 	}
 	base := top1(m, 0)
 	acc := map[string]float64{}
-	for _, mode := range []string{"jvp", "cls"} {
+	for _, mode := range []string{"zoo", "cls"} {
 		pm, err := zoo.InsertPruning(m, zoo.PruneOptions{AfterBlock: 0, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
 		acc[mode] = top1(pm, 25)
 	}
-	t.Logf("300 images: unpruned %.2f%%, keep 25 after layer 1: ZOO-Prune %.2f%%, CLS top-k %.2f%%", base, acc["jvp"], acc["cls"])
-	if acc["jvp"] < base-4 {
-		t.Errorf("ZOO-Prune %.2f%% is more than 4 points below unpruned %.2f%%", acc["jvp"], base)
+	t.Logf("300 images: unpruned %.2f%%, keep 25 after block 0: ZOO-Prune %.2f%%, CLS top-k %.2f%%", base, acc["zoo"], acc["cls"])
+	if acc["zoo"] < base-1.5 {
+		t.Errorf("ZOO-Prune %.2f%% is more than 1.5 points below unpruned %.2f%%", acc["zoo"], base)
 	}
-	if acc["jvp"] <= acc["cls"] {
-		t.Errorf("ZOO-Prune %.2f%% is not above the CLS baseline %.2f%% after layer 1", acc["jvp"], acc["cls"])
+	if acc["zoo"] <= acc["cls"] {
+		t.Errorf("ZOO-Prune %.2f%% is not above the CLS baseline %.2f%% after block 0", acc["zoo"], acc["cls"])
 	}
 }
