@@ -53,7 +53,10 @@ func TestDeepLabV3(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := it.Output(0).Int32()
-	if a := testing.AllocsPerRun(1, func() { it.Invoke() }); a != 0 {
+	// Averaged over four Invokes (AllocsPerRun truncates): an allocation
+	// made by Invoke shows in every run, while one stray allocation by
+	// another goroutine during a long Invoke once failed CI here.
+	if a := testing.AllocsPerRun(4, func() { it.Invoke() }); a != 0 {
 		t.Errorf("%g allocations per Invoke, want 0", a)
 	}
 
