@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -8,7 +9,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testshared"
+	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -132,4 +136,122 @@ func relDiff(got, want []float32) (rel, scale float64) {
 		return d, 0
 	}
 	return d / scale, scale
+}
+
+// TestTrainedViTsAgreeWithPyTorch runs the float import of every trained
+// model of the corpus on MNIST test images 5000–9999 (the first 200 with
+// -short) and wants PyTorch's top-1 class
+// (NAME_preds.npy) for every image: the trained models' accuracy figures
+// hold for what edgeinfer runs, not only for PyTorch.
+func TestTrainedViTsAgreeWithPyTorch(t *testing.T) {
+	dir, _ := vitCorpus(t)
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Models []struct {
+			Name        string  `json:"name"`
+			File        string  `json:"file"`
+			Trained     bool    `json:"trained"`
+			Top1        float64 `json:"top1_mnist_test_5000_9999"`
+			Predictions struct {
+				File       string `json:"file"`
+				FirstImage int    `json:"first_image"`
+			} `json:"predictions"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	set, err := dataset.Open(testshared.Path(t, "data/mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained := 0
+	for _, e := range doc.Models {
+		if !e.Trained {
+			continue
+		}
+		trained++
+		t.Run(e.Name, func(t *testing.T) {
+			preds, _ := readNpyInt32(t, filepath.Join(dir, e.Predictions.File))
+			n := len(preds)
+			if testing.Short() {
+				n = min(n, 200)
+			}
+			r, err := onnx.ImportFile(filepath.Join(dir, e.File), onnx.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mnistPreprocess(r.Model)
+			it, err := runtime.New(r.Model, runtime.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it.Close()
+			out, err := dataset.ClassOutput(r.Model, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, err := dataset.NewConverter(r.Model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			disagree, correct := 0, 0
+			for i := 0; i < n; i++ {
+				img, err := set.Image(e.Predictions.FirstImage + i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := conv.Convert(it.Input(0).Bytes(), img); err != nil {
+					t.Fatal(err)
+				}
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				top := argmax(it.Output(out).Float32())
+				if top != int(preds[i]) {
+					disagree++
+					if disagree <= 5 {
+						t.Errorf("image %d: edgeinfer says %d, PyTorch %d", e.Predictions.FirstImage+i, top, preds[i])
+					}
+				}
+				if top == set.Label(e.Predictions.FirstImage+i) {
+					correct++
+				}
+			}
+			t.Logf("%d images: %d disagree with PyTorch; top-1 %.2f%% (PyTorch on all 5000: %.2f%%)",
+				n, disagree, 100*float64(correct)/float64(n), 100*e.Top1)
+		})
+	}
+	if trained == 0 && os.Getenv("EDGEINFER_VIT_CORPUS") == "" {
+		t.Fatal("testdata/vits lists no trained model (tools/vitcorpus/vitcorpus.py train)")
+	}
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func readNpyInt32(t testing.TB, path string) ([]int32, []int) {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Descr != "<i4" {
+		t.Fatalf("%s: dtype %s, want <i4", path, a.Descr)
+	}
+	v := make([]int32, len(a.Data)/4)
+	for i := range v {
+		v[i] = int32(binary.LittleEndian.Uint32(a.Data[4*i:]))
+	}
+	return v, a.Shape
 }

@@ -497,9 +497,9 @@ def main():
         s.add_argument("--only", type=lambda v: set(v.split(",")), default=None,
                        help="comma-separated model names")
     t.add_argument("--mnist", default=os.path.join(root, "..", "shared", "data", "mnist"))
-    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--epochs", type=int, default=60)
     t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--aug", choices=("none", "shift", "affine"), default="affine")
     t.add_argument("--threads", type=int, default=1)
