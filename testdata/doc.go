@@ -2,10 +2,9 @@
 // README use: the zoo's seeded models, ten real MNIST digits (digits/, with
 // MNIST's attribution in digits/SOURCE.txt) and a trained MNIST ViT
 // converted to int8 with ZOO-Prune after its first block (mnist-vit.eim:
-// the researchase ViT from ../shared/models/vit-mnist, MIT, see
-// mnist-vit.LICENSE), the README's first command. Everything here except
-// vits/ (written by tools/vitcorpus) and mnist-vit.LICENSE is generated
-// deterministically by
+// vits/mnist_reg4.onnx, which tools/vitcorpus trains on MNIST test images
+// 0–4999), the README's first command. Everything here except vits/
+// (written by tools/vitcorpus) is generated deterministically by
 //
 //	go generate ./testdata
 //
@@ -17,4 +16,4 @@
 package testdata
 
 //go:generate go run ./gen
-//go:generate env EDGEINFER_KERNELS=ref go run ../cmd/edgeinfer convert ../../shared/models/vit-mnist/vit_mnist_researchase.onnx mnist-vit.eim --name vit-mnist --prune zoo --prune-after-block 0 --calibrate ../../shared/data/mnist --calib-offset 0 --calib-count 500 --scale 0.00392156862745098 --mean 0.1307 --std 0.3081
+//go:generate env EDGEINFER_KERNELS=ref go run ../cmd/edgeinfer convert vits/mnist_reg4.onnx mnist-vit.eim --name mnist-vit --prune zoo --prune-after-block 0 --calibrate ../../shared/data/mnist --calib-offset 0 --calib-count 500 --scale 0.00392156862745098 --mean 0.1307 --std 0.3081
