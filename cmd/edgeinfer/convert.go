@@ -36,7 +36,8 @@ type floatPass func(m *format.Model) (out *format.Model, applied bool, err error
 // loaded: each registers its flags and returns its pass. They run in
 // registration order between import and calibration (ONNX), or on the
 // model loadModel returns (a float .eim, zoo:NAME:float). --prune is one.
-var floatPasses []func(fs *flag.FlagSet) floatPass
+// What a pass has to tell the user goes to stdout.
+var floatPasses []func(fs *flag.FlagSet, stdout io.Writer) floatPass
 
 func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("convert", stderr)
@@ -52,7 +53,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	var passes []floatPass
 	for _, p := range floatPasses {
-		passes = append(passes, p(fs))
+		passes = append(passes, p(fs, stdout))
 	}
 	rewrite := func(m *format.Model) (*format.Model, []int32, error) {
 		var remap []int32

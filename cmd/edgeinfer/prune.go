@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -20,8 +21,10 @@ func init() {
 // float ViT (an .onnx file before calibration, a float .eim or
 // zoo:NAME:float) after --prune-after-block. The converted model keeps
 // at most --keep patch tokens (default all); runs pick fewer with --keep
-// or --tokens.
-func pruneConvertFlags(fs *flag.FlagSet) floatPass {
+// or --tokens. It reports the MACs per inference at that budget next to
+// the unpruned model's, and says so when the sensitivity costs more than
+// the pruned tokens save (on small ViTs it does: see the README).
+func pruneConvertFlags(fs *flag.FlagSet, stdout io.Writer) floatPass {
 	mode := fs.String("prune", "", "insert ZOO-Prune into a float ViT: zoo (jvp sensitivity, distance + 0.1 × sensitivity: the tuned default), jvp, lowrank_jvp, fro_diag (the paper's distance × sensitivity), uniform (diversity only) or cls (top-k by CLS attention, the baseline)")
 	after := fs.Int("prune-after-block", 0, "with --prune: the 0-based block after which tokens are pruned")
 	var keep keepFlag
@@ -58,8 +61,31 @@ func pruneConvertFlags(fs *flag.FlagSet) floatPass {
 			}
 		}
 		pm.Description = fmt.Sprintf("%s; %s pruning after block %d, keeping at most %d of %d patch tokens", pm.Description, *mode, *after, kept, patches)
+		before, err := macs(m)
+		if err != nil {
+			return nil, false, err
+		}
+		pruned, err := macs(pm)
+		if err != nil {
+			return nil, false, err
+		}
+		fmt.Fprintf(stdout, "--prune %s after block %d: %.2f M MACs per inference at %d of %d patch tokens, %.2f M unpruned\n",
+			*mode, *after, float64(pruned)/1e6, kept, patches, float64(before)/1e6)
+		if keep.set && pruned >= before {
+			fmt.Fprintf(stdout, "note: on this model the sensitivity (--directions %d) costs more MACs than the pruned tokens save; fewer --directions or --prune uniform (diversity only) cost less\n", *dirs)
+		}
 		return pm, true, nil
 	}
+}
+
+// macs counts one inference of m at its largest token budget.
+func macs(m *format.Model) (int64, error) {
+	it, err := runtime.New(m, runtime.Options{Threads: 1})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	return it.MACs(), nil
 }
 
 // keepFlag is --keep: a ratio R in (0, 1] of the patch tokens, or a count

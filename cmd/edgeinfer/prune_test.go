@@ -9,7 +9,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -291,5 +293,35 @@ func TestTokenWatchNoAlloc(t *testing.T) {
 	}
 	if k := w.kept(); len(k) != 5 {
 		t.Errorf("kept %v, want 5 patches", k)
+	}
+}
+
+// convert --prune reports MACs at the budget it builds and the unpruned
+// model's, and warns where ZOO-Prune's sensitivity costs more than the
+// pruned tokens save (the trained 3-block MNIST ViT at keep 0.5: it does;
+// diversity alone does not).
+func TestConvertPruneReportsMACs(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "vits", "mnist_reg4.onnx")
+	re := regexp.MustCompile(`--prune (\w+) after block 0: ([0-9.]+) M MACs per inference at 25 of 49 patch tokens, ([0-9.]+) M unpruned`)
+	for _, tc := range []struct {
+		mode     string
+		costlier bool
+	}{{"zoo", true}, {"uniform", false}} {
+		st, out, e := edgeinfer("convert", src, filepath.Join(t.TempDir(), "m.eim"), "--prune", tc.mode, "--keep", "0.5", "--float")
+		if st != 0 {
+			t.Fatalf("--prune %s: status %d: %s", tc.mode, st, e)
+		}
+		m := re.FindStringSubmatch(out)
+		if m == nil || m[1] != tc.mode {
+			t.Fatalf("--prune %s: no MAC report in:\n%s", tc.mode, out)
+		}
+		pruned, _ := strconv.ParseFloat(m[2], 64)
+		unpruned, _ := strconv.ParseFloat(m[3], 64)
+		if (pruned >= unpruned) != tc.costlier {
+			t.Errorf("--prune %s: %.2f M MACs pruned, %.2f M unpruned", tc.mode, pruned, unpruned)
+		}
+		if noted := strings.Contains(out, "note: on this model the sensitivity"); noted != tc.costlier {
+			t.Errorf("--prune %s: note printed %v, want %v:\n%s", tc.mode, noted, tc.costlier, out)
+		}
 	}
 }

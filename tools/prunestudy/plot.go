@@ -157,6 +157,7 @@ func plotRows(path string, rows []row) error {
 		}
 		// Bars start at 0; the interesting part is near the top.
 		p.Y.Min, p.Y.Max = lo, 100
+		p.X.Max = float64(len(groups)) + 0.5 // the legend's empty slot, which no bar reaches
 		p.Legend.Top, p.Legend.Left = true, false
 		p.Legend.TextStyle.Font.Size = vg.Points(9)
 		panels = append(panels, p)
