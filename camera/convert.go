@@ -221,7 +221,7 @@ func Convert(dst []byte, f *Frame, t *Target, s *Scratch) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	x0, y0, w, h := cropRect(fm.Width, fm.Height, t)
+	x0, y0, w, h := t.Window(fm.Width, fm.Height)
 	c := t.Channels()
 	s.px = grow(s.px, w*h*c)
 	if err := unpack(s.px, &g, x0, y0, w, h, c == 1, s); err != nil {
@@ -247,7 +247,7 @@ func ConvertImage(dst []byte, img image.Image, t *Target, s *Scratch) error {
 	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > 4*maxDim || b.Dy() > 4*maxDim {
 		return fmt.Errorf("camera: image size %dx%d out of range: %w", b.Dx(), b.Dy(), ErrUnsupportedFormat)
 	}
-	x0, y0, w, h := cropRect(b.Dx(), b.Dy(), t)
+	x0, y0, w, h := t.Window(b.Dx(), b.Dy())
 	c := t.Channels()
 	s.px = grow(s.px, w*h*c)
 	unpackImage(s.px, img, b.Min.X+x0, b.Min.Y+y0, w, h, c == 1)
@@ -255,8 +255,9 @@ func ConvertImage(dst []byte, img image.Image, t *Target, s *Scratch) error {
 	return nil
 }
 
-// cropRect returns the source window for a sw×sh frame (see Target).
-func cropRect(sw, sh int, t *Target) (x0, y0, w, h int) {
+// Window returns the part of a sw×sh frame that the conversion reads: w×h
+// pixels from (x0, y0), after Fit (see Target).
+func (t *Target) Window(sw, sh int) (x0, y0, w, h int) {
 	w, h = sw, sh
 	if t.Fit == CenterCrop {
 		if sw*t.Height > sh*t.Width {

@@ -233,9 +233,9 @@ func TestCenterCrop(t *testing.T) {
 	if want := []byte{10, 10, 10, 10, 20, 20, 20, 20}; !bytes.Equal(got, want) {
 		t.Errorf("aspect crop = %v, want %v", got, want)
 	}
-	x0, y0, w, h := cropRect(640, 480, &Target{Width: 224, Height: 224})
+	x0, y0, w, h := (&Target{Width: 224, Height: 224}).Window(640, 480)
 	if x0 != 80 || y0 != 0 || w != 480 || h != 480 {
-		t.Errorf("cropRect(640x480) = %d,%d %dx%d", x0, y0, w, h)
+		t.Errorf("Window(640x480) = %d,%d %dx%d", x0, y0, w, h)
 	}
 }
 

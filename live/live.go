@@ -43,9 +43,19 @@ type Result struct {
 	EnergyMJ float64        `json:"energy_mj,omitempty"` // input power × frame period
 	Decision string         `json:"decision,omitempty"`  // set when the budget changed
 	Tokens   int            `json:"tokens,omitempty"`    // kept tokens, for models that prune
+	// For models that prune at run time: Kept lists the patch-grid cells
+	// (row-major indices into a Grid[0]×Grid[1] grid) the model kept for
+	// this frame, and Window is the part of the frame the model saw,
+	// [x0, y0, x1, y1] as fractions of the frame's width and height.
+	Kept   []int     `json:"kept,omitempty"`
+	Grid   []int     `json:"grid,omitempty"`
+	Window []float64 `json:"window,omitempty"`
 
-	topBuf [MaxTop]Score
-	budget boards.Budget
+	topBuf    [MaxTop]Score
+	budget    boards.Budget
+	keptBuf   []int
+	gridBuf   [2]int
+	windowBuf [4]float64
 }
 
 // Governed adds telemetry-driven pacing to a Loop.
@@ -244,7 +254,28 @@ func (l *Loop) process() error {
 	r.Preprocess = float64(t1.Sub(t0).Nanoseconds()) / 1e6
 	r.Inference = float64(t2.Sub(t1).Nanoseconds()) / 1e6
 	r.Top = TopK(l.Interp.Output(0).Dequantized(l.scores), l.Labels, r.topBuf[:l.TopK])
+	r.keptPatches(l.Interp, &l.frame, l.Target)
 	return nil
+}
+
+// keptPatches fills Kept, Grid and Window for a model that prunes at run
+// time, and clears them otherwise. The buffers are sized once per grid.
+func (r *Result) keptPatches(it *runtime.Interpreter, f *camera.Frame, t *camera.Target) {
+	r.Kept, r.Grid, r.Window = nil, nil, nil
+	gh, gw := it.PatchGrid()
+	if gh <= 0 || gw <= 0 || it.MaxTokens() <= 0 {
+		return
+	}
+	if cap(r.keptBuf) < gh*gw {
+		r.keptBuf = make([]int, 0, gh*gw)
+	}
+	r.Kept = it.KeptPatches(r.keptBuf[:0])
+	r.gridBuf = [2]int{gh, gw}
+	r.Grid = r.gridBuf[:]
+	sw, sh := f.Format.Width, f.Format.Height
+	x0, y0, w, h := t.Window(sw, sh)
+	r.windowBuf = [4]float64{float64(x0) / float64(sw), float64(y0) / float64(sh), float64(x0+w) / float64(sw), float64(y0+h) / float64(sh)}
+	r.Window = r.windowBuf[:]
 }
 
 // TopK fills dst with the len(dst) highest scores in descending order

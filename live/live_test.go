@@ -15,7 +15,12 @@ import (
 
 func loop(t testing.TB, uri string) *Loop {
 	t.Helper()
-	q, _, err := zoo.Build("vit-micro", zoo.Options{})
+	return loopModel(t, "vit-micro", uri)
+}
+
+func loopModel(t testing.TB, model, uri string) *Loop {
+	t.Helper()
+	q, _, err := zoo.Build(model, zoo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,14 +118,22 @@ func TestLoopRecoverableAndFatalErrors(t *testing.T) {
 }
 
 func TestLoopAllocatesNothingPerFrame(t *testing.T) {
-	for _, uri := range []string{"synthetic:bars?w=64&h=48&fmt=YUYV", "synthetic:gradient?w=40&h=40&fmt=NV12"} {
-		l := loop(t, uri)
+	for _, tc := range []struct{ model, uri string }{
+		{"vit-micro", "synthetic:bars?w=64&h=48&fmt=YUYV"},
+		{"vit-micro", "synthetic:gradient?w=40&h=40&fmt=NV12"},
+		{"vit-micro-seed", "synthetic:bars?w=64&h=48&fmt=YUYV"}, // prunes: Kept, Grid, Window
+	} {
+		uri := tc.model + " " + tc.uri
+		l := loopModel(t, tc.model, tc.uri)
 		emit := func(*Result) error { return nil }
 		warn := func(err error) { t.Error(err) }
 		l.Run(context.Background(), 2, emit, warn) // warm up buffers
 		allocs := testing.AllocsPerRun(20, func() { l.Run(context.Background(), 1, emit, warn) })
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per frame", uri, allocs)
+		}
+		if tc.model == "vit-micro-seed" && (len(l.res.Kept) == 0 || len(l.res.Grid) != 2) {
+			t.Errorf("%s: kept %v, grid %v", uri, l.res.Kept, l.res.Grid)
 		}
 	}
 }

@@ -19,7 +19,13 @@ import (
 // testLoop is vit-micro on a synthetic camera.
 func testLoop(t testing.TB, uri string) *live.Loop {
 	t.Helper()
-	q, _, err := zoo.Build("vit-micro", zoo.Options{})
+	return testLoopModel(t, "vit-micro", uri)
+}
+
+// testLoopModel is testLoop with another zoo model.
+func testLoopModel(t testing.TB, model, uri string) *live.Loop {
+	t.Helper()
+	q, _, err := zoo.Build(model, zoo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,4 +127,101 @@ func TestPageInChromium(t *testing.T) {
 func near(a, b uint32) bool {
 	d := int(a>>8) - int(b>>8)
 	return d >= -12 && d <= 12
+}
+
+// For a model that prunes (vit-micro-seed keeps about half its 4×4 patches),
+// the page dims the patches the model dropped for the frame it shows and
+// leaves the kept ones in the frame's colour, over the centred square the
+// model saw.
+func TestPageDrawsKeptPatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium; runs without -short")
+	}
+	var logs servetest.LogBuffer
+	svc, err := New(Config{
+		Device: "cam1", Version: "test", Model: ModelInfo{Name: "vit-micro-seed", SHA256: strings.Repeat("cd", 32)},
+		HTTPAddr: "127.0.0.1:0", Log: log.New(&logs, "", 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A solid frame: every frame keeps the same patches, and a dimmed
+	// patch is plainly darker than the frame.
+	runService(t, svc, testLoopModel(t, "vit-micro-seed", "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=200&g=180&b=40"), &logs)
+	base := "http://" + svc.HTTPAddr()
+	var st StatusJSON
+	_, b := get(t, base+"/api/status", "")
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	var latest resultJSON
+	if err := json.Unmarshal(st.Latest, &latest); err != nil {
+		t.Fatal(err)
+	}
+	if len(latest.Grid) != 2 || latest.Grid[0] != 4 || latest.Grid[1] != 4 || len(latest.Kept) == 0 || len(latest.Kept) >= 16 || len(latest.Window) != 4 {
+		t.Fatalf("result: grid %v, kept %v, window %v; want a 4×4 grid with some patches kept and some dropped", latest.Grid, latest.Kept, latest.Window)
+	}
+	// The 160×120 frame's centred 120×120 square.
+	if w := latest.Window; w[0] != 0.125 || w[1] != 0 || w[2] != 0.875 || w[3] != 1 {
+		t.Fatalf("window %v, want [0.125 0 0.875 1]", w)
+	}
+	bin := servetest.NeedTool(t, "chromium", "chromium")
+	shot := filepath.Join(t.TempDir(), "page.png")
+	var domb []byte
+	var domErr error
+	dc := make(chan struct{})
+	go func() {
+		defer close(dc)
+		domb, domErr = chromium(bin, t.TempDir(), base+"/", "--dump-dom")
+	}()
+	_, shotErr := chromium(bin, t.TempDir(), base+"/", "--screenshot="+shot)
+	<-dc
+	if domErr != nil || shotErr != nil {
+		t.Fatal(domErr, shotErr)
+	}
+	if want := fmt.Sprintf(`data-kept="%d of 16"`, len(latest.Kept)); !strings.Contains(string(domb), want) {
+		t.Errorf("the page's kept-patch canvas does not say %s:\n%s", want, domb)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, jb := get(t, base+"/frame.jpg", "")
+	frame, err := jpeg.Decode(bytes.NewReader(jb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, fg, fb, _ := frame.At(80, 60).RGBA()
+	isKept := map[int]bool{}
+	for _, k := range latest.Kept {
+		isKept[k] = true
+	}
+	// The image box is 640×480 at the page's top left: the window is
+	// x 80..560, y 0..480, cells of 120×120. Sample each cell below and
+	// right of its centre (clear of the class box and the kept frame).
+	dark := 0
+	for cell := 0; cell < 16; cell++ {
+		x, y := 80+120*(cell%4)+84, 120*(cell/4)+84
+		r, g, b, _ := img.At(x, y).RGBA()
+		frameColour := near(r, fr) && near(g, fg) && near(b, fb)
+		dimmed := r>>8 < fr>>8*6/10 && g>>8 < fg>>8*6/10
+		switch {
+		case isKept[cell] && !frameColour:
+			t.Errorf("kept patch %d at (%d,%d) is %d,%d,%d, not the frame's %d,%d,%d", cell, x, y, r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8)
+		case !isKept[cell] && !dimmed:
+			t.Errorf("dropped patch %d at (%d,%d) is %d,%d,%d, not dimmed from %d,%d,%d", cell, x, y, r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8)
+		case !isKept[cell]:
+			dark++
+		}
+	}
+	// Outside the window (x < 80) the frame is not dimmed.
+	if r, g, b, _ := img.At(40, 300).RGBA(); !near(r, fr) || !near(g, fg) || !near(b, fb) {
+		t.Errorf("left of the window the page shows %d,%d,%d, the frame is %d,%d,%d", r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8)
+	}
+	t.Logf("kept %v of 16: %d dropped patches dimmed", latest.Kept, dark)
 }
