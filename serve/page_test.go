@@ -38,13 +38,9 @@ func chromium(bin, dir, url string, extra ...string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// The live page in headless Chromium shows the frame (its pixels are in
-// the screenshot) and the top class, and updates by itself.
-func TestPageInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Chromium twice; runs without -short")
-	}
-	svc, base := httpService(t, "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=200&g=30&b=40", "")
+// latestResult returns the newest result as /api/status reports it.
+func latestResult(t *testing.T, base string) resultJSON {
+	t.Helper()
 	var st StatusJSON
 	_, b := get(t, base+"/api/status", "")
 	if err := json.Unmarshal(b, &st); err != nil {
@@ -54,30 +50,62 @@ func TestPageInChromium(t *testing.T) {
 	if err := json.Unmarshal(st.Latest, &latest); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%s %.3f", latest.Top[0].Label, latest.Top[0].Score)
+	return latest
+}
+
+// servedFrame decodes /frame.jpg.
+func servedFrame(t *testing.T, base string) image.Image {
+	t.Helper()
 	_, jb := get(t, base+"/frame.jpg", "")
 	frame, err := jpeg.Decode(bytes.NewReader(jb))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wr, wg, wb, _ := frame.At(80, 60).RGBA()
+	return frame
+}
 
-	shot := filepath.Join(t.TempDir(), "page.png")
+// pageInChromium loads the page at url in two headless Chromiums at once
+// and returns its DOM after 3 s and a screenshot of it.
+func pageInChromium(t *testing.T, url string) (string, image.Image) {
+	t.Helper()
 	bin := servetest.NeedTool(t, "chromium", "chromium")
+	shot := filepath.Join(t.TempDir(), "page.png")
 	var domb []byte
 	var domErr error
 	dc := make(chan struct{})
 	dir1, dir2 := t.TempDir(), t.TempDir()
 	go func() {
 		defer close(dc)
-		domb, domErr = chromium(bin, dir1, base+"/", "--dump-dom")
+		domb, domErr = chromium(bin, dir1, url, "--dump-dom")
 	}()
-	_, shotErr := chromium(bin, dir2, base+"/", "--screenshot="+shot)
+	_, shotErr := chromium(bin, dir2, url, "--screenshot="+shot)
 	<-dc
 	if domErr != nil || shotErr != nil {
 		t.Fatal(domErr, shotErr)
 	}
-	dom := string(domb)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(domb), img
+}
+
+// The live page in headless Chromium shows the frame (its pixels are in
+// the screenshot) and the top class, and updates by itself.
+func TestPageInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium twice; runs without -short")
+	}
+	svc, base := httpService(t, "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=200&g=30&b=40", "")
+	latest := latestResult(t, base)
+	want := fmt.Sprintf("%s %.3f", latest.Top[0].Label, latest.Top[0].Score)
+	wr, wg, wb, _ := servedFrame(t, base).At(80, 60).RGBA()
+	dom, img := pageInChromium(t, base+"/")
 
 	// The DOM: the top class, several updates, a frame loaded.
 	field := func(id string) string {
@@ -103,15 +131,6 @@ func TestPageInChromium(t *testing.T) {
 
 	// The screenshot: the frame fills the 640×480 image box at the top
 	// left (below the class box), in the camera's colour.
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range []image.Point{{320, 240}, {600, 400}, {50, 450}} {
 		r, g, b, _ := img.At(p.X, p.Y).RGBA()
 		if !near(r, wr) || !near(g, wg) || !near(b, wb) {
@@ -149,15 +168,7 @@ func TestPageDrawsKeptPatches(t *testing.T) {
 	// patch is plainly darker than the frame.
 	runService(t, svc, testLoopModel(t, "vit-micro-seed", "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=200&g=180&b=40"), &logs)
 	base := "http://" + svc.HTTPAddr()
-	var st StatusJSON
-	_, b := get(t, base+"/api/status", "")
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	var latest resultJSON
-	if err := json.Unmarshal(st.Latest, &latest); err != nil {
-		t.Fatal(err)
-	}
+	latest := latestResult(t, base)
 	if len(latest.Grid) != 2 || latest.Grid[0] != 4 || latest.Grid[1] != 4 || len(latest.Kept) == 0 || len(latest.Kept) >= 16 || len(latest.Window) != 4 {
 		t.Fatalf("result: grid %v, kept %v, window %v; want a 4×4 grid with some patches kept and some dropped", latest.Grid, latest.Kept, latest.Window)
 	}
@@ -165,38 +176,11 @@ func TestPageDrawsKeptPatches(t *testing.T) {
 	if w := latest.Window; w[0] != 0.125 || w[1] != 0 || w[2] != 0.875 || w[3] != 1 {
 		t.Fatalf("window %v, want [0.125 0 0.875 1]", w)
 	}
-	bin := servetest.NeedTool(t, "chromium", "chromium")
-	shot := filepath.Join(t.TempDir(), "page.png")
-	var domb []byte
-	var domErr error
-	dc := make(chan struct{})
-	go func() {
-		defer close(dc)
-		domb, domErr = chromium(bin, t.TempDir(), base+"/", "--dump-dom")
-	}()
-	_, shotErr := chromium(bin, t.TempDir(), base+"/", "--screenshot="+shot)
-	<-dc
-	if domErr != nil || shotErr != nil {
-		t.Fatal(domErr, shotErr)
+	fr, fg, fb, _ := servedFrame(t, base).At(80, 60).RGBA()
+	dom, img := pageInChromium(t, base+"/")
+	if want := fmt.Sprintf(`data-kept="%d of 16"`, len(latest.Kept)); !strings.Contains(dom, want) {
+		t.Errorf("the page's kept-patch canvas does not say %s:\n%s", want, dom)
 	}
-	if want := fmt.Sprintf(`data-kept="%d of 16"`, len(latest.Kept)); !strings.Contains(string(domb), want) {
-		t.Errorf("the page's kept-patch canvas does not say %s:\n%s", want, domb)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, jb := get(t, base+"/frame.jpg", "")
-	frame, err := jpeg.Decode(bytes.NewReader(jb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fr, fg, fb, _ := frame.At(80, 60).RGBA()
 	isKept := map[int]bool{}
 	for _, k := range latest.Kept {
 		isKept[k] = true

@@ -210,7 +210,7 @@ func TestTrainedViTsAgreeWithPyTorch(t *testing.T) {
 				if err := it.Invoke(); err != nil {
 					t.Fatal(err)
 				}
-				top := argmax(it.Output(out).Float32())
+				top := argMax(it.Output(out).Float32())
 				if top != int(preds[i]) {
 					disagree++
 					if disagree <= 5 {
@@ -228,16 +228,6 @@ func TestTrainedViTsAgreeWithPyTorch(t *testing.T) {
 	if trained == 0 && os.Getenv("EDGEINFER_VIT_CORPUS") == "" {
 		t.Fatal("testdata/vits lists no trained model (tools/vitcorpus/vitcorpus.py train)")
 	}
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func readNpyInt32(t testing.TB, path string) ([]int32, []int) {
