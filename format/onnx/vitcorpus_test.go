@@ -139,7 +139,7 @@ func relDiff(got, want []float32) (rel, scale float64) {
 }
 
 // TestTrainedViTsAgreeWithPyTorch runs the float import of every trained
-// model of the corpus on MNIST test images 5000–9999 (the first 200 with
+// model of the corpus on MNIST test images 5000–9999 (the first 25 with
 // -short) and wants PyTorch's top-1 class
 // (NAME_preds.npy) for every image: the trained models' accuracy figures
 // hold for what edgeinfer runs, not only for PyTorch.
@@ -178,7 +178,7 @@ func TestTrainedViTsAgreeWithPyTorch(t *testing.T) {
 			preds, _ := readNpyInt32(t, filepath.Join(dir, e.Predictions.File))
 			n := len(preds)
 			if testing.Short() {
-				n = min(n, 200)
+				n = min(n, 25)
 			}
 			r, err := onnx.ImportFile(filepath.Join(dir, e.File), onnx.Options{})
 			if err != nil {
