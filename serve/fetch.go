@@ -95,7 +95,17 @@ func (s *Service) rejected(source string, info ModelInfo, err error) {
 	}
 }
 
-// download GETs url, refusing more than limit bytes and short bodies.
+// Resuming a download cut short: at most downloadAttempts requests in all,
+// the first retry after resumeDelay, doubling.
+const downloadAttempts = 5
+
+var resumeDelay = 250 * time.Millisecond
+
+// download GETs url, refusing more than limit bytes. A body cut short (a
+// flaky link in the field) is resumed where it stopped with a Range
+// request, If-Range on the first response's ETag or Last-Modified so that
+// a file replaced in between is fetched whole again; a server that
+// ignores Range answers 200 and the download starts over.
 func (s *Service) download(u string, limit int64) ([]byte, error) {
 	cl := s.cfg.UpdateClient
 	if cl == nil {
@@ -103,26 +113,82 @@ func (s *Service) download(u string, limit int64) ([]byte, error) {
 			TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}, Proxy: http.ProxyFromEnvironment,
 		}}
 	}
-	resp, err := cl.Get(u)
+	var b []byte
+	total := int64(-1)
+	validator := ""
+	delay := resumeDelay
+	for attempt := 1; ; attempt++ {
+		done, err := downloadPart(cl, u, limit, &b, &total, &validator)
+		if done || err != nil {
+			return b, err
+		}
+		if attempt == downloadAttempts {
+			return nil, fmt.Errorf("downloading %s: %d of %d bytes after %d attempts", u, len(b), total, attempt)
+		}
+		s.log.Printf("downloading %s: cut off after %d of %d bytes; resuming in %v", u, len(b), total, delay)
+		time.Sleep(delay)
+		delay *= 2
+	}
+}
+
+// downloadPart makes one request for what *b lacks and appends the body
+// to it. It returns done when *b holds the whole file; false and no error
+// when the body was cut short (resume).
+func downloadPart(cl *http.Client, u string, limit int64, b *[]byte, total *int64, validator *string) (done bool, err error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("downloading: %w", err)
+		return false, fmt.Errorf("downloading: %w", err)
+	}
+	if len(*b) > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", len(*b)))
+		if *validator != "" {
+			req.Header.Set("If-Range", *validator)
+		}
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		if len(*b) > 0 {
+			return false, nil // the link is still down: try again
+		}
+		return false, fmt.Errorf("downloading: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("downloading %s: %s", u, resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK: // the whole file, from the start
+		*b = (*b)[:0]
+		*total = resp.ContentLength
+		*validator = resp.Header.Get("ETag")
+		if *validator == "" {
+			*validator = resp.Header.Get("Last-Modified")
+		}
+	case http.StatusPartialContent:
+		var start, end, size int64
+		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &size); err != nil ||
+			start != int64(len(*b)) || (*total >= 0 && size != *total) {
+			return false, fmt.Errorf("downloading %s: resumed at byte %d, the server answered Content-Range %q", u, len(*b), resp.Header.Get("Content-Range"))
+		}
+		*total = size
+	default:
+		return false, fmt.Errorf("downloading %s: %s", u, resp.Status)
 	}
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("downloading %s: %d bytes, over the %d-byte limit", u, resp.ContentLength, limit)
+	if *total > limit {
+		return false, fmt.Errorf("downloading %s: %d bytes, over the %d-byte limit", u, *total, limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("downloading %s: %w", u, err)
+	buf := bytes.NewBuffer(*b)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit+1-int64(len(*b))))
+	*b = buf.Bytes()
+	if int64(len(*b)) > limit {
+		return false, fmt.Errorf("downloading %s: over the %d-byte limit", u, limit)
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("downloading %s: over the %d-byte limit", u, limit)
+	switch {
+	case *total < 0 && err == nil:
+		return true, nil // no length given: the body's end is the file's
+	case *total < 0:
+		return false, fmt.Errorf("downloading %s: %w", u, err)
+	case int64(len(*b)) == *total:
+		return true, nil
+	case int64(len(*b)) > *total:
+		return false, fmt.Errorf("downloading %s: %d bytes, more than the %d announced", u, len(*b), *total)
 	}
-	if resp.ContentLength >= 0 && int64(len(b)) != resp.ContentLength {
-		return nil, fmt.Errorf("downloading %s: %d of %d bytes", u, len(b), resp.ContentLength)
-	}
-	return b, nil
+	return false, nil
 }

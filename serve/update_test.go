@@ -235,9 +235,12 @@ func TestModelUpdateOverHTTP(t *testing.T) {
 }
 
 // The model arrives by MQTT (downloaded over TLS) for the device and for
-// the fleet; a truncated download and a SHA-256 mismatch are refused.
+// the fleet; a download that stays truncated and a SHA-256 mismatch are
+// refused.
 func TestModelUpdateOverMQTT(t *testing.T) {
 	needBroker(t)
+	defer func(d time.Duration) { resumeDelay = d }(resumeDelay)
+	resumeDelay = 10 * time.Millisecond // /short.eim is retried, then refused
 	s := newSigner(t)
 	b := servetest.StartBroker(t, servetest.BrokerOptions{})
 	cnn := zooBytes(t, "cnn-micro")
