@@ -11,31 +11,52 @@ import (
 	"strconv"
 )
 
-// MaxElements bounds the element count of any one tensor (and so what a
-// hostile file can make the importer allocate): 1<<26 elements, 256 MiB
-// of float32. Tests and fuzzing lower it.
+// MaxElements bounds the element count of any one tensor whose values
+// the file does not hold (an activation, a shape computed from the
+// graph), and so what a hostile file can make the importer allocate from
+// a few bytes: 1<<26 elements, 256 MiB of float32. A weight may be as
+// large as the values the file really holds for it (VGG's 4096×25088
+// classifier): converting it costs at most 4 bytes per byte held. Tests
+// and fuzzing lower it.
 var MaxElements = 1 << 26
 
 // NumElements returns the product of the tensor's dims, or an error when a
-// dim is negative or the product exceeds MaxElements.
+// dim is negative or the product exceeds both MaxElements and the number
+// of values the tensor holds.
 func (t *Tensor) NumElements() (int, error) {
-	return numElements(t.Dims)
+	return numElementsUpTo(t.Dims, max(int64(MaxElements), t.held()))
+}
+
+// held returns how many values the tensor carries in the file (raw data
+// loaded from external data included).
+func (t *Tensor) held() int64 {
+	if t.RawData != nil {
+		if sz := t.DataType.size(); sz > 0 {
+			return int64(len(t.RawData) / sz)
+		}
+		return 0
+	}
+	return int64(len(t.FloatData) + len(t.Int32Data) + len(t.Int64Data) + len(t.DoubleData) + len(t.Uint64Data) + len(t.StringData))
 }
 
 func numElements(dims []int64) (int, error) {
+	return numElementsUpTo(dims, int64(MaxElements))
+}
+
+func numElementsUpTo(dims []int64, limit int64) (int, error) {
+	limit = min(limit, math.MaxInt)
 	n := int64(1)
-	limit := int64(MaxElements)
 	for _, d := range dims {
 		if d < 0 {
 			return 0, fmt.Errorf("negative dimension %d in %v", d, dims)
 		}
 		if d > 0 && n > limit/d {
-			return 0, fmt.Errorf("shape %v has more than %d elements", dims, MaxElements)
+			return 0, fmt.Errorf("shape %v has more than %d elements", dims, limit)
 		}
 		n *= d
 	}
 	if n > limit {
-		return 0, fmt.Errorf("shape %v has more than %d elements", dims, MaxElements)
+		return 0, fmt.Errorf("shape %v has more than %d elements", dims, limit)
 	}
 	return int(n), nil
 }

@@ -622,3 +622,41 @@ func TestNHWCInputAvoidsTransposes(t *testing.T) {
 	}
 	assertClose(t, "y", runModel(t, r.Model, nhwc)[0], want, 1e-5)
 }
+
+// A weight over MaxElements imports when the file holds every value of it
+// (VGG's 4096×25088 classifier), and computes right; a tensor claiming
+// more elements than it holds is refused by the bound. MaxElements is
+// lowered to 16 here.
+func TestElementBoundFollowsHeldValues(t *testing.T) {
+	defer func(n int) { onnx.MaxElements = n }(onnx.MaxElements)
+	onnx.MaxElements = 16
+	rng := rand.New(rand.NewSource(5))
+	w := randFloats(rng, 4*8, 1)
+	spec := func(wt pbuf) []byte {
+		return graphSpec{
+			nodes:   []pbuf{node("MatMul", "fc", []string{"x", "W"}, []string{"y"})},
+			inits:   []pbuf{wt},
+			inputs:  []pbuf{valueInfo("x", 1, 4)},
+			outputs: []pbuf{valueInfo("y", 1, 8)},
+		}.encode()
+	}
+	r := importBytes(t, spec(floatTensor("W", []int64{4, 8}, w)))
+	x := randFloats(rng, 4, 2)
+	want := make([]float32, 8)
+	for j := range want {
+		var s float64
+		for k := 0; k < 4; k++ {
+			s += float64(x[k]) * float64(w[k*8+j])
+		}
+		want[j] = float32(s)
+	}
+	assertClose(t, "y", runModel(t, r.Model, x)[0], want, 1e-5)
+
+	m, err := onnx.Decode(spec(floatTensor("W", []int64{4, 8}, w[:8])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onnx.Import(m, onnx.Options{}); err == nil || !strings.Contains(err.Error(), "more than 16 elements") {
+		t.Errorf("a [4 8] weight holding 8 values: err %v, want the element bound", err)
+	}
+}
