@@ -61,6 +61,8 @@ func (im *importer) node(n *Node) error {
 		return im.binary(n)
 	case "MatMul":
 		return im.matMul(n)
+	case "Einsum":
+		return im.einsum(n)
 	case "Gemm":
 		return im.gemm(n)
 	case "Conv":

@@ -47,10 +47,8 @@ var (
 	tvShort = []string{"mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf"}
 	// tvUnsupported maps the models that do not import yet to what their
 	// import error must say (a clear error naming the missing piece, not a
-	// wrong result): MaxViT's attention is an Einsum.
-	tvUnsupported = map[string]string{
-		"maxvit_t": "unsupported: op Einsum",
-	}
+	// wrong result). None at present.
+	tvUnsupported = map[string]string{}
 	// tvNoInt8 maps the models whose float import matches but whose int8
 	// calibration does not run yet to what the failure must say. Swin v2
 	// normalizes queries and keys (F.normalize); the keys of its
