@@ -85,8 +85,18 @@ func fuzzSeeds() map[string][]byte {
 		outputs: []pbuf{valueInfo("z", 1, 2)},
 		opset:   13,
 	}
+	einsum := graphSpec{
+		nodes: []pbuf{
+			node("Einsum", "qk", []string{"x", "x"}, []string{"s"}, aString("equation", "bhid,bhjd->bhij")),
+			node("Einsum", "sv", []string{"s", "x"}, []string{"y"}, aString("equation", "bhij,bhjd->bhid")),
+		},
+		inputs:  []pbuf{valueInfo("x", 1, 2, 3, 4)},
+		outputs: []pbuf{valueInfo("y", 1, 2, 3, 4)},
+		opset:   17,
+	}
 	return map[string][]byte{
 		"layernorm": ln.encode(), "gelu": gelu.encode(), "conv": conv.encode(), "split": split.encode(),
+		"einsum": einsum.encode(),
 	}
 }
 
