@@ -27,6 +27,17 @@ import (
 type Ranges struct {
 	Min, Max []float32
 	seen     []bool
+	// Fixed gives tensors parameters to use as they are instead of
+	// parameters chosen from an observed range (for example those of an
+	// ONNX QDQ model's QuantizeLinear/DequantizeLinear pairs).
+	Fixed map[int32]quant.Params
+}
+
+// FixedRanges returns Ranges for a model of n tensors whose activation
+// parameters are all given (a QDQ model): tensors missing from fixed get
+// the default range [−1, 1].
+func FixedRanges(n int, fixed map[int32]quant.Params) *Ranges {
+	return &Ranges{Min: make([]float32, n), Max: make([]float32, n), seen: make([]bool, n), Fixed: fixed}
 }
 
 // Observe runs fm on each sample (one []float32 per graph input) and
@@ -91,6 +102,9 @@ func Observe(fm *format.Model, samples [][][]float32, threads int, progress func
 
 // params returns the int8 activation parameters for tensor t.
 func (r *Ranges) params(t int32) quant.Params {
+	if p, ok := r.Fixed[t]; ok {
+		return p
+	}
 	if !r.seen[t] {
 		return quant.ChooseAsymmetric(-1, 1)
 	}

@@ -97,6 +97,7 @@ func fuzzSeeds() map[string][]byte {
 	return map[string][]byte{
 		"layernorm": ln.encode(), "gelu": gelu.encode(), "conv": conv.encode(), "split": split.encode(),
 		"einsum": einsum.encode(),
+		"qdq":    qdqMLP([]int8{1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12}, []float32{0.1, 0.2, 0.05}),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 // ErrUnsupported is wrapped by errors about models that are valid ONNX but
@@ -41,6 +42,11 @@ type Result struct {
 	// from int8 initializers (DequantizeLinear) to those integers, laid out
 	// like the tensor, so that quantization can keep them exactly.
 	Int8Weights map[int32]*Int8Weight
+	// Activations maps tensor indices of Model to the int8 parameters
+	// that QuantizeLinear/DequantizeLinear pairs of a QDQ model give them
+	// (uint8 ones shifted by −128: the same real values), so that
+	// quantization can use them instead of calibrated ranges.
+	Activations map[int32]quant.Params
 }
 
 // ImportFile reads an ONNX file (with its external data) and imports it.
@@ -79,6 +85,7 @@ type importer struct {
 	uses      map[string]int
 	consumers map[string][]int
 	int8w     map[int32]*Int8Weight
+	acts      map[int32]quant.Params
 	// skip marks nodes absorbed by a pattern; replace holds the pattern's
 	// emitter at the node where it is emitted.
 	skip      map[int]bool
@@ -119,7 +126,7 @@ func Import(m *Model, opts Options) (*Result, error) {
 	im := &importer{
 		g: g, opset: opset, b: format.NewBuilder(name), batch: batch, nhwcInput: opts.NHWCInput,
 		vals: map[string]*val{}, uses: map[string]int{}, consumers: map[string][]int{}, recip: map[string]int32{},
-		int8w: map[int32]*Int8Weight{}, skip: map[int]bool{}, replace: map[int]func() error{},
+		int8w: map[int32]*Int8Weight{}, acts: map[int32]quant.Params{}, skip: map[int]bool{}, replace: map[int]func() error{},
 	}
 	fm := im.b.Model()
 	fm.Description = strings.TrimSpace(fmt.Sprintf("imported from ONNX (opset %d, producer %s %s)", opset, m.ProducerName, m.ProducerVersion))
@@ -187,7 +194,7 @@ func Import(m *Model, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Model: out, Int8Weights: im.int8w}, nil
+	return &Result{Model: out, Int8Weights: im.int8w, Activations: im.acts}, nil
 }
 
 func (im *importer) isGraphInput(t int32) bool {

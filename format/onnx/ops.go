@@ -89,7 +89,19 @@ func (im *importer) node(n *Node) error {
 		}
 		return im.unary(n)
 	case "DequantizeLinear":
+		if v, err := im.need(n, 0); err == nil && v.k == nil {
+			return im.activationQDQ(n, v)
+		}
 		return im.dequantize(n)
+	case "QuantizeLinear":
+		v, err := im.need(n, 0)
+		if err != nil {
+			return err
+		}
+		if v.k != nil {
+			return fmt.Errorf("%w: QuantizeLinear %q of a constant", ErrUnsupported, n.Name)
+		}
+		return im.activationQDQ(n, v)
 	}
 	return fmt.Errorf("%w: op %s", ErrUnsupported, n.OpType)
 }
