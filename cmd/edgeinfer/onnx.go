@@ -13,6 +13,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
 	"github.com/edgeinfer/edgeinfer/ptq"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 func init() {
@@ -95,7 +96,8 @@ func (f *onnxFlags) convert(in string, rewrite rewriteFunc) (*format.Model, bool
 	if f.float && f.calibrate != "" {
 		return nil, false, usagef("--float and --calibrate exclude each other")
 	}
-	if !f.float && f.calibrate == "" {
+	qdq := len(r.Activations) > 0
+	if !f.float && f.calibrate == "" && !qdq {
 		return nil, false, usagef("converting ONNX needs --calibrate DIR (int8) or --float")
 	}
 	// The rewrite renumbers tensors (--outputs drops some); remap keeps
@@ -115,6 +117,29 @@ func (f *onnxFlags) convert(in string, rewrite rewriteFunc) (*format.Model, bool
 	}
 	if f.float {
 		return fm, true, nil
+	}
+	if f.calibrate == "" {
+		// A QDQ model carries its activation parameters: no calibration.
+		acts := map[int32]quant.Params{}
+		for t, p := range r.Activations {
+			if remap == nil {
+				acts[t] = p
+			} else if remap[t] >= 0 {
+				acts[remap[t]] = p
+			}
+		}
+		qo := ptq.QuantizeOptions{Weights: map[int32]*ptq.FixedWeight{}}
+		for t, w := range int8w {
+			if zeroPoints(w.ZeroPoint) && w.Axis == 0 {
+				qo.Weights[t] = &ptq.FixedWeight{Values: w.Values, Scale: w.Scale}
+			}
+		}
+		qm, err := ptq.QuantizeWith(fm, ptq.FixedRanges(len(fm.Tensors), acts), qo)
+		if err != nil {
+			return nil, false, err
+		}
+		qm.Description = fm.Description + "; int8 with the QDQ model's own scales and zero points"
+		return qm, true, nil
 	}
 	method, err := ptq.ParseMethod(f.method)
 	if err != nil {
