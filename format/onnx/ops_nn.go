@@ -738,7 +738,7 @@ func (im *importer) dequantize(n *Node) error {
 	int8ok := true
 	for c := range sf {
 		q8.Scale = append(q8.Scale, sf[c])
-		q8.ZeroPoint = append(q8.ZeroPoint, int32(zi[c]))
+		q8.ZeroPoint = append(q8.ZeroPoint, 0)
 	}
 	for i, q := range x.i {
 		c := 0
@@ -746,15 +746,18 @@ func (im *importer) dequantize(n *Node) error {
 			c = (i / inner) % per
 		}
 		out.f[i] = float32(q-zi[c]) * sf[c]
-		if q < -127 || q > 127 { // weights are symmetric: −128 is not allowed
+		// Weights are symmetric int8: s·(q − z) is kept exactly as the
+		// integer q − z with zero point 0 (an asymmetric or uint8 weight
+		// too) when every q − z is in [−127, 127]; otherwise the floats
+		// are quantized afresh.
+		if d := q - zi[c]; d < -127 || d > 127 {
 			int8ok = false
 		} else {
-			q8.Values[i] = int8(q)
+			q8.Values[i] = int8(d)
 		}
 	}
 	if int8ok {
-		// Quantization keeps these integers (when the zero points are 0);
-		// a value of −128 makes it quantize the floats instead.
+		// Quantization keeps these integers.
 		out.q8 = q8
 	}
 	im.setConst(n, 0, out)

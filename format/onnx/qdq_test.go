@@ -138,3 +138,49 @@ func TestQDQRefusedNamesTheNode(t *testing.T) {
 		t.Fatalf("err %v, want one naming perAxisQ", err)
 	}
 }
+
+// TestQDQUint8WeightsKeptExactly: a uint8 weight with zero point 128 (and
+// an asymmetric int8 one) is the symmetric int8 q − z with zero point 0
+// when every q − z fits in [−127, 127]; one value at −128 falls back to
+// quantizing the floats.
+func TestQDQUint8WeightsKeptExactly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		w    pbuf
+		z    pbuf
+		want []int8 // nil: not kept
+	}{
+		{"uint8", uint8Tensor("wq", []int64{2, 2}, []uint8{1, 128, 200, 255}), uint8Tensor("wz", nil, []uint8{128}), []int8{-127, 72, 0, 127}},
+		{"int8 asymmetric", int8Tensor("wq", []int64{2, 2}, []int8{-100, 5, 27, -10}), int8Tensor("wz", nil, []int8{10}), []int8{-110, 17, -5, -20}},
+		{"uint8 with -128", uint8Tensor("wq", []int64{2, 2}, []uint8{0, 128, 200, 255}), uint8Tensor("wz", nil, []uint8{128}), nil},
+	} {
+		r := importBytes(t, graphSpec{
+			nodes: []pbuf{
+				node("DequantizeLinear", "dqw", []string{"wq", "ws", "wz"}, []string{"w"}),
+				node("MatMul", "fc", []string{"x", "w"}, []string{"y"}),
+			},
+			inits:   []pbuf{tc.w, floatTensor("ws", nil, []float32{0.5}), tc.z},
+			inputs:  []pbuf{valueInfo("x", 1, 2)},
+			outputs: []pbuf{valueInfo("y", 1, 2)},
+		}.encode())
+		if tc.want == nil {
+			if len(r.Int8Weights) != 0 {
+				t.Fatalf("%s: int8 weight kept with a value of −128", tc.name)
+			}
+			continue
+		}
+		if len(r.Int8Weights) != 1 {
+			t.Fatalf("%s: %d int8 weights", tc.name, len(r.Int8Weights))
+		}
+		for _, w := range r.Int8Weights {
+			if w.ZeroPoint[0] != 0 || w.Scale[0] != 0.5 {
+				t.Fatalf("%s: scale %v zero point %v", tc.name, w.Scale, w.ZeroPoint)
+			}
+			for i, v := range tc.want {
+				if w.Values[i] != v {
+					t.Fatalf("%s: values %v, want %v (FC layout)", tc.name, w.Values, tc.want)
+				}
+			}
+		}
+	}
+}
