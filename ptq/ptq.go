@@ -172,6 +172,15 @@ func QuantizeWith(fm *format.Model, r *Ranges, opts QuantizeOptions) (*format.Mo
 			op := &fm.Ops[i]
 			return nil, fmt.Errorf("ptq: op %d %v %q: %w", i, op.Code, op.Name, err)
 		}
+		// A fixed parameter the op cannot honour (Softmax's output, or an
+		// op that keeps its input's parameters) is refused, not ignored.
+		for _, t := range fm.Ops[i].Outputs {
+			want, fixed := r.Fixed[t]
+			if got, ok := q.params[t]; fixed && ok && got != want {
+				op := &fm.Ops[i]
+				return nil, fmt.Errorf("ptq: op %d %v %q: output %q must have scale %g zero point %d, the model gives it %g and %d", i, op.Code, op.Name, fm.Tensors[t].Name, got.Scale, got.ZeroPoint, want.Scale, want.ZeroPoint)
+			}
+		}
 	}
 	for _, out := range fm.Outputs {
 		if n, ok := q.newIdx[out]; ok {

@@ -184,3 +184,29 @@ func TestQDQUint8WeightsKeptExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestQDQParametersAnOpCannotHonour: a Softmax output quantized with other
+// parameters than the int8 Softmax's fixed 1/256, −128 is refused by
+// quantization, naming the op, instead of being silently replaced.
+func TestQDQParametersAnOpCannotHonour(t *testing.T) {
+	r := importBytes(t, graphSpec{
+		nodes: []pbuf{
+			node("QuantizeLinear", "qx", []string{"x", "xs", "xz"}, []string{"xq"}),
+			node("DequantizeLinear", "dqx", []string{"xq", "xs", "xz"}, []string{"xd"}),
+			node("Softmax", "sm", []string{"xd"}, []string{"p"}, aInt("axis", -1)),
+			node("QuantizeLinear", "qp", []string{"p", "ps", "xz"}, []string{"pq"}),
+			node("DequantizeLinear", "dqp", []string{"pq", "ps", "xz"}, []string{"y"}),
+		},
+		inits: []pbuf{
+			floatTensor("xs", nil, []float32{0.05}), int8Tensor("xz", nil, []int8{0}),
+			floatTensor("ps", nil, []float32{0.01}),
+		},
+		inputs:  []pbuf{valueInfo("x", 1, 4)},
+		outputs: []pbuf{valueInfo("y", 1, 4)},
+	}.encode())
+	_, err := ptq.QuantizeWith(r.Model, ptq.FixedRanges(len(r.Model.Tensors), r.Activations), ptq.QuantizeOptions{})
+	if err == nil || !strings.Contains(err.Error(), "Softmax") {
+		t.Fatalf("err %v, want a refusal naming the Softmax", err)
+	}
+	t.Log(err)
+}
