@@ -47,23 +47,43 @@ type OpProfile struct {
 // goroutine with New on the same *format.Model, which they then share
 // read-only (weights are never copied).
 type Interpreter struct {
-	model   *format.Model
-	opts    Options
-	plan    *Plan
-	arena   []byte
-	tensors []Tensor
-	steps   []step
-	pool    *pool
-	profile []OpProfile
-	kernels KernelSet
-	tok     *TokenFlow // token-flow analysis and run-time budgets (tokenflow.go, tokens.go)
+	model    *format.Model
+	opts     Options
+	plan     *Plan
+	arena    []byte
+	tensors  []Tensor
+	steps    []step
+	timed    int  // Invokes that timed the steps (timedInvokes)
+	splitAll bool // tests: split every step from the first Invoke on
+	pool     *pool
+	profile  []OpProfile
+	kernels  KernelSet
+	tok      *TokenFlow // token-flow analysis and run-time budgets (tokenflow.go, tokens.go)
 }
 
 type step struct {
 	k    kernel
 	rows int
 	macs int64
+	// serial and split are the step's fastest time per row on one thread
+	// and split over the workers, measured in the first Invokes (see
+	// timedInvokes); after them Invoke splits only the steps that ran
+	// clearly faster split.
+	serial, split time.Duration
 }
+
+// timedInvokes is how many Invokes of a multi-threaded interpreter time
+// each step on one thread, and then how many time it split over the
+// workers. Handing out an op costs a few microseconds to tens (waking a
+// sleeping CPU; 4–40 µs on the 2-vCPU x86 host of this project), as much
+// as a whole LayerNorm or Add of a small ViT: splitting those made
+// DeiT-tiny slower on 2 threads than on 1. Measuring both ways on the
+// machine itself decides per step, whatever the CPU and the op.
+const timedInvokes = 2
+
+// splitGain is how much faster a step must run split to be split, so a
+// step near the break-even stays on one thread.
+const splitGain = 1.15
 
 // kernel is a prepared op bound to its tensors' memory.
 type kernel interface {
@@ -165,13 +185,32 @@ func (it *Interpreter) Invoke() error {
 	if it.pool == nil {
 		return ErrClosed
 	}
+	phase := stepsTuned
+	if !it.splitAll && it.timed < 2*timedInvokes && it.pool.active > 1 {
+		phase = timingSerial
+		if it.timed >= timedInvokes {
+			phase = timingSplit
+		}
+		it.timed++
+	}
 	for i := range it.steps {
 		s := &it.steps[i]
 		var start time.Time
-		if it.opts.Profile {
+		if it.opts.Profile || phase != stepsTuned {
 			start = time.Now()
 		}
-		it.pool.run(s.k, s.rows)
+		switch {
+		case phase == timingSerial:
+			s.k.runRows(0, s.rows)
+			s.serial = fastest(s.serial, time.Since(start)/time.Duration(max(1, s.rows)))
+		case phase == timingSplit:
+			it.pool.run(s.k, s.rows)
+			s.split = fastest(s.split, time.Since(start)/time.Duration(max(1, s.rows)))
+		case it.splitAll || float64(s.split)*splitGain < float64(s.serial):
+			it.pool.run(s.k, s.rows)
+		default:
+			s.k.runRows(0, s.rows)
+		}
 		if it.opts.Profile {
 			p := &it.profile[i]
 			p.Elapsed += time.Since(start)
@@ -182,6 +221,19 @@ func (it *Interpreter) Invoke() error {
 		}
 	}
 	return nil
+}
+
+const (
+	stepsTuned = iota
+	timingSerial
+	timingSplit
+)
+
+func fastest(best, d time.Duration) time.Duration {
+	if best == 0 || d < best {
+		return d
+	}
+	return best
 }
 
 // Close stops the worker pool. The Interpreter must not be used afterwards.

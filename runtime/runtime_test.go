@@ -34,6 +34,7 @@ func newInterp(t testing.TB, m *format.Model, threads int) *runtime.Interpreter 
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtime.SplitEveryStep(it)
 	t.Cleanup(it.Close)
 	return it
 }
@@ -234,5 +235,40 @@ func TestClosedInterpreter(t *testing.T) {
 	it.Close()
 	if err := it.Invoke(); err != runtime.ErrClosed {
 		t.Errorf("Invoke after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Without SplitEveryStep, a multi-threaded interpreter times its steps on
+// one thread for its first Invokes and then splits the costly ones: the
+// results stay those of one thread throughout, without allocating.
+func TestTimedInvokesKeepResults(t *testing.T) {
+	q, _ := build(t, "vit-micro")
+	one := newInterp(t, q, 1)
+	rand.New(rand.NewSource(9)).Read(one.Input(0).Bytes())
+	if err := one.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	want := one.Output(0).Bytes()
+	it, err := runtime.New(q, runtime.Options{Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	copy(it.Input(0).Bytes(), one.Input(0).Bytes())
+	for i := 0; i < 5; i++ {
+		if err := it.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(it.Output(0).Bytes(), want) {
+			t.Fatalf("Invoke %d on 3 threads differs from 1 thread", i+1)
+		}
+	}
+	fresh, err := runtime.New(q, runtime.Options{Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if a := testing.AllocsPerRun(4, func() { _ = fresh.Invoke() }); a != 0 {
+		t.Fatalf("%v allocations per Invoke across the timed Invokes", a)
 	}
 }
