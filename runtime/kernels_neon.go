@@ -88,5 +88,28 @@ func neonKernels(path neon.Path, why string) KernelSet {
 			}, k.Bytes()
 		},
 		TAPInt8: neon.TAPInt8,
+
+		// The float32 kernels (FMLA, Armv8.0) are the same in both paths.
+		PrepareFCFloat: func(p kernels.FCFloatParams, w []float32) (func(p kernels.FCFloatParams, x, out []float32), int) {
+			pk := neon.PackFCFloat(&p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.FCFloatParams, x, out []float32) {
+				neon.FullyConnectedFloat(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+		PrepareConvFloat: func(p kernels.ConvParams, w []float32) (func(p kernels.ConvParams, x, out []float32), int) {
+			pk := neon.PackConvFloat(&p, w)
+			if pk == nil {
+				return nil, 0
+			}
+			return func(p kernels.ConvParams, x, out []float32) {
+				neon.Conv2DFloat(&p, x, pk, out)
+			}, pk.Bytes()
+		},
+		MatMulFloat: func(p kernels.MatMulParams, a, b, out []float32) {
+			neon.MatMulFloat(&p, a, b, out)
+		},
 	}
 }

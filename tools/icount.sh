@@ -9,6 +9,7 @@
 #   bash tools/icount.sh            # everything (DeiT needs a few minutes)
 #   bash tools/icount.sh gemm       # the GEMM rows only
 #   bash tools/icount.sh seed       # the zoo's seed variants, per op type
+#   bash tools/icount.sh float      # float32 DeiT-tiny, per op type
 #
 # Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
 set -euo pipefail
@@ -37,6 +38,33 @@ perop() {
          for (c in t) printf "  %-20s %9.2f M  %5.1f%%  %s\n", c, t[c]/1e6, 100*t[c]/all, (mm[c] ? sprintf("%.2f", mm[c]/t[c]) : "")
        }' "$1" | sort -k2 -nr
 }
+
+if [ "$what" = float ]; then
+  # One float32 DeiT-tiny Invoke (the zoo's float graph, seed 7) with the
+  # arm64 sets' float kernels (FMLA; the same in v80 and dotprod) and with
+  # kernels/ref. The two CPUs' outputs must be identical; ref's differ
+  # within the float tolerance (runtime's TestFloatKernelSetsAgree).
+  eim="$cache/deit-tiny-float.eim"
+  [ -s "$eim" ] || go run ./tools/icount -write "$eim" -float
+  echo "| DeiT-tiny float32 Invoke (1 thread) | CPU | path | instructions | MACs/instruction | output |"
+  echo "|---|---|---|---|---|---|"
+  hashes=()
+  for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a76 ref"; do
+    set -- $row
+    r=$(count "$1" -model "$eim" -kernels "$2" -ops)
+    n=$(insns <<<"$r"); m=$(macs <<<"$r"); h=$(awk '/^output/ {print $2}' <<<"$r")
+    [ "$2" = ref ] || hashes+=("$h")
+    awk -v c="$1" -v p="$2" -v n="$n" -v m="$m" -v h="$h" \
+      'BEGIN { printf "| %s | %s | %.1f M | %.2f | %s |\n", c, p, n/1e6, m/n, h }'
+    echo "$r" > "$cache/float-$1-$2.txt"
+  done
+  [ "${hashes[0]}" = "${hashes[1]}" ] || { echo "float DeiT-tiny outputs differ between a72 and a76: ${hashes[*]}" >&2; exit 1; }
+  for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a76 ref"; do
+    set -- $row
+    echo; echo "$1 $2:"; perop "$cache/float-$1-$2.txt"
+  done
+  exit 0
+fi
 
 if [ "$what" = seed ]; then
   # One Invoke of each int8 seed variant (zoo.Build, Seed 7) on both

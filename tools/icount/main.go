@@ -4,7 +4,7 @@
 // the plugin's marker syscall on a locked OS thread, single-threaded, after
 // a warm-up run, so that counts are exact and repeatable.
 //
-//	icount -write deit-tiny.eim [-zoo name] build a zoo model (run natively)
+//	icount -write deit-tiny.eim [-zoo name] [-float] build a zoo model (run natively)
 //	icount -gemm int32|int8 -kernels v80    one M=197 K=192 N=768 GEMM
 //	icount -model deit-tiny.eim -kernels v80 [-ops]
 //
@@ -38,6 +38,7 @@ func stop(id int)  { syscall.RawSyscall(mark, 0, uintptr(id), 0) }
 func main() {
 	write := flag.String("write", "", "build the zoo model -zoo and write it to this .eim file, then exit")
 	zooName := flag.String("zoo", "deit-tiny", "with -write, the zoo model to build (int8, seed 7)")
+	float := flag.Bool("float", false, "with -write, write the zoo model's float32 graph instead of the int8 one")
 	gemm := flag.String("gemm", "", "count one GEMM M=197 K=192 N=768 with int32 or int8 output")
 	model := flag.String("model", "", "count one Invoke of this .eim model")
 	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
@@ -47,9 +48,12 @@ func main() {
 	goruntime.LockOSThread()
 	switch {
 	case *write != "":
-		q, _, err := zoo.Build(*zooName, zoo.Options{Seed: 7})
+		q, f, err := zoo.Build(*zooName, zoo.Options{Seed: 7})
 		if err != nil {
 			log.Fatal(err)
+		}
+		if *float {
+			q = f
 		}
 		if err := format.WriteFile(*write, q); err != nil {
 			log.Fatal(err)
@@ -169,10 +173,17 @@ func countModel(path, ks string, ops bool) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	in := it.Input(0).Bytes()
 	r := rand.New(rand.NewPCG(3, 4))
-	for i := range in {
-		in[i] = byte(r.IntN(256))
+	if in := it.Input(0); in.DType == format.Float32 {
+		v := in.Float32()
+		for i := range v {
+			v[i] = float32(r.Float64()*2 - 1)
+		}
+	} else {
+		b := in.Bytes()
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
 	}
 	if err := it.Invoke(); err != nil { // warm up
 		log.Fatal(err)

@@ -1,0 +1,236 @@
+package neon
+
+import (
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+//go:generate go run gen_float.go -o float_arm64.s
+
+// The float32 GEMM (FMLA by element, Armv8.0 Advanced SIMD): an 8×12
+// tile, A packed 8 rows at a time per K block (packA8), B packed at load
+// into 12-column panels. Each output is 0, then one fused multiply-add per
+// k in increasing k, then + bias, then the clamp: the order of
+// kernels/x86's FMA kernel, so arm64 and amd64 give the same bits.
+//
+// Tolerance against kernels/ref, which rounds every product and every sum:
+// each output differs from ref's by at most K·2^−23·(|Bias| + Σ_k |x·w|)
+// (both are within the textbook γ_K bound of the exact sum; tested). Each
+// output depends only on its row and column, never on the tile or the K
+// block it is in (a later K block continues from the stored float32 sum,
+// which is the accumulator), so any split of rows over threads gives the
+// same bits.
+
+const (
+	mrF = 8   // tile rows
+	nrF = 12  // panel columns
+	kcF = 256 // K block: packed A on the stack is mrF·kcF floats
+)
+
+// PackedF32 is a float B operand in the micro-kernel's layout: per panel of
+// 12 columns, K rows of 12 floats; and 12 biases per panel.
+type PackedF32 struct {
+	n, k int
+	b    []float32
+	bias []float32
+}
+
+// Bytes returns the memory the packed operand holds.
+func (w *PackedF32) Bytes() int { return 4 * (len(w.b) + len(w.bias)) }
+
+// packF32 packs B[n,k] = src[n·sn + k·sk] and bias (nil: zeros) into dst
+// and dstBias, zero-padding the last panel.
+func packF32(dst, src []float32, n, k, sn, sk int, bias, dstBias []float32) {
+	np := (n + nrF - 1) / nrF
+	dst = dst[:np*nrF*k]
+	dstBias = dstBias[:np*nrF]
+	for p := 0; p < np; p++ {
+		d := dst[p*nrF*k : (p+1)*nrF*k]
+		cols := min(nrF, n-p*nrF)
+		if cols < nrF {
+			clear(d)
+		}
+		if sn == 1 { // a row of B is contiguous: copy it
+			for kk := 0; kk < k; kk++ {
+				copy(d[kk*nrF:kk*nrF+cols], src[p*nrF+kk*sk:])
+			}
+			continue
+		}
+		for j := 0; j < cols; j++ {
+			s := src[(p*nrF+j)*sn:]
+			if sk == 1 {
+				for kk, v := range s[:k] {
+					d[kk*nrF+j] = v
+				}
+				continue
+			}
+			for kk := 0; kk < k; kk++ {
+				d[kk*nrF+j] = s[kk*sk]
+			}
+		}
+	}
+	clear(dstBias)
+	copy(dstBias, bias)
+}
+
+// PackFCFloat packs float FullyConnected weights w [N,K] and the bias.
+func PackFCFloat(p *kernels.FCFloatParams, w []float32) *PackedF32 {
+	if p.K < 1 || p.N < 1 {
+		return nil
+	}
+	np := (p.N + nrF - 1) / nrF
+	pk := &PackedF32{n: p.N, k: p.K, b: make([]float32, np*nrF*p.K), bias: make([]float32, np*nrF)}
+	packF32(pk.b, w, p.N, p.K, p.K, 1, p.Bias, pk.bias)
+	return pk
+}
+
+// runF32 computes rows [0, m) of A (stride lda floats) times w into out
+// (stride ldo floats), clamped to [lo, hi].
+func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, hi float32) {
+	clip := [2]float32{lo, hi}
+	clamp := 0
+	if !math.IsInf(float64(lo), -1) || !math.IsInf(float64(hi), 1) {
+		clamp = 4
+	}
+	K := w.k
+	full := w.n / nrF
+	rem := w.n - nrF*full
+	pstride := 4 * nrF * K
+	var ap [mrF * kcF]float32
+	var tile [mrF * nrF]float32
+	for m0 := 0; m0 < m; m0 += mrF {
+		rows := min(mrF, m-m0)
+		for k0 := 0; k0 < K; k0 += kcF {
+			kc := min(kcF, K-k0)
+			packA(ap[:mrF*kc], a[m0*lda+k0:], lda, rows, kc)
+			mode := 0
+			if k0 > 0 {
+				mode |= 1
+			}
+			if k0+kc == K {
+				mode |= 2 | clamp
+			}
+			if full > 0 {
+				gemmF32(&ap[0], kc, &w.b[nrF*k0], pstride, full, &out[m0*ldo], 4*ldo, rows, mode, &w.bias[0], &clip)
+			}
+			if rem > 0 {
+				gemmF32(&ap[0], kc, &w.b[full*nrF*K+nrF*k0], pstride, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
+			}
+		}
+		if rem > 0 {
+			for r := 0; r < rows; r++ {
+				o := (m0+r)*ldo + nrF*full
+				copy(out[o:o+rem], tile[nrF*r:])
+			}
+		}
+	}
+}
+
+// packA packs rows [0, rows) × kc columns of a (stride lda) into k-major
+// steps of mrF floats, rows past rows zero.
+func packA(dst, a []float32, lda, rows, kc int) {
+	k4 := kc / 4
+	if rows == mrF && k4 > 0 {
+		_ = a[(mrF-1)*lda+4*k4-1]
+		packA8(&a[0], 4*lda, k4, &dst[0])
+	} else {
+		k4 = 0
+	}
+	for kk := 4 * k4; kk < kc; kk++ {
+		d := dst[mrF*kk : mrF*kk+mrF]
+		for r := range d {
+			if r < rows {
+				d[r] = a[r*lda+kk]
+			} else {
+				d[r] = 0
+			}
+		}
+	}
+}
+
+// FullyConnectedFloat is ref.FullyConnectedFloat with weights packed by
+// PackFCFloat, within the tolerance above.
+func FullyConnectedFloat(p *kernels.FCFloatParams, x []float32, w *PackedF32, out []float32) {
+	if p.M == 0 {
+		return
+	}
+	runF32(w, x[:p.M*p.K], p.K, p.M, out[:p.M*p.N], p.N, p.ActMin, p.ActMax)
+}
+
+// matMulF32 is the per-call buffer for float BatchMatMul's packed B.
+const matMulF32 = 16 << 10
+
+// MatMulFloat is ref.MatMulFloat (the quantization fields of p ignored)
+// within the tolerance above: B is packed per call on the stack, a block
+// of 12-column panels at a time. Transposed A (AdjX) and K over 1024 go
+// to kernels/ref.
+func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
+	M, N, K := p.M, p.N, p.K
+	if p.AdjX || K < 1 || nrF*K > matMulF32 {
+		ref.MatMulFloat(p, a, b, out)
+		return
+	}
+	if M == 0 || N == 0 {
+		return
+	}
+	lda, ldb, ldo := p.Strides()
+	na, nb, no := p.Extents()
+	a, b, out = a[:na], b[:nb], out[:no]
+	var bbuf [matMulF32]float32
+	var bias [matMulF32 / nrF]float32
+	perBlock := matMulF32 / K / nrF * nrF
+	inf := float32(math.Inf(1))
+	for n0 := 0; n0 < N; n0 += perBlock {
+		cols := min(perBlock, N-n0)
+		np := (cols + nrF - 1) / nrF
+		w := PackedF32{n: cols, k: K, b: bbuf[:np*nrF*K], bias: bias[:np*nrF]}
+		if p.AdjY {
+			packF32(w.b, b[n0*ldb:], cols, K, ldb, 1, nil, w.bias)
+		} else {
+			packF32(w.b, b[n0:], cols, K, 1, ldb, nil, w.bias)
+		}
+		runF32(&w, a, lda, M, out[n0:], ldo, -inf, inf)
+	}
+}
+
+// PackConvFloat packs float Conv2D weights w [Cout,KH,KW,Cin] (nil when
+// K = KH·KW·Cin is over maxIm2colK, or for a grouped convolution, which
+// stays with kernels/ref).
+func PackConvFloat(p *kernels.ConvParams, w []float32) *PackedF32 {
+	k := p.KH * p.KW * p.Cin
+	if k > maxIm2colK || p.Groups > 1 {
+		return nil
+	}
+	return PackFCFloat(&kernels.FCFloatParams{N: p.Cout, K: k, Bias: p.BiasF}, w)
+}
+
+// Conv2DFloat is ref.Conv2DFloat with weights packed by PackConvFloat,
+// within the tolerance above, over im2col rows (kernels.Im2col) built a
+// multiple of 8 pixels at a time where K allows.
+func Conv2DFloat(p *kernels.ConvParams, x []float32, w *PackedF32, out []float32) {
+	Cin, Cout, OW := p.Cin, p.Cout, p.OW
+	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
+		p.OH == p.H && p.OW == p.W {
+		lo, hi := p.RowLo*OW, p.RowHi*OW
+		if hi > lo {
+			runF32(w, x[lo*Cin:hi*Cin], Cin, hi-lo, out[lo*Cout:hi*Cout], Cout, p.ActMin, p.ActMax)
+		}
+		return
+	}
+	K := w.k
+	var buf [im2colBuf / 4]float32
+	px := max(1, min(len(buf)/K, 64))
+	if px > mrF {
+		px &^= mrF - 1
+	}
+	for r := p.RowLo; r < p.RowHi; r++ {
+		for ow0 := 0; ow0 < OW; ow0 += px {
+			cnt := min(px, OW-ow0)
+			kernels.Im2col(p, x, r, ow0, cnt, buf[:cnt*K])
+			o := (r*OW + ow0) * Cout
+			runF32(w, buf[:cnt*K], K, cnt, out[o:o+cnt*Cout], Cout, p.ActMin, p.ActMax)
+		}
+	}
+}

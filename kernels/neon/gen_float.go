@@ -1,0 +1,199 @@
+//go:build ignore
+
+// gen_float writes float_arm64.s, the float32 assembly of package neon:
+// the FMLA GEMM micro-kernel (gemmF32) and its A packer (packA8). Each
+// instruction the Go assembler lacks (FMLA by element, the vector float
+// arithmetic) is spelled out here once and encoded by package a64;
+// float_arm64.go declares the routines and float_generic.go holds their
+// Go twins. Run with `go generate ./kernels/neon`.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/edgeinfer/edgeinfer/kernels/neon/internal/a64"
+)
+
+var buf bytes.Buffer
+
+func ins(format string, args ...any)     { fmt.Fprintf(&buf, "\t"+format+"\n", args...) }
+func word(format string, args ...any)    { ins("%s", a64.Word(fmt.Sprintf(format, args...))) }
+func label(l string)                     { fmt.Fprintf(&buf, "%s:\n", l) }
+func comment(format string, args ...any) { fmt.Fprintf(&buf, "\t// "+format+"\n", args...) }
+
+// acc is the accumulator of tile row r (0…7), column vector c (0…2).
+func acc(r, c int) int { return 8 + 3*r + c }
+
+func accList(r int) string {
+	return fmt.Sprintf("[V%d.S4, V%d.S4, V%d.S4]", acc(r, 0), acc(r, 1), acc(r, 2))
+}
+
+// step writes one k step: 24 FMLA of B (V4…V6) by the A element of row r,
+// rows 0…3 in lanes of V(a0), rows 4…7 in V(a0+1).
+func step(a0 int) {
+	ins("VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]")
+	for r := 0; r < 8; r++ {
+		for c := 0; c < 3; c++ {
+			word("fmla v%d.4s, v%d.4s, v%d.s[%d]", acc(r, c), 4+c, a0+r/4, r%4)
+		}
+	}
+}
+
+// rowWalk writes per-row code for rows 0…7 of the tile at R14 (advanced
+// by ldo, R6), stopping at rows (R7).
+func rowWalk(done string, each func(r int)) {
+	ins("MOVD R5, R14")
+	for r := 0; r < 8; r++ {
+		each(r)
+		if r < 7 {
+			ins("CMP $%d, R7", r+1)
+			ins("BLE %s", done)
+			ins("ADD R6, R14, R14")
+		}
+	}
+}
+
+// gemm writes gemmF32: an 8-row × 12-column float32 tile over np panels.
+// Each output is 0, then FMA of the k products in increasing k (one
+// rounding each), then + bias, then the clamp: the order of kernels/x86's
+// gemmF32, so the two architectures give the same bits.
+//
+//	a      *float32  packed A: kc steps of 8 floats (rows 0…7 at step k)
+//	kc     int       steps (≥ 1)
+//	b      *float32  panel 0 of packed B at step 0: kc rows of 12 floats
+//	pstride int      bytes between panels
+//	np     int       panels (≥ 1)
+//	out    *float32  first output; ldo bytes between rows; 12 per panel
+//	rows   int       rows stored (and loaded), 1…8
+//	mode   int       bit 0: start from out instead of 0 (a later K block);
+//	                 bit 1: add the bias (last K block); bit 2: clamp
+//	bias   *float32  12 per panel
+//	clip   *[2]float32 lower and upper clamp
+//
+// Registers: accumulators V8…V31 (row r, vector c: V(8+3r+c)), A V0…V3
+// (two steps), B V4…V6.
+func gemm() {
+	buf.WriteString("\n// func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n")
+	buf.WriteString("TEXT ·gemmF32(SB), NOSPLIT, $0-88\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD kc+8(FP), R1")
+	ins("MOVD b+16(FP), R2")
+	ins("MOVD pstride+24(FP), R3")
+	ins("MOVD np+32(FP), R4")
+	ins("MOVD out+40(FP), R5")
+	ins("MOVD ldo+48(FP), R6")
+	ins("MOVD rows+56(FP), R7")
+	ins("MOVD mode+64(FP), R8")
+	ins("MOVD bias+72(FP), R9")
+	ins("MOVD clip+80(FP), R10")
+	label("gemmF32_panel")
+	ins("MOVD R0, R11")
+	ins("MOVD R2, R12")
+	for r := 0; r < 8; r++ {
+		for c := 0; c < 3; c++ {
+			ins("VEOR V%d.B16, V%d.B16, V%d.B16", acc(r, c), acc(r, c), acc(r, c))
+		}
+	}
+	ins("TBZ $0, R8, gemmF32_k")
+	comment("a later K block: continue from the partial sums in out")
+	rowWalk("gemmF32_k", func(r int) { ins("VLD1 (R14), %s", accList(r)) })
+	label("gemmF32_k")
+	ins("LSR $2, R1, R13")
+	ins("CBZ R13, gemmF32_k2")
+	label("gemmF32_k4")
+	for i := 0; i < 2; i++ {
+		ins("VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		step(0)
+		step(2)
+	}
+	ins("SUBS $1, R13, R13")
+	ins("BNE gemmF32_k4")
+	label("gemmF32_k2")
+	ins("TBZ $1, R1, gemmF32_k1")
+	ins("VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	step(0)
+	step(2)
+	label("gemmF32_k1")
+	ins("TBZ $0, R1, gemmF32_bias")
+	ins("VLD1.P 32(R11), [V0.S4, V1.S4]")
+	step(0)
+	label("gemmF32_bias")
+	ins("TBZ $1, R8, gemmF32_store")
+	ins("VLD1 (R9), [V4.S4, V5.S4, V6.S4]")
+	for r := 0; r < 8; r++ {
+		for c := 0; c < 3; c++ {
+			word("fadd v%d.4s, v%d.4s, v%d.4s", acc(r, c), acc(r, c), 4+c)
+		}
+	}
+	ins("TBZ $2, R8, gemmF32_store")
+	comment("clamp: FMAX/FMIN return NaN for a NaN input, as ref's comparisons do")
+	ins("VLD1R (R10), [V0.S4]")
+	ins("ADD $4, R10, R15")
+	ins("VLD1R (R15), [V1.S4]")
+	for r := 0; r < 8; r++ {
+		for c := 0; c < 3; c++ {
+			word("fmax v%d.4s, v%d.4s, v0.4s", acc(r, c), acc(r, c))
+			word("fmin v%d.4s, v%d.4s, v1.4s", acc(r, c), acc(r, c))
+		}
+	}
+	label("gemmF32_store")
+	rowWalk("gemmF32_next", func(r int) { ins("VST1 %s, (R14)", accList(r)) })
+	label("gemmF32_next")
+	ins("ADD $48, R5, R5")
+	ins("ADD $48, R9, R9")
+	ins("ADD R3, R2, R2")
+	ins("SUBS $1, R4, R4")
+	ins("BNE gemmF32_panel")
+	ins("RET")
+}
+
+// packA writes packA8: 8 rows of A (lda bytes apart) × 4·k4 columns into
+// k-major steps of 8 floats, four columns at a time by 4×4 transposes
+// (TRN1/TRN2 on words, then on doublewords).
+func packA() {
+	buf.WriteString("\n// func packA8(a *float32, lda, k4 int, dst *float32)\n")
+	buf.WriteString("TEXT ·packA8(SB), NOSPLIT, $0-32\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD lda+8(FP), R1")
+	ins("MOVD k4+16(FP), R2")
+	ins("MOVD dst+24(FP), R3")
+	ins("MOVD R0, R4")
+	for i := 5; i <= 11; i++ {
+		ins("ADD R1, R%d, R%d", i-1, i)
+	}
+	label("packA8_loop")
+	for r := 0; r < 8; r++ {
+		ins("VLD1.P 16(R%d), [V%d.S4]", 4+r, r)
+	}
+	for h := 0; h < 2; h++ {
+		r := 4 * h
+		ins("VTRN1 V%d.S4, V%d.S4, V16.S4", r+1, r)
+		ins("VTRN2 V%d.S4, V%d.S4, V17.S4", r+1, r)
+		ins("VTRN1 V%d.S4, V%d.S4, V18.S4", r+3, r+2)
+		ins("VTRN2 V%d.S4, V%d.S4, V19.S4", r+3, r+2)
+		ins("VTRN1 V18.D2, V16.D2, V%d.D2", 20+h)
+		ins("VTRN1 V19.D2, V17.D2, V%d.D2", 22+h)
+		ins("VTRN2 V18.D2, V16.D2, V%d.D2", 24+h)
+		ins("VTRN2 V19.D2, V17.D2, V%d.D2", 26+h)
+	}
+	ins("VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R3)")
+	ins("VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R3)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE packA8_loop")
+	ins("RET")
+}
+
+func main() {
+	out := flag.String("o", "float_arm64.s", "output file")
+	flag.Parse()
+	buf.WriteString("// Code generated by gen_float.go; DO NOT EDIT.\n\n//go:build arm64 && !purego\n\n#include \"textflag.h\"\n")
+	gemm()
+	packA()
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
