@@ -6,6 +6,7 @@
 //
 //	icount -write deit-tiny.eim [-zoo name] [-float] build a zoo model (run natively)
 //	icount -gemm int32|int8 -kernels v80    one M=197 K=192 N=768 GEMM
+//	icount -bmm qk|av -kernels v80          one attention BatchMatMul, 3 heads
 //	icount -model deit-tiny.eim -kernels v80 [-ops]
 //
 // It prints "macs <n>" and, for a model, "op <i> <code> <macs> <region>"
@@ -44,6 +45,7 @@ func main() {
 	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
 	ops := flag.Bool("ops", false, "with -model, also count every op separately")
 	add := flag.Bool("add", false, "count one int8 Add of two 197×192 tensors (a DeiT-tiny residual)")
+	bmm := flag.String("bmm", "", "count one DeiT-tiny attention BatchMatMul of 3 heads: qk (Q·Kᵀ, K=64) or av (A·V, K=197)")
 	flag.Parse()
 	goruntime.LockOSThread()
 	switch {
@@ -62,6 +64,8 @@ func main() {
 		countGEMM(*gemm, *ks)
 	case *add:
 		countAdd(*ks)
+	case *bmm != "":
+		countBMM(*bmm, *ks)
 	case *model != "":
 		countModel(*model, *ks, *ops)
 	default:
@@ -121,6 +125,65 @@ func countGEMM(out, ks string) {
 		}
 	}
 	fmt.Printf("macs %d\n", M*N*K)
+}
+
+// countBMM counts one BatchMatMul of a DeiT-tiny attention block, 3 heads
+// of T=197 tokens and head size 64, as the runtime runs it on one thread
+// (one call per head): qk is Q·Kᵀ (AdjY, K=64), av is A·V (K=197).
+func countBMM(which, ks string) {
+	const H, T, Dh = 3, 197, 64
+	p := kernels.MatMulParams{M: T, N: T, K: Dh, AdjY: true, AZP: 5, BZP: -3}
+	switch which {
+	case "qk":
+	case "av":
+		p = kernels.MatMulParams{M: T, N: Dh, K: T, AZP: -128, BZP: 2}
+	default:
+		log.Fatalf("unknown -bmm %q (qk or av)", which)
+	}
+	p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.0037)}, OutZP: -7, ActMin: -128, ActMax: 127}
+	r := rand.New(rand.NewPCG(7, 8))
+	na, nb, no := p.Extents()
+	a, b := make([]int8, H*na), make([]int8, H*nb)
+	for i := range a {
+		a[i] = int8(r.IntN(256) - 128)
+	}
+	for i := range b {
+		b[i] = int8(r.IntN(255) - 127) // −128 would select v80's unpaired loop; activations rarely hold it
+	}
+	out, want := make([]int8, H*no), make([]int8, H*no)
+	mm := func(p *kernels.MatMulParams, a, b, out []int8) { ref.MatMulInt8(p, a, b, out) }
+	switch ks {
+	case "ref":
+	case "v80", "dotprod":
+		path := neon.V80
+		if ks == "dotprod" {
+			path = neon.DotProd
+		}
+		if ok, why := neon.Supported(path); !ok {
+			log.Fatalf("%v: %s", path, why)
+		}
+		mm = func(p *kernels.MatMulParams, a, b, out []int8) { neon.MatMulInt8(path, p, a, b, out) }
+	default:
+		log.Fatalf("unknown kernels %q", ks)
+	}
+	run := func() {
+		for h := 0; h < H; h++ {
+			mm(&p, a[h*na:(h+1)*na], b[h*nb:(h+1)*nb], out[h*no:(h+1)*no])
+		}
+	}
+	run()
+	start(1)
+	run()
+	stop(1)
+	for h := 0; h < H; h++ {
+		ref.MatMulInt8(&p, a[h*na:(h+1)*na], b[h*nb:(h+1)*nb], want[h*no:(h+1)*no])
+	}
+	for i := range want {
+		if out[i] != want[i] {
+			log.Fatalf("output %d = %d, ref %d", i, out[i], want[i])
+		}
+	}
+	fmt.Printf("macs %d\n", H*p.M*p.N*p.K)
 }
 
 func countAdd(ks string) {
