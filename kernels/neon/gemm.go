@@ -309,13 +309,23 @@ type gemmArgs struct {
 	// bzp, when not zero, adds −bzp·Σ_k a[m,k] to every output of row m
 	// (BatchMatMul's zero point of B).
 	bzp int32
+	// mask clears chunk 1's bytes below k = 16 (chunk1Mask), for rowBias.
+	mask [16]int8
 }
 
-// rowBias fills rb with −bzp·Σ_k a[m,k] for the rows of one tile.
-func (g *gemmArgs) rowBias(rb *[4]int32, a []int8, lda, k, m0, rows int) {
-	for r := 0; r < rows; r++ {
-		rb[r] = -g.bzp * sumInt8(a[(m0+r)*lda:(m0+r)*lda+k])
+// chunk1Mask returns the mask that keeps chunk 1's bytes at k ≥ 16: 0 for
+// the first 16 − s1 bytes, −1 (all bits) for the others.
+func chunk1Mask(s1 int) (m [16]int8) {
+	for i := 16 - s1; i < 16; i++ {
+		m[i] = -1
 	}
+	return m
+}
+
+// rowBias fills rb with −bzp·Σ_k a[m,k] for the rows of one tile (rows
+// past the tile repeat its last row).
+func (g *gemmArgs) rowBias(rb *[4]int32, a []int8, lda, m0, rows int) {
+	rowSums(&a[m0*lda], lda, rows, g.w.nch, g.w.s1, &g.mask, int(g.bzp), rb)
 }
 
 // run computes rows [0, m) of A (a, stride lda) into out8 (int8, stride
@@ -344,6 +354,9 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 		mode |= modeUnpaired
 	}
 	var rb0 [4]int32
+	if g.bzp != 0 {
+		g.mask = chunk1Mask(w.s1)
+	}
 	panelBytes := w.nch * 16 * pw
 	cdWords := cdBytes(pw) / 4
 	for m0 := 0; m0 < m; m0 += mr {
@@ -352,7 +365,7 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 		tmode := mode
 		rbp := &rb0[0]
 		if g.bzp != 0 {
-			g.rowBias(&rb0, a, lda, w.k, m0, rows)
+			g.rowBias(&rb0, a, lda, m0, rows)
 			tmode |= modeRowBias
 		}
 		if full > 0 {
@@ -398,13 +411,16 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 	}
 	var rb0 [4]int32
 	var t32 [4 * 16]int32
+	if g.bzp != 0 {
+		g.mask = chunk1Mask(w.s1)
+	}
 	panelBytes := w.nch * 16 * pw
 	cdWords := cdBytes(pw) / 4
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)
 		tmode := mode
 		if g.bzp != 0 {
-			g.rowBias(&rb0, a, lda, w.k, m0, rows)
+			g.rowBias(&rb0, a, lda, m0, rows)
 			tmode |= modeRowBias
 		}
 		for p := 0; p < w.np; p++ {

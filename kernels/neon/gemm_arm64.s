@@ -2053,3 +2053,286 @@ zoloop:
 	SUBS $1, R2, R2
 	BNE zoloop
 	RET
+
+// func packRowsDot(dst, src *int8, ld, n, np, nch, s1 int, mask *[16]int8)
+// Row r of B (r < n, stride ld) is column r of the np panels at dst; rows
+// past n repeat row n−1. Chunk 1's bytes below k = 16 are cleared by mask.
+TEXT ·packRowsDot(SB), NOSPLIT, $0-64
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD ld+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD np+32(FP), R4
+	MOVD nch+40(FP), R5
+	MOVD s1+48(FP), R6
+	MOVD mask+56(FP), R7
+	VLD1 (R7), [V31.B16]
+	SUB $1, R3, R3
+	MUL R2, R3, R3
+	ADD R1, R3, R3 // the last row
+	MOVD $64, R16
+prdpanel:
+	MOVD R0, R8 // this group's first column in the panel
+	MOVD $4, R9
+prdgroup:
+	// rows of the group, clamped to the last
+	MOVD R1, R10
+	ADD R2, R10, R11
+	ADD R2, R11, R12
+	ADD R2, R12, R13
+	CMP R3, R10
+	CSEL HI, R3, R10, R10
+	CMP R3, R11
+	CSEL HI, R3, R11, R11
+	CMP R3, R12
+	CSEL HI, R3, R12, R12
+	CMP R3, R13
+	CSEL HI, R3, R13, R13
+	ADD R2<<2, R1, R1
+	MOVD R8, R14
+	// chunk 0; the rows then jump to chunk 1 at s1
+	VLD1.P (R10)(R6), [V0.B16]
+	VLD1.P (R11)(R6), [V1.B16]
+	VLD1.P (R12)(R6), [V2.B16]
+	VLD1.P (R13)(R6), [V3.B16]
+	// 4×4 words: V0-V3 become k-groups 0-3 of the 4 columns
+	VTRN1 V1.S4, V0.S4, V4.S4
+	VTRN2 V1.S4, V0.S4, V5.S4
+	VTRN1 V3.S4, V2.S4, V6.S4
+	VTRN2 V3.S4, V2.S4, V7.S4
+	VTRN1 V6.D2, V4.D2, V0.D2
+	VTRN1 V7.D2, V5.D2, V1.D2
+	VTRN2 V6.D2, V4.D2, V2.D2
+	VTRN2 V7.D2, V5.D2, V3.D2
+	VST1.P [V0.S4], (R14)(R16)
+	VST1.P [V1.S4], (R14)(R16)
+	VST1.P [V2.S4], (R14)(R16)
+	VST1.P [V3.S4], (R14)(R16)
+	SUBS $1, R5, R15
+	BEQ prdgdone
+	// chunk 1: bytes below k = 16 belong to chunk 0
+	VLD1.P 16(R10), [V0.B16]
+	VLD1.P 16(R11), [V1.B16]
+	VLD1.P 16(R12), [V2.B16]
+	VLD1.P 16(R13), [V3.B16]
+	VAND V31.B16, V0.B16, V0.B16
+	VAND V31.B16, V1.B16, V1.B16
+	VAND V31.B16, V2.B16, V2.B16
+	VAND V31.B16, V3.B16, V3.B16
+	// 4×4 words: V0-V3 become k-groups 0-3 of the 4 columns
+	VTRN1 V1.S4, V0.S4, V4.S4
+	VTRN2 V1.S4, V0.S4, V5.S4
+	VTRN1 V3.S4, V2.S4, V6.S4
+	VTRN2 V3.S4, V2.S4, V7.S4
+	VTRN1 V6.D2, V4.D2, V0.D2
+	VTRN1 V7.D2, V5.D2, V1.D2
+	VTRN2 V6.D2, V4.D2, V2.D2
+	VTRN2 V7.D2, V5.D2, V3.D2
+	VST1.P [V0.S4], (R14)(R16)
+	VST1.P [V1.S4], (R14)(R16)
+	VST1.P [V2.S4], (R14)(R16)
+	VST1.P [V3.S4], (R14)(R16)
+	SUBS $1, R15, R15
+	BEQ prdgdone
+prdloop:
+	VLD1.P 16(R10), [V0.B16]
+	VLD1.P 16(R11), [V1.B16]
+	VLD1.P 16(R12), [V2.B16]
+	VLD1.P 16(R13), [V3.B16]
+	// 4×4 words: V0-V3 become k-groups 0-3 of the 4 columns
+	VTRN1 V1.S4, V0.S4, V4.S4
+	VTRN2 V1.S4, V0.S4, V5.S4
+	VTRN1 V3.S4, V2.S4, V6.S4
+	VTRN2 V3.S4, V2.S4, V7.S4
+	VTRN1 V6.D2, V4.D2, V0.D2
+	VTRN1 V7.D2, V5.D2, V1.D2
+	VTRN2 V6.D2, V4.D2, V2.D2
+	VTRN2 V7.D2, V5.D2, V3.D2
+	VST1.P [V0.S4], (R14)(R16)
+	VST1.P [V1.S4], (R14)(R16)
+	VST1.P [V2.S4], (R14)(R16)
+	VST1.P [V3.S4], (R14)(R16)
+	SUBS $1, R15, R15
+	BNE prdloop
+prdgdone:
+	ADD $16, R8
+	SUBS $1, R9, R9
+	BNE prdgroup
+	ADD R5<<8, R0, R0 // next panel: nch·256 bytes on
+	SUBS $1, R4, R4
+	BNE prdpanel
+	RET
+
+// func packColsDot(dst *int8, r *[4]*int8, ld, ngroups, np, pstride int)
+// k-group g (g < ngroups) of np 16-column panels pstride bytes apart
+// from the rows r[i] + 4·g·ld: byte 4j+i of the group is row i, column j.
+TEXT ·packColsDot(SB), NOSPLIT, $0-48
+	MOVD dst+0(FP), R0
+	MOVD r+8(FP), R1
+	MOVD ld+16(FP), R2
+	MOVD ngroups+24(FP), R3
+	MOVD np+32(FP), R4
+	MOVD pstride+40(FP), R5
+	MOVD 0(R1), R10
+	MOVD 8(R1), R11
+	MOVD 16(R1), R12
+	MOVD 24(R1), R13
+pcdgroup:
+	MOVD R10, R14
+	MOVD R11, R15
+	MOVD R12, R16
+	MOVD R13, R17
+	MOVD R0, R6
+	MOVD R4, R7
+pcdpanel:
+	VLD1.P 16(R14), [V0.B16]
+	VLD1.P 16(R15), [V1.B16]
+	VLD1.P 16(R16), [V2.B16]
+	VLD1.P 16(R17), [V3.B16]
+	VST4 [V0.B16, V1.B16, V2.B16, V3.B16], (R6)
+	ADD R5, R6, R6
+	SUBS $1, R7, R7
+	BNE pcdpanel
+	ADD R2<<2, R10, R10
+	ADD R2<<2, R11, R11
+	ADD R2<<2, R12, R12
+	ADD R2<<2, R13, R13
+	ADD $64, R0
+	SUBS $1, R3, R3
+	BNE pcdgroup
+	RET
+
+// func colBiasDot(b *int8, np, nch int, cd *int32, cdStride int, kzz, azp int)
+// For each of np packed 16-column panels: the column sums by SDOT with
+// ones, then cd[0:16] = kzz − azp·Σ; cd advances cdStride bytes a panel.
+TEXT ·colBiasDot(SB), NOSPLIT, $0-56
+	MOVD b+0(FP), R0
+	MOVD np+8(FP), R1
+	MOVD nch+16(FP), R2
+	MOVD cd+24(FP), R3
+	MOVD cdStride+32(FP), R4
+	MOVD kzz+40(FP), R5
+	VDUP R5, V28.S4
+	MOVD azp+48(FP), R5
+	VDUP R5, V29.S4
+	VMOVI $1, V30.B16
+	LSL $2, R2, R2 // k-groups per panel
+cbdpanel:
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R2, R6
+cbdloop:
+	VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x4e9e9410 // sdot v16.4s, v0.16b, v30.16b
+	WORD $0x4e9e9431 // sdot v17.4s, v1.16b, v30.16b
+	WORD $0x4e9e9452 // sdot v18.4s, v2.16b, v30.16b
+	WORD $0x4e9e9473 // sdot v19.4s, v3.16b, v30.16b
+	SUBS $1, R6, R6
+	BNE cbdloop
+	VORR V28.B16, V28.B16, V20.B16
+	WORD $0x6ebd9614 // mls v20.4s, v16.4s, v29.4s
+	VORR V28.B16, V28.B16, V21.B16
+	WORD $0x6ebd9635 // mls v21.4s, v17.4s, v29.4s
+	VORR V28.B16, V28.B16, V22.B16
+	WORD $0x6ebd9656 // mls v22.4s, v18.4s, v29.4s
+	VORR V28.B16, V28.B16, V23.B16
+	WORD $0x6ebd9677 // mls v23.4s, v19.4s, v29.4s
+	VST1 [V20.S4, V21.S4, V22.S4, V23.S4], (R3)
+	ADD R4, R3, R3
+	SUBS $1, R1, R1
+	BNE cbdpanel
+	RET
+
+// func rowSums(a *int8, lda, rows, nch, s1 int, mask *[16]int8, bzp int, rb *[4]int32)
+// rb[m] = −bzp·Σ_k a[m,k] for the A rows m < 4 (rows past rows repeat the
+// last), K read in chunks as the micro-kernels do, chunk 1 masked.
+TEXT ·rowSums(SB), NOSPLIT, $0-64
+	MOVD a+0(FP), R0
+	MOVD lda+8(FP), R5
+	MOVD rows+16(FP), R6
+	MOVD nch+24(FP), R7
+	MOVD s1+32(FP), R8
+	MOVD mask+40(FP), R9
+	VLD1 (R9), [V31.B16]
+	MOVD bzp+48(FP), R9
+	VDUP R9, V30.S4
+	MOVD rb+56(FP), R9
+	// A row pointers: row i = a + min(i, rows-1)·lda
+	MOVD R0, R16
+	CMP $1, R6
+	ADD R5, R16, R17
+	CSEL GT, R17, R16, R16 // advance only while row 1 < rows
+	MOVD R16, R19
+	CMP $2, R6
+	ADD R5, R16, R17
+	CSEL GT, R17, R16, R16 // advance only while row 2 < rows
+	MOVD R16, R20
+	CMP $3, R6
+	ADD R5, R16, R17
+	CSEL GT, R17, R16, R16 // advance only while row 3 < rows
+	MOVD R16, R21
+	MOVD R0, R1
+	MOVD R19, R2
+	MOVD R20, R3
+	MOVD R21, R4
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VLD1.P (R1)(R8), [V0.B16]
+	VLD1.P (R2)(R8), [V1.B16]
+	VLD1.P (R3)(R8), [V2.B16]
+	VLD1.P (R4)(R8), [V3.B16]
+	WORD $0x4e202804 // saddlp v4.8h, v0.16b
+	WORD $0x4e606890 // sadalp v16.4s, v4.8h
+	WORD $0x4e202825 // saddlp v5.8h, v1.16b
+	WORD $0x4e6068b1 // sadalp v17.4s, v5.8h
+	WORD $0x4e202846 // saddlp v6.8h, v2.16b
+	WORD $0x4e6068d2 // sadalp v18.4s, v6.8h
+	WORD $0x4e202867 // saddlp v7.8h, v3.16b
+	WORD $0x4e6068f3 // sadalp v19.4s, v7.8h
+	SUBS $1, R7, R7
+	BEQ rsdone
+	VLD1.P 16(R1), [V0.B16]
+	VAND V31.B16, V0.B16, V0.B16
+	VLD1.P 16(R2), [V1.B16]
+	VAND V31.B16, V1.B16, V1.B16
+	VLD1.P 16(R3), [V2.B16]
+	VAND V31.B16, V2.B16, V2.B16
+	VLD1.P 16(R4), [V3.B16]
+	VAND V31.B16, V3.B16, V3.B16
+	WORD $0x4e202804 // saddlp v4.8h, v0.16b
+	WORD $0x4e606890 // sadalp v16.4s, v4.8h
+	WORD $0x4e202825 // saddlp v5.8h, v1.16b
+	WORD $0x4e6068b1 // sadalp v17.4s, v5.8h
+	WORD $0x4e202846 // saddlp v6.8h, v2.16b
+	WORD $0x4e6068d2 // sadalp v18.4s, v6.8h
+	WORD $0x4e202867 // saddlp v7.8h, v3.16b
+	WORD $0x4e6068f3 // sadalp v19.4s, v7.8h
+	SUBS $1, R7, R7
+	BEQ rsdone
+rsloop:
+	VLD1.P 16(R1), [V0.B16]
+	VLD1.P 16(R2), [V1.B16]
+	VLD1.P 16(R3), [V2.B16]
+	VLD1.P 16(R4), [V3.B16]
+	WORD $0x4e202804 // saddlp v4.8h, v0.16b
+	WORD $0x4e606890 // sadalp v16.4s, v4.8h
+	WORD $0x4e202825 // saddlp v5.8h, v1.16b
+	WORD $0x4e6068b1 // sadalp v17.4s, v5.8h
+	WORD $0x4e202846 // saddlp v6.8h, v2.16b
+	WORD $0x4e6068d2 // sadalp v18.4s, v6.8h
+	WORD $0x4e202867 // saddlp v7.8h, v3.16b
+	WORD $0x4e6068f3 // sadalp v19.4s, v7.8h
+	SUBS $1, R7, R7
+	BNE rsloop
+rsdone:
+	VADDP V17.S4, V16.S4, V16.S4
+	VADDP V19.S4, V18.S4, V18.S4
+	VADDP V18.S4, V16.S4, V16.S4 // Σ of rows 0-3
+	VEOR V0.B16, V0.B16, V0.B16
+	WORD $0x6ebe9600 // mls v0.4s, v16.4s, v30.4s
+	VST1 [V0.S4], (R9)
+	RET

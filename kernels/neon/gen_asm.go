@@ -968,6 +968,233 @@ func genZODigits() {
 	ins("RET")
 }
 
+// genPack writes the per-call packing of BatchMatMul's B operand for the
+// dot-product layout and the sums that fold the zero points:
+//
+//	packRowsDot  B stored [N,K] (AdjY): each 4-row group's 16-byte chunk
+//	             is a 4×4 matrix of 4-byte words, transposed with TRN1/TRN2
+//	             into the panel's k-groups (0.25 instructions per byte).
+//	packColsDot  B stored [K,N]: four source rows of one k-group are
+//	             interleaved byte by byte with ST4, 16 columns per store.
+//	colBiasDot   per panel, Σ_k of each column by SDOT with ones, then the
+//	             column bias kzz − azp·Σ (MLS) into the column data.
+//	rowSums      −bzp·Σ_k a[m,k] of up to 4 A rows (SADDLP/SADALP, any
+//	             path), chunked as the micro-kernels read A.
+func genPack() {
+	fmt.Fprintf(&buf, "\n// func packRowsDot(dst, src *int8, ld, n, np, nch, s1 int, mask *[16]int8)\n")
+	fmt.Fprintf(&buf, "// Row r of B (r < n, stride ld) is column r of the np panels at dst; rows\n// past n repeat row n−1. Chunk 1's bytes below k = 16 are cleared by mask.\n")
+	fmt.Fprintf(&buf, "TEXT ·packRowsDot(SB), NOSPLIT, $0-64\n")
+	ins("MOVD dst+0(FP), R0")
+	ins("MOVD src+8(FP), R1")
+	ins("MOVD ld+16(FP), R2")
+	ins("MOVD n+24(FP), R3")
+	ins("MOVD np+32(FP), R4")
+	ins("MOVD nch+40(FP), R5")
+	ins("MOVD s1+48(FP), R6")
+	ins("MOVD mask+56(FP), R7")
+	ins("VLD1 (R7), [V31.B16]")
+	ins("SUB $1, R3, R3")
+	ins("MUL R2, R3, R3")
+	ins("ADD R1, R3, R3 // the last row")
+	ins("MOVD $64, R16")
+	label("prdpanel")
+	ins("MOVD R0, R8 // this group's first column in the panel")
+	ins("MOVD $4, R9")
+	label("prdgroup")
+	comment("rows of the group, clamped to the last")
+	for i := 0; i < 4; i++ {
+		if i == 0 {
+			ins("MOVD R1, R10")
+		} else {
+			ins("ADD R2, R%d, R%d", 9+i, 10+i)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		ins("CMP R3, R%d", 10+i)
+		ins("CSEL HI, R3, R%d, R%d", 10+i, 10+i)
+	}
+	ins("ADD R2<<2, R1, R1")
+	ins("MOVD R8, R14")
+	tr := func(chunk0 bool) {
+		for i := 0; i < 4; i++ {
+			if chunk0 {
+				ins("VLD1.P (R%d)(R6), [V%d.B16]", 10+i, i)
+			} else {
+				ins("VLD1.P 16(R%d), [V%d.B16]", 10+i, i)
+			}
+		}
+	}
+	masked := func() {
+		for i := 0; i < 4; i++ {
+			ins("VAND V31.B16, V%d.B16, V%d.B16", i, i)
+		}
+	}
+	transposeStore := func() {
+		comment("4×4 words: V0-V3 become k-groups 0-3 of the 4 columns")
+		ins("VTRN1 V1.S4, V0.S4, V4.S4")
+		ins("VTRN2 V1.S4, V0.S4, V5.S4")
+		ins("VTRN1 V3.S4, V2.S4, V6.S4")
+		ins("VTRN2 V3.S4, V2.S4, V7.S4")
+		ins("VTRN1 V6.D2, V4.D2, V0.D2")
+		ins("VTRN1 V7.D2, V5.D2, V1.D2")
+		ins("VTRN2 V6.D2, V4.D2, V2.D2")
+		ins("VTRN2 V7.D2, V5.D2, V3.D2")
+		for q := 0; q < 4; q++ {
+			ins("VST1.P [V%d.S4], (R14)(R16)", q)
+		}
+	}
+	comment("chunk 0; the rows then jump to chunk 1 at s1")
+	tr(true)
+	transposeStore()
+	ins("SUBS $1, R5, R15")
+	ins("BEQ prdgdone")
+	comment("chunk 1: bytes below k = 16 belong to chunk 0")
+	tr(false)
+	masked()
+	transposeStore()
+	ins("SUBS $1, R15, R15")
+	ins("BEQ prdgdone")
+	label("prdloop")
+	tr(false)
+	transposeStore()
+	ins("SUBS $1, R15, R15")
+	ins("BNE prdloop")
+	label("prdgdone")
+	ins("ADD $16, R8")
+	ins("SUBS $1, R9, R9")
+	ins("BNE prdgroup")
+	ins("ADD R5<<8, R0, R0 // next panel: nch·256 bytes on")
+	ins("SUBS $1, R4, R4")
+	ins("BNE prdpanel")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func packColsDot(dst *int8, r *[4]*int8, ld, ngroups, np, pstride int)\n")
+	fmt.Fprintf(&buf, "// k-group g (g < ngroups) of np 16-column panels pstride bytes apart\n// from the rows r[i] + 4·g·ld: byte 4j+i of the group is row i, column j.\n")
+	fmt.Fprintf(&buf, "TEXT ·packColsDot(SB), NOSPLIT, $0-48\n")
+	ins("MOVD dst+0(FP), R0")
+	ins("MOVD r+8(FP), R1")
+	ins("MOVD ld+16(FP), R2")
+	ins("MOVD ngroups+24(FP), R3")
+	ins("MOVD np+32(FP), R4")
+	ins("MOVD pstride+40(FP), R5")
+	for i := 0; i < 4; i++ {
+		ins("MOVD %d(R1), R%d", 8*i, 10+i)
+	}
+	label("pcdgroup")
+	for i := 0; i < 4; i++ {
+		ins("MOVD R%d, R%d", 10+i, 14+i)
+	}
+	ins("MOVD R0, R6")
+	ins("MOVD R4, R7")
+	label("pcdpanel")
+	for i := 0; i < 4; i++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 14+i, i)
+	}
+	ins("VST4 [V0.B16, V1.B16, V2.B16, V3.B16], (R6)")
+	ins("ADD R5, R6, R6")
+	ins("SUBS $1, R7, R7")
+	ins("BNE pcdpanel")
+	for i := 0; i < 4; i++ {
+		ins("ADD R2<<2, R%d, R%d", 10+i, 10+i)
+	}
+	ins("ADD $64, R0")
+	ins("SUBS $1, R3, R3")
+	ins("BNE pcdgroup")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func colBiasDot(b *int8, np, nch int, cd *int32, cdStride int, kzz, azp int)\n")
+	fmt.Fprintf(&buf, "// For each of np packed 16-column panels: the column sums by SDOT with\n// ones, then cd[0:16] = kzz − azp·Σ; cd advances cdStride bytes a panel.\n")
+	fmt.Fprintf(&buf, "TEXT ·colBiasDot(SB), NOSPLIT, $0-56\n")
+	ins("MOVD b+0(FP), R0")
+	ins("MOVD np+8(FP), R1")
+	ins("MOVD nch+16(FP), R2")
+	ins("MOVD cd+24(FP), R3")
+	ins("MOVD cdStride+32(FP), R4")
+	ins("MOVD kzz+40(FP), R5")
+	ins("VDUP R5, V28.S4")
+	ins("MOVD azp+48(FP), R5")
+	ins("VDUP R5, V29.S4")
+	ins("VMOVI $1, V30.B16")
+	ins("LSL $2, R2, R2 // k-groups per panel")
+	label("cbdpanel")
+	for g := 0; g < 4; g++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 16+g, 16+g, 16+g)
+	}
+	ins("MOVD R2, R6")
+	label("cbdloop")
+	ins("VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	for g := 0; g < 4; g++ {
+		word("sdot v%d.4s, v%d.16b, v30.16b", 16+g, g)
+	}
+	ins("SUBS $1, R6, R6")
+	ins("BNE cbdloop")
+	for g := 0; g < 4; g++ {
+		ins("VORR V28.B16, V28.B16, V%d.B16", 20+g)
+		word("mls v%d.4s, v%d.4s, v29.4s", 20+g, 16+g)
+	}
+	ins("VST1 [V20.S4, V21.S4, V22.S4, V23.S4], (R3)")
+	ins("ADD R4, R3, R3")
+	ins("SUBS $1, R1, R1")
+	ins("BNE cbdpanel")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func rowSums(a *int8, lda, rows, nch, s1 int, mask *[16]int8, bzp int, rb *[4]int32)\n")
+	fmt.Fprintf(&buf, "// rb[m] = −bzp·Σ_k a[m,k] for the A rows m < 4 (rows past rows repeat the\n// last), K read in chunks as the micro-kernels do, chunk 1 masked.\n")
+	fmt.Fprintf(&buf, "TEXT ·rowSums(SB), NOSPLIT, $0-64\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD lda+8(FP), R5")
+	ins("MOVD rows+16(FP), R6")
+	ins("MOVD nch+24(FP), R7")
+	ins("MOVD s1+32(FP), R8")
+	ins("MOVD mask+40(FP), R9")
+	ins("VLD1 (R9), [V31.B16]")
+	ins("MOVD bzp+48(FP), R9")
+	ins("VDUP R9, V30.S4")
+	ins("MOVD rb+56(FP), R9")
+	rowPointers(4)
+	ins("MOVD R0, R1")
+	for m := 1; m < 4; m++ {
+		ins("MOVD R%d, R%d", 18+m, 1+m)
+	}
+	for m := 0; m < 4; m++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 16+m, 16+m, 16+m)
+	}
+	sum := func() {
+		for m := 0; m < 4; m++ {
+			word("saddlp v%d.8h, v%d.16b", 4+m, m)
+			word("sadalp v%d.4s, v%d.8h", 16+m, 4+m)
+		}
+	}
+	for m := 0; m < 4; m++ {
+		ins("VLD1.P (R%d)(R8), [V%d.B16]", 1+m, m)
+	}
+	sum()
+	ins("SUBS $1, R7, R7")
+	ins("BEQ rsdone")
+	for m := 0; m < 4; m++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
+		ins("VAND V31.B16, V%d.B16, V%d.B16", m, m)
+	}
+	sum()
+	ins("SUBS $1, R7, R7")
+	ins("BEQ rsdone")
+	label("rsloop")
+	for m := 0; m < 4; m++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
+	}
+	sum()
+	ins("SUBS $1, R7, R7")
+	ins("BNE rsloop")
+	label("rsdone")
+	ins("VADDP V17.S4, V16.S4, V16.S4")
+	ins("VADDP V19.S4, V18.S4, V18.S4")
+	ins("VADDP V18.S4, V16.S4, V16.S4 // Σ of rows 0-3")
+	ins("VEOR V0.B16, V0.B16, V0.B16")
+	word("mls v0.4s, v16.4s, v30.4s")
+	ins("VST1 [V0.S4], (R9)")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -987,6 +1214,7 @@ func main() {
 	genLayerNorm()
 	genTAP()
 	genZODigits()
+	genPack()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -43,29 +43,105 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	azp, bzp := p.AZP, p.BZP
 	m := p.Out.Mult[0]
 	kzz := int32(K) * azp * bzp
+	// Every panel's requantization words are the same (one multiplier):
+	// set them in the first panel and copy.
+	maxPanels := min(perBlock, (N+l.pw-1)/l.pw)
+	for j := 0; j < l.pw; j++ {
+		setRequant(cdbuf[:cdWords], l.pw, j, m)
+	}
+	for q := 1; q < maxPanels; q++ {
+		copy(cdbuf[q*cdWords+l.pw:(q+1)*cdWords], cdbuf[l.pw:cdWords])
+	}
+	mask := chunk1Mask(s1)
 	for n0 := 0; n0 < N; n0 += perBlock * l.pw {
 		nb := min(perBlock*l.pw, N-n0)
 		np := (nb + l.pw - 1) / l.pw
 		w := Packed{path: path, n: nb, k: K, nch: nch, s1: s1, np: np, rounding: p.Out.Rounding}
 		w.b, w.cd = bbuf[:np*panelBytes], cdbuf[:np*cdWords]
-		if p.AdjY {
+		switch {
+		case l.dot && p.AdjY:
+			packRowsDot(&w.b[0], &b[n0*ldb], ldb, nb, np, nch, s1, &mask)
+		case l.dot:
+			packColsDotBlock(w.b, b[n0:], nb, K, ldb, &mask)
+		case p.AdjY:
 			w.unpaired = packRows(l, w.b, b[n0*ldb:], nb, K, ldb, sums[:nb])
-		} else {
+		default:
 			w.unpaired = packCols(l, w.b, b[n0:], nb, K, ldb, sums[:nb])
 		}
-		for p := 0; p < np; p++ {
-			c := w.cd[p*cdWords : (p+1)*cdWords]
-			for j := 0; j < l.pw; j++ {
-				var bias int32
-				if p*l.pw+j < nb {
-					bias = kzz - azp*sums[p*l.pw+j]
+		if l.dot {
+			colBiasDot(&w.b[0], np, nch, &w.cd[0], 4*cdWords, int(kzz), int(azp))
+		} else {
+			for p := 0; p < np; p++ {
+				c := w.cd[p*cdWords : (p+1)*cdWords]
+				for j := 0; j < l.pw; j++ {
+					var bias int32
+					if p*l.pw+j < nb {
+						bias = kzz - azp*sums[p*l.pw+j]
+					}
+					c[j] = bias
 				}
-				c[j] = bias
-				setRequant(c, l.pw, j, m)
 			}
 		}
 		g := gemmArgs{w: &w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: fastRequant(m), os: &p.Out, bzp: bzp}
 		g.run(a, lda, M, out[n0:], nil, ldo)
+	}
+}
+
+// zeroRow stands in for the rows of chunk 1 below k = 16 when packing
+// B stored [K,N]: a block has at most matMulCD/80 panels of 16 columns.
+var zeroRow [matMulCD / 80 * 16]int8
+
+// packColsDotBlock packs B[k,n] = src[k·ld+n] (n < N, k < K) into dst in
+// the dot-product layout: full 16-column panels by packColsDot, four
+// source rows (one k-group) at a time, the last partial panel in Go.
+// Column sums come from the packed bytes (colBiasDot).
+func packColsDotBlock(dst, src []int8, n, k, ld int, mask *[16]int8) {
+	nch, s1 := geometry(k)
+	panelBytes := nch * 256
+	full := n / 16
+	if full > 0 {
+		var r [4]*int8
+		rows := func(k0 int) {
+			for i := range r {
+				r[i] = &src[(k0+i)*ld]
+			}
+		}
+		rows(0)
+		packColsDot(&dst[0], &r, ld, 4, full, panelBytes)
+		c := 1
+		if nch > 1 && s1 < 16 {
+			// Chunk 1's rows below k = 16 belong to chunk 0: zeros.
+			for q := 0; q < 4; q++ {
+				for i := range r {
+					if kk := s1 + 4*q + i; kk < 16 {
+						r[i] = &zeroRow[0]
+					} else {
+						r[i] = &src[kk*ld]
+					}
+				}
+				packColsDot(&dst[256+64*q], &r, 0, 1, full, panelBytes)
+			}
+			c = 2
+		}
+		if c < nch {
+			rows(chunkStart(c, s1))
+			packColsDot(&dst[c*256], &r, ld, 4*(nch-c), full, panelBytes)
+		}
+	}
+	if rem := n - 16*full; rem > 0 {
+		panel := dst[full*panelBytes : (full+1)*panelBytes]
+		clear(panel)
+		for kk := 0; kk < k; kk++ {
+			c, i := 0, kk
+			if kk >= 16 {
+				c = 1 + (kk-s1)/16
+				i = kk - chunkStart(c, s1)
+			}
+			row := src[kk*ld+16*full : kk*ld+16*full+rem]
+			for j, v := range row {
+				panel[dotLayout.offset(c, j, i)] = v
+			}
+		}
 	}
 }
 

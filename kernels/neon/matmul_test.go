@@ -1,0 +1,149 @@
+package neon
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+// packCase returns a reduction length covering K = 16 (one chunk), K a
+// multiple of 16, chunk 1 overlapping chunk 0 by 1…15 bytes, and DeiT's
+// head size and token count.
+func packCase(g gen, i int) int {
+	switch i % 6 {
+	case 0:
+		return []int{16, 17, 31, 32, 33, 64, 197}[g.IntN(7)]
+	case 1:
+		return 16 * (1 + g.IntN(10))
+	}
+	return 16 + g.IntN(300)
+}
+
+// TestBatchMatMulPackingKernels checks the per-call packing of
+// BatchMatMul's B for the dot-product layout (packRowsDot for B stored
+// [N,K], packColsDotBlock for [K,N]), the column biases from the packed
+// bytes (colBiasDot) and the row sums (rowSums) against packB and plain
+// sums, over random K (tails of every length), N off the panel, strides
+// and int8 extremes. On arm64 these are the assembly; elsewhere the Go
+// twins; colBiasDot (SDOT) runs where the CPU has the dot product.
+func TestBatchMatMulPackingKernels(t *testing.T) {
+	dot := slices.Contains(paths(t), DotProd)
+	g := newGen(21)
+	for i := 0; i < iters(200); i++ {
+		k := packCase(g, i)
+		n := 1 + g.IntN(70)
+		if i%9 == 4 {
+			n = 197
+		}
+		n = min(n, 25*16) // one block
+		nch, s1 := geometry(k)
+		np := (n + 15) / 16
+		panelBytes := nch * 256
+		mask := chunk1Mask(s1)
+		what := fmt.Sprintf("case %d N=%d K=%d", i, n, k)
+
+		// Reference: packB, then columns past n as each kernel leaves them.
+		check := func(name string, got []int8, src []int8, sn, sk int, pad func(j int) int) {
+			t.Helper()
+			want := make([]int8, len(got))
+			packB(dotLayout, want, src, n, k, sn, sk, nil)
+			for col := n; col < 16*np; col++ {
+				p, j := col/16, col%16
+				for c := 0; c < nch; c++ {
+					for b := 0; b < 16; b++ {
+						if c == 1 && b < 16-s1 {
+							continue
+						}
+						if r := pad(col); r >= 0 {
+							want[p*panelBytes+dotLayout.offset(c, j, b)] = src[r*sn+(chunkStart(c, s1)+b)*sk]
+						}
+					}
+				}
+			}
+			for x := range want {
+				if got[x] != want[x] {
+					t.Fatalf("%s %s: packed byte %d = %d, want %d", what, name, x, got[x], want[x])
+				}
+			}
+		}
+
+		// B stored [N,K], rows ld ≥ K apart; rows past n repeat row n−1.
+		ld := k + g.IntN(3)*g.IntN(40)
+		src := g.i8((n-1)*ld+k, i%2 == 0)
+		got := make([]int8, np*panelBytes)
+		for x := range got {
+			got[x] = 99 // every byte must be written
+		}
+		packRowsDot(&got[0], &src[0], ld, n, np, nch, s1, &mask)
+		check("packRowsDot", got, src, ld, 1, func(int) int { return n - 1 })
+
+		// B stored [K,N], rows ld ≥ N apart; columns past n are zero.
+		ld = n + g.IntN(3)*g.IntN(40)
+		src = g.i8((k-1)*ld+n, i%2 == 1)
+		for x := range got {
+			got[x] = 99
+		}
+		packColsDotBlock(got, src, n, k, ld, &mask)
+		check("packColsDotBlock", got, src, 1, ld, func(int) int { return -1 })
+
+		// Column biases from the packed bytes: kzz − azp·Σ_k b[k,n].
+		sums := make([]int32, n)
+		packB(dotLayout, make([]int8, np*panelBytes), src, n, k, 1, ld, sums)
+		azp := int32([]int{-128, 127, g.IntN(256) - 128}[g.IntN(3)])
+		kzz := int32(g.Uint32())
+		cd := make([]int32, np*20)
+		if dot {
+			colBiasDot(&got[0], np, nch, &cd[0], 80, int(kzz), int(azp))
+		}
+		for col := 0; col < n && dot; col++ {
+			if got, want := cd[(col/16)*20+col%16], kzz-azp*sums[col]; got != want {
+				t.Fatalf("%s: column %d bias %d, want %d", what, col, got, want)
+			}
+		}
+
+		// Row sums of 1…4 rows, lda ≥ K.
+		rows := 1 + g.IntN(4)
+		lda := k + g.IntN(30)
+		a := g.i8((rows-1)*lda+k, true)
+		bzp := []int{-128, 127, g.IntN(256) - 128}[g.IntN(3)]
+		var rb [4]int32
+		rowSums(&a[0], lda, rows, nch, s1, &mask, bzp, &rb)
+		for m := 0; m < 4; m++ {
+			r := min(m, rows-1)
+			if want := -int32(bzp) * sumInt8(a[r*lda:r*lda+k]); rb[m] != want {
+				t.Fatalf("%s: rows=%d row %d sum term %d, want %d", what, rows, m, rb[m], want)
+			}
+		}
+	}
+}
+
+// TestMatMulAttentionShapes runs DeiT-tiny's attention products (Q·Kᵀ with
+// K = 64, A·V with K = 197) and their neighbours, read in place from a
+// wider QKV row as the runtime may, with zero points at the int8 ends.
+func TestMatMulAttentionShapes(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(22)
+		for i, c := range []struct{ m, n, k int }{{197, 197, 64}, {197, 64, 197}, {50, 197, 64}, {197, 63, 199}, {5, 17, 195}} {
+			for _, zp := range [][2]int32{{-128, 127}, {127, -128}, {-128, -128}, {3, -7}} {
+				p := kernels.MatMulParams{M: c.m, N: c.n, K: c.k, AdjY: c.k == 64, AZP: zp[0], BZP: zp[1]}
+				p.Out = g.stage(1, 128*math.Sqrt(float64(c.k))*128, 0)
+				// A and B rows inside rows of 3·max(N, K) bytes (a QKV layout).
+				w := 3 * max(c.n, c.k)
+				bRows := c.k
+				if p.AdjY {
+					bRows = c.n
+				}
+				p.LDA, p.LDB, p.LDO = w, w, c.n+5
+				a, b := g.i8(c.m*w, true), g.i8(bRows*w, i%2 == 0)
+				want, got := make([]int8, c.m*p.LDO), make([]int8, c.m*p.LDO)
+				ref.MatMulInt8(&p, a, b[w/3:], want)
+				MatMulInt8(path, &p, a, b[w/3:], got)
+				diff8(t, fmt.Sprintf("M=%d N=%d K=%d zp=%v", c.m, c.n, c.k, zp), got, want, p.LDO)
+			}
+		}
+	})
+}
