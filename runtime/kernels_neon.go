@@ -111,5 +111,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		MatMulFloat: func(p kernels.MatMulParams, a, b, out []float32) {
 			neon.MatMulFloat(&p, a, b, out)
 		},
+		GELUFloat:    neon.GELUFloat,
+		SoftmaxFloat: neon.SoftmaxFloat,
 	}
 }

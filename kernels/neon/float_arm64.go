@@ -13,3 +13,24 @@ func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo,
 //
 //go:noescape
 func packA8(a *float32, lda, k4 int, dst *float32)
+
+// geluF32 computes the erf-form GELU of n4·4 values (see gen_float.go).
+//
+//go:noescape
+func geluF32(x, out *float32, n4 int, k *mathConsts)
+
+// maxF32 returns the largest of n4·4 values at x (n4 ≥ 1).
+//
+//go:noescape
+func maxF32(x *float32, n4 int) float32
+
+// expSumF32 writes e = exp(β·x − m) for n4·4 values, bm = {β, m}, and
+// returns their sum.
+//
+//go:noescape
+func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32
+
+// scaleF32 multiplies n4·4 values at x by s.
+//
+//go:noescape
+func scaleF32(x *float32, n4 int, s float32)

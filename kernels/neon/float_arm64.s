@@ -428,3 +428,178 @@ packA8_loop:
 	SUBS $1, R2, R2
 	BNE packA8_loop
 	RET
+
+// func geluF32(x, out *float32, n4 int, k *mathConsts)
+// out = x/2·(1 + erf(x/√2)), erf by Abramowitz and Stegun 7.1.26 on
+// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q.
+TEXT ·geluF32(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n4+16(FP), R2
+	MOVD k+24(FP), R3
+	VLD1R.P 4(R3), [V10.S4]
+	VLD1R.P 4(R3), [V11.S4]
+	VLD1R.P 4(R3), [V12.S4]
+	VLD1R.P 4(R3), [V13.S4]
+	VLD1R.P 4(R3), [V14.S4]
+	VLD1R.P 4(R3), [V15.S4]
+	VLD1R.P 4(R3), [V16.S4]
+	VLD1R.P 4(R3), [V17.S4]
+	VLD1R.P 4(R3), [V18.S4]
+	VLD1R.P 4(R3), [V19.S4]
+	VLD1R.P 4(R3), [V20.S4]
+	VLD1R.P 4(R3), [V21.S4]
+	VLD1R.P 4(R3), [V22.S4]
+	VLD1R.P 4(R3), [V23.S4]
+	VLD1R.P 4(R3), [V24.S4]
+	VLD1R.P 4(R3), [V25.S4]
+	VLD1R.P 4(R3), [V26.S4]
+	VLD1R.P 4(R3), [V27.S4]
+	VLD1R.P 4(R3), [V28.S4]
+	VLD1R.P 4(R3), [V29.S4]
+	VLD1R.P 4(R3), [V30.S4]
+	VLD1R.P 4(R3), [V31.S4]
+	VEOR V8.B16, V8.B16, V8.B16
+geluF32_loop:
+	VLD1.P 16(R0), [V0.S4]
+	WORD $0x6e37dc01 // fmul v1.4s, v0.4s, v23.4s
+	WORD $0x4ea0f821 // fabs v1.4s, v1.4s
+	VORR V21.B16, V21.B16, V2.B16
+	VFMLA V24.S4, V1.S4, V2.S4 // 1 + p·z
+	WORD $0x6e22fea2 // fdiv v2.4s, v21.4s, v2.4s
+	VORR V26.B16, V26.B16, V3.B16
+	VFMLA V25.S4, V2.S4, V3.S4
+	VORR V27.B16, V27.B16, V4.B16
+	VFMLA V3.S4, V2.S4, V4.S4
+	VORR V28.B16, V28.B16, V3.B16
+	VFMLA V4.S4, V2.S4, V3.S4
+	VORR V29.B16, V29.B16, V4.B16
+	VFMLA V3.S4, V2.S4, V4.S4
+	WORD $0x6e22dc83 // fmul v3.4s, v4.4s, v2.4s
+	WORD $0x6e21dc24 // fmul v4.4s, v1.4s, v1.4s
+	WORD $0x6ea0f884 // fneg v4.4s, v4.4s
+	WORD $0x4e2af484 // fmax v4.4s, v4.4s, v10.4s
+	WORD $0x4eabf484 // fmin v4.4s, v4.4s, v11.4s
+	WORD $0x6e2cdc85 // fmul v5.4s, v4.4s, v12.4s
+	WORD $0x4e2188a5 // frintn v5.4s, v5.4s
+	VFMLS V13.S4, V5.S4, V4.S4 // x −= n·C1
+	VFMLS V14.S4, V5.S4, V4.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V6.B16
+	VFMLA V15.S4, V4.S4, V6.S4
+	VORR V17.B16, V17.B16, V7.B16
+	VFMLA V6.S4, V4.S4, V7.S4
+	VORR V18.B16, V18.B16, V6.B16
+	VFMLA V7.S4, V4.S4, V6.S4
+	VORR V19.B16, V19.B16, V7.B16
+	VFMLA V6.S4, V4.S4, V7.S4
+	VORR V20.B16, V20.B16, V6.B16
+	VFMLA V7.S4, V4.S4, V6.S4
+	WORD $0x6e24dc87 // fmul v7.4s, v4.4s, v4.4s
+	VFMLA V6.S4, V7.S4, V4.S4
+	WORD $0x4e35d484 // fadd v4.4s, v4.4s, v21.4s
+	WORD $0x4e21a8a5 // fcvtns v5.4s, v5.4s
+	VSHL $23, V5.S4, V5.S4
+	VADD V22.S4, V5.S4, V5.S4
+	WORD $0x6e25dc84 // fmul v4.4s, v4.4s, v5.4s
+	WORD $0x6e23dc83 // fmul v3.4s, v4.4s, v3.4s
+	WORD $0x4ea3d7c5 // fsub v5.4s, v30.4s, v3.4s
+	WORD $0x6ea0e506 // fcmgt v6.4s, v8.4s, v0.4s
+	VBIT V6.B16, V3.B16, V5.B16 // x < 0: q, else 2 − q
+	WORD $0x6e3fdc01 // fmul v1.4s, v0.4s, v31.4s
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	VST1.P [V1.S4], 16(R1)
+	SUBS $1, R2, R2
+	BNE geluF32_loop
+	RET
+
+// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values.
+TEXT ·maxF32(SB), NOSPLIT, $0-20
+	MOVD x+0(FP), R0
+	MOVD n4+8(FP), R2
+	VLD1.P 16(R0), [V0.S4]
+	SUBS $1, R2, R2
+	BEQ maxF32_done
+maxF32_loop:
+	VLD1.P 16(R0), [V1.S4]
+	WORD $0x4e21f400 // fmax v0.4s, v0.4s, v1.4s
+	SUBS $1, R2, R2
+	BNE maxF32_loop
+maxF32_done:
+	WORD $0x6e30f800 // fmaxv s0, v0.4s
+	FMOVS F0, ret+16(FP)
+	RET
+
+// func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32
+// e = exp(β·x − m) for n4·4 values; returns their sum (4 lanes, then
+// pairwise).
+TEXT ·expSumF32(SB), NOSPLIT, $0-44
+	MOVD x+0(FP), R0
+	MOVD e+8(FP), R1
+	MOVD n4+16(FP), R2
+	MOVD bm+24(FP), R4
+	MOVD k+32(FP), R3
+	VLD1R.P 4(R3), [V10.S4]
+	VLD1R.P 4(R3), [V11.S4]
+	VLD1R.P 4(R3), [V12.S4]
+	VLD1R.P 4(R3), [V13.S4]
+	VLD1R.P 4(R3), [V14.S4]
+	VLD1R.P 4(R3), [V15.S4]
+	VLD1R.P 4(R3), [V16.S4]
+	VLD1R.P 4(R3), [V17.S4]
+	VLD1R.P 4(R3), [V18.S4]
+	VLD1R.P 4(R3), [V19.S4]
+	VLD1R.P 4(R3), [V20.S4]
+	VLD1R.P 4(R3), [V21.S4]
+	VLD1R.P 4(R3), [V22.S4]
+	VLD1R.P 4(R4), [V4.S4]
+	VLD1R (R4), [V5.S4]
+	VEOR V9.B16, V9.B16, V9.B16
+expSumF32_loop:
+	VLD1.P 16(R0), [V0.S4]
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x4ea5d400 // fsub v0.4s, v0.4s, v5.4s
+	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
+	WORD $0x4eabf400 // fmin v0.4s, v0.4s, v11.4s
+	WORD $0x6e2cdc01 // fmul v1.4s, v0.4s, v12.4s
+	WORD $0x4e218821 // frintn v1.4s, v1.4s
+	VFMLS V13.S4, V1.S4, V0.S4 // x −= n·C1
+	VFMLS V14.S4, V1.S4, V0.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V2.B16
+	VFMLA V15.S4, V0.S4, V2.S4
+	VORR V17.B16, V17.B16, V3.B16
+	VFMLA V2.S4, V0.S4, V3.S4
+	VORR V18.B16, V18.B16, V2.B16
+	VFMLA V3.S4, V0.S4, V2.S4
+	VORR V19.B16, V19.B16, V3.B16
+	VFMLA V2.S4, V0.S4, V3.S4
+	VORR V20.B16, V20.B16, V2.B16
+	VFMLA V3.S4, V0.S4, V2.S4
+	WORD $0x6e20dc03 // fmul v3.4s, v0.4s, v0.4s
+	VFMLA V2.S4, V3.S4, V0.S4
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	WORD $0x4e21a821 // fcvtns v1.4s, v1.4s
+	VSHL $23, V1.S4, V1.S4
+	VADD V22.S4, V1.S4, V1.S4
+	WORD $0x6e21dc00 // fmul v0.4s, v0.4s, v1.4s
+	VST1.P [V0.S4], 16(R1)
+	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
+	SUBS $1, R2, R2
+	BNE expSumF32_loop
+	WORD $0x6e29d529 // faddp v9.4s, v9.4s, v9.4s
+	WORD $0x7e30d920 // faddp s0, v9.2s
+	FMOVS F0, ret+40(FP)
+	RET
+
+// func scaleF32(x *float32, n4 int, s float32): x ·= s.
+TEXT ·scaleF32(SB), NOSPLIT, $0-20
+	MOVD x+0(FP), R0
+	MOVD n4+8(FP), R2
+	MOVD $s+16(FP), R3
+	VLD1R (R3), [V1.S4]
+scaleF32_loop:
+	VLD1 (R0), [V0.S4]
+	WORD $0x6e21dc00 // fmul v0.4s, v0.4s, v1.4s
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R2, R2
+	BNE scaleF32_loop
+	RET

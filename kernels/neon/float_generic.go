@@ -53,3 +53,72 @@ func packA8(a *float32, lda, k4 int, dst *float32) {
 		}
 	}
 }
+
+// fma32 is one fused multiply-add rounded to float32 (a float64 FMA, then
+// the rounding; the tolerances cover a double rounding).
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+// exp32 is the Go twin of the vector exp, lane by lane.
+func exp32(x float32, k *mathConsts) float32 {
+	if x != x {
+		return x
+	}
+	x = min(max(x, k[0]), k[1])
+	n := float32(math.RoundToEven(float64(x * k[2])))
+	x = fma32(-n, k[3], x)
+	x = fma32(-n, k[4], x)
+	t := fma32(k[5], x, k[6])
+	for i := 7; i <= 10; i++ {
+		t = fma32(t, x, k[i])
+	}
+	x = fma32(t, x*x, x) + k[11]
+	return x * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// geluF32 is the Go twin of the vector GELU.
+func geluF32(x, out *float32, n4 int, k *mathConsts) {
+	xs, os := unsafe.Slice(x, 4*n4), unsafe.Slice(out, 4*n4)
+	for i, v := range xs {
+		z := float32(math.Abs(float64(v * k[13])))
+		t := k[11] / fma32(k[14], z, k[11])
+		p := fma32(k[15], t, k[16])
+		for j := 17; j <= 19; j++ {
+			p = fma32(p, t, k[j])
+		}
+		q := p * t * exp32(-(z*z), k)
+		if !(v < 0) {
+			q = k[20] - q
+		}
+		os[i] = v * k[21] * q
+	}
+}
+
+// maxF32 is the Go twin of the FMAX reduction.
+func maxF32(x *float32, n4 int) float32 {
+	xs := unsafe.Slice(x, 4*n4)
+	m := xs[0]
+	for _, v := range xs {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	return m
+}
+
+// expSumF32 is the Go twin of the exp and sum, with the same 4 lanes.
+func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32 {
+	xs, es := unsafe.Slice(x, 4*n4), unsafe.Slice(e, 4*n4)
+	var lane [4]float32
+	for i, v := range xs {
+		es[i] = exp32(float32(v*bm[0])-bm[1], k)
+		lane[i%4] += es[i]
+	}
+	return (lane[0] + lane[1]) + (lane[2] + lane[3])
+}
+
+// scaleF32 is the Go twin of the scaling.
+func scaleF32(x *float32, n4 int, s float32) {
+	for i, v := range unsafe.Slice(x, 4*n4) {
+		unsafe.Slice(x, 4*n4)[i] = v * s
+	}
+}

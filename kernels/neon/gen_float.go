@@ -1,7 +1,8 @@
 //go:build ignore
 
 // gen_float writes float_arm64.s, the float32 assembly of package neon:
-// the FMLA GEMM micro-kernel (gemmF32) and its A packer (packA8). Each
+// the FMLA GEMM micro-kernel (gemmF32), its A packer (packA8), and the
+// GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32). Each
 // instruction the Go assembler lacks (FMLA by element, the vector float
 // arithmetic) is spelled out here once and encoded by package a64;
 // float_arm64.go declares the routines and float_generic.go holds their
@@ -187,12 +188,166 @@ func packA() {
 	ins("RET")
 }
 
+// The float math constants (floatmath.go's mathConsts), one per register:
+// V10…V31 after loadConsts; V8 holds 0.
+const (
+	cLo, cHi, cLog2e, cC1, cC2 = 10, 11, 12, 13, 14 // exp range reduction
+	cP0                        = 15                 // exp polynomial, V15…V20
+	cOne, cBias                = 21, 22             // 1, 127<<23
+	cRSqrt2, cP                = 23, 24             // 1/√2, A&S p
+	cA5                        = 25                 // A&S a5…a1, V25…V29
+	cTwo, cHalf                = 30, 31
+)
+
+// loadConsts broadcasts the first n constants at R(k) into V10….
+func loadConsts(k, n int) {
+	for i := 0; i < n; i++ {
+		ins("VLD1R.P 4(R%d), [V%d.S4]", k, 10+i)
+	}
+}
+
+func v(r int) string { return fmt.Sprintf("V%d", r) }
+
+// copyV sets Vd = Vs.
+func copyV(s, d int) { ins("VORR V%d.B16, V%d.B16, V%d.B16", s, s, d) }
+
+// exp sets Vx = e^x lane by lane (clobbers t0…t2): Cephes' range
+// reduction and degree-6 polynomial with fused multiply-adds, the
+// operations of kernels/x86's EXP in the same order.
+func exp(x, t0, t1, t2 int) {
+	word("fmax v%d.4s, v%d.4s, v%d.4s", x, x, cLo)
+	word("fmin v%d.4s, v%d.4s, v%d.4s", x, x, cHi)
+	word("fmul v%d.4s, v%d.4s, v%d.4s", t0, x, cLog2e)
+	word("frintn v%d.4s, v%d.4s", t0, t0)
+	ins("VFMLS V%d.S4, V%d.S4, V%d.S4 // x −= n·C1", cC1, t0, x)
+	ins("VFMLS V%d.S4, V%d.S4, V%d.S4 // x −= n·C2", cC2, t0, x)
+	// Horner: t = p1 + p0·x, then t = p(i) + t·x, alternating t1 and t2.
+	copyV(cP0+1, t1)
+	ins("VFMLA V%d.S4, V%d.S4, V%d.S4", cP0, x, t1)
+	a, b := t1, t2
+	for i := 2; i <= 5; i++ {
+		copyV(cP0+i, b)
+		ins("VFMLA V%d.S4, V%d.S4, V%d.S4", a, x, b)
+		a, b = b, a
+	}
+	// a = poly; x = x + poly·x², then + 1
+	word("fmul v%d.4s, v%d.4s, v%d.4s", b, x, x)
+	ins("VFMLA V%d.S4, V%d.S4, V%d.S4", a, b, x)
+	word("fadd v%d.4s, v%d.4s, v%d.4s", x, x, cOne)
+	word("fcvtns v%d.4s, v%d.4s", t0, t0)
+	ins("VSHL $23, V%d.S4, V%d.S4", t0, t0)
+	ins("VADD V%d.S4, V%d.S4, V%d.S4", cBias, t0, t0)
+	word("fmul v%d.4s, v%d.4s, v%d.4s", x, x, t0)
+}
+
+// floatMath writes the float32 GELU and Softmax helpers.
+func floatMath() {
+	buf.WriteString("\n// func geluF32(x, out *float32, n4 int, k *mathConsts)\n")
+	buf.WriteString("// out = x/2·(1 + erf(x/√2)), erf by Abramowitz and Stegun 7.1.26 on\n")
+	buf.WriteString("// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q.\n")
+	buf.WriteString("TEXT ·geluF32(SB), NOSPLIT, $0-32\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD n4+16(FP), R2")
+	ins("MOVD k+24(FP), R3")
+	loadConsts(3, 22)
+	ins("VEOR V8.B16, V8.B16, V8.B16")
+	label("geluF32_loop")
+	ins("VLD1.P 16(R0), [V0.S4]")
+	word("fmul v1.4s, v0.4s, v%d.4s", cRSqrt2)
+	word("fabs v1.4s, v1.4s")
+	copyV(cOne, 2)
+	ins("VFMLA V%d.S4, V1.S4, V2.S4 // 1 + p·z", cP)
+	word("fdiv v2.4s, v%d.4s, v2.4s", cOne)
+	copyV(cA5+1, 3)
+	ins("VFMLA V%d.S4, V2.S4, V3.S4", cA5)
+	a, b := 3, 4
+	for i := 2; i <= 4; i++ {
+		copyV(cA5+i, b)
+		ins("VFMLA V%d.S4, V2.S4, V%d.S4", a, b)
+		a, b = b, a
+	}
+	word("fmul v3.4s, v%d.4s, v2.4s", a)
+	word("fmul v4.4s, v1.4s, v1.4s")
+	word("fneg v4.4s, v4.4s")
+	exp(4, 5, 6, 7)
+	word("fmul v3.4s, v4.4s, v3.4s")
+	word("fsub v5.4s, v%d.4s, v3.4s", cTwo)
+	word("fcmgt v6.4s, v8.4s, v0.4s")
+	ins("VBIT V6.B16, V3.B16, V5.B16 // x < 0: q, else 2 − q")
+	word("fmul v1.4s, v0.4s, v%d.4s", cHalf)
+	word("fmul v1.4s, v1.4s, v5.4s")
+	ins("VST1.P [V1.S4], 16(R1)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE geluF32_loop")
+	ins("RET")
+
+	buf.WriteString("\n// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values.\n")
+	buf.WriteString("TEXT ·maxF32(SB), NOSPLIT, $0-20\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n4+8(FP), R2")
+	ins("VLD1.P 16(R0), [V0.S4]")
+	ins("SUBS $1, R2, R2")
+	ins("BEQ maxF32_done")
+	label("maxF32_loop")
+	ins("VLD1.P 16(R0), [V1.S4]")
+	word("fmax v0.4s, v0.4s, v1.4s")
+	ins("SUBS $1, R2, R2")
+	ins("BNE maxF32_loop")
+	label("maxF32_done")
+	word("fmaxv s0, v0.4s")
+	ins("FMOVS F0, ret+16(FP)")
+	ins("RET")
+
+	buf.WriteString("\n// func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32\n")
+	buf.WriteString("// e = exp(β·x − m) for n4·4 values; returns their sum (4 lanes, then\n")
+	buf.WriteString("// pairwise).\n")
+	buf.WriteString("TEXT ·expSumF32(SB), NOSPLIT, $0-44\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD e+8(FP), R1")
+	ins("MOVD n4+16(FP), R2")
+	ins("MOVD bm+24(FP), R4")
+	ins("MOVD k+32(FP), R3")
+	loadConsts(3, 13)
+	ins("VLD1R.P 4(R4), [V4.S4]")
+	ins("VLD1R (R4), [V5.S4]")
+	ins("VEOR V9.B16, V9.B16, V9.B16")
+	label("expSumF32_loop")
+	ins("VLD1.P 16(R0), [V0.S4]")
+	word("fmul v0.4s, v0.4s, v4.4s")
+	word("fsub v0.4s, v0.4s, v5.4s")
+	exp(0, 1, 2, 3)
+	ins("VST1.P [V0.S4], 16(R1)")
+	word("fadd v9.4s, v9.4s, v0.4s")
+	ins("SUBS $1, R2, R2")
+	ins("BNE expSumF32_loop")
+	word("faddp v9.4s, v9.4s, v9.4s")
+	word("faddp s0, v9.2s")
+	ins("FMOVS F0, ret+40(FP)")
+	ins("RET")
+
+	buf.WriteString("\n// func scaleF32(x *float32, n4 int, s float32): x ·= s.\n")
+	buf.WriteString("TEXT ·scaleF32(SB), NOSPLIT, $0-20\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n4+8(FP), R2")
+	ins("MOVD $s+16(FP), R3")
+	ins("VLD1R (R3), [V1.S4]")
+	label("scaleF32_loop")
+	ins("VLD1 (R0), [V0.S4]")
+	word("fmul v0.4s, v0.4s, v1.4s")
+	ins("VST1.P [V0.S4], 16(R0)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE scaleF32_loop")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "float_arm64.s", "output file")
 	flag.Parse()
 	buf.WriteString("// Code generated by gen_float.go; DO NOT EDIT.\n\n//go:build arm64 && !purego\n\n#include \"textflag.h\"\n")
 	gemm()
 	packA()
+	floatMath()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

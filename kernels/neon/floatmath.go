@@ -1,0 +1,82 @@
+package neon
+
+import (
+	"math"
+
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+// mathConsts are the constants of the vector exp and erf (gen_float.go),
+// in the order the assembly broadcasts them into V10…V31.
+type mathConsts [22]float32
+
+var vecConsts = &mathConsts{
+	-87.3, 88.3762626647949, 1.44269504088896341, 0.693359375, -2.12194440e-4, // exp range
+	1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, // exp poly
+	1, math.Float32frombits(127 << 23), // 1, the 2^n bias
+	1 / math.Sqrt2, 0.3275911, // erf: z = |x|/√2, t = 1/(1 + p·z)
+	1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf a5…a1
+	2, 0.5,
+}
+
+// The float32 GELU and Softmax (FMLA/FMLS, Armv8.0), within tolerances of
+// kernels/ref's float64 evaluations (tested), the operations and
+// constants of kernels/x86's:
+//
+//   - GELUFloat (the erf form): |out − ref| ≤ 4e−7·max(1, |x|).
+//   - SoftmaxFloat: |out − ref| ≤ 4e−6·ref + 1e−30 per element (an exp
+//     of a few ulp, a float32 sum in 4 lanes, a reciprocal).
+//
+// Elements past the last multiple of 4 take ref's float64 formulas. Rows
+// are independent, so any split of rows over threads gives the same bits.
+
+// GELUFloat computes out = GELU(x) (the exact, erf form; the tanh
+// approximation runs ref).
+func GELUFloat(x, out []float32, approximate bool) {
+	n4 := len(x) / 4
+	if approximate || n4 == 0 {
+		ref.GELUFloat(x, out, approximate)
+		return
+	}
+	_ = out[len(x)-1]
+	geluF32(&x[0], &out[0], n4, vecConsts)
+	ref.GELUFloat(x[4*n4:], out[4*n4:len(x)], false)
+}
+
+// SoftmaxFloat computes softmax of β·x over each of rows rows of d values.
+func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
+	n4 := d / 4
+	if n4 == 0 {
+		ref.SoftmaxFloat(rows, d, beta, x, out)
+		return
+	}
+	b := float64(beta)
+	x, out = x[:rows*d], out[:rows*d]
+	for r := range rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		mx := math.Inf(-1)
+		if beta >= 0 {
+			mx = float64(maxF32(&row[0], n4))
+			for _, v := range row[4*n4:] {
+				mx = math.Max(mx, float64(v))
+			}
+			mx *= b
+		} else {
+			for _, v := range row {
+				mx = math.Max(mx, b*float64(v))
+			}
+		}
+		bm := [2]float32{beta, float32(mx)}
+		sum := float64(expSumF32(&row[0], &o[0], n4, &bm, vecConsts))
+		var tail [4]float64
+		for i := 4 * n4; i < d; i++ {
+			tail[i-4*n4] = math.Exp(b*float64(row[i]) - mx)
+			sum += tail[i-4*n4]
+		}
+		scaleF32(&o[0], n4, float32(1/sum))
+		for i := 4 * n4; i < d; i++ {
+			o[i] = float32(tail[i-4*n4] / sum)
+		}
+	}
+}
