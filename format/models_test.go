@@ -269,5 +269,44 @@ func testModels() map[string]func() *Model {
 		"int8-cnn":   int8CNN,
 		"float-misc": floatMisc,
 		"int8-misc":  int8Misc,
+		"decoder":    decoderModel,
 	}
+}
+
+// decoderModel: the arithmetic of a keypoint decoder (MoveNet's): int8
+// scores, ArgMax, int32 FloorDiv/Mul/Sub, Cast, GatherND on int8 and
+// float, Sqrt and Div.
+func decoderModel() *Model {
+	b := newTB("decoder")
+	q := PerTensor(0.02, -128)
+	x := b.Input("heat", Int8, []int32{1, 12, 4}, q)
+	am := b.Activation("argmax", Int32, []int32{1, 4}, nil)
+	b.Op(OpArgMax, "argmax", &ArgMaxOptions{Axis: 1}, []int32{x}, am)
+	w := b.ConstInt32("width", []int32{}, []int32{4}, nil)
+	row := b.Activation("row", Int32, []int32{1, 4}, nil)
+	b.Op(OpFloorDiv, "row", nil, []int32{am, w}, row)
+	back := b.Activation("back", Int32, []int32{1, 4}, nil)
+	b.Op(OpMul, "back", nil, []int32{row, w}, back)
+	col := b.Activation("col", Int32, []int32{1, 4}, nil)
+	b.Op(OpSub, "col", &BinaryOptions{Activation: ActReLU}, []int32{am, back}, col)
+	idx := b.Activation("idx", Int32, []int32{1, 4, 2}, nil)
+	b.Op(OpConcat, "idx", &ConcatOptions{Axis: 0}, []int32{row, col}, b.Activation("pairs", Int32, []int32{2, 4}, nil))
+	b.Op(OpTranspose, "idx", &TransposeOptions{Perm: []int32{1, 0}}, []int32{b.Model().Ops[len(b.Model().Ops)-1].Outputs[0]}, b.Activation("rows", Int32, []int32{4, 2}, nil))
+	b.Op(OpReshape, "idx3", nil, []int32{b.Model().Ops[len(b.Model().Ops)-1].Outputs[0]}, idx)
+	hm := b.Activation("heat3", Int8, []int32{3, 4, 4}, q)
+	b.Op(OpReshape, "heat3", nil, []int32{x}, hm)
+	g := b.Activation("picked", Int8, []int32{1, 4, 4}, q)
+	b.Op(OpGatherND, "picked", nil, []int32{hm, idx}, g)
+	fl := b.f32("rowf", 1, 4)
+	b.Op(OpCast, "rowf", nil, []int32{row}, fl)
+	sq := b.f32("sqrt", 1, 4)
+	b.Op(OpSqrt, "sqrt", nil, []int32{fl}, sq)
+	dv := b.f32("div", 1, 4)
+	b.Op(OpDiv, "div", &BinaryOptions{}, []int32{sq, b.cf32("den", 4)}, dv)
+	fd := b.f32("floordiv", 1, 4)
+	b.Op(OpFloorDiv, "floordiv", nil, []int32{dv, b.cf32("fden", 1)}, fd)
+	back2 := b.Activation("backint", Int32, []int32{1, 4}, nil)
+	b.Op(OpCast, "backint", nil, []int32{fd}, back2)
+	b.Output(g, back2)
+	return must(b.Finish())
 }

@@ -36,10 +36,18 @@ const (
 	OpMaxPool2D OpCode = 6
 
 	// Add, Sub, Mul, SquaredDifference: a, b → numpy-broadcast shape.
+	// Add, Sub and Mul also take int32 (no quantization; wrapping
+	// arithmetic, a fused ReLU/ReLU6 clamps to [0, ∞) or [0, 6]).
 	OpAdd               OpCode = 10
 	OpSub               OpCode = 11
 	OpMul               OpCode = 12
 	OpSquaredDifference OpCode = 13
+	// FloorDiv: a, b (float32 or int32) → ⌊a/b⌋, broadcast. int32 divides
+	// exactly and rounds toward −∞; a zero divisor gives 0.
+	OpFloorDiv OpCode = 14
+	// Div: a, b (float32 or int32) → a/b, broadcast; float32 is IEEE
+	// division, int32 truncates toward zero and a zero divisor gives 0.
+	OpDiv OpCode = 15
 
 	// LayerNorm: x [..., D], gamma [D] float32, beta [D] float32 → [..., D],
 	// normalized over the last axis.
@@ -64,6 +72,8 @@ const (
 	// HardSigmoid: clamp(Alpha·x + Beta, 0, 1) (HardSigmoidOptions;
 	// PyTorch's is Alpha 1/6, Beta 1/2).
 	OpHardSigmoid OpCode = 37
+	// Sqrt: √x (float32: IEEE, NaN below 0; int8: a table, 0 below 0).
+	OpSqrt OpCode = 38
 
 	// Reshape: x → the output tensor's shape (same element count).
 	OpReshape OpCode = 40
@@ -81,17 +91,28 @@ const (
 	// bilinear, with TFLite's AlignCorners and HalfPixelCenters rules.
 	// int8 keeps the input's quantization.
 	OpResizeBilinear OpCode = 46
+	// GatherND: x, indices (int32 [..., K], K ≤ rank of x) →
+	// indices.shape[:−1] + x.shape[K:]: each index row picks the slice
+	// x[i0, …, iK−1, ...]. A row with an index outside its axis (negative
+	// included) yields zero bytes, so data-dependent indices never read out
+	// of bounds. int8 keeps the input's quantization.
+	OpGatherND OpCode = 47
 
 	// Quantize: float32 → int8/uint8, or int8/uint8 → int8/uint8 with new parameters.
 	OpQuantize OpCode = 50
 	// Dequantize: int8/uint8 → float32.
 	OpDequantize OpCode = 51
+	// Cast: int32 ↔ float32 value conversion, no quantization (TFLite's
+	// CAST): float32 → int32 truncates toward zero and saturates, NaN
+	// gives 0.
+	OpCast OpCode = 52
 )
 
 var opNames = map[OpCode]string{
 	OpConv2D: "Conv2D", OpDepthwiseConv2D: "DepthwiseConv2D", OpFullyConnected: "FullyConnected",
 	OpBatchMatMul: "BatchMatMul", OpAveragePool2D: "AveragePool2D", OpMaxPool2D: "MaxPool2D",
 	OpAdd: "Add", OpSub: "Sub", OpMul: "Mul", OpSquaredDifference: "SquaredDifference",
+	OpFloorDiv: "FloorDiv", OpDiv: "Div", OpSqrt: "Sqrt", OpGatherND: "GatherND", OpCast: "Cast",
 	OpLayerNorm: "LayerNorm", OpSoftmax: "Softmax", OpMean: "Mean", OpArgMax: "ArgMax",
 	OpGELU: "GELU", OpReLU: "ReLU", OpReLU6: "ReLU6", OpLogistic: "Logistic", OpTanh: "Tanh",
 	OpHardSwish: "HardSwish", OpRsqrt: "Rsqrt", OpHardSigmoid: "HardSigmoid",

@@ -69,6 +69,7 @@ var opArity = map[OpCode]arity{
 	OpConv2D: {2, 3, 2}, OpDepthwiseConv2D: {2, 3, 2}, OpFullyConnected: {2, 3, 2},
 	OpBatchMatMul: {2, 2, -1}, OpAveragePool2D: {1, 1, -1}, OpMaxPool2D: {1, 1, -1},
 	OpAdd: {2, 2, -1}, OpSub: {2, 2, -1}, OpMul: {2, 2, -1}, OpSquaredDifference: {2, 2, -1},
+	OpFloorDiv: {2, 2, -1}, OpDiv: {2, 2, -1}, OpSqrt: {1, 1, -1}, OpGatherND: {2, 2, -1}, OpCast: {1, 1, -1},
 	OpLayerNorm: {3, 3, -1}, OpSoftmax: {1, 1, -1}, OpMean: {1, 1, -1}, OpArgMax: {1, 1, -1},
 	OpResizeBilinear: {1, 1, -1},
 	OpGELU:           {1, 1, -1}, OpReLU: {1, 1, -1}, OpReLU6: {1, 1, -1}, OpLogistic: {1, 1, -1},
@@ -138,8 +139,12 @@ func (m *Model) checkOp(i int, cache *valCache) error {
 		return c.batchMatMul()
 	case OpAveragePool2D, OpMaxPool2D:
 		return c.pool()
-	case OpAdd, OpSub, OpMul, OpSquaredDifference:
+	case OpAdd, OpSub, OpMul, OpSquaredDifference, OpFloorDiv, OpDiv:
 		return c.binary()
+	case OpGatherND:
+		return c.gatherND()
+	case OpCast:
+		return c.cast()
 	case OpLayerNorm:
 		return c.layerNorm()
 	case OpSoftmax:
@@ -150,7 +155,7 @@ func (m *Model) checkOp(i int, cache *valCache) error {
 		return c.argMax()
 	case OpResizeBilinear:
 		return c.resizeBilinear()
-	case OpGELU, OpReLU, OpReLU6, OpLogistic, OpTanh, OpHardSwish, OpRsqrt, OpHardSigmoid:
+	case OpGELU, OpReLU, OpReLU6, OpLogistic, OpTanh, OpHardSwish, OpRsqrt, OpHardSigmoid, OpSqrt:
 		return c.unary()
 	case OpReshape:
 		return c.reshape()
@@ -704,8 +709,32 @@ func (c *opCheck) binary() error {
 		return err
 	}
 	a, b, y := c.in(0), c.in(1), c.out()
-	if err := c.elementwiseTypes(0, 1); err != nil {
-		return err
+	switch {
+	case a.DType == Int32 && c.op.Code != OpSquaredDifference:
+		// Integer arithmetic (shapes, indices): plain int32 everywhere.
+		for k, t := range []*Tensor{a, b, y} {
+			name := c.outName()
+			if k < 2 {
+				name = c.inName("input", k)
+			}
+			if err := c.dtype(name, t, Int32); err != nil {
+				return err
+			}
+			if t.Quant != nil {
+				return c.errf("%s is quantized, want plain int32", name)
+			}
+		}
+	case c.op.Code == OpFloorDiv || c.op.Code == OpDiv:
+		if err := c.dtype(c.inName("input", 0), a, Float32); err != nil {
+			return c.errf("%s is %v, want float32 or int32", c.inName("input", 0), a.DType)
+		}
+		if err := c.elementwiseTypes(0, 1); err != nil {
+			return err
+		}
+	default:
+		if err := c.elementwiseTypes(0, 1); err != nil {
+			return err
+		}
 	}
 	want, ok := broadcast(a.Shape, b.Shape)
 	if !ok {
@@ -1112,4 +1141,51 @@ func (c *opCheck) resizeBilinear() error {
 		return c.errf("%s has shape %v, want [%d OH OW %d]", c.outName(), y.Shape, x.Shape[0], x.Shape[3])
 	}
 	return nil
+}
+
+// gatherND checks GatherND: indices are plain int32 [..., K] with
+// 1 ≤ K ≤ rank of x; the output is indices.shape[:−1] + x.shape[K:] and
+// keeps x's type and quantization. Indices may be computed (their range
+// is the kernel's business: out-of-range rows read as zeros).
+func (c *opCheck) gatherND() error {
+	if err := c.noOptions(); err != nil {
+		return err
+	}
+	x, idx, y := c.in(0), c.in(1), c.out()
+	name := c.inName("indices", 1)
+	if err := c.dtype(name, idx, Int32); err != nil {
+		return err
+	}
+	if idx.Quant != nil {
+		return c.errf("%s is quantized, want plain int32", name)
+	}
+	if err := c.minRank(name, idx, 1); err != nil {
+		return err
+	}
+	k := int(idx.Shape[len(idx.Shape)-1])
+	if k < 1 || k > len(x.Shape) {
+		return c.errf("%s has shape %v: index rows of %d, want 1 to %d (the rank of %s)", name, idx.Shape, k, len(x.Shape), c.inName("input", 0))
+	}
+	if err := c.passThrough(x); err != nil {
+		return err
+	}
+	want := dims(idx.Shape[:len(idx.Shape)-1])
+	want = append(want, dims(x.Shape[k:])...)
+	return c.shapeIs(c.outName(), y.Shape, want)
+}
+
+// cast checks Cast: int32 → float32 or float32 → int32, unquantized,
+// same shape.
+func (c *opCheck) cast() error {
+	if err := c.noOptions(); err != nil {
+		return err
+	}
+	x, y := c.in(0), c.out()
+	if !(x.DType == Int32 && y.DType == Float32) && !(x.DType == Float32 && y.DType == Int32) {
+		return c.errf("casts %v to %v, want int32 → float32 or float32 → int32", x.DType, y.DType)
+	}
+	if x.Quant != nil || y.Quant != nil {
+		return c.errf("a quantized tensor, want plain values (Quantize and Dequantize convert quantized ones)")
+	}
+	return c.shapeIs(c.outName(), y.Shape, dims(x.Shape))
 }

@@ -11,9 +11,10 @@ import (
 )
 
 func init() {
-	register(prepareBinary, format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference)
+	register(prepareBinary, format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference,
+		format.OpFloorDiv, format.OpDiv)
 	register(prepareUnary, format.OpGELU, format.OpReLU, format.OpReLU6, format.OpLogistic,
-		format.OpTanh, format.OpHardSwish, format.OpRsqrt, format.OpHardSigmoid)
+		format.OpTanh, format.OpHardSwish, format.OpRsqrt, format.OpHardSigmoid, format.OpSqrt)
 	register(prepareLayerNorm, format.OpLayerNorm)
 	register(prepareSoftmax, format.OpSoftmax)
 	register(prepareMean, format.OpMean)
@@ -38,6 +39,13 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		case format.OpAdd, format.OpSub:
 			if c.xnnpack() {
 				p, err = ref.NewAddParamsXNNPACK(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+				if err != nil {
+					// LiteRT's XNNPACK delegate declines an Add or Sub whose
+					// scale ratios are outside its range (MoveNet subtracts
+					// a constant with scale 1e-6) and its builtin kernel,
+					// TFLite's fixed-point arithmetic, runs it instead.
+					p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
+				}
 			} else {
 				p, err = ref.NewAddParams(a.Params, b.Params, out.Params, op.Code == format.OpSub)
 			}
@@ -78,9 +86,38 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			f = ref.MulFloat
 		case format.OpSquaredDifference:
 			f = ref.SquaredDifferenceFloat
+		case format.OpDiv:
+			f = ref.DivFloat
+		case format.OpFloorDiv:
+			f = ref.FloorDivFloat
 		}
 		lo, hi := floatRange(act)
 		pa, pb, po := a.Float32(), b.Float32(), out.Float32()
+		return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
+	case format.Int32:
+		var f func(*kernels.Broadcast, []int32, []int32, []int32, int32, int32)
+		switch op.Code {
+		case format.OpAdd:
+			f = ref.AddInt32
+		case format.OpSub:
+			f = ref.SubInt32
+		case format.OpMul:
+			f = ref.MulInt32
+		case format.OpDiv:
+			f = ref.DivInt32
+		case format.OpFloorDiv:
+			f = ref.FloorDivInt32
+		default:
+			return nil, 0, errDType(a, "input")
+		}
+		lo, hi := int32(math.MinInt32), int32(math.MaxInt32)
+		switch act {
+		case format.ActReLU:
+			lo = 0
+		case format.ActReLU6:
+			lo, hi = 0, 6
+		}
+		pa, pb, po := a.Int32(), b.Int32(), out.Int32()
 		return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
 	}
 	return nil, 0, errDType(a, "input")
@@ -107,6 +144,8 @@ func unaryFunc(op *format.Op) func(float64) float64 {
 	case format.OpHardSigmoid:
 		o := op.Options.(*format.HardSigmoidOptions) // the verifier requires them
 		return ref.HardSigmoid(o.Alpha, o.Beta)
+	case format.OpSqrt:
+		return ref.Sqrt
 	case format.OpRsqrt:
 		return func(x float64) float64 {
 			if x <= 0 {
@@ -163,6 +202,8 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			f = func(x, out []float32) { ref.HardSigmoidFloat(x, out, o.Alpha, o.Beta) }
 		case format.OpRsqrt:
 			f = ref.RsqrtFloat
+		case format.OpSqrt:
+			f = ref.SqrtFloat
 		}
 		px, po := x.Float32(), out.Float32()
 		return serial(func() { f(px, po) }), 0, nil

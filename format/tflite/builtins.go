@@ -30,10 +30,17 @@ const (
 	opTranspose         = 39
 	opMean              = 40
 	opSub               = 41
+	opDiv               = 42
 	opSqueeze           = 43
+	opCast              = 53
 	opArgMax            = 56
+	opSqrt              = 75
 	opRsqrt             = 76
+	opPack              = 83
+	opUnpack            = 88
+	opFloorDiv          = 90
 	opSquaredDifference = 99
+	opGatherND          = 107
 	opQuantize          = 114
 	opHardSwish         = 117
 	opBatchMatMul       = 126

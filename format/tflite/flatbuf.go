@@ -91,6 +91,10 @@ func builtinOptionSpecs() []*fbverify.TableSpec {
 	m[optResizeBilinear] = spec("ResizeBilinearOptions", sc("new_height", 4), sc("new_width", 4),
 		sc("align_corners", 1), sc("half_pixel_centers", 1))
 	m[optArgMax] = spec("ArgMaxOptions", sc("output_type", 1))
+	m[optDiv] = spec("DivOptions", sc("fused_activation_function", 1))
+	m[optCast] = spec("CastOptions", sc("in_data_type", 1), sc("out_data_type", 1))
+	m[optPack] = spec("PackOptions", sc("values_count", 4), sc("axis", 4))
+	m[optUnpack] = spec("UnpackOptions", sc("num", 4), sc("axis", 4))
 	m[optMul] = spec("MulOptions", sc("fused_activation_function", 1))
 	m[optReducer] = spec("ReducerOptions", sc("keep_dims", 1))
 	m[optSub] = spec("SubOptions", sc("fused_activation_function", 1), sc("pot_scale_int16", 1))
@@ -114,7 +118,11 @@ const (
 	optMul             = 21
 	optReducer         = 27
 	optSub             = 28
+	optDiv             = 29
+	optCast            = 37
 	optArgMax          = 40
+	optPack            = 59
+	optUnpack          = 64
 	optBatchMatMul     = 101
 	optGelu            = 116
 )

@@ -42,8 +42,10 @@ func convOptions(b *flatbuffers.Builder) flatbuffers.UOffsetT {
 
 // fuzzSeeds are FuzzRead's seeds by name: small hand-built models (a
 // uint8 and an int8 convolution, one without options, a TANH with three
-// inputs that Import must refuse), every single-op model of TestOpParity,
-// and two truncations.
+// inputs that Import must refuse), every single-op model of TestOpParity
+// and of TestDecoderOps (MoveNet's decoder operators: CAST from a raw
+// uint8 input, FLOOR_DIV, DIV, SQRT, GATHER_ND, PACK, UNPACK, int32
+// arithmetic), and two truncations.
 func fuzzSeeds() map[string][]byte {
 	conv := tinyModel(opConv2D, true, optConv2D, convOptions)
 	seeds := map[string][]byte{
@@ -56,6 +58,9 @@ func fuzzSeeds() map[string][]byte {
 	}
 	for _, c := range opCases {
 		seeds["op-"+c.name], _ = opModel(c)
+	}
+	for _, c := range decoderCases {
+		seeds["decoder-"+c.name] = c.model()
 	}
 	return seeds
 }

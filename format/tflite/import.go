@@ -71,10 +71,11 @@ func Import(f *File, name string) (*format.Model, error) {
 	return model, nil
 }
 
-// hasUint8 reports whether any tensor is uint8 (a legacy uint8 model).
+// hasUint8 reports whether any tensor is quantized uint8 (a legacy uint8
+// model); a raw uint8 input (MoveNet's image bytes) does not count.
 func (f *File) hasUint8() bool {
 	for i := range f.Tensors {
-		if f.Tensors[i].Type == TypeUInt8 {
+		if f.Tensors[i].Type == TypeUInt8 && f.Tensors[i].Quant != nil {
 			return true
 		}
 	}
@@ -206,8 +207,10 @@ func shapeOf(t *Tensor) []int32 {
 	return s
 }
 
-// inputs makes the graph inputs; a uint8 input stays uint8 and feeds an
-// exact Quantize to the internal int8 tensor.
+// inputs makes the graph inputs; a quantized uint8 input stays uint8 and
+// feeds an exact Quantize to the internal int8 tensor; a raw uint8 input
+// (no quantization) becomes a uint8 input with scale 1 and zero point 0,
+// which only CAST may read (see cast).
 func (im *importer) inputs() error {
 	for _, i := range im.f.Inputs {
 		t := &im.f.Tensors[i]
@@ -225,8 +228,15 @@ func (im *importer) inputs() error {
 			im.b.Model().Inputs = append(im.b.Model().Inputs, id)
 			continue
 		}
-		if t.Quant == nil || len(t.Quant.Scale) != 1 {
-			return im.unsupportedf("uint8 graph input %q needs per-tensor quantization", t.Name)
+		if t.Quant == nil {
+			// Raw bytes (an image fed as it is, then CAST to float32):
+			// scale 1 and zero point 0 make the value the byte itself.
+			id := im.b.Input(t.Name, format.UInt8, shapeOf(t), format.PerTensor(1, 0))
+			im.ids[i] = id
+			continue
+		}
+		if len(t.Quant.Scale) != 1 {
+			return im.unsupportedf("uint8 graph input %q has %d scales, want one (per-tensor quantization)", t.Name, len(t.Quant.Scale))
 		}
 		in := im.b.Input(t.Name, format.UInt8, shapeOf(t), format.PerTensor(t.Quant.Scale[0], int32(t.Quant.ZeroPoint[0])))
 		id, err := im.tensor(i)
@@ -264,7 +274,8 @@ func (im *importer) outputs() error {
 // [1,H,W,3] is RGB, [1,H,W,1] grayscale. Pixels map to the integers the
 // TFLite examples feed: q = p for uint8 inputs, q = p − 128 for int8
 // ones (with the model's own input parameters, this is
-// x = (p·s − Mean)/1 with Mean = s·(zp − offset)); float inputs take
+// x = (p·s − Mean)/1 with Mean = s·(zp − offset)); raw uint8 inputs
+// (no quantization) take the byte, q = p; float inputs take
 // p/127.5 − 1.
 func (im *importer) preprocess() {
 	m := im.b.Model()
@@ -282,6 +293,8 @@ func (im *importer) preprocess() {
 	switch {
 	case t.Type == TypeFloat32:
 		p.Scale, p.Mean, p.Std = 1/127.5, []float32{1}, []float32{1}
+	case t.Type == TypeUInt8 && t.Quant == nil:
+		p.Scale, p.Mean = 1, []float32{0} // raw bytes: q = p
 	case t.Quant != nil && len(t.Quant.Scale) == 1:
 		s := t.Quant.Scale[0]
 		zp := float32(t.Quant.ZeroPoint[0])

@@ -40,6 +40,13 @@ func init() {
 		opTranspose:         (*importer).transpose,
 		opResizeBilinear:    (*importer).resizeBilinear,
 		opArgMax:            (*importer).argMax,
+		opDiv:               (*importer).binary,
+		opFloorDiv:          (*importer).binary,
+		opSqrt:              (*importer).unary,
+		opCast:              (*importer).cast,
+		opGatherND:          (*importer).gatherND,
+		opPack:              (*importer).pack,
+		opUnpack:            (*importer).unpack,
 	}
 }
 
@@ -85,11 +92,16 @@ func (im *importer) arity(minIn, maxIn, outs int) error {
 }
 
 // in returns the model tensor of input k (−1 for an absent optional one).
+// A raw uint8 graph input may only be read by CAST.
 func (im *importer) in(k int) (int32, error) {
 	if k >= len(im.op.Inputs) || im.op.Inputs[k] < 0 {
 		return -1, nil
 	}
-	return im.tensor(im.op.Inputs[k])
+	i := im.op.Inputs[k]
+	if t := &im.f.Tensors[i]; t.Type == TypeUInt8 && t.Quant == nil && im.code() != opCast {
+		return -1, im.unsupportedf("input %d is the raw uint8 tensor %q (no quantization), which only CAST can read", k, t.Name)
+	}
+	return im.tensor(i)
 }
 
 // ins returns the model tensors of inputs 0..n−1.
@@ -380,12 +392,23 @@ func (im *importer) binary() error {
 			return err
 		}
 		code, act = format.OpMul, o.u8(0, 0)
+	case opDiv:
+		o, err := im.options(optDiv)
+		if err != nil {
+			return err
+		}
+		code, act = format.OpDiv, o.u8(0, 0)
+	case opFloorDiv:
+		code = format.OpFloorDiv
 	default:
 		code = format.OpSquaredDifference
 	}
 	a, err := activation(act)
 	if err != nil {
 		return err
+	}
+	if typ := im.src(0).Type; (code == format.OpDiv || code == format.OpFloorDiv) && typ != TypeFloat32 && typ != TypeInt32 {
+		return im.unsupportedf("%v inputs (only float32 and int32 divide)", typ)
 	}
 	ins, err := im.ins(2)
 	if err != nil {
@@ -605,6 +628,8 @@ func (im *importer) unary() error {
 		code = format.OpHardSwish
 	case opRsqrt:
 		code = format.OpRsqrt
+	case opSqrt:
+		code = format.OpSqrt
 	case opReLU:
 		code = format.OpReLU
 	case opReLU6:

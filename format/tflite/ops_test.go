@@ -256,6 +256,24 @@ var opCases = []opCase{
 			b.PrependInt32Slot(4, 3, 0)
 		}, 6), ins: []int32{0}, out: []int32{1}}
 	}},
+	{"gather_nd", []int32{2, 3, 4}, func(r *rand.Rand) (tTensor, []tTensor, tOp) {
+		return act(0.05, 3, 3, 4), []tTensor{{name: "idx", shape: []int32{3, 2}, typ: TypeInt32, data: int32Data(1, 2, 0, 0, 1, 1)}},
+			tOp{code: opGatherND, ins: []int32{0, 2}, out: []int32{1}}
+	}},
+	{"pack", []int32{2, 5}, func(r *rand.Rand) (tTensor, []tTensor, tOp) {
+		return act(0.05, 3, 2, 2, 5), []tTensor{{name: "c", shape: []int32{2, 5}, typ: TypeInt8, scale: 0.05, zp: 3, data: int8Data(r, 10, -128, 127)}},
+			tOp{code: opPack, optType: optPack, opts: optsWith(func(b *flatbuffers.Builder) {
+				b.PrependInt32Slot(0, 2, 0)
+				b.PrependInt32Slot(1, 1, 0)
+			}, 2), ins: []int32{0, 2}, out: []int32{1}}
+	}},
+	{"unpack", []int32{3, 4}, func(r *rand.Rand) (tTensor, []tTensor, tOp) {
+		return act(0.05, 3, 3), []tTensor{act(0.05, 3, 3), act(0.05, 3, 3), act(0.05, 3, 3)},
+			tOp{code: opUnpack, optType: optUnpack, opts: optsWith(func(b *flatbuffers.Builder) {
+				b.PrependInt32Slot(0, 4, 0)
+				b.PrependInt32Slot(1, 1, 0)
+			}, 2), ins: []int32{0}, out: []int32{1, 2, 3, 4}}
+	}},
 	{"average_pool", []int32{1, 6, 6, 4}, func(r *rand.Rand) (tTensor, []tTensor, tOp) {
 		return act(0.05, 3, 1, 3, 3, 4), nil, tOp{code: opAveragePool2D, optType: optPool2D, opts: optsWith(func(b *flatbuffers.Builder) {
 			b.PrependByteSlot(0, paddingSame, 0)

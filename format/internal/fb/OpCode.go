@@ -18,6 +18,8 @@ const (
 	OpCodeSUB                         OpCode = 11
 	OpCodeMUL                         OpCode = 12
 	OpCodeSQUARED_DIFFERENCE          OpCode = 13
+	OpCodeFLOOR_DIV                   OpCode = 14
+	OpCodeDIV                         OpCode = 15
 	OpCodeLAYER_NORM                  OpCode = 20
 	OpCodeSOFTMAX                     OpCode = 21
 	OpCodeMEAN                        OpCode = 22
@@ -30,6 +32,7 @@ const (
 	OpCodeHARD_SWISH                  OpCode = 35
 	OpCodeRSQRT                       OpCode = 36
 	OpCodeHARD_SIGMOID                OpCode = 37
+	OpCodeSQRT                        OpCode = 38
 	OpCodeRESHAPE                     OpCode = 40
 	OpCodeTRANSPOSE                   OpCode = 41
 	OpCodeCONCAT                      OpCode = 42
@@ -37,8 +40,10 @@ const (
 	OpCodeSLICE                       OpCode = 44
 	OpCodePAD                         OpCode = 45
 	OpCodeRESIZE_BILINEAR             OpCode = 46
+	OpCodeGATHER_ND                   OpCode = 47
 	OpCodeQUANTIZE                    OpCode = 50
 	OpCodeDEQUANTIZE                  OpCode = 51
+	OpCodeCAST                        OpCode = 52
 	OpCodeADAPTIVE_TOKEN_POOL_2D      OpCode = 60
 	OpCodePOOL_MIXER                  OpCode = 61
 	OpCodeSWIGLU                      OpCode = 62
@@ -64,6 +69,8 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeSUB:                         "SUB",
 	OpCodeMUL:                         "MUL",
 	OpCodeSQUARED_DIFFERENCE:          "SQUARED_DIFFERENCE",
+	OpCodeFLOOR_DIV:                   "FLOOR_DIV",
+	OpCodeDIV:                         "DIV",
 	OpCodeLAYER_NORM:                  "LAYER_NORM",
 	OpCodeSOFTMAX:                     "SOFTMAX",
 	OpCodeMEAN:                        "MEAN",
@@ -76,6 +83,7 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeHARD_SWISH:                  "HARD_SWISH",
 	OpCodeRSQRT:                       "RSQRT",
 	OpCodeHARD_SIGMOID:                "HARD_SIGMOID",
+	OpCodeSQRT:                        "SQRT",
 	OpCodeRESHAPE:                     "RESHAPE",
 	OpCodeTRANSPOSE:                   "TRANSPOSE",
 	OpCodeCONCAT:                      "CONCAT",
@@ -83,8 +91,10 @@ var EnumNamesOpCode = map[OpCode]string{
 	OpCodeSLICE:                       "SLICE",
 	OpCodePAD:                         "PAD",
 	OpCodeRESIZE_BILINEAR:             "RESIZE_BILINEAR",
+	OpCodeGATHER_ND:                   "GATHER_ND",
 	OpCodeQUANTIZE:                    "QUANTIZE",
 	OpCodeDEQUANTIZE:                  "DEQUANTIZE",
+	OpCodeCAST:                        "CAST",
 	OpCodeADAPTIVE_TOKEN_POOL_2D:      "ADAPTIVE_TOKEN_POOL_2D",
 	OpCodePOOL_MIXER:                  "POOL_MIXER",
 	OpCodeSWIGLU:                      "SWIGLU",
@@ -110,6 +120,8 @@ var EnumValuesOpCode = map[string]OpCode{
 	"SUB":                         OpCodeSUB,
 	"MUL":                         OpCodeMUL,
 	"SQUARED_DIFFERENCE":          OpCodeSQUARED_DIFFERENCE,
+	"FLOOR_DIV":                   OpCodeFLOOR_DIV,
+	"DIV":                         OpCodeDIV,
 	"LAYER_NORM":                  OpCodeLAYER_NORM,
 	"SOFTMAX":                     OpCodeSOFTMAX,
 	"MEAN":                        OpCodeMEAN,
@@ -122,6 +134,7 @@ var EnumValuesOpCode = map[string]OpCode{
 	"HARD_SWISH":                  OpCodeHARD_SWISH,
 	"RSQRT":                       OpCodeRSQRT,
 	"HARD_SIGMOID":                OpCodeHARD_SIGMOID,
+	"SQRT":                        OpCodeSQRT,
 	"RESHAPE":                     OpCodeRESHAPE,
 	"TRANSPOSE":                   OpCodeTRANSPOSE,
 	"CONCAT":                      OpCodeCONCAT,
@@ -129,8 +142,10 @@ var EnumValuesOpCode = map[string]OpCode{
 	"SLICE":                       OpCodeSLICE,
 	"PAD":                         OpCodePAD,
 	"RESIZE_BILINEAR":             OpCodeRESIZE_BILINEAR,
+	"GATHER_ND":                   OpCodeGATHER_ND,
 	"QUANTIZE":                    OpCodeQUANTIZE,
 	"DEQUANTIZE":                  OpCodeDEQUANTIZE,
+	"CAST":                        OpCodeCAST,
 	"ADAPTIVE_TOKEN_POOL_2D":      OpCodeADAPTIVE_TOKEN_POOL_2D,
 	"POOL_MIXER":                  OpCodePOOL_MIXER,
 	"SWIGLU":                      OpCodeSWIGLU,
