@@ -72,6 +72,10 @@ type KernelSet struct {
 	// within the tolerances their package documents.
 	GELUFloat    func(x, out []float32, approximate bool)
 	SoftmaxFloat func(rows, d int, beta float32, x, out []float32)
+	// AddFloat and LayerNormFloat replace ref.AddFloat and
+	// ref.LayerNormFloat bit for bit.
+	AddFloat       func(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
+	LayerNormFloat func(rows, d int, eps float32, x, gamma, beta, out []float32)
 }
 
 // refKernels is the reference set: no kernel of its own, every op runs

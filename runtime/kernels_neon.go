@@ -111,7 +111,9 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		MatMulFloat: func(p kernels.MatMulParams, a, b, out []float32) {
 			neon.MatMulFloat(&p, a, b, out)
 		},
-		GELUFloat:    neon.GELUFloat,
-		SoftmaxFloat: neon.SoftmaxFloat,
+		GELUFloat:      neon.GELUFloat,
+		SoftmaxFloat:   neon.SoftmaxFloat,
+		AddFloat:       neon.AddFloat,
+		LayerNormFloat: neon.LayerNormFloat,
 	}
 }

@@ -80,6 +80,9 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		switch op.Code {
 		case format.OpAdd:
 			f = ref.AddFloat
+			if g := c.floatKernels().AddFloat; g != nil {
+				f = g
+			}
 		case format.OpSub:
 			f = ref.SubFloat
 		case format.OpMul:
@@ -251,7 +254,11 @@ func prepareLayerNorm(c *prep, op *format.Op) (kernel, int64, error) {
 	case format.Float32:
 		px, po := x.Float32(), out.Float32()
 		k := &rowOp{n: rows, d: d}
-		k.f = func(lo, hi int) { ref.LayerNormFloat(hi-lo, d, eps, px[lo*d:hi*d], g, b, po[lo*d:hi*d]) }
+		f := ref.LayerNormFloat
+		if h := c.floatKernels().LayerNormFloat; h != nil {
+			f = h
+		}
+		k.f = func(lo, hi int) { f(hi-lo, d, eps, px[lo*d:hi*d], g, b, po[lo*d:hi*d]) }
 		return k, 0, nil
 	}
 	return nil, 0, errDType(x, "input")

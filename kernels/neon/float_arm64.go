@@ -34,3 +34,14 @@ func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32
 //
 //go:noescape
 func scaleF32(x *float32, n4 int, s float32)
+
+// addF32 writes out = a + b for n16·16 values, clamped to clip when clamp
+// is not 0 (see gen_float.go).
+//
+//go:noescape
+func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)
+
+// lnRowF32 writes n16·16 LayerNorm outputs ((x − m)·r)·γ + β, mr = {m, r}.
+//
+//go:noescape
+func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32)

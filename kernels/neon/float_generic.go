@@ -122,3 +122,32 @@ func scaleF32(x *float32, n4 int, s float32) {
 		unsafe.Slice(x, 4*n4)[i] = v * s
 	}
 }
+
+// addF32 is the Go twin of the vector Add.
+func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	for i := range os {
+		v := as[i] + bs[i]
+		if clamp != 0 {
+			if v < clip[0] {
+				v = clip[0]
+			}
+			if v > clip[1] {
+				v = clip[1]
+			}
+		}
+		os[i] = v
+	}
+}
+
+// lnRowF32 is the Go twin of the LayerNorm affine step.
+func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32) {
+	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
+	gs, bs := unsafe.Slice(gamma, 16*n16), unsafe.Slice(beta, 16*n16)
+	for i, v := range xs {
+		t := float32(v - mr[0])
+		u := float32(t * mr[1])
+		w := float32(u * gs[i])
+		os[i] = float32(w + bs[i])
+	}
+}

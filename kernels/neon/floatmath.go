@@ -3,6 +3,7 @@ package neon
 import (
 	"math"
 
+	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
@@ -77,6 +78,60 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 		scaleF32(&o[0], n4, float32(1/sum))
 		for i := 4 * n4; i < d; i++ {
 			o[i] = float32(tail[i-4*n4] / sum)
+		}
+	}
+}
+
+// AddFloat is ref.AddFloat, bit for bit: operands of the output's shape
+// (kernels.Broadcast.Dense) run 16 values at a time in NEON, the rest
+// (and any broadcast) in ref.
+func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32) {
+	n16 := p.N / 16
+	if !p.Dense() || n16 == 0 {
+		ref.AddFloat(p, a, b, out, actMin, actMax)
+		return
+	}
+	a, b, out = a[:p.N], b[:p.N], out[:p.N]
+	clip := [2]float32{actMin, actMax}
+	clamp := 0
+	if !math.IsInf(float64(actMin), -1) || !math.IsInf(float64(actMax), 1) {
+		clamp = 1
+	}
+	addF32(&a[0], &b[0], &out[0], n16, &clip, clamp)
+	for i := 16 * n16; i < p.N; i++ {
+		v := a[i] + b[i]
+		if v < actMin {
+			v = actMin
+		}
+		if v > actMax {
+			v = actMax
+		}
+		out[i] = v
+	}
+}
+
+// LayerNormFloat is ref.LayerNormFloat, bit for bit: ref's float64 row
+// statistics, then the float32 affine step ((x − m)·r)·γ + β, each
+// operation rounded, 16 values at a time in NEON.
+func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
+	n16 := d / 16
+	if n16 == 0 {
+		ref.LayerNormFloat(rows, d, eps, x, gamma, beta, out)
+		return
+	}
+	gamma, beta = gamma[:d], beta[:d]
+	x, out = x[:rows*d], out[:rows*d]
+	for r := range rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		m, rs := ref.LayerNormStats(row, eps)
+		mr := [2]float32{m, rs}
+		lnRowF32(&row[0], &o[0], n16, &gamma[0], &beta[0], &mr)
+		for i := 16 * n16; i < d; i++ {
+			t := float32(row[i] - m)
+			u := float32(t * rs)
+			v := float32(u * gamma[i])
+			o[i] = float32(v + beta[i])
 		}
 	}
 }

@@ -2,7 +2,8 @@
 
 // gen_float writes float_arm64.s, the float32 assembly of package neon:
 // the FMLA GEMM micro-kernel (gemmF32), its A packer (packA8), and the
-// GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32). Each
+// GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32), the
+// dense Add (addF32) and the LayerNorm affine step (lnRowF32). Each
 // instruction the Go assembler lacks (FMLA by element, the vector float
 // arithmetic) is spelled out here once and encoded by package a64;
 // float_arm64.go declares the routines and float_generic.go holds their
@@ -341,6 +342,67 @@ func floatMath() {
 	ins("RET")
 }
 
+// elementwise writes the float32 Add (dense) and the LayerNorm affine
+// step, 16 values per iteration, every operation rounded as kernels/ref's.
+func elementwise() {
+	buf.WriteString("\n// func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)\n")
+	buf.WriteString("// out = a + b for n16·16 values; with clamp, v < lo gives lo and v > hi\n")
+	buf.WriteString("// gives hi (compare and select: NaN and −0 pass as in ref).\n")
+	buf.WriteString("TEXT ·addF32(SB), NOSPLIT, $0-48\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD b+8(FP), R1")
+	ins("MOVD out+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	ins("MOVD clip+32(FP), R4")
+	ins("MOVD clamp+40(FP), R5")
+	ins("VLD1R.P 4(R4), [V16.S4]")
+	ins("VLD1R (R4), [V17.S4]")
+	label("addF32_loop")
+	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	ins("VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 4; i++ {
+		word("fadd v%d.4s, v%d.4s, v%d.4s", i, i, 4+i)
+	}
+	ins("CBZ R5, addF32_store")
+	for i := 0; i < 4; i++ {
+		word("fcmgt v%d.4s, v16.4s, v%d.4s", 4+i, i)
+		ins("VBIT V%d.B16, V16.B16, V%d.B16 // lo where lo > v", 4+i, i)
+		word("fcmgt v%d.4s, v%d.4s, v17.4s", 4+i, i)
+		ins("VBIT V%d.B16, V17.B16, V%d.B16 // hi where v > hi", 4+i, i)
+	}
+	label("addF32_store")
+	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE addF32_loop")
+	ins("RET")
+
+	buf.WriteString("\n// func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32)\n")
+	buf.WriteString("// out = ((x − m)·r)·γ + β for n16·16 values, each operation rounded.\n")
+	buf.WriteString("TEXT ·lnRowF32(SB), NOSPLIT, $0-48\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD n16+16(FP), R2")
+	ins("MOVD gamma+24(FP), R3")
+	ins("MOVD beta+32(FP), R4")
+	ins("MOVD mr+40(FP), R5")
+	ins("VLD1R.P 4(R5), [V16.S4]")
+	ins("VLD1R (R5), [V17.S4]")
+	label("lnRowF32_loop")
+	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	ins("VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	ins("VLD1.P 64(R4), [V20.S4, V21.S4, V22.S4, V23.S4]")
+	for i := 0; i < 4; i++ {
+		word("fsub v%d.4s, v%d.4s, v16.4s", i, i)
+		word("fmul v%d.4s, v%d.4s, v17.4s", i, i)
+		word("fmul v%d.4s, v%d.4s, v%d.4s", i, i, 4+i)
+		word("fadd v%d.4s, v%d.4s, v%d.4s", i, i, 20+i)
+	}
+	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R1)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE lnRowF32_loop")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "float_arm64.s", "output file")
 	flag.Parse()
@@ -348,6 +410,7 @@ func main() {
 	gemm()
 	packA()
 	floatMath()
+	elementwise()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

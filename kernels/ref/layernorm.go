@@ -114,6 +114,27 @@ func roundClampInt8(y float32) int8 {
 	return -128
 }
 
+// LayerNormStats returns LayerNormFloat's float32 mean and reciprocal
+// standard deviation of one row (len(row) ≥ 1), computed as documented
+// there.
+func LayerNormStats(row []float32, eps float32) (m, r float32) {
+	var s float64
+	for _, v := range row {
+		s += float64(v)
+	}
+	mean := s / float64(len(row))
+	var ss float64
+	for _, v := range row {
+		t := float64(v) - mean
+		ss += t * t
+	}
+	rstd := 0.0
+	if den := ss/float64(len(row)) + float64(eps); den > 0 {
+		rstd = 1 / math.Sqrt(den)
+	}
+	return float32(mean), float32(rstd)
+}
+
 // LayerNormFloat normalizes each of rows rows of d float32 values over the
 // row and applies gamma and beta. Per row, in float64 and in index order:
 // mean = Σx/d, var = Σ(x − mean)²/d, rstd = 1/sqrt(var + eps) (0 when
@@ -128,21 +149,7 @@ func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
-		}
-		mean := s / float64(d)
-		var ss float64
-		for _, v := range row {
-			t := float64(v) - mean
-			ss += t * t
-		}
-		rstd := 0.0
-		if den := ss/float64(d) + float64(eps); den > 0 {
-			rstd = 1 / math.Sqrt(den)
-		}
-		m, rs := float32(mean), float32(rstd)
+		m, rs := LayerNormStats(row, eps)
 		for i, v := range row {
 			o[i] = affine(v, m, rs, gamma[i], beta[i])
 		}

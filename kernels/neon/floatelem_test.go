@@ -1,0 +1,89 @@
+package neon
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+)
+
+// sameBits fails unless got and want are the same float32 bits.
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: out[%d] = %v (%#x), ref %v (%#x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+func TestAddFloatMatchesRef(t *testing.T) {
+	g := newGen(51)
+	for i := 0; i < iters(120); i++ {
+		shape := []int{1 + g.IntN(5), 1 + g.IntN(70)}
+		bshape := shape
+		if i%5 == 4 {
+			bshape = []int{1, shape[1]} // broadcast: ref's path
+		}
+		bc, err := ref.NewBroadcast(shape, bshape, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := g.f32(bc.N), g.f32(bshape[0]*bshape[1])
+		if i%7 == 3 {
+			a[g.IntN(len(a))] = float32(math.NaN())
+			a[g.IntN(len(a))] = float32(math.Inf(-1))
+			a[0], b[0] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)) // −0 + −0 = −0 passes a 0 clamp
+		}
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		switch i % 3 {
+		case 1:
+			lo = 0
+		case 2:
+			lo, hi = 0, 6
+		}
+		want, got := make([]float32, bc.N), make([]float32, bc.N)
+		ref.AddFloat(&bc, a, b, want, lo, hi)
+		AddFloat(&bc, a, b, got, lo, hi)
+		sameBits(t, fmt.Sprintf("case %d shape %v + %v clamp [%v, %v]", i, shape, bshape, lo, hi), got, want)
+	}
+}
+
+func TestLayerNormFloatMatchesRef(t *testing.T) {
+	g := newGen(52)
+	for i := 0; i < iters(120); i++ {
+		rows, d := 1+g.IntN(6), 1+g.IntN(100)
+		if i%4 == 0 {
+			d = 16 * (1 + g.IntN(12))
+		}
+		x, gamma, beta := g.f32(rows*d), g.f32(d), g.f32(d)
+		if i%6 == 5 {
+			for j := range x[:d] {
+				x[j] = 3 // a constant row: variance 0
+			}
+		}
+		want, got := make([]float32, rows*d), make([]float32, rows*d)
+		ref.LayerNormFloat(rows, d, 1e-5, x, gamma, beta, want)
+		LayerNormFloat(rows, d, 1e-5, x, gamma, beta, got)
+		sameBits(t, fmt.Sprintf("case %d rows=%d d=%d", i, rows, d), got, want)
+	}
+}
+
+func TestFloatElemNoAllocs(t *testing.T) {
+	g := newGen(53)
+	x, y, gamma, beta := g.f32(197*192), g.f32(197*192), g.f32(192), g.f32(192)
+	out := make([]float32, len(x))
+	bc, err := ref.NewBroadcast([]int{197, 192}, []int{197, 192}, []int{197, 192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p kernels.Broadcast = bc
+	if n := testing.AllocsPerRun(3, func() {
+		AddFloat(&p, x, y, out, 0, 6)
+		LayerNormFloat(197, 192, 1e-5, x, gamma, beta, out)
+	}); n != 0 {
+		t.Fatalf("%v allocations per call", n)
+	}
+}
