@@ -151,6 +151,8 @@ type Model struct {
 	Preprocess *Preprocess
 	// MemoryPlan is an optional offline plan (see MemoryPlan).
 	MemoryPlan *MemoryPlan
+
+	mapped []byte // the file mapping constants' Data view (ReadFile), or nil
 }
 
 // MemoryPlan is an arena layout computed ahead of time: Offsets[i] is the

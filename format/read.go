@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -31,12 +32,53 @@ func Read(data []byte) (*Model, error) {
 	return m, nil
 }
 
-// ReadFile reads and verifies the .eim file at path (see Read).
+// ReadFile reads and verifies the .eim file at path (see Read). On Linux
+// (and other Unix systems) the file is mapped read-only instead of read
+// into the heap: constant tensors' Data are views of the mapping, so
+// weights cost no heap and, where the runtime repacks them, no second
+// resident copy (untouched pages are not even read). The Data must not be
+// written (the pages are read-only). The mapping is never unmapped: a
+// Model's tensors are shared by the models derived from it (pruned
+// variants, output selections), so no single Model decides when the
+// bytes are dead. A program that loads many models over its life should
+// read them with Read instead.
 func ReadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("format: reading model: %w", err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("format: reading model: %w", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() == 0 {
+		// Pipes, devices and empty files: read what there is (Read
+		// rejects a short file with a clear error).
+		data, err := io.ReadAll(io.LimitReader(f, maxUnmappedFile))
+		if err != nil {
+			return nil, fmt.Errorf("format: reading model: %w", err)
+		}
+		return readNamed(path, data)
+	}
+	data, err := mapFile(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("format: mapping %s: %w", path, err)
+	}
+	m, err := readNamed(path, data)
+	if err != nil {
+		unmapFile(data)
+		return nil, err
+	}
+	m.mapped = data
+	return m, nil
+}
+
+// maxUnmappedFile bounds what ReadFile reads from something that is not a
+// regular file.
+const maxUnmappedFile = 1 << 31
+
+func readNamed(path string, data []byte) (*Model, error) {
 	m, err := Read(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

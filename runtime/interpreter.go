@@ -125,6 +125,14 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
+	readers := make([]int32, len(m.Tensors))
+	for _, op := range m.Ops {
+		for _, t := range op.Inputs {
+			if t >= 0 {
+				readers[t]++
+			}
+		}
+	}
 	c := &prep{it: it}
 	for i := range m.Ops {
 		op := &m.Ops[i]
@@ -137,6 +145,7 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 			return nil, fmt.Errorf("runtime: op %d %v %q: %w", i, op.Code, op.Name, err)
 		}
 		it.steps = append(it.steps, step{k: k, rows: k.rows(), macs: macs})
+		it.dropIfRepacked(i, readers)
 	}
 	if err := it.adaptTokenSteps(); err != nil {
 		return nil, err
@@ -148,6 +157,21 @@ func New(m *format.Model, opts Options) (*Interpreter, error) {
 	}
 	goruntime.SetFinalizer(it, (*Interpreter).Close)
 	return it, nil
+}
+
+// dropIfRepacked lets the OS drop the file pages of op i's weights when
+// the op's kernel holds a packed copy and no other op reads them
+// (format.Model.DropPages), right after packing, so a model mapped by
+// format.ReadFile is never resident twice, not even while loading.
+func (it *Interpreter) dropIfRepacked(i int, readers []int32) {
+	op := &it.model.Ops[i]
+	p, ok := it.steps[i].k.(interface{ packedBytes() int })
+	if !ok || p.packedBytes() == 0 || len(op.Inputs) < 2 {
+		return
+	}
+	if w := op.Inputs[1]; w >= 0 && readers[w] == 1 && it.model.Tensors[w].IsConst() {
+		it.model.DropPages(int(w))
+	}
 }
 
 func (it *Interpreter) bindTensor(i int) error {
