@@ -46,6 +46,9 @@ type KernelSet struct {
 	// logistic, tanh, HardSwish and friends); the table is the prepared
 	// op's, on the heap.
 	LookupInt8 func(t *quant.Table, x, out []int8)
+	// CopyView replaces ref.CopyView, the copy behind Transpose and Slice
+	// (of any dtype); the view is the prepared op's, on the heap.
+	CopyView func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
 	// once at load into the set's micro-kernel layout and return the

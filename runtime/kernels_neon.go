@@ -36,6 +36,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		},
 		AddInt8:    neon.AddInt8,
 		LookupInt8: neon.LookupInt8,
+		CopyView:   neon.CopyView,
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
 			neon.SoftmaxInt8(&p, x, out)
 		},

@@ -40,7 +40,17 @@ func prepareTranspose(c *prep, op *format.Op) (kernel, int64, error) {
 		return nil, 0, err
 	}
 	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
-	return serial(func() { ref.TransposeBytes(&p, es, px, po) }), 0, nil
+	shape, stride := ref.TransposeView(&p, es)
+	cp := c.copyView()
+	return serial(func() { cp(&shape, &stride, 0, es, px, po) }), 0, nil
+}
+
+// copyView returns the kernel set's strided copy, or ref's.
+func (c *prep) copyView() func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte) {
+	if f := c.it.kernels.CopyView; f != nil {
+		return f
+	}
+	return ref.CopyView
 }
 
 func normAxis(axis int32, rank int) int {
@@ -99,7 +109,9 @@ func prepareSlice(c *prep, op *format.Op) (kernel, int64, error) {
 		return nil, 0, err
 	}
 	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
-	return serial(func() { ref.SliceBytes(&p, es, px, po) }), 0, nil
+	shape, stride, off := ref.SliceView(&p, es)
+	cp := c.copyView()
+	return serial(func() { cp(&shape, &stride, off, es, px, po) }), 0, nil
 }
 
 func preparePad(c *prep, op *format.Op) (kernel, int64, error) {

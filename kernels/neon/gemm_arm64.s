@@ -2336,3 +2336,34 @@ rsdone:
 	WORD $0x6ebe9600 // mls v0.4s, v16.4s, v30.4s
 	VST1 [V0.S4], (R9)
 	RET
+
+// func copyRuns(dst, src *byte, rows, run16, stride int)
+TEXT ·copyRuns(SB), NOSPLIT, $0-40
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD run16+24(FP), R3
+	MOVD stride+32(FP), R4
+crrow:
+	MOVD R1, R5
+	MOVD R3, R6
+	CMP $4, R6
+	BLT crones
+crfour:
+	VLD1.P 64(R5), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	SUB $4, R6, R6
+	CMP $4, R6
+	BGE crfour
+crones:
+	CBZ R6, crnext
+crone:
+	VLD1.P 16(R5), [V0.B16]
+	VST1.P [V0.B16], 16(R0)
+	SUBS $1, R6, R6
+	BNE crone
+crnext:
+	ADD R4, R1, R1
+	SUBS $1, R2, R2
+	BNE crrow
+	RET

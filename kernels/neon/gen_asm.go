@@ -1195,6 +1195,42 @@ func genPack() {
 	ins("RET")
 }
 
+// genCopyRuns writes copyRuns: rows runs of run16·16 bytes, the source
+// advancing stride bytes a run, the destination contiguous (the inner
+// loop of a transpose or slice whose last dim stays last).
+func genCopyRuns() {
+	fmt.Fprintf(&buf, "\n// func copyRuns(dst, src *byte, rows, run16, stride int)\n")
+	fmt.Fprintf(&buf, "TEXT ·copyRuns(SB), NOSPLIT, $0-40\n")
+	ins("MOVD dst+0(FP), R0")
+	ins("MOVD src+8(FP), R1")
+	ins("MOVD rows+16(FP), R2")
+	ins("MOVD run16+24(FP), R3")
+	ins("MOVD stride+32(FP), R4")
+	label("crrow")
+	ins("MOVD R1, R5")
+	ins("MOVD R3, R6")
+	ins("CMP $4, R6")
+	ins("BLT crones")
+	label("crfour")
+	ins("VLD1.P 64(R5), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	ins("VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)")
+	ins("SUB $4, R6, R6")
+	ins("CMP $4, R6")
+	ins("BGE crfour")
+	label("crones")
+	ins("CBZ R6, crnext")
+	label("crone")
+	ins("VLD1.P 16(R5), [V0.B16]")
+	ins("VST1.P [V0.B16], 16(R0)")
+	ins("SUBS $1, R6, R6")
+	ins("BNE crone")
+	label("crnext")
+	ins("ADD R4, R1, R1")
+	ins("SUBS $1, R2, R2")
+	ins("BNE crrow")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -1215,6 +1251,7 @@ func main() {
 	genTAP()
 	genZODigits()
 	genPack()
+	genCopyRuns()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -152,64 +152,115 @@ func (w *walker) next(shape, stride *[kernels.MaxRank]int) {
 // TransposeBytes writes in, of shape p.InShape, permuted by p.Perm into
 // out: out[i_0…i_5] = in[j] with j[p.Perm[k]] = i_k.
 func TransposeBytes(p *kernels.TransposeParams, elemSize int, in, out []byte) {
+	shape, stride := TransposeView(p, elemSize)
+	CopyView(&shape, &stride, 0, elemSize, in, out)
+}
+
+// TransposeView returns the transpose as a strided view of its input:
+// out[i_0…i_5] = in[Σ i_k·stride[k]] (bytes) over shape, with the dims
+// merged as far as they are one run in the input (Coalesce).
+func TransposeView(p *kernels.TransposeParams, elemSize int) (shape, stride [kernels.MaxRank]int) {
 	inStride := byteStrides(&p.InShape, elemSize)
-	var shape, stride [kernels.MaxRank]int
 	for i, d := range p.Perm {
 		shape[i] = p.InShape[d]
 		stride[i] = inStride[d]
 	}
-	n := count(&shape)
-	inner := shape[last]
+	Coalesce(&shape, &stride, elemSize)
+	return shape, stride
+}
+
+// Coalesce rewrites the strided view (shape, byte strides, right-aligned)
+// with as few dims as possible: a dim of size 1 is dropped, and a dim
+// whose stride is the size times the stride of the dim inside it is merged
+// into that dim. The view reads the same bytes in the same order. With
+// every dim dropped it is one element.
+func Coalesce(shape, stride *[kernels.MaxRank]int, elemSize int) {
+	var s, st [kernels.MaxRank]int
+	for i := range s {
+		s[i] = 1
+	}
+	k := kernels.MaxRank // dims kept so far: k…MaxRank−1
+	for i := kernels.MaxRank - 1; i >= 0; i-- {
+		switch {
+		case shape[i] == 1:
+		case k < kernels.MaxRank && stride[i] == st[k]*s[k]:
+			s[k] *= shape[i]
+		default:
+			k--
+			s[k], st[k] = shape[i], stride[i]
+		}
+	}
+	if k == kernels.MaxRank {
+		st[last] = elemSize
+	}
+	*shape, *stride = s, st
+}
+
+// CopyView writes the strided view of in (byte strides, base offset off)
+// over shape into out, contiguously, in row-major order.
+func CopyView(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte) {
+	n := count(shape)
 	if n == 0 {
 		return
 	}
-	st := stride[last]
-	var w walker
-	for o := 0; o < n*elemSize; o += inner * elemSize {
-		row := out[o : o+inner*elemSize]
-		off := w.off
-		switch {
-		case st == elemSize:
-			// The last dim stays last: a contiguous run (the head split
-			// and merge of attention).
-			copy(row, in[off:off+len(row)])
-		case elemSize == 1:
-			for j := range row {
-				row[j] = in[off]
-				off += st
+	inner, st := shape[last], stride[last]
+	if st != elemSize {
+		// Element by element along the last dim.
+		var w walker
+		for o := 0; o < n*elemSize; o += inner * elemSize {
+			row := out[o : o+inner*elemSize]
+			src := off + w.off
+			switch elemSize {
+			case 1:
+				for j := range row {
+					row[j] = in[src]
+					src += st
+				}
+			default:
+				for j := 0; j < len(row); j += elemSize {
+					copy(row[j:j+elemSize], in[src:src+elemSize])
+					src += st
+				}
 			}
-		case elemSize == 4:
-			for j := 0; j < len(row); j += 4 {
-				copy(row[j:j+4], in[off:off+4])
-				off += st
-			}
-		default:
-			for j := 0; j < len(row); j += elemSize {
-				copy(row[j:j+elemSize], in[off:off+elemSize])
-				off += st
-			}
+			w.next(shape, stride)
 		}
-		w.next(&shape, &stride)
+		return
+	}
+	// Runs of the last dim, contiguous in in: copy them along the dim
+	// above, walking the outer dims.
+	run := inner * elemSize
+	rows, rst := shape[last-1], stride[last-1]
+	outer := *shape
+	outer[last-1] = 1
+	var w walker
+	for o := 0; o < n*elemSize; {
+		src := off + w.off
+		for r := 0; r < rows; r++ {
+			copy(out[o:o+run], in[src:src+run])
+			o += run
+			src += rst
+		}
+		w.next(&outer, stride)
 	}
 }
 
 // SliceBytes writes the slice of in (shape p.InShape) that starts at
 // p.Begin and has shape p.OutShape into out: out[i] = in[i + Begin].
 func SliceBytes(p *kernels.SliceParams, elemSize int, in, out []byte) {
-	n := count(&p.OutShape)
-	if n == 0 {
-		return
-	}
-	stride := byteStrides(&p.InShape, elemSize)
-	w := walker{}
+	shape, stride, off := SliceView(p, elemSize)
+	CopyView(&shape, &stride, off, elemSize, in, out)
+}
+
+// SliceView returns the slice as a strided view of its input (see
+// TransposeView), starting off bytes in.
+func SliceView(p *kernels.SliceParams, elemSize int) (shape, stride [kernels.MaxRank]int, off int) {
+	stride = byteStrides(&p.InShape, elemSize)
 	for i, b := range p.Begin {
-		w.off += b * stride[i]
+		off += b * stride[i]
 	}
-	rowBytes := p.OutShape[last] * elemSize
-	for o := 0; o < n*elemSize; o += rowBytes {
-		copy(out[o:o+rowBytes], in[w.off:w.off+rowBytes])
-		w.next(&p.OutShape, &stride)
-	}
+	shape = p.OutShape
+	Coalesce(&shape, &stride, elemSize)
+	return shape, stride, off
 }
 
 // PadBytes writes in (shape p.InShape) into out (shape p.OutShape) at
