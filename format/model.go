@@ -151,6 +151,9 @@ type Model struct {
 	Preprocess *Preprocess
 	// MemoryPlan is an optional offline plan (see MemoryPlan).
 	MemoryPlan *MemoryPlan
+	// Task says how the outputs are read (TaskUnspecified: as class
+	// scores); Validate checks that an output fits it.
+	Task Task
 
 	mapped []byte // the file mapping constants' Data view (ReadFile), or nil
 }

@@ -96,6 +96,7 @@ func decode(data []byte, root uint64) (*Model, error) {
 		Inputs:      int32s(r.InputsLength(), r.Inputs, r.Table(), 14),
 		Outputs:     int32s(r.OutputsLength(), r.Outputs, r.Table(), 16),
 		Rounding:    quant.Rounding(r.Rounding()),
+		Task:        Task(r.Task()),
 	}
 
 	// Buffers first: tensors refer to them by index.

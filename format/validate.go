@@ -27,7 +27,8 @@ const biasScaleTolerance = 1e-3
 // data, quantization), the graph (indices, one producer per activation,
 // executable in stored order), every op (code, version, arity, options,
 // attribute ranges, dtypes, quantization and output shapes as documented
-// in ops.go) and the metadata (rounding, preprocessing, memory plan).
+// in ops.go) and the metadata (rounding, preprocessing, memory plan, and
+// that an output fits the task).
 // Errors wrap ErrInvalid, or ErrUnsupported for versions, op codes and
 // enum values newer than this build, and name the op and tensor at fault.
 func (m *Model) Validate() error {
@@ -206,6 +207,14 @@ func (m *Model) opErr(i int, kind error, f string, args ...any) error {
 func (m *Model) validateMetadata() error {
 	if m.Rounding > quant.RoundXNNPACKUint8 {
 		return unsupported("unknown rounding %v", m.Rounding)
+	}
+	if m.Task > TaskSegment {
+		return unsupported("unknown task %d", uint8(m.Task))
+	}
+	if m.Task != TaskUnspecified {
+		if _, err := m.TaskOutput(m.Task); err != nil {
+			return err
+		}
 	}
 	if p := m.Preprocess; p != nil {
 		if p.Width < 0 || p.Height < 0 {

@@ -89,6 +89,7 @@ var (
 		fbverify.Vec("inputs", 4), fbverify.Vec("outputs", 4), fbverify.TVec("buffers", schemaBuffer),
 		fbverify.SVec("labels"),
 		fbverify.Tbl("preprocess", schemaPreprocess), fbverify.Sc("rounding", 1), fbverify.Tbl("memory_plan", schemaMemoryPlan),
+		fbverify.Sc("task", 1),
 	}}
 )
 

@@ -209,6 +209,7 @@ func build(m *Model, extOffsets []uint64) []byte {
 	if plan != 0 {
 		fb.ModelAddMemoryPlan(b, plan)
 	}
+	fb.ModelAddTask(b, fb.Task(m.Task))
 	root := fb.ModelEnd(b)
 	// Make the whole buffer a multiple of DataAlign so that alignment
 	// relative to its end (how FlatBuffers aligns) is alignment relative

@@ -153,6 +153,7 @@ func QuantizeWith(fm *format.Model, r *Ranges, opts QuantizeOptions) (*format.Mo
 	qm.Description = fm.Description
 	qm.Labels = fm.Labels
 	qm.Preprocess = fm.Preprocess
+	qm.Task = fm.Task
 	qm.Rounding = quant.RoundSingle
 	for _, in := range fm.Inputs {
 		p := r.params(in)

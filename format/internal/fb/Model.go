@@ -228,8 +228,20 @@ func (rcv *Model) MemoryPlan(obj *MemoryPlan) *MemoryPlan {
 	return nil
 }
 
+func (rcv *Model) Task() Task {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(28))
+	if o != 0 {
+		return Task(rcv._tab.GetByte(o + rcv._tab.Pos))
+	}
+	return 0
+}
+
+func (rcv *Model) MutateTask(n Task) bool {
+	return rcv._tab.MutateByteSlot(28, byte(n))
+}
+
 func ModelStart(builder *flatbuffers.Builder) {
-	builder.StartObject(12)
+	builder.StartObject(13)
 }
 func ModelAddSchemaVersion(builder *flatbuffers.Builder, schemaVersion uint32) {
 	builder.PrependUint32Slot(0, schemaVersion, 1)
@@ -284,6 +296,9 @@ func ModelAddRounding(builder *flatbuffers.Builder, rounding Rounding) {
 }
 func ModelAddMemoryPlan(builder *flatbuffers.Builder, memoryPlan flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(11, flatbuffers.UOffsetT(memoryPlan), 0)
+}
+func ModelAddTask(builder *flatbuffers.Builder, task Task) {
+	builder.PrependByteSlot(12, byte(task), 0)
 }
 func ModelEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
