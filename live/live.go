@@ -1,6 +1,8 @@
 // Package live connects a camera to an interpreter: frames are converted
-// straight into the model's input tensor, inference runs, and the top
-// classes are reported — with no allocation per frame in the steady state.
+// straight into the model's input tensor, inference runs, and what the
+// model is for is reported — the top classes, a pose's keypoints or a
+// segmentation's classes — with no allocation per frame in the steady
+// state.
 // An optional governor (package boards) paces the loop from telemetry.
 package live
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/boards"
 	"github.com/edgeinfer/edgeinfer/camera"
+	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -35,7 +38,15 @@ type Result struct {
 	CaptureNS  int64   `json:"capture_ns"`
 	Preprocess float64 `json:"preprocess_ms"`
 	Inference  float64 `json:"inference_ms"`
-	Top        []Score `json:"top"`
+	// Task is what the model is for: "classify" (Top), "pose"
+	// (Keypoints) or "segment" (Classes and MapSize, the class map's
+	// height and width). X and Y of keypoints are fractions of the part
+	// of the frame the model saw, Window.
+	Task      string       `json:"task"`
+	Top       []Score      `json:"top,omitempty"`
+	Keypoints []Keypoint   `json:"keypoints,omitempty"`
+	Classes   []ClassShare `json:"classes,omitempty"`
+	MapSize   []int        `json:"map_size,omitempty"`
 	// Governed fields, present with a governor.
 	Budget   *boards.Budget `json:"budget,omitempty"`
 	TempC    float64        `json:"temp_c,omitempty"`
@@ -45,8 +56,9 @@ type Result struct {
 	Tokens   int            `json:"tokens,omitempty"`    // kept tokens, for models that prune
 	// For models that prune at run time: Kept lists the patch-grid cells
 	// (row-major indices into a Grid[0]×Grid[1] grid) the model kept for
-	// this frame, and Window is the part of the frame the model saw,
-	// [x0, y0, x1, y1] as fractions of the frame's width and height.
+	// this frame. Window, for those and for pose and segmentation models,
+	// is the part of the frame the model saw, [x0, y0, x1, y1] as
+	// fractions of the frame's width and height.
 	Kept   []int     `json:"kept,omitempty"`
 	Grid   []int     `json:"grid,omitempty"`
 	Window []float64 `json:"window,omitempty"`
@@ -56,6 +68,7 @@ type Result struct {
 	keptBuf   []int
 	gridBuf   [2]int
 	windowBuf [4]float64
+	mapBuf    [2]int
 }
 
 // Governed adds telemetry-driven pacing to a Loop.
@@ -68,11 +81,14 @@ type Governed struct {
 
 // Loop is one camera feeding one interpreter.
 type Loop struct {
-	Source  camera.Source
-	Interp  *runtime.Interpreter
-	Target  *camera.Target
-	Labels  []string
-	TopK    int
+	Source camera.Source
+	Interp *runtime.Interpreter
+	Target *camera.Target
+	Labels []string
+	TopK   int
+	// Task overrides what the model is for (format.TaskUnspecified: the
+	// model's own Task; a model that says none is a classifier).
+	Task    format.Task
 	Timeout time.Duration // per frame; default 2 s
 	// FPS caps the frame rate (0: as fast as frames come).
 	FPS float64
@@ -90,10 +106,13 @@ type Loop struct {
 	fctx    deadlineCtx
 	scratch camera.Scratch
 	scores  []float32
-	res     Result
-	snap    boards.Snapshot
-	prevSeq uint64
-	started bool
+	dec     *Decoder
+	// readyFor is the interpreter the scores or decoder were set up for.
+	readyFor *runtime.Interpreter
+	res      Result
+	snap     boards.Snapshot
+	prevSeq  uint64
+	started  bool
 }
 
 // ErrFatal wraps camera errors that end the loop.
@@ -116,10 +135,6 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 	}
 	if l.TopK <= 0 || l.TopK > MaxTop {
 		l.TopK = 5
-	}
-	out := l.Interp.Output(0)
-	if len(l.scores) != out.NumElements() {
-		l.scores = make([]float32, out.NumElements())
 	}
 	var last time.Time
 	settle := l.Settle
@@ -188,11 +203,40 @@ func (l *Loop) Run(ctx context.Context, n int, emit func(*Result) error, warn fu
 // interpreter it replaced.
 func (l *Loop) SetModel(it *runtime.Interpreter, t *camera.Target, labels []string) {
 	l.Interp, l.Target, l.Labels = it, t, labels
-	if n := it.Output(0).NumElements(); len(l.scores) != n {
-		l.scores = make([]float32, n)
-	}
+	l.readyFor = nil
 	l.res.Tokens = 0
 }
+
+// prepare sets up the decoding of the interpreter's output (once per
+// interpreter): a buffer for the scores of a classifier, a Decoder for a
+// pose or segmentation model.
+func (l *Loop) prepare() error {
+	if l.readyFor == l.Interp {
+		return nil
+	}
+	task := l.Task.Or(l.Interp.Model().Task).Or(format.TaskClassify)
+	l.dec = nil
+	if task == format.TaskClassify {
+		if n := l.Interp.Output(0).NumElements(); len(l.scores) != n {
+			l.scores = make([]float32, n)
+		}
+	} else {
+		d, err := NewDecoder(l.Interp, task, l.Labels)
+		if err != nil {
+			return err
+		}
+		l.dec = d
+	}
+	l.res.Task = task.String()
+	l.res.Top, l.res.Keypoints, l.res.Classes, l.res.MapSize = nil, nil, nil, nil
+	l.readyFor = l.Interp
+	return nil
+}
+
+// Decoder returns the decoder of a pose or segmentation model's output
+// (nil for a classifier), set up at the first frame of each model; during
+// the emit call it holds the Result's frame (ClassMap, for one).
+func (l *Loop) Decoder() *Decoder { return l.dec }
 
 // Frame returns the frame behind the Result being emitted; it is valid
 // only during the emit call (the loop reuses it).
@@ -234,6 +278,9 @@ func (l *Loop) govern() error {
 
 // process converts the current frame, runs the model and fills l.res.
 func (l *Loop) process() error {
+	if err := l.prepare(); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if err := camera.Convert(l.Interp.Input(0).Bytes(), &l.frame, l.Target, &l.scratch); err != nil {
 		return fmt.Errorf("frame %d: %w", l.frame.Seq, err)
@@ -253,9 +300,30 @@ func (l *Loop) process() error {
 	r.CaptureNS = int64(l.frame.Timestamp)
 	r.Preprocess = float64(t1.Sub(t0).Nanoseconds()) / 1e6
 	r.Inference = float64(t2.Sub(t1).Nanoseconds()) / 1e6
-	r.Top = TopK(l.Interp.Output(0).Dequantized(l.scores), l.Labels, r.topBuf[:l.TopK])
 	r.keptPatches(l.Interp, &l.frame, l.Target)
+	switch d := l.dec; {
+	case d == nil:
+		r.Top = TopK(l.Interp.Output(0).Dequantized(l.scores), l.Labels, r.topBuf[:l.TopK])
+	case d.task == format.TaskPose:
+		d.Decode()
+		r.Keypoints = d.Keypoints()
+		r.setWindow(&l.frame, l.Target)
+	default:
+		d.Decode()
+		r.Classes = d.Classes()
+		r.mapBuf = [2]int{d.seg.H, d.seg.W}
+		r.MapSize = r.mapBuf[:]
+		r.setWindow(&l.frame, l.Target)
+	}
 	return nil
+}
+
+// setWindow sets Window to the part of frame f that t converts.
+func (r *Result) setWindow(f *camera.Frame, t *camera.Target) {
+	sw, sh := f.Format.Width, f.Format.Height
+	x0, y0, w, h := t.Window(sw, sh)
+	r.windowBuf = [4]float64{float64(x0) / float64(sw), float64(y0) / float64(sh), float64(x0+w) / float64(sw), float64(y0+h) / float64(sh)}
+	r.Window = r.windowBuf[:]
 }
 
 // keptPatches fills Kept, Grid and Window for a model that prunes at run
@@ -272,10 +340,7 @@ func (r *Result) keptPatches(it *runtime.Interpreter, f *camera.Frame, t *camera
 	r.Kept = it.KeptPatches(r.keptBuf[:0])
 	r.gridBuf = [2]int{gh, gw}
 	r.Grid = r.gridBuf[:]
-	sw, sh := f.Format.Width, f.Format.Height
-	x0, y0, w, h := t.Window(sw, sh)
-	r.windowBuf = [4]float64{float64(x0) / float64(sw), float64(y0) / float64(sh), float64(x0+w) / float64(sw), float64(y0+h) / float64(sh)}
-	r.Window = r.windowBuf[:]
+	r.setWindow(f, t)
 }
 
 // TopK fills dst with the len(dst) highest scores in descending order
