@@ -23,7 +23,7 @@ const (
 	// TaskSegment: an output holds a class per pixel, as integers shaped
 	// [1, H, W] or [1, H, W, 1] (an ARG_MAX), or as a score per class and
 	// pixel shaped [1, H, W, C] (C ≥ 2), or [1, C, H, W] in a model whose
-	// preprocessing is NCHW.
+	// preprocessing is NCHW; H, W ≥ 2.
 	TaskSegment Task = 3
 )
 
@@ -82,11 +82,11 @@ func (m *Model) TaskOutput(task Task) (int, error) {
 				return k, nil
 			}
 		}
-		want = "an output holding a class per pixel ([1, H, W] or [1, H, W, 1] integers) or scores per class and pixel ([1, H, W, C] float32 or per-tensor quantized, C ≥ 2; [1, C, H, W] for NCHW models)"
+		want = "an output holding a class per pixel ([1, H, W] or [1, H, W, 1] integers) or scores per class and pixel ([1, H, W, C] float32 or per-tensor quantized, C ≥ 2; [1, C, H, W] for NCHW models), H, W ≥ 2"
 	default:
 		return 0, unsupported("unknown task %v", task)
 	}
-	return 0, invalid("task %v needs %s; model %q has %s", task, want, m.Name, m.OutputList())
+	return 0, invalid("model %q has no output for task %v, which needs %s; its outputs: %s", m.Name, task, want, m.OutputList())
 }
 
 // keypointShape reports whether s is [1, …, 1, K, 3] with K ≥ 1.
@@ -114,7 +114,8 @@ func realValued(t *Tensor) bool {
 
 // SegmentShape is the layout of a segmentation output: an H×W map of
 // classes (Classes = 0), or of scores for each of Classes classes, the
-// class axis last or, with NCHW, second.
+// class axis last or, with NCHW, second. H and W are at least 2 (a
+// keypoint output [1, 1, K, 3] is no map).
 type SegmentShape struct {
 	H, W    int
 	Classes int
@@ -132,7 +133,7 @@ func (m *Model) SegmentShape(t *Tensor) (SegmentShape, bool) {
 		if len(s) == 4 && s[3] == 1 {
 			s = s[:3]
 		}
-		if len(s) != 3 || s[0] != 1 || s[1] < 1 || s[2] < 1 {
+		if len(s) != 3 || s[0] != 1 || s[1] < 2 || s[2] < 2 {
 			return SegmentShape{}, false
 		}
 		return SegmentShape{H: int(s[1]), W: int(s[2])}, true
@@ -144,7 +145,7 @@ func (m *Model) SegmentShape(t *Tensor) (SegmentShape, bool) {
 	if m.Preprocess != nil && m.Preprocess.Layout == NCHW {
 		g = SegmentShape{H: int(s[2]), W: int(s[3]), Classes: int(s[1]), NCHW: true}
 	}
-	if g.H < 1 || g.W < 1 || g.Classes < 2 {
+	if g.H < 2 || g.W < 2 || g.Classes < 2 {
 		return SegmentShape{}, false
 	}
 	return g, true

@@ -50,6 +50,8 @@ func TestTaskOutput(t *testing.T) {
 		{"scores NHWC", reshaped([]int32{1, 6, 5, 21}, false), TaskSegment, SegmentShape{H: 6, W: 5, Classes: 21}, true},
 		{"scores NCHW", nchw(reshaped([]int32{1, 21, 6, 5}, false)), TaskSegment, SegmentShape{H: 6, W: 5, Classes: 21, NCHW: true}, true},
 		{"one class", reshaped([]int32{1, 6, 5, 1}, false), TaskSegment, SegmentShape{}, false},
+		{"keypoints as scores", reshaped([]int32{1, 1, 17, 3}, false), TaskSegment, SegmentShape{}, false},
+		{"one-row class map", reshaped([]int32{1, 1, 5}, true), TaskSegment, SegmentShape{}, false},
 		{"logits", reshaped([]int32{1, 1000}, false), TaskSegment, SegmentShape{}, false},
 		{"class indices as pose", reshaped([]int32{1, 17, 3}, true), TaskPose, SegmentShape{}, false},
 		{"anything classifies", reshaped([]int32{1, 17, 3}, true), TaskClassify, SegmentShape{}, true},
@@ -59,7 +61,7 @@ func TestTaskOutput(t *testing.T) {
 		}
 		k, err := c.m.TaskOutput(c.task)
 		if !c.fits {
-			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "task "+c.task.String()+" needs") || !strings.Contains(err.Error(), c.m.OutputList()) {
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "no output for task "+c.task.String()+", which needs") || !strings.Contains(err.Error(), c.m.OutputList()) {
 				t.Errorf("%s: err = %v, want ErrInvalid saying what %v needs and listing the outputs", c.name, err, c.task)
 			}
 			continue
@@ -77,7 +79,7 @@ func TestTaskOutput(t *testing.T) {
 }
 
 func TestTaskStoredAndValidated(t *testing.T) {
-	m := reshaped([]int32{1, 17, 3}, false)
+	m := reshaped([]int32{1, 1, 17, 3}, false)
 	m.Task = TaskPose
 	data, err := Marshal(m)
 	if err != nil {
@@ -89,7 +91,7 @@ func TestTaskStoredAndValidated(t *testing.T) {
 	}
 
 	m.Task = TaskSegment
-	if _, err := Marshal(m); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "task segment needs") {
+	if _, err := Marshal(m); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "no output for task segment") {
 		t.Errorf("a keypoint model marked segment: %v, want ErrInvalid", err)
 	}
 	m.Task = TaskSegment + 1

@@ -140,7 +140,7 @@ func TestDecoderSegment(t *testing.T) {
 func TestDecoderTaskMustFit(t *testing.T) {
 	it := interp(t, tasktest.Segment(4, 4, "map", format.TaskSegment))
 	_, err := NewDecoder(it, format.TaskPose, nil)
-	if !errors.Is(err, format.ErrInvalid) || !strings.Contains(err.Error(), "task pose needs an output [1, 1, K, 3]") || !strings.Contains(err.Error(), `"classes" [1 4 4] int32`) {
+	if !errors.Is(err, format.ErrInvalid) || !strings.Contains(err.Error(), "no output for task pose, which needs an output [1, 1, K, 3]") || !strings.Contains(err.Error(), `"classes" [1 4 4] int32`) {
 		t.Errorf("pose decoder on a class map: %v", err)
 	}
 	if _, err := NewDecoder(it, format.TaskClassify, nil); err == nil {

@@ -46,6 +46,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	name := fs.String("name", "", "model name stored in OUT (default: the one IN gives, e.g. torch_jit for PyTorch exports)")
+	taskName := taskFlag(fs, "store what the model is for in OUT, for run and serve to decode")
 	outputs := fs.String("outputs", "", "keep only these graph outputs (names or positions, comma list) and drop what feeds no other; before pruning and calibration")
 	var runs []func(in string, rewrite rewriteFunc) (*format.Model, bool, error)
 	for _, h := range convertHooks {
@@ -103,6 +104,11 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	if *name != "" {
 		m.Name = *name
+	}
+	if *taskName != "" {
+		if m.Task, err = chooseTask(m, *taskName); err != nil {
+			return err
+		}
 	}
 	if err := format.WriteFile(out, m); err != nil {
 		return err

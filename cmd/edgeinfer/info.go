@@ -45,6 +45,7 @@ type modelInfo struct {
 	Rounding             string             `json:"rounding"`
 	Kernels              string             `json:"kernels"`
 	Labels               int                `json:"labels"`
+	Task                 string             `json:"task,omitempty"`
 	Preprocess           *format.Preprocess `json:"preprocess,omitempty"`
 }
 
@@ -55,7 +56,7 @@ func describe(it *runtime.Interpreter) modelInfo {
 		OpCounts: map[string]int{}, MACs: it.MACs(), WeightBytes: runtime.WeightBytes(m), PackedBytes: it.PackedBytes(),
 		ArenaBytes: it.Plan().ArenaBytes, ArenaLowerBoundBytes: it.Plan().LowerBound,
 		Rounding: m.Rounding.String(), Kernels: it.Kernels().Name + " (" + it.Kernels().Why + ")",
-		Labels: len(m.Labels), Preprocess: m.Preprocess,
+		Labels: len(m.Labels), Preprocess: m.Preprocess, Task: m.Task.String(),
 	}
 	for _, op := range m.Ops {
 		info.OpCounts[op.Code.String()]++
@@ -133,6 +134,9 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "arena      %d bytes (lower bound %d, %.2f×)\n", info.ArenaBytes, info.ArenaLowerBoundBytes,
 		float64(info.ArenaBytes)/float64(max(info.ArenaLowerBoundBytes, 1)))
+	if info.Task != "" {
+		fmt.Fprintf(stdout, "task       %s\n", info.Task)
+	}
 	fmt.Fprintf(stdout, "rounding   %s\n", info.Rounding)
 	fmt.Fprintf(stdout, "kernels    %s\n", info.Kernels)
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/boards"
 	"github.com/edgeinfer/edgeinfer/camera"
+	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/live"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -109,12 +110,14 @@ func openLoop(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, 
 	return l, nil
 }
 
-// runCamera is run's live loop: one line (or JSON object) per frame.
-func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags, asJSON bool, stdout, stderr io.Writer) error {
+// runCamera is run's live loop: one line (or JSON object) per frame,
+// decoded as task says.
+func runCamera(it *runtime.Interpreter, labels []string, top int, task format.Task, lf *liveFlags, asJSON bool, stdout, stderr io.Writer) error {
 	l, err := openLoop(it, labels, top, lf, stderr)
 	if err != nil {
 		return err
 	}
+	l.Task = task
 	defer l.Source.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -129,6 +132,21 @@ func runCamera(it *runtime.Interpreter, labels []string, top int, lf *liveFlags,
 		}
 		for _, s := range r.Top {
 			fmt.Fprintf(stdout, " | %d %s %.3f", s.Index, s.Label, s.Score)
+		}
+		if r.Keypoints != nil {
+			n := 0
+			for _, k := range r.Keypoints {
+				if k.Score >= poseMinScore {
+					n++
+				}
+			}
+			fmt.Fprintf(stdout, " | pose: %d of %d keypoints scored ≥ %.2f", n, len(r.Keypoints), poseMinScore)
+		}
+		for i, c := range r.Classes {
+			if i == top {
+				break
+			}
+			fmt.Fprintf(stdout, " | %d %s %.1f%%", c.Index, c.Label, 100*c.Share)
 		}
 		fmt.Fprintln(stdout)
 		if r.Decision != "" {

@@ -25,7 +25,7 @@ type tokenWatch struct {
 func newTokenWatch(it *runtime.Interpreter) (*tokenWatch, error) {
 	m := it.Model()
 	if _, err := it.TokenBudget(); err == runtime.ErrNoTokenBudget {
-		return nil, usagef("--overlay: model %q prunes no tokens (no pruning op; convert it with --prune)", m.Name)
+		return nil, usagef("--overlay: model %q prunes no tokens (no pruning op; convert it with --prune); for a pose or segmentation model give --task pose or segment", m.Name)
 	} else if err != nil {
 		return nil, usagef("--overlay: model %q has no run-time token budget: %v", m.Name, err)
 	}
@@ -107,14 +107,26 @@ func overlaySource(it *runtime.Interpreter, photo image.Image) (*overlayImage, e
 	return &overlayImage{src: img, rect: img.Bounds(), ih: ih, iw: iw}, nil
 }
 
-// writeOverlay writes a PNG of the image the model saw, scaled up, with
-// the kept patches of the watched model's grid framed and the others
-// dimmed.
-func writeOverlay(path string, pic *overlayImage, w *tokenWatch, kept []int) error {
+// base returns the image the model saw, scaled up by a whole factor until
+// its longer side has at least overlayMinSide pixels (nearest pixel).
+func (pic *overlayImage) base() *image.RGBA {
 	src, rect, ih, iw := pic.src, pic.rect, pic.ih, pic.iw
 	s := max(1, (overlayMinSide+max(ih, iw)-1)/max(ih, iw))
 	ow, oh := s*iw, s*ih
 	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			r, g, b, _ := src.At(rect.Min.X+x*rect.Dx()/ow, rect.Min.Y+y*rect.Dy()/oh).RGBA()
+			out.SetRGBA(x, y, color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 255})
+		}
+	}
+	return out
+}
+
+// drawTokens frames, on the scaled-up image out, the kept patches of the
+// watched model's grid and dims the others.
+func drawTokens(out *image.RGBA, w *tokenWatch, kept []int) {
+	ow, oh := out.Bounds().Dx(), out.Bounds().Dy()
 	isKept := make([]bool, w.gh*w.gw)
 	for _, g := range kept {
 		isKept[g] = true
@@ -131,16 +143,19 @@ func writeOverlay(path string, pic *overlayImage, w *tokenWatch, kept []int) err
 						out.SetRGBA(x, y, overlayFrame)
 						continue
 					}
-					r, g, b, _ := src.At(rect.Min.X+x*rect.Dx()/ow, rect.Min.Y+y*rect.Dy()/oh).RGBA()
-					c := color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 255}
 					if !k {
+						c := out.RGBAAt(x, y)
 						c.R, c.G, c.B = uint8(int(c.R)*overlayDim/10), uint8(int(c.G)*overlayDim/10), uint8(int(c.B)*overlayDim/10)
+						out.SetRGBA(x, y, c)
 					}
-					out.SetRGBA(x, y, c)
 				}
 			}
 		}
 	}
+}
+
+// writePNG writes an overlay.
+func writePNG(path string, out image.Image) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--overlay: %w", err)

@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	commands["run"] = command{summary: "run a model on .npy inputs (or a seeded sample) and print the top classes", run: cmdRun}
+	commands["run"] = command{summary: "run a model on .npy inputs, a photo or a camera and print the top classes, a pose's keypoints or a segmentation's classes", run: cmdRun}
 }
 
 // multiFlag collects a repeatable string flag.
@@ -35,7 +35,7 @@ type outputJSON struct {
 	Name  string       `json:"name"`
 	Shape []int        `json:"shape"`
 	DType string       `json:"dtype"`
-	Top   []live.Score `json:"top"`
+	Top   []live.Score `json:"top,omitempty"` // classify
 }
 
 type runJSON struct {
@@ -43,8 +43,15 @@ type runJSON struct {
 	Input     string       `json:"input"`
 	LatencyMS float64      `json:"latency_ms"`
 	Outputs   []outputJSON `json:"outputs"`
-	// Overlay and Kept (the grid indices, row-major, of the patch tokens
-	// that survived pruning) come with --overlay.
+	// Task is what the outputs were read as: classify (each output's
+	// top), pose (Keypoints: x and y as fractions of the image the model
+	// saw) or segment (Classes, of a MapSize[0]×MapSize[1] class map).
+	Task      string            `json:"task"`
+	Keypoints []live.Keypoint   `json:"keypoints,omitempty"`
+	Classes   []live.ClassShare `json:"classes,omitempty"`
+	MapSize   []int             `json:"map_size,omitempty"`
+	// Overlay and Kept (for a model that prunes tokens: the grid indices,
+	// row-major, of the patch tokens that survived) come with --overlay.
 	Overlay string `json:"overlay,omitempty"`
 	Kept    []int  `json:"kept_patches,omitempty"`
 }
@@ -63,7 +70,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	tokens := tokensFlag(fs)
 	var keep keepFlag
 	fs.Var(&keep, "keep", "keep a ratio R in (0, 1] of the model's maximum token budget (round(R × maximum), at least 1), or a count > 1 (excludes --tokens)")
-	overlay := fs.String("overlay", "", "write this PNG: the input image scaled up, the patch tokens kept by the model's pruning framed, the pruned ones dimmed")
+	overlay := fs.String("overlay", "", "write this PNG: the input image scaled up with the pose's skeleton, the segmentation's class mask, or (classify) the patch tokens kept by the model's pruning framed and the pruned ones dimmed")
+	taskName := taskFlag(fs, "what the model is for (default: the model's own task, else classify)")
 	var lf liveFlags
 	fs.StringVar(&lf.image, "image", "", "photo (jpg, png, bmp) converted into input 0 with the model's preprocessing")
 	fs.StringVar(&lf.camera, "camera", "", "camera URI (v4l2:, pipe:, spi:, replay:, synthetic:, file:, dir:) to run live")
@@ -107,6 +115,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	task, err := chooseTask(m, *taskName)
+	if err != nil {
+		return err
+	}
 	labels := m.Labels
 	if *labelsPath != "" {
 		if labels, err = readLabels(*labelsPath); err != nil {
@@ -119,8 +131,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer it.Close()
 	var watch *tokenWatch
-	if *overlay != "" {
+	if *overlay != "" && task == format.TaskClassify {
 		if watch, err = newTokenWatch(it); err != nil {
+			return err
+		}
+	}
+	var dec *live.Decoder
+	if task != format.TaskClassify {
+		if dec, err = live.NewDecoder(it, task, labels); err != nil {
 			return err
 		}
 	}
@@ -133,7 +151,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if lf.camera != "" {
-		return runCamera(it, labels, *top, &lf, *asJSON, stdout, stderr)
+		return runCamera(it, labels, *top, task, &lf, *asJSON, stdout, stderr)
 	}
 	inputDesc := fmt.Sprintf("sample image (seed %d)", *seed)
 	var photo image.Image
@@ -164,7 +182,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var pic *overlayImage
-	if watch != nil {
+	if *overlay != "" {
 		if pic, err = overlaySource(it, photo); err != nil {
 			return err
 		}
@@ -174,10 +192,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	latency := time.Since(start)
-	res := runJSON{Model: m.Name, Input: inputDesc, LatencyMS: float64(latency.Microseconds()) / 1000}
+	res := runJSON{Model: m.Name, Input: inputDesc, LatencyMS: float64(latency.Microseconds()) / 1000, Task: task.String()}
 	for i := 0; i < it.NumOutputs(); i++ {
 		t := it.Output(i)
-		res.Outputs = append(res.Outputs, outputJSON{Name: t.Name, Shape: t.Shape, DType: t.DType.String(), Top: topK(t, *top, labels)})
+		o := outputJSON{Name: t.Name, Shape: t.Shape, DType: t.DType.String()}
+		if task == format.TaskClassify {
+			o.Top = topK(t, *top, labels)
+		}
+		res.Outputs = append(res.Outputs, o)
 		if *output != "" {
 			path := *output
 			if i > 0 {
@@ -188,9 +210,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if watch != nil {
-		res.Overlay, res.Kept = *overlay, watch.kept()
-		if err := writeOverlay(*overlay, pic, watch, res.Kept); err != nil {
+	var classMap []int32
+	if dec != nil {
+		dec.Decode()
+		switch task {
+		case format.TaskPose:
+			res.Keypoints = dec.Keypoints()
+		case format.TaskSegment:
+			var h, w int
+			classMap, h, w = dec.ClassMap()
+			res.Classes, res.MapSize = dec.Classes(), []int{h, w}
+		}
+	}
+	if *overlay != "" {
+		img := pic.base()
+		switch task {
+		case format.TaskPose:
+			drawPose(img, res.Keypoints)
+		case format.TaskSegment:
+			drawMask(img, classMap, res.MapSize[0], res.MapSize[1])
+		default:
+			res.Kept = watch.kept()
+			drawTokens(img, watch, res.Kept)
+		}
+		res.Overlay = *overlay
+		if err := writePNG(*overlay, img); err != nil {
 			return err
 		}
 	}
@@ -208,8 +252,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  %d. %-6d %-30s %.4f\n", r+1, s.Index, label, s.Score)
 		}
 	}
-	if watch != nil {
+	if len(res.Keypoints) > 0 {
+		fmt.Fprintf(stdout, "pose: %d keypoints (x, y as fractions of the image the model saw)\n", len(res.Keypoints))
+		for _, k := range res.Keypoints {
+			fmt.Fprintf(stdout, "  %-16s x %.3f  y %.3f  score %.3f\n", k.Name, k.X, k.Y, k.Score)
+		}
+	}
+	if res.MapSize != nil {
+		fmt.Fprintf(stdout, "segmentation: %d×%d class map, %d classes\n", res.MapSize[0], res.MapSize[1], len(res.Classes))
+		for _, c := range res.Classes {
+			label := c.Label
+			if label == "" {
+				label = "-"
+			}
+			fmt.Fprintf(stdout, "  %-4d %-20s %6.2f%%  %d pixels\n", c.Index, label, 100*c.Share, c.Pixels)
+		}
+	}
+	switch {
+	case watch != nil:
 		fmt.Fprintf(stdout, "overlay %s: %d of %d patch tokens kept (grid %d×%d)\n", res.Overlay, len(res.Kept), watch.gh*watch.gw, watch.gh, watch.gw)
+	case res.Overlay != "":
+		fmt.Fprintf(stdout, "overlay %s\n", res.Overlay)
 	}
 	return nil
 }
