@@ -233,11 +233,6 @@ func (l *Loop) prepare() error {
 	return nil
 }
 
-// Decoder returns the decoder of a pose or segmentation model's output
-// (nil for a classifier), set up at the first frame of each model; during
-// the emit call it holds the Result's frame (ClassMap, for one).
-func (l *Loop) Decoder() *Decoder { return l.dec }
-
 // Frame returns the frame behind the Result being emitted; it is valid
 // only during the emit call (the loop reuses it).
 func (l *Loop) Frame() *camera.Frame { return &l.frame }

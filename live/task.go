@@ -108,12 +108,6 @@ func NewDecoder(it *runtime.Interpreter, task format.Task, labels []string) (*De
 	return d, nil
 }
 
-// Task returns the task the decoder reads.
-func (d *Decoder) Task() format.Task { return d.task }
-
-// Output returns the tensor the decoder reads.
-func (d *Decoder) Output() *runtime.Tensor { return d.out }
-
 // Decode reads the output of the last Invoke; Keypoints or Classes and
 // ClassMap then describe it, until the next Decode.
 func (d *Decoder) Decode() {
