@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,4 +361,64 @@ func decodeBMPFile(t *testing.T, path string) image.Image {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return img
+}
+
+// TestRunMoveNet converts Coral's MoveNet Lightning with --task pose and
+// runs it on Coral's squat photo (500×610: the model sees its centre
+// 500×500): mapped back to the whole photo, every keypoint that scores
+// above 0.4 here and in Coral's reference CSV lies within 0.04 of
+// Coral's in x and y (Coral's own check; Coral's test squeezes the whole
+// photo into the input instead of cropping it), and the overlay draws
+// each keypoint scored at least 0.3 where run --json puts it.
+func TestRunMoveNet(t *testing.T) {
+	dir := testshared.Path(t, "models/coral-more")
+	model := filepath.Join(t.TempDir(), "movenet.eim")
+	if st, _, e := edgeinfer("convert", filepath.Join(dir, "movenet_single_pose_lightning_ptq.tflite"), model, "--task", "pose"); st != 0 {
+		t.Fatalf("convert: status %d: %s", st, e)
+	}
+	png := filepath.Join(t.TempDir(), "pose.png")
+	res := runJSONOf(t, "run", "--model", model, "--image", filepath.Join(dir, "squat.bmp"), "--overlay", png, "--json")
+	if res.Task != "pose" || len(res.Keypoints) != 17 {
+		t.Fatalf("%+v", res)
+	}
+
+	f, err := os.Open(filepath.Join(dir, "movenet_single_pose_lightning_ptq_reference.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // pose_id,pose_score,keypoint_id,keypoint_score,keypoint_x,keypoint_y
+	checked, worst := 0, 0.0
+	for i := 0; sc.Scan(); i++ {
+		var id, kid int
+		var ps, score, x, y float64
+		if _, err := fmt.Sscanf(sc.Text(), "%d,%g,%d,%g,%g,%g", &id, &ps, &kid, &score, &x, &y); err != nil || kid != i || i >= 17 {
+			t.Fatalf("reference line %q: %v", sc.Text(), err)
+		}
+		k := res.Keypoints[i]
+		gx, gy := float64(k.X), (55+500*float64(k.Y))/610
+		t.Logf("%-14s score %.3f (Coral %.3f)  x %.4f (Coral %.4f)  y %.4f (Coral %.4f)", k.Name, k.Score, score, gx, x, gy, y)
+		if k.Score > 0.4 && score > 0.4 {
+			checked++
+			worst = max(worst, math.Abs(gx-x), math.Abs(gy-y))
+			if math.Abs(gx-x) > 0.04 || math.Abs(gy-y) > 0.04 {
+				t.Errorf("%s at (%.4f, %.4f) of the photo, Coral's (%.4f, %.4f)", k.Name, gx, gy, x, y)
+			}
+		}
+	}
+	t.Logf("%d keypoints checked against Coral's, at most %.4f apart", checked, worst)
+	if checked < 9 {
+		t.Errorf("%d keypoints scored above 0.4 here and in Coral's reference, want at least 9 of 17", checked)
+	}
+
+	img := decodePNG(t, png)
+	if b := img.Bounds(); b.Dx() != 384 || b.Dy() != 384 {
+		t.Fatalf("overlay %v, want 384×384 (192×192 scaled by 2)", b)
+	}
+	for _, k := range res.Keypoints {
+		if got := rgbaAt(img, int(k.X*384), int(k.Y*384)); (got == overlayJoint) != (k.Score >= poseMinScore) {
+			t.Errorf("%s (score %.3f): overlay pixel %v", k.Name, k.Score, got)
+		}
+	}
 }
