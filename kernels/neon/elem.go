@@ -1,7 +1,7 @@
 package neon
 
 import (
-	"math"
+	"math/bits"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
@@ -61,11 +61,18 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 }
 
 // SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values (others run
-// ref). Per row: the maximum (SMAX), the exact sum of the table entries
-// (each looked up from two byte planes with TBL/TBX, bit 16 by a compare,
-// summed in integers), then out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋, 255) − 128
-// with the quotient estimated in float32 and corrected by its exact
-// remainder (see softmaxOut); the last D mod 16 elements in Go.
+// ref). Per row: the maximum (SMAX); every element's table entry, looked
+// up from two byte planes with TBL/TBX plus bit 16 by a compare, kept as
+// 256·entry in a row buffer and summed exactly (softmaxExp); then
+// out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋, 255) − 128 by division by the
+// invariant sum (softmaxDiv): with n = 256·e + ⌊sum/2⌋ < 2^31 (sum ≤ 2^29),
+// l = ⌈log2 sum⌉ and m = ⌈2^(31+l)/sum⌉ < 2^32, ⌊n/sum⌋ = ⌊n·m/2^(31+l)⌋
+// exactly (Granlund and Montgomery's round-up method: the error
+// n·(m − 2^(31+l)/sum)/2^(31+l) < 2^−l ≤ 1/sum cannot reach the next
+// integer), computed as UMULL, the high word and a right shift by l−1. A
+// last partial block is the row's last 16 values, overlapping the block
+// before (the maximum and the outputs are the same either way; its sum
+// terms come from Go).
 func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	d := p.D
 	var t softmaxTables
@@ -75,32 +82,42 @@ func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	}
 	exp := p.Exp
 	n16 := d / 16
-	var res [8]uint32
+	tail := d%16 != 0
+	var e [1 << 13]uint32 // 256·entry of each value of the row
 	for r := range p.Rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
 		mx := maxBlocks(&row[0], n16)
-		for _, q := range row[16*n16:] {
-			mx = max(mx, q)
+		if tail {
+			mx = max(mx, maxBlocks(&row[d-16], 1))
 		}
-		softmaxSum(&row[0], nil, n16, &t, int(mx), &res)
-		sum := uint64(res[0]) + uint64(res[1]) + uint64(res[2]) + uint64(res[3])
-		var neg int64
-		for _, w := range res[4:] {
-			neg += int64(int16(w)) + int64(int16(w>>16))
-		}
-		sum += uint64(-neg) << 16
-		for _, q := range row[16*n16:] {
-			sum += uint64(exp[uint8(int(mx)-int(q))])
+		sum := uint64(softmaxExp(&row[0], n16, &t, int(mx), &e[0]))
+		for i := 16 * n16; i < d; i++ {
+			v := exp[uint8(int(mx)-int(row[i]))]
+			e[i] = v << 8
+			sum += uint64(v)
 		}
 		half := sum / 2
-		rcp := math.Float32bits(float32(1 / float64(sum)))
-		softmaxOut(&row[0], &o[0], n16, &t, int(mx), int(half), int(sum), int(rcp))
-		for i := 16 * n16; i < d; i++ {
-			v := (uint64(exp[uint8(int(mx)-int(row[i]))])<<8 + half) / sum
-			o[i] = int8(int32(min(v, 255)) - 128)
+		if sum < 2 {
+			// l = 0: no right shift to make; the division as written.
+			for i := range o {
+				o[i] = int8(int32(min((uint64(e[i])+half)/sum, 255)) - 128)
+			}
+			continue
+		}
+		l, m := divMagic(sum)
+		softmaxDiv(&e[0], &o[0], n16, int(half), int(m), l-1)
+		if tail {
+			softmaxDiv(&e[d-16], &o[d-16], 1, int(half), int(m), l-1)
 		}
 	}
+}
+
+// divMagic returns l = ⌈log2 d⌉ and m = ⌈2^(31+l)/d⌉ for 2 ≤ d ≤ 2^29:
+// ⌊n/d⌋ = ⌊n·m/2^(31+l)⌋ for every 0 ≤ n < 2^31, and m < 2^32.
+func divMagic(d uint64) (l int, m uint64) {
+	l = bits.Len64(d - 1)
+	return l, (uint64(1)<<(31+l) + d - 1) / d
 }
 
 // LayerNormInt8 is ref.LayerNormInt8 for rows whose length D is a multiple

@@ -12,19 +12,18 @@ func maxBlocks(p *int8, n16 int) int8
 //go:noescape
 func lookupInt8(t *[256]int8, x, out *int8, n16 int)
 
-// softmaxSum sums the exp table entries of n16·16 values at x with row
-// maximum mx: res[0:4] hold uint32 partial sums of the entries' low 16
-// bits, res[4:8] int16 partial counts, negated, of entries equal to 2^16.
-// The second argument is unused (softmaxOut's out).
+// softmaxExp writes e[i] = 256·entry for the n16·16 values at x with row
+// maximum mx (the table entry at distance mx − x[i]) and returns the sum
+// of the entries (< 2^32 for rows of at most 2^15).
 //
 //go:noescape
-func softmaxSum(x, _ *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32)
+func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32
 
-// softmaxOut writes n16·16 outputs of a row with maximum mx, entry sum
-// sum < 2^29, half = ⌊sum/2⌋ and rcp the bits of float32(1/sum).
+// softmaxDiv writes out[i] = min(⌊(e[i] + half)·m / 2^32⌋ >> sh, 255) − 128
+// for n16·16 values (see SoftmaxInt8 for m and sh).
 //
 //go:noescape
-func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)
+func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
 
 // lnStats sums the n16·16 values at x: res[0:4] partial sums of q,
 // res[4:8] of q².

@@ -35,38 +35,26 @@ func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 	return e
 }
 
-// softmaxSum is the Go twin of the sum kernel: the whole low-16-bit sum
-// in res[0] and the negated count in the low int16 of res[4].
-func softmaxSum(x, _ *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32) {
-	*res = [8]uint32{}
-	cnt := 0
-	for _, q := range unsafe.Slice(x, 16*n16) {
-		e := softmaxEntry(t, mx, q)
-		res[0] += e & 0xffff
-		cnt += int(e >> 16)
+// softmaxExp is the Go twin of the exp kernel.
+func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32 {
+	es := unsafe.Slice(e, 16*n16)
+	var sum uint32
+	for i, q := range unsafe.Slice(x, 16*n16) {
+		v := softmaxEntry(t, mx, q)
+		es[i] = v << 8
+		sum += v
 	}
-	res[4] = uint32(uint16(int16(-cnt)))
+	return sum
 }
 
-// softmaxOut is the Go twin of the output kernel, in the kernel's
-// arithmetic: the float32 estimate of n/sum (n = 256·e + half, rounded to
-// float32, times rcp, truncated), then the exact remainder r = n − v·sum
-// in int32 wrap-around, v+1 when r ≥ sum and v−1 when r < 0, the unsigned
-// saturating narrow to 255 and −128.
-func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int) {
-	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
-	r := math.Float32frombits(uint32(rcp))
-	for i, q := range xs {
-		n := softmaxEntry(t, mx, q)<<8 + uint32(half)
-		v := uint32(float32(n) * r)
-		rem := int32(n - v*uint32(sum))
-		if rem >= int32(sum) {
-			v++
-		}
-		if rem < 0 {
-			v--
-		}
-		os[i] = int8(int32(min(v, 255)) - 128)
+// softmaxDiv is the Go twin of the division kernel: UMULL's 64-bit
+// product, its high word (UZP2), USHL's right shift, the two unsigned
+// saturating narrows.
+func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int) {
+	os := unsafe.Slice(out, 16*n16)
+	for i, v := range unsafe.Slice(e, 16*n16) {
+		q := uint64(v+uint32(half)) * uint64(uint32(m)) >> 32 >> sh
+		os[i] = int8(int32(min(q, 255)) - 128)
 	}
 }
 

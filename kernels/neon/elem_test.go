@@ -261,3 +261,66 @@ func TestLayerNormNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+// TestSoftmaxDivisionByMultiply checks divMagic's identity, on which
+// softmaxDiv rests: ⌊n/d⌋ = ⌊⌊n·m/2^32⌋ / 2^(l−1)⌋ with m < 2^32, for
+// divisors across [2, 2^29] (powers of two and their neighbours included)
+// and numerators at the multiples of d, around them and at 2^31 − 1.
+func TestSoftmaxDivisionByMultiply(t *testing.T) {
+	g := newGen(24)
+	var ds []uint64
+	for l := 1; l <= 29; l++ {
+		ds = append(ds, 1<<l-1, 1<<l, 1<<l+1)
+	}
+	for range iters(3000) {
+		ds = append(ds, 2+g.Uint64N(1<<29-1))
+	}
+	for _, d := range ds {
+		if d < 2 || d > 1<<29 {
+			continue
+		}
+		l, m := divMagic(d)
+		if m >= 1<<32 {
+			t.Fatalf("d=%d: m=%d needs more than 32 bits", d, m)
+		}
+		ns := []uint64{0, 1, d - 1, d, d + 1, 1<<31 - 1, 1<<31 - 1 - (1<<31-1)%d, 1<<31 - 2 - (1<<31-1)%d}
+		for range 20 {
+			k := g.Uint64N((1<<31-1)/d + 1)
+			ns = append(ns, k*d, k*d+d-1, k*d+g.Uint64N(d))
+		}
+		for _, n := range ns {
+			if n >= 1<<31 {
+				continue
+			}
+			if got, want := n*m>>32>>(l-1), n/d; got != want {
+				t.Fatalf("d=%d n=%d: %d, want %d", d, n, got, want)
+			}
+		}
+	}
+}
+
+// TestSoftmaxSmallEntries: tables whose entries are far below 2^16 (not
+// ref's, but the kernels take them) give sums below 2 (no shift to make)
+// and quotients far above 255, which must saturate exactly as ref's.
+func TestSoftmaxSmallEntries(t *testing.T) {
+	g := newGen(25)
+	for _, e0 := range []uint32{1, 2, 3, 255, 40000} {
+		var e [256]uint32
+		e[0] = e0
+		for d := 1; d < 256; d++ {
+			e[d] = uint32(g.IntN(int(e0)+1)) / uint32(d)
+		}
+		for _, d := range []int{16, 17, 197} {
+			x := g.i8(2*d, true)
+			for j := range x[:d] {
+				x[j] = -128 // row 0: the maximum alone, sum e0
+			}
+			x[g.IntN(d)] = 127
+			p := kernels.SoftmaxParams{Rows: 2, D: d, Exp: &e}
+			want, got := make([]int8, 2*d), make([]int8, 2*d)
+			ref.SoftmaxInt8(&p, x, want)
+			SoftmaxInt8(&p, x, got)
+			diff8(t, fmt.Sprintf("e0=%d D=%d", e0, d), got, want, d)
+		}
+	}
+}

@@ -1656,12 +1656,14 @@ lutloop:
 	BNE lutloop
 	RET
 
-// func softmaxSum(x, unused *int8, n16 int, t *softmaxTables, mx int, res *[8]uint32)
-TEXT ·softmaxSum(SB), NOSPLIT, $0-48
+// func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32
+// e[i] = 256·entry of x[i] (bytes 1-3: the entry's low byte, second byte,
+// bit 16); returns Σ entry.
+TEXT ·softmaxExp(SB), NOSPLIT, $0-44
 	MOVD x+0(FP), R0
-	MOVD n16+16(FP), R3
-	MOVD t+24(FP), R4
-	MOVD mx+32(FP), R6
+	MOVD n16+8(FP), R3
+	MOVD t+16(FP), R4
+	MOVD mx+24(FP), R6
 	VDUP R6, V8.B16
 	VMOVI $64, V9.B16
 	MOVD 512(R4), R6
@@ -1670,65 +1672,10 @@ TEXT ·softmaxSum(SB), NOSPLIT, $0-48
 	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
-	MOVD res+40(FP), R7
+	MOVD e+32(FP), R7
 	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-smxsumloop:
-	VLD1.P 16(R0), [V0.B16]
-	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
-	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
-	MOVD R4, R5
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
-	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VZIP1 V2.B16, V1.B16, V4.B16 // low 16 bits of entries 0-7
-	VZIP2 V2.B16, V1.B16, V5.B16 // 8-15
-	WORD $0x6e60688c // uadalp v12.4s, v4.8h
-	WORD $0x6e6068ac // uadalp v12.4s, v5.8h
-	WORD $0x4e20686d // sadalp v13.8h, v3.16b
-	SUBS $1, R3, R3
-	BNE smxsumloop
-	VST1 [V12.B16, V13.B16], (R7)
-	RET
-
-// func softmaxOut(x, out *int8, n16 int, t *softmaxTables, mx, half, sum, rcp int)
-// out = min(⌊(256·e + half)/sum⌋, 255) − 128: the quotient estimated in
-// float32 (off by at most one) and corrected with the exact remainder.
-TEXT ·softmaxOut(SB), NOSPLIT, $0-64
-	MOVD x+0(FP), R0
-	MOVD n16+16(FP), R3
-	MOVD t+24(FP), R4
-	MOVD mx+32(FP), R6
-	VDUP R6, V8.B16
-	VMOVI $64, V9.B16
-	MOVD 512(R4), R6
-	VDUP R6, V10.B16 // d0
-	VLD1.P 64(R4), [V16.B16, V17.B16, V18.B16, V19.B16]
-	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
-	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
-	MOVD out+8(FP), R2
-	MOVD half+40(FP), R6
-	VDUP R6, V11.S4
-	MOVD rcp+56(FP), R6
-	VDUP R6, V12.S4
-	MOVD sum+48(FP), R6
-	VDUP R6, V13.S4
 	VEOR V14.B16, V14.B16, V14.B16
-	VMOVI $128, V15.B16
-smxoutloop:
+smxexploop:
 	VLD1.P 16(R0), [V0.B16]
 	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
 	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
@@ -1749,62 +1696,72 @@ smxoutloop:
 	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
 	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
 	VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry
-	VZIP1 V2.B16, V1.B16, V4.B16
-	VZIP2 V2.B16, V1.B16, V5.B16
-	VZIP1 V14.B16, V3.B16, V6.B16
-	VZIP2 V14.B16, V3.B16, V7.B16
-	VZIP1 V6.H8, V4.H8, V0.H8 // entries 0-3 as uint32
+	VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte
+	VZIP2 V1.B16, V14.B16, V5.B16 // 8-15
+	VZIP1 V3.B16, V2.B16, V6.B16 // entries 0-7: second byte, bit 16
+	VZIP2 V3.B16, V2.B16, V7.B16
+	VZIP1 V6.H8, V4.H8, V0.H8 // 256·entry, entries 0-3
 	VZIP2 V6.H8, V4.H8, V1.H8
 	VZIP1 V7.H8, V5.H8, V2.H8
 	VZIP2 V7.H8, V5.H8, V3.H8
-	VSHL $8, V0.S4, V4.S4
-	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
-	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
-	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
-	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
-	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
-	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
-	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
-	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
-	VADD V7.S4, V5.S4, V0.S4 // −1 where it is negative
-	VSHL $8, V1.S4, V4.S4
-	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
-	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
-	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
-	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
-	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
-	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
-	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
-	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
-	VADD V7.S4, V5.S4, V1.S4 // −1 where it is negative
-	VSHL $8, V2.S4, V4.S4
-	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
-	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
-	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
-	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
-	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
-	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
-	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
-	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
-	VADD V7.S4, V5.S4, V2.S4 // −1 where it is negative
-	VSHL $8, V3.S4, V4.S4
-	VADD V11.S4, V4.S4, V4.S4 // n = 256·e + half
-	WORD $0x6e21d885 // ucvtf v5.4s, v4.4s
-	WORD $0x6e2cdca5 // fmul v5.4s, v5.4s, v12.4s
-	WORD $0x6ea1b8a5 // fcvtzu v5.4s, v5.4s
-	WORD $0x6ead94a4 // mls v4.4s, v5.4s, v13.4s
-	WORD $0x4ead3c86 // cmge v6.4s, v4.4s, v13.4s
-	WORD $0x4ea435c7 // cmgt v7.4s, v14.4s, v4.4s
-	VSUB V6.S4, V5.S4, V5.S4 // +1 where the remainder is ≥ sum
-	VADD V7.S4, V5.S4, V3.S4 // −1 where it is negative
-	VUZP1 V1.H8, V0.H8, V4.H8
-	VUZP1 V3.H8, V2.H8, V5.H8
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R7)
+	VUSRA $8, V0.S4, V12.S4 // Σ entry
+	VUSRA $8, V1.S4, V12.S4 // Σ entry
+	VUSRA $8, V2.S4, V12.S4 // Σ entry
+	VUSRA $8, V3.S4, V12.S4 // Σ entry
+	SUBS $1, R3, R3
+	BNE smxexploop
+	VADDV V12.S4, V12
+	FMOVS F12, ret+40(FP)
+	RET
+
+// func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
+// out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the
+// invariant-divisor multiply: ⌊(e + half)·m / 2^32⌋ >> sh (see SoftmaxInt8).
+TEXT ·softmaxDiv(SB), NOSPLIT, $0-48
+	MOVD e+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD half+24(FP), R3
+	VDUP R3, V11.S4
+	MOVD m+32(FP), R3
+	VDUP R3, V12.S4
+	MOVD sh+40(FP), R3
+	NEG R3, R3
+	VDUP R3, V13.S4 // a right shift for USHL
+	VMOVI $128, V15.B16
+smxdivloop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
+	WORD $0x2eacc004 // umull v4.2d, v0.2s, v12.2s
+	WORD $0x6eacc005 // umull2 v5.2d, v0.4s, v12.4s
+	VUZP2 V5.S4, V4.S4, V0.S4 // ⌊n·m / 2^32⌋
+	WORD $0x6ead4400 // ushl v0.4s, v0.4s, v13.4s
+	VADD V11.S4, V1.S4, V1.S4 // n = 256·entry + half
+	WORD $0x2eacc024 // umull v4.2d, v1.2s, v12.2s
+	WORD $0x6eacc025 // umull2 v5.2d, v1.4s, v12.4s
+	VUZP2 V5.S4, V4.S4, V1.S4 // ⌊n·m / 2^32⌋
+	WORD $0x6ead4421 // ushl v1.4s, v1.4s, v13.4s
+	VADD V11.S4, V2.S4, V2.S4 // n = 256·entry + half
+	WORD $0x2eacc044 // umull v4.2d, v2.2s, v12.2s
+	WORD $0x6eacc045 // umull2 v5.2d, v2.4s, v12.4s
+	VUZP2 V5.S4, V4.S4, V2.S4 // ⌊n·m / 2^32⌋
+	WORD $0x6ead4442 // ushl v2.4s, v2.4s, v13.4s
+	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
+	WORD $0x2eacc064 // umull v4.2d, v3.2s, v12.2s
+	WORD $0x6eacc065 // umull2 v5.2d, v3.4s, v12.4s
+	VUZP2 V5.S4, V4.S4, V3.S4 // ⌊n·m / 2^32⌋
+	WORD $0x6ead4463 // ushl v3.4s, v3.4s, v13.4s
+	WORD $0x2e614804 // uqxtn v4.4h, v0.4s
+	WORD $0x6e614824 // uqxtn2 v4.8h, v1.4s
+	WORD $0x2e614845 // uqxtn v5.4h, v2.4s
+	WORD $0x6e614865 // uqxtn2 v5.8h, v3.4s
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
 	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
 	VEOR V15.B16, V6.B16, V6.B16 // − 128
-	VST1.P [V6.B16], 16(R2)
-	SUBS $1, R3, R3
-	BNE smxoutloop
+	VST1.P [V6.B16], 16(R1)
+	SUBS $1, R2, R2
+	BNE smxdivloop
 	RET
 
 // func lnStats(x *int8, n16 int, res *[8]int32)
