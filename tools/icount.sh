@@ -10,6 +10,7 @@
 #   bash tools/icount.sh gemm       # the GEMM rows only
 #   bash tools/icount.sh seed       # the zoo's seed variants, per op type
 #   bash tools/icount.sh float      # float32 DeiT-tiny, per op type
+#   bash tools/icount.sh threads    # DeiT-tiny int8 work at 1 and 4 worker threads
 #
 # Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
 set -euo pipefail
@@ -62,6 +63,31 @@ if [ "$what" = float ]; then
   for row in "cortex-a72 v80" "cortex-a76 dotprod" "cortex-a76 ref"; do
     set -- $row
     echo; echo "$1 $2:"; perop "$cache/float-$1-$2.txt"
+  done
+  exit 0
+fi
+
+if [ "$what" = threads ]; then
+  # The work of one DeiT-tiny int8 Invoke at 1 and at 4 worker threads,
+  # as `edgeinfer bench` runs it: every thread's instructions (the
+  # plugin's all=on), the difference between 2 and 6 timed runs cancelling
+  # start-up, after 6 warm-up Invokes (the runtime times its steps in the
+  # first 4 to choose which to split). Workers block, they never spin, so
+  # 4 threads should cost at most a few percent more.
+  eim="$cache/deit-tiny.eim"
+  [ -s "$eim" ] || go run ./tools/icount -write "$eim"
+  ei="$cache/edgeinfer-arm64"
+  GOARCH=arm64 go build -o "$ei" ./cmd/edgeinfer
+  total() {
+    GOGC=off GODEBUG=asyncpreemptoff=1 qemu-aarch64 -cpu "$1" -plugin "$plugin",all=on -d plugin \
+      "$ei" bench --model "$eim" --threads "$2" --runs "$3" --warmup 6 2>&1 | awk '/^all:/ {print $2}'
+  }
+  echo "| DeiT-tiny int8, instructions per Invoke, all threads | CPU | 1 thread | 4 threads | ratio |"
+  echo "|---|---|---|---|---|"
+  for cpu in cortex-a72 cortex-a76; do
+    one=$(( ($(total "$cpu" 1 6) - $(total "$cpu" 1 2)) / 4 ))
+    four=$(( ($(total "$cpu" 4 6) - $(total "$cpu" 4 2)) / 4 ))
+    awk -v c="$cpu" -v a="$one" -v b="$four" 'BEGIN { printf "| | %s | %.1f M | %.1f M | %.3f |\n", c, a/1e6, b/1e6, b/a }'
   done
   exit 0
 fi
