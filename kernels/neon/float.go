@@ -11,9 +11,10 @@ import (
 
 // The float32 GEMM (FMLA by element, Armv8.0 Advanced SIMD): an 8×12
 // tile, A packed 8 rows at a time per K block (packA8), B packed at load
-// into 12-column panels. Each output is 0, then one fused multiply-add per
-// k in increasing k, then + bias, then the clamp: the order of
-// kernels/x86's FMA kernel, so arm64 and amd64 give the same bits.
+// into 12-column panels. Each output is the product of k = 0, then one
+// fused multiply-add per k in increasing k, then + bias, then the clamp:
+// the order of kernels/x86's FMA kernel (which starts from +0, so a zero
+// sum with a −0 bias is the one case whose sign can differ).
 //
 // Tolerance against kernels/ref, which rounds every product and every sum:
 // each output differs from ref's by at most K·2^−23·(|Bias| + Σ_k |x·w|)

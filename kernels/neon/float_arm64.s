@@ -20,66 +20,294 @@ TEXT ·gemmF32(SB), NOSPLIT, $0-88
 gemmF32_panel:
 	MOVD R0, R11
 	MOVD R2, R12
-	VEOR V8.B16, V8.B16, V8.B16
-	VEOR V9.B16, V9.B16, V9.B16
-	VEOR V10.B16, V10.B16, V10.B16
-	VEOR V11.B16, V11.B16, V11.B16
-	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-	VEOR V14.B16, V14.B16, V14.B16
-	VEOR V15.B16, V15.B16, V15.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	TBZ $0, R8, gemmF32_k
+	TBNZ $0, R8, gemmF32_cont
+	// step 0: the products themselves
+	VLD1.P 32(R11), [V0.S4, V1.S4]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f809088 // fmul v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8090a9 // fmul v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8090ca // fmul v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0908b // fmul v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa090ac // fmul v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa090cd // fmul v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80988e // fmul v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8098af // fmul v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8098d0 // fmul v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa09891 // fmul v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa098b2 // fmul v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa098d3 // fmul v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f819094 // fmul v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8190b5 // fmul v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8190d6 // fmul v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa19097 // fmul v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa190b8 // fmul v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa190d9 // fmul v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81989a // fmul v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8198bb // fmul v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8198dc // fmul v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1989d // fmul v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa198be // fmul v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa198df // fmul v31.4s, v6.4s, v1.s[3]
+	SUB $1, R1, R13
+	B gemmF32_k
+gemmF32_cont:
 	// a later K block: continue from the partial sums in out
 	MOVD R5, R14
+	CMP $8, R7
+	BNE gemmF32_load_part
+	VLD1.P (R14)(R6), [V8.S4, V9.S4, V10.S4]
+	VLD1.P (R14)(R6), [V11.S4, V12.S4, V13.S4]
+	VLD1.P (R14)(R6), [V14.S4, V15.S4, V16.S4]
+	VLD1.P (R14)(R6), [V17.S4, V18.S4, V19.S4]
+	VLD1.P (R14)(R6), [V20.S4, V21.S4, V22.S4]
+	VLD1.P (R14)(R6), [V23.S4, V24.S4, V25.S4]
+	VLD1.P (R14)(R6), [V26.S4, V27.S4, V28.S4]
+	VLD1.P (R14)(R6), [V29.S4, V30.S4, V31.S4]
+	B gemmF32_load_done
+gemmF32_load_part:
 	VLD1 (R14), [V8.S4, V9.S4, V10.S4]
 	CMP $1, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V11.S4, V12.S4, V13.S4]
 	CMP $2, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V14.S4, V15.S4, V16.S4]
 	CMP $3, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V17.S4, V18.S4, V19.S4]
 	CMP $4, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V20.S4, V21.S4, V22.S4]
 	CMP $5, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V23.S4, V24.S4, V25.S4]
 	CMP $6, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V26.S4, V27.S4, V28.S4]
 	CMP $7, R7
-	BLE gemmF32_k
+	BLE gemmF32_load_done
 	ADD R6, R14, R14
 	VLD1 (R14), [V29.S4, V30.S4, V31.S4]
+gemmF32_load_done:
+	MOVD R1, R13
 gemmF32_k:
-	LSR $2, R1, R13
-	CBZ R13, gemmF32_k2
+	LSR $3, R13, R15
+	CBZ R15, gemmF32_k4
+gemmF32_k8:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	SUBS $1, R15, R15
+	BNE gemmF32_k8
 gemmF32_k4:
+	TBZ $2, R13, gemmF32_k2
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -182,10 +410,8 @@ gemmF32_k4:
 	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
-	SUBS $1, R13, R13
-	BNE gemmF32_k4
 gemmF32_k2:
-	TBZ $1, R1, gemmF32_k1
+	TBZ $1, R13, gemmF32_k1
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -238,7 +464,7 @@ gemmF32_k2:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 gemmF32_k1:
-	TBZ $0, R1, gemmF32_bias
+	TBZ $0, R13, gemmF32_bias
 	VLD1.P 32(R11), [V0.S4, V1.S4]
 	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -347,36 +573,48 @@ gemmF32_bias:
 	WORD $0x4ea1f7ff // fmin v31.4s, v31.4s, v1.4s
 gemmF32_store:
 	MOVD R5, R14
+	CMP $8, R7
+	BNE gemmF32_st_part
+	VST1.P [V8.S4, V9.S4, V10.S4], (R14)(R6)
+	VST1.P [V11.S4, V12.S4, V13.S4], (R14)(R6)
+	VST1.P [V14.S4, V15.S4, V16.S4], (R14)(R6)
+	VST1.P [V17.S4, V18.S4, V19.S4], (R14)(R6)
+	VST1.P [V20.S4, V21.S4, V22.S4], (R14)(R6)
+	VST1.P [V23.S4, V24.S4, V25.S4], (R14)(R6)
+	VST1.P [V26.S4, V27.S4, V28.S4], (R14)(R6)
+	VST1.P [V29.S4, V30.S4, V31.S4], (R14)(R6)
+	B gemmF32_st_done
+gemmF32_st_part:
 	VST1 [V8.S4, V9.S4, V10.S4], (R14)
 	CMP $1, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V11.S4, V12.S4, V13.S4], (R14)
 	CMP $2, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V14.S4, V15.S4, V16.S4], (R14)
 	CMP $3, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V17.S4, V18.S4, V19.S4], (R14)
 	CMP $4, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V20.S4, V21.S4, V22.S4], (R14)
 	CMP $5, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V23.S4, V24.S4, V25.S4], (R14)
 	CMP $6, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V26.S4, V27.S4, V28.S4], (R14)
 	CMP $7, R7
-	BLE gemmF32_next
+	BLE gemmF32_st_done
 	ADD R6, R14, R14
 	VST1 [V29.S4, V30.S4, V31.S4], (R14)
-gemmF32_next:
+gemmF32_st_done:
 	ADD $48, R5, R5
 	ADD $48, R9, R9
 	ADD R3, R2, R2

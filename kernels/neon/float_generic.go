@@ -7,8 +7,8 @@ import (
 	"unsafe"
 )
 
-// gemmF32 is the Go twin of the FMLA micro-kernel: the same fused
-// multiply-adds in the same order (math.FMA in float64, then rounded to
+// gemmF32 is the Go twin of the FMLA micro-kernel: the product of step
+// 0, then the same fused multiply-adds in the same order (math.FMA in float64, then rounded to
 // float32; the tolerance against ref covers either), the same packed
 // layouts and mode bits.
 func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
@@ -20,10 +20,14 @@ func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo,
 			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldo+48*p)), 12)
 			for j := 0; j < 12; j++ {
 				var acc float32
+				kk := 0
 				if mode&1 != 0 {
 					acc = o[j]
+				} else {
+					acc = float32(float64(as[r]) * float64(bs[j])) // step 0: the product, rounded once
+					kk = 1
 				}
-				for kk := 0; kk < kc; kk++ {
+				for ; kk < kc; kk++ {
 					acc = float32(math.FMA(float64(as[8*kk+r]), float64(bs[12*kk+j]), float64(acc)))
 				}
 				if mode&2 != 0 {

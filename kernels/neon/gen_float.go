@@ -34,35 +34,59 @@ func accList(r int) string {
 	return fmt.Sprintf("[V%d.S4, V%d.S4, V%d.S4]", acc(r, 0), acc(r, 1), acc(r, 2))
 }
 
-// step writes one k step: 24 FMLA of B (V4…V6) by the A element of row r,
-// rows 0…3 in lanes of V(a0), rows 4…7 in V(a0+1).
-func step(a0 int) {
+// step writes one k step: 24 FMLA (FMUL with fresh: the first step of a
+// tile) of B (V4…V6) by the A element of row r, rows 0…3 in lanes of
+// V(a0), rows 4…7 in V(a0+1).
+func step(a0 int, fresh bool) {
+	op := "fmla"
+	if fresh {
+		op = "fmul"
+	}
 	ins("VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]")
 	for r := 0; r < 8; r++ {
 		for c := 0; c < 3; c++ {
-			word("fmla v%d.4s, v%d.4s, v%d.s[%d]", acc(r, c), 4+c, a0+r/4, r%4)
+			word("%s v%d.4s, v%d.4s, v%d.s[%d]", op, acc(r, c), 4+c, a0+r/4, r%4)
 		}
 	}
 }
 
-// rowWalk writes per-row code for rows 0…7 of the tile at R14 (advanced
-// by ldo, R6), stopping at rows (R7).
-func rowWalk(done string, each func(r int)) {
+// steps writes n k steps (n even: A two steps per load).
+func steps(n int) {
+	for i := 0; i < n; i += 2 {
+		ins("VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		step(0, false)
+		step(2, false)
+	}
+}
+
+// rowsDo writes per-row code for the tile at R5, rows ldo (R6) apart: all
+// 8 with post-incremented addresses when rows (R7) is 8, else row by row
+// up to rows.
+func rowsDo(name string, each func(r int, post bool)) {
 	ins("MOVD R5, R14")
+	ins("CMP $8, R7")
+	ins("BNE %s_part", name)
 	for r := 0; r < 8; r++ {
-		each(r)
+		each(r, true)
+	}
+	ins("B %s_done", name)
+	label(name + "_part")
+	for r := 0; r < 8; r++ {
+		each(r, false)
 		if r < 7 {
 			ins("CMP $%d, R7", r+1)
-			ins("BLE %s", done)
+			ins("BLE %s_done", name)
 			ins("ADD R6, R14, R14")
 		}
 	}
+	label(name + "_done")
 }
 
 // gemm writes gemmF32: an 8-row × 12-column float32 tile over np panels.
-// Each output is 0, then FMA of the k products in increasing k (one
-// rounding each), then + bias, then the clamp: the order of kernels/x86's
-// gemmF32, so the two architectures give the same bits.
+// Each output is the product of step 0, then FMA of the later products in
+// increasing k (one rounding each), then + bias, then the clamp: the order
+// of kernels/x86's gemmF32 (which starts from 0: the two can differ only in
+// the sign of a zero sum when the bias is −0).
 //
 //	a      *float32  packed A: kc steps of 8 floats (rows 0…7 at step k)
 //	kc     int       steps (≥ 1)
@@ -71,13 +95,14 @@ func rowWalk(done string, each func(r int)) {
 //	np     int       panels (≥ 1)
 //	out    *float32  first output; ldo bytes between rows; 12 per panel
 //	rows   int       rows stored (and loaded), 1…8
-//	mode   int       bit 0: start from out instead of 0 (a later K block);
-//	                 bit 1: add the bias (last K block); bit 2: clamp
+//	mode   int       bit 0: start from out instead of step 0's products (a
+//	                 later K block); bit 1: add the bias (last K block);
+//	                 bit 2: clamp
 //	bias   *float32  12 per panel
 //	clip   *[2]float32 lower and upper clamp
 //
 // Registers: accumulators V8…V31 (row r, vector c: V(8+3r+c)), A V0…V3
-// (two steps), B V4…V6.
+// (two steps), B V4…V6. Steps run 8 to a loop iteration, then 4, 2, 1.
 func gemm() {
 	buf.WriteString("\n// func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n")
 	buf.WriteString("TEXT ·gemmF32(SB), NOSPLIT, $0-88\n")
@@ -95,34 +120,39 @@ func gemm() {
 	label("gemmF32_panel")
 	ins("MOVD R0, R11")
 	ins("MOVD R2, R12")
-	for r := 0; r < 8; r++ {
-		for c := 0; c < 3; c++ {
-			ins("VEOR V%d.B16, V%d.B16, V%d.B16", acc(r, c), acc(r, c), acc(r, c))
-		}
-	}
-	ins("TBZ $0, R8, gemmF32_k")
-	comment("a later K block: continue from the partial sums in out")
-	rowWalk("gemmF32_k", func(r int) { ins("VLD1 (R14), %s", accList(r)) })
-	label("gemmF32_k")
-	ins("LSR $2, R1, R13")
-	ins("CBZ R13, gemmF32_k2")
-	label("gemmF32_k4")
-	for i := 0; i < 2; i++ {
-		ins("VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]")
-		step(0)
-		step(2)
-	}
-	ins("SUBS $1, R13, R13")
-	ins("BNE gemmF32_k4")
-	label("gemmF32_k2")
-	ins("TBZ $1, R1, gemmF32_k1")
-	ins("VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]")
-	step(0)
-	step(2)
-	label("gemmF32_k1")
-	ins("TBZ $0, R1, gemmF32_bias")
+	ins("TBNZ $0, R8, gemmF32_cont")
+	comment("step 0: the products themselves")
 	ins("VLD1.P 32(R11), [V0.S4, V1.S4]")
-	step(0)
+	step(0, true)
+	ins("SUB $1, R1, R13")
+	ins("B gemmF32_k")
+	label("gemmF32_cont")
+	comment("a later K block: continue from the partial sums in out")
+	rowsDo("gemmF32_load", func(r int, post bool) {
+		if post {
+			ins("VLD1.P (R14)(R6), %s", accList(r))
+		} else {
+			ins("VLD1 (R14), %s", accList(r))
+		}
+	})
+	ins("MOVD R1, R13")
+	label("gemmF32_k")
+	ins("LSR $3, R13, R15")
+	ins("CBZ R15, gemmF32_k4")
+	label("gemmF32_k8")
+	steps(8)
+	ins("SUBS $1, R15, R15")
+	ins("BNE gemmF32_k8")
+	label("gemmF32_k4")
+	ins("TBZ $2, R13, gemmF32_k2")
+	steps(4)
+	label("gemmF32_k2")
+	ins("TBZ $1, R13, gemmF32_k1")
+	steps(2)
+	label("gemmF32_k1")
+	ins("TBZ $0, R13, gemmF32_bias")
+	ins("VLD1.P 32(R11), [V0.S4, V1.S4]")
+	step(0, false)
 	label("gemmF32_bias")
 	ins("TBZ $1, R8, gemmF32_store")
 	ins("VLD1 (R9), [V4.S4, V5.S4, V6.S4]")
@@ -143,8 +173,13 @@ func gemm() {
 		}
 	}
 	label("gemmF32_store")
-	rowWalk("gemmF32_next", func(r int) { ins("VST1 %s, (R14)", accList(r)) })
-	label("gemmF32_next")
+	rowsDo("gemmF32_st", func(r int, post bool) {
+		if post {
+			ins("VST1.P %s, (R14)(R6)", accList(r))
+		} else {
+			ins("VST1 %s, (R14)", accList(r))
+		}
+	})
 	ins("ADD $48, R5, R5")
 	ins("ADD $48, R9, R9")
 	ins("ADD R3, R2, R2")
@@ -206,8 +241,6 @@ func loadConsts(k, n int) {
 		ins("VLD1R.P 4(R%d), [V%d.S4]", k, 10+i)
 	}
 }
-
-func v(r int) string { return fmt.Sprintf("V%d", r) }
 
 // copyV sets Vd = Vs.
 func copyV(s, d int) { ins("VORR V%d.B16, V%d.B16, V%d.B16", s, s, d) }
