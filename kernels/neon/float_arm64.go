@@ -45,3 +45,14 @@ func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)
 //
 //go:noescape
 func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32)
+
+// sumF64 returns Σx over n16·16 values in float64 (four 2-lane sums).
+//
+//go:noescape
+func sumF64(x *float32, n16 int) float64
+
+// ssF64 returns Σ(x − mean)² over n16·16 values in float64 (four 2-lane
+// sums of fused squares).
+//
+//go:noescape
+func ssF64(x *float32, n16 int, mean float64) float64

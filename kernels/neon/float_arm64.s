@@ -919,3 +919,84 @@ lnRowF32_loop:
 	SUBS $1, R2, R2
 	BNE lnRowF32_loop
 	RET
+
+// func sumF64(x *float32, n16 int) float64: Σx over n16·16 values in float64.
+TEXT ·sumF64(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD n16+8(FP), R2
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+sumF64_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x4e617805 // fcvtl2 v5.2d, v0.4s
+	WORD $0x0e617826 // fcvtl v6.2d, v1.2s
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x4e64d610 // fadd v16.2d, v16.2d, v4.2d
+	WORD $0x4e65d631 // fadd v17.2d, v17.2d, v5.2d
+	WORD $0x4e66d652 // fadd v18.2d, v18.2d, v6.2d
+	WORD $0x4e67d673 // fadd v19.2d, v19.2d, v7.2d
+	WORD $0x4e68d610 // fadd v16.2d, v16.2d, v8.2d
+	WORD $0x4e69d631 // fadd v17.2d, v17.2d, v9.2d
+	WORD $0x4e6ad652 // fadd v18.2d, v18.2d, v10.2d
+	WORD $0x4e6bd673 // fadd v19.2d, v19.2d, v11.2d
+	SUBS $1, R2, R2
+	BNE sumF64_loop
+	WORD $0x4e71d610 // fadd v16.2d, v16.2d, v17.2d
+	WORD $0x4e73d652 // fadd v18.2d, v18.2d, v19.2d
+	WORD $0x4e72d610 // fadd v16.2d, v16.2d, v18.2d
+	WORD $0x7e70da00 // faddp d0, v16.2d
+	FMOVD F0, ret+16(FP)
+	RET
+
+// func ssF64(x *float32, n16 int, mean float64) float64: Σ(x − mean)² over
+// n16·16 values in float64, each square fused into its sum.
+TEXT ·ssF64(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD n16+8(FP), R2
+	MOVD $mean+16(FP), R3
+	VLD1R (R3), [V20.D2]
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+ssF64_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x4e617805 // fcvtl2 v5.2d, v0.4s
+	WORD $0x0e617826 // fcvtl v6.2d, v1.2s
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x4ef4d484 // fsub v4.2d, v4.2d, v20.2d
+	VFMLA V4.D2, V4.D2, V16.D2
+	WORD $0x4ef4d4a5 // fsub v5.2d, v5.2d, v20.2d
+	VFMLA V5.D2, V5.D2, V17.D2
+	WORD $0x4ef4d4c6 // fsub v6.2d, v6.2d, v20.2d
+	VFMLA V6.D2, V6.D2, V18.D2
+	WORD $0x4ef4d4e7 // fsub v7.2d, v7.2d, v20.2d
+	VFMLA V7.D2, V7.D2, V19.D2
+	WORD $0x4ef4d508 // fsub v8.2d, v8.2d, v20.2d
+	VFMLA V8.D2, V8.D2, V16.D2
+	WORD $0x4ef4d529 // fsub v9.2d, v9.2d, v20.2d
+	VFMLA V9.D2, V9.D2, V17.D2
+	WORD $0x4ef4d54a // fsub v10.2d, v10.2d, v20.2d
+	VFMLA V10.D2, V10.D2, V18.D2
+	WORD $0x4ef4d56b // fsub v11.2d, v11.2d, v20.2d
+	VFMLA V11.D2, V11.D2, V19.D2
+	SUBS $1, R2, R2
+	BNE ssF64_loop
+	WORD $0x4e71d610 // fadd v16.2d, v16.2d, v17.2d
+	WORD $0x4e73d652 // fadd v18.2d, v18.2d, v19.2d
+	WORD $0x4e72d610 // fadd v16.2d, v16.2d, v18.2d
+	WORD $0x7e70da00 // faddp d0, v16.2d
+	FMOVD F0, ret+24(FP)
+	RET

@@ -155,3 +155,33 @@ func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32) {
 		os[i] = float32(w + bs[i])
 	}
 }
+
+// sumF64 is the Go twin of the float64 row sum: lanes i%8 summed in
+// order, then (0+4 + 2+6) + (1+5 + 3+7) as the assembly reduces them.
+func sumF64(x *float32, n16 int) float64 {
+	var l [8]float64
+	for i, v := range unsafe.Slice(x, 16*n16) {
+		l[i%8] += float64(v)
+	}
+	return reduce8(&l)
+}
+
+// ssF64 is the Go twin of the float64 sum of squares.
+func ssF64(x *float32, n16 int, mean float64) float64 {
+	var l [8]float64
+	for i, v := range unsafe.Slice(x, 16*n16) {
+		t := float64(v) - mean
+		l[i%8] = math.FMA(t, t, l[i%8])
+	}
+	return reduce8(&l)
+}
+
+// reduce8 adds the eight lanes as the assembly does: lanes 2j and 2j+1
+// are accumulator V(16+j); V16 + V17 and V18 + V19, then the two, then
+// the pair.
+func reduce8(l *[8]float64) float64 {
+	a := [2]float64{l[0] + l[2], l[1] + l[3]}
+	b := [2]float64{l[4] + l[6], l[5] + l[7]}
+	c := [2]float64{a[0] + b[0], a[1] + b[1]}
+	return c[0] + c[1]
+}

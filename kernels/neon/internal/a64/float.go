@@ -17,7 +17,7 @@ func init() {
 		"fdiv": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20fc00}},
 		// FADDP / FMAXP (vector): 0 Q 1 01110 0 0 1 Rm 11x1 01 Rn Rd; FADDP
 		// (scalar, pair of singles): 0111 1110 0 0 11000 01101 10 Rn Rd.
-		"faddp": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20d400}, {arrs: []string{"s", "2s"}, base: 0x7e30d800}},
+		"faddp": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20d400}, {arrs: []string{"s", "2s"}, base: 0x7e30d800}, {arrs: []string{"d", "2d"}, base: 0x7e70d800}},
 		"fmaxp": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20f400}},
 		// FMAXV: 0 1 1 01110 0 0 11000 01111 10 Rn Rd.
 		"fmaxv": {{arrs: []string{"s", "4s"}, base: 0x6e30f800}},
@@ -32,6 +32,14 @@ func init() {
 		// FRECPE: 0 Q 0 01110 1 0 10000 11101 10 Rn Rd; FRECPS: 0 Q 0 01110 0 0 1 Rm 1111 11 Rn Rd.
 		"frecpe": {{arrs: []string{"4s", "4s"}, base: 0x4ea1d800}},
 		"frecps": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20fc00}},
+		// The double-precision row statistics of LayerNorm: FCVTL/FCVTL2
+		// (0 Q 0 01110 0 1 10000 10111 10 Rn Rd), FADD/FSUB (vector, 2d:
+		// 0 1 0 01110 o 1 1 Rm 11010 1 Rn Rd), FADDP (scalar, pair of
+		// doubles: 0111 1110 0 1 11000 01101 10 Rn Rd).
+		"fcvtl":  {{arrs: []string{"2d", "2s"}, base: 0x0e617800}},
+		"fcvtl2": {{arrs: []string{"2d", "4s"}, base: 0x4e617800}},
+		"fadd":   {{arrs: []string{"2d", "2d", "2d"}, base: 0x4e60d400}},
+		"fsub":   {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee0d400}},
 	} {
 		forms[mn] = append(forms[mn], fs...)
 	}

@@ -27,6 +27,13 @@ var knownFloat = []struct {
 	{"fcmgt v1.4s, v2.4s, v3.4s", 0x6ea3e441},
 	{"frecpe v1.4s, v2.4s", 0x4ea1d841},
 	{"frecps v1.4s, v2.4s, v3.4s", 0x4e23fc41},
+	{"fcvtl v4.2d, v0.2s", 0x0e617804},
+	{"fcvtl2 v5.2d, v0.4s", 0x4e617805},
+	{"fcvtl v10.2d, v3.2s", 0x0e61786a},
+	{"fcvtl2 v11.2d, v3.4s", 0x4e61786b},
+	{"fadd v16.2d, v16.2d, v4.2d", 0x4e64d610},
+	{"fsub v4.2d, v4.2d, v20.2d", 0x4ef4d484},
+	{"faddp d0, v16.2d", 0x7e70da00},
 }
 
 func TestEncodeFloatMatchesAssembler(t *testing.T) {
