@@ -204,6 +204,12 @@ var opCases = []opCase{
 	binaryCase("sub", opSub, optSub),
 	binaryCase("mul", opMul, optMul),
 	binaryCase("squared_difference", opSquaredDifference, 0),
+	// MoveNet's first SUB: a constant whose scale (1e-6) puts the ratio
+	// outside XNNPACK's range, so LiteRT runs its builtin kernel.
+	{"sub_tiny_scale", []int32{2, 3, 8}, func(r *rand.Rand) (tTensor, []tTensor, tOp) {
+		return act(0.09, -5, 2, 3, 8), []tTensor{constI8(r, "b", 1e-6, 0, 3, 8)},
+			tOp{code: opSub, optType: optSub, opts: optsWith(func(b *flatbuffers.Builder) {}, 1), ins: []int32{0, 2}, out: []int32{1}}
+	}},
 	unaryCase("logistic", opLogistic, 1.0/256, -128),
 	unaryCase("tanh", opTanh, 1.0/128, 0),
 	unaryCase("hard_swish", opHardSwish, 0.04, -20),
