@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -78,6 +81,23 @@ var decoderCases = []decoderCase{
 		ops:     []tOp{{code: opCast, ins: []int32{0}, out: []int32{1}}},
 		inputs:  []int32{0}, outputs: []int32{1},
 		feed: [][]byte{float32Data(2.9, -2.9, float32(math.NaN()), 3e9, -3e9, 0.5)}, want: [][]byte{int32Data(2, -2, 0, math.MaxInt32, math.MinInt32, 0)}},
+	{name: "cast_float_int32_in_range", // what LiteRT defines: no NaN, nothing beyond int32
+		tensors: []tTensor{{name: "f", shape: []int32{6}, typ: TypeFloat32}, {name: "i", shape: []int32{6}, typ: TypeInt32}},
+		ops:     []tOp{{code: opCast, ins: []int32{0}, out: []int32{1}}},
+		inputs:  []int32{0}, outputs: []int32{1},
+		feed: [][]byte{float32Data(2.9, -2.9, 0.5, -0.5, 1e9, -7.99)}, want: [][]byte{int32Data(2, -2, 0, 0, 1000000000, -7)}},
+	{name: "floor_div_float_const",
+		tensors: []tTensor{{name: "a", shape: []int32{6}, typ: TypeFloat32}, {name: "y", shape: []int32{6}, typ: TypeFloat32},
+			{name: "b", shape: []int32{6}, typ: TypeFloat32, data: float32Data(2, 2, -2, 1, 3, 3)}},
+		ops:    []tOp{{code: opFloorDiv, ins: []int32{0, 2}, out: []int32{1}}},
+		inputs: []int32{0}, outputs: []int32{1},
+		feed: [][]byte{float32Data(7, -7, 7.5, -0.5, 1e-8, -1e-8)}, want: [][]byte{float32Data(3, -4, -4, -1, 0, -1)}},
+	{name: "div_int32_const",
+		tensors: []tTensor{{name: "a", shape: []int32{5}, typ: TypeInt32}, {name: "y", shape: []int32{5}, typ: TypeInt32},
+			{name: "b", shape: []int32{5}, typ: TypeInt32, data: int32Data(2, 2, -2, -2, 3)}},
+		ops:    []tOp{{code: opDiv, ins: []int32{0, 2}, out: []int32{1}}},
+		inputs: []int32{0}, outputs: []int32{1},
+		feed: [][]byte{int32Data(7, -7, 7, -7, 9)}, want: [][]byte{int32Data(3, -3, -3, 3, 3)}},
 	{name: "floor_div_int32", // x floordiv a constant scalar, as MoveNet splits a flat index
 		tensors: []tTensor{{name: "a", shape: []int32{1, 6}, typ: TypeInt32}, {name: "y", shape: []int32{1, 6}, typ: TypeInt32},
 			{name: "w", shape: []int32{}, typ: TypeInt32, data: int32Data(48)}},
@@ -234,6 +254,52 @@ func TestDecoderOpsRefused(t *testing.T) {
 			_, err = Import(f, c.name)
 			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %v mentioning %q", err, c.kind, c.want)
+			}
+		})
+	}
+}
+
+// liteRTDecoderCases are the decoder cases with one graph input whose
+// values LiteRT defines (no NaN casts, no zero divisors): their output 0
+// is compared with LiteRT's (testdata/litert/dec_NAME.npy, written by
+// tools/litert/reference.mjs from the files -write-litert-ops writes).
+var liteRTDecoderCases = []string{"cast_raw_uint8", "cast_int32_float", "cast_float_int32_in_range",
+	"floor_div_int32", "floor_div_float_const", "div_float_relu", "div_int32_const", "sqrt_float",
+	"mul_sub_int32", "unpack_int8_axis1"}
+
+// TestDecoderOpsLiteRT: the float, int32 and raw uint8 decoder operators
+// against LiteRT 2.5.3, bit for bit (a NaN equals any NaN).
+func TestDecoderOpsLiteRT(t *testing.T) {
+	descr := map[TensorType]string{TypeUInt8: "|u1", TypeInt8: "|i1", TypeInt32: "<i4", TypeFloat32: "<f4"}
+	for _, name := range liteRTDecoderCases {
+		i := slices.IndexFunc(decoderCases, func(c decoderCase) bool { return c.name == name })
+		if i < 0 {
+			t.Fatalf("no decoder case %q", name)
+		}
+		c := decoderCases[i]
+		t.Run(name, func(t *testing.T) {
+			if *writeOpModels != "" {
+				base := filepath.Join(*writeOpModels, "dec_"+name)
+				if err := os.WriteFile(base+".tflite", c.model(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				in := c.tensors[c.inputs[0]]
+				shape := make([]int, len(in.shape))
+				for k, d := range in.shape {
+					shape[k] = int(d)
+				}
+				if err := npy.WriteFile(base+".npy", &npy.Array{Descr: descr[in.typ], Shape: shape, Data: c.feed[0]}); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			ref, err := npy.ReadFile(filepath.Join("testdata", "litert", "dec_"+name+".npy"))
+			if err != nil {
+				t.Fatalf("LiteRT reference: %v (write the models with -write-litert-ops and run tools/litert/reference.mjs on them)", err)
+			}
+			out := c.tensors[c.outputs[0]]
+			if ref.Descr != descr[out.typ] || !sameBits(ref.Data, c.want[0], out.typ == TypeFloat32) {
+				t.Errorf("LiteRT gives %s % x, the hand-worked value is % x", ref.Descr, ref.Data, c.want[0])
 			}
 		})
 	}
