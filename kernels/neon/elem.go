@@ -65,11 +65,11 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 // up from two byte planes with TBL/TBX plus bit 16 by a compare, kept as
 // 256·entry in a row buffer and summed exactly (softmaxExp); then
 // out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋, 255) − 128 by division by the
-// invariant sum (softmaxDiv): with n = 256·e + ⌊sum/2⌋ < 2^31 (sum ≤ 2^29),
-// l = ⌈log2 sum⌉ and m = ⌈2^(31+l)/sum⌉ < 2^32, ⌊n/sum⌋ = ⌊n·m/2^(31+l)⌋
+// invariant sum (softmaxDiv): with n = 256·e + ⌊sum/2⌋ < 2^30 (sum ≤ 2^29),
+// l = ⌈log2 sum⌉ and m = ⌈2^(30+l)/sum⌉ < 2^31, ⌊n/sum⌋ = ⌊n·m/2^(30+l)⌋
 // exactly (Granlund and Montgomery's round-up method: the error
-// n·(m − 2^(31+l)/sum)/2^(31+l) < 2^−l ≤ 1/sum cannot reach the next
-// integer), computed as UMULL, the high word and a right shift by l−1. A
+// n·(m − 2^(30+l)/sum)/2^(30+l) < 2^−l ≤ 1/sum cannot reach the next
+// integer), computed as SQDMULH (⌊n·m/2^31⌋) and a right shift by l−1. A
 // last partial block is the row's last 16 values, overlapping the block
 // before (the maximum and the outputs are the same either way; its sum
 // terms come from Go).
@@ -113,11 +113,11 @@ func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	}
 }
 
-// divMagic returns l = ⌈log2 d⌉ and m = ⌈2^(31+l)/d⌉ for 2 ≤ d ≤ 2^29:
-// ⌊n/d⌋ = ⌊n·m/2^(31+l)⌋ for every 0 ≤ n < 2^31, and m < 2^32.
+// divMagic returns l = ⌈log2 d⌉ and m = ⌈2^(30+l)/d⌉ for 2 ≤ d ≤ 2^29:
+// ⌊n/d⌋ = ⌊n·m/2^(30+l)⌋ for every 0 ≤ n < 2^30, and m < 2^31.
 func divMagic(d uint64) (l int, m uint64) {
 	l = bits.Len64(d - 1)
-	return l, (uint64(1)<<(31+l) + d - 1) / d
+	return l, (uint64(1)<<(30+l) + d - 1) / d
 }
 
 // LayerNormInt8 is ref.LayerNormInt8 for rows whose length D is a multiple

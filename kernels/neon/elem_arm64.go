@@ -19,7 +19,7 @@ func lookupInt8(t *[256]int8, x, out *int8, n16 int)
 //go:noescape
 func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32
 
-// softmaxDiv writes out[i] = min(⌊(e[i] + half)·m / 2^32⌋ >> sh, 255) − 128
+// softmaxDiv writes out[i] = min(⌊(e[i] + half)·m / 2^31⌋ >> sh, 255) − 128
 // for n16·16 values (see SoftmaxInt8 for m and sh).
 //
 //go:noescape

@@ -47,13 +47,13 @@ func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32 {
 	return sum
 }
 
-// softmaxDiv is the Go twin of the division kernel: UMULL's 64-bit
-// product, its high word (UZP2), USHL's right shift, the two unsigned
-// saturating narrows.
+// softmaxDiv is the Go twin of the division kernel: SQDMULH's
+// ⌊2·n·m / 2^32⌋ (n, m < 2^31: no saturation), USHL's right shift, the
+// two unsigned saturating narrows.
 func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int) {
 	os := unsafe.Slice(out, 16*n16)
 	for i, v := range unsafe.Slice(e, 16*n16) {
-		q := uint64(v+uint32(half)) * uint64(uint32(m)) >> 32 >> sh
+		q := uint64(v+uint32(half)) * uint64(uint32(m)) >> 31 >> sh
 		os[i] = int8(int32(min(q, 255)) - 128)
 	}
 }

@@ -263,9 +263,9 @@ func TestLayerNormNoAllocs(t *testing.T) {
 }
 
 // TestSoftmaxDivisionByMultiply checks divMagic's identity, on which
-// softmaxDiv rests: ⌊n/d⌋ = ⌊⌊n·m/2^32⌋ / 2^(l−1)⌋ with m < 2^32, for
+// softmaxDiv rests: ⌊n/d⌋ = ⌊⌊n·m/2^31⌋ / 2^(l−1)⌋ with m < 2^31, for
 // divisors across [2, 2^29] (powers of two and their neighbours included)
-// and numerators at the multiples of d, around them and at 2^31 − 1.
+// and numerators at the multiples of d, around them and at 2^30 − 1.
 func TestSoftmaxDivisionByMultiply(t *testing.T) {
 	g := newGen(24)
 	var ds []uint64
@@ -280,19 +280,20 @@ func TestSoftmaxDivisionByMultiply(t *testing.T) {
 			continue
 		}
 		l, m := divMagic(d)
-		if m >= 1<<32 {
-			t.Fatalf("d=%d: m=%d needs more than 32 bits", d, m)
+		if m >= 1<<31 {
+			t.Fatalf("d=%d: m=%d needs more than 31 bits", d, m)
 		}
-		ns := []uint64{0, 1, d - 1, d, d + 1, 1<<31 - 1, 1<<31 - 1 - (1<<31-1)%d, 1<<31 - 2 - (1<<31-1)%d}
+		const top = 1<<30 - 1
+		ns := []uint64{0, 1, d - 1, d, d + 1, top, top - top%d, top - top%d - 1}
 		for range 20 {
-			k := g.Uint64N((1<<31-1)/d + 1)
+			k := g.Uint64N(top/d + 1)
 			ns = append(ns, k*d, k*d+d-1, k*d+g.Uint64N(d))
 		}
 		for _, n := range ns {
-			if n >= 1<<31 {
+			if n > top {
 				continue
 			}
-			if got, want := n*m>>32>>(l-1), n/d; got != want {
+			if got, want := n*m>>31>>(l-1), n/d; got != want {
 				t.Fatalf("d=%d n=%d: %d, want %d", d, n, got, want)
 			}
 		}

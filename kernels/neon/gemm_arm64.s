@@ -145,9 +145,157 @@ dotpanel:
 	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
 	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
 	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
-	SUBS $1, R7, R17
-	BEQ dotdone
+	// the other chunks: an odd one alone, then pairs
+	SUB $1, R7, R17
+	TBZ $0, R17, dotpairs
+	VLD1.P 16(R1), [V0.B16]
+	VLD1.P 16(R2), [V1.B16]
+	VLD1.P 16(R3), [V2.B16]
+	VLD1.P 16(R4), [V3.B16]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
+	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
+	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
+	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
+	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
+	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
+	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
+	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
+	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
+	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
+	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
+	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
+	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
+	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
+	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
+	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
+	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
+	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
+	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
+	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
+	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
+	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
+	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
+	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
+	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
+	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
+	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
+	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
+	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
+	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
+	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
+	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
+	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
+	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
+	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
+	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
+	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
+	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
+	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
+	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
+	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
+	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
+	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
+	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
+	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
+	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
+	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
+	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
+	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
+	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
+	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
+	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
+	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
+	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
+	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
+	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
+	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
+	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
+	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
+	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
+	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
+	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
+	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
+dotpairs:
+	LSR $1, R17, R17
+	CBZ R17, dotdone
 dotloop:
+	VLD1.P 16(R1), [V0.B16]
+	VLD1.P 16(R2), [V1.B16]
+	VLD1.P 16(R3), [V2.B16]
+	VLD1.P 16(R4), [V3.B16]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
+	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
+	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
+	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
+	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
+	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
+	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
+	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
+	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
+	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
+	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
+	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
+	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
+	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
+	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
+	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
+	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
+	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
+	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
+	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
+	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
+	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
+	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
+	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
+	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
+	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
+	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
+	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
+	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
+	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
+	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
+	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
+	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
+	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
+	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
+	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
+	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
+	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
+	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
+	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
+	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
+	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
+	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
+	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
+	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
+	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
+	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
+	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
+	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
+	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
+	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
+	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
+	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
+	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
+	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
+	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
+	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
+	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
+	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
+	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
+	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
+	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
+	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
 	VLD1.P 16(R1), [V0.B16]
 	VLD1.P 16(R2), [V1.B16]
 	VLD1.P 16(R3), [V2.B16]
@@ -1717,7 +1865,8 @@ smxexploop:
 
 // func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
 // out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the
-// invariant-divisor multiply: ⌊(e + half)·m / 2^32⌋ >> sh (see SoftmaxInt8).
+// invariant-divisor multiply: SQDMULH's ⌊(e + half)·m / 2^31⌋ >> sh (see
+// SoftmaxInt8).
 TEXT ·softmaxDiv(SB), NOSPLIT, $0-48
 	MOVD e+0(FP), R0
 	MOVD out+8(FP), R1
@@ -1733,24 +1882,16 @@ TEXT ·softmaxDiv(SB), NOSPLIT, $0-48
 smxdivloop:
 	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
-	WORD $0x2eacc004 // umull v4.2d, v0.2s, v12.2s
-	WORD $0x6eacc005 // umull2 v5.2d, v0.4s, v12.4s
-	VUZP2 V5.S4, V4.S4, V0.S4 // ⌊n·m / 2^32⌋
+	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
 	WORD $0x6ead4400 // ushl v0.4s, v0.4s, v13.4s
 	VADD V11.S4, V1.S4, V1.S4 // n = 256·entry + half
-	WORD $0x2eacc024 // umull v4.2d, v1.2s, v12.2s
-	WORD $0x6eacc025 // umull2 v5.2d, v1.4s, v12.4s
-	VUZP2 V5.S4, V4.S4, V1.S4 // ⌊n·m / 2^32⌋
+	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
 	WORD $0x6ead4421 // ushl v1.4s, v1.4s, v13.4s
 	VADD V11.S4, V2.S4, V2.S4 // n = 256·entry + half
-	WORD $0x2eacc044 // umull v4.2d, v2.2s, v12.2s
-	WORD $0x6eacc045 // umull2 v5.2d, v2.4s, v12.4s
-	VUZP2 V5.S4, V4.S4, V2.S4 // ⌊n·m / 2^32⌋
+	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
 	WORD $0x6ead4442 // ushl v2.4s, v2.4s, v13.4s
 	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
-	WORD $0x2eacc064 // umull v4.2d, v3.2s, v12.2s
-	WORD $0x6eacc065 // umull2 v5.2d, v3.4s, v12.4s
-	VUZP2 V5.S4, V4.S4, V3.S4 // ⌊n·m / 2^32⌋
+	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
 	WORD $0x6ead4463 // ushl v3.4s, v3.4s, v13.4s
 	WORD $0x2e614804 // uqxtn v4.4h, v0.4s
 	WORD $0x6e614824 // uqxtn2 v4.8h, v1.4s

@@ -184,13 +184,22 @@ func genDot() {
 		ins("VLD1.P (R%d)(R8), [V%d.B16]", 1+m, m)
 	}
 	body()
-	ins("SUBS $1, R7, R17")
-	ins("BEQ dotdone")
-	label("dotloop")
-	for m := 0; m < mr; m++ {
-		ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
+	chunk := func() {
+		for m := 0; m < mr; m++ {
+			ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
+		}
+		body()
 	}
-	body()
+	comment("the other chunks: an odd one alone, then pairs")
+	ins("SUB $1, R7, R17")
+	ins("TBZ $0, R17, dotpairs")
+	chunk()
+	label("dotpairs")
+	ins("LSR $1, R17, R17")
+	ins("CBZ R17, dotdone")
+	label("dotloop")
+	chunk()
+	chunk()
 	ins("SUBS $1, R17, R17")
 	ins("BNE dotloop")
 	label("dotdone")
@@ -611,7 +620,7 @@ func genSoftmax() {
 	ins("RET")
 
 	fmt.Fprintf(&buf, "\n// func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)\n")
-	fmt.Fprintf(&buf, "// out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the\n// invariant-divisor multiply: ⌊(e + half)·m / 2^32⌋ >> sh (see SoftmaxInt8).\n")
+	fmt.Fprintf(&buf, "// out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the\n// invariant-divisor multiply: SQDMULH's ⌊(e + half)·m / 2^31⌋ >> sh (see\n// SoftmaxInt8).\n")
 	fmt.Fprintf(&buf, "TEXT ·softmaxDiv(SB), NOSPLIT, $0-48\n")
 	ins("MOVD e+0(FP), R0")
 	ins("MOVD out+8(FP), R1")
@@ -628,9 +637,7 @@ func genSoftmax() {
 	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
 	for e := 0; e < 4; e++ {
 		ins("VADD V11.S4, V%d.S4, V%d.S4 // n = 256·entry + half", e, e)
-		word("umull v4.2d, v%d.2s, v12.2s", e)
-		word("umull2 v5.2d, v%d.4s, v12.4s", e)
-		ins("VUZP2 V5.S4, V4.S4, V%d.S4 // ⌊n·m / 2^32⌋", e)
+		word("sqdmulh v%d.4s, v%d.4s, v12.4s", e, e)
 		word("ushl v%d.4s, v%d.4s, v13.4s", e, e)
 	}
 	word("uqxtn v4.4h, v0.4s")
