@@ -148,10 +148,11 @@ func geometry(k int) (nch, s1 int) {
 
 // Mode bits of the micro-kernels.
 const (
-	modeInt8     = 1 // requantize to int8, else int32 out
-	modeRowBias  = 2 // add a per-row bias
-	modeUnpaired = 4 // v80: one product per int16 lane (an operand holds −128)
-	modeFastReq  = 8 // requantize with SQDMULH + SRSHL (every fastRequant)
+	modeInt8     = 1  // requantize to int8, else int32 out
+	modeRowBias  = 2  // add a per-row bias
+	modeUnpaired = 4  // v80: one product per int16 lane (an operand holds −128)
+	modeFastReq  = 8  // requantize with SQDMULH + SRSHL (every fastRequant)
+	modeNoClamp  = 16 // dotprod, fast path: the clamp is [−128, 127], skip it
 )
 
 // Packed is a B operand (weights) in a micro-kernel's layout, with the
@@ -349,6 +350,9 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 			mode |= modeFastReq
 		}
 		zp, lo, hi = int(g.os.OutZP), int(g.os.ActMin), int(g.os.ActMax)
+		if lo <= -128 && hi >= 127 {
+			mode |= modeNoClamp
+		}
 	}
 	if g.unpaired {
 		mode |= modeUnpaired

@@ -45,6 +45,7 @@ norb:
 	VDUP V12.S[3], V11.S4
 	MOVD zp+96(FP), R17
 	VDUP R17, V13.S4
+	VDUP R17, V12.H8 // the zero point for int16 lanes (fast path)
 	MOVD lo+104(FP), R17
 	VDUP R17, V14.B16
 	MOVD hi+112(FP), R17
@@ -511,58 +512,148 @@ dotq:
 	VADD V13.S4, V31.S4, V31.S4 // + output zero point
 	B dotstore
 dotfq:
+	// fast path: SQDMULH and SRSHL leave |x| ≤ 2^30, so the zero point is added
+	// after the saturating narrow to int16 (SQADD), with the same int8 result
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 0-3
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea35610 // srshl v16.4s, v16.4s, v3.4s
-	VADD V13.S4, V16.S4, V16.S4 // + output zero point
 	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
 	WORD $0x4ea35694 // srshl v20.4s, v20.4s, v3.4s
-	VADD V13.S4, V20.S4, V20.S4 // + output zero point
 	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
 	WORD $0x4ea35718 // srshl v24.4s, v24.4s, v3.4s
-	VADD V13.S4, V24.S4, V24.S4 // + output zero point
 	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
 	WORD $0x4ea3579c // srshl v28.4s, v28.4s, v3.4s
-	VADD V13.S4, V28.S4, V28.S4 // + output zero point
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 4-7
 	WORD $0x4ea0b631 // sqdmulh v17.4s, v17.4s, v0.4s
 	WORD $0x4ea35631 // srshl v17.4s, v17.4s, v3.4s
-	VADD V13.S4, V17.S4, V17.S4 // + output zero point
 	WORD $0x4ea0b6b5 // sqdmulh v21.4s, v21.4s, v0.4s
 	WORD $0x4ea356b5 // srshl v21.4s, v21.4s, v3.4s
-	VADD V13.S4, V21.S4, V21.S4 // + output zero point
 	WORD $0x4ea0b739 // sqdmulh v25.4s, v25.4s, v0.4s
 	WORD $0x4ea35739 // srshl v25.4s, v25.4s, v3.4s
-	VADD V13.S4, V25.S4, V25.S4 // + output zero point
 	WORD $0x4ea0b7bd // sqdmulh v29.4s, v29.4s, v0.4s
 	WORD $0x4ea357bd // srshl v29.4s, v29.4s, v3.4s
-	VADD V13.S4, V29.S4, V29.S4 // + output zero point
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 8-11
 	WORD $0x4ea0b652 // sqdmulh v18.4s, v18.4s, v0.4s
 	WORD $0x4ea35652 // srshl v18.4s, v18.4s, v3.4s
-	VADD V13.S4, V18.S4, V18.S4 // + output zero point
 	WORD $0x4ea0b6d6 // sqdmulh v22.4s, v22.4s, v0.4s
 	WORD $0x4ea356d6 // srshl v22.4s, v22.4s, v3.4s
-	VADD V13.S4, V22.S4, V22.S4 // + output zero point
 	WORD $0x4ea0b75a // sqdmulh v26.4s, v26.4s, v0.4s
 	WORD $0x4ea3575a // srshl v26.4s, v26.4s, v3.4s
-	VADD V13.S4, V26.S4, V26.S4 // + output zero point
 	WORD $0x4ea0b7de // sqdmulh v30.4s, v30.4s, v0.4s
 	WORD $0x4ea357de // srshl v30.4s, v30.4s, v3.4s
-	VADD V13.S4, V30.S4, V30.S4 // + output zero point
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 12-15
 	WORD $0x4ea0b673 // sqdmulh v19.4s, v19.4s, v0.4s
 	WORD $0x4ea35673 // srshl v19.4s, v19.4s, v3.4s
-	VADD V13.S4, V19.S4, V19.S4 // + output zero point
 	WORD $0x4ea0b6f7 // sqdmulh v23.4s, v23.4s, v0.4s
 	WORD $0x4ea356f7 // srshl v23.4s, v23.4s, v3.4s
-	VADD V13.S4, V23.S4, V23.S4 // + output zero point
 	WORD $0x4ea0b77b // sqdmulh v27.4s, v27.4s, v0.4s
 	WORD $0x4ea3577b // srshl v27.4s, v27.4s, v3.4s
-	VADD V13.S4, V27.S4, V27.S4 // + output zero point
 	WORD $0x4ea0b7ff // sqdmulh v31.4s, v31.4s, v0.4s
 	WORD $0x4ea357ff // srshl v31.4s, v31.4s, v3.4s
-	VADD V13.S4, V31.S4, V31.S4 // + output zero point
+	TBNZ $4, R15, dotfnc // no clamp: the activation range is all of int8
+	MOVD R13, R16
+	WORD $0x0e614a05 // sqxtn v5.4h, v16.4s
+	WORD $0x4e614a25 // sqxtn2 v5.8h, v17.4s
+	WORD $0x0e614a46 // sqxtn v6.4h, v18.4s
+	WORD $0x4e614a66 // sqxtn2 v6.8h, v19.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
+	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	VST1 [V5.B16], (R16)
+	CMP $1, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614a85 // sqxtn v5.4h, v20.4s
+	WORD $0x4e614aa5 // sqxtn2 v5.8h, v21.4s
+	WORD $0x0e614ac6 // sqxtn v6.4h, v22.4s
+	WORD $0x4e614ae6 // sqxtn2 v6.8h, v23.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
+	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	VST1 [V5.B16], (R16)
+	CMP $2, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614b05 // sqxtn v5.4h, v24.4s
+	WORD $0x4e614b25 // sqxtn2 v5.8h, v25.4s
+	WORD $0x0e614b46 // sqxtn v6.4h, v26.4s
+	WORD $0x4e614b66 // sqxtn2 v6.8h, v27.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
+	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	VST1 [V5.B16], (R16)
+	CMP $3, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614b85 // sqxtn v5.4h, v28.4s
+	WORD $0x4e614ba5 // sqxtn2 v5.8h, v29.4s
+	WORD $0x0e614bc6 // sqxtn v6.4h, v30.4s
+	WORD $0x4e614be6 // sqxtn2 v6.8h, v31.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
+	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	VST1 [V5.B16], (R16)
+	B dot8done
+dotfnc:
+	MOVD R13, R16
+	WORD $0x0e614a05 // sqxtn v5.4h, v16.4s
+	WORD $0x4e614a25 // sqxtn2 v5.8h, v17.4s
+	WORD $0x0e614a46 // sqxtn v6.4h, v18.4s
+	WORD $0x4e614a66 // sqxtn2 v6.8h, v19.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	VST1 [V5.B16], (R16)
+	CMP $1, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614a85 // sqxtn v5.4h, v20.4s
+	WORD $0x4e614aa5 // sqxtn2 v5.8h, v21.4s
+	WORD $0x0e614ac6 // sqxtn v6.4h, v22.4s
+	WORD $0x4e614ae6 // sqxtn2 v6.8h, v23.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	VST1 [V5.B16], (R16)
+	CMP $2, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614b05 // sqxtn v5.4h, v24.4s
+	WORD $0x4e614b25 // sqxtn2 v5.8h, v25.4s
+	WORD $0x0e614b46 // sqxtn v6.4h, v26.4s
+	WORD $0x4e614b66 // sqxtn2 v6.8h, v27.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	VST1 [V5.B16], (R16)
+	CMP $3, R6
+	BLE dot8done
+	ADD R14, R16, R16
+	WORD $0x0e614b85 // sqxtn v5.4h, v28.4s
+	WORD $0x4e614ba5 // sqxtn2 v5.8h, v29.4s
+	WORD $0x0e614bc6 // sqxtn v6.4h, v30.4s
+	WORD $0x4e614be6 // sqxtn2 v6.8h, v31.4s
+	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
+	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
+	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
+	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
+	VST1 [V5.B16], (R16)
+	B dot8done
 dotstore:
 	MOVD R13, R16
 	WORD $0x0e614a05 // sqxtn v5.4h, v16.4s

@@ -152,6 +152,7 @@ func genDot() {
 	}
 	ins("MOVD zp+96(FP), R17")
 	ins("VDUP R17, V13.S4")
+	ins("VDUP R17, V12.H8 // the zero point for int16 lanes (fast path)")
 	ins("MOVD lo+104(FP), R17")
 	ins("VDUP R17, V14.B16")
 	ins("MOVD hi+112(FP), R17")
@@ -222,12 +223,37 @@ func genDot() {
 	}
 	ins("B dotstore")
 	label("dotfq")
+	comment("fast path: SQDMULH and SRSHL leave |x| ≤ 2^30, so the zero point is added")
+	comment("after the saturating narrow to int16 (SQADD), with the same int8 result")
 	for g := 0; g < 4; g++ {
 		ins("VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns %d-%d", 4*g, 4*g+3)
 		for m := 0; m < mr; m++ {
-			requant4Fast(acc(m, g), 0, 3, 13)
+			word("sqdmulh v%d.4s, v%d.4s, v0.4s", acc(m, g), acc(m, g))
+			word("srshl v%d.4s, v%d.4s, v3.4s", acc(m, g), acc(m, g))
 		}
 	}
+	fastStore := func(clamp bool) {
+		storeRows(mr, "dot8done", func(m int) {
+			word("sqxtn v5.4h, v%d.4s", acc(m, 0))
+			word("sqxtn2 v5.8h, v%d.4s", acc(m, 1))
+			word("sqxtn v6.4h, v%d.4s", acc(m, 2))
+			word("sqxtn2 v6.8h, v%d.4s", acc(m, 3))
+			word("sqadd v5.8h, v5.8h, v12.8h")
+			word("sqadd v6.8h, v6.8h, v12.8h")
+			word("sqxtn v5.8b, v5.8h")
+			word("sqxtn2 v5.16b, v6.8h")
+			if clamp {
+				word("smax v5.16b, v5.16b, v14.16b")
+				word("smin v5.16b, v5.16b, v15.16b")
+			}
+			ins("VST1 [V5.B16], (R16)")
+		})
+		ins("B dot8done")
+	}
+	ins("TBNZ $4, R15, dotfnc // no clamp: the activation range is all of int8")
+	fastStore(true)
+	label("dotfnc")
+	fastStore(false)
 	label("dotstore")
 	storeRows(mr, "dot8done", func(m int) {
 		narrow16(5, 6, [4]int{acc(m, 0), acc(m, 1), acc(m, 2), acc(m, 3)}, 14, 15)

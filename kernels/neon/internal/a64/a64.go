@@ -94,7 +94,7 @@ var forms = map[string][]form{
 	"sxtl":  {{arrs: []string{"4s", "4h"}, base: 0x0f10a400}, {arrs: []string{"8h", "8b"}, base: 0x0f08a400}},
 	"sxtl2": {{arrs: []string{"4s", "8h"}, base: 0x4f10a400}, {arrs: []string{"8h", "16b"}, base: 0x4f08a400}},
 	// SQADD (vector): 0 Q 0 01110 size 1 Rm 0000 11 Rn Rd.
-	"sqadd": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea00c00}},
+	"sqadd": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea00c00}, {arrs: []string{"8h", "8h", "8h"}, base: 0x4e600c00}},
 	// SQDMULH (vector): 0 Q 0 01110 size 1 Rm 1011 01 Rn Rd.
 	"sqdmulh": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0b400}},
 	// SRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 01 Rn Rd.

@@ -24,6 +24,8 @@ var known = []struct {
 	{"uqxtn v6.8b, v4.8h", 0x2e214886},
 	{"uqxtn2 v6.16b, v5.8h", 0x6e2148a6},
 	{"uqxtn v4.4h, v0.4s", 0x2e614804},
+	{"sqadd v5.8h, v5.8h, v12.8h", 0x4e6c0ca5},
+	{"sqadd v30.8h, v17.8h, v3.8h", 0x4e630e3e},
 	{"uqxtn2 v4.8h, v1.4s", 0x6e614824},
 	{"uqxtn2 v29.8h, v17.4s", 0x6e614a3d},
 	{"umull v4.2d, v0.2s, v12.2s", 0x2eacc004},
