@@ -30,19 +30,25 @@ const (
 	kcF = 256 // K block: packed A on the stack is mrF·kcF floats
 )
 
-// PackedF32 is a float B operand in the micro-kernel's layout: per panel of
-// 12 columns, K rows of 12 floats; and 12 biases per panel.
+// PackedF32 is a float B operand in the micro-kernel's layout: full
+// panels of 12 columns, each K rows of 12 floats ldb apart, panels pstride
+// apart (packed: 12 and 12·K; a row-major B read in place: its row stride
+// and 12); the last partial panel packed in tail (12 floats a row, zero
+// padded); 12 biases per panel.
 type PackedF32 struct {
-	n, k int
-	b    []float32
-	bias []float32
+	n, k         int
+	b            []float32
+	pstride, ldb int
+	tail         []float32
+	bias         []float32
 }
 
 // Bytes returns the memory the packed operand holds.
 func (w *PackedF32) Bytes() int { return 4 * (len(w.b) + len(w.bias)) }
 
 // packF32 packs B[n,k] = src[n·sn + k·sk] and bias (nil: zeros) into dst
-// and dstBias, zero-padding the last panel.
+// and dstBias, zero-padding the last panel: 12 rows at a time by packB12
+// where B's rows are contiguous (sk = 1).
 func packF32(dst, src []float32, n, k, sn, sk int, bias, dstBias []float32) {
 	np := (n + nrF - 1) / nrF
 	dst = dst[:np*nrF*k]
@@ -59,15 +65,16 @@ func packF32(dst, src []float32, n, k, sn, sk int, bias, dstBias []float32) {
 			}
 			continue
 		}
+		k0 := 0
+		if sk == 1 && cols == nrF && k >= 4 {
+			k0 = k &^ 3
+			s := src[p*nrF*sn:]
+			_ = s[(nrF-1)*sn+k0-1]
+			packB12(&s[0], 4*sn, k0/4, &d[0])
+		}
 		for j := 0; j < cols; j++ {
 			s := src[(p*nrF+j)*sn:]
-			if sk == 1 {
-				for kk, v := range s[:k] {
-					d[kk*nrF+j] = v
-				}
-				continue
-			}
-			for kk := 0; kk < k; kk++ {
+			for kk := k0; kk < k; kk++ {
 				d[kk*nrF+j] = s[kk*sk]
 			}
 		}
@@ -84,6 +91,10 @@ func PackFCFloat(p *kernels.FCFloatParams, w []float32) *PackedF32 {
 	np := (p.N + nrF - 1) / nrF
 	pk := &PackedF32{n: p.N, k: p.K, b: make([]float32, np*nrF*p.K), bias: make([]float32, np*nrF)}
 	packF32(pk.b, w, p.N, p.K, p.K, 1, p.Bias, pk.bias)
+	pk.pstride, pk.ldb = nrF*p.K, nrF
+	if p.N%nrF != 0 {
+		pk.tail = pk.b[(np-1)*nrF*p.K:]
+	}
 	return pk
 }
 
@@ -98,7 +109,6 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 	K := w.k
 	full := w.n / nrF
 	rem := w.n - nrF*full
-	pstride := 4 * nrF * K
 	var ap [mrF * kcF]float32
 	var tile [mrF * nrF]float32
 	for m0 := 0; m0 < m; m0 += mrF {
@@ -114,10 +124,10 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 				mode |= 2 | clamp
 			}
 			if full > 0 {
-				gemmF32(&ap[0], kc, &w.b[nrF*k0], pstride, full, &out[m0*ldo], 4*ldo, rows, mode, &w.bias[0], &clip)
+				gemmF32(&ap[0], kc, &w.b[w.ldb*k0], 4*w.ldb, 4*w.pstride, full, &out[m0*ldo], 4*ldo, rows, mode, &w.bias[0], &clip)
 			}
 			if rem > 0 {
-				gemmF32(&ap[0], kc, &w.b[full*nrF*K+nrF*k0], pstride, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
+				gemmF32(&ap[0], kc, &w.tail[nrF*k0], 4*nrF, 0, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
 			}
 		}
 		if rem > 0 {
@@ -164,9 +174,10 @@ func FullyConnectedFloat(p *kernels.FCFloatParams, x []float32, w *PackedF32, ou
 const matMulF32 = 16 << 10
 
 // MatMulFloat is ref.MatMulFloat (the quantization fields of p ignored)
-// within the tolerance above: B is packed per call on the stack, a block
-// of 12-column panels at a time. Transposed A (AdjX) and K over 1024 go
-// to kernels/ref.
+// within the tolerance above. A row-major B (not AdjY) is read in place,
+// but for its last partial panel; a transposed one is packed per call on
+// the stack, a block of 12-column panels at a time. Transposed A (AdjX)
+// and K over 1024 go to kernels/ref.
 func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 	M, N, K := p.M, p.N, p.K
 	if p.AdjX || K < 1 || nrF*K > matMulF32 {
@@ -181,16 +192,34 @@ func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 	a, b, out = a[:na], b[:nb], out[:no]
 	var bbuf [matMulF32]float32
 	var bias [matMulF32 / nrF]float32
-	perBlock := matMulF32 / K / nrF * nrF
 	inf := float32(math.Inf(1))
+	if !p.AdjY {
+		// Blocks of columns whose zero biases fit the buffer; only the last
+		// block's partial panel is packed.
+		const block = matMulF32 / nrF / nrF * nrF
+		for n0 := 0; n0 < N; n0 += block {
+			cols := min(block, N-n0)
+			full := cols / nrF
+			w := PackedF32{n: cols, k: K, b: b[n0:], pstride: nrF, ldb: ldb, bias: bias[:]}
+			if rem := cols - nrF*full; rem > 0 {
+				w.tail = bbuf[:nrF*K]
+				packF32(w.tail, b[n0+nrF*full:], rem, K, 1, ldb, nil, bias[:nrF])
+			}
+			if full > 0 {
+				_ = b[(K-1)*ldb+n0+nrF*full-1]
+			}
+			runF32(&w, a, lda, M, out[n0:], ldo, -inf, inf)
+		}
+		return
+	}
+	perBlock := min(matMulF32/K, len(bias)) / nrF * nrF
 	for n0 := 0; n0 < N; n0 += perBlock {
 		cols := min(perBlock, N-n0)
 		np := (cols + nrF - 1) / nrF
-		w := PackedF32{n: cols, k: K, b: bbuf[:np*nrF*K], bias: bias[:np*nrF]}
-		if p.AdjY {
-			packF32(w.b, b[n0*ldb:], cols, K, ldb, 1, nil, w.bias)
-		} else {
-			packF32(w.b, b[n0:], cols, K, 1, ldb, nil, w.bias)
+		w := PackedF32{n: cols, k: K, b: bbuf[:np*nrF*K], pstride: nrF * K, ldb: nrF, bias: bias[:np*nrF]}
+		packF32(w.b, b[n0*ldb:], cols, K, ldb, 1, nil, w.bias)
+		if cols%nrF != 0 {
+			w.tail = w.b[(np-1)*nrF*K:]
 		}
 		runF32(&w, a, lda, M, out[n0:], ldo, -inf, inf)
 	}

@@ -6,7 +6,7 @@ package neon
 // GEMM with FMLA (by element); see gen_float.go for the argument contract.
 //
 //go:noescape
-func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
 
 // packA8 packs 8 rows of A (lda bytes apart) × 4·k4 columns into k-major
 // steps of 8 floats at dst.
@@ -56,3 +56,9 @@ func sumF64(x *float32, n16 int) float64
 //
 //go:noescape
 func ssF64(x *float32, n16 int, mean float64) float64
+
+// packB12 packs 12 rows of B (lda bytes apart) × 4·k4 columns into k-major
+// steps of 12 floats at dst: one panel of a transposed B.
+//
+//go:noescape
+func packB12(a *float32, lda, k4 int, dst *float32)

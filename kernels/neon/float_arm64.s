@@ -4,26 +4,27 @@
 
 #include "textflag.h"
 
-// func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
-TEXT ·gemmF32(SB), NOSPLIT, $0-88
+// func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+TEXT ·gemmF32(SB), NOSPLIT, $0-96
 	MOVD a+0(FP), R0
 	MOVD kc+8(FP), R1
 	MOVD b+16(FP), R2
-	MOVD pstride+24(FP), R3
-	MOVD np+32(FP), R4
-	MOVD out+40(FP), R5
-	MOVD ldo+48(FP), R6
-	MOVD rows+56(FP), R7
-	MOVD mode+64(FP), R8
-	MOVD bias+72(FP), R9
-	MOVD clip+80(FP), R10
+	MOVD ldb+24(FP), R16
+	MOVD pstride+32(FP), R3
+	MOVD np+40(FP), R4
+	MOVD out+48(FP), R5
+	MOVD ldo+56(FP), R6
+	MOVD rows+64(FP), R7
+	MOVD mode+72(FP), R8
+	MOVD bias+80(FP), R9
+	MOVD clip+88(FP), R10
 gemmF32_panel:
 	MOVD R0, R11
 	MOVD R2, R12
 	TBNZ $0, R8, gemmF32_cont
 	// step 0: the products themselves
 	VLD1.P 32(R11), [V0.S4, V1.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f809088 // fmul v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8090a9 // fmul v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8090ca // fmul v10.4s, v6.4s, v0.s[0]
@@ -101,7 +102,7 @@ gemmF32_k:
 	CBZ R15, gemmF32_k4
 gemmF32_k8:
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -126,7 +127,7 @@ gemmF32_k8:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -152,7 +153,7 @@ gemmF32_k8:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -177,7 +178,7 @@ gemmF32_k8:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -203,7 +204,7 @@ gemmF32_k8:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -228,7 +229,7 @@ gemmF32_k8:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -254,7 +255,7 @@ gemmF32_k8:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -279,7 +280,7 @@ gemmF32_k8:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -309,7 +310,7 @@ gemmF32_k8:
 gemmF32_k4:
 	TBZ $2, R13, gemmF32_k2
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -334,7 +335,7 @@ gemmF32_k4:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -360,7 +361,7 @@ gemmF32_k4:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -385,7 +386,7 @@ gemmF32_k4:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -413,7 +414,7 @@ gemmF32_k4:
 gemmF32_k2:
 	TBZ $1, R13, gemmF32_k1
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -438,7 +439,7 @@ gemmF32_k2:
 	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
 	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
 	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
 	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
 	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
@@ -466,7 +467,7 @@ gemmF32_k2:
 gemmF32_k1:
 	TBZ $0, R13, gemmF32_bias
 	VLD1.P 32(R11), [V0.S4, V1.S4]
-	VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
 	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
 	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
@@ -645,26 +646,88 @@ packA8_loop:
 	VLD1.P 16(R9), [V5.S4]
 	VLD1.P 16(R10), [V6.S4]
 	VLD1.P 16(R11), [V7.S4]
-	VTRN1 V1.S4, V0.S4, V16.S4
-	VTRN2 V1.S4, V0.S4, V17.S4
-	VTRN1 V3.S4, V2.S4, V18.S4
-	VTRN2 V3.S4, V2.S4, V19.S4
-	VTRN1 V18.D2, V16.D2, V20.D2
-	VTRN1 V19.D2, V17.D2, V22.D2
-	VTRN2 V18.D2, V16.D2, V24.D2
-	VTRN2 V19.D2, V17.D2, V26.D2
-	VTRN1 V5.S4, V4.S4, V16.S4
-	VTRN2 V5.S4, V4.S4, V17.S4
-	VTRN1 V7.S4, V6.S4, V18.S4
-	VTRN2 V7.S4, V6.S4, V19.S4
-	VTRN1 V18.D2, V16.D2, V21.D2
-	VTRN1 V19.D2, V17.D2, V23.D2
-	VTRN2 V18.D2, V16.D2, V25.D2
-	VTRN2 V19.D2, V17.D2, V27.D2
+	VTRN1 V1.S4, V0.S4, V28.S4
+	VTRN2 V1.S4, V0.S4, V29.S4
+	VTRN1 V3.S4, V2.S4, V30.S4
+	VTRN2 V3.S4, V2.S4, V31.S4
+	VTRN1 V30.D2, V28.D2, V16.D2
+	VTRN1 V31.D2, V29.D2, V18.D2
+	VTRN2 V30.D2, V28.D2, V20.D2
+	VTRN2 V31.D2, V29.D2, V22.D2
+	VTRN1 V5.S4, V4.S4, V28.S4
+	VTRN2 V5.S4, V4.S4, V29.S4
+	VTRN1 V7.S4, V6.S4, V30.S4
+	VTRN2 V7.S4, V6.S4, V31.S4
+	VTRN1 V30.D2, V28.D2, V17.D2
+	VTRN1 V31.D2, V29.D2, V19.D2
+	VTRN2 V30.D2, V28.D2, V21.D2
+	VTRN2 V31.D2, V29.D2, V23.D2
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R3)
+	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R3)
+	SUBS $1, R2, R2
+	BNE packA8_loop
+	RET
+
+// func packB12(a *float32, lda, k4 int, dst *float32)
+TEXT ·packB12(SB), NOSPLIT, $0-32
+	MOVD a+0(FP), R0
+	MOVD lda+8(FP), R1
+	MOVD k4+16(FP), R2
+	MOVD dst+24(FP), R3
+	MOVD R0, R4
+	ADD R1, R4, R5
+	ADD R1, R5, R6
+	ADD R1, R6, R7
+	ADD R1, R7, R8
+	ADD R1, R8, R9
+	ADD R1, R9, R10
+	ADD R1, R10, R11
+	ADD R1, R11, R12
+	ADD R1, R12, R13
+	ADD R1, R13, R14
+	ADD R1, R14, R15
+packB12_loop:
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	VLD1.P 16(R6), [V2.S4]
+	VLD1.P 16(R7), [V3.S4]
+	VLD1.P 16(R8), [V4.S4]
+	VLD1.P 16(R9), [V5.S4]
+	VLD1.P 16(R10), [V6.S4]
+	VLD1.P 16(R11), [V7.S4]
+	VLD1.P 16(R12), [V8.S4]
+	VLD1.P 16(R13), [V9.S4]
+	VLD1.P 16(R14), [V10.S4]
+	VLD1.P 16(R15), [V11.S4]
+	VTRN1 V1.S4, V0.S4, V28.S4
+	VTRN2 V1.S4, V0.S4, V29.S4
+	VTRN1 V3.S4, V2.S4, V30.S4
+	VTRN2 V3.S4, V2.S4, V31.S4
+	VTRN1 V30.D2, V28.D2, V16.D2
+	VTRN1 V31.D2, V29.D2, V19.D2
+	VTRN2 V30.D2, V28.D2, V22.D2
+	VTRN2 V31.D2, V29.D2, V25.D2
+	VTRN1 V5.S4, V4.S4, V28.S4
+	VTRN2 V5.S4, V4.S4, V29.S4
+	VTRN1 V7.S4, V6.S4, V30.S4
+	VTRN2 V7.S4, V6.S4, V31.S4
+	VTRN1 V30.D2, V28.D2, V17.D2
+	VTRN1 V31.D2, V29.D2, V20.D2
+	VTRN2 V30.D2, V28.D2, V23.D2
+	VTRN2 V31.D2, V29.D2, V26.D2
+	VTRN1 V9.S4, V8.S4, V28.S4
+	VTRN2 V9.S4, V8.S4, V29.S4
+	VTRN1 V11.S4, V10.S4, V30.S4
+	VTRN2 V11.S4, V10.S4, V31.S4
+	VTRN1 V30.D2, V28.D2, V18.D2
+	VTRN1 V31.D2, V29.D2, V21.D2
+	VTRN2 V30.D2, V28.D2, V24.D2
+	VTRN2 V31.D2, V29.D2, V27.D2
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R3)
 	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R3)
 	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R3)
 	SUBS $1, R2, R2
-	BNE packA8_loop
+	BNE packB12_loop
 	RET
 
 // func geluF32(x, out *float32, n4 int, k *mathConsts)

@@ -11,10 +11,11 @@ import (
 // 0, then the same fused multiply-adds in the same order (math.FMA in float64, then rounded to
 // float32; the tolerance against ref covers either), the same packed
 // layouts and mode bits.
-func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
 	as := unsafe.Slice(a, 8*kc)
 	for p := 0; p < np; p++ {
-		bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), p*pstride)), 12*kc)
+		bp := unsafe.Add(unsafe.Pointer(b), p*pstride)
+		bat := func(kk, j int) float32 { return *(*float32)(unsafe.Add(bp, kk*ldb+4*j)) }
 		bi := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(bias), 48*p)), 12)
 		for r := 0; r < rows; r++ {
 			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldo+48*p)), 12)
@@ -24,11 +25,11 @@ func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo,
 				if mode&1 != 0 {
 					acc = o[j]
 				} else {
-					acc = float32(float64(as[r]) * float64(bs[j])) // step 0: the product, rounded once
+					acc = float32(float64(as[r]) * float64(bat(0, j))) // step 0: the product, rounded once
 					kk = 1
 				}
 				for ; kk < kc; kk++ {
-					acc = float32(math.FMA(float64(as[8*kk+r]), float64(bs[12*kk+j]), float64(acc)))
+					acc = float32(math.FMA(float64(as[8*kk+r]), float64(bat(kk, j)), float64(acc)))
 				}
 				if mode&2 != 0 {
 					acc += bi[j]
@@ -48,12 +49,17 @@ func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo,
 }
 
 // packA8 is the Go twin of the A packer.
-func packA8(a *float32, lda, k4 int, dst *float32) {
-	d := unsafe.Slice(dst, 32*k4)
-	for r := 0; r < 8; r++ {
+func packA8(a *float32, lda, k4 int, dst *float32) { packRowsF32(a, lda, k4, dst, 8) }
+
+// packB12 is the Go twin of the B packer.
+func packB12(a *float32, lda, k4 int, dst *float32) { packRowsF32(a, lda, k4, dst, 12) }
+
+func packRowsF32(a *float32, lda, k4 int, dst *float32, rows int) {
+	d := unsafe.Slice(dst, rows*4*k4)
+	for r := 0; r < rows; r++ {
 		row := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(a), r*lda)), 4*k4)
 		for kk, v := range row {
-			d[8*kk+r] = v
+			d[rows*kk+r] = v
 		}
 	}
 }

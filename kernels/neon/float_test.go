@@ -119,6 +119,9 @@ func TestMatMulFloatWithinTolerance(t *testing.T) {
 		if i%23 == 7 {
 			k = 1000 + g.IntN(100) // over 1024·12 floats: ref
 		}
+		if i%19 == 9 {
+			m, n, k = 1+g.IntN(9), 1300+g.IntN(300), 1+g.IntN(20) // column blocks, both layouts
+		}
 		p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AdjX: i%13 == 5}
 		bRows, bw := k, n
 		if p.AdjY {

@@ -1,7 +1,8 @@
 //go:build ignore
 
 // gen_float writes float_arm64.s, the float32 assembly of package neon:
-// the FMLA GEMM micro-kernel (gemmF32), its A packer (packA8), and the
+// the FMLA GEMM micro-kernel (gemmF32), its A and B packers (packA8,
+// packB12), the
 // GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32), the
 // dense Add (addF32), and LayerNorm's float64 row statistics (sumF64,
 // ssF64) and affine step (lnRowF32). Each
@@ -43,7 +44,7 @@ func step(a0 int, fresh bool) {
 	if fresh {
 		op = "fmul"
 	}
-	ins("VLD1.P 48(R12), [V4.S4, V5.S4, V6.S4]")
+	ins("VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]")
 	for r := 0; r < 8; r++ {
 		for c := 0; c < 3; c++ {
 			word("%s v%d.4s, v%d.4s, v%d.s[%d]", op, acc(r, c), 4+c, a0+r/4, r%4)
@@ -91,7 +92,8 @@ func rowsDo(name string, each func(r int, post bool)) {
 //
 //	a      *float32  packed A: kc steps of 8 floats (rows 0…7 at step k)
 //	kc     int       steps (≥ 1)
-//	b      *float32  panel 0 of packed B at step 0: kc rows of 12 floats
+//	b      *float32  panel 0 of B at step 0: kc rows of 12 floats
+//	ldb    int       bytes between those rows (48 when packed)
 //	pstride int      bytes between panels
 //	np     int       panels (≥ 1)
 //	out    *float32  first output; ldo bytes between rows; 12 per panel
@@ -105,19 +107,20 @@ func rowsDo(name string, each func(r int, post bool)) {
 // Registers: accumulators V8…V31 (row r, vector c: V(8+3r+c)), A V0…V3
 // (two steps), B V4…V6. Steps run 8 to a loop iteration, then 4, 2, 1.
 func gemm() {
-	buf.WriteString("\n// func gemmF32(a *float32, kc int, b *float32, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n")
-	buf.WriteString("TEXT ·gemmF32(SB), NOSPLIT, $0-88\n")
+	buf.WriteString("\n// func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n")
+	buf.WriteString("TEXT ·gemmF32(SB), NOSPLIT, $0-96\n")
 	ins("MOVD a+0(FP), R0")
 	ins("MOVD kc+8(FP), R1")
 	ins("MOVD b+16(FP), R2")
-	ins("MOVD pstride+24(FP), R3")
-	ins("MOVD np+32(FP), R4")
-	ins("MOVD out+40(FP), R5")
-	ins("MOVD ldo+48(FP), R6")
-	ins("MOVD rows+56(FP), R7")
-	ins("MOVD mode+64(FP), R8")
-	ins("MOVD bias+72(FP), R9")
-	ins("MOVD clip+80(FP), R10")
+	ins("MOVD ldb+24(FP), R16")
+	ins("MOVD pstride+32(FP), R3")
+	ins("MOVD np+40(FP), R4")
+	ins("MOVD out+48(FP), R5")
+	ins("MOVD ldo+56(FP), R6")
+	ins("MOVD rows+64(FP), R7")
+	ins("MOVD mode+72(FP), R8")
+	ins("MOVD bias+80(FP), R9")
+	ins("MOVD clip+88(FP), R10")
 	label("gemmF32_panel")
 	ins("MOVD R0, R11")
 	ins("MOVD R2, R12")
@@ -189,39 +192,42 @@ func gemm() {
 	ins("RET")
 }
 
-// packA writes packA8: 8 rows of A (lda bytes apart) × 4·k4 columns into
-// k-major steps of 8 floats, four columns at a time by 4×4 transposes
-// (TRN1/TRN2 on words, then on doublewords).
-func packA() {
-	buf.WriteString("\n// func packA8(a *float32, lda, k4 int, dst *float32)\n")
-	buf.WriteString("TEXT ·packA8(SB), NOSPLIT, $0-32\n")
+// pack writes packA8 and packB12: R rows (8 or 12; lda bytes apart) × 4·k4
+// columns into k-major steps of R floats, four columns at a time by 4×4
+// transposes (TRN1/TRN2 on words, then on doublewords). Rows in V0…,
+// temporaries V28…V31, steps in V16… (step k, rows 4h…4h+3: V(16+k·R/4+h)).
+func pack(name string, R int) {
+	fmt.Fprintf(&buf, "\n// func %s(a *float32, lda, k4 int, dst *float32)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
 	ins("MOVD a+0(FP), R0")
 	ins("MOVD lda+8(FP), R1")
 	ins("MOVD k4+16(FP), R2")
 	ins("MOVD dst+24(FP), R3")
 	ins("MOVD R0, R4")
-	for i := 5; i <= 11; i++ {
+	for i := 5; i < 4+R; i++ {
 		ins("ADD R1, R%d, R%d", i-1, i)
 	}
-	label("packA8_loop")
-	for r := 0; r < 8; r++ {
+	label(name + "_loop")
+	for r := 0; r < R; r++ {
 		ins("VLD1.P 16(R%d), [V%d.S4]", 4+r, r)
 	}
-	for h := 0; h < 2; h++ {
+	g := R / 4
+	for h := 0; h < g; h++ {
 		r := 4 * h
-		ins("VTRN1 V%d.S4, V%d.S4, V16.S4", r+1, r)
-		ins("VTRN2 V%d.S4, V%d.S4, V17.S4", r+1, r)
-		ins("VTRN1 V%d.S4, V%d.S4, V18.S4", r+3, r+2)
-		ins("VTRN2 V%d.S4, V%d.S4, V19.S4", r+3, r+2)
-		ins("VTRN1 V18.D2, V16.D2, V%d.D2", 20+h)
-		ins("VTRN1 V19.D2, V17.D2, V%d.D2", 22+h)
-		ins("VTRN2 V18.D2, V16.D2, V%d.D2", 24+h)
-		ins("VTRN2 V19.D2, V17.D2, V%d.D2", 26+h)
+		ins("VTRN1 V%d.S4, V%d.S4, V28.S4", r+1, r)
+		ins("VTRN2 V%d.S4, V%d.S4, V29.S4", r+1, r)
+		ins("VTRN1 V%d.S4, V%d.S4, V30.S4", r+3, r+2)
+		ins("VTRN2 V%d.S4, V%d.S4, V31.S4", r+3, r+2)
+		ins("VTRN1 V30.D2, V28.D2, V%d.D2", 16+0*g+h)
+		ins("VTRN1 V31.D2, V29.D2, V%d.D2", 16+1*g+h)
+		ins("VTRN2 V30.D2, V28.D2, V%d.D2", 16+2*g+h)
+		ins("VTRN2 V31.D2, V29.D2, V%d.D2", 16+3*g+h)
 	}
-	ins("VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R3)")
-	ins("VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R3)")
+	for v := 16; v < 16+R; v += 4 {
+		ins("VST1.P [V%d.S4, V%d.S4, V%d.S4, V%d.S4], 64(R3)", v, v+1, v+2, v+3)
+	}
 	ins("SUBS $1, R2, R2")
-	ins("BNE packA8_loop")
+	ins("BNE %s_loop", name)
 	ins("RET")
 }
 
@@ -502,7 +508,8 @@ func main() {
 	flag.Parse()
 	buf.WriteString("// Code generated by gen_float.go; DO NOT EDIT.\n\n//go:build arm64 && !purego\n\n#include \"textflag.h\"\n")
 	gemm()
-	packA()
+	pack("packA8", 8)
+	pack("packB12", 12)
 	floatMath()
 	elementwise()
 	lnStats()
