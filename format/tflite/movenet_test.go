@@ -15,6 +15,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/format/tflite"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
+	"github.com/edgeinfer/edgeinfer/quant"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
@@ -140,6 +141,9 @@ func TestMoveNet(t *testing.T) {
 	in := m.Tensors[m.Inputs[0]]
 	if in.DType != format.UInt8 || in.Quant == nil || in.Quant.Scale[0] != 1 || in.Quant.ZeroPoint[0] != 0 {
 		t.Fatalf("input %q: %v %v, want raw uint8 (scale 1, zero point 0)", in.Name, in.DType, in.Quant)
+	}
+	if m.Rounding != quant.RoundXNNPACK {
+		t.Fatalf("rounding %v, want XNNPACK's int8 arithmetic (the raw uint8 input does not make it a legacy uint8 model)", m.Rounding)
 	}
 	if pp := m.Preprocess; pp == nil || pp.Width != 192 || pp.Height != 192 || pp.Scale != 1 || pp.Mean[0] != 0 {
 		t.Fatalf("preprocessing %+v, want 192×192 with the byte as it is", pp)
