@@ -271,6 +271,16 @@ func (l *Loop) govern() error {
 	return nil
 }
 
+// ClassMap returns the class of every pixel of the last frame's class map,
+// row-major h×w, for a segmentation model (nil otherwise). It is valid
+// until the next Step.
+func (l *Loop) ClassMap() (classes []int32, h, w int) {
+	if l.dec == nil || l.dec.task != format.TaskSegment {
+		return nil, 0, 0
+	}
+	return l.dec.ClassMap()
+}
+
 // process converts the current frame, runs the model and fills l.res.
 func (l *Loop) process() error {
 	if err := l.prepare(); err != nil {

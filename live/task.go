@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"image/color"
 	"strconv"
 
 	"github.com/edgeinfer/edgeinfer/format"
@@ -34,6 +35,10 @@ var COCOKeypoints = [17]string{
 	"left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
 	"left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
 }
+
+// PoseMinScore is the least score of a keypoint an overlay draws (and of
+// both ends of a limb): the CLI's and the live page's.
+const PoseMinScore = 0.3
 
 // COCOLimbs are the pairs of COCO keypoints (indices into COCOKeypoints)
 // joined in a drawn skeleton.
@@ -225,4 +230,23 @@ func argmax[T int8 | uint8 | float32](dst []int32, v []T, classes, cs, ps int) {
 		}
 		dst[p] = int32(bi)
 	}
+}
+
+// MaskColor is class c's colour in a segmentation overlay, not
+// premultiplied: Pascal VOC's palette (the bits of c spread over the high
+// bits of red, green and blue, so every class below 256 has its own
+// colour) at alpha 140 of 255; class 0, VOC's background, is transparent.
+// The CLI's overlays and the live page's mask use it.
+func MaskColor(c int32) color.NRGBA {
+	if c == 0 {
+		return color.NRGBA{}
+	}
+	var rgb [3]uint8
+	for j := 0; c > 0 && j < 8; j++ {
+		for ch := 0; ch < 3; ch++ {
+			rgb[ch] |= uint8(c>>ch&1) << (7 - j)
+		}
+		c >>= 3
+	}
+	return color.NRGBA{R: rgb[0], G: rgb[1], B: rgb[2], A: 140}
 }

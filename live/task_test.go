@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"image/color"
 	"math"
 	"math/rand"
 	"strings"
@@ -223,4 +224,22 @@ func TestLoopTasks(t *testing.T) {
 	if err := l.Run(context.Background(), 1, func(*Result) error { return nil }, func(error) {}); !errors.Is(err, format.ErrInvalid) {
 		t.Errorf("pose loop on a segmentation model: %v, want ErrInvalid", err)
 	}
+}
+
+func TestMaskColors(t *testing.T) {
+	// Pascal VOC's palette: aeroplane, bicycle, bird, person; background
+	// transparent.
+	for c, want := range map[int32]color.NRGBA{0: {}, 1: {128, 0, 0, 140}, 2: {0, 128, 0, 140}, 3: {128, 128, 0, 140}, 15: {192, 128, 128, 140}} {
+		if got := MaskColor(c); got != want {
+			t.Errorf("class %d colour %v, want %v", c, got, want)
+		}
+	}
+	seen := map[color.NRGBA]int32{}
+	for c := int32(1); c < 256; c++ {
+		if d, dup := seen[MaskColor(c)]; dup {
+			t.Errorf("classes %d and %d share a colour", d, c)
+		}
+		seen[MaskColor(c)] = c
+	}
+	MaskColor(1 << 30) // no shift out of range
 }

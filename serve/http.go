@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -21,10 +22,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgeinfer/edgeinfer/camera"
+	"github.com/edgeinfer/edgeinfer/live"
 )
 
 //go:embed page.html
-var pageHTML []byte
+var pageSource string
+
+// pageHTML is the page with what it draws a pose by: the keypoint pairs
+// joined in the skeleton and the least score drawn, the CLI overlay's.
+var pageHTML = func() []byte {
+	pose, err := json.Marshal(struct {
+		Limbs    [][2]int `json:"limbs"`
+		MinScore float64  `json:"min_score"`
+	}{live.COCOLimbs[:], live.PoseMinScore})
+	if err != nil {
+		panic(err)
+	}
+	const slot = `<script type="application/json" id="pose">{}</script>`
+	if !strings.Contains(pageSource, slot) {
+		panic("serve: page.html lost its pose slot")
+	}
+	return []byte(strings.Replace(pageSource, slot, strings.Replace(slot, "{}", string(pose), 1), 1))
+}()
 
 // maxEventClients bounds the open /events streams.
 const maxEventClients = 16
@@ -41,6 +60,9 @@ type httpServer struct {
 	jpg    []byte
 	jpgSeq uint64
 	jpgOK  bool
+	png    []byte // the class map of frame pngSeq as /mask.png
+	pngSeq uint64
+	pngOK  bool
 	rgb    []byte
 	scr    camera.Scratch
 	done   chan struct{} // closed at shutdown: ends the event streams
@@ -60,6 +82,7 @@ func newHTTPServer(s *Service, addr, token string) (*httpServer, net.Listener, e
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /events", h.events)
 	mux.HandleFunc("GET /frame.jpg", h.frame)
+	mux.HandleFunc("GET /mask.png", h.mask)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /api/status", h.status)
@@ -108,7 +131,7 @@ func (h *httpServer) guard(next http.Handler) http.Handler {
 			http.Error(w, "no request bodies here", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if r.URL.RawQuery != "" && r.URL.Path != "/frame.jpg" {
+		if r.URL.RawQuery != "" && r.URL.Path != "/frame.jpg" && r.URL.Path != "/mask.png" {
 			http.Error(w, "no query parameters here", http.StatusBadRequest)
 			return
 		}
@@ -212,6 +235,53 @@ func (h *httpServer) frame(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("X-Frame-Seq", strconv.FormatUint(seq, 10))
 	w.Write(b)
+}
+
+// mask serves the class map of the newest kept frame (a segmentation
+// model's) as a PNG of the map's own size, each class in live.MaskColor,
+// background transparent: the page stretches it over the part of the
+// frame the model saw.
+func (h *httpServer) mask(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); len(q) > 1 || (len(q) == 1 && !q.Has("seq")) {
+		http.Error(w, "the only query parameter is seq (ignored; it defeats caches)", http.StatusBadRequest)
+		return
+	}
+	b, seq, err := h.maskPNG()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("X-Frame-Seq", strconv.FormatUint(seq, 10))
+	w.Write(b)
+}
+
+func (h *httpServer) maskPNG() ([]byte, uint64, error) {
+	s := h.s
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.mu.Lock()
+	seq, mh, mw := s.picSeq, s.picMapH, s.picMapW
+	if len(s.picMap) == 0 {
+		s.mu.Unlock()
+		return nil, 0, errors.New("no class map: the model is not a segmentation model, or no frame yet")
+	}
+	if h.pngOK && seq == h.pngSeq {
+		s.mu.Unlock()
+		return h.png, seq, nil
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, mw, mh))
+	for i, c := range s.picMap {
+		k := live.MaskColor(c)
+		copy(img.Pix[4*i:4*i+4], []byte{k.R, k.G, k.B, k.A})
+	}
+	s.mu.Unlock()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, 0, err
+	}
+	h.png, h.pngSeq, h.pngOK = buf.Bytes(), seq, true
+	return h.png, seq, nil
 }
 
 // picture encodes the newest kept frame (once per frame).

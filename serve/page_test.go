@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"log"
@@ -18,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeinfer/edgeinfer/camera"
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/internal/tasktest"
+	"github.com/edgeinfer/edgeinfer/live"
+	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/serve/servetest"
 )
 
@@ -208,4 +214,119 @@ func TestPageDrawsKeptPatches(t *testing.T) {
 		t.Errorf("left of the window the page shows %d,%d,%d, the frame is %d,%d,%d", r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8)
 	}
 	t.Logf("kept %v of 16: %d dropped patches dimmed", latest.Kept, dark)
+}
+
+// taskService runs a service on a tasktest model (its task decoded by the
+// loop) and camera uri, and returns its address.
+func taskService(t *testing.T, m *format.Model, uri string) string {
+	t.Helper()
+	it, err := runtime.New(m, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(it.Close)
+	src, err := camera.Open(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	target, err := camera.TargetFor(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs servetest.LogBuffer
+	svc, err := New(Config{
+		Device: "cam1", Version: "test", Model: ModelInfo{Name: m.Name, SHA256: strings.Repeat("cd", 32)},
+		HTTPAddr: "127.0.0.1:0", Log: log.New(&logs, "", 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runService(t, svc, &live.Loop{Source: src, Interp: it, Target: target}, &logs)
+	return "http://" + svc.HTTPAddr()
+}
+
+// For a pose model the page draws every keypoint scored at least
+// live.PoseMinScore (and no other) where the result puts it, in the part
+// of the frame the model saw.
+func TestPageDrawsPose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium; runs without -short")
+	}
+	base := taskService(t, tasktest.Pose(32, 32, false, format.TaskPose), "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=40&g=60&b=200")
+	latest := latestResult(t, base)
+	if len(latest.Keypoints) != 17 || len(latest.Window) != 4 {
+		t.Fatalf("result: %d keypoints, window %v", len(latest.Keypoints), latest.Window)
+	}
+	dom, img := pageInChromium(t, base+"/")
+	sure := 0
+	for _, k := range latest.Keypoints {
+		if k.Score >= live.PoseMinScore {
+			sure++
+		}
+	}
+	if want := fmt.Sprintf(`data-keypoints="%d of 17"`, sure); !strings.Contains(dom, want) {
+		t.Errorf("the page's overlay does not say %s:\n%s", want, dom)
+	}
+	// The image box is 640×480 at the top left; the window maps onto it.
+	w := latest.Window
+	for _, k := range latest.Keypoints {
+		x := int(640 * (w[0] + float64(k.X)*(w[2]-w[0])))
+		y := int(480 * (w[1] + float64(k.Y)*(w[3]-w[1])))
+		r, g, b, _ := img.At(x, y).RGBA()
+		drawn := r>>8 > 230 && g>>8 < 30 && b>>8 > 230 // the joints' magenta
+		if drawn != (k.Score >= live.PoseMinScore) {
+			t.Errorf("keypoint %s (score %.2f) at (%d,%d): pixel %d,%d,%d, drawn %v", k.Name, k.Score, x, y, r>>8, g>>8, b>>8, drawn)
+		}
+	}
+	t.Logf("%d of 17 keypoints drawn", sure)
+}
+
+// For a segmentation model the page tints the part of the frame the model
+// saw with its class map (/mask.png: class 1 everywhere here, as green
+// dominates the frame) and leaves the rest of the frame as it is.
+func TestPageDrawsMask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium; runs without -short")
+	}
+	base := taskService(t, tasktest.Segment(32, 32, "map", format.TaskSegment), "synthetic:solid?w=160&h=120&fmt=YUYV&fps=30&r=40&g=200&b=60")
+	latest := latestResult(t, base)
+	if len(latest.Classes) != 1 || latest.Classes[0].Index != 1 || latest.Classes[0].Share != 1 {
+		t.Fatalf("result classes %+v, want class 1 on every pixel", latest.Classes)
+	}
+	_, pb := get(t, base+"/mask.png", "")
+	mask, err := png.Decode(bytes.NewReader(pb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := mask.Bounds(); b.Dx() != 32 || b.Dy() != 32 {
+		t.Fatalf("/mask.png is %v, want the 32×32 class map", b)
+	}
+	if got, want := color.NRGBAModel.Convert(mask.At(5, 5)), live.MaskColor(1); got != want {
+		t.Fatalf("/mask.png pixel %v, want class 1's %v", got, want)
+	}
+	fr, fg, fb, _ := servedFrame(t, base).At(80, 60).RGBA()
+	dom, img := pageInChromium(t, base+"/")
+	if !strings.Contains(dom, `data-mask="32x32"`) {
+		t.Errorf("the page drew no 32×32 mask:\n%s", dom)
+	}
+	k := live.MaskColor(1)
+	tint := func(f uint32, c uint8) uint32 {
+		return uint32((int(f>>8)*(255-int(k.A))+int(c)*int(k.A)+127)/255) << 8
+	}
+	w := latest.Window
+	for _, p := range []image.Point{{int(640 * (w[0] + 0.5*(w[2]-w[0]))), 300}, {int(640*w[2]) - 20, 400}} {
+		r, g, b, _ := img.At(p.X, p.Y).RGBA()
+		if !near(r, tint(fr, k.R)) || !near(g, tint(fg, k.G)) || !near(b, tint(fb, k.B)) {
+			t.Errorf("pixel %v inside the window is %d,%d,%d; the frame %d,%d,%d tinted by class 1 is %d,%d,%d", p, r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8, tint(fr, k.R)>>8, tint(fg, k.G)>>8, tint(fb, k.B)>>8)
+		}
+	}
+	if x := int(640*w[0]) - 30; x > 0 {
+		if r, g, b, _ := img.At(x, 300).RGBA(); !near(r, fr) || !near(g, fg) || !near(b, fb) {
+			t.Errorf("left of the window the page shows %d,%d,%d, the frame is %d,%d,%d", r>>8, g>>8, b>>8, fr>>8, fg>>8, fb>>8)
+		}
+	}
+	if _, b := get(t, base+"/mask.png?x=1", ""); !bytes.Contains(b, []byte("only query parameter")) {
+		t.Errorf("/mask.png?x=1: %s", b)
+	}
 }

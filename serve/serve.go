@@ -141,6 +141,9 @@ type Service struct {
 	budget     boards.Budget
 	pic        camera.Frame // the newest frame kept for /frame.jpg
 	picSeq     uint64
+	picMap     []int32 // its class map (segmentation models; /mask.png)
+	picMapH    int
+	picMapW    int
 	subs       map[chan []byte]struct{}
 	model      ModelInfo // the model running now
 	lastUpdate *UpdateJSON
@@ -387,6 +390,8 @@ func (s *Service) emit(r *live.Result) error {
 	if keepPic {
 		s.pic.CopyFrom(s.loop.Frame())
 		s.picSeq = r.Seq
+		cm, h, w := s.loop.ClassMap()
+		s.picMap, s.picMapH, s.picMapW = append(s.picMap[:0], cm...), h, w
 	}
 	for c := range s.subs {
 		select {

@@ -136,11 +136,11 @@ func runCamera(it *runtime.Interpreter, labels []string, top int, task format.Ta
 		if r.Keypoints != nil {
 			n := 0
 			for _, k := range r.Keypoints {
-				if k.Score >= poseMinScore {
+				if k.Score >= live.PoseMinScore {
 					n++
 				}
 			}
-			fmt.Fprintf(stdout, " | pose: %d of %d keypoints scored ≥ %.2f", n, len(r.Keypoints), poseMinScore)
+			fmt.Fprintf(stdout, " | pose: %d of %d keypoints scored ≥ %.2f", n, len(r.Keypoints), live.PoseMinScore)
 		}
 		for i, c := range r.Classes {
 			if i == top {

@@ -33,10 +33,6 @@ func chooseTask(m *format.Model, flagValue string) (format.Task, error) {
 	return task, nil
 }
 
-// poseMinScore is the least score of a keypoint an overlay draws (and of
-// both ends of a limb).
-const poseMinScore = 0.3
-
 // Overlay colours: limbs, keypoints.
 var (
 	overlayLimb  = color.RGBA{R: 0, G: 230, B: 64, A: 255}
@@ -44,7 +40,7 @@ var (
 )
 
 // drawPose draws a skeleton over img: the keypoints whose score is at
-// least poseMinScore as discs, and, for 17 COCO keypoints, the limbs
+// least live.PoseMinScore as discs, and, for 17 COCO keypoints, the limbs
 // between two such keypoints as lines. Keypoint coordinates are fractions
 // of img's size.
 func drawPose(img *image.RGBA, kps []live.Keypoint) {
@@ -55,7 +51,7 @@ func drawPose(img *image.RGBA, kps []live.Keypoint) {
 	if len(kps) == len(live.COCOKeypoints) {
 		for _, l := range live.COCOLimbs {
 			a, c := kps[l[0]], kps[l[1]]
-			if a.Score < poseMinScore || c.Score < poseMinScore {
+			if a.Score < live.PoseMinScore || c.Score < live.PoseMinScore {
 				continue
 			}
 			ax, ay := at(a)
@@ -64,7 +60,7 @@ func drawPose(img *image.RGBA, kps []live.Keypoint) {
 		}
 	}
 	for _, k := range kps {
-		if k.Score >= poseMinScore {
+		if k.Score >= live.PoseMinScore {
 			x, y := at(k)
 			drawLine(img, x, y, x, y, 1.5*th, overlayJoint)
 		}
@@ -95,28 +91,10 @@ func drawLine(img *image.RGBA, x0, y0, x1, y1, r float64, c color.RGBA) {
 	}
 }
 
-// maskAlpha is the weight, out of 255, of a class's colour over the photo
-// in a segmentation overlay.
-const maskAlpha = 140
-
-// classColor is class c's colour in a segmentation overlay: Pascal VOC's
-// palette (the bits of c spread over the high bits of red, green and
-// blue), which gives every class below 256 its own colour.
-func classColor(c int32) color.RGBA {
-	var rgb [3]uint8
-	for j := 0; c > 0 && j < 8; j++ {
-		for ch := 0; ch < 3; ch++ {
-			rgb[ch] |= uint8(c>>ch&1) << (7 - j)
-		}
-		c >>= 3
-	}
-	return color.RGBA{R: rgb[0], G: rgb[1], B: rgb[2], A: 255}
-}
-
 // drawMask tints img with a class map of h×w cells stretched over it
 // (nearest cell): each pixel whose class is not 0 (Pascal VOC's
-// background) becomes (photo·(255 − maskAlpha) + colour·maskAlpha) / 255,
-// rounded; class 0 leaves the photo as it is.
+// background) becomes (photo·(255 − α) + colour·α) / 255, rounded, with
+// live.MaskColor's colour and α; class 0 leaves the photo as it is.
 func drawMask(img *image.RGBA, classes []int32, h, w int) {
 	b := img.Bounds()
 	ow, oh := b.Dx(), b.Dy()
@@ -127,9 +105,9 @@ func drawMask(img *image.RGBA, classes []int32, h, w int) {
 			if c == 0 {
 				continue
 			}
-			k := classColor(c)
+			k := live.MaskColor(c)
 			p := img.RGBAAt(b.Min.X+x, b.Min.Y+y)
-			mix := func(a, b uint8) uint8 { return uint8((int(a)*(255-maskAlpha) + int(b)*maskAlpha + 127) / 255) }
+			mix := func(a, b uint8) uint8 { return uint8((int(a)*(255-int(k.A)) + int(b)*int(k.A) + 127) / 255) }
 			img.SetRGBA(b.Min.X+x, b.Min.Y+y, color.RGBA{R: mix(p.R, k.R), G: mix(p.G, k.G), B: mix(p.B, k.B), A: 255})
 		}
 	}

@@ -95,7 +95,7 @@ func TestRunPose(t *testing.T) {
 		at := func(y, x float32) color.RGBA { return rgbaAt(img, int(x*224), int(y*224)) }
 		for i, w := range tasktest.Keypoints {
 			want := overlayJoint
-			if w[2] < poseMinScore { // left ear 0.10, right ankle 0.05
+			if w[2] < live.PoseMinScore { // left ear 0.10, right ankle 0.05
 				want = gray
 			}
 			if got := at(w[0], w[1]); got != want {
@@ -182,26 +182,9 @@ func tinted(p color.RGBA, c int32) color.RGBA {
 	if c == 0 {
 		return p
 	}
-	k := classColor(c)
-	mix := func(a, b uint8) uint8 { return uint8((int(a)*(255-maskAlpha) + int(b)*maskAlpha + 127) / 255) }
+	k := live.MaskColor(c)
+	mix := func(a, b uint8) uint8 { return uint8((int(a)*(255-int(k.A)) + int(b)*int(k.A) + 127) / 255) }
 	return color.RGBA{R: mix(p.R, k.R), G: mix(p.G, k.G), B: mix(p.B, k.B), A: 255}
-}
-
-func TestClassColors(t *testing.T) {
-	// Pascal VOC's palette: background, aeroplane, bicycle, bird, person.
-	for c, want := range map[int32]color.RGBA{0: {0, 0, 0, 255}, 1: {128, 0, 0, 255}, 2: {0, 128, 0, 255}, 3: {128, 128, 0, 255}, 15: {192, 128, 128, 255}} {
-		if got := classColor(c); got != want {
-			t.Errorf("class %d colour %v, want %v", c, got, want)
-		}
-	}
-	seen := map[color.RGBA]int32{}
-	for c := int32(0); c < 256; c++ {
-		if d, dup := seen[classColor(c)]; dup {
-			t.Errorf("classes %d and %d share a colour", d, c)
-		}
-		seen[classColor(c)] = c
-	}
-	classColor(1 << 30) // no shift out of range
 }
 
 func TestTaskUsageErrors(t *testing.T) {
@@ -417,7 +400,7 @@ func TestRunMoveNet(t *testing.T) {
 		t.Fatalf("overlay %v, want 384×384 (192×192 scaled by 2)", b)
 	}
 	for _, k := range res.Keypoints {
-		if got := rgbaAt(img, int(k.X*384), int(k.Y*384)); (got == overlayJoint) != (k.Score >= poseMinScore) {
+		if got := rgbaAt(img, int(k.X*384), int(k.Y*384)); (got == overlayJoint) != (k.Score >= live.PoseMinScore) {
 			t.Errorf("%s (score %.3f): overlay pixel %v", k.Name, k.Score, got)
 		}
 	}
