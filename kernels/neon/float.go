@@ -238,7 +238,7 @@ func PackConvFloat(p *kernels.ConvParams, w []float32) *PackedF32 {
 
 // Conv2DFloat is ref.Conv2DFloat with weights packed by PackConvFloat,
 // within the tolerance above, over im2col rows (kernels.Im2col) built a
-// multiple of 8 pixels at a time where K allows.
+// multiple of 8 pixels at a time where K allows, across output rows.
 func Conv2DFloat(p *kernels.ConvParams, x []float32, w *PackedF32, out []float32) {
 	Cin, Cout, OW := p.Cin, p.Cout, p.OW
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
@@ -255,12 +255,16 @@ func Conv2DFloat(p *kernels.ConvParams, x []float32, w *PackedF32, out []float32
 	if px > mrF {
 		px &^= mrF - 1
 	}
-	for r := p.RowLo; r < p.RowHi; r++ {
-		for ow0 := 0; ow0 < OW; ow0 += px {
-			cnt := min(px, OW-ow0)
-			kernels.Im2col(p, x, r, ow0, cnt, buf[:cnt*K])
-			o := (r*OW + ow0) * Cout
-			runF32(w, buf[:cnt*K], K, cnt, out[o:o+cnt*Cout], Cout, p.ActMin, p.ActMax)
+	// Batches of px output pixels in order, across output rows, so that
+	// every GEMM but the last has whole 8-row tiles.
+	for p0, end := p.RowLo*OW, p.RowHi*OW; p0 < end; p0 += px {
+		cnt := min(px, end-p0)
+		for i := 0; i < cnt; {
+			r, ow := (p0+i)/OW, (p0+i)%OW
+			n := min(OW-ow, cnt-i)
+			kernels.Im2col(p, x, r, ow, n, buf[i*K:(i+n)*K])
+			i += n
 		}
+		runF32(w, buf[:cnt*K], K, cnt, out[p0*Cout:(p0+cnt)*Cout], Cout, p.ActMin, p.ActMax)
 	}
 }

@@ -780,7 +780,6 @@ geluF32_loop:
 	WORD $0x6e21dc24 // fmul v4.4s, v1.4s, v1.4s
 	WORD $0x6ea0f884 // fneg v4.4s, v4.4s
 	WORD $0x4e2af484 // fmax v4.4s, v4.4s, v10.4s
-	WORD $0x4eabf484 // fmin v4.4s, v4.4s, v11.4s
 	WORD $0x6e2cdc85 // fmul v5.4s, v4.4s, v12.4s
 	WORD $0x4e2188a5 // frintn v5.4s, v5.4s
 	VFMLS V13.S4, V5.S4, V4.S4 // x −= n·C1
@@ -813,19 +812,37 @@ geluF32_loop:
 	BNE geluF32_loop
 	RET
 
-// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values.
+// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values
+// (n4 ≥ 1), 16 at a time into four vectors, then the rest one by one.
 TEXT ·maxF32(SB), NOSPLIT, $0-20
 	MOVD x+0(FP), R0
 	MOVD n4+8(FP), R2
-	VLD1.P 16(R0), [V0.S4]
-	SUBS $1, R2, R2
-	BEQ maxF32_done
+	VLD1 (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	LSR $2, R2, R3
+	CBZ R3, maxF32_one
 maxF32_loop:
-	VLD1.P 16(R0), [V1.S4]
-	WORD $0x4e21f400 // fmax v0.4s, v0.4s, v1.4s
-	SUBS $1, R2, R2
+	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x4e24f400 // fmax v0.4s, v0.4s, v4.4s
+	WORD $0x4e25f421 // fmax v1.4s, v1.4s, v5.4s
+	WORD $0x4e26f442 // fmax v2.4s, v2.4s, v6.4s
+	WORD $0x4e27f463 // fmax v3.4s, v3.4s, v7.4s
+	SUBS $1, R3, R3
 	BNE maxF32_loop
+maxF32_one:
+	ANDS $3, R2, R2
+	BEQ maxF32_done
+maxF32_rest:
+	VLD1.P 16(R0), [V4.S4]
+	WORD $0x4e24f400 // fmax v0.4s, v0.4s, v4.4s
+	SUBS $1, R2, R2
+	BNE maxF32_rest
 maxF32_done:
+	WORD $0x4e21f400 // fmax v0.4s, v0.4s, v1.4s
+	WORD $0x4e23f442 // fmax v2.4s, v2.4s, v3.4s
+	WORD $0x4e22f400 // fmax v0.4s, v0.4s, v2.4s
 	WORD $0x6e30f800 // fmaxv s0, v0.4s
 	FMOVS F0, ret+16(FP)
 	RET
@@ -860,7 +877,6 @@ expSumF32_loop:
 	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
 	WORD $0x4ea5d400 // fsub v0.4s, v0.4s, v5.4s
 	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
-	WORD $0x4eabf400 // fmin v0.4s, v0.4s, v11.4s
 	WORD $0x6e2cdc01 // fmul v1.4s, v0.4s, v12.4s
 	WORD $0x4e218821 // frintn v1.4s, v1.4s
 	VFMLS V13.S4, V1.S4, V0.S4 // x −= n·C1
@@ -891,18 +907,34 @@ expSumF32_loop:
 	FMOVS F0, ret+40(FP)
 	RET
 
-// func scaleF32(x *float32, n4 int, s float32): x ·= s.
+// func scaleF32(x *float32, n4 int, s float32): x ·= s, 16 at a time, then
+// the rest one by one.
 TEXT ·scaleF32(SB), NOSPLIT, $0-20
 	MOVD x+0(FP), R0
 	MOVD n4+8(FP), R2
 	MOVD $s+16(FP), R3
-	VLD1R (R3), [V1.S4]
+	VLD1R (R3), [V16.S4]
+	LSR $2, R2, R3
+	CBZ R3, scaleF32_one
 scaleF32_loop:
+	VLD1 (R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s
+	WORD $0x6e30dc21 // fmul v1.4s, v1.4s, v16.4s
+	WORD $0x6e30dc42 // fmul v2.4s, v2.4s, v16.4s
+	WORD $0x6e30dc63 // fmul v3.4s, v3.4s, v16.4s
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	SUBS $1, R3, R3
+	BNE scaleF32_loop
+scaleF32_one:
+	ANDS $3, R2, R2
+	BEQ scaleF32_done
+scaleF32_rest:
 	VLD1 (R0), [V0.S4]
-	WORD $0x6e21dc00 // fmul v0.4s, v0.4s, v1.4s
+	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s
 	VST1.P [V0.S4], 16(R0)
 	SUBS $1, R2, R2
-	BNE scaleF32_loop
+	BNE scaleF32_rest
+scaleF32_done:
 	RET
 
 // func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)

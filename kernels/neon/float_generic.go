@@ -73,7 +73,7 @@ func exp32(x float32, k *mathConsts) float32 {
 	if x != x {
 		return x
 	}
-	x = min(max(x, k[0]), k[1])
+	x = max(x, k[0]) // x ≤ 0: no upper clamp
 	n := float32(math.RoundToEven(float64(x * k[2])))
 	x = fma32(-n, k[3], x)
 	x = fma32(-n, k[4], x)

@@ -252,12 +252,13 @@ func loadConsts(k, n int) {
 // copyV sets Vd = Vs.
 func copyV(s, d int) { ins("VORR V%d.B16, V%d.B16, V%d.B16", s, s, d) }
 
-// exp sets Vx = e^x lane by lane (clobbers t0…t2): Cephes' range
-// reduction and degree-6 polynomial with fused multiply-adds, the
-// operations of kernels/x86's EXP in the same order.
+// exp sets Vx = e^x lane by lane for x ≤ 0 (clobbers t0…t2): Cephes'
+// range reduction and degree-6 polynomial with fused multiply-adds, the
+// operations of kernels/x86's EXP in the same order (whose clamp at 88.4
+// never acts on such x).
 func exp(x, t0, t1, t2 int) {
 	word("fmax v%d.4s, v%d.4s, v%d.4s", x, x, cLo)
-	word("fmin v%d.4s, v%d.4s, v%d.4s", x, x, cHi)
+	// No upper clamp: both callers pass x ≤ 0 (−z², β·x − max β·x) or NaN.
 	word("fmul v%d.4s, v%d.4s, v%d.4s", t0, x, cLog2e)
 	word("frintn v%d.4s, v%d.4s", t0, t0)
 	ins("VFMLS V%d.S4, V%d.S4, V%d.S4 // x −= n·C1", cC1, t0, x)
@@ -323,19 +324,36 @@ func floatMath() {
 	ins("BNE geluF32_loop")
 	ins("RET")
 
-	buf.WriteString("\n// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values.\n")
+	buf.WriteString("\n// func maxF32(x *float32, n4 int) float32: the largest of n4·4 values\n")
+	buf.WriteString("// (n4 ≥ 1), 16 at a time into four vectors, then the rest one by one.\n")
 	buf.WriteString("TEXT ·maxF32(SB), NOSPLIT, $0-20\n")
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD n4+8(FP), R2")
-	ins("VLD1.P 16(R0), [V0.S4]")
-	ins("SUBS $1, R2, R2")
-	ins("BEQ maxF32_done")
+	ins("VLD1 (R0), [V0.S4]")
+	for i := 1; i < 4; i++ {
+		ins("VORR V0.B16, V0.B16, V%d.B16", i)
+	}
+	ins("LSR $2, R2, R3")
+	ins("CBZ R3, maxF32_one")
 	label("maxF32_loop")
-	ins("VLD1.P 16(R0), [V1.S4]")
-	word("fmax v0.4s, v0.4s, v1.4s")
-	ins("SUBS $1, R2, R2")
+	ins("VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 4; i++ {
+		word("fmax v%d.4s, v%d.4s, v%d.4s", i, i, 4+i)
+	}
+	ins("SUBS $1, R3, R3")
 	ins("BNE maxF32_loop")
+	label("maxF32_one")
+	ins("ANDS $3, R2, R2")
+	ins("BEQ maxF32_done")
+	label("maxF32_rest")
+	ins("VLD1.P 16(R0), [V4.S4]")
+	word("fmax v0.4s, v0.4s, v4.4s")
+	ins("SUBS $1, R2, R2")
+	ins("BNE maxF32_rest")
 	label("maxF32_done")
+	word("fmax v0.4s, v0.4s, v1.4s")
+	word("fmax v2.4s, v2.4s, v3.4s")
+	word("fmax v0.4s, v0.4s, v2.4s")
 	word("fmaxv s0, v0.4s")
 	ins("FMOVS F0, ret+16(FP)")
 	ins("RET")
@@ -367,18 +385,33 @@ func floatMath() {
 	ins("FMOVS F0, ret+40(FP)")
 	ins("RET")
 
-	buf.WriteString("\n// func scaleF32(x *float32, n4 int, s float32): x ·= s.\n")
+	buf.WriteString("\n// func scaleF32(x *float32, n4 int, s float32): x ·= s, 16 at a time, then\n")
+	buf.WriteString("// the rest one by one.\n")
 	buf.WriteString("TEXT ·scaleF32(SB), NOSPLIT, $0-20\n")
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD n4+8(FP), R2")
 	ins("MOVD $s+16(FP), R3")
-	ins("VLD1R (R3), [V1.S4]")
+	ins("VLD1R (R3), [V16.S4]")
+	ins("LSR $2, R2, R3")
+	ins("CBZ R3, scaleF32_one")
 	label("scaleF32_loop")
+	ins("VLD1 (R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	for i := 0; i < 4; i++ {
+		word("fmul v%d.4s, v%d.4s, v16.4s", i, i)
+	}
+	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE scaleF32_loop")
+	label("scaleF32_one")
+	ins("ANDS $3, R2, R2")
+	ins("BEQ scaleF32_done")
+	label("scaleF32_rest")
 	ins("VLD1 (R0), [V0.S4]")
-	word("fmul v0.4s, v0.4s, v1.4s")
+	word("fmul v0.4s, v0.4s, v16.4s")
 	ins("VST1.P [V0.S4], 16(R0)")
 	ins("SUBS $1, R2, R2")
-	ins("BNE scaleF32_loop")
+	ins("BNE scaleF32_rest")
+	label("scaleF32_done")
 	ins("RET")
 }
 
