@@ -68,7 +68,7 @@ func TestTokenOpKernelSetsAgree(t *testing.T) {
 						sameOps(t, q, fmt.Sprintf("%d threads", threads), got, want)
 					}
 					it := setInterp(t, q, set, 1, tokens, nil)
-					if a := testing.AllocsPerRun(2, func() { _ = it.Invoke() }); a != 0 {
+					if a := invokeAllocs(it); a != 0 {
 						t.Errorf("%.1f allocations per Invoke", a)
 					}
 				})

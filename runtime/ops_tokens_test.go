@@ -48,7 +48,7 @@ func TestTokenVariantsThreadsAndAllocs(t *testing.T) {
 					t.Fatal(err)
 				}
 				outs = append(outs, append([]byte(nil), it.Output(0).Bytes()...))
-				if a := testing.AllocsPerRun(3, func() { _ = it.Invoke() }); a != 0 {
+				if a := invokeAllocs(it); a != 0 {
 					t.Errorf("%s %v: %.1f allocations per Invoke", name, in.DType, a)
 				}
 			}
@@ -114,7 +114,7 @@ func TestTokenBudget(t *testing.T) {
 					t.Fatalf("%+v keep %d: logit %d = %g, want %g (model built for %d)", v, k, i, got[i], want[i], k)
 				}
 			}
-			if a := testing.AllocsPerRun(3, func() { _ = it.Invoke() }); a != 0 {
+			if a := invokeAllocs(it); a != 0 {
 				t.Errorf("keep %d: %.1f allocations per Invoke", k, a)
 			}
 			// FixTokens gives the static model for the same budget.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"math"
 	"math/rand"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
@@ -26,6 +27,14 @@ func build(t testing.TB, name string) (q, f *format.Model) {
 	}
 	cache[name] = [2]*format.Model{q, f}
 	return q, f
+}
+
+// invokeAllocs is the heap allocations per Invoke of it, averaged over 4
+// after a collection: a garbage collection running during a measured
+// Invoke (its mark workers) was seen counted as one allocation of it.
+func invokeAllocs(it *runtime.Interpreter) float64 {
+	goruntime.GC()
+	return testing.AllocsPerRun(4, func() { _ = it.Invoke() })
 }
 
 func newInterp(t testing.TB, m *format.Model, threads int) *runtime.Interpreter {

@@ -273,7 +273,7 @@ func checkBudgets(t *testing.T, name string, m *format.Model, x []float32, max i
 		}
 		last = it.MACs()
 		t.Logf("%s: %d MACs", what, it.MACs())
-		if a := testing.AllocsPerRun(2, func() { _ = it.Invoke() }); a != 0 {
+		if a := invokeAllocs(it); a != 0 {
 			t.Errorf("%s: %.1f allocations per Invoke", what, a)
 		}
 	}

@@ -95,7 +95,7 @@ func TestTokenBudgetImportedViT(t *testing.T) {
 					t.Errorf("%s: %d MACs, FixTokens %d", what, it.MACs(), fit.MACs())
 				}
 				sameTrimmedMACs(t, what, it, fit, m)
-				if a := testing.AllocsPerRun(2, func() { _ = it.Invoke() }); a != 0 {
+				if a := invokeAllocs(it); a != 0 {
 					t.Errorf("%s: %.1f allocations per Invoke", what, a)
 				}
 			}
