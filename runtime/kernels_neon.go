@@ -41,7 +41,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 			neon.SoftmaxInt8(&p, x, out)
 		},
 		LayerNormInt8: func(p kernels.LayerNormParams, x, out []int8) {
-			neon.LayerNormInt8(&p, x, out)
+			neon.LayerNormInt8(path, &p, x, out)
 		},
 		PrepareFC: func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 			pk := neon.PackFC(path, &p, w)

@@ -15,7 +15,9 @@ import (
 // shift folds into the rounding shift without changing a bit), summed with
 // int32 wrap-around, rescaled to the output, offset by the output zero
 // point with saturation and clamped. Where addFast holds (the usual
-// case) each rescale is SQDMULH + SRSHL instead (addInt8Fast). Anything else runs kernels/ref.
+// case) each rescale is SQDMULH + SRSHL instead (addInt8Fast, or
+// addInt8FastNC without the clamp when it is all of int8). Anything else
+// runs kernels/ref.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
 	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() {
@@ -47,13 +49,18 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 			int64(p.OutMult.M), int64(p.OutMult.Shift),
 			int64(p.AZP), int64(p.BZP), int64(p.OutZP), int64(p.ActMin), int64(p.ActMax), ls,
 		}
-		addInt8Fast(&a[0], &b[0], &out[0], n16, &f)
+		// Direct calls: through a function value &f would escape.
+		if p.ActMin <= -128 && p.ActMax >= 127 {
+			addInt8FastNC(&a[0], &b[0], &out[0], n16, &f)
+		} else {
+			addInt8Fast(&a[0], &b[0], &out[0], n16, &f)
+		}
 	} else {
 		addInt8(&a[0], &b[0], &out[0], n16, &q)
 	}
 	if tail != 0 {
 		if fast {
-			addInt8Fast(&ta[0], &tb[0], &to[0], 1, &f)
+			addInt8Fast(&ta[0], &tb[0], &to[0], 1, &f) // with the clamp: any clamp
 		} else {
 			addInt8(&ta[0], &tb[0], &to[0], 1, &q)
 		}

@@ -122,11 +122,12 @@ func divMagic(d uint64) (l int, m uint64) {
 
 // LayerNormInt8 is ref.LayerNormInt8 for rows whose length D is a multiple
 // of 16, at most 2^16 (others run ref): Σq and Σq² of each row summed
-// exactly in NEON (SADDLP/SADALP, SMULL/SADALP), the row's mean and
+// exactly in NEON (v80: SADDLP/SADALP, SMULL/SADALP; dotprod: SDOT with
+// ones and with the row itself), the row's mean and
 // reciprocal standard deviation by ref.LayerNormRowScale, and the affine
 // step 16 elements at a time in ref's float32 operations, each rounded on
 // its own, and ref's rounding and clamp (see genLayerNorm).
-func LayerNormInt8(p *kernels.LayerNormParams, x, out []int8) {
+func LayerNormInt8(path Path, p *kernels.LayerNormParams, x, out []int8) {
 	d := p.D
 	if d%16 != 0 || d > 1<<16 || d <= 0 {
 		ref.LayerNormInt8(p, x, out)
@@ -137,7 +138,11 @@ func LayerNormInt8(p *kernels.LayerNormParams, x, out []int8) {
 	mr := [4]float32{2: -128, 3: 127}
 	for r := range p.Rows {
 		row := x[r*d : (r+1)*d]
-		lnStats(&row[0], d/16, &res)
+		if path == DotProd {
+			lnStatsDot(&row[0], d/16, &res)
+		} else {
+			lnStats(&row[0], d/16, &res)
+		}
 		s := int64(res[0]) + int64(res[1]) + int64(res[2]) + int64(res[3])
 		ss := int64(res[4]) + int64(res[5]) + int64(res[6]) + int64(res[7])
 		mr[0], mr[1] = ref.LayerNormRowScale(p, s, ss)

@@ -31,6 +31,11 @@ func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
 //go:noescape
 func lnStats(x *int8, n16 int, res *[8]int32)
 
+// lnStatsDot is lnStats with SDOT (FEAT_DotProd).
+//
+//go:noescape
+func lnStatsDot(x *int8, n16 int, res *[8]int32)
+
 // lnRow writes the n16·16 outputs of one LayerNorm row; mr holds the
 // row's mean and reciprocal standard deviation, then −128 and 127.
 //

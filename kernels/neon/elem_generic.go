@@ -68,6 +68,9 @@ func lnStats(x *int8, n16 int, res *[8]int32) {
 	}
 }
 
+// lnStatsDot is the Go twin of the SDOT row-sum kernel.
+func lnStatsDot(x *int8, n16 int, res *[8]int32) { lnStats(x, n16, res) }
+
 // lnRow is the Go twin of the affine kernel: the same float32 operations,
 // each rounded on its own (the explicit conversions keep the compiler
 // from fusing a multiply-add), FMAXNM/FMINNM's clamp (a NaN becomes the

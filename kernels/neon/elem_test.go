@@ -3,6 +3,7 @@ package neon
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -192,9 +193,30 @@ func TestElemNoAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per run", n)
 	}
+	// Add: the general kernel, the fast one with a clamp and without.
+	shape := []int{3, 197}
+	for i, c := range []struct {
+		outScale float32
+		lo, hi   int32
+	}{{0.05, -128, 127}, {0.05, -100, 100}, {3e-7, -128, 127}} {
+		a, err := ref.NewAddParams(quant.Params{Scale: 0.05, ZeroPoint: 3}, quant.Params{Scale: 0.02, ZeroPoint: -7},
+			quant.Params{Scale: c.outScale, ZeroPoint: 1}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Broadcast, err = ref.NewBroadcast(shape, shape, shape); err != nil {
+			t.Fatal(err)
+		}
+		a.ActMin, a.ActMax = c.lo, c.hi
+		y := g.i8(len(x), true)
+		if n := testing.AllocsPerRun(10, func() { AddInt8(&a, x, y, out) }); n != 0 {
+			t.Errorf("Add case %d (fast %v): %v allocations per run", i, addFast(&a), n)
+		}
+	}
 }
 
 func TestLayerNormMatchesRef(t *testing.T) {
+	ps := paths(t)
 	g := newGen(26)
 	fast := 0
 	for i := 0; i < iters(200); i++ {
@@ -236,10 +258,13 @@ func TestLayerNormMatchesRef(t *testing.T) {
 		}
 		want, got := make([]int8, rows*d), make([]int8, rows*d)
 		ref.LayerNormInt8(&p, x, want)
-		LayerNormInt8(&p, x, got)
-		diff8(t, fmt.Sprintf("case %d rows %d d %d", i, rows, d), got, want, d)
-		LayerNormInt8(&p, x, x)
-		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
+		for _, path := range ps {
+			LayerNormInt8(path, &p, x, got)
+			diff8(t, fmt.Sprintf("%v case %d rows %d d %d", path, i, rows, d), got, want, d)
+			in := slices.Clone(x)
+			LayerNormInt8(path, &p, in, in)
+			diff8(t, fmt.Sprintf("%v case %d rows %d d %d in place", path, i, rows, d), in, want, d)
+		}
 		if d%16 == 0 {
 			fast++
 		}
@@ -257,8 +282,10 @@ func TestLayerNormNoAllocs(t *testing.T) {
 	}
 	x := g.i8(4*192, true)
 	out := make([]int8, len(x))
-	if n := testing.AllocsPerRun(10, func() { LayerNormInt8(&p, x, out) }); n != 0 {
-		t.Errorf("%v allocations per run", n)
+	for _, path := range paths(t) {
+		if n := testing.AllocsPerRun(10, func() { LayerNormInt8(path, &p, x, out) }); n != 0 {
+			t.Errorf("%v: %v allocations per run", path, n)
+		}
 	}
 }
 

@@ -50,3 +50,8 @@ func addInt8(a, b, out *int8, n16 int, q *[11]int64)
 //
 //go:noescape
 func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)
+
+// addInt8FastNC is addInt8Fast for the clamp [−128, 127] (see gen_asm.go).
+//
+//go:noescape
+func addInt8FastNC(a, b, out *int8, n16 int, q *[12]int64)

@@ -1775,7 +1775,7 @@ TEXT ·addInt8Fast(SB), NOSPLIT, $0-40
 	MOVD 56(R4), R5
 	VDUP R5, V23.B16 // B zero point
 	MOVD 64(R4), R5
-	VDUP R5, V24.S4 // output zero point
+	VDUP R5, V24.H8 // output zero point
 	MOVD 72(R4), R5
 	VDUP R5, V25.B16 // low clamp
 	MOVD 80(R4), R5
@@ -1824,23 +1824,21 @@ addfastloop:
 	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
 	WORD $0x4eb4b4c6 // sqdmulh v6.4s, v6.4s, v20.4s
 	WORD $0x4eb554c6 // srshl v6.4s, v6.4s, v21.4s
-	WORD $0x4eb80cc6 // sqadd v6.4s, v6.4s, v24.4s
 	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
 	WORD $0x4eb4b4e7 // sqdmulh v7.4s, v7.4s, v20.4s
 	WORD $0x4eb554e7 // srshl v7.4s, v7.4s, v21.4s
-	WORD $0x4eb80ce7 // sqadd v7.4s, v7.4s, v24.4s
 	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
 	WORD $0x4eb4b508 // sqdmulh v8.4s, v8.4s, v20.4s
 	WORD $0x4eb55508 // srshl v8.4s, v8.4s, v21.4s
-	WORD $0x4eb80d08 // sqadd v8.4s, v8.4s, v24.4s
 	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
 	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
 	WORD $0x4eb55529 // srshl v9.4s, v9.4s, v21.4s
-	WORD $0x4eb80d29 // sqadd v9.4s, v9.4s, v24.4s
 	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
 	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
 	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
 	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
+	WORD $0x4e780c63 // sqadd v3.8h, v3.8h, v24.8h
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
 	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
@@ -1848,6 +1846,103 @@ addfastloop:
 	VST1.P [V2.B16], 16(R2)
 	SUBS $1, R3, R3
 	BNE addfastloop
+	RET
+
+// func addInt8FastNC(a, b, out *int8, n16 int, q *[12]int64)
+// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,
+// V14/V15 products, V16-V27 constants.
+TEXT ·addInt8FastNC(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // A multiplier
+	MOVD 8(R4), R5
+	VDUP R5, V17.S4 // A shift
+	MOVD 16(R4), R5
+	VDUP R5, V18.S4 // B multiplier
+	MOVD 24(R4), R5
+	VDUP R5, V19.S4 // B shift
+	MOVD 32(R4), R5
+	VDUP R5, V20.S4 // output multiplier
+	MOVD 40(R4), R5
+	VDUP R5, V21.S4 // output shift
+	MOVD 48(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 56(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 64(R4), R5
+	VDUP R5, V24.H8 // output zero point
+	MOVD 72(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 80(R4), R5
+	VDUP R5, V26.B16 // high clamp
+	MOVD 88(R4), R5
+	VDUP R5, V27.S4 // left shift
+addfastncloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x0f10a446 // sxtl v6.4s, v2.4h
+	WORD $0x4f10a447 // sxtl2 v7.4s, v2.8h
+	WORD $0x0f10a468 // sxtl v8.4s, v3.4h
+	WORD $0x4f10a469 // sxtl2 v9.4s, v3.8h
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb154c6 // srshl v6.4s, v6.4s, v17.4s
+	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
+	WORD $0x4eb0b4e7 // sqdmulh v7.4s, v7.4s, v16.4s
+	WORD $0x4eb154e7 // srshl v7.4s, v7.4s, v17.4s
+	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb15508 // srshl v8.4s, v8.4s, v17.4s
+	WORD $0x4ebb5529 // srshl v9.4s, v9.4s, v27.4s
+	WORD $0x4eb0b529 // sqdmulh v9.4s, v9.4s, v16.4s
+	WORD $0x4eb15529 // srshl v9.4s, v9.4s, v17.4s
+	WORD $0x0e372022 // ssubl v2.8h, v1.8b, v23.8b
+	WORD $0x4e372023 // ssubl2 v3.8h, v1.16b, v23.16b
+	WORD $0x0f10a44a // sxtl v10.4s, v2.4h
+	WORD $0x4f10a44b // sxtl2 v11.4s, v2.8h
+	WORD $0x0f10a46c // sxtl v12.4s, v3.4h
+	WORD $0x4f10a46d // sxtl2 v13.4s, v3.8h
+	WORD $0x4ebb554a // srshl v10.4s, v10.4s, v27.4s
+	WORD $0x4eb2b54a // sqdmulh v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3554a // srshl v10.4s, v10.4s, v19.4s
+	WORD $0x4ebb556b // srshl v11.4s, v11.4s, v27.4s
+	WORD $0x4eb2b56b // sqdmulh v11.4s, v11.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4ebb558c // srshl v12.4s, v12.4s, v27.4s
+	WORD $0x4eb2b58c // sqdmulh v12.4s, v12.4s, v18.4s
+	WORD $0x4eb3558c // srshl v12.4s, v12.4s, v19.4s
+	WORD $0x4ebb55ad // srshl v13.4s, v13.4s, v27.4s
+	WORD $0x4eb2b5ad // sqdmulh v13.4s, v13.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4c6 // sqdmulh v6.4s, v6.4s, v20.4s
+	WORD $0x4eb554c6 // srshl v6.4s, v6.4s, v21.4s
+	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4e7 // sqdmulh v7.4s, v7.4s, v20.4s
+	WORD $0x4eb554e7 // srshl v7.4s, v7.4s, v21.4s
+	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b508 // sqdmulh v8.4s, v8.4s, v20.4s
+	WORD $0x4eb55508 // srshl v8.4s, v8.4s, v21.4s
+	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb55529 // srshl v9.4s, v9.4s, v21.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
+	WORD $0x4e780c63 // sqadd v3.8h, v3.8h, v24.8h
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addfastncloop
 	RET
 
 // func maxBlocks(p *int8, n16 int) int8
@@ -2013,6 +2108,24 @@ lnstatloop:
 	WORD $0x4e606865 // sadalp v5.4s, v3.8h
 	SUBS $1, R1, R1
 	BNE lnstatloop
+	VST1 [V4.B16, V5.B16], (R2)
+	RET
+
+// func lnStatsDot(x *int8, n16 int, res *[8]int32)
+// lnStats with SDOT (FEAT_DotProd): Σq against ones, Σq² against q.
+TEXT ·lnStatsDot(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD n16+8(FP), R1
+	MOVD res+16(FP), R2
+	VMOVI $1, V6.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+lnsdotloop:
+	VLD1.P 16(R0), [V0.B16]
+	WORD $0x4e869404 // sdot v4.4s, v0.16b, v6.16b
+	WORD $0x4e809405 // sdot v5.4s, v0.16b, v0.16b
+	SUBS $1, R1, R1
+	BNE lnsdotloop
 	VST1 [V4.B16, V5.B16], (R2)
 	RET
 

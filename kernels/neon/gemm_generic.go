@@ -156,3 +156,7 @@ func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64) {
 		os[i] = int8(max(min(v, q[10]), q[9]))
 	}
 }
+
+// addInt8FastNC is the Go twin of the fast Add kernel without the clamp
+// (the clamp it is used with is all of int8, so clamping changes nothing).
+func addInt8FastNC(a, b, out *int8, n16 int, q *[12]int64) { addInt8Fast(a, b, out, n16, q) }

@@ -705,6 +705,24 @@ func genLayerNorm() {
 	ins("VST1 [V4.B16, V5.B16], (R2)")
 	ins("RET")
 
+	fmt.Fprintf(&buf, "\n// func lnStatsDot(x *int8, n16 int, res *[8]int32)\n")
+	fmt.Fprintf(&buf, "// lnStats with SDOT (FEAT_DotProd): Σq against ones, Σq² against q.\n")
+	fmt.Fprintf(&buf, "TEXT ·lnStatsDot(SB), NOSPLIT, $0-24\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD n16+8(FP), R1")
+	ins("MOVD res+16(FP), R2")
+	ins("VMOVI $1, V6.B16")
+	ins("VEOR V4.B16, V4.B16, V4.B16")
+	ins("VEOR V5.B16, V5.B16, V5.B16")
+	label("lnsdotloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	word("sdot v4.4s, v0.16b, v6.16b")
+	word("sdot v5.4s, v0.16b, v0.16b")
+	ins("SUBS $1, R1, R1")
+	ins("BNE lnsdotloop")
+	ins("VST1 [V4.B16, V5.B16], (R2)")
+	ins("RET")
+
 	fmt.Fprintf(&buf, "\n// func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)\n")
 	fmt.Fprintf(&buf, "// mr: the row's mean and reciprocal standard deviation, −128, 127.\n")
 	fmt.Fprintf(&buf, "TEXT ·lnRow(SB), NOSPLIT, $0-48\n")
@@ -761,10 +779,18 @@ func genLayerNorm() {
 // B and the output, the zero points, the clamp and LeftShift; each rescale
 // is SQDMULH then SRSHL by Shift, exactly Apply's single rounding (see
 // fastRequant), 2 instructions per 4 values instead of 6.
-func genAdd(fast bool) {
+//
+// addInt8FastNC is addInt8Fast for the clamp [−128, 127]: no SMAX/SMIN.
+// Both fast kernels add the output zero point after the saturating narrow
+// to int16 (SQADD on 8 lanes): SQDMULH and SRSHL leave |x| ≤ 2^30, so
+// the int8 result is that of the int32 SQADD.
+func genAdd(fast, clamp bool) {
 	name, nq, sh, loop, lastc := "addInt8", 11, "D2", "addloop", 26
 	if fast {
 		name, nq, sh, loop, lastc = "addInt8Fast", 12, "S4", "addfastloop", 27
+		if !clamp {
+			name, loop = "addInt8FastNC", "addfastncloop"
+		}
 	}
 	fmt.Fprintf(&buf, "\n// func %s(a, b, out *int8, n16 int, q *[%d]int64)\n", name, nq)
 	fmt.Fprintf(&buf, "// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,\n// V14/V15 products, V16-V%d constants.\n", lastc)
@@ -793,6 +819,9 @@ func genAdd(fast bool) {
 			arr  string
 			what string
 		}{88, 27, "S4", "left shift"})
+	}
+	if fast {
+		dups[8].arr = "H8" // the output zero point, for int16 lanes
 	}
 	for _, d := range dups {
 		ins("MOVD %d(R4), R5", d.off)
@@ -836,9 +865,26 @@ func genAdd(fast bool) {
 	for i := 0; i < 4; i++ {
 		ins("VADD V%d.S4, V%d.S4, V%d.S4 // a' + b' (int32 wrap, as ref)", 10+i, 6+i, 6+i)
 		rescale(6+i, 20, 21)
-		word("sqadd v%d.4s, v%d.4s, v24.4s", 6+i, 6+i)
+		if !fast {
+			word("sqadd v%d.4s, v%d.4s, v24.4s", 6+i, 6+i)
+		}
 	}
-	narrow16(2, 3, [4]int{6, 7, 8, 9}, 25, 26)
+	if fast {
+		word("sqxtn v2.4h, v6.4s")
+		word("sqxtn2 v2.8h, v7.4s")
+		word("sqxtn v3.4h, v8.4s")
+		word("sqxtn2 v3.8h, v9.4s")
+		word("sqadd v2.8h, v2.8h, v24.8h")
+		word("sqadd v3.8h, v3.8h, v24.8h")
+		word("sqxtn v2.8b, v2.8h")
+		word("sqxtn2 v2.16b, v3.8h")
+		if clamp {
+			word("smax v2.16b, v2.16b, v25.16b")
+			word("smin v2.16b, v2.16b, v26.16b")
+		}
+	} else {
+		narrow16(2, 3, [4]int{6, 7, 8, 9}, 25, 26)
+	}
 	ins("VST1.P [V2.B16], 16(R2)")
 	ins("SUBS $1, R3, R3")
 	ins("BNE %s", loop)
@@ -1269,8 +1315,9 @@ func main() {
 	genDepthwise()
 	genSum()
 	genMinMax("min")
-	genAdd(false)
-	genAdd(true)
+	genAdd(false, true)
+	genAdd(true, true)
+	genAdd(true, false)
 	genMinMax("max")
 	genLookup()
 	genSoftmax()
