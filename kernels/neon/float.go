@@ -126,8 +126,13 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 			if full > 0 {
 				gemmF32(&ap[0], kc, &w.b[w.ldb*k0], 4*w.ldb, 4*w.pstride, full, &out[m0*ldo], 4*ldo, rows, mode, &w.bias[0], &clip)
 			}
-			if rem > 0 {
+			switch { // the last partial panel: the narrowest kernel that covers it
+			case rem > 8:
 				gemmF32(&ap[0], kc, &w.tail[nrF*k0], 4*nrF, 0, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
+			case rem > 4:
+				gemmF32n8(&ap[0], kc, &w.tail[nrF*k0], 4*nrF, 0, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
+			case rem > 0:
+				gemmF32n4(&ap[0], kc, &w.tail[nrF*k0], 4*nrF, 0, 1, &tile[0], 4*nrF, rows, mode, &w.bias[nrF*full], &clip)
 			}
 		}
 		if rem > 0 {

@@ -62,3 +62,12 @@ func ssF64(x *float32, n16 int, mean float64) float64
 //
 //go:noescape
 func packB12(a *float32, lda, k4 int, dst *float32)
+
+// gemmF32n8 and gemmF32n4 are gemmF32 for a last panel of at most 8 or 4
+// columns: the same contract, 8 or 4 columns written per row.
+//
+//go:noescape
+func gemmF32n8(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+
+//go:noescape
+func gemmF32n4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)

@@ -12,14 +12,28 @@ import (
 // float32; the tolerance against ref covers either), the same packed
 // layouts and mode bits.
 func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 12)
+}
+
+// gemmF32n8 is the Go twin of the 8-column tail kernel.
+func gemmF32n8(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 8)
+}
+
+// gemmF32n4 is the Go twin of the 4-column tail kernel.
+func gemmF32n4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 4)
+}
+
+func gemmF32Cols(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32, cols int) {
 	as := unsafe.Slice(a, 8*kc)
 	for p := 0; p < np; p++ {
 		bp := unsafe.Add(unsafe.Pointer(b), p*pstride)
 		bat := func(kk, j int) float32 { return *(*float32)(unsafe.Add(bp, kk*ldb+4*j)) }
 		bi := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(bias), 48*p)), 12)
 		for r := 0; r < rows; r++ {
-			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldo+48*p)), 12)
-			for j := 0; j < 12; j++ {
+			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldo+4*cols*p)), cols)
+			for j := 0; j < cols; j++ {
 				var acc float32
 				kk := 0
 				if mode&1 != 0 {

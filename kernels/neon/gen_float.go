@@ -29,12 +29,26 @@ func word(format string, args ...any)    { ins("%s", a64.Word(fmt.Sprintf(format
 func label(l string)                     { fmt.Fprintf(&buf, "%s:\n", l) }
 func comment(format string, args ...any) { fmt.Fprintf(&buf, "\t// "+format+"\n", args...) }
 
-// acc is the accumulator of tile row r (0…7), column vector c (0…2).
-func acc(r, c int) int { return 8 + 3*r + c }
+// nv is the number of 4-column vectors of the tile gemm is writing: 3 for
+// gemmF32 (12 columns), 2 and 1 for the narrow tails gemmF32n8, gemmF32n4.
+var nv = 3
 
-func accList(r int) string {
-	return fmt.Sprintf("[V%d.S4, V%d.S4, V%d.S4]", acc(r, 0), acc(r, 1), acc(r, 2))
+// acc is the accumulator of tile row r (0…7), column vector c (0…nv−1).
+func acc(r, c int) int { return 8 + nv*r + c }
+
+// vlist is the register list [Va.S4, …] of n registers from a.
+func vlist(a, n int) string {
+	l := ""
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			l += ", "
+		}
+		l += fmt.Sprintf("V%d.S4", a+i)
+	}
+	return "[" + l + "]"
 }
+
+func accList(r int) string { return vlist(acc(r, 0), nv) }
 
 // step writes one k step: 24 FMLA (FMUL with fresh: the first step of a
 // tile) of B (V4…V6) by the A element of row r, rows 0…3 in lanes of
@@ -44,9 +58,9 @@ func step(a0 int, fresh bool) {
 	if fresh {
 		op = "fmul"
 	}
-	ins("VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]")
+	ins("VLD1.P (R12)(R16), %s", vlist(4, nv))
 	for r := 0; r < 8; r++ {
-		for c := 0; c < 3; c++ {
+		for c := 0; c < nv; c++ {
 			word("%s v%d.4s, v%d.4s, v%d.s[%d]", op, acc(r, c), 4+c, a0+r/4, r%4)
 		}
 	}
@@ -84,7 +98,9 @@ func rowsDo(name string, each func(r int, post bool)) {
 	label(name + "_done")
 }
 
-// gemm writes gemmF32: an 8-row × 12-column float32 tile over np panels.
+// gemm writes gemmF32 (nv = 3: an 8-row × 12-column float32 tile over np
+// panels) or a narrow variant for a last panel of at most 8 or 4 columns
+// (nv = 2, 1: the same contract, 4·nv columns written per row).
 // Each output is the product of step 0, then FMA of the later products in
 // increasing k (one rounding each), then + bias, then the clamp: the order
 // of kernels/x86's gemmF32 (which starts from 0: the two can differ only in
@@ -106,9 +122,10 @@ func rowsDo(name string, each func(r int, post bool)) {
 //
 // Registers: accumulators V8…V31 (row r, vector c: V(8+3r+c)), A V0…V3
 // (two steps), B V4…V6. Steps run 8 to a loop iteration, then 4, 2, 1.
-func gemm() {
-	buf.WriteString("\n// func gemmF32(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n")
-	buf.WriteString("TEXT ·gemmF32(SB), NOSPLIT, $0-96\n")
+func gemm(name string, vectors int) {
+	nv = vectors
+	fmt.Fprintf(&buf, "\n// func %s(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-96\n", name)
 	ins("MOVD a+0(FP), R0")
 	ins("MOVD kc+8(FP), R1")
 	ins("MOVD b+16(FP), R2")
@@ -121,18 +138,18 @@ func gemm() {
 	ins("MOVD mode+72(FP), R8")
 	ins("MOVD bias+80(FP), R9")
 	ins("MOVD clip+88(FP), R10")
-	label("gemmF32_panel")
+	label(name + "_panel")
 	ins("MOVD R0, R11")
 	ins("MOVD R2, R12")
-	ins("TBNZ $0, R8, gemmF32_cont")
+	ins("TBNZ $0, R8, %s_cont", name)
 	comment("step 0: the products themselves")
 	ins("VLD1.P 32(R11), [V0.S4, V1.S4]")
 	step(0, true)
 	ins("SUB $1, R1, R13")
-	ins("B gemmF32_k")
-	label("gemmF32_cont")
+	ins("B %s_k", name)
+	label(name + "_cont")
 	comment("a later K block: continue from the partial sums in out")
-	rowsDo("gemmF32_load", func(r int, post bool) {
+	rowsDo(name+"_load", func(r int, post bool) {
 		if post {
 			ins("VLD1.P (R14)(R6), %s", accList(r))
 		} else {
@@ -140,55 +157,55 @@ func gemm() {
 		}
 	})
 	ins("MOVD R1, R13")
-	label("gemmF32_k")
+	label(name + "_k")
 	ins("LSR $3, R13, R15")
-	ins("CBZ R15, gemmF32_k4")
-	label("gemmF32_k8")
+	ins("CBZ R15, %s_k4", name)
+	label(name + "_k8")
 	steps(8)
 	ins("SUBS $1, R15, R15")
-	ins("BNE gemmF32_k8")
-	label("gemmF32_k4")
-	ins("TBZ $2, R13, gemmF32_k2")
+	ins("BNE %s_k8", name)
+	label(name + "_k4")
+	ins("TBZ $2, R13, %s_k2", name)
 	steps(4)
-	label("gemmF32_k2")
-	ins("TBZ $1, R13, gemmF32_k1")
+	label(name + "_k2")
+	ins("TBZ $1, R13, %s_k1", name)
 	steps(2)
-	label("gemmF32_k1")
-	ins("TBZ $0, R13, gemmF32_bias")
+	label(name + "_k1")
+	ins("TBZ $0, R13, %s_bias", name)
 	ins("VLD1.P 32(R11), [V0.S4, V1.S4]")
 	step(0, false)
-	label("gemmF32_bias")
-	ins("TBZ $1, R8, gemmF32_store")
-	ins("VLD1 (R9), [V4.S4, V5.S4, V6.S4]")
+	label(name + "_bias")
+	ins("TBZ $1, R8, %s_store", name)
+	ins("VLD1 (R9), %s", vlist(4, nv))
 	for r := 0; r < 8; r++ {
-		for c := 0; c < 3; c++ {
+		for c := 0; c < nv; c++ {
 			word("fadd v%d.4s, v%d.4s, v%d.4s", acc(r, c), acc(r, c), 4+c)
 		}
 	}
-	ins("TBZ $2, R8, gemmF32_store")
+	ins("TBZ $2, R8, %s_store", name)
 	comment("clamp: FMAX/FMIN return NaN for a NaN input, as ref's comparisons do")
 	ins("VLD1R (R10), [V0.S4]")
 	ins("ADD $4, R10, R15")
 	ins("VLD1R (R15), [V1.S4]")
 	for r := 0; r < 8; r++ {
-		for c := 0; c < 3; c++ {
+		for c := 0; c < nv; c++ {
 			word("fmax v%d.4s, v%d.4s, v0.4s", acc(r, c), acc(r, c))
 			word("fmin v%d.4s, v%d.4s, v1.4s", acc(r, c), acc(r, c))
 		}
 	}
-	label("gemmF32_store")
-	rowsDo("gemmF32_st", func(r int, post bool) {
+	label(name + "_store")
+	rowsDo(name+"_st", func(r int, post bool) {
 		if post {
 			ins("VST1.P %s, (R14)(R6)", accList(r))
 		} else {
 			ins("VST1 %s, (R14)", accList(r))
 		}
 	})
-	ins("ADD $48, R5, R5")
+	ins("ADD $%d, R5, R5", 16*nv)
 	ins("ADD $48, R9, R9")
 	ins("ADD R3, R2, R2")
 	ins("SUBS $1, R4, R4")
-	ins("BNE gemmF32_panel")
+	ins("BNE %s_panel", name)
 	ins("RET")
 }
 
@@ -540,7 +557,9 @@ func main() {
 	out := flag.String("o", "float_arm64.s", "output file")
 	flag.Parse()
 	buf.WriteString("// Code generated by gen_float.go; DO NOT EDIT.\n\n//go:build arm64 && !purego\n\n#include \"textflag.h\"\n")
-	gemm()
+	gemm("gemmF32", 3)
+	gemm("gemmF32n8", 2)
+	gemm("gemmF32n4", 1)
 	pack("packA8", 8)
 	pack("packB12", 12)
 	floatMath()
