@@ -98,9 +98,213 @@ gemmF32_load_part:
 gemmF32_load_done:
 	MOVD R1, R13
 gemmF32_k:
-	LSR $3, R13, R15
-	CBZ R15, gemmF32_k4
-gemmF32_k8:
+	LSR $4, R13, R15
+	CBZ R15, gemmF32_k8
+gemmF32_k16:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -306,7 +510,213 @@ gemmF32_k8:
 	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
 	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 	SUBS $1, R15, R15
-	BNE gemmF32_k8
+	BNE gemmF32_k16
+gemmF32_k8:
+	TBZ $3, R13, gemmF32_k4
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	WORD $0x4f81189a // fmla v26.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118bb // fmla v27.4s, v5.4s, v1.s[2]
+	WORD $0x4f8118dc // fmla v28.4s, v6.4s, v1.s[2]
+	WORD $0x4fa1189d // fmla v29.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118be // fmla v30.4s, v5.4s, v1.s[3]
+	WORD $0x4fa118df // fmla v31.4s, v6.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	WORD $0x4f83189a // fmla v26.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318bb // fmla v27.4s, v5.4s, v3.s[2]
+	WORD $0x4f8318dc // fmla v28.4s, v6.4s, v3.s[2]
+	WORD $0x4fa3189d // fmla v29.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318be // fmla v30.4s, v5.4s, v3.s[3]
+	WORD $0x4fa318df // fmla v31.4s, v6.4s, v3.s[3]
 gemmF32_k4:
 	TBZ $2, R13, gemmF32_k2
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -709,9 +1119,149 @@ gemmF32n8_load_part:
 gemmF32n8_load_done:
 	MOVD R1, R13
 gemmF32n8_k:
-	LSR $3, R13, R15
-	CBZ R15, gemmF32n8_k4
-gemmF32n8_k8:
+	LSR $4, R13, R15
+	CBZ R15, gemmF32n8_k8
+gemmF32n8_k16:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P (R12)(R16), [V4.S4, V5.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -853,7 +1403,149 @@ gemmF32n8_k8:
 	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
 	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
 	SUBS $1, R15, R15
-	BNE gemmF32n8_k8
+	BNE gemmF32n8_k16
+gemmF32n8_k8:
+	TBZ $3, R13, gemmF32n8_k4
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4fa0108a // fmla v10.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ab // fmla v11.4s, v5.4s, v0.s[1]
+	WORD $0x4f80188c // fmla v12.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018ad // fmla v13.4s, v5.4s, v0.s[2]
+	WORD $0x4fa0188e // fmla v14.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018af // fmla v15.4s, v5.4s, v0.s[3]
+	WORD $0x4f811090 // fmla v16.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b1 // fmla v17.4s, v5.4s, v1.s[0]
+	WORD $0x4fa11092 // fmla v18.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b3 // fmla v19.4s, v5.4s, v1.s[1]
+	WORD $0x4f811894 // fmla v20.4s, v4.4s, v1.s[2]
+	WORD $0x4f8118b5 // fmla v21.4s, v5.4s, v1.s[2]
+	WORD $0x4fa11896 // fmla v22.4s, v4.4s, v1.s[3]
+	WORD $0x4fa118b7 // fmla v23.4s, v5.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4fa2108a // fmla v10.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ab // fmla v11.4s, v5.4s, v2.s[1]
+	WORD $0x4f82188c // fmla v12.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218ad // fmla v13.4s, v5.4s, v2.s[2]
+	WORD $0x4fa2188e // fmla v14.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218af // fmla v15.4s, v5.4s, v2.s[3]
+	WORD $0x4f831090 // fmla v16.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b1 // fmla v17.4s, v5.4s, v3.s[0]
+	WORD $0x4fa31092 // fmla v18.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b3 // fmla v19.4s, v5.4s, v3.s[1]
+	WORD $0x4f831894 // fmla v20.4s, v4.4s, v3.s[2]
+	WORD $0x4f8318b5 // fmla v21.4s, v5.4s, v3.s[2]
+	WORD $0x4fa31896 // fmla v22.4s, v4.4s, v3.s[3]
+	WORD $0x4fa318b7 // fmla v23.4s, v5.4s, v3.s[3]
 gemmF32n8_k4:
 	TBZ $2, R13, gemmF32n8_k2
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -1168,9 +1860,85 @@ gemmF32n4_load_part:
 gemmF32n4_load_done:
 	MOVD R1, R13
 gemmF32n4_k:
-	LSR $3, R13, R15
-	CBZ R15, gemmF32n4_k4
-gemmF32n4_k8:
+	LSR $4, R13, R15
+	CBZ R15, gemmF32n4_k8
+gemmF32n4_k16:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P (R12)(R16), [V4.S4]
 	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
@@ -1248,7 +2016,85 @@ gemmF32n4_k8:
 	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
 	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
 	SUBS $1, R15, R15
-	BNE gemmF32n4_k8
+	BNE gemmF32n4_k16
+gemmF32n4_k8:
+	TBZ $3, R13, gemmF32n4_k4
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4fa01089 // fmla v9.4s, v4.4s, v0.s[1]
+	WORD $0x4f80188a // fmla v10.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0188b // fmla v11.4s, v4.4s, v0.s[3]
+	WORD $0x4f81108c // fmla v12.4s, v4.4s, v1.s[0]
+	WORD $0x4fa1108d // fmla v13.4s, v4.4s, v1.s[1]
+	WORD $0x4f81188e // fmla v14.4s, v4.4s, v1.s[2]
+	WORD $0x4fa1188f // fmla v15.4s, v4.4s, v1.s[3]
+	VLD1.P (R12)(R16), [V4.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4fa21089 // fmla v9.4s, v4.4s, v2.s[1]
+	WORD $0x4f82188a // fmla v10.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2188b // fmla v11.4s, v4.4s, v2.s[3]
+	WORD $0x4f83108c // fmla v12.4s, v4.4s, v3.s[0]
+	WORD $0x4fa3108d // fmla v13.4s, v4.4s, v3.s[1]
+	WORD $0x4f83188e // fmla v14.4s, v4.4s, v3.s[2]
+	WORD $0x4fa3188f // fmla v15.4s, v4.4s, v3.s[3]
 gemmF32n4_k4:
 	TBZ $2, R13, gemmF32n4_k2
 	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -1514,7 +2360,9 @@ packB12_loop:
 
 // func geluF32(x, out *float32, n4 int, k *mathConsts)
 // out = x/2·(1 + erf(x/√2)), erf by Abramowitz and Stegun 7.1.26 on
-// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q.
+// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q;
+// the coefficients are halved, so q/2 and out = x·(q/2 or 1 − q/2), the
+// bits of (x/2)·(q or 2 − q) (scaling by 2 is exact).
 TEXT ·geluF32(SB), NOSPLIT, $0-32
 	MOVD x+0(FP), R0
 	MOVD out+8(FP), R1
@@ -1540,8 +2388,6 @@ TEXT ·geluF32(SB), NOSPLIT, $0-32
 	VLD1R.P 4(R3), [V27.S4]
 	VLD1R.P 4(R3), [V28.S4]
 	VLD1R.P 4(R3), [V29.S4]
-	VLD1R.P 4(R3), [V30.S4]
-	VLD1R.P 4(R3), [V31.S4]
 	VEOR V8.B16, V8.B16, V8.B16
 geluF32_loop:
 	VLD1.P 16(R0), [V0.S4]
@@ -1584,11 +2430,10 @@ geluF32_loop:
 	VADD V22.S4, V5.S4, V5.S4
 	WORD $0x6e25dc84 // fmul v4.4s, v4.4s, v5.4s
 	WORD $0x6e23dc83 // fmul v3.4s, v4.4s, v3.4s
-	WORD $0x4ea3d7c5 // fsub v5.4s, v30.4s, v3.4s
+	WORD $0x4ea3d6a5 // fsub v5.4s, v21.4s, v3.4s
 	WORD $0x6ea0e506 // fcmgt v6.4s, v8.4s, v0.4s
-	VBIT V6.B16, V3.B16, V5.B16 // x < 0: q, else 2 − q
-	WORD $0x6e3fdc01 // fmul v1.4s, v0.4s, v31.4s
-	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	VBIT V6.B16, V3.B16, V5.B16 // x < 0: q/2, else 1 − q/2
+	WORD $0x6e25dc01 // fmul v1.4s, v0.4s, v5.4s
 	VST1.P [V1.S4], 16(R1)
 	SUBS $1, R2, R2
 	BNE geluF32_loop
@@ -1630,8 +2475,8 @@ maxF32_done:
 	RET
 
 // func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32
-// e = exp(β·x − m) for n4·4 values; returns their sum (4 lanes, then
-// pairwise).
+// e = exp(β·x − m) for n4·4 values, 8 per iteration (no multiply when
+// β = 1); returns their sum: one 4-lane sum in order, then pairwise.
 TEXT ·expSumF32(SB), NOSPLIT, $0-44
 	MOVD x+0(FP), R0
 	MOVD e+8(FP), R1
@@ -1651,41 +2496,186 @@ TEXT ·expSumF32(SB), NOSPLIT, $0-44
 	VLD1R.P 4(R3), [V20.S4]
 	VLD1R.P 4(R3), [V21.S4]
 	VLD1R.P 4(R3), [V22.S4]
-	VLD1R.P 4(R4), [V4.S4]
-	VLD1R (R4), [V5.S4]
-	VEOR V9.B16, V9.B16, V9.B16
-expSumF32_loop:
-	VLD1.P 16(R0), [V0.S4]
-	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
-	WORD $0x4ea5d400 // fsub v0.4s, v0.4s, v5.4s
+	VLD1R.P 4(R4), [V24.S4]
+	VLD1R (R4), [V25.S4]
+	VEOR V26.B16, V26.B16, V26.B16
+	LSR $1, R2, R5
+	FMOVS $1.0, F27
+	FCMPS F27, F24
+	BEQ expSumF32_one
+	CBZ R5, expSumF32_beta_last
+expSumF32_beta_loop:
+	VLD1.P 32(R0), [V0.S4, V1.S4]
+	WORD $0x6e38dc00 // fmul v0.4s, v0.4s, v24.4s
+	WORD $0x4eb9d400 // fsub v0.4s, v0.4s, v25.4s
+	WORD $0x6e38dc21 // fmul v1.4s, v1.4s, v24.4s
+	WORD $0x4eb9d421 // fsub v1.4s, v1.4s, v25.4s
 	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
-	WORD $0x6e2cdc01 // fmul v1.4s, v0.4s, v12.4s
-	WORD $0x4e218821 // frintn v1.4s, v1.4s
-	VFMLS V13.S4, V1.S4, V0.S4 // x −= n·C1
-	VFMLS V14.S4, V1.S4, V0.S4 // x −= n·C2
-	VORR V16.B16, V16.B16, V2.B16
-	VFMLA V15.S4, V0.S4, V2.S4
-	VORR V17.B16, V17.B16, V3.B16
-	VFMLA V2.S4, V0.S4, V3.S4
-	VORR V18.B16, V18.B16, V2.B16
-	VFMLA V3.S4, V0.S4, V2.S4
-	VORR V19.B16, V19.B16, V3.B16
-	VFMLA V2.S4, V0.S4, V3.S4
-	VORR V20.B16, V20.B16, V2.B16
-	VFMLA V3.S4, V0.S4, V2.S4
-	WORD $0x6e20dc03 // fmul v3.4s, v0.4s, v0.4s
-	VFMLA V2.S4, V3.S4, V0.S4
+	WORD $0x6e2cdc02 // fmul v2.4s, v0.4s, v12.4s
+	WORD $0x4e218842 // frintn v2.4s, v2.4s
+	VFMLS V13.S4, V2.S4, V0.S4 // x −= n·C1
+	VFMLS V14.S4, V2.S4, V0.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V3.B16
+	VFMLA V15.S4, V0.S4, V3.S4
+	VORR V17.B16, V17.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V18.B16, V18.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V19.B16, V19.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V20.B16, V20.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
 	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
-	WORD $0x4e21a821 // fcvtns v1.4s, v1.4s
-	VSHL $23, V1.S4, V1.S4
-	VADD V22.S4, V1.S4, V1.S4
-	WORD $0x6e21dc00 // fmul v0.4s, v0.4s, v1.4s
-	VST1.P [V0.S4], 16(R1)
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	SUBS $1, R2, R2
-	BNE expSumF32_loop
-	WORD $0x6e29d529 // faddp v9.4s, v9.4s, v9.4s
-	WORD $0x7e30d920 // faddp s0, v9.2s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	VSHL $23, V2.S4, V2.S4
+	VADD V22.S4, V2.S4, V2.S4
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x4e2af421 // fmax v1.4s, v1.4s, v10.4s
+	WORD $0x6e2cdc25 // fmul v5.4s, v1.4s, v12.4s
+	WORD $0x4e2188a5 // frintn v5.4s, v5.4s
+	VFMLS V13.S4, V5.S4, V1.S4 // x −= n·C1
+	VFMLS V14.S4, V5.S4, V1.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V6.B16
+	VFMLA V15.S4, V1.S4, V6.S4
+	VORR V17.B16, V17.B16, V7.B16
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V18.B16, V18.B16, V6.B16
+	VFMLA V7.S4, V1.S4, V6.S4
+	VORR V19.B16, V19.B16, V7.B16
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V20.B16, V20.B16, V6.B16
+	VFMLA V7.S4, V1.S4, V6.S4
+	WORD $0x6e21dc27 // fmul v7.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V7.S4, V1.S4
+	WORD $0x4e35d421 // fadd v1.4s, v1.4s, v21.4s
+	WORD $0x4e21a8a5 // fcvtns v5.4s, v5.4s
+	VSHL $23, V5.S4, V5.S4
+	VADD V22.S4, V5.S4, V5.S4
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	VST1.P [V0.S4, V1.S4], 32(R1)
+	WORD $0x4e20d75a // fadd v26.4s, v26.4s, v0.4s
+	WORD $0x4e21d75a // fadd v26.4s, v26.4s, v1.4s
+	SUBS $1, R5, R5
+	BNE expSumF32_beta_loop
+expSumF32_beta_last:
+	TBZ $0, R2, expSumF32_sum
+	VLD1 (R0), [V0.S4]
+	WORD $0x6e38dc00 // fmul v0.4s, v0.4s, v24.4s
+	WORD $0x4eb9d400 // fsub v0.4s, v0.4s, v25.4s
+	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
+	WORD $0x6e2cdc02 // fmul v2.4s, v0.4s, v12.4s
+	WORD $0x4e218842 // frintn v2.4s, v2.4s
+	VFMLS V13.S4, V2.S4, V0.S4 // x −= n·C1
+	VFMLS V14.S4, V2.S4, V0.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V3.B16
+	VFMLA V15.S4, V0.S4, V3.S4
+	VORR V17.B16, V17.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V18.B16, V18.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V19.B16, V19.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V20.B16, V20.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	VSHL $23, V2.S4, V2.S4
+	VADD V22.S4, V2.S4, V2.S4
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	VST1 [V0.S4], (R1)
+	WORD $0x4e20d75a // fadd v26.4s, v26.4s, v0.4s
+	B expSumF32_sum
+expSumF32_one:
+	CBZ R5, expSumF32_one_last
+expSumF32_one_loop:
+	VLD1.P 32(R0), [V0.S4, V1.S4]
+	WORD $0x4eb9d400 // fsub v0.4s, v0.4s, v25.4s
+	WORD $0x4eb9d421 // fsub v1.4s, v1.4s, v25.4s
+	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
+	WORD $0x6e2cdc02 // fmul v2.4s, v0.4s, v12.4s
+	WORD $0x4e218842 // frintn v2.4s, v2.4s
+	VFMLS V13.S4, V2.S4, V0.S4 // x −= n·C1
+	VFMLS V14.S4, V2.S4, V0.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V3.B16
+	VFMLA V15.S4, V0.S4, V3.S4
+	VORR V17.B16, V17.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V18.B16, V18.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V19.B16, V19.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V20.B16, V20.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	VSHL $23, V2.S4, V2.S4
+	VADD V22.S4, V2.S4, V2.S4
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x4e2af421 // fmax v1.4s, v1.4s, v10.4s
+	WORD $0x6e2cdc25 // fmul v5.4s, v1.4s, v12.4s
+	WORD $0x4e2188a5 // frintn v5.4s, v5.4s
+	VFMLS V13.S4, V5.S4, V1.S4 // x −= n·C1
+	VFMLS V14.S4, V5.S4, V1.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V6.B16
+	VFMLA V15.S4, V1.S4, V6.S4
+	VORR V17.B16, V17.B16, V7.B16
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V18.B16, V18.B16, V6.B16
+	VFMLA V7.S4, V1.S4, V6.S4
+	VORR V19.B16, V19.B16, V7.B16
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V20.B16, V20.B16, V6.B16
+	VFMLA V7.S4, V1.S4, V6.S4
+	WORD $0x6e21dc27 // fmul v7.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V7.S4, V1.S4
+	WORD $0x4e35d421 // fadd v1.4s, v1.4s, v21.4s
+	WORD $0x4e21a8a5 // fcvtns v5.4s, v5.4s
+	VSHL $23, V5.S4, V5.S4
+	VADD V22.S4, V5.S4, V5.S4
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	VST1.P [V0.S4, V1.S4], 32(R1)
+	WORD $0x4e20d75a // fadd v26.4s, v26.4s, v0.4s
+	WORD $0x4e21d75a // fadd v26.4s, v26.4s, v1.4s
+	SUBS $1, R5, R5
+	BNE expSumF32_one_loop
+expSumF32_one_last:
+	TBZ $0, R2, expSumF32_sum
+	VLD1 (R0), [V0.S4]
+	WORD $0x4eb9d400 // fsub v0.4s, v0.4s, v25.4s
+	WORD $0x4e2af400 // fmax v0.4s, v0.4s, v10.4s
+	WORD $0x6e2cdc02 // fmul v2.4s, v0.4s, v12.4s
+	WORD $0x4e218842 // frintn v2.4s, v2.4s
+	VFMLS V13.S4, V2.S4, V0.S4 // x −= n·C1
+	VFMLS V14.S4, V2.S4, V0.S4 // x −= n·C2
+	VORR V16.B16, V16.B16, V3.B16
+	VFMLA V15.S4, V0.S4, V3.S4
+	VORR V17.B16, V17.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V18.B16, V18.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V19.B16, V19.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V20.B16, V20.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	VSHL $23, V2.S4, V2.S4
+	VADD V22.S4, V2.S4, V2.S4
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	VST1 [V0.S4], (R1)
+	WORD $0x4e20d75a // fadd v26.4s, v26.4s, v0.4s
+	B expSumF32_sum
+expSumF32_sum:
+	WORD $0x6e3ad75a // faddp v26.4s, v26.4s, v26.4s
+	WORD $0x7e30db40 // faddp s0, v26.2s
 	FMOVS F0, ret+40(FP)
 	RET
 

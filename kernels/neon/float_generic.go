@@ -109,11 +109,11 @@ func geluF32(x, out *float32, n4 int, k *mathConsts) {
 		for j := 17; j <= 19; j++ {
 			p = fma32(p, t, k[j])
 		}
-		q := p * t * exp32(-(z*z), k)
+		q := p * t * exp32(-(z*z), k) // q/2: the coefficients are halved
 		if !(v < 0) {
-			q = k[20] - q
+			q = k[11] - q
 		}
-		os[i] = v * k[21] * q
+		os[i] = v * q
 	}
 }
 

@@ -8,16 +8,15 @@ import (
 )
 
 // mathConsts are the constants of the vector exp and erf (gen_float.go),
-// in the order the assembly broadcasts them into V10…V31.
-type mathConsts [22]float32
+// in the order the assembly broadcasts them into V10…V29.
+type mathConsts [20]float32
 
 var vecConsts = &mathConsts{
 	-87.3, 88.3762626647949, 1.44269504088896341, 0.693359375, -2.12194440e-4, // exp range
 	1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, // exp poly
 	1, math.Float32frombits(127 << 23), // 1, the 2^n bias
 	1 / math.Sqrt2, 0.3275911, // erf: z = |x|/√2, t = 1/(1 + p·z)
-	1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf a5…a1
-	2, 0.5,
+	1.061405429 / 2, -1.453152027 / 2, 1.421413741 / 2, -0.284496736 / 2, 0.254829592 / 2, // erf a5…a1, halved
 }
 
 // The float32 GELU and Softmax (FMLA/FMLS, Armv8.0), within tolerances of
@@ -71,9 +70,22 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 		bm := [2]float32{beta, float32(mx)}
 		sum := float64(expSumF32(&row[0], &o[0], n4, &bm, vecConsts))
 		var tail [4]float64
-		for i := 4 * n4; i < d; i++ {
-			tail[i-4*n4] = math.Exp(b*float64(row[i]) - mx)
-			sum += tail[i-4*n4]
+		t := d - 4*n4
+		if t > 0 && beta > 0 {
+			// The last values through the vector exp too, the lanes past
+			// the row at −∞: each adds e^−87.3 (the exp's floor, 1.2e−38)
+			// to a sum of at least 1.
+			pad := [4]float32{float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))}
+			copy(pad[:], row[4*n4:])
+			sum += float64(expSumF32(&pad[0], &pad[0], 1, &bm, vecConsts))
+			for i := range t {
+				tail[i] = float64(pad[i])
+			}
+		} else {
+			for i := 4 * n4; i < d; i++ {
+				tail[i-4*n4] = math.Exp(b*float64(row[i]) - mx)
+				sum += tail[i-4*n4]
+			}
 		}
 		scaleF32(&o[0], n4, float32(1/sum))
 		for i := 4 * n4; i < d; i++ {

@@ -121,7 +121,7 @@ func rowsDo(name string, each func(r int, post bool)) {
 //	clip   *[2]float32 lower and upper clamp
 //
 // Registers: accumulators V8…V31 (row r, vector c: V(8+3r+c)), A V0…V3
-// (two steps), B V4…V6. Steps run 8 to a loop iteration, then 4, 2, 1.
+// (two steps), B V4…V6. Steps run 16 to a loop iteration, then 8, 4, 2, 1.
 func gemm(name string, vectors int) {
 	nv = vectors
 	fmt.Fprintf(&buf, "\n// func %s(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)\n", name)
@@ -158,12 +158,15 @@ func gemm(name string, vectors int) {
 	})
 	ins("MOVD R1, R13")
 	label(name + "_k")
-	ins("LSR $3, R13, R15")
-	ins("CBZ R15, %s_k4", name)
-	label(name + "_k8")
-	steps(8)
+	ins("LSR $4, R13, R15")
+	ins("CBZ R15, %s_k8", name)
+	label(name + "_k16")
+	steps(16)
 	ins("SUBS $1, R15, R15")
-	ins("BNE %s_k8", name)
+	ins("BNE %s_k16", name)
+	label(name + "_k8")
+	ins("TBZ $3, R13, %s_k4", name)
+	steps(8)
 	label(name + "_k4")
 	ins("TBZ $2, R13, %s_k2", name)
 	steps(4)
@@ -249,14 +252,13 @@ func pack(name string, R int) {
 }
 
 // The float math constants (floatmath.go's mathConsts), one per register:
-// V10…V31 after loadConsts; V8 holds 0.
+// V10…V29 after loadConsts; V8 holds 0.
 const (
 	cLo, cHi, cLog2e, cC1, cC2 = 10, 11, 12, 13, 14 // exp range reduction
 	cP0                        = 15                 // exp polynomial, V15…V20
 	cOne, cBias                = 21, 22             // 1, 127<<23
 	cRSqrt2, cP                = 23, 24             // 1/√2, A&S p
-	cA5                        = 25                 // A&S a5…a1, V25…V29
-	cTwo, cHalf                = 30, 31
+	cA5                        = 25                 // A&S a5…a1 halved, V25…V29
 )
 
 // loadConsts broadcasts the first n constants at R(k) into V10….
@@ -303,13 +305,15 @@ func exp(x, t0, t1, t2 int) {
 func floatMath() {
 	buf.WriteString("\n// func geluF32(x, out *float32, n4 int, k *mathConsts)\n")
 	buf.WriteString("// out = x/2·(1 + erf(x/√2)), erf by Abramowitz and Stegun 7.1.26 on\n")
-	buf.WriteString("// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q.\n")
+	buf.WriteString("// z = |x|/√2: with q = poly(t)·e^(−z²), 1 + erf = q for x < 0, else 2 − q;\n")
+	buf.WriteString("// the coefficients are halved, so q/2 and out = x·(q/2 or 1 − q/2), the\n")
+	buf.WriteString("// bits of (x/2)·(q or 2 − q) (scaling by 2 is exact).\n")
 	buf.WriteString("TEXT ·geluF32(SB), NOSPLIT, $0-32\n")
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD out+8(FP), R1")
 	ins("MOVD n4+16(FP), R2")
 	ins("MOVD k+24(FP), R3")
-	loadConsts(3, 22)
+	loadConsts(3, 20)
 	ins("VEOR V8.B16, V8.B16, V8.B16")
 	label("geluF32_loop")
 	ins("VLD1.P 16(R0), [V0.S4]")
@@ -331,11 +335,10 @@ func floatMath() {
 	word("fneg v4.4s, v4.4s")
 	exp(4, 5, 6, 7)
 	word("fmul v3.4s, v4.4s, v3.4s")
-	word("fsub v5.4s, v%d.4s, v3.4s", cTwo)
+	word("fsub v5.4s, v%d.4s, v3.4s", cOne)
 	word("fcmgt v6.4s, v8.4s, v0.4s")
-	ins("VBIT V6.B16, V3.B16, V5.B16 // x < 0: q, else 2 − q")
-	word("fmul v1.4s, v0.4s, v%d.4s", cHalf)
-	word("fmul v1.4s, v1.4s, v5.4s")
+	ins("VBIT V6.B16, V3.B16, V5.B16 // x < 0: q/2, else 1 − q/2")
+	word("fmul v1.4s, v0.4s, v5.4s")
 	ins("VST1.P [V1.S4], 16(R1)")
 	ins("SUBS $1, R2, R2")
 	ins("BNE geluF32_loop")
@@ -376,8 +379,8 @@ func floatMath() {
 	ins("RET")
 
 	buf.WriteString("\n// func expSumF32(x, e *float32, n4 int, bm *[2]float32, k *mathConsts) float32\n")
-	buf.WriteString("// e = exp(β·x − m) for n4·4 values; returns their sum (4 lanes, then\n")
-	buf.WriteString("// pairwise).\n")
+	buf.WriteString("// e = exp(β·x − m) for n4·4 values, 8 per iteration (no multiply when\n")
+	buf.WriteString("// β = 1); returns their sum: one 4-lane sum in order, then pairwise.\n")
 	buf.WriteString("TEXT ·expSumF32(SB), NOSPLIT, $0-44\n")
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD e+8(FP), R1")
@@ -385,20 +388,50 @@ func floatMath() {
 	ins("MOVD bm+24(FP), R4")
 	ins("MOVD k+32(FP), R3")
 	loadConsts(3, 13)
-	ins("VLD1R.P 4(R4), [V4.S4]")
-	ins("VLD1R (R4), [V5.S4]")
-	ins("VEOR V9.B16, V9.B16, V9.B16")
-	label("expSumF32_loop")
-	ins("VLD1.P 16(R0), [V0.S4]")
-	word("fmul v0.4s, v0.4s, v4.4s")
-	word("fsub v0.4s, v0.4s, v5.4s")
-	exp(0, 1, 2, 3)
-	ins("VST1.P [V0.S4], 16(R1)")
-	word("fadd v9.4s, v9.4s, v0.4s")
-	ins("SUBS $1, R2, R2")
-	ins("BNE expSumF32_loop")
-	word("faddp v9.4s, v9.4s, v9.4s")
-	word("faddp s0, v9.2s")
+	ins("VLD1R.P 4(R4), [V24.S4]")
+	ins("VLD1R (R4), [V25.S4]")
+	ins("VEOR V26.B16, V26.B16, V26.B16")
+	ins("LSR $1, R2, R5")
+	ins("FMOVS $1.0, F27")
+	ins("FCMPS F27, F24")
+	ins("BEQ expSumF32_one")
+	for _, one := range []bool{false, true} {
+		l := "expSumF32_beta"
+		if one {
+			l = "expSumF32_one"
+			label(l)
+		}
+		ins("CBZ R5, %s_last", l)
+		label(l + "_loop")
+		ins("VLD1.P 32(R0), [V0.S4, V1.S4]")
+		for v := 0; v < 2; v++ {
+			if !one {
+				word("fmul v%d.4s, v%d.4s, v24.4s", v, v)
+			}
+			word("fsub v%d.4s, v%d.4s, v25.4s", v, v)
+		}
+		exp(0, 2, 3, 4)
+		exp(1, 5, 6, 7)
+		ins("VST1.P [V0.S4, V1.S4], 32(R1)")
+		word("fadd v26.4s, v26.4s, v0.4s")
+		word("fadd v26.4s, v26.4s, v1.4s")
+		ins("SUBS $1, R5, R5")
+		ins("BNE %s_loop", l)
+		label(l + "_last")
+		ins("TBZ $0, R2, expSumF32_sum")
+		ins("VLD1 (R0), [V0.S4]")
+		if !one {
+			word("fmul v0.4s, v0.4s, v24.4s")
+		}
+		word("fsub v0.4s, v0.4s, v25.4s")
+		exp(0, 2, 3, 4)
+		ins("VST1 [V0.S4], (R1)")
+		word("fadd v26.4s, v26.4s, v0.4s")
+		ins("B expSumF32_sum")
+	}
+	label("expSumF32_sum")
+	word("faddp v26.4s, v26.4s, v26.4s")
+	word("faddp s0, v26.2s")
 	ins("FMOVS F0, ret+40(FP)")
 	ins("RET")
 
