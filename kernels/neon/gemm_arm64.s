@@ -5,8 +5,9 @@
 #include "textflag.h"
 
 // func gemmDot(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int)
-// Registers: V0-V3 A rows, V4-V7 B, V8-V11 row biases, V13 zero point,
-// V14/V15 clamp, V16-V31 accumulators.
+// Registers: V0-V7 A (row m: chunk pair in V2m, V2m+1), V8-V11 B (column
+// biases at panel start), V12/V13 zero point (int16/int32 lanes), V14/V15
+// clamp, V16-V31 accumulators.
 TEXT ·gemmDot(SB), NOSPLIT, $0-120
 	MOVD a+0(FP), R0
 	MOVD lda+8(FP), R5
@@ -34,15 +35,6 @@ TEXT ·gemmDot(SB), NOSPLIT, $0-120
 	ADD R5, R16, R17
 	CSEL GT, R17, R16, R16 // advance only while row 3 < rows
 	MOVD R16, R21
-	// row biases (zero unless mode bit 1)
-	VEOR V12.B16, V12.B16, V12.B16
-	TBZ $1, R15, norb
-	VLD1 (R12), [V12.S4]
-norb:
-	VDUP V12.S[0], V8.S4
-	VDUP V12.S[1], V9.S4
-	VDUP V12.S[2], V10.S4
-	VDUP V12.S[3], V11.S4
 	MOVD zp+96(FP), R17
 	VDUP R17, V13.S4
 	VDUP R17, V12.H8 // the zero point for int16 lanes (fast path)
@@ -51,324 +43,322 @@ norb:
 	MOVD hi+112(FP), R17
 	VDUP R17, V15.B16
 dotpanel:
-	// accumulators start at column bias + row bias
-	VLD1.P 64(R11), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VADD V8.S4, V4.S4, V16.S4
-	VADD V8.S4, V5.S4, V17.S4
-	VADD V8.S4, V6.S4, V18.S4
-	VADD V8.S4, V7.S4, V19.S4
-	VADD V9.S4, V4.S4, V20.S4
-	VADD V9.S4, V5.S4, V21.S4
-	VADD V9.S4, V6.S4, V22.S4
-	VADD V9.S4, V7.S4, V23.S4
-	VADD V10.S4, V4.S4, V24.S4
-	VADD V10.S4, V5.S4, V25.S4
-	VADD V10.S4, V6.S4, V26.S4
-	VADD V10.S4, V7.S4, V27.S4
-	VADD V11.S4, V4.S4, V28.S4
-	VADD V11.S4, V5.S4, V29.S4
-	VADD V11.S4, V6.S4, V30.S4
-	VADD V11.S4, V7.S4, V31.S4
+	// accumulators start at the column bias (plus the row bias: dotrb)
+	VLD1.P 64(R11), [V8.S4, V9.S4, V10.S4, V11.S4]
+	TBNZ $1, R15, dotrb
+	VORR V8.B16, V8.B16, V16.B16
+	VORR V9.B16, V9.B16, V17.B16
+	VORR V10.B16, V10.B16, V18.B16
+	VORR V11.B16, V11.B16, V19.B16
+	VORR V8.B16, V8.B16, V20.B16
+	VORR V9.B16, V9.B16, V21.B16
+	VORR V10.B16, V10.B16, V22.B16
+	VORR V11.B16, V11.B16, V23.B16
+	VORR V8.B16, V8.B16, V24.B16
+	VORR V9.B16, V9.B16, V25.B16
+	VORR V10.B16, V10.B16, V26.B16
+	VORR V11.B16, V11.B16, V27.B16
+	VORR V8.B16, V8.B16, V28.B16
+	VORR V9.B16, V9.B16, V29.B16
+	VORR V10.B16, V10.B16, V30.B16
+	VORR V11.B16, V11.B16, V31.B16
+dotinit:
 	MOVD R0, R1
 	MOVD R19, R2
 	MOVD R20, R3
 	MOVD R21, R4
 	// chunk 0: k 0-15; A then jumps to chunk 1 at s1
 	VLD1.P (R1)(R8), [V0.B16]
-	VLD1.P (R2)(R8), [V1.B16]
-	VLD1.P (R3)(R8), [V2.B16]
-	VLD1.P (R4)(R8), [V3.B16]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
-	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
-	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
-	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
-	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
-	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
-	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
-	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
-	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
-	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
-	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
-	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
-	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
-	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
-	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
-	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
-	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
-	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
-	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
-	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
-	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
-	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
-	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
-	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
-	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
-	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
-	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
-	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
-	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
-	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
-	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
-	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
-	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
-	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
-	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
-	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
-	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
-	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
-	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
-	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
-	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
-	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
-	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
-	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
-	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
-	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
-	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
-	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
-	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
-	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
-	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
-	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
-	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
-	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
-	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
-	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
-	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
-	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
-	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
-	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
-	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
-	// the other chunks: an odd one alone, then pairs
+	VLD1.P (R2)(R8), [V2.B16]
+	VLD1.P (R3)(R8), [V4.B16]
+	VLD1.P (R4)(R8), [V6.B16]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 0, 16 columns
+	WORD $0x4f80e110 // sdot v16.4s, v8.16b, v0.4b[0]
+	WORD $0x4f80e131 // sdot v17.4s, v9.16b, v0.4b[0]
+	WORD $0x4f80e152 // sdot v18.4s, v10.16b, v0.4b[0]
+	WORD $0x4f80e173 // sdot v19.4s, v11.16b, v0.4b[0]
+	WORD $0x4f82e114 // sdot v20.4s, v8.16b, v2.4b[0]
+	WORD $0x4f82e135 // sdot v21.4s, v9.16b, v2.4b[0]
+	WORD $0x4f82e156 // sdot v22.4s, v10.16b, v2.4b[0]
+	WORD $0x4f82e177 // sdot v23.4s, v11.16b, v2.4b[0]
+	WORD $0x4f84e118 // sdot v24.4s, v8.16b, v4.4b[0]
+	WORD $0x4f84e139 // sdot v25.4s, v9.16b, v4.4b[0]
+	WORD $0x4f84e15a // sdot v26.4s, v10.16b, v4.4b[0]
+	WORD $0x4f84e17b // sdot v27.4s, v11.16b, v4.4b[0]
+	WORD $0x4f86e11c // sdot v28.4s, v8.16b, v6.4b[0]
+	WORD $0x4f86e13d // sdot v29.4s, v9.16b, v6.4b[0]
+	WORD $0x4f86e15e // sdot v30.4s, v10.16b, v6.4b[0]
+	WORD $0x4f86e17f // sdot v31.4s, v11.16b, v6.4b[0]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
+	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
+	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
+	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
+	WORD $0x4fa2e114 // sdot v20.4s, v8.16b, v2.4b[1]
+	WORD $0x4fa2e135 // sdot v21.4s, v9.16b, v2.4b[1]
+	WORD $0x4fa2e156 // sdot v22.4s, v10.16b, v2.4b[1]
+	WORD $0x4fa2e177 // sdot v23.4s, v11.16b, v2.4b[1]
+	WORD $0x4fa4e118 // sdot v24.4s, v8.16b, v4.4b[1]
+	WORD $0x4fa4e139 // sdot v25.4s, v9.16b, v4.4b[1]
+	WORD $0x4fa4e15a // sdot v26.4s, v10.16b, v4.4b[1]
+	WORD $0x4fa4e17b // sdot v27.4s, v11.16b, v4.4b[1]
+	WORD $0x4fa6e11c // sdot v28.4s, v8.16b, v6.4b[1]
+	WORD $0x4fa6e13d // sdot v29.4s, v9.16b, v6.4b[1]
+	WORD $0x4fa6e15e // sdot v30.4s, v10.16b, v6.4b[1]
+	WORD $0x4fa6e17f // sdot v31.4s, v11.16b, v6.4b[1]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 2, 16 columns
+	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
+	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
+	WORD $0x4f80e952 // sdot v18.4s, v10.16b, v0.4b[2]
+	WORD $0x4f80e973 // sdot v19.4s, v11.16b, v0.4b[2]
+	WORD $0x4f82e914 // sdot v20.4s, v8.16b, v2.4b[2]
+	WORD $0x4f82e935 // sdot v21.4s, v9.16b, v2.4b[2]
+	WORD $0x4f82e956 // sdot v22.4s, v10.16b, v2.4b[2]
+	WORD $0x4f82e977 // sdot v23.4s, v11.16b, v2.4b[2]
+	WORD $0x4f84e918 // sdot v24.4s, v8.16b, v4.4b[2]
+	WORD $0x4f84e939 // sdot v25.4s, v9.16b, v4.4b[2]
+	WORD $0x4f84e95a // sdot v26.4s, v10.16b, v4.4b[2]
+	WORD $0x4f84e97b // sdot v27.4s, v11.16b, v4.4b[2]
+	WORD $0x4f86e91c // sdot v28.4s, v8.16b, v6.4b[2]
+	WORD $0x4f86e93d // sdot v29.4s, v9.16b, v6.4b[2]
+	WORD $0x4f86e95e // sdot v30.4s, v10.16b, v6.4b[2]
+	WORD $0x4f86e97f // sdot v31.4s, v11.16b, v6.4b[2]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa0e910 // sdot v16.4s, v8.16b, v0.4b[3]
+	WORD $0x4fa0e931 // sdot v17.4s, v9.16b, v0.4b[3]
+	WORD $0x4fa0e952 // sdot v18.4s, v10.16b, v0.4b[3]
+	WORD $0x4fa0e973 // sdot v19.4s, v11.16b, v0.4b[3]
+	WORD $0x4fa2e914 // sdot v20.4s, v8.16b, v2.4b[3]
+	WORD $0x4fa2e935 // sdot v21.4s, v9.16b, v2.4b[3]
+	WORD $0x4fa2e956 // sdot v22.4s, v10.16b, v2.4b[3]
+	WORD $0x4fa2e977 // sdot v23.4s, v11.16b, v2.4b[3]
+	WORD $0x4fa4e918 // sdot v24.4s, v8.16b, v4.4b[3]
+	WORD $0x4fa4e939 // sdot v25.4s, v9.16b, v4.4b[3]
+	WORD $0x4fa4e95a // sdot v26.4s, v10.16b, v4.4b[3]
+	WORD $0x4fa4e97b // sdot v27.4s, v11.16b, v4.4b[3]
+	WORD $0x4fa6e91c // sdot v28.4s, v8.16b, v6.4b[3]
+	WORD $0x4fa6e93d // sdot v29.4s, v9.16b, v6.4b[3]
+	WORD $0x4fa6e95e // sdot v30.4s, v10.16b, v6.4b[3]
+	WORD $0x4fa6e97f // sdot v31.4s, v11.16b, v6.4b[3]
+	// the other chunks: an odd one alone, then pairs (one A load per row)
 	SUB $1, R7, R17
 	TBZ $0, R17, dotpairs
 	VLD1.P 16(R1), [V0.B16]
-	VLD1.P 16(R2), [V1.B16]
-	VLD1.P 16(R3), [V2.B16]
-	VLD1.P 16(R4), [V3.B16]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
-	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
-	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
-	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
-	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
-	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
-	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
-	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
-	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
-	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
-	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
-	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
-	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
-	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
-	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
-	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
-	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
-	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
-	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
-	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
-	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
-	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
-	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
-	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
-	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
-	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
-	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
-	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
-	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
-	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
-	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
-	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
-	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
-	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
-	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
-	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
-	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
-	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
-	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
-	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
-	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
-	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
-	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
-	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
-	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
-	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
-	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
-	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
-	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
-	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
-	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
-	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
-	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
-	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
-	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
-	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
-	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
-	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
-	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
-	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
-	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
+	VLD1.P 16(R2), [V2.B16]
+	VLD1.P 16(R3), [V4.B16]
+	VLD1.P 16(R4), [V6.B16]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 0, 16 columns
+	WORD $0x4f80e110 // sdot v16.4s, v8.16b, v0.4b[0]
+	WORD $0x4f80e131 // sdot v17.4s, v9.16b, v0.4b[0]
+	WORD $0x4f80e152 // sdot v18.4s, v10.16b, v0.4b[0]
+	WORD $0x4f80e173 // sdot v19.4s, v11.16b, v0.4b[0]
+	WORD $0x4f82e114 // sdot v20.4s, v8.16b, v2.4b[0]
+	WORD $0x4f82e135 // sdot v21.4s, v9.16b, v2.4b[0]
+	WORD $0x4f82e156 // sdot v22.4s, v10.16b, v2.4b[0]
+	WORD $0x4f82e177 // sdot v23.4s, v11.16b, v2.4b[0]
+	WORD $0x4f84e118 // sdot v24.4s, v8.16b, v4.4b[0]
+	WORD $0x4f84e139 // sdot v25.4s, v9.16b, v4.4b[0]
+	WORD $0x4f84e15a // sdot v26.4s, v10.16b, v4.4b[0]
+	WORD $0x4f84e17b // sdot v27.4s, v11.16b, v4.4b[0]
+	WORD $0x4f86e11c // sdot v28.4s, v8.16b, v6.4b[0]
+	WORD $0x4f86e13d // sdot v29.4s, v9.16b, v6.4b[0]
+	WORD $0x4f86e15e // sdot v30.4s, v10.16b, v6.4b[0]
+	WORD $0x4f86e17f // sdot v31.4s, v11.16b, v6.4b[0]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
+	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
+	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
+	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
+	WORD $0x4fa2e114 // sdot v20.4s, v8.16b, v2.4b[1]
+	WORD $0x4fa2e135 // sdot v21.4s, v9.16b, v2.4b[1]
+	WORD $0x4fa2e156 // sdot v22.4s, v10.16b, v2.4b[1]
+	WORD $0x4fa2e177 // sdot v23.4s, v11.16b, v2.4b[1]
+	WORD $0x4fa4e118 // sdot v24.4s, v8.16b, v4.4b[1]
+	WORD $0x4fa4e139 // sdot v25.4s, v9.16b, v4.4b[1]
+	WORD $0x4fa4e15a // sdot v26.4s, v10.16b, v4.4b[1]
+	WORD $0x4fa4e17b // sdot v27.4s, v11.16b, v4.4b[1]
+	WORD $0x4fa6e11c // sdot v28.4s, v8.16b, v6.4b[1]
+	WORD $0x4fa6e13d // sdot v29.4s, v9.16b, v6.4b[1]
+	WORD $0x4fa6e15e // sdot v30.4s, v10.16b, v6.4b[1]
+	WORD $0x4fa6e17f // sdot v31.4s, v11.16b, v6.4b[1]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 2, 16 columns
+	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
+	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
+	WORD $0x4f80e952 // sdot v18.4s, v10.16b, v0.4b[2]
+	WORD $0x4f80e973 // sdot v19.4s, v11.16b, v0.4b[2]
+	WORD $0x4f82e914 // sdot v20.4s, v8.16b, v2.4b[2]
+	WORD $0x4f82e935 // sdot v21.4s, v9.16b, v2.4b[2]
+	WORD $0x4f82e956 // sdot v22.4s, v10.16b, v2.4b[2]
+	WORD $0x4f82e977 // sdot v23.4s, v11.16b, v2.4b[2]
+	WORD $0x4f84e918 // sdot v24.4s, v8.16b, v4.4b[2]
+	WORD $0x4f84e939 // sdot v25.4s, v9.16b, v4.4b[2]
+	WORD $0x4f84e95a // sdot v26.4s, v10.16b, v4.4b[2]
+	WORD $0x4f84e97b // sdot v27.4s, v11.16b, v4.4b[2]
+	WORD $0x4f86e91c // sdot v28.4s, v8.16b, v6.4b[2]
+	WORD $0x4f86e93d // sdot v29.4s, v9.16b, v6.4b[2]
+	WORD $0x4f86e95e // sdot v30.4s, v10.16b, v6.4b[2]
+	WORD $0x4f86e97f // sdot v31.4s, v11.16b, v6.4b[2]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa0e910 // sdot v16.4s, v8.16b, v0.4b[3]
+	WORD $0x4fa0e931 // sdot v17.4s, v9.16b, v0.4b[3]
+	WORD $0x4fa0e952 // sdot v18.4s, v10.16b, v0.4b[3]
+	WORD $0x4fa0e973 // sdot v19.4s, v11.16b, v0.4b[3]
+	WORD $0x4fa2e914 // sdot v20.4s, v8.16b, v2.4b[3]
+	WORD $0x4fa2e935 // sdot v21.4s, v9.16b, v2.4b[3]
+	WORD $0x4fa2e956 // sdot v22.4s, v10.16b, v2.4b[3]
+	WORD $0x4fa2e977 // sdot v23.4s, v11.16b, v2.4b[3]
+	WORD $0x4fa4e918 // sdot v24.4s, v8.16b, v4.4b[3]
+	WORD $0x4fa4e939 // sdot v25.4s, v9.16b, v4.4b[3]
+	WORD $0x4fa4e95a // sdot v26.4s, v10.16b, v4.4b[3]
+	WORD $0x4fa4e97b // sdot v27.4s, v11.16b, v4.4b[3]
+	WORD $0x4fa6e91c // sdot v28.4s, v8.16b, v6.4b[3]
+	WORD $0x4fa6e93d // sdot v29.4s, v9.16b, v6.4b[3]
+	WORD $0x4fa6e95e // sdot v30.4s, v10.16b, v6.4b[3]
+	WORD $0x4fa6e97f // sdot v31.4s, v11.16b, v6.4b[3]
 dotpairs:
 	LSR $1, R17, R17
 	CBZ R17, dotdone
 dotloop:
-	VLD1.P 16(R1), [V0.B16]
-	VLD1.P 16(R2), [V1.B16]
-	VLD1.P 16(R3), [V2.B16]
-	VLD1.P 16(R4), [V3.B16]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
-	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
-	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
-	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
-	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
-	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
-	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
-	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
-	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
-	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
-	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
-	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
-	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
-	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
-	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
-	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
-	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
-	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
-	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
-	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
-	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
-	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
-	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
-	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
-	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
-	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
-	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
-	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
-	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
-	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
-	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
-	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
-	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
-	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
-	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
-	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
-	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
-	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
-	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
-	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
-	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
-	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
-	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
-	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
-	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
-	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
-	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
-	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
-	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
-	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
-	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
-	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
-	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
-	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
-	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
-	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
-	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
-	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
-	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
-	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
-	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
-	VLD1.P 16(R1), [V0.B16]
-	VLD1.P 16(R2), [V1.B16]
-	VLD1.P 16(R3), [V2.B16]
-	VLD1.P 16(R4), [V3.B16]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 0, 16 columns
-	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
-	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
-	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
-	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	WORD $0x4f81e094 // sdot v20.4s, v4.16b, v1.4b[0]
-	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
-	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
-	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
-	WORD $0x4f82e098 // sdot v24.4s, v4.16b, v2.4b[0]
-	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
-	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
-	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
-	WORD $0x4f83e09c // sdot v28.4s, v4.16b, v3.4b[0]
-	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
-	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
-	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 1, 16 columns
-	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
-	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
-	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
-	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	WORD $0x4fa1e094 // sdot v20.4s, v4.16b, v1.4b[1]
-	WORD $0x4fa1e0b5 // sdot v21.4s, v5.16b, v1.4b[1]
-	WORD $0x4fa1e0d6 // sdot v22.4s, v6.16b, v1.4b[1]
-	WORD $0x4fa1e0f7 // sdot v23.4s, v7.16b, v1.4b[1]
-	WORD $0x4fa2e098 // sdot v24.4s, v4.16b, v2.4b[1]
-	WORD $0x4fa2e0b9 // sdot v25.4s, v5.16b, v2.4b[1]
-	WORD $0x4fa2e0da // sdot v26.4s, v6.16b, v2.4b[1]
-	WORD $0x4fa2e0fb // sdot v27.4s, v7.16b, v2.4b[1]
-	WORD $0x4fa3e09c // sdot v28.4s, v4.16b, v3.4b[1]
-	WORD $0x4fa3e0bd // sdot v29.4s, v5.16b, v3.4b[1]
-	WORD $0x4fa3e0de // sdot v30.4s, v6.16b, v3.4b[1]
-	WORD $0x4fa3e0ff // sdot v31.4s, v7.16b, v3.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 2, 16 columns
-	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
-	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
-	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
-	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	WORD $0x4f81e894 // sdot v20.4s, v4.16b, v1.4b[2]
-	WORD $0x4f81e8b5 // sdot v21.4s, v5.16b, v1.4b[2]
-	WORD $0x4f81e8d6 // sdot v22.4s, v6.16b, v1.4b[2]
-	WORD $0x4f81e8f7 // sdot v23.4s, v7.16b, v1.4b[2]
-	WORD $0x4f82e898 // sdot v24.4s, v4.16b, v2.4b[2]
-	WORD $0x4f82e8b9 // sdot v25.4s, v5.16b, v2.4b[2]
-	WORD $0x4f82e8da // sdot v26.4s, v6.16b, v2.4b[2]
-	WORD $0x4f82e8fb // sdot v27.4s, v7.16b, v2.4b[2]
-	WORD $0x4f83e89c // sdot v28.4s, v4.16b, v3.4b[2]
-	WORD $0x4f83e8bd // sdot v29.4s, v5.16b, v3.4b[2]
-	WORD $0x4f83e8de // sdot v30.4s, v6.16b, v3.4b[2]
-	WORD $0x4f83e8ff // sdot v31.4s, v7.16b, v3.4b[2]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group 3, 16 columns
-	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
-	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
-	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
-	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	WORD $0x4fa1e894 // sdot v20.4s, v4.16b, v1.4b[3]
-	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
-	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
-	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
-	WORD $0x4fa2e898 // sdot v24.4s, v4.16b, v2.4b[3]
-	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
-	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
-	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
-	WORD $0x4fa3e89c // sdot v28.4s, v4.16b, v3.4b[3]
-	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
-	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
-	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
+	VLD1.P 32(R1), [V0.B16, V1.B16]
+	VLD1.P 32(R2), [V2.B16, V3.B16]
+	VLD1.P 32(R3), [V4.B16, V5.B16]
+	VLD1.P 32(R4), [V6.B16, V7.B16]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 0, 16 columns
+	WORD $0x4f80e110 // sdot v16.4s, v8.16b, v0.4b[0]
+	WORD $0x4f80e131 // sdot v17.4s, v9.16b, v0.4b[0]
+	WORD $0x4f80e152 // sdot v18.4s, v10.16b, v0.4b[0]
+	WORD $0x4f80e173 // sdot v19.4s, v11.16b, v0.4b[0]
+	WORD $0x4f82e114 // sdot v20.4s, v8.16b, v2.4b[0]
+	WORD $0x4f82e135 // sdot v21.4s, v9.16b, v2.4b[0]
+	WORD $0x4f82e156 // sdot v22.4s, v10.16b, v2.4b[0]
+	WORD $0x4f82e177 // sdot v23.4s, v11.16b, v2.4b[0]
+	WORD $0x4f84e118 // sdot v24.4s, v8.16b, v4.4b[0]
+	WORD $0x4f84e139 // sdot v25.4s, v9.16b, v4.4b[0]
+	WORD $0x4f84e15a // sdot v26.4s, v10.16b, v4.4b[0]
+	WORD $0x4f84e17b // sdot v27.4s, v11.16b, v4.4b[0]
+	WORD $0x4f86e11c // sdot v28.4s, v8.16b, v6.4b[0]
+	WORD $0x4f86e13d // sdot v29.4s, v9.16b, v6.4b[0]
+	WORD $0x4f86e15e // sdot v30.4s, v10.16b, v6.4b[0]
+	WORD $0x4f86e17f // sdot v31.4s, v11.16b, v6.4b[0]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
+	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
+	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
+	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
+	WORD $0x4fa2e114 // sdot v20.4s, v8.16b, v2.4b[1]
+	WORD $0x4fa2e135 // sdot v21.4s, v9.16b, v2.4b[1]
+	WORD $0x4fa2e156 // sdot v22.4s, v10.16b, v2.4b[1]
+	WORD $0x4fa2e177 // sdot v23.4s, v11.16b, v2.4b[1]
+	WORD $0x4fa4e118 // sdot v24.4s, v8.16b, v4.4b[1]
+	WORD $0x4fa4e139 // sdot v25.4s, v9.16b, v4.4b[1]
+	WORD $0x4fa4e15a // sdot v26.4s, v10.16b, v4.4b[1]
+	WORD $0x4fa4e17b // sdot v27.4s, v11.16b, v4.4b[1]
+	WORD $0x4fa6e11c // sdot v28.4s, v8.16b, v6.4b[1]
+	WORD $0x4fa6e13d // sdot v29.4s, v9.16b, v6.4b[1]
+	WORD $0x4fa6e15e // sdot v30.4s, v10.16b, v6.4b[1]
+	WORD $0x4fa6e17f // sdot v31.4s, v11.16b, v6.4b[1]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 2, 16 columns
+	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
+	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
+	WORD $0x4f80e952 // sdot v18.4s, v10.16b, v0.4b[2]
+	WORD $0x4f80e973 // sdot v19.4s, v11.16b, v0.4b[2]
+	WORD $0x4f82e914 // sdot v20.4s, v8.16b, v2.4b[2]
+	WORD $0x4f82e935 // sdot v21.4s, v9.16b, v2.4b[2]
+	WORD $0x4f82e956 // sdot v22.4s, v10.16b, v2.4b[2]
+	WORD $0x4f82e977 // sdot v23.4s, v11.16b, v2.4b[2]
+	WORD $0x4f84e918 // sdot v24.4s, v8.16b, v4.4b[2]
+	WORD $0x4f84e939 // sdot v25.4s, v9.16b, v4.4b[2]
+	WORD $0x4f84e95a // sdot v26.4s, v10.16b, v4.4b[2]
+	WORD $0x4f84e97b // sdot v27.4s, v11.16b, v4.4b[2]
+	WORD $0x4f86e91c // sdot v28.4s, v8.16b, v6.4b[2]
+	WORD $0x4f86e93d // sdot v29.4s, v9.16b, v6.4b[2]
+	WORD $0x4f86e95e // sdot v30.4s, v10.16b, v6.4b[2]
+	WORD $0x4f86e97f // sdot v31.4s, v11.16b, v6.4b[2]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa0e910 // sdot v16.4s, v8.16b, v0.4b[3]
+	WORD $0x4fa0e931 // sdot v17.4s, v9.16b, v0.4b[3]
+	WORD $0x4fa0e952 // sdot v18.4s, v10.16b, v0.4b[3]
+	WORD $0x4fa0e973 // sdot v19.4s, v11.16b, v0.4b[3]
+	WORD $0x4fa2e914 // sdot v20.4s, v8.16b, v2.4b[3]
+	WORD $0x4fa2e935 // sdot v21.4s, v9.16b, v2.4b[3]
+	WORD $0x4fa2e956 // sdot v22.4s, v10.16b, v2.4b[3]
+	WORD $0x4fa2e977 // sdot v23.4s, v11.16b, v2.4b[3]
+	WORD $0x4fa4e918 // sdot v24.4s, v8.16b, v4.4b[3]
+	WORD $0x4fa4e939 // sdot v25.4s, v9.16b, v4.4b[3]
+	WORD $0x4fa4e95a // sdot v26.4s, v10.16b, v4.4b[3]
+	WORD $0x4fa4e97b // sdot v27.4s, v11.16b, v4.4b[3]
+	WORD $0x4fa6e91c // sdot v28.4s, v8.16b, v6.4b[3]
+	WORD $0x4fa6e93d // sdot v29.4s, v9.16b, v6.4b[3]
+	WORD $0x4fa6e95e // sdot v30.4s, v10.16b, v6.4b[3]
+	WORD $0x4fa6e97f // sdot v31.4s, v11.16b, v6.4b[3]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 0, 16 columns
+	WORD $0x4f81e110 // sdot v16.4s, v8.16b, v1.4b[0]
+	WORD $0x4f81e131 // sdot v17.4s, v9.16b, v1.4b[0]
+	WORD $0x4f81e152 // sdot v18.4s, v10.16b, v1.4b[0]
+	WORD $0x4f81e173 // sdot v19.4s, v11.16b, v1.4b[0]
+	WORD $0x4f83e114 // sdot v20.4s, v8.16b, v3.4b[0]
+	WORD $0x4f83e135 // sdot v21.4s, v9.16b, v3.4b[0]
+	WORD $0x4f83e156 // sdot v22.4s, v10.16b, v3.4b[0]
+	WORD $0x4f83e177 // sdot v23.4s, v11.16b, v3.4b[0]
+	WORD $0x4f85e118 // sdot v24.4s, v8.16b, v5.4b[0]
+	WORD $0x4f85e139 // sdot v25.4s, v9.16b, v5.4b[0]
+	WORD $0x4f85e15a // sdot v26.4s, v10.16b, v5.4b[0]
+	WORD $0x4f85e17b // sdot v27.4s, v11.16b, v5.4b[0]
+	WORD $0x4f87e11c // sdot v28.4s, v8.16b, v7.4b[0]
+	WORD $0x4f87e13d // sdot v29.4s, v9.16b, v7.4b[0]
+	WORD $0x4f87e15e // sdot v30.4s, v10.16b, v7.4b[0]
+	WORD $0x4f87e17f // sdot v31.4s, v11.16b, v7.4b[0]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 1, 16 columns
+	WORD $0x4fa1e110 // sdot v16.4s, v8.16b, v1.4b[1]
+	WORD $0x4fa1e131 // sdot v17.4s, v9.16b, v1.4b[1]
+	WORD $0x4fa1e152 // sdot v18.4s, v10.16b, v1.4b[1]
+	WORD $0x4fa1e173 // sdot v19.4s, v11.16b, v1.4b[1]
+	WORD $0x4fa3e114 // sdot v20.4s, v8.16b, v3.4b[1]
+	WORD $0x4fa3e135 // sdot v21.4s, v9.16b, v3.4b[1]
+	WORD $0x4fa3e156 // sdot v22.4s, v10.16b, v3.4b[1]
+	WORD $0x4fa3e177 // sdot v23.4s, v11.16b, v3.4b[1]
+	WORD $0x4fa5e118 // sdot v24.4s, v8.16b, v5.4b[1]
+	WORD $0x4fa5e139 // sdot v25.4s, v9.16b, v5.4b[1]
+	WORD $0x4fa5e15a // sdot v26.4s, v10.16b, v5.4b[1]
+	WORD $0x4fa5e17b // sdot v27.4s, v11.16b, v5.4b[1]
+	WORD $0x4fa7e11c // sdot v28.4s, v8.16b, v7.4b[1]
+	WORD $0x4fa7e13d // sdot v29.4s, v9.16b, v7.4b[1]
+	WORD $0x4fa7e15e // sdot v30.4s, v10.16b, v7.4b[1]
+	WORD $0x4fa7e17f // sdot v31.4s, v11.16b, v7.4b[1]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 2, 16 columns
+	WORD $0x4f81e910 // sdot v16.4s, v8.16b, v1.4b[2]
+	WORD $0x4f81e931 // sdot v17.4s, v9.16b, v1.4b[2]
+	WORD $0x4f81e952 // sdot v18.4s, v10.16b, v1.4b[2]
+	WORD $0x4f81e973 // sdot v19.4s, v11.16b, v1.4b[2]
+	WORD $0x4f83e914 // sdot v20.4s, v8.16b, v3.4b[2]
+	WORD $0x4f83e935 // sdot v21.4s, v9.16b, v3.4b[2]
+	WORD $0x4f83e956 // sdot v22.4s, v10.16b, v3.4b[2]
+	WORD $0x4f83e977 // sdot v23.4s, v11.16b, v3.4b[2]
+	WORD $0x4f85e918 // sdot v24.4s, v8.16b, v5.4b[2]
+	WORD $0x4f85e939 // sdot v25.4s, v9.16b, v5.4b[2]
+	WORD $0x4f85e95a // sdot v26.4s, v10.16b, v5.4b[2]
+	WORD $0x4f85e97b // sdot v27.4s, v11.16b, v5.4b[2]
+	WORD $0x4f87e91c // sdot v28.4s, v8.16b, v7.4b[2]
+	WORD $0x4f87e93d // sdot v29.4s, v9.16b, v7.4b[2]
+	WORD $0x4f87e95e // sdot v30.4s, v10.16b, v7.4b[2]
+	WORD $0x4f87e97f // sdot v31.4s, v11.16b, v7.4b[2]
+	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group 3, 16 columns
+	WORD $0x4fa1e910 // sdot v16.4s, v8.16b, v1.4b[3]
+	WORD $0x4fa1e931 // sdot v17.4s, v9.16b, v1.4b[3]
+	WORD $0x4fa1e952 // sdot v18.4s, v10.16b, v1.4b[3]
+	WORD $0x4fa1e973 // sdot v19.4s, v11.16b, v1.4b[3]
+	WORD $0x4fa3e914 // sdot v20.4s, v8.16b, v3.4b[3]
+	WORD $0x4fa3e935 // sdot v21.4s, v9.16b, v3.4b[3]
+	WORD $0x4fa3e956 // sdot v22.4s, v10.16b, v3.4b[3]
+	WORD $0x4fa3e977 // sdot v23.4s, v11.16b, v3.4b[3]
+	WORD $0x4fa5e918 // sdot v24.4s, v8.16b, v5.4b[3]
+	WORD $0x4fa5e939 // sdot v25.4s, v9.16b, v5.4b[3]
+	WORD $0x4fa5e95a // sdot v26.4s, v10.16b, v5.4b[3]
+	WORD $0x4fa5e97b // sdot v27.4s, v11.16b, v5.4b[3]
+	WORD $0x4fa7e91c // sdot v28.4s, v8.16b, v7.4b[3]
+	WORD $0x4fa7e93d // sdot v29.4s, v9.16b, v7.4b[3]
+	WORD $0x4fa7e95e // sdot v30.4s, v10.16b, v7.4b[3]
+	WORD $0x4fa7e97f // sdot v31.4s, v11.16b, v7.4b[3]
 	SUBS $1, R17, R17
 	BNE dotloop
 dotdone:
@@ -707,6 +697,30 @@ dotnext:
 	SUBS $1, R10, R10
 	BNE dotpanel
 	RET
+dotrb:
+	// row biases (mode bit 1): accumulator (m, g) = row bias m + column bias g
+	VLD1 (R12), [V0.S4]
+	VDUP V0.S[0], V1.S4
+	VDUP V0.S[1], V2.S4
+	VDUP V0.S[2], V3.S4
+	VDUP V0.S[3], V4.S4
+	VADD V1.S4, V8.S4, V16.S4
+	VADD V1.S4, V9.S4, V17.S4
+	VADD V1.S4, V10.S4, V18.S4
+	VADD V1.S4, V11.S4, V19.S4
+	VADD V2.S4, V8.S4, V20.S4
+	VADD V2.S4, V9.S4, V21.S4
+	VADD V2.S4, V10.S4, V22.S4
+	VADD V2.S4, V11.S4, V23.S4
+	VADD V3.S4, V8.S4, V24.S4
+	VADD V3.S4, V9.S4, V25.S4
+	VADD V3.S4, V10.S4, V26.S4
+	VADD V3.S4, V11.S4, V27.S4
+	VADD V4.S4, V8.S4, V28.S4
+	VADD V4.S4, V9.S4, V29.S4
+	VADD V4.S4, V10.S4, V30.S4
+	VADD V4.S4, V11.S4, V31.S4
+	B dotinit
 
 // func gemmV80(a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int)
 // Registers: V0-V3 A, V4-V11 B, V12/V13 int16 products, V14 zero point,

@@ -138,18 +138,10 @@ func genDot() {
 	const mr = 4
 	acc := func(m, g int) int { return 16 + 4*m + g }
 	fmt.Fprintf(&buf, "\n// func gemmDot(%s)\n", "a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, mode, zp, lo, hi int")
-	fmt.Fprintf(&buf, "// Registers: V0-V3 A rows, V4-V7 B, V8-V11 row biases, V13 zero point,\n// V14/V15 clamp, V16-V31 accumulators.\n")
+	fmt.Fprintf(&buf, "// Registers: V0-V7 A (row m: chunk pair in V2m, V2m+1), V8-V11 B (column\n// biases at panel start), V12/V13 zero point (int16/int32 lanes), V14/V15\n// clamp, V16-V31 accumulators.\n")
 	fmt.Fprintf(&buf, "TEXT ·gemmDot(SB), NOSPLIT, $0-120\n")
 	loadArgs()
 	rowPointers(mr)
-	comment("row biases (zero unless mode bit 1)")
-	ins("VEOR V12.B16, V12.B16, V12.B16")
-	ins("TBZ $1, R15, norb")
-	ins("VLD1 (R12), [V12.S4]")
-	label("norb")
-	for m := 0; m < mr; m++ {
-		ins("VDUP V12.S[%d], V%d.S4", m, 8+m)
-	}
 	ins("MOVD zp+96(FP), R17")
 	ins("VDUP R17, V13.S4")
 	ins("VDUP R17, V12.H8 // the zero point for int16 lanes (fast path)")
@@ -159,48 +151,51 @@ func genDot() {
 	ins("VDUP R17, V15.B16")
 
 	label("dotpanel")
-	comment("accumulators start at column bias + row bias")
-	ins("VLD1.P 64(R11), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	comment("accumulators start at the column bias (plus the row bias: dotrb)")
+	ins("VLD1.P 64(R11), [V8.S4, V9.S4, V10.S4, V11.S4]")
+	ins("TBNZ $1, R15, dotrb")
 	for m := 0; m < mr; m++ {
 		for g := 0; g < 4; g++ {
-			ins("VADD V%d.S4, V%d.S4, V%d.S4", 8+m, 4+g, acc(m, g))
+			ins("VORR V%d.B16, V%d.B16, V%d.B16", 8+g, 8+g, acc(m, g))
 		}
 	}
+	label("dotinit")
 	ins("MOVD R0, R1")
 	for m := 1; m < mr; m++ {
 		ins("MOVD R%d, R%d", 18+m, 1+m)
 	}
-	body := func() {
+	// body multiplies one chunk of A (V2m+h for row m) with its packed B.
+	body := func(h int) {
 		for q := 0; q < 4; q++ {
-			ins("VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] // B: k-group %d, 16 columns", q)
+			ins("VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16] // B: k-group %d, 16 columns", q)
 			for m := 0; m < mr; m++ {
 				for g := 0; g < 4; g++ {
-					word("sdot v%d.4s, v%d.16b, v%d.4b[%d]", acc(m, g), 4+g, m, q)
+					word("sdot v%d.4s, v%d.16b, v%d.4b[%d]", acc(m, g), 8+g, 2*m+h, q)
 				}
 			}
 		}
 	}
 	comment("chunk 0: k 0-15; A then jumps to chunk 1 at s1")
 	for m := 0; m < mr; m++ {
-		ins("VLD1.P (R%d)(R8), [V%d.B16]", 1+m, m)
+		ins("VLD1.P (R%d)(R8), [V%d.B16]", 1+m, 2*m)
 	}
-	body()
-	chunk := func() {
-		for m := 0; m < mr; m++ {
-			ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, m)
-		}
-		body()
-	}
-	comment("the other chunks: an odd one alone, then pairs")
+	body(0)
+	comment("the other chunks: an odd one alone, then pairs (one A load per row)")
 	ins("SUB $1, R7, R17")
 	ins("TBZ $0, R17, dotpairs")
-	chunk()
+	for m := 0; m < mr; m++ {
+		ins("VLD1.P 16(R%d), [V%d.B16]", 1+m, 2*m)
+	}
+	body(0)
 	label("dotpairs")
 	ins("LSR $1, R17, R17")
 	ins("CBZ R17, dotdone")
 	label("dotloop")
-	chunk()
-	chunk()
+	for m := 0; m < mr; m++ {
+		ins("VLD1.P 32(R%d), [V%d.B16, V%d.B16]", 1+m, 2*m, 2*m+1)
+	}
+	body(0)
+	body(1)
 	ins("SUBS $1, R17, R17")
 	ins("BNE dotloop")
 	label("dotdone")
@@ -265,6 +260,18 @@ func genDot() {
 	ins("SUBS $1, R10, R10")
 	ins("BNE dotpanel")
 	ins("RET")
+	label("dotrb")
+	comment("row biases (mode bit 1): accumulator (m, g) = row bias m + column bias g")
+	ins("VLD1 (R12), [V0.S4]")
+	for m := 0; m < mr; m++ {
+		ins("VDUP V0.S[%d], V%d.S4", m, 1+m)
+	}
+	for m := 0; m < mr; m++ {
+		for g := 0; g < 4; g++ {
+			ins("VADD V%d.S4, V%d.S4, V%d.S4", 1+m, 8+g, acc(m, g))
+		}
+	}
+	ins("B dotinit")
 }
 
 // genV80 writes gemmV80: a 2×8 tile with SMULL/SMLAL2/SADALP (Armv8.0).
