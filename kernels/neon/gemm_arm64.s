@@ -2653,6 +2653,313 @@ rsdone:
 	VST1 [V0.S4], (R9)
 	RET
 
+// func packColsV80(dst, src *int8, ld, np, nch, s1 int, mask *[16]int8) int8
+TEXT ·packColsV80(SB), NOSPLIT, $0-57
+	MOVD dst+0(FP), R8
+	MOVD src+8(FP), R1
+	MOVD ld+16(FP), R2
+	MOVD np+24(FP), R3
+	MOVD nch+32(FP), R4
+	MOVD s1+40(FP), R5
+	MOVD mask+48(FP), R7
+	VLD1 (R7), [V31.B16]
+	VMOVI $127, V30.B16 // running minimum
+	MOVD $16, R10
+	SUB R5, R10, R10
+	MUL R2, R10, R10 // (16 − s1)·ld: from the end of chunk 0 back to chunk 1
+pcvpanel:
+	MOVD R1, R6
+	// chunk 0: rows 0-15
+	VLD1.P (R6)(R2), V0.D[0] // row 0
+	VLD1.P (R6)(R2), V1.D[0] // row 1
+	VLD1.P (R6)(R2), V2.D[0] // row 2
+	VLD1.P (R6)(R2), V3.D[0] // row 3
+	VLD1.P (R6)(R2), V4.D[0] // row 4
+	VLD1.P (R6)(R2), V5.D[0] // row 5
+	VLD1.P (R6)(R2), V6.D[0] // row 6
+	VLD1.P (R6)(R2), V7.D[0] // row 7
+	VLD1.P (R6)(R2), V0.D[1] // row 8
+	VLD1.P (R6)(R2), V1.D[1] // row 9
+	VLD1.P (R6)(R2), V2.D[1] // row 10
+	VLD1.P (R6)(R2), V3.D[1] // row 11
+	VLD1.P (R6)(R2), V4.D[1] // row 12
+	VLD1.P (R6)(R2), V5.D[1] // row 13
+	VLD1.P (R6)(R2), V6.D[1] // row 14
+	VLD1.P (R6)(R2), V7.D[1] // row 15
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	WORD $0x4e216fde // smin v30.16b, v30.16b, v1.16b
+	WORD $0x4e226fde // smin v30.16b, v30.16b, v2.16b
+	WORD $0x4e236fde // smin v30.16b, v30.16b, v3.16b
+	WORD $0x4e246fde // smin v30.16b, v30.16b, v4.16b
+	WORD $0x4e256fde // smin v30.16b, v30.16b, v5.16b
+	WORD $0x4e266fde // smin v30.16b, v30.16b, v6.16b
+	WORD $0x4e276fde // smin v30.16b, v30.16b, v7.16b
+	// 8×8 byte transposes in both halves: V16+j = column j, k 0-15
+	VTRN1 V1.B16, V0.B16, V8.B16
+	VTRN2 V1.B16, V0.B16, V9.B16
+	VTRN1 V3.B16, V2.B16, V10.B16
+	VTRN2 V3.B16, V2.B16, V11.B16
+	VTRN1 V5.B16, V4.B16, V12.B16
+	VTRN2 V5.B16, V4.B16, V13.B16
+	VTRN1 V7.B16, V6.B16, V14.B16
+	VTRN2 V7.B16, V6.B16, V15.B16
+	VTRN1 V10.H8, V8.H8, V0.H8
+	VTRN2 V10.H8, V8.H8, V1.H8
+	VTRN1 V11.H8, V9.H8, V2.H8
+	VTRN2 V11.H8, V9.H8, V3.H8
+	VTRN1 V14.H8, V12.H8, V4.H8
+	VTRN2 V14.H8, V12.H8, V5.H8
+	VTRN1 V15.H8, V13.H8, V6.H8
+	VTRN2 V15.H8, V13.H8, V7.H8
+	VTRN1 V4.S4, V0.S4, V16.S4
+	VTRN2 V4.S4, V0.S4, V20.S4
+	VTRN1 V5.S4, V1.S4, V18.S4
+	VTRN2 V5.S4, V1.S4, V22.S4
+	VTRN1 V6.S4, V2.S4, V17.S4
+	VTRN2 V6.S4, V2.S4, V21.S4
+	VTRN1 V7.S4, V3.S4, V19.S4
+	VTRN2 V7.S4, V3.S4, V23.S4
+	VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R8)
+	VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R8)
+	SUBS $1, R4, R7
+	BEQ pcvnext
+	// chunk 1: rows s1 to s1+15, bytes below k = 16 cleared
+	SUB R10, R6, R6
+	VLD1.P (R6)(R2), V0.D[0] // row 0
+	VLD1.P (R6)(R2), V1.D[0] // row 1
+	VLD1.P (R6)(R2), V2.D[0] // row 2
+	VLD1.P (R6)(R2), V3.D[0] // row 3
+	VLD1.P (R6)(R2), V4.D[0] // row 4
+	VLD1.P (R6)(R2), V5.D[0] // row 5
+	VLD1.P (R6)(R2), V6.D[0] // row 6
+	VLD1.P (R6)(R2), V7.D[0] // row 7
+	VLD1.P (R6)(R2), V0.D[1] // row 8
+	VLD1.P (R6)(R2), V1.D[1] // row 9
+	VLD1.P (R6)(R2), V2.D[1] // row 10
+	VLD1.P (R6)(R2), V3.D[1] // row 11
+	VLD1.P (R6)(R2), V4.D[1] // row 12
+	VLD1.P (R6)(R2), V5.D[1] // row 13
+	VLD1.P (R6)(R2), V6.D[1] // row 14
+	VLD1.P (R6)(R2), V7.D[1] // row 15
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	WORD $0x4e216fde // smin v30.16b, v30.16b, v1.16b
+	WORD $0x4e226fde // smin v30.16b, v30.16b, v2.16b
+	WORD $0x4e236fde // smin v30.16b, v30.16b, v3.16b
+	WORD $0x4e246fde // smin v30.16b, v30.16b, v4.16b
+	WORD $0x4e256fde // smin v30.16b, v30.16b, v5.16b
+	WORD $0x4e266fde // smin v30.16b, v30.16b, v6.16b
+	WORD $0x4e276fde // smin v30.16b, v30.16b, v7.16b
+	// 8×8 byte transposes in both halves: V16+j = column j, k 0-15
+	VTRN1 V1.B16, V0.B16, V8.B16
+	VTRN2 V1.B16, V0.B16, V9.B16
+	VTRN1 V3.B16, V2.B16, V10.B16
+	VTRN2 V3.B16, V2.B16, V11.B16
+	VTRN1 V5.B16, V4.B16, V12.B16
+	VTRN2 V5.B16, V4.B16, V13.B16
+	VTRN1 V7.B16, V6.B16, V14.B16
+	VTRN2 V7.B16, V6.B16, V15.B16
+	VTRN1 V10.H8, V8.H8, V0.H8
+	VTRN2 V10.H8, V8.H8, V1.H8
+	VTRN1 V11.H8, V9.H8, V2.H8
+	VTRN2 V11.H8, V9.H8, V3.H8
+	VTRN1 V14.H8, V12.H8, V4.H8
+	VTRN2 V14.H8, V12.H8, V5.H8
+	VTRN1 V15.H8, V13.H8, V6.H8
+	VTRN2 V15.H8, V13.H8, V7.H8
+	VTRN1 V4.S4, V0.S4, V16.S4
+	VTRN2 V4.S4, V0.S4, V20.S4
+	VTRN1 V5.S4, V1.S4, V18.S4
+	VTRN2 V5.S4, V1.S4, V22.S4
+	VTRN1 V6.S4, V2.S4, V17.S4
+	VTRN2 V6.S4, V2.S4, V21.S4
+	VTRN1 V7.S4, V3.S4, V19.S4
+	VTRN2 V7.S4, V3.S4, V23.S4
+	VAND V31.B16, V16.B16, V16.B16
+	VAND V31.B16, V17.B16, V17.B16
+	VAND V31.B16, V18.B16, V18.B16
+	VAND V31.B16, V19.B16, V19.B16
+	VAND V31.B16, V20.B16, V20.B16
+	VAND V31.B16, V21.B16, V21.B16
+	VAND V31.B16, V22.B16, V22.B16
+	VAND V31.B16, V23.B16, V23.B16
+	VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R8)
+	VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R8)
+	SUBS $1, R7, R7
+	BEQ pcvnext
+pcvloop:
+	VLD1.P (R6)(R2), V0.D[0] // row 0
+	VLD1.P (R6)(R2), V1.D[0] // row 1
+	VLD1.P (R6)(R2), V2.D[0] // row 2
+	VLD1.P (R6)(R2), V3.D[0] // row 3
+	VLD1.P (R6)(R2), V4.D[0] // row 4
+	VLD1.P (R6)(R2), V5.D[0] // row 5
+	VLD1.P (R6)(R2), V6.D[0] // row 6
+	VLD1.P (R6)(R2), V7.D[0] // row 7
+	VLD1.P (R6)(R2), V0.D[1] // row 8
+	VLD1.P (R6)(R2), V1.D[1] // row 9
+	VLD1.P (R6)(R2), V2.D[1] // row 10
+	VLD1.P (R6)(R2), V3.D[1] // row 11
+	VLD1.P (R6)(R2), V4.D[1] // row 12
+	VLD1.P (R6)(R2), V5.D[1] // row 13
+	VLD1.P (R6)(R2), V6.D[1] // row 14
+	VLD1.P (R6)(R2), V7.D[1] // row 15
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	WORD $0x4e216fde // smin v30.16b, v30.16b, v1.16b
+	WORD $0x4e226fde // smin v30.16b, v30.16b, v2.16b
+	WORD $0x4e236fde // smin v30.16b, v30.16b, v3.16b
+	WORD $0x4e246fde // smin v30.16b, v30.16b, v4.16b
+	WORD $0x4e256fde // smin v30.16b, v30.16b, v5.16b
+	WORD $0x4e266fde // smin v30.16b, v30.16b, v6.16b
+	WORD $0x4e276fde // smin v30.16b, v30.16b, v7.16b
+	// 8×8 byte transposes in both halves: V16+j = column j, k 0-15
+	VTRN1 V1.B16, V0.B16, V8.B16
+	VTRN2 V1.B16, V0.B16, V9.B16
+	VTRN1 V3.B16, V2.B16, V10.B16
+	VTRN2 V3.B16, V2.B16, V11.B16
+	VTRN1 V5.B16, V4.B16, V12.B16
+	VTRN2 V5.B16, V4.B16, V13.B16
+	VTRN1 V7.B16, V6.B16, V14.B16
+	VTRN2 V7.B16, V6.B16, V15.B16
+	VTRN1 V10.H8, V8.H8, V0.H8
+	VTRN2 V10.H8, V8.H8, V1.H8
+	VTRN1 V11.H8, V9.H8, V2.H8
+	VTRN2 V11.H8, V9.H8, V3.H8
+	VTRN1 V14.H8, V12.H8, V4.H8
+	VTRN2 V14.H8, V12.H8, V5.H8
+	VTRN1 V15.H8, V13.H8, V6.H8
+	VTRN2 V15.H8, V13.H8, V7.H8
+	VTRN1 V4.S4, V0.S4, V16.S4
+	VTRN2 V4.S4, V0.S4, V20.S4
+	VTRN1 V5.S4, V1.S4, V18.S4
+	VTRN2 V5.S4, V1.S4, V22.S4
+	VTRN1 V6.S4, V2.S4, V17.S4
+	VTRN2 V6.S4, V2.S4, V21.S4
+	VTRN1 V7.S4, V3.S4, V19.S4
+	VTRN2 V7.S4, V3.S4, V23.S4
+	VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R8)
+	VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R8)
+	SUBS $1, R7, R7
+	BNE pcvloop
+pcvnext:
+	ADD $8, R1
+	SUBS $1, R3, R3
+	BNE pcvpanel
+	WORD $0x4e31abc0 // sminv b0, v30.16b
+	VMOV V0.B[0], R2
+	MOVB R2, ret+56(FP)
+	RET
+
+// func packRowsV80(dst, src *int8, ld, n, np, nch, s1 int, mask *[16]int8) int8
+TEXT ·packRowsV80(SB), NOSPLIT, $0-65
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD ld+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD np+32(FP), R4
+	MOVD nch+40(FP), R5
+	MOVD s1+48(FP), R6
+	MOVD mask+56(FP), R7
+	VLD1 (R7), [V31.B16]
+	VMOVI $127, V30.B16 // running minimum
+	SUB $1, R3, R3
+	MUL R2, R3, R3
+	ADD R1, R3, R3 // the last row
+	MOVD $128, R11
+prvpanel:
+	MOVD $8, R9
+	MOVD R0, R8
+prvrow:
+	CMP R3, R1
+	CSEL HI, R3, R1, R12 // rows past n repeat the last
+	MOVD R8, R14
+	VLD1.P (R12)(R6), [V0.B16]
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	VST1.P [V0.B16], (R14)(R11)
+	SUBS $1, R5, R15
+	BEQ prvrowdone
+	VLD1.P 16(R12), [V0.B16]
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	VAND V31.B16, V0.B16, V0.B16
+	VST1.P [V0.B16], (R14)(R11)
+	SUBS $1, R15, R15
+	BEQ prvrowdone
+prvloop:
+	VLD1.P 16(R12), [V0.B16]
+	WORD $0x4e206fde // smin v30.16b, v30.16b, v0.16b
+	VST1.P [V0.B16], (R14)(R11)
+	SUBS $1, R15, R15
+	BNE prvloop
+prvrowdone:
+	ADD R2, R1, R1
+	ADD $16, R8
+	SUBS $1, R9, R9
+	BNE prvrow
+	ADD R5<<7, R0, R0 // next panel: nch·128 bytes on
+	SUBS $1, R4, R4
+	BNE prvpanel
+	WORD $0x4e31abc0 // sminv b0, v30.16b
+	VMOV V0.B[0], R2
+	MOVB R2, ret+64(FP)
+	RET
+
+// func colBiasV80(b *int8, np, nch int, cd *int32, cdStride int, kzz, azp int)
+TEXT ·colBiasV80(SB), NOSPLIT, $0-56
+	MOVD b+0(FP), R0
+	MOVD np+8(FP), R1
+	MOVD nch+16(FP), R2
+	MOVD cd+24(FP), R3
+	MOVD cdStride+32(FP), R4
+	MOVD kzz+40(FP), R5
+	VDUP R5, V28.S4
+	MOVD azp+48(FP), R5
+	VDUP R5, V29.S4
+cbvpanel:
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	MOVD R2, R6
+cbvloop:
+	VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R0), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e202808 // saddlp v8.8h, v0.16b
+	WORD $0x4e606910 // sadalp v16.4s, v8.8h
+	WORD $0x4e202829 // saddlp v9.8h, v1.16b
+	WORD $0x4e606931 // sadalp v17.4s, v9.8h
+	WORD $0x4e202848 // saddlp v8.8h, v2.16b
+	WORD $0x4e606912 // sadalp v18.4s, v8.8h
+	WORD $0x4e202869 // saddlp v9.8h, v3.16b
+	WORD $0x4e606933 // sadalp v19.4s, v9.8h
+	WORD $0x4e202888 // saddlp v8.8h, v4.16b
+	WORD $0x4e606914 // sadalp v20.4s, v8.8h
+	WORD $0x4e2028a9 // saddlp v9.8h, v5.16b
+	WORD $0x4e606935 // sadalp v21.4s, v9.8h
+	WORD $0x4e2028c8 // saddlp v8.8h, v6.16b
+	WORD $0x4e606916 // sadalp v22.4s, v8.8h
+	WORD $0x4e2028e9 // saddlp v9.8h, v7.16b
+	WORD $0x4e606937 // sadalp v23.4s, v9.8h
+	SUBS $1, R6, R6
+	BNE cbvloop
+	VADDP V17.S4, V16.S4, V24.S4
+	VADDP V19.S4, V18.S4, V25.S4
+	VADDP V21.S4, V20.S4, V26.S4
+	VADDP V23.S4, V22.S4, V27.S4
+	VADDP V25.S4, V24.S4, V24.S4 // Σ of columns 0-3
+	VADDP V27.S4, V26.S4, V26.S4 // 4-7
+	VORR V28.B16, V28.B16, V0.B16
+	VORR V28.B16, V28.B16, V1.B16
+	WORD $0x6ebd9700 // mls v0.4s, v24.4s, v29.4s
+	WORD $0x6ebd9741 // mls v1.4s, v26.4s, v29.4s
+	VST1 [V0.S4, V1.S4], (R3)
+	ADD R4, R3, R3
+	SUBS $1, R1, R1
+	BNE cbvpanel
+	RET
+
 // func copyRuns(dst, src *byte, rows, run16, stride int)
 TEXT ·copyRuns(SB), NOSPLIT, $0-40
 	MOVD dst+0(FP), R0

@@ -1311,6 +1311,189 @@ func genCopyRuns() {
 	ins("RET")
 }
 
+// genPackV80 writes the v80 layout's per-call packing of BatchMatMul's B
+// (column j of a panel holds its 16 bytes of each chunk) and its column
+// biases:
+//
+//	packColsV80  B stored [K,N]: per chunk and 8-column panel, 16 rows of 8
+//	             bytes (rows i and i+8 in the halves of one register) are
+//	             transposed by three TRN1/TRN2 stages into the 8 columns.
+//	packRowsV80  B stored [N,K]: each row's chunks are copied to its column.
+//	colBiasV80   per panel, Σ_k of each column (SADDLP/SADALP, ADDP), then
+//	             kzz − azp·Σ (MLS) into the column data.
+//
+// Both packers return the smallest byte they read (−128 selects the
+// unpaired loop).
+func genPackV80() {
+	fmt.Fprintf(&buf, "\n// func packColsV80(dst, src *int8, ld, np, nch, s1 int, mask *[16]int8) int8\n")
+	fmt.Fprintf(&buf, "TEXT ·packColsV80(SB), NOSPLIT, $0-57\n")
+	ins("MOVD dst+0(FP), R8")
+	ins("MOVD src+8(FP), R1")
+	ins("MOVD ld+16(FP), R2")
+	ins("MOVD np+24(FP), R3")
+	ins("MOVD nch+32(FP), R4")
+	ins("MOVD s1+40(FP), R5")
+	ins("MOVD mask+48(FP), R7")
+	ins("VLD1 (R7), [V31.B16]")
+	ins("VMOVI $127, V30.B16 // running minimum")
+	ins("MOVD $16, R10")
+	ins("SUB R5, R10, R10")
+	ins("MUL R2, R10, R10 // (16 − s1)·ld: from the end of chunk 0 back to chunk 1")
+	ld := func() {
+		for h := 0; h < 2; h++ {
+			for i := 0; i < 8; i++ {
+				ins("VLD1.P (R6)(R2), V%d.D[%d] // row %d", i, h, 8*h+i)
+			}
+		}
+		for i := 0; i < 8; i++ {
+			word("smin v30.16b, v30.16b, v%d.16b", i)
+		}
+		comment("8×8 byte transposes in both halves: V16+j = column j, k 0-15")
+		for a := 0; a < 4; a++ {
+			ins("VTRN1 V%d.B16, V%d.B16, V%d.B16", 2*a+1, 2*a, 8+2*a)
+			ins("VTRN2 V%d.B16, V%d.B16, V%d.B16", 2*a+1, 2*a, 9+2*a)
+		}
+		for a := 0; a < 2; a++ {
+			x, y := 8+4*a, 10+4*a // trn1/trn2 pairs of rows 4a..4a+3
+			ins("VTRN1 V%d.H8, V%d.H8, V%d.H8", y, x, 4*a)
+			ins("VTRN2 V%d.H8, V%d.H8, V%d.H8", y, x, 4*a+1)
+			ins("VTRN1 V%d.H8, V%d.H8, V%d.H8", y+1, x+1, 4*a+2)
+			ins("VTRN2 V%d.H8, V%d.H8, V%d.H8", y+1, x+1, 4*a+3)
+		}
+		// V0 columns 0,4 (rows 0-3), V1 2,6, V2 1,5, V3 3,7; V4-V7 rows 4-7.
+		for _, c := range []struct{ u, lo, hi int }{{0, 0, 4}, {1, 2, 6}, {2, 1, 5}, {3, 3, 7}} {
+			ins("VTRN1 V%d.S4, V%d.S4, V%d.S4", c.u+4, c.u, 16+c.lo)
+			ins("VTRN2 V%d.S4, V%d.S4, V%d.S4", c.u+4, c.u, 16+c.hi)
+		}
+	}
+	st := func() {
+		ins("VST1.P [V16.B16, V17.B16, V18.B16, V19.B16], 64(R8)")
+		ins("VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R8)")
+	}
+	label("pcvpanel")
+	ins("MOVD R1, R6")
+	comment("chunk 0: rows 0-15")
+	ld()
+	st()
+	ins("SUBS $1, R4, R7")
+	ins("BEQ pcvnext")
+	comment("chunk 1: rows s1 to s1+15, bytes below k = 16 cleared")
+	ins("SUB R10, R6, R6")
+	ld()
+	for j := 0; j < 8; j++ {
+		ins("VAND V31.B16, V%d.B16, V%d.B16", 16+j, 16+j)
+	}
+	st()
+	ins("SUBS $1, R7, R7")
+	ins("BEQ pcvnext")
+	label("pcvloop")
+	ld()
+	st()
+	ins("SUBS $1, R7, R7")
+	ins("BNE pcvloop")
+	label("pcvnext")
+	ins("ADD $8, R1")
+	ins("SUBS $1, R3, R3")
+	ins("BNE pcvpanel")
+	word("sminv b0, v30.16b")
+	ins("VMOV V0.B[0], R2")
+	ins("MOVB R2, ret+56(FP)")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func packRowsV80(dst, src *int8, ld, n, np, nch, s1 int, mask *[16]int8) int8\n")
+	fmt.Fprintf(&buf, "TEXT ·packRowsV80(SB), NOSPLIT, $0-65\n")
+	ins("MOVD dst+0(FP), R0")
+	ins("MOVD src+8(FP), R1")
+	ins("MOVD ld+16(FP), R2")
+	ins("MOVD n+24(FP), R3")
+	ins("MOVD np+32(FP), R4")
+	ins("MOVD nch+40(FP), R5")
+	ins("MOVD s1+48(FP), R6")
+	ins("MOVD mask+56(FP), R7")
+	ins("VLD1 (R7), [V31.B16]")
+	ins("VMOVI $127, V30.B16 // running minimum")
+	ins("SUB $1, R3, R3")
+	ins("MUL R2, R3, R3")
+	ins("ADD R1, R3, R3 // the last row")
+	ins("MOVD $128, R11")
+	label("prvpanel")
+	ins("MOVD $8, R9")
+	ins("MOVD R0, R8")
+	label("prvrow")
+	ins("CMP R3, R1")
+	ins("CSEL HI, R3, R1, R12 // rows past n repeat the last")
+	ins("MOVD R8, R14")
+	ins("VLD1.P (R12)(R6), [V0.B16]")
+	word("smin v30.16b, v30.16b, v0.16b")
+	ins("VST1.P [V0.B16], (R14)(R11)")
+	ins("SUBS $1, R5, R15")
+	ins("BEQ prvrowdone")
+	ins("VLD1.P 16(R12), [V0.B16]")
+	word("smin v30.16b, v30.16b, v0.16b")
+	ins("VAND V31.B16, V0.B16, V0.B16")
+	ins("VST1.P [V0.B16], (R14)(R11)")
+	ins("SUBS $1, R15, R15")
+	ins("BEQ prvrowdone")
+	label("prvloop")
+	ins("VLD1.P 16(R12), [V0.B16]")
+	word("smin v30.16b, v30.16b, v0.16b")
+	ins("VST1.P [V0.B16], (R14)(R11)")
+	ins("SUBS $1, R15, R15")
+	ins("BNE prvloop")
+	label("prvrowdone")
+	ins("ADD R2, R1, R1")
+	ins("ADD $16, R8")
+	ins("SUBS $1, R9, R9")
+	ins("BNE prvrow")
+	ins("ADD R5<<7, R0, R0 // next panel: nch·128 bytes on")
+	ins("SUBS $1, R4, R4")
+	ins("BNE prvpanel")
+	word("sminv b0, v30.16b")
+	ins("VMOV V0.B[0], R2")
+	ins("MOVB R2, ret+64(FP)")
+	ins("RET")
+
+	fmt.Fprintf(&buf, "\n// func colBiasV80(b *int8, np, nch int, cd *int32, cdStride int, kzz, azp int)\n")
+	fmt.Fprintf(&buf, "TEXT ·colBiasV80(SB), NOSPLIT, $0-56\n")
+	ins("MOVD b+0(FP), R0")
+	ins("MOVD np+8(FP), R1")
+	ins("MOVD nch+16(FP), R2")
+	ins("MOVD cd+24(FP), R3")
+	ins("MOVD cdStride+32(FP), R4")
+	ins("MOVD kzz+40(FP), R5")
+	ins("VDUP R5, V28.S4")
+	ins("MOVD azp+48(FP), R5")
+	ins("VDUP R5, V29.S4")
+	label("cbvpanel")
+	for j := 0; j < 8; j++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 16+j, 16+j, 16+j)
+	}
+	ins("MOVD R2, R6")
+	label("cbvloop")
+	ins("VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	ins("VLD1.P 64(R0), [V4.B16, V5.B16, V6.B16, V7.B16]")
+	for j := 0; j < 8; j++ {
+		word("saddlp v%d.8h, v%d.16b", 8+j%2, j)
+		word("sadalp v%d.4s, v%d.8h", 16+j, 8+j%2)
+	}
+	ins("SUBS $1, R6, R6")
+	ins("BNE cbvloop")
+	for a := 0; a < 4; a++ {
+		ins("VADDP V%d.S4, V%d.S4, V%d.S4", 17+2*a, 16+2*a, 24+a)
+	}
+	ins("VADDP V25.S4, V24.S4, V24.S4 // Σ of columns 0-3")
+	ins("VADDP V27.S4, V26.S4, V26.S4 // 4-7")
+	ins("VORR V28.B16, V28.B16, V0.B16")
+	ins("VORR V28.B16, V28.B16, V1.B16")
+	word("mls v0.4s, v24.4s, v29.4s")
+	word("mls v1.4s, v26.4s, v29.4s")
+	ins("VST1 [V0.S4, V1.S4], (R3)")
+	ins("ADD R4, R3, R3")
+	ins("SUBS $1, R1, R1")
+	ins("BNE cbvpanel")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_arm64.s", "output file")
 	flag.Parse()
@@ -1332,6 +1515,7 @@ func main() {
 	genTAP()
 	genZODigits()
 	genPack()
+	genPackV80()
 	genCopyRuns()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

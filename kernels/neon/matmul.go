@@ -37,7 +37,6 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	a, b, out = a[:na], b[:nbb], out[:no]
 	var bbuf [matMulB]int8
 	var cdbuf [matMulCD]int32
-	var sums [matMulCD / 4]int32
 	cdWords := cdBytes(l.pw) / 4
 	perBlock := min(matMulB/panelBytes, matMulCD/cdWords)
 	azp, bzp := p.AZP, p.BZP
@@ -64,23 +63,14 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 		case l.dot:
 			packColsDotBlock(w.b, b[n0:], nb, K, ldb, &mask)
 		case p.AdjY:
-			w.unpaired = packRows(l, w.b, b[n0*ldb:], nb, K, ldb, sums[:nb])
+			w.unpaired = packRowsV80(&w.b[0], &b[n0*ldb], ldb, nb, np, nch, s1, &mask) == -128
 		default:
-			w.unpaired = packCols(l, w.b, b[n0:], nb, K, ldb, sums[:nb])
+			w.unpaired = packColsV80Block(w.b, b[n0:], nb, K, ldb, &mask)
 		}
 		if l.dot {
 			colBiasDot(&w.b[0], np, nch, &w.cd[0], 4*cdWords, int(kzz), int(azp))
 		} else {
-			for p := 0; p < np; p++ {
-				c := w.cd[p*cdWords : (p+1)*cdWords]
-				for j := 0; j < l.pw; j++ {
-					var bias int32
-					if p*l.pw+j < nb {
-						bias = kzz - azp*sums[p*l.pw+j]
-					}
-					c[j] = bias
-				}
-			}
+			colBiasV80(&w.b[0], np, nch, &w.cd[0], 4*cdWords, int(kzz), int(azp))
 		}
 		g := gemmArgs{w: &w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: fastRequant(m), os: &p.Out, bzp: bzp}
 		g.run(a, lda, M, out[n0:], nil, ldo)
@@ -145,6 +135,35 @@ func packColsDotBlock(dst, src []int8, n, k, ld int, mask *[16]int8) {
 	}
 }
 
+// packColsV80Block packs B[k,n] = src[k·ld+n] (n < N, k < K) into dst in
+// the v80 layout: full 8-column panels by packColsV80, the last partial
+// panel in Go. It reports whether any byte is −128.
+func packColsV80Block(dst, src []int8, n, k, ld int, mask *[16]int8) (hasMin bool) {
+	nch, s1 := geometry(k)
+	panelBytes := nch * 128
+	full := n / 8
+	if full > 0 {
+		hasMin = packColsV80(&dst[0], &src[0], ld, full, nch, s1, mask) == -128
+	}
+	if rem := n - 8*full; rem > 0 {
+		panel := dst[full*panelBytes : (full+1)*panelBytes]
+		clear(panel)
+		for kk := 0; kk < k; kk++ {
+			c, i := 0, kk
+			if kk >= 16 {
+				c = 1 + (kk-s1)/16
+				i = kk - chunkStart(c, s1)
+			}
+			row := src[kk*ld+8*full : kk*ld+8*full+rem]
+			for j, v := range row {
+				panel[v80Layout.offset(c, j, i)] = v
+				hasMin = hasMin || v == -128
+			}
+		}
+	}
+	return hasMin
+}
+
 // sumInt8 returns Σ v.
 func sumInt8(v []int8) int32 {
 	if n16 := len(v) / 16; n16 > 0 {
@@ -189,47 +208,6 @@ func packRows(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin b
 				o := unsafe.Pointer(&panel[c*16*pw+j*16])
 				*(*[16]byte)(o) = *(*[16]byte)(src)
 			}
-		}
-	}
-	return hasMin
-}
-
-// packCols packs B[n,k] = src[k·ld+n] (B stored [K,N], BatchMatMul without
-// AdjY) like packB, reading each source row once.
-func packCols(l layout, dst, src []int8, n, k, ld int, colSum []int32) (hasMin bool) {
-	nch, s1 := geometry(k)
-	pw := l.pw
-	np := (n + pw - 1) / pw
-	panelBytes := nch * 16 * pw
-	dst = dst[:np*panelBytes]
-	clear(dst)
-	colSum = colSum[:n]
-	clear(colSum)
-	// Where column j's byte 0 of chunk 0 lands.
-	var offs [matMulCD / 4]int32
-	colOff := offs[:n]
-	for j := range colOff {
-		colOff[j] = int32((j/pw)*panelBytes + l.offset(0, j%pw, 0))
-	}
-	for kk := 0; kk < k; kk++ {
-		row := src[kk*ld : kk*ld+n]
-		if !l.dot && !hasMin {
-			hasMin = minInt8(row) == -128
-		}
-		// chunk and byte of k: chunk 0 for k < 16, else the chunk ≥ 1 that
-		// holds it (chunk 1's bytes below 16 stay zero).
-		c, i := 0, kk
-		if kk >= 16 {
-			c = 1 + (kk-s1)/16
-			i = kk - chunkStart(c, s1)
-		}
-		// colOff[j] + l.offset(c, 0, i) < len(dst) for every j < n: the
-		// stores need no bounds checks.
-		d := unsafe.Pointer(&dst[l.offset(c, 0, i)])
-		offs, sums := colOff[:len(row)], colSum[:len(row)]
-		for j, v := range row {
-			*(*int8)(unsafe.Add(d, offs[j])) = v
-			sums[j] += int32(v)
 		}
 	}
 	return hasMin

@@ -75,3 +75,64 @@ func rowSums(a *int8, lda, rows, nch, s1 int, mask *[16]int8, bzp int, rb *[4]in
 		rb[m] = -int32(bzp) * s
 	}
 }
+
+// packColsV80 is the Go twin of the transposing v80 packing kernel.
+func packColsV80(dst, src *int8, ld, np, nch, s1 int, mask *[16]int8) int8 {
+	d := unsafe.Slice(dst, np*nch*128)
+	m := int8(127)
+	for col := 0; col < 8*np; col++ {
+		p, j := col/8, col%8
+		for c := 0; c < nch; c++ {
+			st := chunkStart(c, s1)
+			for i := 0; i < 16; i++ {
+				v := *(*int8)(unsafe.Add(unsafe.Pointer(src), (st+i)*ld+col))
+				m = min(m, v)
+				if c == 1 {
+					v &= mask[i]
+				}
+				d[p*nch*128+v80Layout.offset(c, j, i)] = v
+			}
+		}
+	}
+	return m
+}
+
+// packRowsV80 is the Go twin of the v80 row-copy packing kernel.
+func packRowsV80(dst, src *int8, ld, n, np, nch, s1 int, mask *[16]int8) int8 {
+	k := s1 + 16*(nch-1)
+	d := unsafe.Slice(dst, np*nch*128)
+	m := int8(127)
+	for col := 0; col < 8*np; col++ {
+		row := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(src), min(col, n-1)*ld)), k)
+		p, j := col/8, col%8
+		for c := 0; c < nch; c++ {
+			st := chunkStart(c, s1)
+			for i := 0; i < 16; i++ {
+				v := row[st+i]
+				m = min(m, v)
+				if c == 1 {
+					v &= mask[i]
+				}
+				d[p*nch*128+v80Layout.offset(c, j, i)] = v
+			}
+		}
+	}
+	return m
+}
+
+// colBiasV80 is the Go twin of the v80 column-sum kernel.
+func colBiasV80(b *int8, np, nch int, cd *int32, cdStride int, kzz, azp int) {
+	for p := 0; p < np; p++ {
+		panel := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(b), p*nch*128)), nch*128)
+		c := unsafe.Slice((*int32)(unsafe.Add(unsafe.Pointer(cd), p*cdStride)), 8)
+		for j := 0; j < 8; j++ {
+			var s int32
+			for ch := 0; ch < nch; ch++ {
+				for i := 0; i < 16; i++ {
+					s += int32(panel[v80Layout.offset(ch, j, i)])
+				}
+			}
+			c[j] = int32(kzz) - int32(azp)*s
+		}
+	}
+}

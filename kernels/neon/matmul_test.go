@@ -105,6 +105,45 @@ func TestBatchMatMulPackingKernels(t *testing.T) {
 			}
 		}
 
+		// The v80 layout: 8-column panels, the smallest byte for the
+		// unpaired loop, column biases.
+		np8 := (n + 7) / 8
+		v80 := make([]int8, np8*nch*128)
+		want8 := make([]int8, len(v80))
+		hasMin := packB(v80Layout, want8, src, n, k, 1, ld, sums)
+		for x := range v80 {
+			v80[x] = 99
+		}
+		if got := packColsV80Block(v80, src, n, k, ld, &mask); got != hasMin || !slices.Equal(v80, want8) {
+			t.Fatalf("%s: packColsV80Block differs from packB (−128 %v, want %v)", what, got, hasMin)
+		}
+		cd8 := make([]int32, np8*40)
+		colBiasV80(&v80[0], np8, nch, &cd8[0], 160, int(kzz), int(azp))
+		for col := 0; col < n; col++ {
+			if got, want := cd8[(col/8)*40+col%8], kzz-azp*sums[col]; got != want {
+				t.Fatalf("%s: v80 column %d bias %d, want %d", what, col, got, want)
+			}
+		}
+		rsrc := g.i8((n-1)*(k+3)+k, i%3 == 0)
+		packB(v80Layout, want8, rsrc, n, k, k+3, 1, nil)
+		for col := n; col < 8*np8; col++ { // rows past n repeat row n−1
+			for c := 0; c < nch; c++ {
+				for b := 0; b < 16; b++ {
+					if c == 1 && b < 16-s1 {
+						continue
+					}
+					want8[(col/8)*nch*128+v80Layout.offset(c, col%8, b)] = rsrc[(n-1)*(k+3)+chunkStart(c, s1)+b]
+				}
+			}
+		}
+		mn := int8(127)
+		for r := 0; r < n; r++ {
+			mn = min(mn, slices.Min(rsrc[r*(k+3):r*(k+3)+k]))
+		}
+		if got := packRowsV80(&v80[0], &rsrc[0], k+3, n, np8, nch, s1, &mask); got != mn || !slices.Equal(v80, want8) {
+			t.Fatalf("%s: packRowsV80 differs from packB (min %d, want %d)", what, got, mn)
+		}
+
 		// Row sums of 1…4 rows, lda ≥ K.
 		rows := 1 + g.IntN(4)
 		lda := k + g.IntN(30)
