@@ -124,7 +124,15 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 				mode |= 2 | clamp
 			}
 			if full > 0 {
-				gemmF32(&ap[0], kc, &w.b[w.ldb*k0], 4*w.ldb, 4*w.pstride, full, &out[m0*ldo], 4*ldo, rows, mode, &w.bias[0], &clip)
+				b, o := &w.b[w.ldb*k0], &out[m0*ldo]
+				switch { // a last block of few rows: fewer accumulators (direct calls: a func value would let clip escape)
+				case rows <= 4:
+					gemmF32m4(&ap[0], kc, b, 4*w.ldb, 4*w.pstride, full, o, 4*ldo, rows, mode, &w.bias[0], &clip)
+				case rows <= 6:
+					gemmF32m6(&ap[0], kc, b, 4*w.ldb, 4*w.pstride, full, o, 4*ldo, rows, mode, &w.bias[0], &clip)
+				default:
+					gemmF32(&ap[0], kc, b, 4*w.ldb, 4*w.pstride, full, o, 4*ldo, rows, mode, &w.bias[0], &clip)
+				}
 			}
 			switch { // the last partial panel: the narrowest kernel that covers it
 			case rem > 8:

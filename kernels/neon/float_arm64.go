@@ -71,3 +71,12 @@ func gemmF32n8(a *float32, kc int, b *float32, ldb, pstride, np int, out *float3
 
 //go:noescape
 func gemmF32n4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+
+// gemmF32m6 and gemmF32m4 are gemmF32 for a last block of at most 6 or 4
+// rows (18 or 12 FMLA per step instead of 24).
+//
+//go:noescape
+func gemmF32m6(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+
+//go:noescape
+func gemmF32m4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)

@@ -2251,6 +2251,1374 @@ gemmF32n4_st_done:
 	BNE gemmF32n4_panel
 	RET
 
+// func gemmF32m6(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+TEXT ·gemmF32m6(SB), NOSPLIT, $0-96
+	MOVD a+0(FP), R0
+	MOVD kc+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD ldb+24(FP), R16
+	MOVD pstride+32(FP), R3
+	MOVD np+40(FP), R4
+	MOVD out+48(FP), R5
+	MOVD ldo+56(FP), R6
+	MOVD rows+64(FP), R7
+	MOVD mode+72(FP), R8
+	MOVD bias+80(FP), R9
+	MOVD clip+88(FP), R10
+gemmF32m6_panel:
+	MOVD R0, R11
+	MOVD R2, R12
+	TBNZ $0, R8, gemmF32m6_cont
+	// step 0: the products themselves
+	VLD1.P 32(R11), [V0.S4, V1.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f809088 // fmul v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8090a9 // fmul v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8090ca // fmul v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0908b // fmul v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa090ac // fmul v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa090cd // fmul v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80988e // fmul v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8098af // fmul v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8098d0 // fmul v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa09891 // fmul v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa098b2 // fmul v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa098d3 // fmul v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f819094 // fmul v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8190b5 // fmul v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8190d6 // fmul v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa19097 // fmul v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa190b8 // fmul v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa190d9 // fmul v25.4s, v6.4s, v1.s[1]
+	SUB $1, R1, R13
+	B gemmF32m6_k
+gemmF32m6_cont:
+	// a later K block: continue from the partial sums in out
+	MOVD R5, R14
+	CMP $6, R7
+	BNE gemmF32m6_load_part
+	VLD1.P (R14)(R6), [V8.S4, V9.S4, V10.S4]
+	VLD1.P (R14)(R6), [V11.S4, V12.S4, V13.S4]
+	VLD1.P (R14)(R6), [V14.S4, V15.S4, V16.S4]
+	VLD1.P (R14)(R6), [V17.S4, V18.S4, V19.S4]
+	VLD1.P (R14)(R6), [V20.S4, V21.S4, V22.S4]
+	VLD1.P (R14)(R6), [V23.S4, V24.S4, V25.S4]
+	B gemmF32m6_load_done
+gemmF32m6_load_part:
+	VLD1 (R14), [V8.S4, V9.S4, V10.S4]
+	CMP $1, R7
+	BLE gemmF32m6_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V11.S4, V12.S4, V13.S4]
+	CMP $2, R7
+	BLE gemmF32m6_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V14.S4, V15.S4, V16.S4]
+	CMP $3, R7
+	BLE gemmF32m6_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V17.S4, V18.S4, V19.S4]
+	CMP $4, R7
+	BLE gemmF32m6_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V20.S4, V21.S4, V22.S4]
+	CMP $5, R7
+	BLE gemmF32m6_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V23.S4, V24.S4, V25.S4]
+gemmF32m6_load_done:
+	MOVD R1, R13
+gemmF32m6_k:
+	LSR $4, R13, R15
+	CBZ R15, gemmF32m6_k8
+gemmF32m6_k16:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	SUBS $1, R15, R15
+	BNE gemmF32m6_k16
+gemmF32m6_k8:
+	TBZ $3, R13, gemmF32m6_k4
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+gemmF32m6_k4:
+	TBZ $2, R13, gemmF32m6_k2
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+gemmF32m6_k2:
+	TBZ $1, R13, gemmF32m6_k1
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	WORD $0x4f831094 // fmla v20.4s, v4.4s, v3.s[0]
+	WORD $0x4f8310b5 // fmla v21.4s, v5.4s, v3.s[0]
+	WORD $0x4f8310d6 // fmla v22.4s, v6.4s, v3.s[0]
+	WORD $0x4fa31097 // fmla v23.4s, v4.4s, v3.s[1]
+	WORD $0x4fa310b8 // fmla v24.4s, v5.4s, v3.s[1]
+	WORD $0x4fa310d9 // fmla v25.4s, v6.4s, v3.s[1]
+gemmF32m6_k1:
+	TBZ $0, R13, gemmF32m6_bias
+	VLD1.P 32(R11), [V0.S4, V1.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	WORD $0x4f811094 // fmla v20.4s, v4.4s, v1.s[0]
+	WORD $0x4f8110b5 // fmla v21.4s, v5.4s, v1.s[0]
+	WORD $0x4f8110d6 // fmla v22.4s, v6.4s, v1.s[0]
+	WORD $0x4fa11097 // fmla v23.4s, v4.4s, v1.s[1]
+	WORD $0x4fa110b8 // fmla v24.4s, v5.4s, v1.s[1]
+	WORD $0x4fa110d9 // fmla v25.4s, v6.4s, v1.s[1]
+gemmF32m6_bias:
+	TBZ $1, R8, gemmF32m6_store
+	VLD1 (R9), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4e24d508 // fadd v8.4s, v8.4s, v4.4s
+	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
+	WORD $0x4e26d54a // fadd v10.4s, v10.4s, v6.4s
+	WORD $0x4e24d56b // fadd v11.4s, v11.4s, v4.4s
+	WORD $0x4e25d58c // fadd v12.4s, v12.4s, v5.4s
+	WORD $0x4e26d5ad // fadd v13.4s, v13.4s, v6.4s
+	WORD $0x4e24d5ce // fadd v14.4s, v14.4s, v4.4s
+	WORD $0x4e25d5ef // fadd v15.4s, v15.4s, v5.4s
+	WORD $0x4e26d610 // fadd v16.4s, v16.4s, v6.4s
+	WORD $0x4e24d631 // fadd v17.4s, v17.4s, v4.4s
+	WORD $0x4e25d652 // fadd v18.4s, v18.4s, v5.4s
+	WORD $0x4e26d673 // fadd v19.4s, v19.4s, v6.4s
+	WORD $0x4e24d694 // fadd v20.4s, v20.4s, v4.4s
+	WORD $0x4e25d6b5 // fadd v21.4s, v21.4s, v5.4s
+	WORD $0x4e26d6d6 // fadd v22.4s, v22.4s, v6.4s
+	WORD $0x4e24d6f7 // fadd v23.4s, v23.4s, v4.4s
+	WORD $0x4e25d718 // fadd v24.4s, v24.4s, v5.4s
+	WORD $0x4e26d739 // fadd v25.4s, v25.4s, v6.4s
+	TBZ $2, R8, gemmF32m6_store
+	// clamp: FMAX/FMIN return NaN for a NaN input, as ref's comparisons do
+	VLD1R (R10), [V0.S4]
+	ADD $4, R10, R15
+	VLD1R (R15), [V1.S4]
+	WORD $0x4e20f508 // fmax v8.4s, v8.4s, v0.4s
+	WORD $0x4ea1f508 // fmin v8.4s, v8.4s, v1.4s
+	WORD $0x4e20f529 // fmax v9.4s, v9.4s, v0.4s
+	WORD $0x4ea1f529 // fmin v9.4s, v9.4s, v1.4s
+	WORD $0x4e20f54a // fmax v10.4s, v10.4s, v0.4s
+	WORD $0x4ea1f54a // fmin v10.4s, v10.4s, v1.4s
+	WORD $0x4e20f56b // fmax v11.4s, v11.4s, v0.4s
+	WORD $0x4ea1f56b // fmin v11.4s, v11.4s, v1.4s
+	WORD $0x4e20f58c // fmax v12.4s, v12.4s, v0.4s
+	WORD $0x4ea1f58c // fmin v12.4s, v12.4s, v1.4s
+	WORD $0x4e20f5ad // fmax v13.4s, v13.4s, v0.4s
+	WORD $0x4ea1f5ad // fmin v13.4s, v13.4s, v1.4s
+	WORD $0x4e20f5ce // fmax v14.4s, v14.4s, v0.4s
+	WORD $0x4ea1f5ce // fmin v14.4s, v14.4s, v1.4s
+	WORD $0x4e20f5ef // fmax v15.4s, v15.4s, v0.4s
+	WORD $0x4ea1f5ef // fmin v15.4s, v15.4s, v1.4s
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1f610 // fmin v16.4s, v16.4s, v1.4s
+	WORD $0x4e20f631 // fmax v17.4s, v17.4s, v0.4s
+	WORD $0x4ea1f631 // fmin v17.4s, v17.4s, v1.4s
+	WORD $0x4e20f652 // fmax v18.4s, v18.4s, v0.4s
+	WORD $0x4ea1f652 // fmin v18.4s, v18.4s, v1.4s
+	WORD $0x4e20f673 // fmax v19.4s, v19.4s, v0.4s
+	WORD $0x4ea1f673 // fmin v19.4s, v19.4s, v1.4s
+	WORD $0x4e20f694 // fmax v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1f694 // fmin v20.4s, v20.4s, v1.4s
+	WORD $0x4e20f6b5 // fmax v21.4s, v21.4s, v0.4s
+	WORD $0x4ea1f6b5 // fmin v21.4s, v21.4s, v1.4s
+	WORD $0x4e20f6d6 // fmax v22.4s, v22.4s, v0.4s
+	WORD $0x4ea1f6d6 // fmin v22.4s, v22.4s, v1.4s
+	WORD $0x4e20f6f7 // fmax v23.4s, v23.4s, v0.4s
+	WORD $0x4ea1f6f7 // fmin v23.4s, v23.4s, v1.4s
+	WORD $0x4e20f718 // fmax v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1f718 // fmin v24.4s, v24.4s, v1.4s
+	WORD $0x4e20f739 // fmax v25.4s, v25.4s, v0.4s
+	WORD $0x4ea1f739 // fmin v25.4s, v25.4s, v1.4s
+gemmF32m6_store:
+	MOVD R5, R14
+	CMP $6, R7
+	BNE gemmF32m6_st_part
+	VST1.P [V8.S4, V9.S4, V10.S4], (R14)(R6)
+	VST1.P [V11.S4, V12.S4, V13.S4], (R14)(R6)
+	VST1.P [V14.S4, V15.S4, V16.S4], (R14)(R6)
+	VST1.P [V17.S4, V18.S4, V19.S4], (R14)(R6)
+	VST1.P [V20.S4, V21.S4, V22.S4], (R14)(R6)
+	VST1.P [V23.S4, V24.S4, V25.S4], (R14)(R6)
+	B gemmF32m6_st_done
+gemmF32m6_st_part:
+	VST1 [V8.S4, V9.S4, V10.S4], (R14)
+	CMP $1, R7
+	BLE gemmF32m6_st_done
+	ADD R6, R14, R14
+	VST1 [V11.S4, V12.S4, V13.S4], (R14)
+	CMP $2, R7
+	BLE gemmF32m6_st_done
+	ADD R6, R14, R14
+	VST1 [V14.S4, V15.S4, V16.S4], (R14)
+	CMP $3, R7
+	BLE gemmF32m6_st_done
+	ADD R6, R14, R14
+	VST1 [V17.S4, V18.S4, V19.S4], (R14)
+	CMP $4, R7
+	BLE gemmF32m6_st_done
+	ADD R6, R14, R14
+	VST1 [V20.S4, V21.S4, V22.S4], (R14)
+	CMP $5, R7
+	BLE gemmF32m6_st_done
+	ADD R6, R14, R14
+	VST1 [V23.S4, V24.S4, V25.S4], (R14)
+gemmF32m6_st_done:
+	ADD $48, R5, R5
+	ADD $48, R9, R9
+	ADD R3, R2, R2
+	SUBS $1, R4, R4
+	BNE gemmF32m6_panel
+	RET
+
+// func gemmF32m4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32)
+TEXT ·gemmF32m4(SB), NOSPLIT, $0-96
+	MOVD a+0(FP), R0
+	MOVD kc+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD ldb+24(FP), R16
+	MOVD pstride+32(FP), R3
+	MOVD np+40(FP), R4
+	MOVD out+48(FP), R5
+	MOVD ldo+56(FP), R6
+	MOVD rows+64(FP), R7
+	MOVD mode+72(FP), R8
+	MOVD bias+80(FP), R9
+	MOVD clip+88(FP), R10
+gemmF32m4_panel:
+	MOVD R0, R11
+	MOVD R2, R12
+	TBNZ $0, R8, gemmF32m4_cont
+	// step 0: the products themselves
+	VLD1.P 32(R11), [V0.S4, V1.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f809088 // fmul v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8090a9 // fmul v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8090ca // fmul v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0908b // fmul v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa090ac // fmul v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa090cd // fmul v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80988e // fmul v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8098af // fmul v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8098d0 // fmul v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa09891 // fmul v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa098b2 // fmul v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa098d3 // fmul v19.4s, v6.4s, v0.s[3]
+	SUB $1, R1, R13
+	B gemmF32m4_k
+gemmF32m4_cont:
+	// a later K block: continue from the partial sums in out
+	MOVD R5, R14
+	CMP $4, R7
+	BNE gemmF32m4_load_part
+	VLD1.P (R14)(R6), [V8.S4, V9.S4, V10.S4]
+	VLD1.P (R14)(R6), [V11.S4, V12.S4, V13.S4]
+	VLD1.P (R14)(R6), [V14.S4, V15.S4, V16.S4]
+	VLD1.P (R14)(R6), [V17.S4, V18.S4, V19.S4]
+	B gemmF32m4_load_done
+gemmF32m4_load_part:
+	VLD1 (R14), [V8.S4, V9.S4, V10.S4]
+	CMP $1, R7
+	BLE gemmF32m4_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V11.S4, V12.S4, V13.S4]
+	CMP $2, R7
+	BLE gemmF32m4_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V14.S4, V15.S4, V16.S4]
+	CMP $3, R7
+	BLE gemmF32m4_load_done
+	ADD R6, R14, R14
+	VLD1 (R14), [V17.S4, V18.S4, V19.S4]
+gemmF32m4_load_done:
+	MOVD R1, R13
+gemmF32m4_k:
+	LSR $4, R13, R15
+	CBZ R15, gemmF32m4_k8
+gemmF32m4_k16:
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	SUBS $1, R15, R15
+	BNE gemmF32m4_k16
+gemmF32m4_k8:
+	TBZ $3, R13, gemmF32m4_k4
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+gemmF32m4_k4:
+	TBZ $2, R13, gemmF32m4_k2
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+gemmF32m4_k2:
+	TBZ $1, R13, gemmF32m4_k1
+	VLD1.P 64(R11), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f821088 // fmla v8.4s, v4.4s, v2.s[0]
+	WORD $0x4f8210a9 // fmla v9.4s, v5.4s, v2.s[0]
+	WORD $0x4f8210ca // fmla v10.4s, v6.4s, v2.s[0]
+	WORD $0x4fa2108b // fmla v11.4s, v4.4s, v2.s[1]
+	WORD $0x4fa210ac // fmla v12.4s, v5.4s, v2.s[1]
+	WORD $0x4fa210cd // fmla v13.4s, v6.4s, v2.s[1]
+	WORD $0x4f82188e // fmla v14.4s, v4.4s, v2.s[2]
+	WORD $0x4f8218af // fmla v15.4s, v5.4s, v2.s[2]
+	WORD $0x4f8218d0 // fmla v16.4s, v6.4s, v2.s[2]
+	WORD $0x4fa21891 // fmla v17.4s, v4.4s, v2.s[3]
+	WORD $0x4fa218b2 // fmla v18.4s, v5.4s, v2.s[3]
+	WORD $0x4fa218d3 // fmla v19.4s, v6.4s, v2.s[3]
+gemmF32m4_k1:
+	TBZ $0, R13, gemmF32m4_bias
+	VLD1.P 32(R11), [V0.S4, V1.S4]
+	VLD1.P (R12)(R16), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4f801088 // fmla v8.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010a9 // fmla v9.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010ca // fmla v10.4s, v6.4s, v0.s[0]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010ac // fmla v12.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010cd // fmla v13.4s, v6.4s, v0.s[1]
+	WORD $0x4f80188e // fmla v14.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018af // fmla v15.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d0 // fmla v16.4s, v6.4s, v0.s[2]
+	WORD $0x4fa01891 // fmla v17.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b2 // fmla v18.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d3 // fmla v19.4s, v6.4s, v0.s[3]
+gemmF32m4_bias:
+	TBZ $1, R8, gemmF32m4_store
+	VLD1 (R9), [V4.S4, V5.S4, V6.S4]
+	WORD $0x4e24d508 // fadd v8.4s, v8.4s, v4.4s
+	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
+	WORD $0x4e26d54a // fadd v10.4s, v10.4s, v6.4s
+	WORD $0x4e24d56b // fadd v11.4s, v11.4s, v4.4s
+	WORD $0x4e25d58c // fadd v12.4s, v12.4s, v5.4s
+	WORD $0x4e26d5ad // fadd v13.4s, v13.4s, v6.4s
+	WORD $0x4e24d5ce // fadd v14.4s, v14.4s, v4.4s
+	WORD $0x4e25d5ef // fadd v15.4s, v15.4s, v5.4s
+	WORD $0x4e26d610 // fadd v16.4s, v16.4s, v6.4s
+	WORD $0x4e24d631 // fadd v17.4s, v17.4s, v4.4s
+	WORD $0x4e25d652 // fadd v18.4s, v18.4s, v5.4s
+	WORD $0x4e26d673 // fadd v19.4s, v19.4s, v6.4s
+	TBZ $2, R8, gemmF32m4_store
+	// clamp: FMAX/FMIN return NaN for a NaN input, as ref's comparisons do
+	VLD1R (R10), [V0.S4]
+	ADD $4, R10, R15
+	VLD1R (R15), [V1.S4]
+	WORD $0x4e20f508 // fmax v8.4s, v8.4s, v0.4s
+	WORD $0x4ea1f508 // fmin v8.4s, v8.4s, v1.4s
+	WORD $0x4e20f529 // fmax v9.4s, v9.4s, v0.4s
+	WORD $0x4ea1f529 // fmin v9.4s, v9.4s, v1.4s
+	WORD $0x4e20f54a // fmax v10.4s, v10.4s, v0.4s
+	WORD $0x4ea1f54a // fmin v10.4s, v10.4s, v1.4s
+	WORD $0x4e20f56b // fmax v11.4s, v11.4s, v0.4s
+	WORD $0x4ea1f56b // fmin v11.4s, v11.4s, v1.4s
+	WORD $0x4e20f58c // fmax v12.4s, v12.4s, v0.4s
+	WORD $0x4ea1f58c // fmin v12.4s, v12.4s, v1.4s
+	WORD $0x4e20f5ad // fmax v13.4s, v13.4s, v0.4s
+	WORD $0x4ea1f5ad // fmin v13.4s, v13.4s, v1.4s
+	WORD $0x4e20f5ce // fmax v14.4s, v14.4s, v0.4s
+	WORD $0x4ea1f5ce // fmin v14.4s, v14.4s, v1.4s
+	WORD $0x4e20f5ef // fmax v15.4s, v15.4s, v0.4s
+	WORD $0x4ea1f5ef // fmin v15.4s, v15.4s, v1.4s
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1f610 // fmin v16.4s, v16.4s, v1.4s
+	WORD $0x4e20f631 // fmax v17.4s, v17.4s, v0.4s
+	WORD $0x4ea1f631 // fmin v17.4s, v17.4s, v1.4s
+	WORD $0x4e20f652 // fmax v18.4s, v18.4s, v0.4s
+	WORD $0x4ea1f652 // fmin v18.4s, v18.4s, v1.4s
+	WORD $0x4e20f673 // fmax v19.4s, v19.4s, v0.4s
+	WORD $0x4ea1f673 // fmin v19.4s, v19.4s, v1.4s
+gemmF32m4_store:
+	MOVD R5, R14
+	CMP $4, R7
+	BNE gemmF32m4_st_part
+	VST1.P [V8.S4, V9.S4, V10.S4], (R14)(R6)
+	VST1.P [V11.S4, V12.S4, V13.S4], (R14)(R6)
+	VST1.P [V14.S4, V15.S4, V16.S4], (R14)(R6)
+	VST1.P [V17.S4, V18.S4, V19.S4], (R14)(R6)
+	B gemmF32m4_st_done
+gemmF32m4_st_part:
+	VST1 [V8.S4, V9.S4, V10.S4], (R14)
+	CMP $1, R7
+	BLE gemmF32m4_st_done
+	ADD R6, R14, R14
+	VST1 [V11.S4, V12.S4, V13.S4], (R14)
+	CMP $2, R7
+	BLE gemmF32m4_st_done
+	ADD R6, R14, R14
+	VST1 [V14.S4, V15.S4, V16.S4], (R14)
+	CMP $3, R7
+	BLE gemmF32m4_st_done
+	ADD R6, R14, R14
+	VST1 [V17.S4, V18.S4, V19.S4], (R14)
+gemmF32m4_st_done:
+	ADD $48, R5, R5
+	ADD $48, R9, R9
+	ADD R3, R2, R2
+	SUBS $1, R4, R4
+	BNE gemmF32m4_panel
+	RET
+
 // func packA8(a *float32, lda, k4 int, dst *float32)
 TEXT ·packA8(SB), NOSPLIT, $0-32
 	MOVD a+0(FP), R0

@@ -25,6 +25,16 @@ func gemmF32n4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float3
 	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 4)
 }
 
+// gemmF32m6 is the Go twin of the 6-row kernel.
+func gemmF32m6(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 12)
+}
+
+// gemmF32m4 is the Go twin of the 4-row kernel.
+func gemmF32m4(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32) {
+	gemmF32Cols(a, kc, b, ldb, pstride, np, out, ldo, rows, mode, bias, clip, 12)
+}
+
 func gemmF32Cols(a *float32, kc int, b *float32, ldb, pstride, np int, out *float32, ldo, rows, mode int, bias *float32, clip *[2]float32, cols int) {
 	as := unsafe.Slice(a, 8*kc)
 	for p := 0; p < np; p++ {
