@@ -125,7 +125,7 @@ func MatMulFloat(p *kernels.MatMulParams, a, b, out []float32) {
 	a, b, out = a[:na], b[:nb], out[:no]
 	var bbuf [matMulF32]float32
 	var bias [matMulF32 / 16]float32
-	perBlock := matMulF32 / K / 16 * 16
+	perBlock := min(matMulF32/K, len(bias)) / 16 * 16 // the zero biases bound a block too
 	inf := float32(math.Inf(1))
 	for n0 := 0; n0 < N; n0 += perBlock {
 		cols := min(perBlock, N-n0)

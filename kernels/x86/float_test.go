@@ -91,6 +91,9 @@ func TestMatMulFloatWithinTolerance(t *testing.T) {
 		if i%11 == 3 {
 			m, k, n = 1+g.IntN(5), 100+g.IntN(300), 100+g.IntN(400) // several blocks
 		}
+		if i%19 == 9 {
+			m, n, k = 1+g.IntN(9), 1100+g.IntN(500), 1+g.IntN(12) // short K, blocks bounded by the bias buffer
+		}
 		p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AdjX: i%13 == 5}
 		bRows, bw := k, n
 		if p.AdjY {
