@@ -29,11 +29,16 @@ func build(t testing.TB, name string) (q, f *format.Model) {
 	return q, f
 }
 
-// invokeAllocs is the heap allocations per Invoke of it, averaged over 4
-// after a collection: a garbage collection running during a measured
-// Invoke (its mark workers) was seen counted as one allocation of it.
+// invokeAllocs is the heap allocations per Invoke of it in its steady
+// state, averaged over 4: after a collection (a collection running during
+// a measured Invoke was seen counted as one allocation of it) and after
+// enough Invokes to end the timed ones of a multi-threaded interpreter and
+// refill the scheduler's caches the collection emptied.
 func invokeAllocs(it *runtime.Interpreter) float64 {
 	goruntime.GC()
+	for range 6 {
+		_ = it.Invoke()
+	}
 	return testing.AllocsPerRun(4, func() { _ = it.Invoke() })
 }
 
