@@ -11,6 +11,7 @@
 #   bash tools/icount.sh seed       # the zoo's seed variants, per op type
 #   bash tools/icount.sh float      # float32 DeiT-tiny, per op type
 #   bash tools/icount.sh threads    # DeiT-tiny int8 work at 1 and 4 worker threads
+#   bash tools/icount.sh tflite     # the shared TFLite MobileNets and person_detect, per op type
 #
 # Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
 set -euo pipefail
@@ -88,6 +89,33 @@ if [ "$what" = threads ]; then
     one=$(( ($(total "$cpu" 1 6) - $(total "$cpu" 1 2)) / 4 ))
     four=$(( ($(total "$cpu" 4 6) - $(total "$cpu" 4 2)) / 4 ))
     awk -v c="$cpu" -v a="$one" -v b="$four" 'BEGIN { printf "| | %s | %.1f M | %.1f M | %.3f |\n", c, a/1e6, b/1e6, b/a }'
+  done
+  exit 0
+fi
+
+if [ "$what" = tflite ]; then
+  # One Invoke of each TFLite model in ../shared/models (converted to .eim
+  # by edgeinfer convert, natively, once) on both paths, with the per-op
+  # table; the two paths' outputs must be identical.
+  echo "| TFLite model (1 thread) | cortex-a72 v80 | cortex-a76 dotprod | MACs | output |"
+  echo "|---|---|---|---|---|"
+  models=(mobilenet_v1_0.25_128_quant mobilenet_v1_0.5_160_quant mobilenet_v1_0.75_192_quant mobilenet_v2_1.0_224_quant person_detect)
+  for m in "${models[@]}"; do
+    eim="$cache/$m.eim"
+    [ -s "$eim" ] || go run ./cmd/edgeinfer convert "../shared/models/$m.tflite" "$eim" >/dev/null
+    count cortex-a72 -model "$eim" -kernels v80 -ops > "$cache/tflite-$m-v80.txt"
+    count cortex-a76 -model "$eim" -kernels dotprod -ops > "$cache/tflite-$m-dotprod.txt"
+    h72=$(awk '/^output/ {print $2}' "$cache/tflite-$m-v80.txt")
+    h76=$(awk '/^output/ {print $2}' "$cache/tflite-$m-dotprod.txt")
+    [ "$h72" = "$h76" ] || { echo "$m: v80 output $h72, dotprod $h76" >&2; exit 1; }
+    awk -v m="$m" -v h="$h72" -v a="$(insns < "$cache/tflite-$m-v80.txt")" -v b="$(insns < "$cache/tflite-$m-dotprod.txt")" \
+      -v mac="$(macs < "$cache/tflite-$m-v80.txt")" \
+      'BEGIN { printf "| %s | %.2f M | %.2f M | %.1f M | %s |\n", m, a/1e6, b/1e6, mac/1e6, h }'
+  done
+  for m in "${models[@]}"; do
+    for p in v80 dotprod; do
+      echo; echo "$m $p:"; perop "$cache/tflite-$m-$p.txt"
+    done
   done
   exit 0
 fi
