@@ -175,8 +175,8 @@ func (c *prep) setConv(op *format.Op, p kernels.ConvParams, w []int8, depthwise 
 	if depthwise {
 		f = c.it.kernels.PrepareDepthwise
 	}
-	if f == nil || p.Groups > 1 || !c.setTakesWeights(op, 1, &p.Out) {
-		return nil, 0 // grouped convolutions stay with kernels/ref
+	if f == nil || !c.setTakesWeights(op, 1, &p.Out) {
+		return nil, 0
 	}
 	return f(p, w)
 }

@@ -11,12 +11,58 @@ const (
 	im2colBuf  = 32 << 10
 )
 
+// PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
+// when the micro-kernels do not apply: K = KH·KW·Cin/Groups > maxIm2colK,
+// WZP ≠ 0, or K < 16 with one group). A grouped convolution packs each
+// group's Cout/Groups rows as its own operand, a reduction shorter than 16
+// padded with zero weights to 16.
+func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
+	G := max(p.Groups, 1)
+	k := p.KH * p.KW * p.Cin / G
+	if k > maxIm2colK || p.WZP != 0 {
+		return nil
+	}
+	if G == 1 {
+		return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
+	}
+	ng, kp := p.Cout/G, max(k, 16)
+	parts := make([]*Packed, G)
+	var nb, nc int
+	for g := range parts {
+		var bias []int32
+		if p.Bias != nil {
+			bias = p.Bias[g*ng : (g+1)*ng]
+		}
+		os := kernels.GroupStage(&p.Out, g, ng)
+		parts[g] = pack(path, ng, kp, kernels.GroupWeights(p, w, g, kp), p.InZP, bias, &os)
+		if parts[g] == nil {
+			return nil
+		}
+		nb, nc = nb+len(parts[g].b), nc+len(parts[g].cd)
+	}
+	pk := &Packed{path: path, n: p.Cout, k: kp, b: make([]int8, 0, nb), cd: make([]int32, 0, nc),
+		rounding: p.Out.Rounding, groups: make([]Packed, G)}
+	for g, q := range parts {
+		b0, c0 := len(pk.b), len(pk.cd)
+		pk.b, pk.cd = append(pk.b, q.b...), append(pk.cd, q.cd...)
+		pk.groups[g] = *q
+		pk.groups[g].b, pk.groups[g].cd = pk.b[b0:len(pk.b):len(pk.b)], pk.cd[c0:len(pk.cd):len(pk.cd)]
+	}
+	return pk
+}
+
 // Conv2DInt8 is ref.Conv2DInt8 with weights packed by PackConv(…, p, w).
 // A 1×1 convolution with unit strides and no padding is one GEMM over the
 // pixels of rows [RowLo, RowHi); any other runs as a GEMM over im2col rows
 // built a few pixels at a time on the stack, padding taps holding the input
 // zero point (whose products the folded bias cancels, as ref skips them).
+// A grouped convolution runs one such GEMM per group on the group's input
+// channels (read with the full channel stride) into its output channels.
 func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
+	if w.groups != nil {
+		conv2DGrouped(p, x, w, out)
+		return
+	}
 	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out}
 	Cin, Cout, OW := p.Cin, p.Cout, p.OW
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
@@ -34,6 +80,42 @@ func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 			kernels.Im2col(p, x, r, ow0, cnt, buf[:cnt*K])
 			o := (r*OW + ow0) * Cout
 			g.run(buf[:cnt*K], K, cnt, out[o:o+cnt*Cout], nil, Cout)
+		}
+	}
+}
+
+// conv2DGrouped is Conv2DInt8 for the operands of a grouped convolution.
+func conv2DGrouped(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
+	G := len(w.groups)
+	Cin, Cout, OW := p.Cin, p.Cout, p.OW
+	cg, ng, K := Cin/G, Cout/G, w.k
+	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
+		p.OH == p.H && p.OW == p.W && cg == K {
+		lo, hi := p.RowLo*OW, p.RowHi*OW
+		if hi <= lo {
+			return
+		}
+		for gi := range w.groups {
+			gw := &w.groups[gi]
+			os := kernels.GroupStage(&p.Out, gi, ng)
+			g := gemmArgs{w: gw, b: gw.b, cd: gw.cd, unpaired: gw.unpaired, fastReq: gw.fastReq, os: &os}
+			g.run(x[lo*Cin+gi*cg:hi*Cin], Cin, hi-lo, out[lo*Cout+gi*ng:hi*Cout], nil, Cout)
+		}
+		return
+	}
+	var buf [im2colBuf]int8
+	px := min(im2colBuf/K, 64)
+	for r := p.RowLo; r < p.RowHi; r++ {
+		for ow0 := 0; ow0 < OW; ow0 += px {
+			cnt := min(px, OW-ow0)
+			o := (r*OW + ow0) * Cout
+			for gi := range w.groups {
+				gw := &w.groups[gi]
+				os := kernels.GroupStage(&p.Out, gi, ng)
+				g := gemmArgs{w: gw, b: gw.b, cd: gw.cd, unpaired: gw.unpaired, fastReq: gw.fastReq, os: &os}
+				kernels.Im2colGroup(p, x, r, ow0, cnt, gi*cg, cg, K, buf[:cnt*K])
+				g.run(buf[:cnt*K], K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout)
+			}
 		}
 	}
 }

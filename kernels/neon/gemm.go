@@ -169,6 +169,9 @@ type Packed struct {
 	unpaired bool
 	fastReq  bool // every column's multiplier passes fastRequant
 	rounding quant.Rounding
+	// groups holds a grouped convolution's operands, one per group, whose
+	// b and cd are consecutive sub-slices of b and cd (PackConv).
+	groups []Packed
 }
 
 // Bytes returns the memory the packed operand holds.
@@ -249,17 +252,6 @@ func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
 		return nil // asymmetric weights stay with kernels/ref
 	}
 	return pack(path, p.N, p.K, w, p.InZP, p.Bias, &p.Out)
-}
-
-// PackConv packs Conv2D weights w [Cout,KH,KW,Cin] for path (nil when the
-// micro-kernels do not apply: K = KH·KW·Cin < 16 or > maxIm2colK, WZP ≠
-// 0, or a grouped convolution, which stays with kernels/ref).
-func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
-	k := p.KH * p.KW * p.Cin
-	if k > maxIm2colK || p.WZP != 0 || p.Groups > 1 {
-		return nil
-	}
-	return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
 }
 
 func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.OutputStage) *Packed {

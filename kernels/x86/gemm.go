@@ -176,6 +176,9 @@ type Packed struct {
 	b       []int8
 	cd      []int32
 	fastReq bool // every column's multiplier passes fastRequant
+	// groups holds a grouped convolution's operands, one per group, whose
+	// b and cd are consecutive sub-slices of b and cd (PackConv).
+	groups []Packed
 }
 
 // Bytes returns the memory the packed operand holds.

@@ -1,0 +1,98 @@
+package neon
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+// groupedConvCase returns a random grouped convolution: 2 to 64 groups,
+// group widths (input and output) from 1 to 24, including RegNet's 8 and
+// 16, pointwise and 3×3 kernels with strides, padding and dilation, a row
+// range, both roundings, and now and then weights of −128.
+func groupedConvCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
+	pick := func(v ...int) int { return v[g.IntN(len(v))] }
+	G := pick(2, 3, 4, 6, 8, 16, 32, 64)
+	cg, ng := pick(1, 2, 3, 5, 8, 8, 16, 16, 24), pick(1, 3, 8, 8, 16, 17, 24)
+	for G*cg*ng > 4096 {
+		G /= 2
+	}
+	G = max(G, 2)
+	p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(9), W: 1 + g.IntN(9), Cin: G * cg, Cout: G * ng, Groups: G,
+		KH: 3, KW: 3, StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1, DilationW: 1}
+	switch i % 4 {
+	case 0: // pointwise: one strided GEMM per group when cg is long enough
+		p.KH, p.KW, p.StrideH, p.StrideW = 1, 1, 1, 1
+	case 1:
+		p.KH, p.KW = 1+g.IntN(3), 1+g.IntN(3)
+		p.DilationH, p.DilationW = 1+g.IntN(2), 1+g.IntN(2)
+	}
+	if g.IntN(3) > 0 && i%4 != 0 {
+		p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
+	}
+	effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
+	if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+		p.PadTop, p.PadLeft = effH, effW
+	}
+	p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+	p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+	p.InZP = int32(g.IntN(256) - 128)
+	p.Bias = g.bias(p.Cout)
+	k := p.KH * p.KW * cg
+	r := quant.RoundSingle
+	if i%5 == 4 {
+		r = quant.RoundDouble
+	}
+	p.Out = g.stage(p.Cout, 60*math.Sqrt(float64(k))*64, r)
+	rows := p.N * p.OH
+	p.RowLo = g.IntN(rows)
+	p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
+	x, w := g.i8(p.N*p.H*p.W*p.Cin, true), g.w8(p.Cout*k)
+	if i%6 == 5 {
+		w[g.IntN(len(w))] = -128
+	}
+	return p, x, w
+}
+
+// TestGroupedConv2DMatchesRef: grouped convolutions, every group its own
+// packed operand, give ref's bits; rows outside [RowLo, RowHi) stay
+// untouched.
+func TestGroupedConv2DMatchesRef(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(15)
+		for i := 0; i < iters(300); i++ {
+			p, x, w := groupedConvCase(g, i)
+			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
+			for j := range want {
+				want[j] = int8(j)
+			}
+			got := append([]int8(nil), want...)
+			ref.Conv2DInt8(&p, x, w, want)
+			pk := PackConv(path, &p, w)
+			if pk == nil {
+				t.Fatalf("case %d: PackConv = nil for %d groups of K=%d", i, p.Groups, p.KH*p.KW*p.Cin/p.Groups)
+			}
+			Conv2DInt8(&p, x, pk, got)
+			diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, p.Cout)
+		}
+	})
+}
+
+// TestGroupedConv2DNoAllocs: a grouped convolution allocates nothing.
+func TestGroupedConv2DNoAllocs(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(16)
+		for i := 0; i < 4; i++ {
+			p, x, w := groupedConvCase(g, i)
+			out := make([]int8, p.N*p.OH*p.OW*p.Cout)
+			pk := PackConv(path, &p, w)
+			if n := testing.AllocsPerRun(5, func() { Conv2DInt8(&p, x, pk, out) }); n != 0 {
+				t.Errorf("case %d: %v allocations per call", i, n)
+			}
+		}
+	})
+}
