@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // Im2col writes the receptive fields of cnt neighbouring output pixels of
 // a convolution — output row r = n·OH + oh, columns ow0 … ow0+cnt−1 — into
 // buf, one row of KH·KW·Cin values per pixel in the weights' [KH,KW,Cin]
@@ -51,42 +56,88 @@ func fill[T int8 | float32](d []T, v T) {
 	}
 }
 
-// Im2colGroup is Im2col for the input channels [c0, c0+cg) of one group
-// of a grouped convolution: rows of kp ≥ KH·KW·cg values in the order of
-// the group's weights [KH,KW,cg], zero after KH·KW·cg (the padding of a
-// reduction shorter than a micro-kernel takes, whose weights are zero).
-// The input keeps its full channel stride Cin.
-func Im2colGroup[T int8 | float32](p *ConvParams, x []T, r, ow0, cnt, c0, cg, kp int, buf []T) {
+// Im2colGroups is Im2col for a grouped int8 convolution of G groups: it
+// writes each group's receptive fields as its own block of cnt rows, group
+// g's at buf[g·cnt·kp:], a row holding kp ≥ KH·KW·Cin/G values in the
+// order of the group's weights [KH,KW,Cin/G] and zero after KH·KW·Cin/G
+// (the padding of a reduction shorter than a micro-kernel takes, whose
+// weights are zero). One pass over the input scatters every tap's Cin
+// channels to the G blocks; groups are narrow (RegNet's are 8 channels
+// wide), so the channels move as 8- or 4-byte words rather than through
+// copy.
+func Im2colGroups(p *ConvParams, x []int8, r, ow0, cnt, G, kp int, buf []int8) {
 	H, W, Cin := p.H, p.W, p.Cin
+	cg := Cin / G
 	k := p.KH * p.KW * cg
 	n, oh := r/p.OH, r%p.OH
 	perImage := H * W * Cin
-	xn := x[n*perImage : (n+1)*perImage]
+	xn := bytesOf(x[n*perImage : (n+1)*perImage])
+	stride := cnt * kp
+	b := bytesOf(buf[:G*stride])
 	ih0 := oh*p.StrideH - p.PadTop
-	zp := T(p.InZP)
-	seg := p.KW * cg
+	zp := byte(p.InZP)
 	for i := 0; i < cnt; i++ {
-		row := buf[i*kp : (i+1)*kp]
-		clear(row[k:])
-		iw0 := (ow0+i)*p.StrideW - p.PadLeft
-		for kh := 0; kh < p.KH; kh++ {
-			dst := row[kh*seg : (kh+1)*seg]
-			ih := ih0 + kh*p.DilationH
-			if ih < 0 || ih >= H {
-				fill(dst, zp)
-				continue
-			}
-			xrow := xn[ih*W*Cin+c0 : (ih+1)*W*Cin]
-			for kw := 0; kw < p.KW; kw++ {
-				iw := iw0 + kw*p.DilationW
-				d := dst[kw*cg : (kw+1)*cg]
-				if iw < 0 || iw >= W {
-					fill(d, zp)
-				} else {
-					copy(d, xrow[iw*Cin:iw*Cin+cg])
-				}
+		if kp > k {
+			for g := 0; g < G; g++ {
+				clear(b[g*stride+i*kp+k : g*stride+(i+1)*kp])
 			}
 		}
+		iw0 := (ow0+i)*p.StrideW - p.PadLeft
+		d := i * kp // the tap's first value in group 0's row
+		for kh := 0; kh < p.KH; kh++ {
+			ih := ih0 + kh*p.DilationH
+			for kw := 0; kw < p.KW; kw++ {
+				iw := iw0 + kw*p.DilationW
+				if ih < 0 || ih >= H || iw < 0 || iw >= W {
+					for g := 0; g < G; g++ {
+						o := g*stride + d
+						for j := range b[o : o+cg] {
+							b[o+j] = zp
+						}
+					}
+					d += cg
+					continue
+				}
+				src := xn[(ih*W+iw)*Cin : (ih*W+iw+1)*Cin]
+				switch {
+				case cg == 8:
+					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+						binary.LittleEndian.PutUint64(b[o:o+8], binary.LittleEndian.Uint64(src[8*g:8*g+8]))
+					}
+				case cg == 4:
+					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+						binary.LittleEndian.PutUint32(b[o:o+4], binary.LittleEndian.Uint32(src[4*g:4*g+4]))
+					}
+				default:
+					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+						copyNarrow(b[o:o+cg], src[g*cg:(g+1)*cg])
+					}
+				}
+				d += cg
+			}
+		}
+	}
+}
+
+// bytesOf views v as bytes.
+func bytesOf(v []int8) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v))
+}
+
+// copyNarrow copies s into d (equal lengths) 8 bytes at a time, then the
+// tail byte by byte.
+func copyNarrow(d, s []byte) {
+	n := len(d)
+	s = s[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(d[i:], binary.LittleEndian.Uint64(s[i:]))
+	}
+	for ; i < n; i++ {
+		d[i] = s[i]
 	}
 }
 

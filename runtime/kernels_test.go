@@ -192,9 +192,9 @@ func groupedConvModel(t *testing.T) *format.Model {
 }
 
 // TestKernelSetsAgreeGroupedConv: a grouped convolution gives the same
-// bits with every kernel set (accelerated sets hand it to the reference
-// kernel, their packed path takes one group), while the ordinary
-// convolutions around it still run packed.
+// bits with every kernel set (the accelerated sets pack each group's
+// weights as its own GEMM operand), as do the ordinary convolutions
+// around it, and Invoke allocates nothing.
 func TestKernelSetsAgreeGroupedConv(t *testing.T) {
 	q := groupedConvModel(t)
 	want, _ := opOutputs(t, q, "ref", 1, 0, 3)
@@ -205,6 +205,14 @@ func TestKernelSetsAgreeGroupedConv(t *testing.T) {
 				sameOps(t, q, fmt.Sprintf("%d threads", threads), got, want)
 				if set != "ref" && packed == 0 {
 					t.Errorf("%d threads: no weights packed", threads)
+				}
+				it := setInterp(t, q, set, threads, 0, nil)
+				if n := testing.AllocsPerRun(5, func() {
+					if err := it.Invoke(); err != nil {
+						t.Fatal(err)
+					}
+				}); n != 0 {
+					t.Errorf("%d threads: %v allocations per Invoke", threads, n)
 				}
 			}
 		})

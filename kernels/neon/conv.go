@@ -13,9 +13,10 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > maxIm2colK,
-// WZP ≠ 0, or K < 16 with one group). A grouped convolution packs each
-// group's Cout/Groups rows as its own operand, a reduction shorter than 16
-// padded with zero weights to 16.
+// WZP ≠ 0, K < 16 with one group, or several groups whose padded
+// receptive field Groups·max(K, 16) exceeds the 32 KiB im2col buffer). A
+// grouped convolution packs each group's Cout/Groups rows as its own
+// operand, a reduction shorter than 16 padded with zero weights to 16.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
@@ -26,6 +27,9 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 		return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
 	}
 	ng, kp := p.Cout/G, max(k, 16)
+	if G*kp > im2colBuf {
+		return nil // one pixel's receptive fields must fit the im2col buffer
+	}
 	parts := make([]*Packed, G)
 	var nb, nc int
 	for g := range parts {
@@ -57,7 +61,10 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 // built a few pixels at a time on the stack, padding taps holding the input
 // zero point (whose products the folded bias cancels, as ref skips them).
 // A grouped convolution runs one such GEMM per group on the group's input
-// channels (read with the full channel stride) into its output channels.
+// channels into its output channels: pointwise straight over the input
+// (the group's channels at the full channel stride), else over the
+// group's block of im2col rows (kernels.Im2colGroups builds every group's
+// in one pass).
 func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 	if w.groups != nil {
 		conv2DGrouped(p, x, w, out)
@@ -104,17 +111,18 @@ func conv2DGrouped(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		return
 	}
 	var buf [im2colBuf]int8
-	px := min(im2colBuf/K, 64)
+	px := min(im2colBuf/(G*K), 64) // PackConv keeps G·K ≤ im2colBuf
 	for r := p.RowLo; r < p.RowHi; r++ {
 		for ow0 := 0; ow0 < OW; ow0 += px {
 			cnt := min(px, OW-ow0)
 			o := (r*OW + ow0) * Cout
+			kernels.Im2colGroups(p, x, r, ow0, cnt, G, K, buf[:G*cnt*K])
 			for gi := range w.groups {
 				gw := &w.groups[gi]
 				os := kernels.GroupStage(&p.Out, gi, ng)
 				g := gemmArgs{w: gw, b: gw.b, cd: gw.cd, unpaired: gw.unpaired, fastReq: gw.fastReq, os: &os}
-				kernels.Im2colGroup(p, x, r, ow0, cnt, gi*cg, cg, K, buf[:cnt*K])
-				g.run(buf[:cnt*K], K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout)
+				a := buf[gi*cnt*K : (gi+1)*cnt*K]
+				g.run(a, K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout)
 			}
 		}
 	}

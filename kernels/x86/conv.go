@@ -11,9 +11,11 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > 4096, K >
-// 2048 on AVX2, WZP ≠ 0, an XNNPACK-style float stage, or K < 4 with one
-// group). A grouped convolution packs each group's Cout/Groups rows as its
-// own operand, a reduction shorter than 4 padded with zero weights to 4.
+// 2048 on AVX2, WZP ≠ 0, an XNNPACK-style float stage, K < 4 with one
+// group, or several groups whose padded receptive field Groups·max(K, 4)
+// exceeds the 32 KiB im2col buffer). A grouped convolution packs each
+// group's Cout/Groups rows as its own operand, a reduction shorter than 4
+// padded with zero weights to 4.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
@@ -25,6 +27,9 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 		return PackFC(path, &fc, w)
 	}
 	ng, kp := p.Cout/G, max(k, minK)
+	if G*kp > im2colBuf {
+		return nil // one pixel's receptive fields must fit the im2col buffer
+	}
 	parts := make([]*Packed, G)
 	var nb, nc int
 	for g := range parts {
@@ -107,17 +112,18 @@ func conv2DGrouped(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		return
 	}
 	var buf [im2colBuf]int8
-	px := min(im2colBuf/K, 60)
+	px := min(im2colBuf/(G*K), 60) // PackConv keeps G·K ≤ im2colBuf
 	for r := p.RowLo; r < p.RowHi; r++ {
 		for ow0 := 0; ow0 < OW; ow0 += px {
 			cnt := min(px, OW-ow0)
 			o := (r*OW + ow0) * Cout
+			kernels.Im2colGroups(p, x, r, ow0, cnt, G, K, buf[:G*cnt*K])
 			for gi := range w.groups {
 				gw := &w.groups[gi]
 				os := kernels.GroupStage(&p.Out, gi, ng)
 				g := gemm{path: gw.path, n: gw.n, k: gw.k, b: gw.b, cd: gw.cd, fastReq: gw.fastReq, os: &os}
-				kernels.Im2colGroup(p, x, r, ow0, cnt, gi*cg, cg, K, buf[:cnt*K])
-				g.tiles(buf[:cnt*K], K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout, wbuf)
+				a := buf[gi*cnt*K : (gi+1)*cnt*K]
+				g.tiles(a, K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout, wbuf)
 			}
 		}
 	}

@@ -96,3 +96,33 @@ func TestGroupedConv2DNoAllocs(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkGroupedConv runs RegNet-Y-400MF's widest grouped convolution
+// (440 channels in 55 groups of 8, 3×3, stride 1, padding 1, on 7×7; 1.55 M
+// MACs) with the reference kernel and every path.
+func BenchmarkGroupedConv(b *testing.B) {
+	const C, G, HW = 440, 55, 7
+	g := newGen(12)
+	p := kernels.ConvParams{N: 1, H: HW, W: HW, Cin: C, KH: 3, KW: 3, Cout: C, OH: HW, OW: HW,
+		StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, Groups: G,
+		RowHi: HW, InZP: -9, Bias: g.bias(C)}
+	p.Out = g.stage(C, 60*math.Sqrt(72)*64, quant.RoundSingle)
+	x, w := g.i8(HW*HW*C, false), g.w8(C*72)
+	out := make([]int8, HW*HW*C)
+	b.Run("ref", func(b *testing.B) {
+		for range b.N {
+			ref.Conv2DInt8(&p, x, w, out)
+		}
+	})
+	for _, path := range Paths {
+		if ok, _ := Supported(path); !ok {
+			continue
+		}
+		pk := PackConv(path, &p, w)
+		b.Run(path.String(), func(b *testing.B) {
+			for range b.N {
+				Conv2DInt8(&p, x, pk, out)
+			}
+		})
+	}
+}

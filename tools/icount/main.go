@@ -7,6 +7,7 @@
 //	icount -write deit-tiny.eim [-zoo name] [-float] build a zoo model (run natively)
 //	icount -gemm int32|int8 -kernels v80    one M=197 K=192 N=768 GEMM
 //	icount -bmm qk|av -kernels v80          one attention BatchMatMul, 3 heads
+//	icount -gconv -kernels v80              one grouped 3×3 Conv2D (RegNet-Y-400MF)
 //	icount -model deit-tiny.eim -kernels v80 [-ops]
 //
 // It prints "macs <n>" and, for a model, "op <i> <code> <macs> <region>"
@@ -45,6 +46,7 @@ func main() {
 	ks := flag.String("kernels", "", "kernel set / path: ref, v80, dotprod")
 	ops := flag.Bool("ops", false, "with -model, also count every op separately")
 	add := flag.Bool("add", false, "count one int8 Add of two 197×192 tensors (a DeiT-tiny residual)")
+	gconv := flag.Bool("gconv", false, "count one grouped 3×3 Conv2D: RegNet-Y-400MF's widest, 440 channels in 55 groups of 8 on 7×7")
 	bmm := flag.String("bmm", "", "count one DeiT-tiny attention BatchMatMul of 3 heads: qk (Q·Kᵀ, K=64) or av (A·V, K=197)")
 	flag.Parse()
 	goruntime.LockOSThread()
@@ -66,6 +68,8 @@ func main() {
 		countAdd(*ks)
 	case *bmm != "":
 		countBMM(*bmm, *ks)
+	case *gconv:
+		countGroupedConv(*ks)
 	case *model != "":
 		countModel(*model, *ks, *ops)
 	default:
@@ -268,4 +272,60 @@ func countModel(path, ks string, ops bool) {
 	fmt.Printf("packed %d\n", it.PackedBytes())
 	fmt.Printf("output %x\n", h[:8])
 	fmt.Printf("macs %d\n", it.MACs())
+}
+
+// countGroupedConv counts the widest grouped convolution of RegNet-Y-400MF
+// (stage 4: 440 channels in 55 groups of 8, 3×3, stride 1, padding 1, on
+// 7×7) with per-channel multipliers, as the runtime runs it on one thread.
+func countGroupedConv(ks string) {
+	const C, G, HW = 440, 55, 7
+	p := kernels.ConvParams{N: 1, H: HW, W: HW, Cin: C, KH: 3, KW: 3, Cout: C, OH: HW, OW: HW,
+		StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, Groups: G,
+		RowLo: 0, RowHi: HW, InZP: -9, Bias: make([]int32, C)}
+	p.Out = kernels.OutputStage{OutZP: -4, ActMin: -128, ActMax: 127}
+	r := rand.New(rand.NewPCG(3, 4))
+	k := 9 * C / G
+	x, w := make([]int8, HW*HW*C), make([]int8, C*k)
+	for i := range x {
+		x[i] = int8(r.IntN(256) - 128)
+	}
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	for n := 0; n < C; n++ {
+		p.Bias[n] = int32(r.IntN(2001) - 1000)
+		p.Out.Mult = append(p.Out.Mult, quant.MustMultiplier(0.002*(1+r.Float64())))
+	}
+	out, want := make([]int8, HW*HW*C), make([]int8, HW*HW*C)
+	var run func()
+	switch ks {
+	case "ref":
+		run = func() { ref.Conv2DInt8(&p, x, w, out) }
+	case "v80", "dotprod":
+		path := neon.V80
+		if ks == "dotprod" {
+			path = neon.DotProd
+		}
+		if ok, why := neon.Supported(path); !ok {
+			log.Fatalf("%v: %s", path, why)
+		}
+		pk := neon.PackConv(path, &p, w)
+		if pk == nil {
+			log.Fatal("PackConv declined the grouped convolution")
+		}
+		run = func() { neon.Conv2DInt8(&p, x, pk, out) }
+	default:
+		log.Fatalf("unknown kernels %q", ks)
+	}
+	run()
+	start(1)
+	run()
+	stop(1)
+	ref.Conv2DInt8(&p, x, w, want)
+	for i := range want {
+		if out[i] != want[i] {
+			log.Fatalf("output %d = %d, ref %d", i, out[i], want[i])
+		}
+	}
+	fmt.Printf("macs %d\n", HW*HW*C*k)
 }
