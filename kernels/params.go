@@ -32,7 +32,7 @@ type OutputStage struct {
 	// Scale, when not nil, replaces Mult: q = clamp(OutZP +
 	// roundEven(float32(acc)·Scale[c]), ActMin, ActMax) in float32, which
 	// is XNNPACK's requantization (quant.RoundXNNPACK). Accelerated kernel
-	// sets take only Mult; the runtime gives such stages to ref.
+	// sets that cannot apply it decline the op (their Prepare… returns nil).
 	Scale []float32
 }
 
@@ -69,7 +69,8 @@ type FCParams struct {
 	InZP    int32
 	// WZP is the weights' zero point: 0 under edgeinfer's symmetric weight
 	// contract; legacy uint8 TFLite models carry a per-tensor one (shifted
-	// to int8). Accelerated kernels handle only 0 and fall back to ref.
+	// to int8). kernels/neon's GEMM subtracts it (row sums); sets that
+	// cannot decline the op, which then runs on ref.
 	WZP  int32
 	Bias []int32
 	Out  OutputStage

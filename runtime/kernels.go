@@ -19,8 +19,11 @@ import (
 // Every kernel of a set is optional, and there is one rule: a nil field,
 // or a Prepare… that returns a nil kernel for an op, leaves that op to
 // kernels/ref. The set's kernels see only what they are written for:
-// int8 weights whose zero points are all 0 and fixed-point (Mult) output
-// stages; ops with anything else never reach them. The prep methods
+// int8 weights with one zero point per tensor (FCParams.WZP and
+// ConvParams.WZP: 0, or a legacy uint8 model's, which a set's Prepare…
+// declines if it cannot subtract it) and output stages with Mult (and
+// XNNPACK's float Scale, which a set declines if it cannot apply it);
+// ops with anything else never reach them. The prep methods
 // below KernelSets (setFC and friends) are the one place that applies the
 // rule to the Prepare… kernels.
 //
@@ -142,16 +145,13 @@ func chooseKernels(name string) (KernelSet, error) {
 // the op then calls kernels/ref. (MatMulInt8, AddInt8 and TAPInt8 need no
 // method: the op takes the field when it is not nil.)
 
-// setTakesWeights reports whether an op with weights input i and output
-// stage out may go to the kernel set: weight zero points all 0, a Mult
-// stage (not XNNPACK's float one).
-func (c *prep) setTakesWeights(op *format.Op, i int, out *kernels.OutputStage) bool {
-	if out.Scale != nil {
-		return false
-	}
+// setTakesWeights reports whether an op with weights input i may go to
+// the kernel set: one weight zero point for the whole tensor (the params'
+// WZP). Output stages (Mult, or XNNPACK's Scale) are the set's to decline.
+func (c *prep) setTakesWeights(op *format.Op, i int) bool {
 	if q := c.mt(op.Inputs[i]).Quant; q != nil {
 		for _, z := range q.ZeroPoint {
-			if z != 0 {
+			if z != q.ZeroPoint[0] {
 				return false
 			}
 		}
@@ -162,7 +162,7 @@ func (c *prep) setTakesWeights(op *format.Op, i int, out *kernels.OutputStage) b
 // setFC returns the set's FullyConnected on weights w packed at load, with
 // the bytes they hold.
 func (c *prep) setFC(op *format.Op, p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
-	if c.it.kernels.PrepareFC == nil || !c.setTakesWeights(op, 1, &p.Out) {
+	if c.it.kernels.PrepareFC == nil || !c.setTakesWeights(op, 1) {
 		return nil, 0
 	}
 	return c.it.kernels.PrepareFC(p, w)
@@ -175,7 +175,7 @@ func (c *prep) setConv(op *format.Op, p kernels.ConvParams, w []int8, depthwise 
 	if depthwise {
 		f = c.it.kernels.PrepareDepthwise
 	}
-	if f == nil || !c.setTakesWeights(op, 1, &p.Out) {
+	if f == nil || !c.setTakesWeights(op, 1) {
 		return nil, 0
 	}
 	return f(p, w)

@@ -13,18 +13,19 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > maxIm2colK,
-// WZP ≠ 0, K < 16 with one group, or several groups whose padded
-// receptive field Groups·max(K, 16) exceeds the 32 KiB im2col buffer). A
-// grouped convolution packs each group's Cout/Groups rows as its own
-// operand, a reduction shorter than 16 padded with zero weights to 16.
+// K < 16 with one group, several groups with WZP ≠ 0, or several groups
+// whose padded receptive field Groups·max(K, 16) exceeds the 32 KiB
+// im2col buffer). A grouped convolution packs each group's Cout/Groups
+// rows as its own operand, a reduction shorter than 16 padded with zero
+// weights to 16.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
-	if k > maxIm2colK || p.WZP != 0 {
+	if k > maxIm2colK || (G > 1 && p.WZP != 0) {
 		return nil
 	}
 	if G == 1 {
-		return pack(path, p.Cout, k, w, p.InZP, p.Bias, &p.Out)
+		return pack(path, p.Cout, k, w, p.InZP, p.WZP, p.Bias, &p.Out)
 	}
 	ng, kp := p.Cout/G, max(k, 16)
 	if G*kp > im2colBuf {
@@ -38,7 +39,7 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 			bias = p.Bias[g*ng : (g+1)*ng]
 		}
 		os := kernels.GroupStage(&p.Out, g, ng)
-		parts[g] = pack(path, ng, kp, kernels.GroupWeights(p, w, g, kp), p.InZP, bias, &os)
+		parts[g] = pack(path, ng, kp, kernels.GroupWeights(p, w, g, kp), p.InZP, 0, bias, &os)
 		if parts[g] == nil {
 			return nil
 		}
@@ -59,8 +60,9 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 // A 1×1 convolution with unit strides and no padding is one GEMM over the
 // pixels of rows [RowLo, RowHi); any other runs as a GEMM over im2col rows
 // built a few pixels at a time on the stack, padding taps holding the input
-// zero point (whose products the folded bias cancels, as ref skips them).
-// A grouped convolution runs one such GEMM per group on the group's input
+// zero point (whose products the folded bias cancels, as ref skips them;
+// with a weight zero point the row bias −WZP·Σ x counts them as InZP,
+// which the column bias's K·InZP·WZP cancels). A grouped convolution runs one such GEMM per group on the group's input
 // channels into its output channels: pointwise straight over the input
 // (the group's channels at the full channel stride), else over the
 // group's block of im2col rows (kernels.Im2colGroups builds every group's
@@ -70,7 +72,7 @@ func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		conv2DGrouped(p, x, w, out)
 		return
 	}
-	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out}
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out, bzp: w.wzp}
 	Cin, Cout, OW := p.Cin, p.Cout, p.OW
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
 		p.OH == p.H && p.OW == p.W {

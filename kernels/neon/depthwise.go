@@ -28,33 +28,40 @@ type PackedDW struct {
 func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
-// 1, at least 16 channels, symmetric weights in [−127, 127], RoundSingle);
-// it returns nil for any other convolution, which stays with kernels/ref.
+// 1, at least 16 channels, RoundSingle Mult stage, every w − WZP in
+// [−127, 127]); it
+// returns nil for any other convolution, which stays with kernels/ref. A
+// weight zero point (legacy uint8 models) is folded into the packed bytes,
+// w − WZP, which is exact when they fit.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
 	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 ||
-		p.Out.Rounding != quant.RoundSingle || p.WZP != 0 {
+		p.Out.Rounding != quant.RoundSingle || p.Out.Scale != nil {
 		return nil
 	}
 	w = w[:9*C]
 	for _, v := range w {
-		if v == -128 {
+		if d := int32(v) - p.WZP; d < -127 || d > 127 {
 			return nil
 		}
 	}
+	wzp := int8(p.WZP)
 	groups := (C + 15) / 16
 	pk := &PackedDW{c: C, w: make([]int8, groups*9*16), cd: make([]int32, groups*64), raw: w}
 	for g := 0; g < groups; g++ {
 		c0 := min(16*g, C-16)
 		for t := 0; t < 9; t++ {
-			copy(pk.w[(g*9+t)*16:(g*9+t+1)*16], w[t*C+c0:t*C+c0+16])
+			dst := pk.w[(g*9+t)*16 : (g*9+t+1)*16]
+			for j, v := range w[t*C+c0 : t*C+c0+16] {
+				dst[j] = v - wzp // in [−127, 127]: checked above
+			}
 		}
 		cd := pk.cd[g*64 : (g+1)*64]
 		for j := 0; j < 16; j++ {
 			c := c0 + j
 			var sum int32
 			for t := 0; t < 9; t++ {
-				sum += int32(w[t*C+c])
+				sum += int32(w[t*C+c]) - p.WZP
 			}
 			var b int32
 			if p.Bias != nil {

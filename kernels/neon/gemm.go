@@ -156,9 +156,12 @@ const (
 )
 
 // Packed is a B operand (weights) in a micro-kernel's layout, with the
-// output stage folded in: column bias Bias[n] − InZP·Σ_k w[n,k], and the
-// per-channel multipliers and shifts. Build it once at load with PackFC or
-// PackConv.
+// output stage folded in: column bias Bias[n] − InZP·Σ_k w[n,k] +
+// K·InZP·WZP, and the per-channel multipliers and shifts. A weight zero
+// point WZP ≠ 0 (legacy uint8 models) keeps the stored int8 weights (w −
+// WZP may not fit int8): the kernels add −WZP·Σ_k x[m,k] per row, as
+// BatchMatMul does for its B zero point. Build it once at load with PackFC
+// or PackConv.
 type Packed struct {
 	path     Path
 	n, k     int
@@ -169,6 +172,7 @@ type Packed struct {
 	unpaired bool
 	fastReq  bool // every column's multiplier passes fastRequant
 	rounding quant.Rounding
+	wzp      int32 // weight zero point: a row bias −wzp·Σ_k x[m,k]
 	// groups holds a grouped convolution's operands, one per group, whose
 	// b and cd are consecutive sub-slices of b and cd (PackConv).
 	groups []Packed
@@ -244,17 +248,16 @@ func fillColumnData(l layout, cd []int32, n int, bias func(n int) int32, mult fu
 }
 
 // PackFC packs FullyConnected weights w [N,K] for path, folding p's bias,
-// input zero point and output stage. It returns nil when the micro-kernels
-// do not apply (K < 16, or asymmetric weights: WZP ≠ 0); callers then use
-// kernels/ref.
+// input and weight zero points and output stage. It returns nil when the
+// micro-kernels do not apply (K < 16); callers then use kernels/ref.
 func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
-	if p.WZP != 0 {
-		return nil // asymmetric weights stay with kernels/ref
-	}
-	return pack(path, p.N, p.K, w, p.InZP, p.Bias, &p.Out)
+	return pack(path, p.N, p.K, w, p.InZP, p.WZP, p.Bias, &p.Out)
 }
 
-func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.OutputStage) *Packed {
+// pack packs w [n,k] with the column bias bias[c] − zp·Σ_k w[c,k] +
+// k·zp·wzp; the row bias −wzp·Σ_k x[m,k] is the kernels' (gemmArgs.bzp).
+// All in wrapping int32, as ref's accumulator: equal modulo 2^32.
+func pack(path Path, n, k int, w []int8, zp, wzp int32, bias []int32, out *kernels.OutputStage) *Packed {
 	if k < 16 || n < 1 {
 		return nil
 	}
@@ -262,7 +265,7 @@ func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.Ou
 	nch, s1 := geometry(k)
 	np := (n + l.pw - 1) / l.pw
 	pk := &Packed{path: path, n: n, k: k, nch: nch, s1: s1, np: np,
-		b: make([]int8, np*nch*16*l.pw), cd: make([]int32, np*cdBytes(l.pw)/4), rounding: out.Rounding}
+		b: make([]int8, np*nch*16*l.pw), cd: make([]int32, np*cdBytes(l.pw)/4), rounding: out.Rounding, wzp: wzp}
 	sums := make([]int32, n)
 	pk.unpaired = packB(l, pk.b, w, n, k, k, 1, sums)
 	pk.fastReq = fillColumnData(l, pk.cd, n, func(c int) int32 {
@@ -270,7 +273,7 @@ func pack(path Path, n, k int, w []int8, zp int32, bias []int32, out *kernels.Ou
 		if bias != nil {
 			b = bias[c]
 		}
-		return b - zp*sums[c]
+		return b - zp*sums[c] + int32(k)*zp*wzp
 	}, func(c int) quant.Multiplier {
 		if len(out.Mult) > 1 {
 			return out.Mult[c]
@@ -333,7 +336,7 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 	var zp, lo, hi int
 	int8Out := out8 != nil
 	if int8Out {
-		if g.os.Rounding == quant.RoundDouble {
+		if g.os.Rounding == quant.RoundDouble || g.os.Scale != nil {
 			g.runDouble(a, lda, m, out8, ldo)
 			return
 		}
@@ -395,8 +398,9 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 	}
 }
 
-// runDouble is run for RoundDouble output stages: the micro-kernel produces
-// int32 tiles, Go requantizes them with Multiplier.ApplyDouble.
+// runDouble is run for RoundDouble output stages and XNNPACK's float32
+// ones (OutputStage.Scale): the micro-kernel produces int32 tiles, Go
+// requantizes them with OutputStage.Requantize, ref's own function.
 func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 	w := g.w
 	l := layoutOf(w.path)
@@ -434,13 +438,13 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 // FullyConnectedInt8 is ref.FullyConnectedInt8 with weights packed by
 // PackFC(…, p, w): identical results.
 func FullyConnectedInt8(p *kernels.FCParams, x []int8, w *Packed, out []int8) {
-	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out}
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, fastReq: w.fastReq, os: &p.Out, bzp: w.wzp}
 	g.run(x[:p.M*p.K], p.K, p.M, out[:p.M*p.N], nil, p.N)
 }
 
-// GemmInt32 computes out[m,n] = Bias[n] + Σ_k (x[m,k] − InZP)·w[n,k] in
-// int32 (no requantization) with weights packed by PackFC(…, p, w).
+// GemmInt32 computes out[m,n] = Bias[n] + Σ_k (x[m,k] − InZP)·(w[n,k] −
+// WZP) in int32 (no requantization) with weights packed by PackFC(…, p, w).
 func GemmInt32(p *kernels.FCParams, x []int8, w *Packed, out []int32) {
-	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out}
+	g := gemmArgs{w: w, b: w.b, cd: w.cd, unpaired: w.unpaired, os: &p.Out, bzp: w.wzp}
 	g.run(x[:p.M*p.K], p.K, p.M, nil, out[:p.M*p.N], p.N)
 }
