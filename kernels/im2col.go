@@ -56,40 +56,41 @@ func fill[T int8 | float32](d []T, v T) {
 	}
 }
 
-// Im2colGroups is Im2col for a grouped int8 convolution of G groups: it
-// writes each group's receptive fields as its own block of cnt rows, group
-// g's at buf[g·cnt·kp:], a row holding kp ≥ KH·KW·Cin/G values in the
-// order of the group's weights [KH,KW,Cin/G] and zero after KH·KW·Cin/G
-// (the padding of a reduction shorter than a micro-kernel takes, whose
-// weights are zero). One pass over the input scatters every tap's Cin
-// channels to the G blocks; groups are narrow (RegNet's are 8 channels
-// wide), so the channels move as 8- or 4-byte words rather than through
-// copy.
-func Im2colGroups(p *ConvParams, x []int8, r, ow0, cnt, G, kp int, buf []int8) {
+// Im2colGroups is Im2col for groups [g0, g0+gn) of a grouped int8
+// convolution of G groups, over cnt consecutive output pixels from pixel
+// pix0 (pixel n·OH·OW + oh·OW + ow; a batch may span output rows and
+// images, as the output stores them): it writes each group's receptive
+// fields as its own block of cnt rows, group g's at buf[(g−g0)·cnt·kp:],
+// a row holding kp ≥ KH·KW·Cin/G values in the order of the group's
+// weights [KH,KW,Cin/G] and zero after KH·KW·Cin/G (the padding of a
+// reduction shorter than a micro-kernel takes, whose weights are zero).
+// One pass over the input scatters every tap's channels to the gn blocks;
+// groups are narrow (RegNet's are 8 channels wide), so the channels move
+// as 8- or 4-byte words rather than through copy.
+func Im2colGroups(p *ConvParams, x []int8, pix0, cnt, g0, gn, G, kp int, buf []int8) {
 	H, W, Cin := p.H, p.W, p.Cin
 	cg := Cin / G
 	k := p.KH * p.KW * cg
-	n, oh := r/p.OH, r%p.OH
-	perImage := H * W * Cin
-	xn := bytesOf(x[n*perImage : (n+1)*perImage])
 	stride := cnt * kp
-	b := bytesOf(buf[:G*stride])
-	ih0 := oh*p.StrideH - p.PadTop
+	b := bytesOf(buf[:gn*stride])
 	zp := byte(p.InZP)
+	perImage := H * W * Cin
+	n, oh, ow := pix0/(p.OH*p.OW), pix0/p.OW%p.OH, pix0%p.OW
+	xn := bytesOf(x[n*perImage : (n+1)*perImage])
 	for i := 0; i < cnt; i++ {
 		if kp > k {
-			for g := 0; g < G; g++ {
+			for g := 0; g < gn; g++ {
 				clear(b[g*stride+i*kp+k : g*stride+(i+1)*kp])
 			}
 		}
-		iw0 := (ow0+i)*p.StrideW - p.PadLeft
-		d := i * kp // the tap's first value in group 0's row
+		ih0, iw0 := oh*p.StrideH-p.PadTop, ow*p.StrideW-p.PadLeft
+		d := i * kp // the tap's first value in group g0's row
 		for kh := 0; kh < p.KH; kh++ {
 			ih := ih0 + kh*p.DilationH
 			for kw := 0; kw < p.KW; kw++ {
 				iw := iw0 + kw*p.DilationW
 				if ih < 0 || ih >= H || iw < 0 || iw >= W {
-					for g := 0; g < G; g++ {
+					for g := 0; g < gn; g++ {
 						o := g*stride + d
 						for j := range b[o : o+cg] {
 							b[o+j] = zp
@@ -98,25 +99,43 @@ func Im2colGroups(p *ConvParams, x []int8, r, ow0, cnt, G, kp int, buf []int8) {
 					d += cg
 					continue
 				}
-				src := xn[(ih*W+iw)*Cin : (ih*W+iw+1)*Cin]
+				c0 := (ih*W+iw)*Cin + g0*cg
+				src := xn[c0 : c0+gn*cg]
 				switch {
 				case cg == 8:
-					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+					for g, o := 0, d; g < gn; g, o = g+1, o+stride {
 						binary.LittleEndian.PutUint64(b[o:o+8], binary.LittleEndian.Uint64(src[8*g:8*g+8]))
 					}
 				case cg == 4:
-					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+					for g, o := 0, d; g < gn; g, o = g+1, o+stride {
 						binary.LittleEndian.PutUint32(b[o:o+4], binary.LittleEndian.Uint32(src[4*g:4*g+4]))
 					}
 				default:
-					for g, o := 0, d; g < G; g, o = g+1, o+stride {
+					for g, o := 0, d; g < gn; g, o = g+1, o+stride {
 						copyNarrow(b[o:o+cg], src[g*cg:(g+1)*cg])
 					}
 				}
 				d += cg
 			}
 		}
+		if ow++; ow == p.OW {
+			ow = 0
+			if oh++; oh == p.OH && i+1 < cnt {
+				oh, n = 0, n+1
+				xn = bytesOf(x[n*perImage : (n+1)*perImage])
+			}
+		}
 	}
+}
+
+// GroupBatch returns how many output pixels (px) and groups (gn) one
+// Im2colGroups call covers in a buffer of buf values for G groups of
+// reduction kp: all groups at once when that leaves at least minPx
+// pixels, else minPx pixels (fewer when one group's rows would not fit)
+// and as many groups as fit; never more than maxPx pixels.
+func GroupBatch(buf, G, kp, minPx, maxPx int) (px, gn int) {
+	px = max(1, min(maxPx, max(minPx, buf/(G*kp)), buf/kp))
+	return px, max(1, min(G, buf/(px*kp)))
 }
 
 // bytesOf views v as bytes.

@@ -11,11 +11,9 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > 4096, K >
-// 2048 on AVX2, WZP ≠ 0, an XNNPACK-style float stage, K < 4 with one
-// group, or several groups whose padded receptive field Groups·max(K, 4)
-// exceeds the 32 KiB im2col buffer). A grouped convolution packs each
-// group's Cout/Groups rows as its own operand, a reduction shorter than 4
-// padded with zero weights to 4.
+// 2048 on AVX2, WZP ≠ 0, an XNNPACK-style float stage, or K < 4 with one
+// group). A grouped convolution packs each group's Cout/Groups rows as its
+// own operand, a reduction shorter than 4 padded with zero weights to 4.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
@@ -27,9 +25,6 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 		return PackFC(path, &fc, w)
 	}
 	ng, kp := p.Cout/G, max(k, minK)
-	if G*kp > im2colBuf {
-		return nil // one pixel's receptive fields must fit the im2col buffer
-	}
 	parts := make([]*Packed, G)
 	var nb, nc int
 	for g := range parts {
@@ -58,7 +53,10 @@ func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 // pixels of rows [RowLo, RowHi); any other runs as a GEMM over im2col rows
 // (kernels.Im2col) built a few pixels at a time on the stack. A grouped
 // convolution runs one such GEMM per group on the group's input channels
-// (read with the full channel stride) into its output channels.
+// into its output channels: pointwise straight over the input (the
+// group's channels at the full channel stride), else over the group's
+// block of im2col rows (kernels.Im2colGroups builds as many groups' as
+// the buffer holds in one pass, over pixels that may span output rows).
 func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 	if w.groups != nil {
 		conv2DGrouped(p, x, w, out)
@@ -112,17 +110,19 @@ func conv2DGrouped(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		return
 	}
 	var buf [im2colBuf]int8
-	px := min(im2colBuf/(G*K), 60) // PackConv keeps G·K ≤ im2colBuf
-	for r := p.RowLo; r < p.RowHi; r++ {
-		for ow0 := 0; ow0 < OW; ow0 += px {
-			cnt := min(px, OW-ow0)
-			o := (r*OW + ow0) * Cout
-			kernels.Im2colGroups(p, x, r, ow0, cnt, G, K, buf[:G*cnt*K])
-			for gi := range w.groups {
+	px, gn := kernels.GroupBatch(im2colBuf, G, K, 18, 60)
+	lo, hi := p.RowLo*OW, p.RowHi*OW
+	for pix0 := lo; pix0 < hi; pix0 += px {
+		cnt := min(px, hi-pix0)
+		o := pix0 * Cout
+		for g0 := 0; g0 < G; g0 += gn {
+			gc := min(gn, G-g0)
+			kernels.Im2colGroups(p, x, pix0, cnt, g0, gc, G, K, buf[:gc*cnt*K])
+			for gi := g0; gi < g0+gc; gi++ {
 				gw := &w.groups[gi]
 				os := kernels.GroupStage(&p.Out, gi, ng)
 				g := gemm{path: gw.path, n: gw.n, k: gw.k, b: gw.b, cd: gw.cd, fastReq: gw.fastReq, os: &os}
-				a := buf[gi*cnt*K : (gi+1)*cnt*K]
+				a := buf[(gi-g0)*cnt*K : (gi-g0+1)*cnt*K]
 				g.tiles(a, K, cnt, out[o+gi*ng:o+cnt*Cout], nil, Cout, wbuf)
 			}
 		}

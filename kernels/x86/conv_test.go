@@ -13,7 +13,9 @@ import (
 // groupedConvCase returns a random grouped convolution: 2 to 64 groups,
 // group widths (input and output) from 1 to 24, including RegNet's 8 and
 // 16, pointwise and 3×3 kernels with strides, padding and dilation, a row
-// range, both roundings, and now and then weights of −128.
+// range, both roundings, and now and then weights of −128; every 50th case
+// has 16 groups of 160 to 226 channels (K up to 2034, within AVX2's 2048),
+// one or two of whose receptive fields fill the im2col buffer.
 func groupedConvCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 	pick := func(v ...int) int { return v[g.IntN(len(v))] }
 	G := pick(2, 3, 4, 6, 8, 16, 32, 64)
@@ -22,6 +24,9 @@ func groupedConvCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 		G /= 2
 	}
 	G = max(G, 2)
+	if i%50 == 49 { // wider than the im2col buffer: a few groups per pass
+		G, cg, ng = 16, 160+g.IntN(67), 1+g.IntN(4)
+	}
 	p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(9), W: 1 + g.IntN(9), Cin: G * cg, Cout: G * ng, Groups: G,
 		KH: 3, KW: 3, StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1, DilationW: 1}
 	switch i % 4 {
