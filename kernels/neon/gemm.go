@@ -1,6 +1,7 @@
 package neon
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -425,13 +426,41 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 		}
 		for p := 0; p < w.np; p++ {
 			kernel(l, &a[m0*lda], lda, rows, w.nch, w.s1, &g.b[p*panelBytes], 1, &g.cd[p*cdWords], &rb0[0], unsafe.Pointer(&t32[0]), 4*pw, tmode, 0, 0, 0)
+			cols := min(pw, w.n-p*pw)
 			for r := 0; r < rows; r++ {
-				for j := 0; j < pw && p*pw+j < w.n; j++ {
-					n := p*pw + j
-					out8[(m0+r)*ldo+n] = g.os.Requantize(t32[r*pw+j], n)
+				o := out8[(m0+r)*ldo+p*pw : (m0+r)*ldo+p*pw+cols]
+				if g.os.Scale != nil {
+					requantScale(g.os, t32[r*pw:r*pw+cols], p*pw, o)
+					continue
+				}
+				for j := range o {
+					o[j] = g.os.Requantize(t32[r*pw+j], p*pw+j)
 				}
 			}
 		}
+	}
+}
+
+// requantScale is OutputStage.Requantize for XNNPACK's float32 stage over
+// the accumulators of columns n0 … n0+len(acc)−1 of one row, written to
+// out: the same expression, its loop-invariant parts hoisted.
+func requantScale(s *kernels.OutputStage, acc []int32, n0 int, out []int8) {
+	zp, lo, hi := int64(s.OutZP), int64(s.ActMin), int64(s.ActMax)
+	out = out[:len(acc)]
+	if len(s.Scale) == 1 {
+		sc := s.Scale[0]
+		for j, a := range acc {
+			f := float32(float32(a) * sc)
+			r := int64(math.RoundToEven(float64(max(-1<<30, min(1<<30, f)))))
+			out[j] = int8(max(lo, min(hi, zp+r)))
+		}
+		return
+	}
+	scale := s.Scale[n0 : n0+len(acc)]
+	for j, a := range acc {
+		f := float32(float32(a) * scale[j])
+		r := int64(math.RoundToEven(float64(max(-1<<30, min(1<<30, f)))))
+		out[j] = int8(max(lo, min(hi, zp+r)))
 	}
 }
 
