@@ -22,38 +22,52 @@ type PackedDW struct {
 	cd []int32
 	// raw weights and bias, for the border pixels and fallbacks.
 	raw []int8
+	// wzp, when not 0, is a weight zero point left in w (w − WZP does not
+	// fit [−127, 127]): only the float32-stage Go kernel takes it, adding
+	// −wzp·Σ_taps x per channel (its bias folds 9·InZP·wzp).
+	wzp int32
 }
 
 // Bytes returns the memory the packed weights hold.
 func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
-// 1, at least 16 channels, RoundSingle Mult stage, every w − WZP in
-// [−127, 127]); it
-// returns nil for any other convolution, which stays with kernels/ref. A
-// weight zero point (legacy uint8 models) is folded into the packed bytes,
-// w − WZP, which is exact when they fit.
+// 1, at least 16 channels; a RoundSingle Mult stage with every w − WZP in
+// [−127, 127], or XNNPACK's float32 stage); it returns nil for any other
+// convolution, which stays with kernels/ref. A weight zero point (legacy
+// uint8 models) is folded into the packed bytes, w − WZP, when they all
+// fit; else (float32 stage only) the bytes stay w and the Go kernel
+// subtracts WZP·Σ_taps x.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
 	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 ||
-		p.Out.Rounding != quant.RoundSingle || p.Out.Scale != nil {
+		(p.Out.Rounding != quant.RoundSingle && p.Out.Scale == nil) {
 		return nil
 	}
 	w = w[:9*C]
+	fits := true
 	for _, v := range w {
 		if d := int32(v) - p.WZP; d < -127 || d > 127 {
-			return nil
+			fits = false
+			break
 		}
 	}
-	wzp := int8(p.WZP)
+	var keep int32 // zero point left in the packed bytes
+	if !fits {
+		if p.Out.Scale == nil {
+			return nil
+		}
+		keep = p.WZP
+	}
+	wzp := int8(p.WZP - keep)
 	groups := (C + 15) / 16
-	pk := &PackedDW{c: C, w: make([]int8, groups*9*16), cd: make([]int32, groups*64), raw: w}
+	pk := &PackedDW{c: C, w: make([]int8, groups*9*16), cd: make([]int32, groups*64), raw: w, wzp: keep}
 	for g := 0; g < groups; g++ {
 		c0 := min(16*g, C-16)
 		for t := 0; t < 9; t++ {
 			dst := pk.w[(g*9+t)*16 : (g*9+t+1)*16]
 			for j, v := range w[t*C+c0 : t*C+c0+16] {
-				dst[j] = v - wzp // in [−127, 127]: checked above
+				dst[j] = v - wzp // w − WZP when it fits [−127, 127], else w
 			}
 		}
 		cd := pk.cd[g*64 : (g+1)*64]
@@ -61,13 +75,13 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 			c := c0 + j
 			var sum int32
 			for t := 0; t < 9; t++ {
-				sum += int32(w[t*C+c]) - p.WZP
+				sum += int32(w[t*C+c]) - (p.WZP - keep)
 			}
 			var b int32
 			if p.Bias != nil {
 				b = p.Bias[c]
 			}
-			cd[j] = b - p.InZP*sum
+			cd[j] = b - p.InZP*sum + 9*p.InZP*keep
 			m := p.Out.Mult[0]
 			if len(p.Out.Mult) > 1 {
 				m = p.Out.Mult[c]
@@ -125,8 +139,45 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 			for t := range taps {
 				taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
 			}
+			if p.Out.Scale != nil {
+				dwConv3x3Scale(&taps, sw*C, p.OW, pk.w[g*9*16:(g+1)*9*16], pk.cd[g*64:g*64+16],
+					out[r*p.OW*C:(r+1)*p.OW*C], C, c0, pk.wzp, &p.Out)
+				continue
+			}
 			dwConv3x3(&taps, sw*C, p.OW, &pk.w[g*9*16], &pk.cd[g*64],
 				&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
 		}
+	}
+}
+
+// dwConv3x3Scale is dwConv3x3 for XNNPACK's float32 stage, in Go: 16
+// channels from c0 of ow output pixels (taps advance by step bytes per
+// pixel) into the output row out (C channels a pixel), the accumulators
+// starting at the folded bias, minus wzp·Σ_taps x per channel when wzp ≠
+// 0, and requantized by requantScale.
+func dwConv3x3Scale(taps *[9]*int8, step, ow int, w []int8, bias []int32, out []int8, C, c0 int, wzp int32, os *kernels.OutputStage) {
+	n := (ow-1)*step + 16
+	var xs [9][]int8
+	for t := range xs {
+		xs[t] = unsafe.Slice(taps[t], n)
+	}
+	w = w[:9*16]
+	for o := 0; o < ow; o++ {
+		var acc, sx [16]int32
+		copy(acc[:], bias[:16])
+		for t := 0; t < 9; t++ {
+			x := (*[16]int8)(xs[t][o*step : o*step+16])
+			wt := (*[16]int8)(w[t*16 : t*16+16])
+			for j := range acc {
+				acc[j] += int32(x[j]) * int32(wt[j])
+				sx[j] += int32(x[j])
+			}
+		}
+		if wzp != 0 {
+			for j := range acc {
+				acc[j] -= wzp * sx[j]
+			}
+		}
+		requantScale(os, acc[:], c0, out[o*C+c0:o*C+c0+16])
 	}
 }

@@ -162,8 +162,9 @@ func TestGroupedConvDeclinesWeightZeroPoint(t *testing.T) {
 }
 
 // TestDepthwiseWeightZeroPoint compares the 3×3 depthwise kernel with a
-// weight zero point folded into its packed weights with ref; weights whose
-// w − WZP leaves [−127, 127] must be declined.
+// weight zero point folded into its packed weights with ref, with Mult and
+// XNNPACK float32 stages; weights whose w − WZP leaves [−127, 127] must be
+// declined under a Mult stage (the float32 stage's Go kernel takes them).
 func TestDepthwiseWeightZeroPoint(t *testing.T) {
 	g := newGen(23)
 	packed := 0
@@ -185,6 +186,9 @@ func TestDepthwiseWeightZeroPoint(t *testing.T) {
 		p.InZP, p.WZP = int32(g.IntN(256)-128), g.wzp(i)
 		p.Bias = g.bias(C)
 		p.Out = g.stage(C, 120*3*64, quant.RoundSingle)
+		if i%3 == 1 {
+			g.xnnpack(&p.Out)
+		}
 		rows := p.N * p.OH
 		p.RowLo = g.IntN(rows)
 		p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
@@ -211,7 +215,7 @@ func TestDepthwiseWeightZeroPoint(t *testing.T) {
 		got := make([]int8, len(want))
 		ref.DepthwiseConv2DInt8(&p, x, w, want)
 		pk := PackDepthwise(&p, w)
-		if (pk != nil) != fits {
+		if fits = fits || p.Out.Scale != nil; (pk != nil) != fits {
 			t.Fatalf("case %d: PackDepthwise(WZP=%d) packed=%v, want %v", i, p.WZP, pk != nil, fits)
 		}
 		if pk == nil {
