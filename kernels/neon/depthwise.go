@@ -22,22 +22,20 @@ type PackedDW struct {
 	cd []int32
 	// raw weights and bias, for the border pixels and fallbacks.
 	raw []int8
-	// wzp, when not 0, is a weight zero point left in w (w − WZP does not
-	// fit [−127, 127]): only the float32-stage Go kernel takes it, adding
-	// −wzp·Σ_taps x per channel (its bias folds 9·InZP·wzp).
-	wzp int32
+	// wq, for XNNPACK's float32 stage (dwConv3x3Scale), holds w − WZP in
+	// int32 in w's layout (it need not fit int8); w is then unused.
+	wq []int32
 }
 
 // Bytes returns the memory the packed weights hold.
-func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) }
+func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) + 4*len(w.wq) }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
 // 1, at least 16 channels; a RoundSingle Mult stage with every w − WZP in
 // [−127, 127], or XNNPACK's float32 stage); it returns nil for any other
 // convolution, which stays with kernels/ref. A weight zero point (legacy
-// uint8 models) is folded into the packed bytes, w − WZP, when they all
-// fit; else (float32 stage only) the bytes stay w and the Go kernel
-// subtracts WZP·Σ_taps x.
+// uint8 models) is folded into the packed weights, w − WZP: int8 bytes for
+// the assembly kernel, int32 for the float32 stage's Go kernel.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
 	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 ||
@@ -45,29 +43,31 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 		return nil
 	}
 	w = w[:9*C]
-	fits := true
-	for _, v := range w {
-		if d := int32(v) - p.WZP; d < -127 || d > 127 {
-			fits = false
-			break
+	scale := p.Out.Scale != nil
+	if !scale {
+		for _, v := range w {
+			if d := int32(v) - p.WZP; d < -127 || d > 127 {
+				return nil
+			}
 		}
 	}
-	var keep int32 // zero point left in the packed bytes
-	if !fits {
-		if p.Out.Scale == nil {
-			return nil
-		}
-		keep = p.WZP
-	}
-	wzp := int8(p.WZP - keep)
 	groups := (C + 15) / 16
-	pk := &PackedDW{c: C, w: make([]int8, groups*9*16), cd: make([]int32, groups*64), raw: w, wzp: keep}
+	pk := &PackedDW{c: C, cd: make([]int32, groups*64), raw: w}
+	if scale {
+		pk.wq = make([]int32, groups*9*16)
+	} else {
+		pk.w = make([]int8, groups*9*16)
+	}
 	for g := 0; g < groups; g++ {
 		c0 := min(16*g, C-16)
 		for t := 0; t < 9; t++ {
-			dst := pk.w[(g*9+t)*16 : (g*9+t+1)*16]
 			for j, v := range w[t*C+c0 : t*C+c0+16] {
-				dst[j] = v - wzp // w − WZP when it fits [−127, 127], else w
+				d := int32(v) - p.WZP
+				if scale {
+					pk.wq[(g*9+t)*16+j] = d
+				} else {
+					pk.w[(g*9+t)*16+j] = int8(d) // in [−127, 127]: checked above
+				}
 			}
 		}
 		cd := pk.cd[g*64 : (g+1)*64]
@@ -75,13 +75,13 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 			c := c0 + j
 			var sum int32
 			for t := 0; t < 9; t++ {
-				sum += int32(w[t*C+c]) - (p.WZP - keep)
+				sum += int32(w[t*C+c]) - p.WZP
 			}
 			var b int32
 			if p.Bias != nil {
 				b = p.Bias[c]
 			}
-			cd[j] = b - p.InZP*sum + 9*p.InZP*keep
+			cd[j] = b - p.InZP*sum
 			m := p.Out.Mult[0]
 			if len(p.Out.Mult) > 1 {
 				m = p.Out.Mult[c]
@@ -139,9 +139,9 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 			for t := range taps {
 				taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
 			}
-			if p.Out.Scale != nil {
-				dwConv3x3Scale(&taps, sw*C, p.OW, pk.w[g*9*16:(g+1)*9*16], pk.cd[g*64:g*64+16],
-					out[r*p.OW*C:(r+1)*p.OW*C], C, c0, pk.wzp, &p.Out)
+			if pk.wq != nil {
+				dwConv3x3Scale(&taps, sw*C, p.OW, (*[9 * 16]int32)(pk.wq[g*9*16:(g+1)*9*16]), (*[16]int32)(pk.cd[g*64:g*64+16]),
+					out[r*p.OW*C:(r+1)*p.OW*C], C, c0, &p.Out)
 				continue
 			}
 			dwConv3x3(&taps, sw*C, p.OW, &pk.w[g*9*16], &pk.cd[g*64],
@@ -152,31 +152,27 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 
 // dwConv3x3Scale is dwConv3x3 for XNNPACK's float32 stage, in Go: 16
 // channels from c0 of ow output pixels (taps advance by step bytes per
-// pixel) into the output row out (C channels a pixel), the accumulators
-// starting at the folded bias, minus wzp·Σ_taps x per channel when wzp ≠
-// 0, and requantized by requantScale.
-func dwConv3x3Scale(taps *[9]*int8, step, ow int, w []int8, bias []int32, out []int8, C, c0 int, wzp int32, os *kernels.OutputStage) {
+// pixel) into the output row out (C channels a pixel), each accumulator
+// the folded bias plus Σ_taps x·(w − WZP), requantized by requantScale.
+func dwConv3x3Scale(taps *[9]*int8, step, ow int, w *[9 * 16]int32, bias *[16]int32, out []int8, C, c0 int, os *kernels.OutputStage) {
 	n := (ow-1)*step + 16
 	var xs [9][]int8
 	for t := range xs {
 		xs[t] = unsafe.Slice(taps[t], n)
 	}
-	w = w[:9*16]
+	w0, w1, w2 := (*[16]int32)(w[0:16]), (*[16]int32)(w[16:32]), (*[16]int32)(w[32:48])
+	w3, w4, w5 := (*[16]int32)(w[48:64]), (*[16]int32)(w[64:80]), (*[16]int32)(w[80:96])
+	w6, w7, w8 := (*[16]int32)(w[96:112]), (*[16]int32)(w[112:128]), (*[16]int32)(w[128:144])
 	for o := 0; o < ow; o++ {
-		var acc, sx [16]int32
-		copy(acc[:], bias[:16])
-		for t := 0; t < 9; t++ {
-			x := (*[16]int8)(xs[t][o*step : o*step+16])
-			wt := (*[16]int8)(w[t*16 : t*16+16])
-			for j := range acc {
-				acc[j] += int32(x[j]) * int32(wt[j])
-				sx[j] += int32(x[j])
-			}
-		}
-		if wzp != 0 {
-			for j := range acc {
-				acc[j] -= wzp * sx[j]
-			}
+		b := o * step
+		x0, x1, x2 := (*[16]int8)(xs[0][b:b+16]), (*[16]int8)(xs[1][b:b+16]), (*[16]int8)(xs[2][b:b+16])
+		x3, x4, x5 := (*[16]int8)(xs[3][b:b+16]), (*[16]int8)(xs[4][b:b+16]), (*[16]int8)(xs[5][b:b+16])
+		x6, x7, x8 := (*[16]int8)(xs[6][b:b+16]), (*[16]int8)(xs[7][b:b+16]), (*[16]int8)(xs[8][b:b+16])
+		var acc [16]int32
+		for j := 0; j < 16; j++ {
+			acc[j] = bias[j] + int32(x0[j])*w0[j] + int32(x1[j])*w1[j] + int32(x2[j])*w2[j] +
+				int32(x3[j])*w3[j] + int32(x4[j])*w4[j] + int32(x5[j])*w5[j] +
+				int32(x6[j])*w6[j] + int32(x7[j])*w7[j] + int32(x8[j])*w8[j]
 		}
 		requantScale(os, acc[:], c0, out[o*C+c0:o*C+c0+16])
 	}
