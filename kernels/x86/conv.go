@@ -11,13 +11,13 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > 4096, K >
-// 2048 on AVX2, WZP ≠ 0, an XNNPACK-style float stage, or K < 4 with one
+// 2048 on AVX2, WZP ≠ 0 with several groups, or K < 4 with one
 // group). A grouped convolution packs each group's Cout/Groups rows as its
 // own operand, a reduction shorter than 4 padded with zero weights to 4.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
-	if k > maxIm2colK {
+	if k > maxIm2colK || (G > 1 && p.WZP != 0) {
 		return nil
 	}
 	if G == 1 {
@@ -62,7 +62,7 @@ func Conv2DInt8(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		conv2DGrouped(p, x, w, out)
 		return
 	}
-	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, fastReq: w.fastReq, os: &p.Out}
+	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, fastReq: w.fastReq, os: &p.Out, bzp: w.wzp}
 	Cin, Cout, OW := p.Cin, p.Cout, p.OW
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 &&
 		p.OH == p.H && p.OW == p.W {

@@ -64,13 +64,16 @@ func groupedConvCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 }
 
 // TestGroupedConv2DMatchesRef: grouped convolutions, every group its own
-// packed operand, give ref's bits; rows outside [RowLo, RowHi) stay
-// untouched.
+// packed operand, give ref's bits, also with XNNPACK's float32 stage; rows
+// outside [RowLo, RowHi) stay untouched.
 func TestGroupedConv2DMatchesRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(15)
 		for i := 0; i < iters(300); i++ {
 			p, x, w := groupedConvCase(g, i)
+			if i%7 == 3 {
+				g.xnnpack(&p.Out) // XNNPACK's float32 stage, per group
+			}
 			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
 			for j := range want {
 				want[j] = int8(j)

@@ -175,7 +175,8 @@ type Packed struct {
 	n, k    int
 	b       []int8
 	cd      []int32
-	fastReq bool // every column's multiplier passes fastRequant
+	fastReq bool  // every column's multiplier passes fastRequant
+	wzp     int32 // weight zero point: a row bias −wzp·Σ_k x[m,k]
 	// groups holds a grouped convolution's operands, one per group, whose
 	// b and cd are consecutive sub-slices of b and cd (PackConv).
 	groups []Packed
@@ -239,16 +240,20 @@ func (l layout) packB(dst []int8, src []int8, n, k, sn, sk int, colSum []int32) 
 
 // PackFC packs FullyConnected weights w [N,K] for path, folding p's bias,
 // input zero point and output stage. It returns nil when the micro-kernels
-// do not apply (K < 4, K > 2048 on AVX2, asymmetric weights, or an
-// XNNPACK-style float stage); callers then use kernels/ref.
+// do not apply (K < 4, K > 2048 on AVX2); callers then use kernels/ref. A
+// weight zero point (legacy uint8 models) keeps the stored bytes: the
+// column bias folds K·InZP·WZP and the kernels add −WZP·Σ_k x per row, as
+// for BatchMatMul's B zero point. XNNPACK's float32 stage
+// (OutputStage.Scale) requantizes the int32 tiles in Go.
 func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
-	if p.WZP != 0 || p.Out.Scale != nil || p.K < minK || p.N < 1 || (path == AVX2 && p.K > maxAVX2K) {
+	if p.K < minK || p.N < 1 || (path == AVX2 && p.K > maxAVX2K) {
 		return nil
 	}
+	kzz := int32(p.K) * p.InZP * p.WZP
 	l := layoutOf(path)
 	n, k := p.N, p.K
 	nb, nw := l.packedSize(n, k)
-	pk := &Packed{path: path, n: n, k: k, b: make([]int8, nb), cd: make([]int32, nw), fastReq: true}
+	pk := &Packed{path: path, n: n, k: k, b: make([]int8, nb), cd: make([]int32, nw), fastReq: true, wzp: p.WZP}
 	sums := make([]int32, n)
 	l.packB(pk.b, w, n, k, k, 1, sums)
 	for col := 0; col < n; col++ {
@@ -261,7 +266,7 @@ func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
 			m = p.Out.Mult[col]
 		}
 		pk.fastReq = pk.fastReq && fastRequant(m)
-		setColumn(pk.cd[(col/16)*cdWords:], col%16, b-p.InZP*sums[col], m)
+		setColumn(pk.cd[(col/16)*cdWords:], col%16, b-p.InZP*sums[col]+kzz, m)
 	}
 	return pk
 }
@@ -303,7 +308,7 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 	if g.n%16 != 0 && lastUnits == 0 {
 		direct-- // the last full panel ends in a partial unit
 	}
-	fast := out8 != nil && g.fastReq && g.os.Rounding == quant.RoundSingle
+	fast := out8 != nil && g.fastReq && g.os.Rounding == quant.RoundSingle && g.os.Scale == nil
 	var ep epilogue
 	if fast {
 		ep = newEpilogue(g.os)
@@ -422,16 +427,16 @@ func FullyConnectedInt8(p *kernels.FCParams, x []int8, w *Packed, out []int8) {
 	if p.M == 0 {
 		return
 	}
-	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, fastReq: w.fastReq, os: &p.Out}
+	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, fastReq: w.fastReq, os: &p.Out, bzp: w.wzp}
 	g.run(x[:p.M*p.K], p.K, p.M, out[:p.M*p.N], nil, p.N)
 }
 
-// GemmInt32 computes out[m,n] = Bias[n] + Σ_k (x[m,k] − InZP)·w[n,k] in
-// int32 (no requantization) with weights packed by PackFC(…, p, w).
+// GemmInt32 computes out[m,n] = Bias[n] + Σ_k (x[m,k] − InZP)·(w[n,k] −
+// WZP) in int32 (no requantization) with weights packed by PackFC(…, p, w).
 func GemmInt32(p *kernels.FCParams, x []int8, w *Packed, out []int32) {
 	if p.M == 0 {
 		return
 	}
-	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, os: &p.Out}
+	g := gemm{path: w.path, n: w.n, k: w.k, b: w.b, cd: w.cd, os: &p.Out, bzp: w.wzp}
 	g.run(x[:p.M*p.K], p.K, p.M, nil, out[:p.M*p.N], p.N)
 }
