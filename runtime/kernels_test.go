@@ -32,7 +32,7 @@ func kernelSets(t *testing.T) []string {
 }
 
 // setInterp returns an interpreter for q with kernel set set, threads
-// workers, (when tokens > 0) that token budget and afterOp, closed when
+// workers splitting every op that splits, (when tokens > 0) that token budget and afterOp, closed when
 // the test ends.
 func setInterp(t *testing.T, q *format.Model, set string, threads, tokens int, afterOp func(op int)) *runtime.Interpreter {
 	t.Helper()
@@ -41,6 +41,7 @@ func setInterp(t *testing.T, q *format.Model, set string, threads, tokens int, a
 		t.Fatal(err)
 	}
 	t.Cleanup(it.Close)
+	runtime.SplitEveryStep(it) // from the first Invoke on, as a tuned interpreter would
 	if tokens > 0 {
 		if err := it.SetTokens(tokens); err != nil {
 			t.Fatal(err)
@@ -216,5 +217,74 @@ func TestKernelSetsAgreeGroupedConv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// elementwiseModel is a float graph of elementwise ops on 4100 values
+// (four blocks of 1024 and a tail of 4, so the ops split over workers),
+// one Add broadcasting a [1, 1] constant (which runs as one piece), and
+// its int8 version.
+func elementwiseModel(t *testing.T) (q, f *format.Model) {
+	t.Helper()
+	const n = 4100
+	r := rand.New(rand.NewSource(9))
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.Float64()*2 - 1)
+		}
+		return v
+	}
+	shape := []int32{1, n}
+	b := format.NewBuilder("elementwise")
+	x := b.Input("x", format.Float32, shape, nil)
+	act := func(name string) int32 { return b.Activation(name, format.Float32, shape, nil) }
+	add, gelu, mul, sub, out := act("add"), act("gelu"), act("mul"), act("sub"), act("out")
+	b.Op(format.OpAdd, "add", nil, []int32{x, b.ConstFloat32("c", shape, vals(n))}, add)
+	b.Op(format.OpGELU, "gelu", nil, []int32{add}, gelu)
+	b.Op(format.OpMul, "mul", nil, []int32{gelu, x}, mul)
+	b.Op(format.OpSub, "sub", nil, []int32{mul, add}, sub)
+	b.Op(format.OpAdd, "bias", nil, []int32{sub, b.ConstFloat32("bias", []int32{1, 1}, vals(1))}, out)
+	b.Output(out)
+	f, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := make([][][]float32, 4)
+	for i := range samples {
+		samples[i] = [][]float32{vals(n)}
+	}
+	ranges, err := ptq.Observe(f, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, err = ptq.Quantize(f, ranges); err != nil {
+		t.Fatal(err)
+	}
+	return q, f
+}
+
+// TestElementwiseOpsSplit: elementwise ops split into blocks over the
+// workers give the 1-thread bits at 2, 3 and 5 threads (int8: ref's, on
+// every set; float32: the set's own), and Invoke allocates nothing.
+func TestElementwiseOpsSplit(t *testing.T) {
+	q, f := elementwiseModel(t)
+	for _, m := range []*format.Model{q, f} {
+		for _, set := range kernelSets(t) {
+			ws := set // int8: every set gives ref's bits
+			if m == q {
+				ws = "ref"
+			}
+			want, _ := opOutputs(t, m, ws, 1, 0, 5)
+			for _, threads := range []int{2, 3, 5} {
+				what := fmt.Sprintf("%s %v, %d threads", set, m.Tensors[m.Inputs[0]].DType, threads)
+				got, _ := opOutputs(t, m, set, threads, 0, 5)
+				sameOps(t, m, what, got, want)
+				it := setInterp(t, m, set, threads, 0, nil)
+				if n := testing.AllocsPerRun(5, func() { _ = it.Invoke() }); n != 0 {
+					t.Errorf("%s: %v allocations per Invoke", what, n)
+				}
+			}
+		}
 	}
 }

@@ -74,7 +74,18 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		p.ActMin, p.ActMax = int8Range(act, out.Params)
 		p.Rounding = c.rounding()
 		pa, pb, po := a.Int8(), b.Int8(), out.Int8()
-		return serial(func() { f(&p, pa, pb, po) }), 0, nil
+		if !bc.Dense() {
+			return serial(func() { f(&p, pa, pb, po) }), 0, nil
+		}
+		k := newElemOp(bc.N)
+		ps := make([]kernels.BinaryParams, k.rows()) // one per block a chunk can start at
+		k.f = func(lo, hi int) {
+			q := &ps[lo/k.block]
+			*q = p
+			q.Broadcast = denseBroadcast(hi - lo)
+			f(q, pa[lo:hi], pb[lo:hi], po[lo:hi])
+		}
+		return k, 0, nil
 	case format.Float32:
 		var f func(*kernels.Broadcast, []float32, []float32, []float32, float32, float32)
 		switch op.Code {
@@ -96,7 +107,17 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		lo, hi := floatRange(act)
 		pa, pb, po := a.Float32(), b.Float32(), out.Float32()
-		return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
+		if !bc.Dense() {
+			return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
+		}
+		k := newElemOp(bc.N)
+		bs := make([]kernels.Broadcast, k.rows())
+		k.f = func(i, j int) {
+			q := &bs[i/k.block]
+			*q = denseBroadcast(j - i)
+			f(q, pa[i:j], pb[i:j], po[i:j], lo, hi)
+		}
+		return k, 0, nil
 	case format.Int32:
 		var f func(*kernels.Broadcast, []int32, []int32, []int32, int32, int32)
 		switch op.Code {
@@ -172,10 +193,13 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			}
 		}
 		px, po := x.Int8(), out.Int8()
-		if f := c.it.kernels.LookupInt8; f != nil {
-			return serial(func() { f(&t, px, po) }), 0, nil
+		f := ref.LookupInt8
+		if g := c.it.kernels.LookupInt8; g != nil {
+			f = g
 		}
-		return serial(func() { ref.LookupInt8(&t, px, po) }), 0, nil
+		k := newElemOp(len(px))
+		k.f = func(lo, hi int) { f(&t, px[lo:hi], po[lo:hi]) }
+		return k, 0, nil
 	case format.Float32:
 		var f func(x, out []float32)
 		switch op.Code {
@@ -189,7 +213,9 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			if f := c.floatKernels().GELUFloat; f != nil {
 				gelu = f
 			}
-			return serial(func() { gelu(px, po, approx) }), 0, nil
+			k := newElemOp(len(px))
+			k.f = func(lo, hi int) { gelu(px[lo:hi], po[lo:hi], approx) }
+			return k, 0, nil
 		case format.OpReLU:
 			f = ref.ReLUFloat
 		case format.OpReLU6:
@@ -209,9 +235,45 @@ func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {
 			f = ref.SqrtFloat
 		}
 		px, po := x.Float32(), out.Float32()
-		return serial(func() { f(px, po) }), 0, nil
+		k := newElemOp(len(px))
+		k.f = func(lo, hi int) { f(px[lo:hi], po[lo:hi]) }
+		return k, 0, nil
 	}
 	return nil, 0, errDType(x, "input")
+}
+
+// elemOp runs an elementwise op over blocks of its n elements, so the
+// workers can share it: f(lo, hi) computes elements [lo, hi).
+type elemOp struct {
+	n, block int
+	f        func(lo, hi int)
+}
+
+// newElemOp splits n elements into at most 64 blocks of at least 1024
+// (a multiple of 64, so every block but the last keeps the SIMD kernels
+// off their scalar tails).
+func newElemOp(n int) *elemOp {
+	block := max(1024, (n+64*64-1)/(64*64)*64)
+	return &elemOp{n: n, block: block}
+}
+
+func (k *elemOp) rows() int { return (k.n + k.block - 1) / k.block }
+func (k *elemOp) runRows(lo, hi int) {
+	k.f(lo*k.block, min(hi*k.block, k.n))
+}
+
+// denseBroadcast is the Broadcast of two operands of n elements each with
+// the output's shape.
+func denseBroadcast(n int) kernels.Broadcast {
+	var bc kernels.Broadcast
+	for i := range bc.OutShape {
+		bc.OutShape[i] = 1
+	}
+	bc.OutShape[kernels.MaxRank-1] = n
+	bc.AStride[kernels.MaxRank-1] = 1
+	bc.BStride[kernels.MaxRank-1] = 1
+	bc.N = n
+	return bc
 }
 
 // rowOp runs a row-wise op (LayerNorm, Softmax) over a slice of rows.

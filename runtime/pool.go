@@ -1,6 +1,11 @@
 package runtime
 
-import "sync"
+import (
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // rowRunner is an op whose work splits into independent rows: running
 // rows [lo, hi) on any worker gives the same bits as running them all on
@@ -14,23 +19,46 @@ type poolTask struct {
 	lo, hi int
 }
 
-// pool is a fixed set of worker goroutines created at load. Dispatching
-// work sends task values over a channel and waits on a WaitGroup: nothing
-// is allocated per call, and idle workers sleep in the scheduler (nothing
-// spins).
+// Worker states. A worker is parked (asleep on its channel) unless it has
+// just run a task and spinFor > 0: then it spins, polling its state, and
+// a dispatch hands it the next task by setting it to assigned.
+const (
+	workerParked int32 = iota
+	workerSpinning
+	workerAssigned
+)
+
+type poolWorker struct {
+	tasks chan poolTask // a parked worker's next task
+	state atomic.Int32
+	task  poolTask // a spinning worker's next task, written before state becomes assigned
+}
+
+// pool is a fixed set of worker goroutines created at load. Nothing is
+// allocated per call.
 //
-// The caller hands every chunk to a worker and sleeps, rather than running
-// one chunk itself. A goroutine woken by a channel send waits in the
-// sender's own run slot, which another CPU takes over only after a delay:
-// with the caller busy on its chunk, the worker started 85 µs late on the
-// 2-vCPU x86 host of this project (longer than most ops of a small ViT),
-// and 2 threads ran DeiT-tiny slower than 1. With the caller asleep, the
-// last chunk runs at once on the caller's CPU and the others are taken by
-// idle CPUs as soon as they wake.
+// Parked workers: waking a sleeping goroutine costs 10–90 µs on the
+// 2-vCPU x86 host of this project, about as long as an op of a small ViT.
+// A goroutine woken by a channel send waits in the sender's own run slot,
+// which another CPU takes over only after a delay; so when any worker is
+// asleep the caller hands every chunk to a worker and sleeps itself: the
+// last chunk then runs at once on the caller's CPU and the others are
+// taken by idle CPUs as soon as they wake.
+//
+// Spinning workers (spinFor > 0, amd64 only): after a task a worker polls
+// for the next one for spinFor before parking, so the ops of one Invoke
+// reach it without a wake-up; when every chunk but the first finds its
+// worker spinning, the caller runs the first itself and polls for the
+// others' completion. Worker 0 never spins: it stands in for the caller
+// when the others sleep. Spinning is off on arm64, where the boards run
+// on batteries and a spinning pool would also add instructions (issue 13:
+// threads do not add work), and when GOMAXPROCS leaves no CPU to spin on.
 type pool struct {
 	workers int // worker goroutines
 	active  int // workers used by run, 1..workers
-	tasks   chan poolTask
+	w       []poolWorker
+	spin    bool         // workers spin between tasks
+	pending atomic.Int32 // chunks of the current run not yet finished
 	wg      sync.WaitGroup
 	once    sync.Once
 }
@@ -38,18 +66,52 @@ type pool struct {
 func newPool(threads int) *pool {
 	p := &pool{workers: threads, active: threads}
 	if threads > 1 {
-		p.tasks = make(chan poolTask, threads)
-		for i := 0; i < threads; i++ {
-			go p.work()
+		p.spin = spinFor > 0 && goruntime.GOMAXPROCS(0) >= threads
+		p.w = make([]poolWorker, threads)
+		for i := range p.w {
+			p.w[i].tasks = make(chan poolTask, 1)
+			go p.work(i)
 		}
 	}
 	return p
 }
 
-func (p *pool) work() {
-	for t := range p.tasks {
-		t.r.runRows(t.lo, t.hi)
-		p.wg.Done()
+func (p *pool) work(i int) {
+	w := &p.w[i]
+	for t := range w.tasks {
+		for {
+			t.r.runRows(t.lo, t.hi)
+			if p.spin && i > 0 {
+				w.state.Store(workerSpinning) // before pending falls: the caller may assign at once
+			}
+			p.pending.Add(-1)
+			p.wg.Done()
+			if !p.spin || i == 0 || !w.awaitTask() {
+				break
+			}
+			t = w.task
+		}
+	}
+}
+
+// awaitTask spins for up to spinFor waiting to be assigned a task. It
+// reports false when it parked instead (state set to parked, so the next
+// dispatch sends on the channel).
+func (w *poolWorker) awaitTask() bool {
+	start := time.Now()
+	for n := 1; ; n++ {
+		if w.state.Load() == workerAssigned {
+			return true
+		}
+		if n%64 == 0 {
+			if time.Since(start) > spinFor {
+				// Fails only when a task was assigned meanwhile.
+				return !w.state.CompareAndSwap(workerSpinning, workerParked)
+			}
+			if n%1024 == 0 {
+				goruntime.Gosched() // let anything else runnable on this CPU go first
+			}
+		}
 	}
 }
 
@@ -63,9 +125,35 @@ func (p *pool) run(r rowRunner, rows int) {
 	}
 	chunk := (rows + n - 1) / n
 	n = (rows + chunk - 1) / chunk // no empty chunks
+	p.pending.Store(int32(n))
 	p.wg.Add(n)
-	for i := 0; i < n; i++ {
-		p.tasks <- poolTask{r: r, lo: i * chunk, hi: min(rows, (i+1)*chunk)}
+	allSpinning := p.spin
+	for i := 1; i < n; i++ {
+		t := poolTask{r: r, lo: i * chunk, hi: min(rows, (i+1)*chunk)}
+		w := &p.w[i]
+		if p.spin {
+			w.task = t
+			if w.state.CompareAndSwap(workerSpinning, workerAssigned) {
+				continue
+			}
+			allSpinning = false
+		}
+		w.tasks <- t
+	}
+	first := poolTask{r: r, lo: 0, hi: min(rows, chunk)}
+	if !allSpinning {
+		p.w[0].tasks <- first
+		p.wg.Wait()
+		return
+	}
+	first.r.runRows(first.lo, first.hi)
+	p.pending.Add(-1)
+	p.wg.Done()
+	start := time.Now()
+	for k := 1; p.pending.Load() != 0; k++ {
+		if k%64 == 0 && time.Since(start) > spinFor {
+			break
+		}
 	}
 	p.wg.Wait()
 }
@@ -73,8 +161,8 @@ func (p *pool) run(r rowRunner, rows int) {
 // close stops the workers.
 func (p *pool) close() {
 	p.once.Do(func() {
-		if p.tasks != nil {
-			close(p.tasks)
+		for i := range p.w {
+			close(p.w[i].tasks)
 		}
 	})
 }

@@ -26,6 +26,11 @@ func TestPoolRunsEveryRowOnce(t *testing.T) {
 			const calls = 200
 			for i := 0; i < calls; i++ {
 				p.run(c, rows)
+				if i%7 == 3 {
+					// Long enough for spinning workers to park: the next
+					// run meets workers parked or parking.
+					time.Sleep(spinFor + time.Duration(i%3)*20*time.Microsecond)
+				}
 			}
 			for r := range c.hits {
 				if n := c.hits[r].Load(); n != calls {

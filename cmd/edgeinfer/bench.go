@@ -48,7 +48,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	model := fs.String("model", defaultModel, "model file (.eim) or zoo:NAME")
 	runs := fs.Int("runs", 20, "timed runs")
-	warmup := fs.Int("warmup", 2, "untimed runs first")
+	// 6: a multi-threaded interpreter times its steps in its first 4 Invokes,
+	// and its workers start their OS threads in the first split ones.
+	warmup := fs.Int("warmup", 6, "untimed runs first")
 	threads := fs.Int("threads", 0, "worker threads (0: one per CPU)")
 	profile := fs.Bool("profile", false, "print a per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
