@@ -213,6 +213,20 @@ type Broadcast struct {
 	N        int
 }
 
+// DenseBroadcast is the Broadcast of two operands of n elements each, with
+// the output's shape.
+func DenseBroadcast(n int) Broadcast {
+	var bc Broadcast
+	for i := range bc.OutShape {
+		bc.OutShape[i] = 1
+	}
+	bc.OutShape[MaxRank-1] = n
+	bc.AStride[MaxRank-1] = 1
+	bc.BStride[MaxRank-1] = 1
+	bc.N = n
+	return bc
+}
+
 // Dense reports whether both operands have the output's shape and dense
 // strides (no broadcasting), so that element i of each is element i of
 // the output.

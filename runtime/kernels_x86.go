@@ -37,6 +37,9 @@ func init() {
 		if cpuName != "" {
 			why += "; " + cpuName
 		}
+		if lk, lkWhy := x86.HasLookup(); lk && p == x86.AVX512VNNI {
+			why += "; table lookups with VPERMI2B (" + lkWhy + ")"
+		}
 		if fl, flWhy := x86.FloatSupported(); fl {
 			why += "; float32 FMA kernels (" + flWhy + ")"
 		}
@@ -56,6 +59,10 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		s.AddInt8 = x86.AddInt8
 		s.LayerNormInt8 = func(p kernels.LayerNormParams, x, out []int8) { x86.LayerNormInt8(&p, x, out) }
 		s.SoftmaxInt8 = func(p kernels.SoftmaxParams, x, out []int8) { x86.SoftmaxInt8(&p, x, out) }
+		if ok, _ := x86.HasLookup(); ok && path == x86.AVX512VNNI {
+			// AVX-512 VBMI; the avx2 set stays within AVX2.
+			s.LookupInt8 = x86.LookupInt8
+		}
 	}
 	s.PrepareFC = func(p kernels.FCParams, w []int8) (func(p kernels.FCParams, x, out []int8), int) {
 		pk := x86.PackFC(path, &p, w)
@@ -98,7 +105,7 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 			x86.MatMulFloat(&p, a, b, out)
 		}
 		if x86.Asm() {
-			s.GELUFloat, s.SoftmaxFloat = x86.GELUFloat, x86.SoftmaxFloat
+			s.GELUFloat, s.SoftmaxFloat, s.AddFloat = x86.GELUFloat, x86.SoftmaxFloat, x86.AddFloat
 		}
 	}
 	return s

@@ -82,7 +82,7 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		k.f = func(lo, hi int) {
 			q := &ps[lo/k.block]
 			*q = p
-			q.Broadcast = denseBroadcast(hi - lo)
+			q.Broadcast = kernels.DenseBroadcast(hi - lo)
 			f(q, pa[lo:hi], pb[lo:hi], po[lo:hi])
 		}
 		return k, 0, nil
@@ -114,7 +114,7 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		bs := make([]kernels.Broadcast, k.rows())
 		k.f = func(i, j int) {
 			q := &bs[i/k.block]
-			*q = denseBroadcast(j - i)
+			*q = kernels.DenseBroadcast(j - i)
 			f(q, pa[i:j], pb[i:j], po[i:j], lo, hi)
 		}
 		return k, 0, nil
@@ -260,20 +260,6 @@ func newElemOp(n int) *elemOp {
 func (k *elemOp) rows() int { return (k.n + k.block - 1) / k.block }
 func (k *elemOp) runRows(lo, hi int) {
 	k.f(lo*k.block, min(hi*k.block, k.n))
-}
-
-// denseBroadcast is the Broadcast of two operands of n elements each with
-// the output's shape.
-func denseBroadcast(n int) kernels.Broadcast {
-	var bc kernels.Broadcast
-	for i := range bc.OutShape {
-		bc.OutShape[i] = 1
-	}
-	bc.OutShape[kernels.MaxRank-1] = n
-	bc.AStride[kernels.MaxRank-1] = 1
-	bc.BStride[kernels.MaxRank-1] = 1
-	bc.N = n
-	return bc
 }
 
 // rowOp runs a row-wise op (LayerNorm, Softmax) over a slice of rows.

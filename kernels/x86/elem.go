@@ -17,6 +17,32 @@ type addConsts struct {
 	c128   [8]int32
 }
 
+// HasLookup reports whether LookupInt8 runs in assembly here (AVX-512
+// VBMI's VPERMI2B; AVX2 has no byte lookup faster than Go's for a
+// 256-entry table), and why.
+func HasLookup() (bool, string) { return hasVBMI() }
+
+// LookupInt8 is ref.LookupInt8: 64 elements at a time with two VPERMI2B
+// lookups (entries 0–127 and 128–255 of the table rotated by 128, so the
+// byte indexes it as it is) and a blend on its sign bit, the last
+// len(x) mod 64 in Go. Without VBMI it runs ref.
+func LookupInt8(t *quant.Table, x, out []int8) {
+	n := len(x)
+	if ok, _ := hasVBMI(); !ok || n < 64 {
+		ref.LookupInt8(t, x, out)
+		return
+	}
+	out = out[:n]
+	var r [256]int8 // r[u] = t[u ^ 0x80]
+	copy(r[:128], t[128:])
+	copy(r[128:], t[:128])
+	n64 := n / 64
+	lookupVBMI(&r, &x[0], &out[0], n64)
+	for i := 64 * n64; i < n; i++ {
+		out[i] = r[uint8(x[i])]
+	}
+}
+
 // AddInt8 is ref.AddInt8. Operands of the output's shape (no
 // broadcasting), RoundSingle, TFLite-style parameters (FixedShift 0) and
 // an output multiplier below 1/2 run 8 elements at a time: the rescaled

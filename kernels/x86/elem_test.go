@@ -116,3 +116,39 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		diff8(t, fmt.Sprintf("case %d rows=%d D=%d", i, rows, d), got, want, d)
 	}
 }
+
+// TestLookupMatchesRef: random tables (and the identity, a constant, a
+// step at the sign bit) over lengths 0–700, in place too. Without VBMI
+// LookupInt8 is ref.LookupInt8 and the test says so.
+func TestLookupMatchesRef(t *testing.T) {
+	if ok, why := HasLookup(); !ok {
+		t.Logf("LookupInt8 runs ref here: %s", why)
+	}
+	g := newGen(33)
+	for i := 0; i < iters(300); i++ {
+		var tab quant.Table
+		for j := range tab {
+			switch i % 4 {
+			case 0:
+				tab[j] = int8(g.IntN(256) - 128)
+			case 1:
+				tab[j] = int8(j - 128) // identity
+			case 2:
+				tab[j] = -7
+			default:
+				tab[j] = int8(j / 128 * 100) // 0 below index 128, 100 from it
+			}
+		}
+		n := g.IntN(700)
+		if i%10 == 0 {
+			n = 64 * (1 + g.IntN(5))
+		}
+		x := g.i8(n, i%2 == 0)
+		want, got := make([]int8, n), make([]int8, n)
+		ref.LookupInt8(&tab, x, want)
+		LookupInt8(&tab, x, got)
+		diff8(t, fmt.Sprintf("case %d, %d values", i, n), got, want, max(1, n))
+		LookupInt8(&tab, x, x)
+		diff8(t, fmt.Sprintf("case %d, %d values, in place", i, n), x, want, max(1, n))
+	}
+}

@@ -3,6 +3,7 @@ package x86
 import (
 	"math"
 
+	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
@@ -54,6 +55,22 @@ func GELUFloat(x, out []float32, approximate bool) {
 	}
 	geluF32(&x[0], &out[0], n8, vecConsts)
 	ref.GELUFloat(x[8*n8:], out[8*n8:len(x)], false)
+}
+
+// AddFloat is ref.AddFloat, bit for bit: operands of the output's shape
+// (kernels.Broadcast.Dense) 8 values at a time, the rest and any
+// broadcast in ref.
+func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32) {
+	n8 := p.N / 8
+	if !asm || !p.Dense() || n8 == 0 {
+		ref.AddFloat(p, a, b, out, actMin, actMax)
+		return
+	}
+	a, b, out = a[:p.N], b[:p.N], out[:p.N]
+	clip := [2]float32{actMin, actMax}
+	addF32(&a[0], &b[0], &out[0], n8, &clip)
+	tail := kernels.DenseBroadcast(p.N - 8*n8)
+	ref.AddFloat(&tail, a[8*n8:], b[8*n8:], out[8*n8:], actMin, actMax)
 }
 
 // SoftmaxFloat computes softmax of β·x over each of rows rows of d values.

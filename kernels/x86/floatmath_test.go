@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
@@ -66,4 +67,45 @@ func TestSoftmaxFloatWithinTolerance(t *testing.T) {
 		}
 	}
 	t.Logf("worst error %.2f of the tolerance", worst)
+}
+
+// TestAddFloatMatchesRef: bit for bit, clamped or not, lengths 0–700, NaN,
+// ±Inf and signed zeros included, in place too; broadcasts run ref.
+func TestAddFloatMatchesRef(t *testing.T) {
+	checkFloat(t)
+	g := newGen(43)
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 6, -1}
+	for i := 0; i < iters(300); i++ {
+		n := g.IntN(700)
+		a, b := make([]float32, n), make([]float32, n)
+		for j := range a {
+			a[j], b[j] = float32(g.NormFloat64()*4), float32(g.NormFloat64()*4)
+			if j%37 == 5 {
+				a[j] = special[g.IntN(len(special))]
+			}
+		}
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		switch i % 3 {
+		case 1:
+			lo, hi = 0, 6 // ReLU6
+		case 2:
+			lo = 0 // ReLU
+		}
+		bc := kernels.DenseBroadcast(n)
+		want, got := make([]float32, n), make([]float32, n)
+		ref.AddFloat(&bc, a, b, want, lo, hi)
+		AddFloat(&bc, a, b, got, lo, hi)
+		sameBits(t, fmt.Sprintf("case %d, %d values", i, n), got, want)
+		AddFloat(&bc, a, b, a, lo, hi)
+		sameBits(t, fmt.Sprintf("case %d, %d values, in place", i, n), a, want)
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for j := range want {
+		if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+			t.Fatalf("%s: value %d is %v, ref %v", what, j, got[j], want[j])
+		}
+	}
 }

@@ -32,6 +32,12 @@ func cpuSupports(p Path) (bool, string) {
 	return false, "unknown path"
 }
 
+// hasVBMI reports whether LookupInt8 can use VPERMI2B, and why.
+func hasVBMI() (bool, string) {
+	has := cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI
+	return has, "cpu.X86.HasAVX512VBMI=" + yes(cpu.X86.HasAVX512VBMI)
+}
+
 func yes(b bool) string {
 	if b {
 		return "true"
@@ -81,6 +87,17 @@ func cpuFloat() (bool, string) {
 func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32)
 
 // The elementwise helpers (AVX2; see gen_asm.go).
+
+// addF32 is AddFloat's loop over n8·8 values (AVX).
+//
+//go:noescape
+func addF32(a, b, out *float32, n8 int, clip *[2]float32)
+
+// lookupVBMI maps n64·64 bytes at x through t, indexed by the unsigned
+// byte (AVX-512 VBMI).
+//
+//go:noescape
+func lookupVBMI(t *[256]int8, x, out *int8, n64 int)
 
 //go:noescape
 func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)

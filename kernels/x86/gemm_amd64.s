@@ -2623,6 +2623,61 @@ packColsVNNI_loop:
 	VZEROUPPER
 	RET
 
+// func addF32(a, b, out *float32, n8 int, clip *[2]float32)
+// out = min(max(a + b, lo), hi) in ref's order, 8 values per step:
+// VMAXPS(lo, v) is lo only where lo > v and VMINPS(hi, v) is hi only
+// where hi < v, so a NaN sum stays NaN as in ref.
+TEXT ·addF32(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n8+24(FP), CX
+	MOVQ clip+32(FP), AX
+	VBROADCASTSS 0(AX), Y14
+	VBROADCASTSS 4(AX), Y15
+addF32_loop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ addF32_loop
+	VZEROUPPER
+	RET
+
+// func lookupVBMI(t *[256]int8, x, out *int8, n64 int)
+// out[i] = t[uint8(x[i])], 64 bytes per step: VPERMI2B looks up the byte's
+// low 7 bits in entries 0–127 (Z16:Z17) and in 128–255 (Z18:Z19), and
+// its sign bit (VPMOVB2M) picks one of the two.
+TEXT ·lookupVBMI(SB), NOSPLIT, $0-32
+	MOVQ t+0(FP), AX
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DI
+	MOVQ n64+24(FP), CX
+	VMOVDQU64 0(AX), Z16
+	VMOVDQU64 64(AX), Z17
+	VMOVDQU64 128(AX), Z18
+	VMOVDQU64 192(AX), Z19
+lookupVBMI_loop:
+	VMOVDQU64 (SI), Z0
+	VMOVDQA64 Z0, Z1
+	VPERMI2B Z17, Z16, Z1
+	VMOVDQA64 Z0, Z2
+	VPERMI2B Z19, Z18, Z2
+	VPMOVB2M Z0, K1
+	VPBLENDMB Z2, Z1, K1, Z1
+	VMOVDQU64 Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ lookupVBMI_loop
+	VZEROUPPER
+	RET
+
 // func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)
 // 8 elements per step: a' = ta[a+128] and b' = tb[b+128] (VPGATHERDD),
 // s = a' + b', r = (⌊s·M/2^31⌋ >> (s−1) + 1) >> 1, out = clamp(zp + r).

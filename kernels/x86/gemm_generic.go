@@ -136,6 +136,12 @@ func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float3
 // The elementwise helpers have no Go twins: off amd64 (and with -tags
 // purego) AddInt8, LayerNormInt8 and SoftmaxInt8 run kernels/ref.
 
+func hasVBMI() (bool, string) { return false, "not amd64 assembly" }
+
+func addF32(a, b, out *float32, n8 int, clip *[2]float32) { panic("unreachable") }
+
+func lookupVBMI(t *[256]int8, x, out *int8, n64 int) { panic("unreachable") }
+
 func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts) { panic("unreachable") }
 func rowStats(x *int8, n16 int) (s, ss int32)                           { panic("unreachable") }
 func layerNormRow(x, out *int8, n8 int, gamma, beta *float32, mr *[2]float32) {
