@@ -22,6 +22,9 @@ func init() {
 
 func prepareReshape(c *prep, op *format.Op) (kernel, int64, error) {
 	x, out := c.in(op, 0).Bytes(), c.out(op).Bytes()
+	if len(x) > 0 && len(out) > 0 && &x[0] == &out[0] {
+		return serial(func() {}), 0, nil // a view (PlanMemory): nothing to move
+	}
 	return serial(func() { copy(out, x) }), 0, nil
 }
 

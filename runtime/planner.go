@@ -17,8 +17,9 @@ type Plan struct {
 	Offsets []int64
 	// ArenaBytes is the arena size the plan needs.
 	ArenaBytes int64
-	// LowerBound is the largest total size of tensors alive at one step:
-	// no plan can use less memory.
+	// LowerBound is the largest total size of tensors alive at one step
+	// (a Reshape's output counted as its input: see viewRoots): no plan
+	// can use less memory.
 	LowerBound int64
 }
 
@@ -71,28 +72,100 @@ func lifetimes(m *format.Model) []lifetime {
 
 func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
 
+// viewRoots returns for each tensor the tensor whose memory it is: the
+// output of a Reshape of an activation is a view of its input (a Reshape
+// moves no bytes, so its kernel finds both at one address and copies
+// nothing); every other tensor is its own.
+func viewRoots(m *format.Model) []int32 {
+	root := make([]int32, len(m.Tensors))
+	for i := range root {
+		root[i] = int32(i)
+	}
+	for _, op := range m.Ops {
+		if op.Code != format.OpReshape || len(op.Inputs) == 0 || len(op.Outputs) != 1 {
+			continue
+		}
+		x, y := op.Inputs[0], op.Outputs[0]
+		if x < 0 || y < 0 || m.Tensors[x].IsConst() || m.Tensors[y].IsConst() ||
+			m.Tensors[x].ByteSize() != m.Tensors[y].ByteSize() {
+			continue
+		}
+		root[y] = root[x] // ops run in order: x's root is final
+	}
+	return root
+}
+
+// rootLifetimes merges each view's lifetime into its root's and marks the
+// view as not placed on its own.
+func rootLifetimes(lt []lifetime, root []int32) []lifetime {
+	lt = append([]lifetime(nil), lt...)
+	for t, r := range root {
+		if int(r) == t || lt[t].first < 0 {
+			continue
+		}
+		if l := &lt[r]; l.first < 0 {
+			*l = lt[t]
+		} else {
+			l.first, l.last = min(l.first, lt[t].first), max(l.last, lt[t].last)
+		}
+		lt[t] = lifetime{first: -1, last: -1}
+	}
+	return lt
+}
+
 // PlanMemory places every activation of m in one arena. Tensors are placed
-// greedily in order of decreasing size (ties: earlier first use), each at
-// the lowest offset that does not overlap a tensor whose lifetime
-// intersects its own — the strategy of TFLite's arena planner.
+// greedily, each at the lowest offset that does not overlap a tensor whose
+// lifetime intersects its own — the strategy of TFLite's arena planner —
+// in order of decreasing size (ties: earlier first use), and again with
+// ties broken by the longer lifetime; the smaller arena is kept.
 func PlanMemory(m *format.Model) *Plan {
-	lt := lifetimes(m)
-	p := &Plan{Offsets: make([]int64, len(m.Tensors))}
+	root := viewRoots(m)
+	lt := rootLifetimes(lifetimes(m), root)
 	var order []int
 	for i := range m.Tensors {
-		p.Offsets[i] = -1
 		if lt[i].first >= 0 {
 			order = append(order, i)
 		}
 	}
 	size := func(i int) int64 { return alignUp(int64(m.Tensors[i].ByteSize()), arenaAlign) }
-	sort.SliceStable(order, func(a, b int) bool {
-		sa, sb := size(order[a]), size(order[b])
-		if sa != sb {
-			return sa > sb
+	var best *Plan
+	for _, longerFirst := range []bool{false, true} {
+		sort.SliceStable(order, func(a, b int) bool {
+			ta, tb := order[a], order[b]
+			if sa, sb := size(ta), size(tb); sa != sb {
+				return sa > sb
+			}
+			if la, lb := lt[ta].last-lt[ta].first, lt[tb].last-lt[tb].first; longerFirst && la != lb {
+				return la > lb
+			}
+			return lt[ta].first < lt[tb].first
+		})
+		if p := placeGreedy(m, lt, order, size); best == nil || p.ArenaBytes < best.ArenaBytes {
+			best = p
 		}
-		return lt[order[a]].first < lt[order[b]].first
-	})
+	}
+	if best == nil {
+		best = &Plan{Offsets: make([]int64, len(m.Tensors))}
+		for i := range best.Offsets {
+			best.Offsets[i] = -1
+		}
+	}
+	for t, r := range root {
+		if int(r) != t {
+			best.Offsets[t] = best.Offsets[r]
+		}
+	}
+	best.LowerBound = lowerBound(m, lt)
+	return best
+}
+
+// placeGreedy places the tensors of order, in that order, each at the
+// lowest offset free for its whole lifetime.
+func placeGreedy(m *format.Model, lt []lifetime, order []int, size func(int) int64) *Plan {
+	p := &Plan{Offsets: make([]int64, len(m.Tensors))}
+	for i := range p.Offsets {
+		p.Offsets[i] = -1
+	}
 	type span struct{ off, end int64 }
 	var placed []int
 	for _, t := range order {
@@ -118,7 +191,6 @@ func PlanMemory(m *format.Model) *Plan {
 		}
 		placed = append(placed, t)
 	}
-	p.LowerBound = lowerBound(m, lt)
 	return p
 }
 
@@ -164,8 +236,12 @@ func checkPlan(m *format.Model, mp *format.MemoryPlan) (*Plan, error) {
 		}
 		act = append(act, i)
 	}
+	root := viewRoots(m)
 	for x, a := range act {
 		for _, b := range act[x+1:] {
+			if root[a] == root[b] && p.Offsets[a] == p.Offsets[b] {
+				continue // a Reshape's output and its input as one buffer
+			}
 			if lt[a].first <= lt[b].last && lt[b].first <= lt[a].last {
 				ea := p.Offsets[a] + int64(m.Tensors[a].ByteSize())
 				eb := p.Offsets[b] + int64(m.Tensors[b].ByteSize())
@@ -175,6 +251,6 @@ func checkPlan(m *format.Model, mp *format.MemoryPlan) (*Plan, error) {
 			}
 		}
 	}
-	p.LowerBound = lowerBound(m, lt)
+	p.LowerBound = lowerBound(m, rootLifetimes(lt, root))
 	return p, nil
 }

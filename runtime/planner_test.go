@@ -75,3 +75,68 @@ func TestCheckPlanRejectsOverlap(t *testing.T) {
 		t.Errorf("valid plan rejected: %v", err)
 	}
 }
+
+// A Reshape's output is a view of its input: one offset, the input kept
+// alive as long as the view, no copy made; a Reshape of a constant, or
+// to another byte size, gets its own buffer. Plans written before views
+// existed (a separate buffer) still load.
+func TestPlanReshapeIsAView(t *testing.T) {
+	b := format.NewBuilder("views")
+	x := b.Input("x", format.Float32, []int32{4, 6}, nil)
+	r1 := b.Activation("r1", format.Float32, []int32{4, 6}, nil)
+	b.Op(format.OpReLU, "relu1", nil, []int32{x}, r1)
+	v1 := b.Activation("v1", format.Float32, []int32{24}, nil)
+	b.Op(format.OpReshape, "view1", nil, []int32{r1}, v1)
+	v2 := b.Activation("v2", format.Float32, []int32{2, 12}, nil)
+	b.Op(format.OpReshape, "view2", nil, []int32{v1}, v2)
+	r2 := b.Activation("r2", format.Float32, []int32{2, 12}, nil)
+	b.Op(format.OpReLU, "relu2", nil, []int32{v2}, r2)
+	c := b.ConstFloat32("c", []int32{2, 3}, []float32{1, -2, 3, -4, 5, -6})
+	cv := b.Activation("cv", format.Float32, []int32{6}, nil)
+	b.Op(format.OpReshape, "const_view", nil, []int32{c}, cv)
+	b.Output(r2)
+	b.Output(cv)
+	m, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := PlanMemory(m)
+	if p.Offsets[v1] != p.Offsets[r1] || p.Offsets[v2] != p.Offsets[r1] {
+		t.Errorf("views at %d and %d, their root at %d", p.Offsets[v1], p.Offsets[v2], p.Offsets[r1])
+	}
+	if p.Offsets[cv] < 0 {
+		t.Errorf("the Reshape of a constant has no buffer")
+	}
+	if p.Offsets[r2] == p.Offsets[r1] {
+		t.Errorf("relu2's output placed over the view it reads")
+	}
+	if _, err := checkPlan(m, &format.MemoryPlan{ArenaBytes: p.ArenaBytes, Offsets: p.Offsets}); err != nil {
+		t.Errorf("the planner's own plan rejected: %v", err)
+	}
+	old := append([]int64(nil), p.Offsets...)
+	old[v1], old[v2] = p.ArenaBytes, p.ArenaBytes+128 // copies, as older plans place them
+	if _, err := checkPlan(m, &format.MemoryPlan{ArenaBytes: p.ArenaBytes + 256, Offsets: old}); err != nil {
+		t.Errorf("a plan with the views as copies rejected: %v", err)
+	}
+
+	it, err := New(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	in := it.Input(0).Float32()
+	for i := range in {
+		in[i] = float32(i%5) - 2
+	}
+	if err := it.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range it.Output(0).Float32() {
+		if want := max(float32(i%5)-2, 0); v != want {
+			t.Fatalf("output %d = %v, want %v", i, v, want)
+		}
+	}
+	if got := it.Output(1).Float32(); got[1] != -2 || got[4] != 5 {
+		t.Errorf("reshaped constant = %v", got)
+	}
+}
