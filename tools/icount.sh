@@ -11,7 +11,8 @@
 #   bash tools/icount.sh seed       # the zoo's seed variants, per op type
 #   bash tools/icount.sh float      # float32 DeiT-tiny, per op type
 #   bash tools/icount.sh threads    # DeiT-tiny int8 work at 1 and 4 worker threads
-#   bash tools/icount.sh tflite     # the shared TFLite MobileNets and person_detect, per op type
+#   bash tools/icount.sh tflite     # the shared TFLite MobileNets, person_detect, MoveNet, DeepLab v3, per op type
+#                                   # (ICOUNT_TFLITE="NAME …" picks models under ../shared/models)
 #
 # Needs root once for the plugin build (apt); caches in $ICOUNT_CACHE.
 set -euo pipefail
@@ -99,10 +100,12 @@ if [ "$what" = tflite ]; then
   # table; the two paths' outputs must be identical.
   echo "| TFLite model (1 thread) | cortex-a72 v80 | cortex-a76 dotprod | MACs | output |"
   echo "|---|---|---|---|---|"
-  models=(mobilenet_v1_0.25_128_quant mobilenet_v1_0.5_160_quant mobilenet_v1_0.75_192_quant mobilenet_v2_1.0_224_quant person_detect)
-  for m in "${models[@]}"; do
+  models=(${ICOUNT_TFLITE:-mobilenet_v1_0.25_128_quant mobilenet_v1_0.5_160_quant mobilenet_v1_0.75_192_quant mobilenet_v2_1.0_224_quant person_detect
+    coral-more/movenet_single_pose_lightning_ptq coral-more/deeplabv3_mnv2_pascal_quant})
+  for path in "${models[@]}"; do
+    m=${path##*/}
     eim="$cache/$m.eim"
-    [ -s "$eim" ] || go run ./cmd/edgeinfer convert "../shared/models/$m.tflite" "$eim" >/dev/null
+    [ -s "$eim" ] || go run ./cmd/edgeinfer convert "../shared/models/$path.tflite" "$eim" >/dev/null
     count cortex-a72 -model "$eim" -kernels v80 -ops > "$cache/tflite-$m-v80.txt"
     count cortex-a76 -model "$eim" -kernels dotprod -ops > "$cache/tflite-$m-dotprod.txt"
     h72=$(awk '/^output/ {print $2}' "$cache/tflite-$m-v80.txt")
@@ -112,7 +115,8 @@ if [ "$what" = tflite ]; then
       -v mac="$(macs < "$cache/tflite-$m-v80.txt")" \
       'BEGIN { printf "| %s | %.2f M | %.2f M | %.1f M | %s |\n", m, a/1e6, b/1e6, mac/1e6, h }'
   done
-  for m in "${models[@]}"; do
+  for path in "${models[@]}"; do
+    m=${path##*/}
     for p in v80 dotprod; do
       echo; echo "$m $p:"; perop "$cache/tflite-$m-$p.txt"
     done
