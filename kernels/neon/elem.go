@@ -60,57 +60,41 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 	return d0 < 256
 }
 
-// SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values (others run
-// ref). Per row: the maximum (SMAX); every element's table entry, looked
-// up from two byte planes with TBL/TBX plus bit 16 by a compare, kept as
-// 256·entry in a row buffer and summed exactly (softmaxExp); then
-// out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋, 255) − 128 by division by the
-// invariant sum (softmaxDiv): with n = 256·e + ⌊sum/2⌋ < 2^30 (sum ≤ 2^29),
-// l = ⌈log2 sum⌉ and m = ⌈2^(30+l)/sum⌉ < 2^31, ⌊n/sum⌋ = ⌊n·m/2^(30+l)⌋
-// exactly (Granlund and Montgomery's round-up method: the error
-// n·(m − 2^(30+l)/sum)/2^(30+l) < 2^−l ≤ 1/sum cannot reach the next
-// integer), computed as SQDMULH (⌊n·m/2^31⌋) and a right shift by l−1. A
-// last partial block is the row's last 16 values, overlapping the block
-// before (the maximum and the outputs are the same either way; its sum
-// terms come from Go).
+// softmaxMask picks the new lanes of a last partial block: loaded at
+// element t (its t = d mod 16 new values), 16 − t zeros then t ones.
+var softmaxMask = [32]uint32{16: ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0),
+	^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0)}
+
+// SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values and exp
+// tables with entry 0 ≥ 2 (others run ref), all rows in one assembly call
+// (softmaxRows) with plane 0 of the table held in registers. Per row: the
+// maximum (SMAX); every element's table entry, looked up from two byte
+// planes with TBL/TBX plus bit 16 by a compare, kept as 256·entry in a
+// row buffer and summed exactly; then out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋,
+// 255) − 128 by division by the invariant sum: with n = 256·e + ⌊sum/2⌋
+// < 2^30 (sum ≤ 2^29; sum ≥ entry 0 ≥ 2), l = ⌈log2 sum⌉ and
+// m = ⌈2^(30+l)/sum⌉ < 2^31, ⌊n/sum⌋ = ⌊n·m/2^(30+l)⌋ exactly (Granlund
+// and Montgomery's round-up method: the error n·(m − 2^(30+l)/sum)/2^(30+l)
+// < 2^−l ≤ 1/sum cannot reach the next integer), computed as SQDMULH
+// (⌊n·m/2^31⌋) and a right shift by l−1; for l ≥ 17 the shift is the
+// high half (UZP2) shifted by l − 17, eight lanes an instruction. A last
+// partial block is the row's last 16 values, overlapping the block
+// before (the maximum, the buffer values and the outputs are the same
+// either way; its sum terms are masked to the new lanes).
 func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	d := p.D
 	var t softmaxTables
-	if d < 16 || d > 1<<13 || !t.split(p.Exp) {
+	if d < 16 || d > 1<<13 || !t.split(p.Exp) || p.Exp[0] < 2 {
 		ref.SoftmaxInt8(p, x, out)
 		return
 	}
-	exp := p.Exp
-	n16 := d / 16
-	tail := d%16 != 0
-	var e [1 << 13]uint32 // 256·entry of each value of the row
-	for r := range p.Rows {
-		row := x[r*d : (r+1)*d]
-		o := out[r*d : (r+1)*d]
-		mx := maxBlocks(&row[0], n16)
-		if tail {
-			mx = max(mx, maxBlocks(&row[d-16], 1))
-		}
-		sum := uint64(softmaxExp(&row[0], n16, &t, int(mx), &e[0]))
-		for i := 16 * n16; i < d; i++ {
-			v := exp[uint8(int(mx)-int(row[i]))]
-			e[i] = v << 8
-			sum += uint64(v)
-		}
-		half := sum / 2
-		if sum < 2 {
-			// l = 0: no right shift to make; the division as written.
-			for i := range o {
-				o[i] = int8(int32(min((uint64(e[i])+half)/sum, 255)) - 128)
-			}
-			continue
-		}
-		l, m := divMagic(sum)
-		softmaxDiv(&e[0], &o[0], n16, int(half), int(m), l-1)
-		if tail {
-			softmaxDiv(&e[d-16], &o[d-16], 1, int(half), int(m), l-1)
-		}
+	if p.Rows <= 0 {
+		return
 	}
+	n := p.Rows * d
+	x, out = x[:n], out[:n]
+	var e [1 << 13]uint32 // 256·entry of each value of the row
+	softmaxRows(&x[0], &out[0], p.Rows, d, &t, &e[0], &softmaxMask)
 }
 
 // divMagic returns l = ⌈log2 d⌉ and m = ⌈2^(30+l)/d⌉ for 2 ≤ d ≤ 2^29:

@@ -12,18 +12,12 @@ func maxBlocks(p *int8, n16 int) int8
 //go:noescape
 func lookupInt8(t *[256]int8, x, out *int8, n16 int)
 
-// softmaxExp writes e[i] = 256·entry for the n16·16 values at x with row
-// maximum mx (the table entry at distance mx − x[i]) and returns the sum
-// of the entries (< 2^32 for rows of at most 2^15).
+// softmaxRows writes the Softmax of rows rows of d values (16 ≤ d ≤
+// 2^13) with the exp table t (t.split held, entry 0 ≥ 2), using e (d
+// values) as the row buffer; mask is softmaxMask (see SoftmaxInt8).
 //
 //go:noescape
-func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32
-
-// softmaxDiv writes out[i] = min(⌊(e[i] + half)·m / 2^31⌋ >> sh, 255) − 128
-// for n16·16 values (see SoftmaxInt8 for m and sh).
-//
-//go:noescape
-func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
+func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)
 
 // lnStats sums the n16·16 values at x: res[0:4] partial sums of q,
 // res[4:8] of q².

@@ -35,26 +35,32 @@ func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 	return e
 }
 
-// softmaxExp is the Go twin of the exp kernel.
-func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32 {
-	es := unsafe.Slice(e, 16*n16)
-	var sum uint32
-	for i, q := range unsafe.Slice(x, 16*n16) {
-		v := softmaxEntry(t, mx, q)
-		es[i] = v << 8
-		sum += v
-	}
-	return sum
-}
-
-// softmaxDiv is the Go twin of the division kernel: SQDMULH's
-// ⌊2·n·m / 2^32⌋ (n, m < 2^31: no saturation), USHL's right shift, the
-// two unsigned saturating narrows.
-func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int) {
-	os := unsafe.Slice(out, 16*n16)
-	for i, v := range unsafe.Slice(e, 16*n16) {
-		q := uint64(v+uint32(half)) * uint64(uint32(m)) >> 31 >> sh
-		os[i] = int8(int32(min(q, 255)) - 128)
+// softmaxRows is the Go twin of the Softmax kernel: per row the
+// maximum, the entries and their sum, and the division by divMagic's
+// multiply as the kernel does it: SQDMULH's ⌊2·n·m / 2^32⌋ (n, m < 2^31:
+// no saturation), the right shift by l − 1 (or its high half shifted by
+// l − 17, the same value), the unsigned saturating narrow.
+func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32) {
+	xs, os := unsafe.Slice(x, rows*d), unsafe.Slice(out, rows*d)
+	es := unsafe.Slice(e, d)
+	for r := range rows {
+		row, o := xs[r*d:(r+1)*d], os[r*d:(r+1)*d]
+		mx := int8(-128)
+		for _, q := range row {
+			mx = max(mx, q)
+		}
+		var sum uint32
+		for i, q := range row {
+			v := softmaxEntry(t, int(mx), q)
+			es[i] = v << 8
+			sum += v
+		}
+		l, m := divMagic(uint64(sum))
+		half := sum / 2
+		for i, v := range es {
+			q := uint64(v+half) * m >> 31 >> (l - 1)
+			o[i] = int8(int32(min(q, 255)) - 128)
+		}
 	}
 }
 

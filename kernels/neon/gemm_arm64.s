@@ -2004,27 +2004,59 @@ lutloop:
 	BNE lutloop
 	RET
 
-// func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32
-// e[i] = 256·entry of x[i] (bytes 1-3: the entry's low byte, second byte,
-// bit 16); returns Σ entry.
-TEXT ·softmaxExp(SB), NOSPLIT, $0-44
+// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)
+TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	MOVD x+0(FP), R0
-	MOVD n16+8(FP), R3
-	MOVD t+16(FP), R4
-	MOVD mx+24(FP), R6
-	VDUP R6, V8.B16
-	VMOVI $64, V9.B16
+	MOVD out+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD d+24(FP), R3
+	MOVD t+32(FP), R4
+	MOVD e+40(FP), R7
+	MOVD mask+48(FP), R10
+	LSR $4, R3, R8 // n16
+	AND $15, R3, R9 // t: values in the last partial block
+	ADD R9<<2, R10, R10 // mask + 4t
+	SUB $16, R3, R11 // d − 16: the last block's offset
+	ADD R11<<2, R7, R12 // its place in e
 	MOVD 512(R4), R6
 	VDUP R6, V10.B16 // d0
 	VLD1.P 64(R4), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
-	MOVD e+32(FP), R7
-	VEOR V12.B16, V12.B16, V12.B16
+	VMOVI $64, V9.B16
 	VEOR V14.B16, V14.B16, V14.B16
-smxexploop:
-	VLD1.P 16(R0), [V0.B16]
+	VMOVI $128, V15.B16
+smxrow:
+	// the row maximum
+	MOVD R0, R13
+	MOVD R8, R14
+	MOVD R9, R16 // a partial block to do
+	VLD1.P 16(R13), [V0.B16]
+	SUBS $1, R14, R14
+	BEQ smxmaxend
+smxmax:
+	VLD1.P 16(R13), [V1.B16]
+	WORD $0x4e216400 // smax v0.16b, v0.16b, v1.16b
+	SUBS $1, R14, R14
+	BNE smxmax
+smxmaxend:
+	CBZ R16, smxmaxred
+	MOVD ZR, R16
+	ADD R0, R11, R13
+	MOVD $1, R14
+	B smxmax
+smxmaxred:
+	WORD $0x4e30a800 // smaxv b0, v0.16b
+	VMOV V0.B[0], R6
+	VDUP R6, V8.B16 // mx
+	// exp: 256·entry into e, Σ entry in V12
+	MOVD R0, R13
+	MOVD R7, R15
+	MOVD R8, R14
+	VEOR V12.B16, V12.B16, V12.B16
+smxexp:
+	VLD1.P 16(R13), [V0.B16]
 	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
 	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
 	MOVD R4, R5
@@ -2052,35 +2084,112 @@ smxexploop:
 	VZIP2 V6.H8, V4.H8, V1.H8
 	VZIP1 V7.H8, V5.H8, V2.H8
 	VZIP2 V7.H8, V5.H8, V3.H8
-	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R7)
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
 	VUSRA $8, V0.S4, V12.S4 // Σ entry
 	VUSRA $8, V1.S4, V12.S4 // Σ entry
 	VUSRA $8, V2.S4, V12.S4 // Σ entry
 	VUSRA $8, V3.S4, V12.S4 // Σ entry
-	SUBS $1, R3, R3
-	BNE smxexploop
+	SUBS $1, R14, R14
+	BNE smxexp
+	CBZ R9, smxsum
+	ADD R0, R11, R13
+	MOVD R12, R15
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
+	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
+	MOVD R4, R5
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
+	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VSUB V9.B16, V0.B16, V0.B16
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
+	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry
+	VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte
+	VZIP2 V1.B16, V14.B16, V5.B16 // 8-15
+	VZIP1 V3.B16, V2.B16, V6.B16 // entries 0-7: second byte, bit 16
+	VZIP2 V3.B16, V2.B16, V7.B16
+	VZIP1 V6.H8, V4.H8, V0.H8 // 256·entry, entries 0-3
+	VZIP2 V6.H8, V4.H8, V1.H8
+	VZIP1 V7.H8, V5.H8, V2.H8
+	VZIP2 V7.H8, V5.H8, V3.H8
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
+	VLD1 (R10), [V4.S4, V5.S4, V6.S4, V7.S4] // keep the t new lanes
+	VAND V4.B16, V0.B16, V0.B16
+	VUSRA $8, V0.S4, V12.S4
+	VAND V5.B16, V1.B16, V1.B16
+	VUSRA $8, V1.S4, V12.S4
+	VAND V6.B16, V2.B16, V2.B16
+	VUSRA $8, V2.S4, V12.S4
+	VAND V7.B16, V3.B16, V3.B16
+	VUSRA $8, V3.S4, V12.S4
+smxsum:
 	VADDV V12.S4, V12
-	FMOVS F12, ret+40(FP)
-	RET
-
-// func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)
-// out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the
-// invariant-divisor multiply: SQDMULH's ⌊(e + half)·m / 2^31⌋ >> sh (see
-// SoftmaxInt8).
-TEXT ·softmaxDiv(SB), NOSPLIT, $0-48
-	MOVD e+0(FP), R0
-	MOVD out+8(FP), R1
-	MOVD n16+16(FP), R2
-	MOVD half+24(FP), R3
-	VDUP R3, V11.S4
-	MOVD m+32(FP), R3
-	VDUP R3, V12.S4
-	MOVD sh+40(FP), R3
-	NEG R3, R3
-	VDUP R3, V13.S4 // a right shift for USHL
-	VMOVI $128, V15.B16
-smxdivloop:
-	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VMOV V12.S[0], R6 // sum (2 ≤ sum ≤ 2^29)
+	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉, half = ⌊sum/2⌋ (see divMagic)
+	SUB $1, R6, R14
+	CLZ R14, R14
+	MOVD $64, R15
+	SUB R14, R15, R14 // l
+	ADD $30, R14, R15
+	MOVD $1, R19
+	LSL R15, R19, R19
+	ADD R6, R19, R19
+	SUB $1, R19, R19
+	UDIV R6, R19, R19 // m
+	VDUP R19, V12.S4
+	LSR $1, R6, R19
+	VDUP R19, V11.S4 // half
+	MOVD R7, R13
+	MOVD R1, R15
+	MOVD R8, R16
+	MOVD R9, R17 // a partial block to do
+	CMP $17, R14
+	BLT smxwide
+	SUB $17, R14, R14
+	NEG R14, R14
+	VDUP R14, V13.H8 // a right shift by l − 17 for USHL
+smxdiv:
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
+	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
+	VADD V11.S4, V1.S4, V1.S4 // n = 256·entry + half
+	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
+	VADD V11.S4, V2.S4, V2.S4 // n = 256·entry + half
+	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
+	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
+	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
+	VUZP2 V1.H8, V0.H8, V4.H8 // ⌊n·m/2^47⌋·2^(l−17) + ..., entries 0-7
+	VUZP2 V3.H8, V2.H8, V5.H8
+	WORD $0x6e6d4484 // ushl v4.8h, v4.8h, v13.8h
+	WORD $0x6e6d44a5 // ushl v5.8h, v5.8h, v13.8h
+	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
+	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
+	VEOR V15.B16, V6.B16, V6.B16 // − 128
+	VST1.P [V6.B16], 16(R15)
+	SUBS $1, R16, R16
+	BNE smxdiv
+	CBZ R17, smxnext
+	MOVD ZR, R17
+	MOVD R12, R13
+	ADD R1, R11, R15
+	MOVD $1, R16
+	B smxdiv
+smxwide:
+	SUB $1, R14, R14
+	NEG R14, R14
+	VDUP R14, V13.S4 // a right shift by l − 1 for USHL
+smxdivw:
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
 	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
 	WORD $0x6ead4400 // ushl v0.4s, v0.4s, v13.4s
@@ -2093,16 +2202,25 @@ smxdivloop:
 	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
 	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
 	WORD $0x6ead4463 // ushl v3.4s, v3.4s, v13.4s
-	WORD $0x2e614804 // uqxtn v4.4h, v0.4s
-	WORD $0x6e614824 // uqxtn2 v4.8h, v1.4s
-	WORD $0x2e614845 // uqxtn v5.4h, v2.4s
-	WORD $0x6e614865 // uqxtn2 v5.8h, v3.4s
+	VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7
+	VUZP1 V3.H8, V2.H8, V5.H8
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
 	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
 	VEOR V15.B16, V6.B16, V6.B16 // − 128
-	VST1.P [V6.B16], 16(R1)
+	VST1.P [V6.B16], 16(R15)
+	SUBS $1, R16, R16
+	BNE smxdivw
+	CBZ R17, smxnext
+	MOVD ZR, R17
+	MOVD R12, R13
+	ADD R1, R11, R15
+	MOVD $1, R16
+	B smxdivw
+smxnext:
+	ADD R3, R0, R0
+	ADD R3, R1, R1
 	SUBS $1, R2, R2
-	BNE smxdivloop
+	BNE smxrow
 	RET
 
 // func lnStats(x *int8, n16 int, res *[8]int32)

@@ -591,13 +591,13 @@ func genLookup() {
 	ins("RET")
 }
 
-// softmaxExp writes, for the 16 int8 at R0 (post-incremented), the
+// softmaxLookup looks up, for the 16 int8 at xr (post-incremented), the
 // distances idx = mx − q (mx in V8) and from them, with plane 0 of the
 // exp table in V16-V31 and plane 1 at R4 (loaded chunk by chunk into
 // V4-V7 through R5): V1 = low byte, V2 = second byte, V3 = 0xFF where
 // the entry is 65536 (idx < d0, d0 in V10). V9 holds 64 in every byte.
-func softmaxExp() {
-	ins("VLD1.P 16(R0), [V0.B16]")
+func softmaxLookup(xr string) {
+	ins("VLD1.P 16(%s), [V0.B16]", xr)
 	ins("VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q")
 	word("cmhi v3.16b, v10.16b, v0.16b")
 	ins("MOVD R4, R5")
@@ -613,26 +613,10 @@ func softmaxExp() {
 	}
 }
 
-// genSoftmax writes softmaxExp and softmaxDiv over n16 blocks of 16 of
-// one row (see softmaxTables in elem.go for the table and its planes).
-func genSoftmax() {
-	fmt.Fprintf(&buf, "\n// func softmaxExp(x *int8, n16 int, t *softmaxTables, mx int, e *uint32) uint32\n")
-	fmt.Fprintf(&buf, "// e[i] = 256·entry of x[i] (bytes 1-3: the entry's low byte, second byte,\n// bit 16); returns Σ entry.\n")
-	fmt.Fprintf(&buf, "TEXT ·softmaxExp(SB), NOSPLIT, $0-44\n")
-	ins("MOVD x+0(FP), R0")
-	ins("MOVD n16+8(FP), R3")
-	ins("MOVD t+16(FP), R4")
-	ins("MOVD mx+24(FP), R6")
-	ins("VDUP R6, V8.B16")
-	ins("VMOVI $64, V9.B16")
-	ins("MOVD 512(R4), R6")
-	ins("VDUP R6, V10.B16 // d0")
-	loadTable("R4") // leaves R4 at plane 1
-	ins("MOVD e+32(FP), R7")
-	ins("VEOR V12.B16, V12.B16, V12.B16")
-	ins("VEOR V14.B16, V14.B16, V14.B16")
-	label("smxexploop")
-	softmaxExp()
+// softmaxWiden turns softmaxLookup's planes into 256·entry in V0-V3
+// (bytes 1-3 of each lane: low byte, second byte, bit 16; V14 is zero)
+// and stores them at er, post-incremented.
+func softmaxWiden(er string) {
 	ins("VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry")
 	ins("VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte")
 	ins("VZIP2 V1.B16, V14.B16, V5.B16 // 8-15")
@@ -642,47 +626,171 @@ func genSoftmax() {
 	ins("VZIP2 V6.H8, V4.H8, V1.H8")
 	ins("VZIP1 V7.H8, V5.H8, V2.H8")
 	ins("VZIP2 V7.H8, V5.H8, V3.H8")
-	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R7)")
-	for e := 0; e < 4; e++ {
-		ins("VUSRA $8, V%d.S4, V12.S4 // Σ entry", e)
-	}
-	ins("SUBS $1, R3, R3")
-	ins("BNE smxexploop")
-	ins("VADDV V12.S4, V12")
-	ins("FMOVS F12, ret+40(FP)")
-	ins("RET")
+	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(%s)", er)
+}
 
-	fmt.Fprintf(&buf, "\n// func softmaxDiv(e *uint32, out *int8, n16, half, m, sh int)\n")
-	fmt.Fprintf(&buf, "// out = min(⌊(e + half)/sum⌋, 255) − 128 for e = 256·entry, by the\n// invariant-divisor multiply: SQDMULH's ⌊(e + half)·m / 2^31⌋ >> sh (see\n// SoftmaxInt8).\n")
-	fmt.Fprintf(&buf, "TEXT ·softmaxDiv(SB), NOSPLIT, $0-48\n")
-	ins("MOVD e+0(FP), R0")
-	ins("MOVD out+8(FP), R1")
-	ins("MOVD n16+16(FP), R2")
-	ins("MOVD half+24(FP), R3")
-	ins("VDUP R3, V11.S4")
-	ins("MOVD m+32(FP), R3")
-	ins("VDUP R3, V12.S4")
-	ins("MOVD sh+40(FP), R3")
-	ins("NEG R3, R3")
-	ins("VDUP R3, V13.S4 // a right shift for USHL")
-	ins("VMOVI $128, V15.B16")
-	label("smxdivloop")
-	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+// softmaxDivBlock writes the 16 outputs of the 256·entry values at R13
+// to R15 (both post-incremented): n = 256·entry + half (V11), SQDMULH by
+// m (V12), then either (wide) USHL by −(l−1) (V13.S4) and the low
+// halves, or (!wide) the high halves and USHL by −(l−17) (V13.H8); the
+// quotient (≤ 256) saturated to a byte, − 128 (V15).
+func softmaxDivBlock(wide bool) {
+	ins("VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]")
 	for e := 0; e < 4; e++ {
 		ins("VADD V11.S4, V%d.S4, V%d.S4 // n = 256·entry + half", e, e)
 		word("sqdmulh v%d.4s, v%d.4s, v12.4s", e, e)
-		word("ushl v%d.4s, v%d.4s, v13.4s", e, e)
+		if wide {
+			word("ushl v%d.4s, v%d.4s, v13.4s", e, e)
+		}
 	}
-	word("uqxtn v4.4h, v0.4s")
-	word("uqxtn2 v4.8h, v1.4s")
-	word("uqxtn v5.4h, v2.4s")
-	word("uqxtn2 v5.8h, v3.4s")
+	if wide {
+		ins("VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7")
+		ins("VUZP1 V3.H8, V2.H8, V5.H8")
+	} else {
+		ins("VUZP2 V1.H8, V0.H8, V4.H8 // ⌊n·m/2^47⌋·2^(l−17) + ..., entries 0-7")
+		ins("VUZP2 V3.H8, V2.H8, V5.H8")
+		word("ushl v4.8h, v4.8h, v13.8h")
+		word("ushl v5.8h, v5.8h, v13.8h")
+	}
 	word("uqxtn v6.8b, v4.8h")
 	word("uqxtn2 v6.16b, v5.8h")
 	ins("VEOR V15.B16, V6.B16, V6.B16 // − 128")
-	ins("VST1.P [V6.B16], 16(R1)")
+	ins("VST1.P [V6.B16], 16(R15)")
+}
+
+// genSoftmax writes softmaxRows: every row of one Softmax (see
+// SoftmaxInt8 and softmaxTables in elem.go), the table's plane 0 loaded
+// once into V16-V31. Per row: the maximum, the exp pass (256·entry into
+// the row buffer e, Σ entry), the division constants in scalar code
+// (UDIV) and the division pass. A last partial block is the row's last
+// 16 values, overlapping the block before: the same maximum, the same
+// buffer values and outputs written twice; its sum terms are masked to
+// the t = d mod 16 new lanes (mask + 4t).
+func genSoftmax() {
+	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)\n")
+	fmt.Fprintf(&buf, "TEXT ·softmaxRows(SB), NOSPLIT, $0-56\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD rows+16(FP), R2")
+	ins("MOVD d+24(FP), R3")
+	ins("MOVD t+32(FP), R4")
+	ins("MOVD e+40(FP), R7")
+	ins("MOVD mask+48(FP), R10")
+	ins("LSR $4, R3, R8 // n16")
+	ins("AND $15, R3, R9 // t: values in the last partial block")
+	ins("ADD R9<<2, R10, R10 // mask + 4t")
+	ins("SUB $16, R3, R11 // d − 16: the last block's offset")
+	ins("ADD R11<<2, R7, R12 // its place in e")
+	ins("MOVD 512(R4), R6")
+	ins("VDUP R6, V10.B16 // d0")
+	loadTable("R4") // leaves R4 at plane 1
+	ins("VMOVI $64, V9.B16")
+	ins("VEOR V14.B16, V14.B16, V14.B16")
+	ins("VMOVI $128, V15.B16")
+	label("smxrow")
+
+	comment("the row maximum")
+	ins("MOVD R0, R13")
+	ins("MOVD R8, R14")
+	ins("MOVD R9, R16 // a partial block to do")
+	ins("VLD1.P 16(R13), [V0.B16]")
+	ins("SUBS $1, R14, R14")
+	ins("BEQ smxmaxend")
+	label("smxmax")
+	ins("VLD1.P 16(R13), [V1.B16]")
+	word("smax v0.16b, v0.16b, v1.16b")
+	ins("SUBS $1, R14, R14")
+	ins("BNE smxmax")
+	label("smxmaxend")
+	ins("CBZ R16, smxmaxred")
+	ins("MOVD ZR, R16")
+	ins("ADD R0, R11, R13")
+	ins("MOVD $1, R14")
+	ins("B smxmax")
+	label("smxmaxred")
+	word("smaxv b0, v0.16b")
+	ins("VMOV V0.B[0], R6")
+	ins("VDUP R6, V8.B16 // mx")
+
+	comment("exp: 256·entry into e, Σ entry in V12")
+	ins("MOVD R0, R13")
+	ins("MOVD R7, R15")
+	ins("MOVD R8, R14")
+	ins("VEOR V12.B16, V12.B16, V12.B16")
+	label("smxexp")
+	softmaxLookup("R13")
+	softmaxWiden("R15")
+	for e := 0; e < 4; e++ {
+		ins("VUSRA $8, V%d.S4, V12.S4 // Σ entry", e)
+	}
+	ins("SUBS $1, R14, R14")
+	ins("BNE smxexp")
+	ins("CBZ R9, smxsum")
+	ins("ADD R0, R11, R13")
+	ins("MOVD R12, R15")
+	softmaxLookup("R13")
+	softmaxWiden("R15")
+	ins("VLD1 (R10), [V4.S4, V5.S4, V6.S4, V7.S4] // keep the t new lanes")
+	for e := 0; e < 4; e++ {
+		ins("VAND V%d.B16, V%d.B16, V%d.B16", 4+e, e, e)
+		ins("VUSRA $8, V%d.S4, V12.S4", e)
+	}
+	label("smxsum")
+	ins("VADDV V12.S4, V12")
+	ins("VMOV V12.S[0], R6 // sum (2 ≤ sum ≤ 2^29)")
+
+	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉, half = ⌊sum/2⌋ (see divMagic)")
+	ins("SUB $1, R6, R14")
+	ins("CLZ R14, R14")
+	ins("MOVD $64, R15")
+	ins("SUB R14, R15, R14 // l")
+	ins("ADD $30, R14, R15")
+	ins("MOVD $1, R19")
+	ins("LSL R15, R19, R19")
+	ins("ADD R6, R19, R19")
+	ins("SUB $1, R19, R19")
+	ins("UDIV R6, R19, R19 // m")
+	ins("VDUP R19, V12.S4")
+	ins("LSR $1, R6, R19")
+	ins("VDUP R19, V11.S4 // half")
+	ins("MOVD R7, R13")
+	ins("MOVD R1, R15")
+	ins("MOVD R8, R16")
+	ins("MOVD R9, R17 // a partial block to do")
+	ins("CMP $17, R14")
+	ins("BLT smxwide")
+	ins("SUB $17, R14, R14")
+	ins("NEG R14, R14")
+	ins("VDUP R14, V13.H8 // a right shift by l − 17 for USHL")
+	label("smxdiv")
+	softmaxDivBlock(false)
+	ins("SUBS $1, R16, R16")
+	ins("BNE smxdiv")
+	ins("CBZ R17, smxnext")
+	ins("MOVD ZR, R17")
+	ins("MOVD R12, R13")
+	ins("ADD R1, R11, R15")
+	ins("MOVD $1, R16")
+	ins("B smxdiv")
+	label("smxwide")
+	ins("SUB $1, R14, R14")
+	ins("NEG R14, R14")
+	ins("VDUP R14, V13.S4 // a right shift by l − 1 for USHL")
+	label("smxdivw")
+	softmaxDivBlock(true)
+	ins("SUBS $1, R16, R16")
+	ins("BNE smxdivw")
+	ins("CBZ R17, smxnext")
+	ins("MOVD ZR, R17")
+	ins("MOVD R12, R13")
+	ins("ADD R1, R11, R15")
+	ins("MOVD $1, R16")
+	ins("B smxdivw")
+	label("smxnext")
+	ins("ADD R3, R0, R0")
+	ins("ADD R3, R1, R1")
 	ins("SUBS $1, R2, R2")
-	ins("BNE smxdivloop")
+	ins("BNE smxrow")
 	ins("RET")
 }
 
