@@ -66,25 +66,28 @@ var softmaxMask = [32]uint32{16: ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0),
 	^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0)}
 
 // SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values and exp
-// tables with entry 0 ≥ 2 (others run ref), all rows in one assembly call
+// tables with entry 0 ≥ 3 (others run ref), all rows in one assembly call
 // (softmaxRows) with plane 0 of the table held in registers. Per row: the
 // maximum (SMAX); every element's table entry, looked up from two byte
-// planes with TBL/TBX plus bit 16 by a compare, kept as 256·entry in a
-// row buffer and summed exactly; then out = min(⌊(256·e + ⌊sum/2⌋)/sum⌋,
-// 255) − 128 by division by the invariant sum: with n = 256·e + ⌊sum/2⌋
-// < 2^30 (sum ≤ 2^29; sum ≥ entry 0 ≥ 2), l = ⌈log2 sum⌉ and
-// m = ⌈2^(30+l)/sum⌉ < 2^31, ⌊n/sum⌋ = ⌊n·m/2^(30+l)⌋ exactly (Granlund
-// and Montgomery's round-up method: the error n·(m − 2^(30+l)/sum)/2^(30+l)
-// < 2^−l ≤ 1/sum cannot reach the next integer), computed as SQDMULH
-// (⌊n·m/2^31⌋) and a right shift by l−1; for l ≥ 17 the shift is the
-// high half (UZP2) shifted by l − 17, eight lanes an instruction. A last
-// partial block is the row's last 16 values, overlapping the block
-// before (the maximum, the buffer values and the outputs are the same
-// either way; its sum terms are masked to the new lanes).
+// planes with TBL/TBX plus bit 16 by a compare, kept as x = 256·entry in
+// a row buffer and summed exactly; then out = min(⌊(x + ⌊sum/2⌋)/sum⌋,
+// 255) − 128, which is ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up),
+// by a multiply by the invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥
+// entry 0 ≥ 3, sum ≤ 2^29) and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋
+// (SQDMULH) and a rounding right shift by l − 1 (URSHL) give
+// ⌊x·m/2^(30+l) + 1/2⌋, which is ⌊x/sum + 1/2⌋ exactly: the error
+// x·(m − 2^(30+l)/sum)/2^(30+l) < x/2^(30+l) ≤ 2^(24−30−l) is below
+// 1/(2·sum), the least distance from x/sum + 1/2 up to an integer
+// (Granlund and Montgomery's round-up method). For l ≥ 18 the shift is
+// the high half (UZP2) shifted by l − 17 with rounding, eight lanes an
+// instruction, the same value. A last partial block is the row's last
+// 16 values, overlapping the block before (the maximum, the buffer values
+// and the outputs are the same either way; its sum terms are masked to
+// the new lanes).
 func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	d := p.D
 	var t softmaxTables
-	if d < 16 || d > 1<<13 || !t.split(p.Exp) || p.Exp[0] < 2 {
+	if d < 16 || d > 1<<13 || !t.split(p.Exp) || p.Exp[0] < 3 {
 		ref.SoftmaxInt8(p, x, out)
 		return
 	}
@@ -98,7 +101,9 @@ func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 }
 
 // divMagic returns l = ⌈log2 d⌉ and m = ⌈2^(30+l)/d⌉ for 2 ≤ d ≤ 2^29:
-// ⌊n/d⌋ = ⌊n·m/2^(30+l)⌋ for every 0 ≤ n < 2^30, and m < 2^31.
+// ⌊n/d⌋ = ⌊n·m/2^(30+l)⌋ for every 0 ≤ n < 2^30, m < 2^31, and for
+// d ≥ 3 (l ≥ 2) and 0 ≤ x ≤ 2^24, ⌊(x + ⌊d/2⌋)/d⌋ = ⌊(⌊x·m/2^31⌋ +
+// 2^(l−2))/2^(l−1)⌋ (see SoftmaxInt8).
 func divMagic(d uint64) (l int, m uint64) {
 	l = bits.Len64(d - 1)
 	return l, (uint64(1)<<(30+l) + d - 1) / d

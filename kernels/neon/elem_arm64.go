@@ -13,7 +13,7 @@ func maxBlocks(p *int8, n16 int) int8
 func lookupInt8(t *[256]int8, x, out *int8, n16 int)
 
 // softmaxRows writes the Softmax of rows rows of d values (16 ≤ d ≤
-// 2^13) with the exp table t (t.split held, entry 0 ≥ 2), using e (d
+// 2^13) with the exp table t (t.split held, entry 0 ≥ 3), using e (d
 // values) as the row buffer; mask is softmaxMask (see SoftmaxInt8).
 //
 //go:noescape

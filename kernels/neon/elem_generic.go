@@ -36,10 +36,10 @@ func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 }
 
 // softmaxRows is the Go twin of the Softmax kernel: per row the
-// maximum, the entries and their sum, and the division by divMagic's
-// multiply as the kernel does it: SQDMULH's ⌊2·n·m / 2^32⌋ (n, m < 2^31:
-// no saturation), the right shift by l − 1 (or its high half shifted by
-// l − 17, the same value), the unsigned saturating narrow.
+// maximum, the entries and their sum, and the division as the kernel
+// does it: SQDMULH's y = ⌊2·x·m / 2^32⌋ for x = 256·entry (x, m < 2^31:
+// no saturation), URSHL's ⌊(y + 2^(l−2)) / 2^(l−1)⌋ (the same from the
+// high half for l ≥ 18), the unsigned saturating narrow.
 func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32) {
 	xs, os := unsafe.Slice(x, rows*d), unsafe.Slice(out, rows*d)
 	es := unsafe.Slice(e, d)
@@ -56,9 +56,8 @@ func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[
 			sum += v
 		}
 		l, m := divMagic(uint64(sum))
-		half := sum / 2
 		for i, v := range es {
-			q := uint64(v+half) * m >> 31 >> (l - 1)
+			q := (uint64(v)*m>>31 + 1<<(l-2)) >> (l - 1)
 			o[i] = int8(int32(min(q, 255)) - 128)
 		}
 	}

@@ -289,8 +289,10 @@ func TestLayerNormNoAllocs(t *testing.T) {
 	}
 }
 
-// TestSoftmaxDivisionByMultiply checks divMagic's identity, on which
-// softmaxDiv rests: ⌊n/d⌋ = ⌊⌊n·m/2^31⌋ / 2^(l−1)⌋ with m < 2^31, for
+// TestSoftmaxDivisionByMultiply checks divMagic's identities, on which
+// softmaxRows rests: ⌊n/d⌋ = ⌊⌊n·m/2^31⌋ / 2^(l−1)⌋ with m < 2^31, and
+// for n = x + ⌊d/2⌋ (x ≤ 2^24, d ≥ 3) the rounding form
+// ⌊(⌊x·m/2^31⌋ + 2^(l−2)) / 2^(l−1)⌋, for
 // divisors across [2, 2^29] (powers of two and their neighbours included)
 // and numerators at the multiples of d, around them and at 2^30 − 1.
 func TestSoftmaxDivisionByMultiply(t *testing.T) {
@@ -315,6 +317,8 @@ func TestSoftmaxDivisionByMultiply(t *testing.T) {
 		for range 20 {
 			k := g.Uint64N(top/d + 1)
 			ns = append(ns, k*d, k*d+d-1, k*d+g.Uint64N(d))
+			k = g.Uint64N((1<<24+d/2)/d + 1) // within the rounding form's x range
+			ns = append(ns, k*d, k*d+d-1, k*d+g.Uint64N(d))
 		}
 		for _, n := range ns {
 			if n > top {
@@ -322,6 +326,12 @@ func TestSoftmaxDivisionByMultiply(t *testing.T) {
 			}
 			if got, want := n*m>>31>>(l-1), n/d; got != want {
 				t.Fatalf("d=%d n=%d: %d, want %d", d, n, got, want)
+			}
+			// The kernel's rounding form, for x = 256·entry ≤ 2^24.
+			if x := n - d/2; d >= 3 && n >= d/2 && x <= 1<<24 {
+				if got, want := (x*m>>31+1<<(l-2))>>(l-1), n/d; got != want {
+					t.Fatalf("d=%d x=%d: rounded %d, want %d", d, x, got, want)
+				}
 			}
 		}
 	}

@@ -2134,8 +2134,8 @@ smxexp:
 	VUSRA $8, V3.S4, V12.S4
 smxsum:
 	VADDV V12.S4, V12
-	VMOV V12.S[0], R6 // sum (2 ≤ sum ≤ 2^29)
-	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉, half = ⌊sum/2⌋ (see divMagic)
+	VMOV V12.S[0], R6 // sum (3 ≤ sum ≤ 2^29)
+	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)
 	SUB $1, R6, R14
 	CLZ R14, R14
 	MOVD $64, R15
@@ -2147,31 +2147,25 @@ smxsum:
 	SUB $1, R19, R19
 	UDIV R6, R19, R19 // m
 	VDUP R19, V12.S4
-	LSR $1, R6, R19
-	VDUP R19, V11.S4 // half
 	MOVD R7, R13
 	MOVD R1, R15
 	MOVD R8, R16
 	MOVD R9, R17 // a partial block to do
-	CMP $17, R14
+	CMP $18, R14
 	BLT smxwide
 	SUB $17, R14, R14
 	NEG R14, R14
-	VDUP R14, V13.H8 // a right shift by l − 17 for USHL
+	VDUP R14, V13.H8 // a rounding right shift by l − 17 (l ≥ 18)
 smxdiv:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
 	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
-	VADD V11.S4, V1.S4, V1.S4 // n = 256·entry + half
 	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
-	VADD V11.S4, V2.S4, V2.S4 // n = 256·entry + half
 	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
-	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
 	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
-	VUZP2 V1.H8, V0.H8, V4.H8 // ⌊n·m/2^47⌋·2^(l−17) + ..., entries 0-7
+	VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7
 	VUZP2 V3.H8, V2.H8, V5.H8
-	WORD $0x6e6d4484 // ushl v4.8h, v4.8h, v13.8h
-	WORD $0x6e6d44a5 // ushl v5.8h, v5.8h, v13.8h
+	WORD $0x6e6d5484 // urshl v4.8h, v4.8h, v13.8h
+	WORD $0x6e6d54a5 // urshl v5.8h, v5.8h, v13.8h
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
 	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
 	VEOR V15.B16, V6.B16, V6.B16 // − 128
@@ -2187,21 +2181,17 @@ smxdiv:
 smxwide:
 	SUB $1, R14, R14
 	NEG R14, R14
-	VDUP R14, V13.S4 // a right shift by l − 1 for USHL
+	VDUP R14, V13.S4 // a rounding right shift by l − 1 (l ≥ 2)
 smxdivw:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VADD V11.S4, V0.S4, V0.S4 // n = 256·entry + half
 	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
-	WORD $0x6ead4400 // ushl v0.4s, v0.4s, v13.4s
-	VADD V11.S4, V1.S4, V1.S4 // n = 256·entry + half
+	WORD $0x6ead5400 // urshl v0.4s, v0.4s, v13.4s
 	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
-	WORD $0x6ead4421 // ushl v1.4s, v1.4s, v13.4s
-	VADD V11.S4, V2.S4, V2.S4 // n = 256·entry + half
+	WORD $0x6ead5421 // urshl v1.4s, v1.4s, v13.4s
 	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
-	WORD $0x6ead4442 // ushl v2.4s, v2.4s, v13.4s
-	VADD V11.S4, V3.S4, V3.S4 // n = 256·entry + half
+	WORD $0x6ead5442 // urshl v2.4s, v2.4s, v13.4s
 	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
-	WORD $0x6ead4463 // ushl v3.4s, v3.4s, v13.4s
+	WORD $0x6ead5463 // urshl v3.4s, v3.4s, v13.4s
 	VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7
 	VUZP1 V3.H8, V2.H8, V5.H8
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h

@@ -629,28 +629,28 @@ func softmaxWiden(er string) {
 	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(%s)", er)
 }
 
-// softmaxDivBlock writes the 16 outputs of the 256·entry values at R13
-// to R15 (both post-incremented): n = 256·entry + half (V11), SQDMULH by
-// m (V12), then either (wide) USHL by −(l−1) (V13.S4) and the low
-// halves, or (!wide) the high halves and USHL by −(l−17) (V13.H8); the
-// quotient (≤ 256) saturated to a byte, − 128 (V15).
+// softmaxDivBlock writes the 16 outputs of the 256·entry values x at
+// R13 to R15 (both post-incremented): y = ⌊x·m/2^31⌋ by SQDMULH (m in
+// V12), then either (wide) URSHL by −(l−1) (V13.S4) and the low halves,
+// or (!wide) the high halves and URSHL by −(l−17) (V13.H8): ⌊(y +
+// 2^(l−2))/2^(l−1)⌋ either way; the quotient (≤ 256) saturated to a byte,
+// − 128 (V15).
 func softmaxDivBlock(wide bool) {
 	ins("VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]")
 	for e := 0; e < 4; e++ {
-		ins("VADD V11.S4, V%d.S4, V%d.S4 // n = 256·entry + half", e, e)
 		word("sqdmulh v%d.4s, v%d.4s, v12.4s", e, e)
 		if wide {
-			word("ushl v%d.4s, v%d.4s, v13.4s", e, e)
+			word("urshl v%d.4s, v%d.4s, v13.4s", e, e)
 		}
 	}
 	if wide {
 		ins("VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7")
 		ins("VUZP1 V3.H8, V2.H8, V5.H8")
 	} else {
-		ins("VUZP2 V1.H8, V0.H8, V4.H8 // ⌊n·m/2^47⌋·2^(l−17) + ..., entries 0-7")
+		ins("VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7")
 		ins("VUZP2 V3.H8, V2.H8, V5.H8")
-		word("ushl v4.8h, v4.8h, v13.8h")
-		word("ushl v5.8h, v5.8h, v13.8h")
+		word("urshl v4.8h, v4.8h, v13.8h")
+		word("urshl v5.8h, v5.8h, v13.8h")
 	}
 	word("uqxtn v6.8b, v4.8h")
 	word("uqxtn2 v6.16b, v5.8h")
@@ -665,7 +665,8 @@ func softmaxDivBlock(wide bool) {
 // (UDIV) and the division pass. A last partial block is the row's last
 // 16 values, overlapping the block before: the same maximum, the same
 // buffer values and outputs written twice; its sum terms are masked to
-// the t = d mod 16 new lanes (mask + 4t).
+// the t = d mod 16 new lanes (mask + 4t). V8-V10 and V12-V15 hold the
+// constants (V12: Σ, then m).
 func genSoftmax() {
 	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)\n")
 	fmt.Fprintf(&buf, "TEXT ·softmaxRows(SB), NOSPLIT, $0-56\n")
@@ -737,9 +738,9 @@ func genSoftmax() {
 	}
 	label("smxsum")
 	ins("VADDV V12.S4, V12")
-	ins("VMOV V12.S[0], R6 // sum (2 ≤ sum ≤ 2^29)")
+	ins("VMOV V12.S[0], R6 // sum (3 ≤ sum ≤ 2^29)")
 
-	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉, half = ⌊sum/2⌋ (see divMagic)")
+	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)")
 	ins("SUB $1, R6, R14")
 	ins("CLZ R14, R14")
 	ins("MOVD $64, R15")
@@ -751,17 +752,15 @@ func genSoftmax() {
 	ins("SUB $1, R19, R19")
 	ins("UDIV R6, R19, R19 // m")
 	ins("VDUP R19, V12.S4")
-	ins("LSR $1, R6, R19")
-	ins("VDUP R19, V11.S4 // half")
 	ins("MOVD R7, R13")
 	ins("MOVD R1, R15")
 	ins("MOVD R8, R16")
 	ins("MOVD R9, R17 // a partial block to do")
-	ins("CMP $17, R14")
+	ins("CMP $18, R14")
 	ins("BLT smxwide")
 	ins("SUB $17, R14, R14")
 	ins("NEG R14, R14")
-	ins("VDUP R14, V13.H8 // a right shift by l − 17 for USHL")
+	ins("VDUP R14, V13.H8 // a rounding right shift by l − 17 (l ≥ 18)")
 	label("smxdiv")
 	softmaxDivBlock(false)
 	ins("SUBS $1, R16, R16")
@@ -775,7 +774,7 @@ func genSoftmax() {
 	label("smxwide")
 	ins("SUB $1, R14, R14")
 	ins("NEG R14, R14")
-	ins("VDUP R14, V13.S4 // a right shift by l − 1 for USHL")
+	ins("VDUP R14, V13.S4 // a rounding right shift by l − 1 (l ≥ 2)")
 	label("smxdivw")
 	softmaxDivBlock(true)
 	ins("SUBS $1, R16, R16")

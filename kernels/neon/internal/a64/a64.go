@@ -132,10 +132,12 @@ var forms = map[string][]form{
 	"uqxtn2": {{arrs: []string{"16b", "8h"}, base: 0x6e214800}, {arrs: []string{"8h", "4s"}, base: 0x6e614800}},
 	// The Softmax division by an invariant integer: UMULL/UMULL2 (vector):
 	// 0 Q 1 01110 size 1 Rm 1100 00 Rn Rd; USHL (vector): 0 Q 1 01110 size 1
-	// Rm 0100 01 Rn Rd (4s; 8h for the high-half quotients).
+	// Rm 0100 01 Rn Rd; URSHL (vector), the rounding shift of the Softmax
+	// quotient: 0 Q 1 01110 size 1 Rm 0101 01 Rn Rd.
 	"umull":  {{arrs: []string{"2d", "2s", "2s"}, base: 0x2ea0c000}},
 	"umull2": {{arrs: []string{"2d", "4s", "4s"}, base: 0x6ea0c000}},
-	"ushl":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x6ea04400}, {arrs: []string{"8h", "8h", "8h"}, base: 0x6e604400}},
+	"ushl":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x6ea04400}},
+	"urshl":  {{arrs: []string{"4s", "4s", "4s"}, base: 0x6ea05400}, {arrs: []string{"8h", "8h", "8h"}, base: 0x6e605400}},
 	// The int8 LayerNorm affine step: int to float, float add/subtract,
 	// the NaN-dropping clamp and the round-half-away conversion.
 	"scvtf":  {{arrs: []string{"4s", "4s"}, base: 0x4e21d800}},

@@ -33,8 +33,10 @@ var known = []struct {
 	{"umull v17.2d, v3.2s, v9.2s", 0x2ea9c071},
 	{"ushl v0.4s, v0.4s, v13.4s", 0x6ead4400},
 	{"ushl v21.4s, v30.4s, v2.4s", 0x6ea247d5},
-	{"ushl v4.8h, v4.8h, v13.8h", 0x6e6d4484}, // llvm-mc
-	{"ushl v5.8h, v5.8h, v13.8h", 0x6e6d44a5},
+	{"urshl v4.8h, v4.8h, v13.8h", 0x6e6d5484}, // llvm-mc
+	{"urshl v5.8h, v5.8h, v13.8h", 0x6e6d54a5},
+	{"urshl v0.4s, v0.4s, v13.4s", 0x6ead5400},
+	{"urshl v3.4s, v3.4s, v13.4s", 0x6ead5463},
 	{"scvtf v3.4s, v4.4s", 0x4e21d883},
 	{"fsub v3.4s, v3.4s, v15.4s", 0x4eafd463},
 	{"fadd v3.4s, v3.4s, v11.4s", 0x4e2bd463},
