@@ -61,16 +61,16 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 }
 
 // softmaxMask picks the new lanes of a last partial block: loaded at
-// element t (its t = d mod 16 new values), 16 − t zeros then t ones.
-var softmaxMask = [32]uint32{16: ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0),
-	^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0)}
+// byte t (its t = d mod 16 new values), 16 − t zeros then t ones.
+var softmaxMask = [32]uint8{16: 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 // SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values and exp
 // tables with entry 0 ≥ 3 (others run ref), all rows in one assembly call
 // (softmaxRows) with plane 0 of the table held in registers. Per row: the
 // maximum (SMAX); every element's table entry, looked up from two byte
 // planes with TBL/TBX plus bit 16 by a compare, kept as x = 256·entry in
-// a row buffer and summed exactly; then out = min(⌊(x + ⌊sum/2⌋)/sum⌋,
+// a row buffer (ST4 of zero and the three byte planes) and summed
+// exactly (pairwise into 16-bit lanes per plane, 127 blocks at a time); then out = min(⌊(x + ⌊sum/2⌋)/sum⌋,
 // 255) − 128, which is ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up),
 // by a multiply by the invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥
 // entry 0 ≥ 3, sum ≤ 2^29) and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋

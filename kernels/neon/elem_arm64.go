@@ -17,7 +17,7 @@ func lookupInt8(t *[256]int8, x, out *int8, n16 int)
 // values) as the row buffer; mask is softmaxMask (see SoftmaxInt8).
 //
 //go:noescape
-func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)
+func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8)
 
 // lnStats sums the n16·16 values at x: res[0:4] partial sums of q,
 // res[4:8] of q².

@@ -40,7 +40,7 @@ func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 // does it: SQDMULH's y = ⌊2·x·m / 2^32⌋ for x = 256·entry (x, m < 2^31:
 // no saturation), URSHL's ⌊(y + 2^(l−2)) / 2^(l−1)⌋ (the same from the
 // high half for l ≥ 18), the unsigned saturating narrow.
-func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32) {
+func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8) {
 	xs, os := unsafe.Slice(x, rows*d), unsafe.Slice(out, rows*d)
 	es := unsafe.Slice(e, d)
 	for r := range rows {

@@ -2004,7 +2004,7 @@ lutloop:
 	BNE lutloop
 	RET
 
-// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)
+// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8)
 TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	MOVD x+0(FP), R0
 	MOVD out+8(FP), R1
@@ -2015,7 +2015,7 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	MOVD mask+48(FP), R10
 	LSR $4, R3, R8 // n16
 	AND $15, R3, R9 // t: values in the last partial block
-	ADD R9<<2, R10, R10 // mask + 4t
+	ADD R9, R10, R10 // mask + t
 	SUB $16, R3, R11 // d − 16: the last block's offset
 	ADD R11<<2, R7, R12 // its place in e
 	MOVD 512(R4), R6
@@ -2025,7 +2025,6 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
 	VMOVI $64, V9.B16
-	VEOR V14.B16, V14.B16, V14.B16
 	VMOVI $128, V15.B16
 smxrow:
 	// the row maximum
@@ -2049,92 +2048,91 @@ smxmaxend:
 smxmaxred:
 	WORD $0x4e30a800 // smaxv b0, v0.16b
 	VMOV V0.B[0], R6
-	VDUP R6, V8.B16 // mx
-	// exp: 256·entry into e, Σ entry in V12
+	VDUP R6, V11.B16 // mx
+	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 127 blocks
 	MOVD R0, R13
 	MOVD R7, R15
-	MOVD R8, R14
+	MOVD R8, R14 // blocks left
+	MOVD ZR, R6 // Σ entry
+	VEOR V1.B16, V1.B16, V1.B16 // byte 0 of x
+smxchunk:
 	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	MOVD $127, R16
+	CMP R16, R14
+	CSEL LT, R14, R16, R16 // this chunk's blocks
+	SUB R16, R14, R14
 smxexp:
 	VLD1.P 16(R13), [V0.B16]
-	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
-	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
+	VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q
+	WORD $0x6e203544 // cmhi v4.16b, v10.16b, v0.16b
 	MOVD R4, R5
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
-	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16
+	VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry
-	VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte
-	VZIP2 V1.B16, V14.B16, V5.B16 // 8-15
-	VZIP1 V3.B16, V2.B16, V6.B16 // entries 0-7: second byte, bit 16
-	VZIP2 V3.B16, V2.B16, V7.B16
-	VZIP1 V6.H8, V4.H8, V0.H8 // 256·entry, entries 0-3
-	VZIP2 V6.H8, V4.H8, V1.H8
-	VZIP1 V7.H8, V5.H8, V2.H8
-	VZIP2 V7.H8, V5.H8, V3.H8
-	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
-	VUSRA $8, V0.S4, V12.S4 // Σ entry
-	VUSRA $8, V1.S4, V12.S4 // Σ entry
-	VUSRA $8, V2.S4, V12.S4 // Σ entry
-	VUSRA $8, V3.S4, V12.S4 // Σ entry
-	SUBS $1, R14, R14
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
+	VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry
+	VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry
+	WORD $0x6e20684c // uadalp v12.8h, v2.16b
+	WORD $0x6e20686d // uadalp v13.8h, v3.16b
+	WORD $0x6e20688e // uadalp v14.8h, v4.16b
+	SUBS $1, R16, R16
 	BNE smxexp
-	CBZ R9, smxsum
+	CBNZ R14, smxred
+	CBZ R9, smxred
 	ADD R0, R11, R13
 	MOVD R12, R15
 	VLD1.P 16(R13), [V0.B16]
-	VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q
-	WORD $0x6e203543 // cmhi v3.16b, v10.16b, v0.16b
+	VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q
+	WORD $0x6e203544 // cmhi v4.16b, v10.16b, v0.16b
 	MOVD R4, R5
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
-	VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16
+	VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
 	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
-	VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16
-	VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry
-	VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte
-	VZIP2 V1.B16, V14.B16, V5.B16 // 8-15
-	VZIP1 V3.B16, V2.B16, V6.B16 // entries 0-7: second byte, bit 16
-	VZIP2 V3.B16, V2.B16, V7.B16
-	VZIP1 V6.H8, V4.H8, V0.H8 // 256·entry, entries 0-3
-	VZIP2 V6.H8, V4.H8, V1.H8
-	VZIP1 V7.H8, V5.H8, V2.H8
-	VZIP2 V7.H8, V5.H8, V3.H8
-	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
-	VLD1 (R10), [V4.S4, V5.S4, V6.S4, V7.S4] // keep the t new lanes
-	VAND V4.B16, V0.B16, V0.B16
-	VUSRA $8, V0.S4, V12.S4
-	VAND V5.B16, V1.B16, V1.B16
-	VUSRA $8, V1.S4, V12.S4
-	VAND V6.B16, V2.B16, V2.B16
-	VUSRA $8, V2.S4, V12.S4
-	VAND V7.B16, V3.B16, V3.B16
-	VUSRA $8, V3.S4, V12.S4
-smxsum:
-	VADDV V12.S4, V12
-	VMOV V12.S[0], R6 // sum (3 ≤ sum ≤ 2^29)
+	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V2.B16
+	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
+	VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry
+	VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry
+	VLD1 (R10), [V5.B16] // keep the t new lanes
+	VAND V5.B16, V2.B16, V2.B16
+	VAND V5.B16, V3.B16, V3.B16
+	VAND V5.B16, V4.B16, V4.B16
+	WORD $0x6e20684c // uadalp v12.8h, v2.16b
+	WORD $0x6e20686d // uadalp v13.8h, v3.16b
+	WORD $0x6e20688e // uadalp v14.8h, v4.16b
+smxred:
+	VUADDLV V12.H8, V12
+	VMOV V12.S[0], R19
+	ADD R19<<0, R6, R6
+	VUADDLV V13.H8, V13
+	VMOV V13.S[0], R19
+	ADD R19<<8, R6, R6
+	VUADDLV V14.H8, V14
+	VMOV V14.S[0], R19
+	ADD R19<<16, R6, R6
+	CBNZ R14, smxchunk
 	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)
 	SUB $1, R6, R14
 	CLZ R14, R14

@@ -591,42 +591,38 @@ func genLookup() {
 	ins("RET")
 }
 
-// softmaxLookup looks up, for the 16 int8 at xr (post-incremented), the
-// distances idx = mx − q (mx in V8) and from them, with plane 0 of the
-// exp table in V16-V31 and plane 1 at R4 (loaded chunk by chunk into
-// V4-V7 through R5): V1 = low byte, V2 = second byte, V3 = 0xFF where
-// the entry is 65536 (idx < d0, d0 in V10). V9 holds 64 in every byte.
-func softmaxLookup(xr string) {
-	ins("VLD1.P 16(%s), [V0.B16]", xr)
-	ins("VSUB V0.B16, V8.B16, V0.B16 // idx = mx - q")
-	word("cmhi v3.16b, v10.16b, v0.16b")
+// softmaxLookup looks up, for the 16 int8 at R13 (post-incremented),
+// the distances idx = mx − q (mx in V11) and from them, with plane 0 of
+// the exp table in V16-V31 and plane 1 at R4 (loaded chunk by chunk into
+// V5-V8 through R5): V2 = low byte, V3 = second byte, V4 = 1 where the
+// entry is 65536 (idx < d0, d0 in V10). V9 holds 64 in every byte. With
+// V1 zero, V1-V4 are the bytes of x = 256·entry, which ST4 interleaves
+// into e at R15 (post-incremented).
+func softmaxLookup() {
+	ins("VLD1.P 16(R13), [V0.B16]")
+	ins("VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q")
+	word("cmhi v4.16b, v10.16b, v0.16b")
 	ins("MOVD R4, R5")
-	ins("VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]")
-	ins("VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16")
-	ins("VTBL V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16")
+	ins("VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]")
+	ins("VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16")
+	ins("VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16")
 	for c := 1; c < 4; c++ {
 		v := 16 + 4*c
 		ins("VSUB V9.B16, V0.B16, V0.B16")
-		ins("VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]")
-		ins("VTBX V0.B16, [V%d.B16, V%d.B16, V%d.B16, V%d.B16], V1.B16", v, v+1, v+2, v+3)
-		ins("VTBX V0.B16, [V4.B16, V5.B16, V6.B16, V7.B16], V2.B16")
+		ins("VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]")
+		ins("VTBX V0.B16, [V%d.B16, V%d.B16, V%d.B16, V%d.B16], V2.B16", v, v+1, v+2, v+3)
+		ins("VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16")
 	}
+	ins("VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry")
+	ins("VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry")
 }
 
-// softmaxWiden turns softmaxLookup's planes into 256·entry in V0-V3
-// (bytes 1-3 of each lane: low byte, second byte, bit 16; V14 is zero)
-// and stores them at er, post-incremented.
-func softmaxWiden(er string) {
-	ins("VUSHR $7, V3.B16, V3.B16 // bit 16 of the entry")
-	ins("VZIP1 V1.B16, V14.B16, V4.B16 // entries 0-7: 0, low byte")
-	ins("VZIP2 V1.B16, V14.B16, V5.B16 // 8-15")
-	ins("VZIP1 V3.B16, V2.B16, V6.B16 // entries 0-7: second byte, bit 16")
-	ins("VZIP2 V3.B16, V2.B16, V7.B16")
-	ins("VZIP1 V6.H8, V4.H8, V0.H8 // 256·entry, entries 0-3")
-	ins("VZIP2 V6.H8, V4.H8, V1.H8")
-	ins("VZIP1 V7.H8, V5.H8, V2.H8")
-	ins("VZIP2 V7.H8, V5.H8, V3.H8")
-	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(%s)", er)
+// softmaxSum adds the planes V2-V4 pairwise into V12-V14 (16-bit lanes:
+// 127 blocks and a partial one at most, 510 a block).
+func softmaxSum() {
+	for i := 0; i < 3; i++ {
+		word("uadalp v%d.8h, v%d.16b", 12+i, 2+i)
+	}
 }
 
 // softmaxDivBlock writes the 16 outputs of the 256·entry values x at
@@ -665,10 +661,9 @@ func softmaxDivBlock(wide bool) {
 // (UDIV) and the division pass. A last partial block is the row's last
 // 16 values, overlapping the block before: the same maximum, the same
 // buffer values and outputs written twice; its sum terms are masked to
-// the t = d mod 16 new lanes (mask + 4t). V8-V10 and V12-V15 hold the
-// constants (V12: Σ, then m).
+// the t = d mod 16 new lanes (mask + t).
 func genSoftmax() {
-	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint32)\n")
+	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8)\n")
 	fmt.Fprintf(&buf, "TEXT ·softmaxRows(SB), NOSPLIT, $0-56\n")
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD out+8(FP), R1")
@@ -679,14 +674,13 @@ func genSoftmax() {
 	ins("MOVD mask+48(FP), R10")
 	ins("LSR $4, R3, R8 // n16")
 	ins("AND $15, R3, R9 // t: values in the last partial block")
-	ins("ADD R9<<2, R10, R10 // mask + 4t")
+	ins("ADD R9, R10, R10 // mask + t")
 	ins("SUB $16, R3, R11 // d − 16: the last block's offset")
 	ins("ADD R11<<2, R7, R12 // its place in e")
 	ins("MOVD 512(R4), R6")
 	ins("VDUP R6, V10.B16 // d0")
 	loadTable("R4") // leaves R4 at plane 1
 	ins("VMOVI $64, V9.B16")
-	ins("VEOR V14.B16, V14.B16, V14.B16")
 	ins("VMOVI $128, V15.B16")
 	label("smxrow")
 
@@ -711,34 +705,44 @@ func genSoftmax() {
 	label("smxmaxred")
 	word("smaxv b0, v0.16b")
 	ins("VMOV V0.B[0], R6")
-	ins("VDUP R6, V8.B16 // mx")
+	ins("VDUP R6, V11.B16 // mx")
 
-	comment("exp: 256·entry into e, Σ entry in V12")
+	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 127 blocks")
 	ins("MOVD R0, R13")
 	ins("MOVD R7, R15")
-	ins("MOVD R8, R14")
+	ins("MOVD R8, R14 // blocks left")
+	ins("MOVD ZR, R6 // Σ entry")
+	ins("VEOR V1.B16, V1.B16, V1.B16 // byte 0 of x")
+	label("smxchunk")
 	ins("VEOR V12.B16, V12.B16, V12.B16")
+	ins("VEOR V13.B16, V13.B16, V13.B16")
+	ins("VEOR V14.B16, V14.B16, V14.B16")
+	ins("MOVD $127, R16")
+	ins("CMP R16, R14")
+	ins("CSEL LT, R14, R16, R16 // this chunk's blocks")
+	ins("SUB R16, R14, R14")
 	label("smxexp")
-	softmaxLookup("R13")
-	softmaxWiden("R15")
-	for e := 0; e < 4; e++ {
-		ins("VUSRA $8, V%d.S4, V12.S4 // Σ entry", e)
-	}
-	ins("SUBS $1, R14, R14")
+	softmaxLookup()
+	softmaxSum()
+	ins("SUBS $1, R16, R16")
 	ins("BNE smxexp")
-	ins("CBZ R9, smxsum")
+	ins("CBNZ R14, smxred")
+	ins("CBZ R9, smxred")
 	ins("ADD R0, R11, R13")
 	ins("MOVD R12, R15")
-	softmaxLookup("R13")
-	softmaxWiden("R15")
-	ins("VLD1 (R10), [V4.S4, V5.S4, V6.S4, V7.S4] // keep the t new lanes")
-	for e := 0; e < 4; e++ {
-		ins("VAND V%d.B16, V%d.B16, V%d.B16", 4+e, e, e)
-		ins("VUSRA $8, V%d.S4, V12.S4", e)
+	softmaxLookup()
+	ins("VLD1 (R10), [V5.B16] // keep the t new lanes")
+	for i := 0; i < 3; i++ {
+		ins("VAND V5.B16, V%d.B16, V%d.B16", 2+i, 2+i)
 	}
-	label("smxsum")
-	ins("VADDV V12.S4, V12")
-	ins("VMOV V12.S[0], R6 // sum (3 ≤ sum ≤ 2^29)")
+	softmaxSum()
+	label("smxred")
+	for i := 0; i < 3; i++ {
+		ins("VUADDLV V%d.H8, V%d", 12+i, 12+i)
+		ins("VMOV V%d.S[0], R19", 12+i)
+		ins("ADD R19<<%d, R6, R6", 8*i)
+	}
+	ins("CBNZ R14, smxchunk")
 
 	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)")
 	ins("SUB $1, R6, R14")

@@ -121,7 +121,7 @@ var forms = map[string][]form{
 	// the unsigned saturating narrow.
 	"smaxv":  {{arrs: []string{"b", "16b"}, base: 0x4e30a800}},
 	"cmhi":   {{arrs: []string{"16b", "16b", "16b"}, base: 0x6e203400}},
-	"uadalp": {{arrs: []string{"4s", "8h"}, base: 0x6e606800}},
+	"uadalp": {{arrs: []string{"4s", "8h"}, base: 0x6e606800}, {arrs: []string{"8h", "16b"}, base: 0x6e206800}},
 	"ucvtf":  {{arrs: []string{"4s", "4s"}, base: 0x6e21d800}},
 	"fmul":   {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20dc00}},
 	"fcvtzu": {{arrs: []string{"4s", "4s"}, base: 0x6ea1b800}},
