@@ -16,7 +16,9 @@ import (
 // int32 wrap-around, rescaled to the output, offset by the output zero
 // point with saturation and clamped. Where addFast holds (the usual
 // case) each rescale is SQDMULH + SRSHL instead (addInt8Fast, or
-// addInt8FastNC without the clamp when it is all of int8). Anything else
+// addInt8FastNC without the clamp when it is all of int8; addInt8FastL
+// and addInt8FastLNC for the usual LeftShift 16 to 23, shifting in int16
+// and widening by a ZIP). Anything else
 // runs kernels/ref.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
@@ -50,18 +52,32 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 			int64(p.AZP), int64(p.BZP), int64(p.OutZP), int64(p.ActMin), int64(p.ActMax), ls,
 		}
 		// Direct calls: through a function value &f would escape.
-		if p.ActMin <= -128 && p.ActMax >= 127 {
+		nc := p.ActMin <= -128 && p.ActMax >= 127
+		switch {
+		case ls >= 16 && ls <= 23:
+			// The int16 differences shifted and widened by a ZIP: q[11]
+			// is LeftShift − 16.
+			f[11] = ls - 16
+			if nc {
+				addInt8FastLNC(&a[0], &b[0], &out[0], n16, &f)
+			} else {
+				addInt8FastL(&a[0], &b[0], &out[0], n16, &f)
+			}
+		case nc:
 			addInt8FastNC(&a[0], &b[0], &out[0], n16, &f)
-		} else {
+		default:
 			addInt8Fast(&a[0], &b[0], &out[0], n16, &f)
 		}
 	} else {
 		addInt8(&a[0], &b[0], &out[0], n16, &q)
 	}
 	if tail != 0 {
-		if fast {
-			addInt8Fast(&ta[0], &tb[0], &to[0], 1, &f) // with the clamp: any clamp
-		} else {
+		switch {
+		case fast && ls >= 16 && ls <= 23:
+			addInt8FastL(&ta[0], &tb[0], &to[0], 1, &f) // with the clamp: any clamp
+		case fast:
+			addInt8Fast(&ta[0], &tb[0], &to[0], 1, &f)
+		default:
 			addInt8(&ta[0], &tb[0], &to[0], 1, &q)
 		}
 		copy(out[16*n16:], to[16-tail:])

@@ -55,3 +55,14 @@ func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64)
 //
 //go:noescape
 func addInt8FastNC(a, b, out *int8, n16 int, q *[12]int64)
+
+// addInt8FastL is addInt8Fast for 16 ≤ LeftShift ≤ 23, q[11] = LeftShift
+// − 16 (see gen_asm.go).
+//
+//go:noescape
+func addInt8FastL(a, b, out *int8, n16 int, q *[12]int64)
+
+// addInt8FastLNC is addInt8FastL for the clamp [−128, 127].
+//
+//go:noescape
+func addInt8FastLNC(a, b, out *int8, n16 int, q *[12]int64)

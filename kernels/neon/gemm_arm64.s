@@ -1895,7 +1895,7 @@ TEXT ·addInt8FastNC(SB), NOSPLIT, $0-40
 	VDUP R5, V26.B16 // high clamp
 	MOVD 88(R4), R5
 	VDUP R5, V27.S4 // left shift
-addfastncloop:
+addfastloopnc:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
@@ -1956,7 +1956,197 @@ addfastncloop:
 	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
 	VST1.P [V2.B16], 16(R2)
 	SUBS $1, R3, R3
-	BNE addfastncloop
+	BNE addfastloopnc
+	RET
+
+// func addInt8FastL(a, b, out *int8, n16 int, q *[12]int64)
+// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,
+// V14/V15 products, V16-V28 constants.
+TEXT ·addInt8FastL(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	VEOR V28.B16, V28.B16, V28.B16
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // A multiplier
+	MOVD 8(R4), R5
+	VDUP R5, V17.S4 // A shift
+	MOVD 16(R4), R5
+	VDUP R5, V18.S4 // B multiplier
+	MOVD 24(R4), R5
+	VDUP R5, V19.S4 // B shift
+	MOVD 32(R4), R5
+	VDUP R5, V20.S4 // output multiplier
+	MOVD 40(R4), R5
+	VDUP R5, V21.S4 // output shift
+	MOVD 48(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 56(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 64(R4), R5
+	VDUP R5, V24.H8 // output zero point
+	MOVD 72(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 80(R4), R5
+	VDUP R5, V26.B16 // high clamp
+	MOVD 88(R4), R5
+	VDUP R5, V27.H8 // left shift − 16
+addfastlloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x4e7b4442 // sshl v2.8h, v2.8h, v27.8h
+	WORD $0x4e7b4463 // sshl v3.8h, v3.8h, v27.8h
+	VZIP1 V2.H8, V28.H8, V6.H8 // d·2^LeftShift
+	VZIP2 V2.H8, V28.H8, V7.H8
+	VZIP1 V3.H8, V28.H8, V8.H8
+	VZIP2 V3.H8, V28.H8, V9.H8
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb154c6 // srshl v6.4s, v6.4s, v17.4s
+	WORD $0x4eb0b4e7 // sqdmulh v7.4s, v7.4s, v16.4s
+	WORD $0x4eb154e7 // srshl v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb15508 // srshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb0b529 // sqdmulh v9.4s, v9.4s, v16.4s
+	WORD $0x4eb15529 // srshl v9.4s, v9.4s, v17.4s
+	WORD $0x0e372022 // ssubl v2.8h, v1.8b, v23.8b
+	WORD $0x4e372023 // ssubl2 v3.8h, v1.16b, v23.16b
+	WORD $0x4e7b4442 // sshl v2.8h, v2.8h, v27.8h
+	WORD $0x4e7b4463 // sshl v3.8h, v3.8h, v27.8h
+	VZIP1 V2.H8, V28.H8, V10.H8 // d·2^LeftShift
+	VZIP2 V2.H8, V28.H8, V11.H8
+	VZIP1 V3.H8, V28.H8, V12.H8
+	VZIP2 V3.H8, V28.H8, V13.H8
+	WORD $0x4eb2b54a // sqdmulh v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3554a // srshl v10.4s, v10.4s, v19.4s
+	WORD $0x4eb2b56b // sqdmulh v11.4s, v11.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2b58c // sqdmulh v12.4s, v12.4s, v18.4s
+	WORD $0x4eb3558c // srshl v12.4s, v12.4s, v19.4s
+	WORD $0x4eb2b5ad // sqdmulh v13.4s, v13.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4c6 // sqdmulh v6.4s, v6.4s, v20.4s
+	WORD $0x4eb554c6 // srshl v6.4s, v6.4s, v21.4s
+	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4e7 // sqdmulh v7.4s, v7.4s, v20.4s
+	WORD $0x4eb554e7 // srshl v7.4s, v7.4s, v21.4s
+	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b508 // sqdmulh v8.4s, v8.4s, v20.4s
+	WORD $0x4eb55508 // srshl v8.4s, v8.4s, v21.4s
+	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb55529 // srshl v9.4s, v9.4s, v21.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
+	WORD $0x4e780c63 // sqadd v3.8h, v3.8h, v24.8h
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
+	WORD $0x4e3a6c42 // smin v2.16b, v2.16b, v26.16b
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addfastlloop
+	RET
+
+// func addInt8FastLNC(a, b, out *int8, n16 int, q *[12]int64)
+// Registers: V0/V1 inputs, V2-V5 int16 and V6-V13 int32 operands,
+// V14/V15 products, V16-V28 constants.
+TEXT ·addInt8FastLNC(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	VEOR V28.B16, V28.B16, V28.B16
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // A multiplier
+	MOVD 8(R4), R5
+	VDUP R5, V17.S4 // A shift
+	MOVD 16(R4), R5
+	VDUP R5, V18.S4 // B multiplier
+	MOVD 24(R4), R5
+	VDUP R5, V19.S4 // B shift
+	MOVD 32(R4), R5
+	VDUP R5, V20.S4 // output multiplier
+	MOVD 40(R4), R5
+	VDUP R5, V21.S4 // output shift
+	MOVD 48(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 56(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 64(R4), R5
+	VDUP R5, V24.H8 // output zero point
+	MOVD 72(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 80(R4), R5
+	VDUP R5, V26.B16 // high clamp
+	MOVD 88(R4), R5
+	VDUP R5, V27.H8 // left shift − 16
+addfastlloopnc:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x4e7b4442 // sshl v2.8h, v2.8h, v27.8h
+	WORD $0x4e7b4463 // sshl v3.8h, v3.8h, v27.8h
+	VZIP1 V2.H8, V28.H8, V6.H8 // d·2^LeftShift
+	VZIP2 V2.H8, V28.H8, V7.H8
+	VZIP1 V3.H8, V28.H8, V8.H8
+	VZIP2 V3.H8, V28.H8, V9.H8
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb154c6 // srshl v6.4s, v6.4s, v17.4s
+	WORD $0x4eb0b4e7 // sqdmulh v7.4s, v7.4s, v16.4s
+	WORD $0x4eb154e7 // srshl v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb15508 // srshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb0b529 // sqdmulh v9.4s, v9.4s, v16.4s
+	WORD $0x4eb15529 // srshl v9.4s, v9.4s, v17.4s
+	WORD $0x0e372022 // ssubl v2.8h, v1.8b, v23.8b
+	WORD $0x4e372023 // ssubl2 v3.8h, v1.16b, v23.16b
+	WORD $0x4e7b4442 // sshl v2.8h, v2.8h, v27.8h
+	WORD $0x4e7b4463 // sshl v3.8h, v3.8h, v27.8h
+	VZIP1 V2.H8, V28.H8, V10.H8 // d·2^LeftShift
+	VZIP2 V2.H8, V28.H8, V11.H8
+	VZIP1 V3.H8, V28.H8, V12.H8
+	VZIP2 V3.H8, V28.H8, V13.H8
+	WORD $0x4eb2b54a // sqdmulh v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3554a // srshl v10.4s, v10.4s, v19.4s
+	WORD $0x4eb2b56b // sqdmulh v11.4s, v11.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2b58c // sqdmulh v12.4s, v12.4s, v18.4s
+	WORD $0x4eb3558c // srshl v12.4s, v12.4s, v19.4s
+	WORD $0x4eb2b5ad // sqdmulh v13.4s, v13.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	VADD V10.S4, V6.S4, V6.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4c6 // sqdmulh v6.4s, v6.4s, v20.4s
+	WORD $0x4eb554c6 // srshl v6.4s, v6.4s, v21.4s
+	VADD V11.S4, V7.S4, V7.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b4e7 // sqdmulh v7.4s, v7.4s, v20.4s
+	WORD $0x4eb554e7 // srshl v7.4s, v7.4s, v21.4s
+	VADD V12.S4, V8.S4, V8.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b508 // sqdmulh v8.4s, v8.4s, v20.4s
+	WORD $0x4eb55508 // srshl v8.4s, v8.4s, v21.4s
+	VADD V13.S4, V9.S4, V9.S4 // a' + b' (int32 wrap, as ref)
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb55529 // srshl v9.4s, v9.4s, v21.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
+	WORD $0x4e780c63 // sqadd v3.8h, v3.8h, v24.8h
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addfastlloopnc
 	RET
 
 // func maxBlocks(p *int8, n16 int) int8

@@ -160,3 +160,14 @@ func addInt8Fast(a, b, out *int8, n16 int, q *[12]int64) {
 // addInt8FastNC is the Go twin of the fast Add kernel without the clamp
 // (the clamp it is used with is all of int8, so clamping changes nothing).
 func addInt8FastNC(a, b, out *int8, n16 int, q *[12]int64) { addInt8Fast(a, b, out, n16, q) }
+
+// addInt8FastL is the Go twin of the fast Add kernel for 16 ≤ LeftShift
+// ≤ 23 (q[11] = LeftShift − 16): the same values.
+func addInt8FastL(a, b, out *int8, n16 int, q *[12]int64) {
+	r := *q
+	r[11] += 16
+	addInt8Fast(a, b, out, n16, &r)
+}
+
+// addInt8FastLNC is addInt8FastL without the clamp.
+func addInt8FastLNC(a, b, out *int8, n16 int, q *[12]int64) { addInt8FastL(a, b, out, n16, q) }

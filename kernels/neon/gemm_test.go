@@ -434,7 +434,7 @@ func TestMinInt8(t *testing.T) {
 
 func TestAddMatchesRef(t *testing.T) {
 	g := newGen(10)
-	fast, sqdmulh := 0, 0
+	fast, sqdmulh, lw := 0, 0, 0
 	for i := 0; i < iters(300); i++ {
 		shape := []int{1 + g.IntN(40), 1 + g.IntN(70)}
 		if i%5 == 0 {
@@ -462,6 +462,12 @@ func TestAddMatchesRef(t *testing.T) {
 		if i%4 == 1 {
 			p.ActMin, p.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
 		}
+		if i%8 == 6 {
+			// LeftShift outside 16…23: addInt8Fast's SRSHL rather than
+			// addInt8FastL's int16 shift and ZIP (the sum may wrap in
+			// int32 for 24 and more, as ref).
+			p.LeftShift = []int{0, 8, 15, 24}[g.IntN(4)]
+		}
 		n := shape[0] * shape[1]
 		a, b := g.i8(n, i%2 == 0), g.i8(bshape[0]*bshape[1], i%3 == 0)
 		want, got := make([]int8, n), make([]int8, n)
@@ -472,6 +478,9 @@ func TestAddMatchesRef(t *testing.T) {
 			fast++
 			if addFast(&p) {
 				sqdmulh++
+				if p.LeftShift >= 16 && p.LeftShift <= 23 {
+					lw++
+				}
 			}
 			// In place, into either operand (a residual Add may be).
 			a2, b2 := append([]int8(nil), a...), append([]int8(nil), b...)
@@ -481,10 +490,10 @@ func TestAddMatchesRef(t *testing.T) {
 			diff8(t, fmt.Sprintf("case %d shape %v, out = b", i, shape), b2, want, shape[1])
 		}
 	}
-	if fast < iters(300)/3 || sqdmulh < fast/4 || fast-sqdmulh < fast/10 {
-		t.Errorf("%d cases reached the assembly, %d of them SQDMULH's", fast, sqdmulh)
+	if fast < iters(300)/3 || sqdmulh < fast/4 || fast-sqdmulh < fast/10 || lw < sqdmulh/2 || sqdmulh-lw < sqdmulh/20 {
+		t.Errorf("%d cases reached the assembly, %d of them SQDMULH's, %d with the int16 left shift", fast, sqdmulh, lw)
 	}
-	t.Logf("%d cases through the assembly, %d through SQDMULH's", fast, sqdmulh)
+	t.Logf("%d cases through the assembly, %d through SQDMULH's, %d with the int16 left shift", fast, sqdmulh, lw)
 }
 
 // TestFastRequantBoundaries drives the SQDMULH + SRSHL requantization

@@ -99,6 +99,8 @@ var forms = map[string][]form{
 	"sqdmulh": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0b400}},
 	// SRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 01 Rn Rd.
 	"srshl": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea05400}},
+	// SSHL (vector), the Add operands' left shift: 0 Q 0 01110 size 1 Rm 0100 01 Rn Rd.
+	"sshl": {{arrs: []string{"8h", "8h", "8h"}, base: 0x4e604400}},
 	// SQRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 11 Rn Rd.
 	"sqrshl": {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee05c00}},
 	// SQXTN/SQXTN2: 0 Q 0 01110 size 10000 10100 10 Rn Rd.

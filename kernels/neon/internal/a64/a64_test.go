@@ -34,6 +34,7 @@ var known = []struct {
 	{"ushl v0.4s, v0.4s, v13.4s", 0x6ead4400},
 	{"ushl v21.4s, v30.4s, v2.4s", 0x6ea247d5},
 	{"urshl v4.8h, v4.8h, v13.8h", 0x6e6d5484}, // llvm-mc
+	{"sshl v2.8h, v2.8h, v27.8h", 0x4e7b4442},
 	{"uadalp v12.8h, v2.16b", 0x6e20684c},
 	{"uadalp v14.8h, v4.16b", 0x6e20688e},
 	{"urshl v5.8h, v5.8h, v13.8h", 0x6e6d54a5},
