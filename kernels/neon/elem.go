@@ -123,6 +123,17 @@ func LayerNormInt8(path Path, p *kernels.LayerNormParams, x, out []int8) {
 		return
 	}
 	gamma, beta := p.Gamma[:d], p.Beta[:d]
+	// With γ and β finite and r ≤ 10^35, no NaN can arise: t = x − m is
+	// at most 255 in magnitude, u = t·r finite, v = u·γ finite or ±Inf,
+	// v + β the same; ±Inf and values beyond [−128, 127] saturate in
+	// FCVTAS and SQXTN as the clamp would, so lnRowSat drops the clamp.
+	sat := true
+	for i := range gamma {
+		if gamma[i]-gamma[i] != 0 || beta[i]-beta[i] != 0 { // ±Inf or NaN
+			sat = false
+			break
+		}
+	}
 	var res [8]int32
 	mr := [4]float32{2: -128, 3: 127}
 	for r := range p.Rows {
@@ -135,6 +146,10 @@ func LayerNormInt8(path Path, p *kernels.LayerNormParams, x, out []int8) {
 		s := int64(res[0]) + int64(res[1]) + int64(res[2]) + int64(res[3])
 		ss := int64(res[4]) + int64(res[5]) + int64(res[6]) + int64(res[7])
 		mr[0], mr[1] = ref.LayerNormRowScale(p, s, ss)
-		lnRow(&row[0], &out[r*d], d/16, &gamma[0], &beta[0], &mr)
+		if sat && mr[1] <= 1e35 {
+			lnRowSat(&row[0], &out[r*d], d/16, &gamma[0], &beta[0], &mr)
+		} else {
+			lnRow(&row[0], &out[r*d], d/16, &gamma[0], &beta[0], &mr)
+		}
 	}
 }

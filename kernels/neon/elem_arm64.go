@@ -35,3 +35,9 @@ func lnStatsDot(x *int8, n16 int, res *[8]int32)
 //
 //go:noescape
 func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)
+
+// lnRowSat is lnRow without the float clamp: FCVTAS then saturating
+// narrows, for rows where no NaN can arise (see LayerNormInt8).
+//
+//go:noescape
+func lnRowSat(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)

@@ -96,3 +96,10 @@ func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32) {
 		os[i] = int8(math.Round(float64(y)))
 	}
 }
+
+// lnRowSat is the Go twin of the saturating affine kernel: where no NaN
+// arises (LayerNormInt8's condition), rounding then saturating to int8
+// gives lnRow's bytes.
+func lnRowSat(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32) {
+	lnRow(x, out, n16, gamma, beta, mr)
+}

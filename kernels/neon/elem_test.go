@@ -249,11 +249,20 @@ func TestLayerNormMatchesRef(t *testing.T) {
 				p.Beta[j] = []float32{float32(math.Inf(-1)), 3e38, -0.5, 0.5, 126.5, -128.5}[g.IntN(6)]
 			}
 		}
+		if i%6 == 4 { // finite γ and β whose products and sums overflow or round at the clamp (lnRowSat)
+			for j := range p.Gamma {
+				p.Gamma[j] = []float32{3e38, -3e38, 1e-40, 0, 1, -1}[g.IntN(6)]
+				p.Beta[j] = []float32{-3e38, 3e38, -0.5, 0.5, 126.5, 127.5, -128.5, -127.5}[g.IntN(8)]
+			}
+		}
 		x := g.i8(rows*d, i%2 == 0)
 		if i%5 == 2 { // constant rows: variance 0, and with eps 0 a zero rstd
 			v := int8(g.IntN(256) - 128)
 			for j := range x {
 				x[j] = v
+			}
+			if i%3 == 0 { // an rstd beyond float32: r = +Inf, 0·Inf = NaN (lnRow's clamp)
+				p.Eps = 1e-80
 			}
 		}
 		want, got := make([]int8, rows*d), make([]int8, rows*d)

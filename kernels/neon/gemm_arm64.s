@@ -2503,6 +2503,65 @@ lnrowloop:
 	BNE lnrowloop
 	RET
 
+// func lnRowSat(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)
+// mr: the row's mean and reciprocal standard deviation, −128, 127.
+TEXT ·lnRowSat(SB), NOSPLIT, $0-48
+	MOVD x+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD gamma+24(FP), R3
+	MOVD beta+32(FP), R4
+	MOVD mr+40(FP), R5
+	VLD1 (R5), [V19.S4]
+	VDUP V19.S[0], V15.S4 // m
+	VDUP V19.S[1], V16.S4 // r
+	VDUP V19.S[2], V17.S4 // -128
+	VDUP V19.S[3], V18.S4 // 127
+lnrowsatloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 64(R3), [V7.S4, V8.S4, V9.S4, V10.S4]
+	VLD1.P 64(R4), [V11.S4, V12.S4, V13.S4, V14.S4]
+	WORD $0x0f08a401 // sxtl v1.8h, v0.8b
+	WORD $0x4f08a402 // sxtl2 v2.8h, v0.16b
+	WORD $0x0f10a423 // sxtl v3.4s, v1.4h
+	WORD $0x4f10a424 // sxtl2 v4.4s, v1.8h
+	WORD $0x0f10a445 // sxtl v5.4s, v2.4h
+	WORD $0x4f10a446 // sxtl2 v6.4s, v2.8h
+	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
+	WORD $0x4eafd463 // fsub v3.4s, v3.4s, v15.4s
+	WORD $0x6e30dc63 // fmul v3.4s, v3.4s, v16.4s
+	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
+	WORD $0x4e2bd463 // fadd v3.4s, v3.4s, v11.4s
+	WORD $0x4e21c863 // fcvtas v3.4s, v3.4s
+	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
+	WORD $0x4eafd484 // fsub v4.4s, v4.4s, v15.4s
+	WORD $0x6e30dc84 // fmul v4.4s, v4.4s, v16.4s
+	WORD $0x6e28dc84 // fmul v4.4s, v4.4s, v8.4s
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	WORD $0x4e21c884 // fcvtas v4.4s, v4.4s
+	WORD $0x4e21d8a5 // scvtf v5.4s, v5.4s
+	WORD $0x4eafd4a5 // fsub v5.4s, v5.4s, v15.4s
+	WORD $0x6e30dca5 // fmul v5.4s, v5.4s, v16.4s
+	WORD $0x6e29dca5 // fmul v5.4s, v5.4s, v9.4s
+	WORD $0x4e2dd4a5 // fadd v5.4s, v5.4s, v13.4s
+	WORD $0x4e21c8a5 // fcvtas v5.4s, v5.4s
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4eafd4c6 // fsub v6.4s, v6.4s, v15.4s
+	WORD $0x6e30dcc6 // fmul v6.4s, v6.4s, v16.4s
+	WORD $0x6e2adcc6 // fmul v6.4s, v6.4s, v10.4s
+	WORD $0x4e2ed4c6 // fadd v6.4s, v6.4s, v14.4s
+	WORD $0x4e21c8c6 // fcvtas v6.4s, v6.4s
+	WORD $0x0e614861 // sqxtn v1.4h, v3.4s
+	WORD $0x4e614881 // sqxtn2 v1.8h, v4.4s
+	WORD $0x0e6148a2 // sqxtn v2.4h, v5.4s
+	WORD $0x4e6148c2 // sqxtn2 v2.8h, v6.4s
+	WORD $0x0e214820 // sqxtn v0.8b, v1.8h
+	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	VST1.P [V0.B16], 16(R1)
+	SUBS $1, R2, R2
+	BNE lnrowsatloop
+	RET
+
 // func tapCell(taps **int8, nb int, coef *int32, n16 int, acc *int32, out *int8, q *[4]int32)
 // Registers: V0-V7 taps, V8-V13 sums, V16-V19 accumulators, V20 coefficient,
 // V21 bias, V24-V26 requantization.

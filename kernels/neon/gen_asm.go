@@ -841,9 +841,22 @@ func genLayerNorm() {
 	ins("VST1 [V4.B16, V5.B16], (R2)")
 	ins("RET")
 
-	fmt.Fprintf(&buf, "\n// func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)\n")
+	genLNRow(false)
+	genLNRow(true)
+}
+
+// genLNRow writes lnRow or (sat) lnRowSat: lnRow clamps to [−128, 127]
+// with FMAXNM/FMINNM before FCVTAS (a NaN becomes −128) and keeps the low
+// bytes; lnRowSat, for rows where no NaN can arise (see LayerNormInt8),
+// narrows FCVTAS's int32 with saturation (SQXTN), the same bytes.
+func genLNRow(sat bool) {
+	name, loop := "lnRow", "lnrowloop"
+	if sat {
+		name, loop = "lnRowSat", "lnrowsatloop"
+	}
+	fmt.Fprintf(&buf, "\n// func %s(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)\n", name)
 	fmt.Fprintf(&buf, "// mr: the row's mean and reciprocal standard deviation, −128, 127.\n")
-	fmt.Fprintf(&buf, "TEXT ·lnRow(SB), NOSPLIT, $0-48\n")
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	ins("MOVD x+0(FP), R0")
 	ins("MOVD out+8(FP), R1")
 	ins("MOVD n16+16(FP), R2")
@@ -855,7 +868,7 @@ func genLayerNorm() {
 	ins("VDUP V19.S[1], V16.S4 // r")
 	ins("VDUP V19.S[2], V17.S4 // -128")
 	ins("VDUP V19.S[3], V18.S4 // 127")
-	label("lnrowloop")
+	label(loop)
 	ins("VLD1.P 16(R0), [V0.B16]")
 	ins("VLD1.P 64(R3), [V7.S4, V8.S4, V9.S4, V10.S4]")
 	ins("VLD1.P 64(R4), [V11.S4, V12.S4, V13.S4, V14.S4]")
@@ -872,16 +885,27 @@ func genLayerNorm() {
 		word("fmul v%d.4s, v%d.4s, v16.4s", v, v)
 		word("fmul v%d.4s, v%d.4s, v%d.4s", v, v, 7+j)
 		word("fadd v%d.4s, v%d.4s, v%d.4s", v, v, 11+j)
-		word("fmaxnm v%d.4s, v%d.4s, v17.4s", v, v)
-		word("fminnm v%d.4s, v%d.4s, v18.4s", v, v)
+		if !sat {
+			word("fmaxnm v%d.4s, v%d.4s, v17.4s", v, v)
+			word("fminnm v%d.4s, v%d.4s, v18.4s", v, v)
+		}
 		word("fcvtas v%d.4s, v%d.4s", v, v)
 	}
-	ins("VUZP1 V4.H8, V3.H8, V1.H8")
-	ins("VUZP1 V6.H8, V5.H8, V2.H8")
-	ins("VUZP1 V2.B16, V1.B16, V0.B16")
+	if sat {
+		word("sqxtn v1.4h, v3.4s")
+		word("sqxtn2 v1.8h, v4.4s")
+		word("sqxtn v2.4h, v5.4s")
+		word("sqxtn2 v2.8h, v6.4s")
+		word("sqxtn v0.8b, v1.8h")
+		word("sqxtn2 v0.16b, v2.8h")
+	} else {
+		ins("VUZP1 V4.H8, V3.H8, V1.H8")
+		ins("VUZP1 V6.H8, V5.H8, V2.H8")
+		ins("VUZP1 V2.B16, V1.B16, V0.B16")
+	}
 	ins("VST1.P [V0.B16], 16(R1)")
 	ins("SUBS $1, R2, R2")
-	ins("BNE lnrowloop")
+	ins("BNE %s", loop)
 	ins("RET")
 }
 
