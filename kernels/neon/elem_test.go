@@ -3,6 +3,7 @@ package neon
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 
@@ -44,16 +45,37 @@ func TestLookupMatchesRef(t *testing.T) {
 	diff8(t, "every index", got, want, 16)
 }
 
-// softmaxCase returns the exp tables the Softmax kernels meet: ref's for
-// scales from tiny (many entries 2^16) to large (most 0), and XNNPACK's.
+// softmaxTable returns the exp tables the Softmax kernels meet: ref's for
+// scales from tiny (many entries 2^16) to large (most 0), XNNPACK's
+// (entries above 2^16: ref), and arbitrary ones: short (nonzero below a
+// random length, a random number of leading 2^16 entries, entry 0
+// possibly below 3: ref) and small entries all the way to 255 (sums
+// below 2^17: the division's low-half form).
 func softmaxTable(g gen, i, d int) *[256]uint32 {
-	switch i % 6 {
+	switch i % 8 {
 	case 0:
 		return ref.NewSoftmaxTableXNNPACK(d, float32(math.Exp2(g.Float64()*8-6)))
 	case 1:
 		return ref.NewSoftmaxTable(1, float32(math.Exp2(-20+g.Float64()*4))) // mostly 2^16
 	case 2:
 		return ref.NewSoftmaxTable(1, float32(math.Exp2(2+g.Float64()*3))) // mostly 0
+	case 6:
+		t := new([256]uint32)
+		k, d0 := 1+g.IntN(255), g.IntN(4)
+		for j := range k {
+			t[j] = uint32(g.IntN(1<<16 + 1))
+			if j < d0 {
+				t[j] = 1 << 16
+			}
+		}
+		return t
+	case 7:
+		t := new([256]uint32)
+		for j := range t {
+			t[j] = uint32(g.IntN(300))
+		}
+		t[0] = uint32(3 + g.IntN(1000))
+		return t
 	default:
 		return ref.NewSoftmaxTable(float32(0.5+g.Float64()), float32(math.Exp2(g.Float64()*8-8)))
 	}
@@ -61,7 +83,7 @@ func softmaxTable(g gen, i, d int) *[256]uint32 {
 
 func TestSoftmaxMatchesRef(t *testing.T) {
 	g := newGen(22)
-	fast := 0
+	fast, low, high := 0, 0, 0
 	for i := 0; i < iters(200); i++ {
 		d := 1 + g.IntN(300)
 		switch i % 10 {
@@ -71,6 +93,8 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 			d = 16 * (1 + g.IntN(20))
 		case 7:
 			d = []int{8192, 8193, 4096 + 5}[g.IntN(3)]
+		case 9:
+			d = 127*16 + g.IntN(33) // around the sum's chunk of 127 blocks
 		}
 		rows := 1 + g.IntN(4)
 		p := kernels.SoftmaxParams{Rows: rows, D: d, Exp: softmaxTable(g, i, d)}
@@ -94,16 +118,30 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		SoftmaxInt8(&p, x, got)
 		diff8(t, fmt.Sprintf("case %d rows %d d %d", i, rows, d), got, want, d)
 		var tt softmaxTables
-		if d >= 16 && d <= 1<<13 && tt.split(p.Exp) {
+		if d >= 16 && d <= 1<<13 && tt.split(p.Exp) && p.Exp[0] >= 3 {
 			fast++
+			for r := range rows {
+				// The division's form: the high halves for l ≥ 18.
+				row := x[r*d : (r+1)*d]
+				mx := slices.Max(row)
+				var sum uint64
+				for _, q := range row {
+					sum += uint64(p.Exp[uint8(int(mx)-int(q))])
+				}
+				if bits.Len64(sum-1) >= 18 {
+					high++
+				} else {
+					low++
+				}
+			}
 		}
 		SoftmaxInt8(&p, x, x)
 		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
 	}
-	if fast < iters(200)/2 {
-		t.Errorf("only %d cases reached the kernels", fast)
+	if fast < iters(200)/2 || low < iters(200)/10 || high < iters(200)/10 {
+		t.Errorf("only %d cases reached the kernels (%d rows divided from the low halves, %d from the high)", fast, low, high)
 	}
-	t.Logf("%d cases through the kernels", fast)
+	t.Logf("%d cases through the kernels (%d rows divided from the low halves, %d from the high)", fast, low, high)
 }
 
 // TestSoftmaxTableShapes checks which tables the kernels take: a table
