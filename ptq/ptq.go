@@ -115,7 +115,7 @@ func (r *Ranges) params(t int32) quant.Params {
 var sameParamsOps = map[format.OpCode]bool{
 	format.OpReshape: true, format.OpTranspose: true, format.OpSlice: true,
 	format.OpGather: true, format.OpPad: true, format.OpMaxPool2D: true,
-	format.OpAveragePool2D: true,
+	format.OpAveragePool2D: true, format.OpResizeBilinear: true,
 }
 
 // Quantize rewrites the float model fm as an int8 model using the observed
@@ -406,6 +406,19 @@ func (q *quantizer) op(i int) error {
 		return nil
 	case op.Code == format.OpQuantize || op.Code == format.OpDequantize:
 		return errors.New("the float model already contains quantization ops")
+	case op.Code == format.OpArgMax:
+		// Indices: the int8 input orders its values as the float one
+		// does (up to ties within a quantization step); the int32 output
+		// stays as it is.
+		x, err := q.activation(op.Inputs[0])
+		if err != nil {
+			return err
+		}
+		ft := &q.fm.Tensors[out]
+		n := q.b.Activation(ft.Name, ft.DType, ft.Shape, nil)
+		q.newIdx[out] = n
+		q.b.Op(op.Code, op.Name, op.Options, []int32{x}, n)
+		return nil
 	}
 	// Everything else: elementwise and matrix ops whose inputs are
 	// activations or float constants with their own ranges.

@@ -288,3 +288,50 @@ func TestElementwiseOpsSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeArgMaxSplit: a bilinear resize (its rows over the workers,
+// each with its own scratch) and an ArgMax over the class axis give the
+// 1-thread bits at 2, 3 and 5 threads, int8 and float32, with no
+// allocation per Invoke.
+func TestResizeArgMaxSplit(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.Float64()*2 - 1)
+		}
+		return v
+	}
+	b := format.NewBuilder("resize")
+	x := b.Input("x", format.Float32, []int32{2, 5, 7, 21}, nil)
+	y := b.Activation("y", format.Float32, []int32{2, 33, 29, 21}, nil)
+	b.Op(format.OpResizeBilinear, "resize", &format.ResizeBilinearOptions{HalfPixelCenters: true}, []int32{x}, y)
+	am := b.Activation("classes", format.Int32, []int32{2, 33, 29}, nil)
+	b.Op(format.OpArgMax, "argmax", &format.ArgMaxOptions{Axis: 3}, []int32{y}, am)
+	b.Output(am)
+	f, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := [][][]float32{{vals(2 * 5 * 7 * 21)}, {vals(2 * 5 * 7 * 21)}}
+	ranges, err := ptq.Observe(f, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ptq.Quantize(f, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*format.Model{q, f} {
+		want, _ := opOutputs(t, m, "ref", 1, 0, 8)
+		for _, threads := range []int{2, 3, 5} {
+			what := fmt.Sprintf("%v, %d threads", m.Tensors[m.Inputs[0]].DType, threads)
+			got, _ := opOutputs(t, m, "ref", threads, 0, 8)
+			sameOps(t, m, what, got, want)
+			it := setInterp(t, m, "ref", threads, 0, nil)
+			if n := testing.AllocsPerRun(5, func() { _ = it.Invoke() }); n != 0 {
+				t.Errorf("%s: %v allocations per Invoke", what, n)
+			}
+		}
+	}
+}

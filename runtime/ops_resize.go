@@ -26,7 +26,14 @@ func prepareResizeBilinear(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		px, po := x.Int8(), out.Int8()
-		return serial(func() { r.Int8(px, po, n) }), 0, nil
+		bufs := newScratch(c.it.opts.Threads, r.ScratchLen())
+		k := &rowOp{n: n * r.OH}
+		k.f = func(lo, hi int) {
+			i := bufs.get()
+			r.Int8Rows(px, po, lo, hi, bufs.bufs[i])
+			bufs.put(i)
+		}
+		return k, 0, nil
 	case format.Float32:
 		px, po := x.Float32(), out.Float32()
 		return serial(func() { r.Float(px, po, n) }), 0, nil
@@ -51,13 +58,20 @@ func prepareArgMax(c *prep, op *format.Op) (kernel, int64, error) {
 	}
 	axis := x.Shape[o.Axis]
 	po := out.Int32()
+	k := &rowOp{n: outer} // rows of the outer dimensions, split over the workers
 	switch x.DType {
 	case format.Int8:
 		px := x.Int8()
-		return serial(func() { ref.ArgMaxInt8(px, po, outer, axis, inner) }), 0, nil
+		k.f = func(lo, hi int) {
+			ref.ArgMaxInt8(px[lo*axis*inner:hi*axis*inner], po[lo*inner:hi*inner], hi-lo, axis, inner)
+		}
+		return k, 0, nil
 	case format.Float32:
 		px := x.Float32()
-		return serial(func() { ref.ArgMaxFloat(px, po, outer, axis, inner) }), 0, nil
+		k.f = func(lo, hi int) {
+			ref.ArgMaxFloat(px[lo*axis*inner:hi*axis*inner], po[lo*inner:hi*inner], hi-lo, axis, inner)
+		}
+		return k, 0, nil
 	}
 	return nil, 0, errDType(x, "input")
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math/bits"
 	goruntime "runtime"
 	"sync"
 	"sync/atomic"
@@ -166,3 +167,40 @@ func (p *pool) close() {
 		}
 	})
 }
+
+// scratch gives each concurrent runRows call of one op a buffer of its
+// own: at most Options.Threads calls run at once (the caller's and the
+// workers'), so that many buffers, allocated at load, suffice; a bit per
+// buffer marks it free.
+type scratch struct {
+	free atomic.Uint64
+	bufs [][]int32
+}
+
+func newScratch(threads, n int) *scratch {
+	threads = max(1, min(threads, 64))
+	s := &scratch{bufs: make([][]int32, threads)}
+	for i := range s.bufs {
+		s.bufs[i] = make([]int32, n)
+	}
+	s.free.Store(1<<threads - 1)
+	return s
+}
+
+// get takes a free buffer's index.
+func (s *scratch) get() int {
+	for {
+		f := s.free.Load()
+		if f == 0 {
+			goruntime.Gosched() // more callers than threads: cannot happen from Invoke
+			continue
+		}
+		i := bits.TrailingZeros64(f)
+		if s.free.CompareAndSwap(f, f&^(1<<i)) {
+			return i
+		}
+	}
+}
+
+// put frees buffer i.
+func (s *scratch) put(i int) { s.free.Or(1 << i) }

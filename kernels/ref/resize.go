@@ -71,26 +71,60 @@ func resizeAxis(in, out int, alignCorners, halfPixel bool) (lo, hi, q11 []int32,
 // (t·2048 + (b−t)·αy + 2^21) >> 22. The output keeps the input's
 // quantization.
 func (r *ResizeBilinear) Int8(x, out []int8, n int) {
-	C := r.C
-	for b := 0; b < n; b++ {
-		xb := x[b*r.H*r.W*C : (b+1)*r.H*r.W*C]
-		ob := out[b*r.OH*r.OW*C : (b+1)*r.OH*r.OW*C]
-		for oy := 0; oy < r.OH; oy++ {
-			top, bot := xb[int(r.top[oy])*r.W*C:], xb[int(r.bottom[oy])*r.W*C:]
-			ay := r.wy[oy]
-			for ox := 0; ox < r.OW; ox++ {
-				l, rt := int(r.left[ox])*C, int(r.right[ox])*C
-				ax := r.wx[ox]
-				o := ob[(oy*r.OW+ox)*C : (oy*r.OW+ox+1)*C]
-				for c := range o {
-					tl, tr := int32(top[l+c]), int32(top[rt+c])
-					bl, br := int32(bot[l+c]), int32(bot[rt+c])
-					vt := tl<<11 + (tr-tl)*ax
-					vb := bl<<11 + (br-bl)*ax
-					acc := vt<<11 + (vb-vt)*ay
-					o[c] = int8((acc + 1<<21) >> 22)
-				}
+	r.Int8Rows(x, out, 0, n*r.OH, make([]int32, r.ScratchLen()))
+}
+
+// ScratchLen is the length of the scratch Int8Rows needs.
+func (r *ResizeBilinear) ScratchLen() int { return 2 * r.OW * r.C }
+
+// Int8Rows is Int8 for output rows [lo, hi) of the N·OH rows, so that
+// workers can share a resize. The horizontal pass t of an input row is
+// kept in scratch (ScratchLen values) and reused by every output row
+// that reads the same two input rows (about OH/H of them): the same
+// integers as computing it per output row.
+func (r *ResizeBilinear) Int8Rows(x, out []int8, lo, hi int, scratch []int32) {
+	C, rowIn, rowOut := r.C, r.W*r.C, r.OW*r.C
+	vt, vb := scratch[:rowOut], scratch[rowOut:2*rowOut]
+	haveT, haveB := -1, -1 // input rows (b·H + y) held in vt and vb
+	for row := lo; row < hi; row++ {
+		b, oy := row/r.OH, row%r.OH
+		t, bt := b*r.H+int(r.top[oy]), b*r.H+int(r.bottom[oy])
+		if t == haveB && t != haveT {
+			vt, vb = vb, vt
+			haveT, haveB = haveB, haveT
+		}
+		if t != haveT {
+			r.horizontal(x[t*rowIn:(t+1)*rowIn], vt, C)
+			haveT = t
+		}
+		if bt != haveB {
+			if bt == haveT {
+				copy(vb, vt)
+			} else {
+				r.horizontal(x[bt*rowIn:(bt+1)*rowIn], vb, C)
 			}
+			haveB = bt
+		}
+		ay := r.wy[oy]
+		o := out[row*rowOut : (row+1)*rowOut]
+		below := vb[:len(o)]
+		for i, tv := range vt[:len(o)] {
+			acc := tv<<11 + (below[i]-tv)*ay
+			o[i] = int8((acc + 1<<21) >> 22)
+		}
+	}
+}
+
+// horizontal writes t = l·2048 + (r−l)·αx for every output column of one
+// input row.
+func (r *ResizeBilinear) horizontal(in []int8, t []int32, C int) {
+	for ox := 0; ox < r.OW; ox++ {
+		l, rt := in[int(r.left[ox])*C:][:C], in[int(r.right[ox])*C:][:C]
+		ax := r.wx[ox]
+		o := t[ox*C : (ox+1)*C]
+		for c, lv := range l {
+			v := int32(lv)
+			o[c] = v<<11 + (int32(rt[c])-v)*ax
 		}
 	}
 }
@@ -123,6 +157,21 @@ func (r *ResizeBilinear) Float(x, out []float32, n int) {
 // [outer, axis, inner], the index along axis of the largest value (the
 // first of equal ones).
 func ArgMaxInt8(x []int8, out []int32, outer, axis, inner int) {
+	if inner == 1 && axis > 0 {
+		// The axis is contiguous (a class map's last axis): one pass per row.
+		out = out[:outer]
+		for o := range out {
+			row := x[o*axis : (o+1)*axis]
+			best, bi := row[0], 0
+			for a, v := range row {
+				if v > best {
+					best, bi = v, a
+				}
+			}
+			out[o] = int32(bi)
+		}
+		return
+	}
 	for o := 0; o < outer; o++ {
 		xo := x[o*axis*inner : (o+1)*axis*inner]
 		oo := out[o*inner : (o+1)*inner]

@@ -97,4 +97,66 @@ func TestArgMax(t *testing.T) {
 			t.Fatalf("argmax int8 %v, float %v, want %v", got, gotF, want)
 		}
 	}
+	// A contiguous last axis (inner 1, a class map's): [3, 4].
+	x = []int8{-128, -128, -128, -128, 3, 7, 7, 1, 0, 0, 0, 127}
+	got = make([]int32, 3)
+	ref.ArgMaxInt8(x, got, 3, 4, 1)
+	if want := []int32{0, 1, 3}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("argmax over the last axis %v, want %v", got, want)
+	}
+}
+
+// resizeInt8PerPixel is XNNPACK's integer bilinear interpolation computed
+// per output value, as the kernel did before it reused the horizontal
+// pass: the oracle the row-range kernel must match bit for bit.
+func resizeInt8PerPixel(r *ref.ResizeBilinear, x []int8, n int, top, bottom, left, right []int, wy, wx []int32) []int8 {
+	C := r.C
+	out := make([]int8, n*r.OH*r.OW*C)
+	for b := 0; b < n; b++ {
+		xb := x[b*r.H*r.W*C:]
+		for oy := 0; oy < r.OH; oy++ {
+			for ox := 0; ox < r.OW; ox++ {
+				for c := 0; c < C; c++ {
+					at := func(y, x int) int32 { return int32(xb[(y*r.W+x)*C+c]) }
+					tl, tr := at(top[oy], left[ox]), at(top[oy], right[ox])
+					bl, br := at(bottom[oy], left[ox]), at(bottom[oy], right[ox])
+					vt := tl<<11 + (tr-tl)*wx[ox]
+					vb := bl<<11 + (br-bl)*wx[ox]
+					out[((b*r.OH+oy)*r.OW+ox)*C+c] = int8((vt<<11 + (vb-vt)*wy[oy] + 1<<21) >> 22)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestResizeInt8Rows: any split of the output rows, batches, up- and
+// downscaling in every mode give the per-value oracle's bits.
+func TestResizeInt8Rows(t *testing.T) {
+	g := newKgen(t)
+	for it := 0; it < 80; it++ {
+		h, w, c, n := g.between(1, 9), g.between(1, 9), g.between(1, 21), g.between(1, 3)
+		oh, ow := g.between(1, 40), g.between(1, 20)
+		align, half := it%3 == 1, it%3 == 2
+		r, err := ref.NewResizeBilinear(h, w, oh, ow, c, align, half)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, bottom, wy := r.Plan(true)
+		left, right, wx := r.Plan(false)
+		x := g.i8(n * h * w * c)
+		want := resizeInt8PerPixel(&r, x, n, top, bottom, left, right, wy, wx)
+		got := make([]int8, len(want))
+		scratch := make([]int32, r.ScratchLen())
+		for lo := 0; lo < n*oh; {
+			hi := min(n*oh, lo+g.between(1, 7))
+			r.Int8Rows(x, got, lo, hi, scratch)
+			lo = hi
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("case %d %d×%d→%d×%d ×%d, N %d: value %d = %d, want %d", it, h, w, oh, ow, c, n, i, got[i], want[i])
+			}
+		}
+	}
 }
