@@ -44,8 +44,92 @@ func prepareTranspose(c *prep, op *format.Op) (kernel, int64, error) {
 	}
 	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
 	shape, stride := ref.TransposeView(&p, es)
-	cp := c.copyView()
-	return serial(func() { cp(&shape, &stride, 0, es, px, po) }), 0, nil
+	return c.newViewCopy(shape, stride, 0, es, px, po), 0, nil
+}
+
+// viewCopy copies a strided view of in into out (Transpose, Slice), split
+// over the workers along the view's largest dim but the last (the last
+// when it is the only one): a chunk of that dim is, for each index of the
+// dims above it, one contiguous run of out. Where the rows of the input were made by a GEMM split the same way,
+// each worker reads what its own CPU wrote.
+type viewCopy struct {
+	shape, stride [kernels.MaxRank]int
+	off, es       int
+	in, out       []byte
+	cp            func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte)
+	k             int   // the split dim; rows() is shape[k] (1: not split)
+	outerOff      []int // byte offset in in of each index of the dims above k
+	span          int   // bytes of out per index of dim k
+	sub           *slots[[2][kernels.MaxRank]int]
+}
+
+// maxOuterRuns bounds the contiguous runs a split view copy makes per
+// chunk; a view with more is copied in one piece.
+const maxOuterRuns = 256
+
+func (c *prep) newViewCopy(shape, stride [kernels.MaxRank]int, off, es int, in, out []byte) kernel {
+	k := &viewCopy{shape: shape, stride: stride, off: off, es: es, in: in, out: out, cp: c.copyView(), k: -1}
+	for d := 0; d < kernels.MaxRank-1; d++ {
+		if shape[d] > 1 && (k.k < 0 || shape[d] > shape[k.k]) {
+			k.k = d
+		}
+	}
+	if k.k < 0 && shape[kernels.MaxRank-1] > 1 {
+		k.k = kernels.MaxRank - 1 // one contiguous run (a Slice of whole rows): split it
+	}
+	if k.k < 0 {
+		return k
+	}
+	outer := 1
+	for d := 0; d < k.k; d++ {
+		outer *= shape[d]
+	}
+	if outer > maxOuterRuns {
+		k.k = -1
+		return k
+	}
+	k.span = es
+	for d := k.k + 1; d < kernels.MaxRank; d++ {
+		k.span *= shape[d]
+	}
+	k.outerOff = make([]int, outer)
+	for o := range k.outerOff {
+		rem, b := o, 0
+		for d := k.k - 1; d >= 0; d-- {
+			b += rem % shape[d] * stride[d]
+			rem /= shape[d]
+		}
+		k.outerOff[o] = b
+	}
+	k.sub = newSlots(c.it.opts.Threads, func() [2][kernels.MaxRank]int { return [2][kernels.MaxRank]int{} })
+	return k
+}
+
+func (k *viewCopy) rows() int {
+	if k.k < 0 {
+		return 1
+	}
+	return k.shape[k.k]
+}
+
+func (k *viewCopy) runRows(lo, hi int) {
+	if k.k < 0 || lo == 0 && hi == k.shape[k.k] {
+		k.cp(&k.shape, &k.stride, k.off, k.es, k.in, k.out)
+		return
+	}
+	i := k.sub.get()
+	v := &k.sub.vals[i]
+	v[0], v[1] = k.shape, k.stride
+	for d := 0; d < k.k; d++ {
+		v[0][d] = 1
+	}
+	v[0][k.k] = hi - lo
+	n := k.shape[k.k]
+	for o, b := range k.outerOff {
+		dst := (o*n + lo) * k.span
+		k.cp(&v[0], &v[1], k.off+b+lo*k.stride[k.k], k.es, k.in, k.out[dst:dst+(hi-lo)*k.span])
+	}
+	k.sub.put(i)
 }
 
 // copyView returns the kernel set's strided copy, or ref's.
@@ -113,8 +197,7 @@ func prepareSlice(c *prep, op *format.Op) (kernel, int64, error) {
 	}
 	es, px, po := x.DType.Size(), x.Bytes(), out.Bytes()
 	shape, stride, off := ref.SliceView(&p, es)
-	cp := c.copyView()
-	return serial(func() { cp(&shape, &stride, off, es, px, po) }), 0, nil
+	return c.newViewCopy(shape, stride, off, es, px, po), 0, nil
 }
 
 func preparePad(c *prep, op *format.Op) (kernel, int64, error) {

@@ -26,11 +26,11 @@ func prepareResizeBilinear(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		px, po := x.Int8(), out.Int8()
-		bufs := newScratch(c.it.opts.Threads, r.ScratchLen())
+		bufs := newSlots(c.it.opts.Threads, func() []int32 { return make([]int32, r.ScratchLen()) })
 		k := &rowOp{n: n * r.OH}
 		k.f = func(lo, hi int) {
 			i := bufs.get()
-			r.Int8Rows(px, po, lo, hi, bufs.bufs[i])
+			r.Int8Rows(px, po, lo, hi, bufs.vals[i])
 			bufs.put(i)
 		}
 		return k, 0, nil

@@ -22,11 +22,14 @@ type poolTask struct {
 
 // Worker states. A worker is parked (asleep on its channel) unless it has
 // just run a task and spinFor > 0: then it spins, polling its state, and
-// a dispatch hands it the next task by setting it to assigned.
+// a dispatch hands it the next task by setting it to assigned; the worker
+// sets running when it takes the task. A task still assigned when the
+// caller has run its own chunk is taken back and run by the caller.
 const (
 	workerParked int32 = iota
 	workerSpinning
 	workerAssigned
+	workerRunning
 )
 
 type poolWorker struct {
@@ -49,7 +52,9 @@ type poolWorker struct {
 // Spinning workers (spinFor > 0, amd64 only): after a task a worker polls
 // for the next one for spinFor before parking, so the ops of one Invoke
 // reach it without a wake-up; when every chunk but the first finds its
-// worker spinning, the caller runs the first itself and polls for the
+// worker spinning, the caller runs the first itself, then any chunk whose
+// worker has not started it (another process holds that CPU: waiting for
+// it cost 3.5 times the 1-thread time of DeiT-tiny), and polls for the
 // others' completion. Worker 0 never spins: it stands in for the caller
 // when the others sleep. Spinning is off on arm64, where the boards run
 // on batteries and a spinning pool would also add instructions (issue 13:
@@ -101,17 +106,19 @@ func (p *pool) work(i int) {
 func (w *poolWorker) awaitTask() bool {
 	start := time.Now()
 	for n := 1; ; n++ {
-		if w.state.Load() == workerAssigned {
-			return true
+		switch w.state.Load() {
+		case workerAssigned:
+			if w.state.CompareAndSwap(workerAssigned, workerRunning) {
+				return true
+			} // else taken back by the caller: spin on
+		case workerSpinning:
+			// The CAS fails only when a task was assigned meanwhile.
+			if n%64 == 0 && time.Since(start) > spinFor && w.state.CompareAndSwap(workerSpinning, workerParked) {
+				return false
+			}
 		}
-		if n%64 == 0 {
-			if time.Since(start) > spinFor {
-				// Fails only when a task was assigned meanwhile.
-				return !w.state.CompareAndSwap(workerSpinning, workerParked)
-			}
-			if n%1024 == 0 {
-				goruntime.Gosched() // let anything else runnable on this CPU go first
-			}
+		if n%1024 == 0 {
+			goruntime.Gosched() // let anything else runnable on this CPU go first
 		}
 	}
 }
@@ -150,6 +157,16 @@ func (p *pool) run(r rowRunner, rows int) {
 	first.r.runRows(first.lo, first.hi)
 	p.pending.Add(-1)
 	p.wg.Done()
+	// A worker that has not taken its task by now is not running (its CPU
+	// is busy with another process): run the task here rather than wait
+	// for the scheduler to bring the worker back.
+	for i := 1; i < n; i++ {
+		if w := &p.w[i]; w.state.CompareAndSwap(workerAssigned, workerSpinning) {
+			w.task.r.runRows(w.task.lo, w.task.hi)
+			p.pending.Add(-1)
+			p.wg.Done()
+		}
+	}
 	start := time.Now()
 	for k := 1; p.pending.Load() != 0; k++ {
 		if k%64 == 0 && time.Since(start) > spinFor {
@@ -168,27 +185,27 @@ func (p *pool) close() {
 	})
 }
 
-// scratch gives each concurrent runRows call of one op a buffer of its
-// own: at most Options.Threads calls run at once (the caller's and the
-// workers'), so that many buffers, allocated at load, suffice; a bit per
-// buffer marks it free.
-type scratch struct {
+// slots gives each concurrent runRows call of one op a value of its own
+// (a scratch buffer, a sub-view): at most Options.Threads calls run at
+// once (the caller's and the workers'), so that many values, made at
+// load, suffice; a bit per value marks it free.
+type slots[T any] struct {
 	free atomic.Uint64
-	bufs [][]int32
+	vals []T
 }
 
-func newScratch(threads, n int) *scratch {
+func newSlots[T any](threads int, newVal func() T) *slots[T] {
 	threads = max(1, min(threads, 64))
-	s := &scratch{bufs: make([][]int32, threads)}
-	for i := range s.bufs {
-		s.bufs[i] = make([]int32, n)
+	s := &slots[T]{vals: make([]T, threads)}
+	for i := range s.vals {
+		s.vals[i] = newVal()
 	}
 	s.free.Store(1<<threads - 1)
 	return s
 }
 
-// get takes a free buffer's index.
-func (s *scratch) get() int {
+// get takes a free value's index.
+func (s *slots[T]) get() int {
 	for {
 		f := s.free.Load()
 		if f == 0 {
@@ -202,5 +219,5 @@ func (s *scratch) get() int {
 	}
 }
 
-// put frees buffer i.
-func (s *scratch) put(i int) { s.free.Or(1 << i) }
+// put frees value i.
+func (s *slots[T]) put(i int) { s.free.Or(1 << i) }
