@@ -2209,13 +2209,12 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	SUB $16, R3, R11 // d − 16: the last block's offset
 	ADD R11<<2, R7, R12 // its place in e
 	MOVD 512(R4), R6
-	VDUP R6, V10.B16 // d0
-	VLD1.P 64(R4), [V16.B16, V17.B16, V18.B16, V19.B16]
-	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
-	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16]
-	VMOVI $64, V9.B16
-	VMOVI $128, V15.B16
+	VDUP R6, V15.B16 // d0
+	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16] // plane 0, chunk 0
+	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16] // plane 0, chunk 1
+	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
+	ADD $64, R4, R21 // plane 1
+	VMOVI $64, V14.B16
 smxrow:
 	// the row maximum
 	MOVD R0, R13
@@ -2238,89 +2237,141 @@ smxmaxend:
 smxmaxred:
 	WORD $0x4e30a800 // smaxv b0, v0.16b
 	VMOV V0.B[0], R6
-	VDUP R6, V11.B16 // mx
-	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 127 blocks
+	VDUP R6, V16.B16 // mx
+	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
 	MOVD R0, R13
 	MOVD R7, R15
-	MOVD R8, R14 // blocks left
+	LSR $1, R8, R14 // pairs of blocks left
+	AND $1, R8, R20 // a single block
 	MOVD ZR, R6 // Σ entry
-	VEOR V1.B16, V1.B16, V1.B16 // byte 0 of x
+	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
+	VEOR V6.B16, V6.B16, V6.B16
 smxchunk:
-	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-	VEOR V14.B16, V14.B16, V14.B16
-	MOVD $127, R16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD $63, R16
 	CMP R16, R14
-	CSEL LT, R14, R16, R16 // this chunk's blocks
+	CSEL LT, R14, R16, R16 // this chunk's pairs
 	SUB R16, R14, R14
+	CBZ R16, smxlast
 smxexp:
-	VLD1.P 16(R13), [V0.B16]
-	VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q
-	WORD $0x6e203544 // cmhi v4.16b, v10.16b, v0.16b
-	MOVD R4, R5
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16
-	VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry
-	VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry
-	WORD $0x6e20684c // uadalp v12.8h, v2.16b
-	WORD $0x6e20686d // uadalp v13.8h, v3.16b
-	WORD $0x6e20688e // uadalp v14.8h, v4.16b
+	VLD1.P 32(R13), [V0.B16, V1.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
+	WORD $0x6e2135e9 // cmhi v9.16b, v15.16b, v1.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBL V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V1.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VTBX V1.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VUSHR $7, V9.B16, V9.B16 // bit 16 of the entry
+	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+	WORD $0x6e2068f1 // uadalp v17.8h, v7.16b
+	WORD $0x6e206912 // uadalp v18.8h, v8.16b
+	WORD $0x6e206933 // uadalp v19.8h, v9.16b
 	SUBS $1, R16, R16
 	BNE smxexp
 	CBNZ R14, smxred
+smxlast:
+	// the last chunk also takes the single block and the partial one (128 blocks at most)
+	CBZ R20, smxpart
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxpart:
 	CBZ R9, smxred
 	ADD R0, R11, R13
 	MOVD R12, R15
 	VLD1.P 16(R13), [V0.B16]
-	VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q
-	WORD $0x6e203544 // cmhi v4.16b, v10.16b, v0.16b
-	MOVD R4, R5
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16
-	VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VSUB V9.B16, V0.B16, V0.B16
-	VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]
-	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V2.B16
-	VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16
-	VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry
-	VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry
-	VLD1 (R10), [V5.B16] // keep the t new lanes
-	VAND V5.B16, V2.B16, V2.B16
-	VAND V5.B16, V3.B16, V3.B16
-	VAND V5.B16, V4.B16, V4.B16
-	WORD $0x6e20684c // uadalp v12.8h, v2.16b
-	WORD $0x6e20686d // uadalp v13.8h, v3.16b
-	WORD $0x6e20688e // uadalp v14.8h, v4.16b
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VLD1 (R10), [V10.B16] // keep the t new lanes
+	VAND V10.B16, V3.B16, V3.B16
+	VAND V10.B16, V4.B16, V4.B16
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
 smxred:
-	VUADDLV V12.H8, V12
-	VMOV V12.S[0], R19
+	VUADDLV V17.H8, V17
+	VMOV V17.S[0], R19
 	ADD R19<<0, R6, R6
-	VUADDLV V13.H8, V13
-	VMOV V13.S[0], R19
+	VUADDLV V18.H8, V18
+	VMOV V18.S[0], R19
 	ADD R19<<8, R6, R6
-	VUADDLV V14.H8, V14
-	VMOV V14.S[0], R19
+	VUADDLV V19.H8, V19
+	VMOV V19.S[0], R19
 	ADD R19<<16, R6, R6
 	CBNZ R14, smxchunk
 	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)
@@ -2334,7 +2385,8 @@ smxred:
 	ADD R6, R19, R19
 	SUB $1, R19, R19
 	UDIV R6, R19, R19 // m
-	VDUP R19, V12.S4
+	VDUP R19, V17.S4
+	VMOVI $128, V19.B16
 	MOVD R7, R13
 	MOVD R1, R15
 	MOVD R8, R16
@@ -2343,20 +2395,20 @@ smxred:
 	BLT smxwide
 	SUB $17, R14, R14
 	NEG R14, R14
-	VDUP R14, V13.H8 // a rounding right shift by l − 17 (l ≥ 18)
+	VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)
 smxdiv:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
-	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
-	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
-	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
 	VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7
 	VUZP2 V3.H8, V2.H8, V5.H8
-	WORD $0x6e6d5484 // urshl v4.8h, v4.8h, v13.8h
-	WORD $0x6e6d54a5 // urshl v5.8h, v5.8h, v13.8h
+	WORD $0x6e725484 // urshl v4.8h, v4.8h, v18.8h
+	WORD $0x6e7254a5 // urshl v5.8h, v5.8h, v18.8h
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
 	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
-	VEOR V15.B16, V6.B16, V6.B16 // − 128
+	VEOR V19.B16, V6.B16, V6.B16 // − 128
 	VST1.P [V6.B16], 16(R15)
 	SUBS $1, R16, R16
 	BNE smxdiv
@@ -2369,22 +2421,22 @@ smxdiv:
 smxwide:
 	SUB $1, R14, R14
 	NEG R14, R14
-	VDUP R14, V13.S4 // a rounding right shift by l − 1 (l ≥ 2)
+	VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)
 smxdivw:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD $0x4eacb400 // sqdmulh v0.4s, v0.4s, v12.4s
-	WORD $0x6ead5400 // urshl v0.4s, v0.4s, v13.4s
-	WORD $0x4eacb421 // sqdmulh v1.4s, v1.4s, v12.4s
-	WORD $0x6ead5421 // urshl v1.4s, v1.4s, v13.4s
-	WORD $0x4eacb442 // sqdmulh v2.4s, v2.4s, v12.4s
-	WORD $0x6ead5442 // urshl v2.4s, v2.4s, v13.4s
-	WORD $0x4eacb463 // sqdmulh v3.4s, v3.4s, v12.4s
-	WORD $0x6ead5463 // urshl v3.4s, v3.4s, v13.4s
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb25421 // urshl v1.4s, v1.4s, v18.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x6eb25442 // urshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb25463 // urshl v3.4s, v3.4s, v18.4s
 	VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7
 	VUZP1 V3.H8, V2.H8, V5.H8
 	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
 	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
-	VEOR V15.B16, V6.B16, V6.B16 // − 128
+	VEOR V19.B16, V6.B16, V6.B16 // − 128
 	VST1.P [V6.B16], 16(R15)
 	SUBS $1, R16, R16
 	BNE smxdivw

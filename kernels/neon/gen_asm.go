@@ -591,52 +591,83 @@ func genLookup() {
 	ins("RET")
 }
 
-// softmaxLookup looks up, for the 16 int8 at R13 (post-incremented),
-// the distances idx = mx − q (mx in V11) and from them, with plane 0 of
-// the exp table in V16-V31 and plane 1 at R4 (loaded chunk by chunk into
-// V5-V8 through R5): V2 = low byte, V3 = second byte, V4 = 1 where the
-// entry is 65536 (idx < d0, d0 in V10). V9 holds 64 in every byte. With
-// V1 zero, V1-V4 are the bytes of x = 256·entry, which ST4 interleaves
-// into e at R15 (post-incremented).
-func softmaxLookup() {
-	ins("VLD1.P 16(R13), [V0.B16]")
-	ins("VSUB V0.B16, V11.B16, V0.B16 // idx = mx - q")
-	word("cmhi v4.16b, v10.16b, v0.16b")
-	ins("MOVD R4, R5")
-	ins("VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]")
-	ins("VTBL V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V2.B16")
-	ins("VTBL V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16")
-	for c := 1; c < 4; c++ {
-		v := 16 + 4*c
-		ins("VSUB V9.B16, V0.B16, V0.B16")
-		ins("VLD1.P 64(R5), [V5.B16, V6.B16, V7.B16, V8.B16]")
-		ins("VTBX V0.B16, [V%d.B16, V%d.B16, V%d.B16, V%d.B16], V2.B16", v, v+1, v+2, v+3)
-		ins("VTBX V0.B16, [V5.B16, V6.B16, V7.B16, V8.B16], V3.B16")
+// smxBlock names one block's registers in the Softmax exp pass: the
+// distances and the ST4 list z (zero), p0 (low byte), p0+1 (second byte),
+// p0+2 (bit 16) of x = 256·entry.
+type smxBlock struct{ idx, z int }
+
+// smxA and smxB are the exp pass's two blocks.
+var smxA, smxB = smxBlock{0, 2}, smxBlock{1, 6}
+
+// softmaxLookup looks up one or two blocks (at R13, post-incremented; the
+// distances idx = mx − q with mx in V16) in the exp table: plane 0's
+// chunks 0-2 in V20-V31, its chunk 3 at R4 and plane 1 at R21, loaded
+// through V10-V13 (R5), once for both blocks; the bit 16 of the entry is
+// idx < d0 (V15); V14 holds 64 in every byte. Each block's ST4 list is
+// stored at R15 (post-incremented): x = 256·entry.
+func softmaxLookup(bs ...smxBlock) {
+	if len(bs) == 2 {
+		ins("VLD1.P 32(R13), [V0.B16, V1.B16]")
+	} else {
+		ins("VLD1.P 16(R13), [V%d.B16]", bs[0].idx)
 	}
-	ins("VUSHR $7, V4.B16, V4.B16 // bit 16 of the entry")
-	ins("VST4.P [V1.B16, V2.B16, V3.B16, V4.B16], 64(R15) // x = 256·entry")
+	for _, b := range bs {
+		ins("VSUB V%d.B16, V16.B16, V%d.B16 // idx = mx - q", b.idx, b.idx)
+		word("cmhi v%d.16b, v15.16b, v%d.16b", b.z+3, b.idx)
+	}
+	ins("MOVD R21, R5")
+	for c := 0; c < 4; c++ {
+		op := "VTBX"
+		if c == 0 {
+			op = "VTBL"
+		} else {
+			for _, b := range bs {
+				ins("VSUB V14.B16, V%d.B16, V%d.B16", b.idx, b.idx)
+			}
+		}
+		p0 := "V10.B16, V11.B16, V12.B16, V13.B16"
+		if c < 3 {
+			v := 20 + 4*c
+			p0 = fmt.Sprintf("V%d.B16, V%d.B16, V%d.B16, V%d.B16", v, v+1, v+2, v+3)
+		} else {
+			ins("VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3")
+		}
+		for _, b := range bs {
+			ins("%s V%d.B16, [%s], V%d.B16", op, b.idx, p0, b.z+1)
+		}
+		ins("VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk %d", c)
+		for _, b := range bs {
+			ins("%s V%d.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V%d.B16", op, b.idx, b.z+2)
+		}
+	}
+	for _, b := range bs {
+		ins("VUSHR $7, V%d.B16, V%d.B16 // bit 16 of the entry", b.z+3, b.z+3)
+		ins("VST4.P [V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R15) // x = 256·entry", b.z, b.z+1, b.z+2, b.z+3)
+	}
 }
 
-// softmaxSum adds the planes V2-V4 pairwise into V12-V14 (16-bit lanes:
-// 127 blocks and a partial one at most, 510 a block).
-func softmaxSum() {
-	for i := 0; i < 3; i++ {
-		word("uadalp v%d.8h, v%d.16b", 12+i, 2+i)
+// softmaxSum adds a block's planes pairwise into V17-V19 (16-bit lanes:
+// 128 blocks at most, 510 a block).
+func softmaxSum(bs ...smxBlock) {
+	for _, b := range bs {
+		for i := 0; i < 3; i++ {
+			word("uadalp v%d.8h, v%d.16b", 17+i, b.z+1+i)
+		}
 	}
 }
 
 // softmaxDivBlock writes the 16 outputs of the 256·entry values x at
 // R13 to R15 (both post-incremented): y = ⌊x·m/2^31⌋ by SQDMULH (m in
-// V12), then either (wide) URSHL by −(l−1) (V13.S4) and the low halves,
-// or (!wide) the high halves and URSHL by −(l−17) (V13.H8): ⌊(y +
+// V17), then either (wide) URSHL by −(l−1) (V18.S4) and the low halves,
+// or (!wide) the high halves and URSHL by −(l−17) (V18.H8): ⌊(y +
 // 2^(l−2))/2^(l−1)⌋ either way; the quotient (≤ 256) saturated to a byte,
-// − 128 (V15).
+// − 128 (V19).
 func softmaxDivBlock(wide bool) {
 	ins("VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]")
 	for e := 0; e < 4; e++ {
-		word("sqdmulh v%d.4s, v%d.4s, v12.4s", e, e)
+		word("sqdmulh v%d.4s, v%d.4s, v17.4s", e, e)
 		if wide {
-			word("urshl v%d.4s, v%d.4s, v13.4s", e, e)
+			word("urshl v%d.4s, v%d.4s, v18.4s", e, e)
 		}
 	}
 	if wide {
@@ -645,18 +676,18 @@ func softmaxDivBlock(wide bool) {
 	} else {
 		ins("VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7")
 		ins("VUZP2 V3.H8, V2.H8, V5.H8")
-		word("urshl v4.8h, v4.8h, v13.8h")
-		word("urshl v5.8h, v5.8h, v13.8h")
+		word("urshl v4.8h, v4.8h, v18.8h")
+		word("urshl v5.8h, v5.8h, v18.8h")
 	}
 	word("uqxtn v6.8b, v4.8h")
 	word("uqxtn2 v6.16b, v5.8h")
-	ins("VEOR V15.B16, V6.B16, V6.B16 // − 128")
+	ins("VEOR V19.B16, V6.B16, V6.B16 // − 128")
 	ins("VST1.P [V6.B16], 16(R15)")
 }
 
 // genSoftmax writes softmaxRows: every row of one Softmax (see
-// SoftmaxInt8 and softmaxTables in elem.go), the table's plane 0 loaded
-// once into V16-V31. Per row: the maximum, the exp pass (256·entry into
+// SoftmaxInt8 and softmaxTables in elem.go), chunks 0-2 of the table's
+// plane 0 loaded once into V20-V31. Per row: the maximum, the exp pass (256·entry into
 // the row buffer e, Σ entry), the division constants in scalar code
 // (UDIV) and the division pass. A last partial block is the row's last
 // 16 values, overlapping the block before: the same maximum, the same
@@ -678,10 +709,13 @@ func genSoftmax() {
 	ins("SUB $16, R3, R11 // d − 16: the last block's offset")
 	ins("ADD R11<<2, R7, R12 // its place in e")
 	ins("MOVD 512(R4), R6")
-	ins("VDUP R6, V10.B16 // d0")
-	loadTable("R4") // leaves R4 at plane 1
-	ins("VMOVI $64, V9.B16")
-	ins("VMOVI $128, V15.B16")
+	ins("VDUP R6, V15.B16 // d0")
+	for c := 0; c < 3; c++ {
+		v := 20 + 4*c
+		ins("VLD1.P 64(R4), [V%d.B16, V%d.B16, V%d.B16, V%d.B16] // plane 0, chunk %d", v, v+1, v+2, v+3, c)
+	}
+	ins("ADD $64, R4, R21 // plane 1")
+	ins("VMOVI $64, V14.B16")
 	label("smxrow")
 
 	comment("the row maximum")
@@ -705,41 +739,50 @@ func genSoftmax() {
 	label("smxmaxred")
 	word("smaxv b0, v0.16b")
 	ins("VMOV V0.B[0], R6")
-	ins("VDUP R6, V11.B16 // mx")
+	ins("VDUP R6, V16.B16 // mx")
 
-	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 127 blocks")
+	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks")
 	ins("MOVD R0, R13")
 	ins("MOVD R7, R15")
-	ins("MOVD R8, R14 // blocks left")
+	ins("LSR $1, R8, R14 // pairs of blocks left")
+	ins("AND $1, R8, R20 // a single block")
 	ins("MOVD ZR, R6 // Σ entry")
-	ins("VEOR V1.B16, V1.B16, V1.B16 // byte 0 of x")
+	ins("VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x")
+	ins("VEOR V6.B16, V6.B16, V6.B16")
 	label("smxchunk")
-	ins("VEOR V12.B16, V12.B16, V12.B16")
-	ins("VEOR V13.B16, V13.B16, V13.B16")
-	ins("VEOR V14.B16, V14.B16, V14.B16")
-	ins("MOVD $127, R16")
+	for i := 0; i < 3; i++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 17+i, 17+i, 17+i)
+	}
+	ins("MOVD $63, R16")
 	ins("CMP R16, R14")
-	ins("CSEL LT, R14, R16, R16 // this chunk's blocks")
+	ins("CSEL LT, R14, R16, R16 // this chunk's pairs")
 	ins("SUB R16, R14, R14")
+	ins("CBZ R16, smxlast")
 	label("smxexp")
-	softmaxLookup()
-	softmaxSum()
+	softmaxLookup(smxA, smxB)
+	softmaxSum(smxA, smxB)
 	ins("SUBS $1, R16, R16")
 	ins("BNE smxexp")
 	ins("CBNZ R14, smxred")
+	label("smxlast")
+	comment("the last chunk also takes the single block and the partial one (128 blocks at most)")
+	ins("CBZ R20, smxpart")
+	softmaxLookup(smxA)
+	softmaxSum(smxA)
+	label("smxpart")
 	ins("CBZ R9, smxred")
 	ins("ADD R0, R11, R13")
 	ins("MOVD R12, R15")
-	softmaxLookup()
-	ins("VLD1 (R10), [V5.B16] // keep the t new lanes")
+	softmaxLookup(smxA)
+	ins("VLD1 (R10), [V10.B16] // keep the t new lanes")
 	for i := 0; i < 3; i++ {
-		ins("VAND V5.B16, V%d.B16, V%d.B16", 2+i, 2+i)
+		ins("VAND V10.B16, V%d.B16, V%d.B16", 3+i, 3+i)
 	}
-	softmaxSum()
+	softmaxSum(smxA)
 	label("smxred")
 	for i := 0; i < 3; i++ {
-		ins("VUADDLV V%d.H8, V%d", 12+i, 12+i)
-		ins("VMOV V%d.S[0], R19", 12+i)
+		ins("VUADDLV V%d.H8, V%d", 17+i, 17+i)
+		ins("VMOV V%d.S[0], R19", 17+i)
 		ins("ADD R19<<%d, R6, R6", 8*i)
 	}
 	ins("CBNZ R14, smxchunk")
@@ -755,7 +798,8 @@ func genSoftmax() {
 	ins("ADD R6, R19, R19")
 	ins("SUB $1, R19, R19")
 	ins("UDIV R6, R19, R19 // m")
-	ins("VDUP R19, V12.S4")
+	ins("VDUP R19, V17.S4")
+	ins("VMOVI $128, V19.B16")
 	ins("MOVD R7, R13")
 	ins("MOVD R1, R15")
 	ins("MOVD R8, R16")
@@ -764,7 +808,7 @@ func genSoftmax() {
 	ins("BLT smxwide")
 	ins("SUB $17, R14, R14")
 	ins("NEG R14, R14")
-	ins("VDUP R14, V13.H8 // a rounding right shift by l − 17 (l ≥ 18)")
+	ins("VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)")
 	label("smxdiv")
 	softmaxDivBlock(false)
 	ins("SUBS $1, R16, R16")
@@ -778,7 +822,7 @@ func genSoftmax() {
 	label("smxwide")
 	ins("SUB $1, R14, R14")
 	ins("NEG R14, R14")
-	ins("VDUP R14, V13.S4 // a rounding right shift by l − 1 (l ≥ 2)")
+	ins("VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)")
 	label("smxdivw")
 	softmaxDivBlock(true)
 	ins("SUBS $1, R16, R16")
