@@ -2215,8 +2215,7 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
 	ADD $64, R4, R21 // plane 1
 	VMOVI $64, V14.B16
-smxrow:
-	// the row maximum
+	// the first row's maximum (the others' come with the division pass before)
 	MOVD R0, R13
 	MOVD R8, R14
 	MOVD R9, R16 // a partial block to do
@@ -2238,6 +2237,7 @@ smxmaxred:
 	WORD $0x4e30a800 // smaxv b0, v0.16b
 	VMOV V0.B[0], R6
 	VDUP R6, V16.B16 // mx
+smxrow:
 	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
 	MOVD R0, R13
 	MOVD R7, R15
@@ -2391,6 +2391,11 @@ smxred:
 	MOVD R1, R15
 	MOVD R8, R16
 	MOVD R9, R17 // a partial block to do
+	ADD R0, R3, R23 // the next row, whose maximum this pass takes
+	CMP $1, R2
+	CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)
+	MOVD R23, R22
+	VMOVI $128, V10.B16 // −128
 	CMP $18, R14
 	BLT smxwide
 	SUB $17, R14, R14
@@ -2398,6 +2403,8 @@ smxred:
 	VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)
 smxdiv:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V11.B16] // the next row's block
+	WORD $0x4e2b654a // smax v10.16b, v10.16b, v11.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
@@ -2416,6 +2423,7 @@ smxdiv:
 	MOVD ZR, R17
 	MOVD R12, R13
 	ADD R1, R11, R15
+	ADD R23, R11, R22
 	MOVD $1, R16
 	B smxdiv
 smxwide:
@@ -2424,6 +2432,8 @@ smxwide:
 	VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)
 smxdivw:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V11.B16] // the next row's block
+	WORD $0x4e2b654a // smax v10.16b, v10.16b, v11.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
@@ -2444,9 +2454,13 @@ smxdivw:
 	MOVD ZR, R17
 	MOVD R12, R13
 	ADD R1, R11, R15
+	ADD R23, R11, R22
 	MOVD $1, R16
 	B smxdivw
 smxnext:
+	WORD $0x4e30a94a // smaxv b10, v10.16b
+	VMOV V10.B[0], R6
+	VDUP R6, V16.B16 // the next row's mx
 	ADD R3, R0, R0
 	ADD R3, R1, R1
 	SUBS $1, R2, R2

@@ -661,9 +661,12 @@ func softmaxSum(bs ...smxBlock) {
 // V17), then either (wide) URSHL by −(l−1) (V18.S4) and the low halves,
 // or (!wide) the high halves and URSHL by −(l−17) (V18.H8): ⌊(y +
 // 2^(l−2))/2^(l−1)⌋ either way; the quotient (≤ 256) saturated to a byte,
-// − 128 (V19).
+// − 128 (V19). Alongside, the next row's maximum: V10 = max(V10, 16
+// bytes at R22, post-incremented).
 func softmaxDivBlock(wide bool) {
 	ins("VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	ins("VLD1.P 16(R22), [V11.B16] // the next row's block")
+	word("smax v10.16b, v10.16b, v11.16b")
 	for e := 0; e < 4; e++ {
 		word("sqdmulh v%d.4s, v%d.4s, v17.4s", e, e)
 		if wide {
@@ -716,9 +719,7 @@ func genSoftmax() {
 	}
 	ins("ADD $64, R4, R21 // plane 1")
 	ins("VMOVI $64, V14.B16")
-	label("smxrow")
-
-	comment("the row maximum")
+	comment("the first row's maximum (the others' come with the division pass before)")
 	ins("MOVD R0, R13")
 	ins("MOVD R8, R14")
 	ins("MOVD R9, R16 // a partial block to do")
@@ -740,6 +741,7 @@ func genSoftmax() {
 	word("smaxv b0, v0.16b")
 	ins("VMOV V0.B[0], R6")
 	ins("VDUP R6, V16.B16 // mx")
+	label("smxrow")
 
 	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks")
 	ins("MOVD R0, R13")
@@ -804,6 +806,11 @@ func genSoftmax() {
 	ins("MOVD R1, R15")
 	ins("MOVD R8, R16")
 	ins("MOVD R9, R17 // a partial block to do")
+	ins("ADD R0, R3, R23 // the next row, whose maximum this pass takes")
+	ins("CMP $1, R2")
+	ins("CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)")
+	ins("MOVD R23, R22")
+	ins("VMOVI $128, V10.B16 // −128")
 	ins("CMP $18, R14")
 	ins("BLT smxwide")
 	ins("SUB $17, R14, R14")
@@ -817,6 +824,7 @@ func genSoftmax() {
 	ins("MOVD ZR, R17")
 	ins("MOVD R12, R13")
 	ins("ADD R1, R11, R15")
+	ins("ADD R23, R11, R22")
 	ins("MOVD $1, R16")
 	ins("B smxdiv")
 	label("smxwide")
@@ -831,9 +839,13 @@ func genSoftmax() {
 	ins("MOVD ZR, R17")
 	ins("MOVD R12, R13")
 	ins("ADD R1, R11, R15")
+	ins("ADD R23, R11, R22")
 	ins("MOVD $1, R16")
 	ins("B smxdivw")
 	label("smxnext")
+	word("smaxv b10, v10.16b")
+	ins("VMOV V10.B[0], R6")
+	ins("VDUP R6, V16.B16 // the next row's mx")
 	ins("ADD R3, R0, R0")
 	ins("ADD R3, R1, R1")
 	ins("SUBS $1, R2, R2")
