@@ -28,11 +28,13 @@ func LookupInt8(t *quant.Table, x, out []int8) {
 // softmaxTables is an exp table (kernels.SoftmaxParams.Exp) in the form
 // the Softmax kernels look up with TBL: the low and the second byte of
 // every entry, and d0, the number of leading entries equal to 2^16 (the
-// only ones with bit 16 set; entry d has it exactly when d < d0). The
-// field offsets are fixed by the assembly.
+// only ones with bit 16 set; entry d has it exactly when d < d0), and
+// whether plane 1 needs its chunk 3 (a zero chunk is skipped: TBL's 0
+// stays). The field offsets are fixed by the assembly.
 type softmaxTables struct {
 	p0, p1 [256]uint8
 	d0     int64
+	p1c3   int64 // 1 where plane 1 has a nonzero byte in chunk 3 (192-255)
 }
 
 // split fills t from exp and reports whether exp has the shape the
@@ -57,6 +59,12 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 		t.p0[d], t.p1[d] = uint8(e), uint8(e>>8)
 	}
 	t.d0 = int64(d0)
+	t.p1c3 = 0
+	for _, v := range t.p1[192:] {
+		if v != 0 {
+			t.p1c3 = 1
+		}
+	}
 	return d0 < 256
 }
 

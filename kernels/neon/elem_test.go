@@ -83,7 +83,7 @@ func softmaxTable(g gen, i, d int) *[256]uint32 {
 
 func TestSoftmaxMatchesRef(t *testing.T) {
 	g := newGen(22)
-	fast, low, high := 0, 0, 0
+	fast, low, high, c3 := 0, 0, 0, 0
 	for i := 0; i < iters(200); i++ {
 		d := 1 + g.IntN(300)
 		switch i % 10 {
@@ -120,6 +120,7 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		var tt softmaxTables
 		if d >= 16 && d <= 1<<13 && tt.split(p.Exp) && p.Exp[0] >= 3 {
 			fast++
+			c3 += int(tt.p1c3)
 			for r := range rows {
 				// The division's form: the high halves for l ≥ 18.
 				row := x[r*d : (r+1)*d]
@@ -138,10 +139,10 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		SoftmaxInt8(&p, x, x)
 		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
 	}
-	if fast < iters(200)/2 || low < iters(200)/10 || high < iters(200)/10 {
-		t.Errorf("only %d cases reached the kernels (%d rows divided from the low halves, %d from the high)", fast, low, high)
+	if fast < iters(200)/2 || low < iters(200)/10 || high < iters(200)/10 || c3 < fast/10 || fast-c3 < fast/10 {
+		t.Errorf("only %d cases reached the kernels (%d with plane 1's chunk 3; %d rows divided from the low halves, %d from the high)", fast, c3, low, high)
 	}
-	t.Logf("%d cases through the kernels (%d rows divided from the low halves, %d from the high)", fast, low, high)
+	t.Logf("%d cases through the kernels (%d with plane 1's chunk 3; %d rows divided from the low halves, %d from the high)", fast, c3, low, high)
 }
 
 // TestSoftmaxTableShapes checks which tables the kernels take: a table

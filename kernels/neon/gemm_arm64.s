@@ -2210,6 +2210,7 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	ADD R11<<2, R7, R12 // its place in e
 	MOVD 512(R4), R6
 	VDUP R6, V15.B16 // d0
+	MOVD 520(R4), R24 // plane 1's chunk 3 is not zero
 	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16] // plane 0, chunk 0
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16] // plane 0, chunk 1
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
@@ -2238,6 +2239,7 @@ smxmaxred:
 	VMOV V0.B[0], R6
 	VDUP R6, V16.B16 // mx
 smxrow:
+	CBZ R24, smx3
 	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
 	MOVD R0, R13
 	MOVD R7, R15
@@ -2374,6 +2376,138 @@ smxred:
 	VMOV V19.S[0], R19
 	ADD R19<<16, R6, R6
 	CBNZ R14, smxchunk
+	B smxmagic
+smx3:
+	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
+	MOVD R0, R13
+	MOVD R7, R15
+	LSR $1, R8, R14 // pairs of blocks left
+	AND $1, R8, R20 // a single block
+	MOVD ZR, R6 // Σ entry
+	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
+	VEOR V6.B16, V6.B16, V6.B16
+smxchunk3:
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD $63, R16
+	CMP R16, R14
+	CSEL LT, R14, R16, R16 // this chunk's pairs
+	SUB R16, R14, R14
+	CBZ R16, smxlast3
+smxexp3:
+	VLD1.P 32(R13), [V0.B16, V1.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
+	WORD $0x6e2135e9 // cmhi v9.16b, v15.16b, v1.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBL V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V1.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VTBX V1.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V7.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VUSHR $7, V9.B16, V9.B16 // bit 16 of the entry
+	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+	WORD $0x6e2068f1 // uadalp v17.8h, v7.16b
+	WORD $0x6e206912 // uadalp v18.8h, v8.16b
+	WORD $0x6e206933 // uadalp v19.8h, v9.16b
+	SUBS $1, R16, R16
+	BNE smxexp3
+	CBNZ R14, smxred3
+smxlast3:
+	// the last chunk also takes the single block and the partial one (128 blocks at most)
+	CBZ R20, smxpart3
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxpart3:
+	CBZ R9, smxred3
+	ADD R0, R11, R13
+	MOVD R12, R15
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
+	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VLD1 (R10), [V10.B16] // keep the t new lanes
+	VAND V10.B16, V3.B16, V3.B16
+	VAND V10.B16, V4.B16, V4.B16
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxred3:
+	VUADDLV V17.H8, V17
+	VMOV V17.S[0], R19
+	ADD R19<<0, R6, R6
+	VUADDLV V18.H8, V18
+	VMOV V18.S[0], R19
+	ADD R19<<8, R6, R6
+	VUADDLV V19.H8, V19
+	VMOV V19.S[0], R19
+	ADD R19<<16, R6, R6
+	CBNZ R14, smxchunk3
+smxmagic:
 	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)
 	SUB $1, R6, R14
 	CLZ R14, R14

@@ -601,11 +601,11 @@ var smxA, smxB = smxBlock{0, 2}, smxBlock{1, 6}
 
 // softmaxLookup looks up one or two blocks (at R13, post-incremented; the
 // distances idx = mx − q with mx in V16) in the exp table: plane 0's
-// chunks 0-2 in V20-V31, its chunk 3 at R4 and plane 1 at R21, loaded
-// through V10-V13 (R5), once for both blocks; the bit 16 of the entry is
+// chunks 0-2 in V20-V31, its chunk 3 at R4 and plane 1's first p1c
+// chunks at R21, loaded through V10-V13 (R5), once for both blocks; the bit 16 of the entry is
 // idx < d0 (V15); V14 holds 64 in every byte. Each block's ST4 list is
 // stored at R15 (post-incremented): x = 256·entry.
-func softmaxLookup(bs ...smxBlock) {
+func softmaxLookup(p1c int, bs ...smxBlock) {
 	if len(bs) == 2 {
 		ins("VLD1.P 32(R13), [V0.B16, V1.B16]")
 	} else {
@@ -634,6 +634,9 @@ func softmaxLookup(bs ...smxBlock) {
 		}
 		for _, b := range bs {
 			ins("%s V%d.B16, [%s], V%d.B16", op, b.idx, p0, b.z+1)
+		}
+		if c >= p1c {
+			continue
 		}
 		ins("VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk %d", c)
 		for _, b := range bs {
@@ -688,6 +691,58 @@ func softmaxDivBlock(wide bool) {
 	ins("VST1.P [V6.B16], 16(R15)")
 }
 
+// softmaxExpPass writes the exp pass of one row (labels ending in sfx),
+// plane 1 looked up over its first p1c chunks (4, or 3 where its chunk 3
+// is zero: TBL's 0 stays).
+func softmaxExpPass(sfx string, p1c int) {
+	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks")
+	ins("MOVD R0, R13")
+	ins("MOVD R7, R15")
+	ins("LSR $1, R8, R14 // pairs of blocks left")
+	ins("AND $1, R8, R20 // a single block")
+	ins("MOVD ZR, R6 // Σ entry")
+	ins("VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x")
+	ins("VEOR V6.B16, V6.B16, V6.B16")
+	label("smxchunk" + sfx)
+	for i := 0; i < 3; i++ {
+		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 17+i, 17+i, 17+i)
+	}
+	ins("MOVD $63, R16")
+	ins("CMP R16, R14")
+	ins("CSEL LT, R14, R16, R16 // this chunk's pairs")
+	ins("SUB R16, R14, R14")
+	ins("CBZ R16, smxlast" + sfx)
+	label("smxexp" + sfx)
+	softmaxLookup(p1c, smxA, smxB)
+	softmaxSum(smxA, smxB)
+	ins("SUBS $1, R16, R16")
+	ins("BNE smxexp" + sfx)
+	ins("CBNZ R14, smxred" + sfx)
+	label("smxlast" + sfx)
+	comment("the last chunk also takes the single block and the partial one (128 blocks at most)")
+	ins("CBZ R20, smxpart" + sfx)
+	softmaxLookup(p1c, smxA)
+	softmaxSum(smxA)
+	label("smxpart" + sfx)
+	ins("CBZ R9, smxred" + sfx)
+	ins("ADD R0, R11, R13")
+	ins("MOVD R12, R15")
+	softmaxLookup(p1c, smxA)
+	ins("VLD1 (R10), [V10.B16] // keep the t new lanes")
+	for i := 0; i < 3; i++ {
+		ins("VAND V10.B16, V%d.B16, V%d.B16", 3+i, 3+i)
+	}
+	softmaxSum(smxA)
+	label("smxred" + sfx)
+	for i := 0; i < 3; i++ {
+		ins("VUADDLV V%d.H8, V%d", 17+i, 17+i)
+		ins("VMOV V%d.S[0], R19", 17+i)
+		ins("ADD R19<<%d, R6, R6", 8*i)
+	}
+	ins("CBNZ R14, smxchunk" + sfx)
+
+}
+
 // genSoftmax writes softmaxRows: every row of one Softmax (see
 // SoftmaxInt8 and softmaxTables in elem.go), chunks 0-2 of the table's
 // plane 0 loaded once into V20-V31. Per row: the maximum, the exp pass (256·entry into
@@ -713,6 +768,7 @@ func genSoftmax() {
 	ins("ADD R11<<2, R7, R12 // its place in e")
 	ins("MOVD 512(R4), R6")
 	ins("VDUP R6, V15.B16 // d0")
+	ins("MOVD 520(R4), R24 // plane 1's chunk 3 is not zero")
 	for c := 0; c < 3; c++ {
 		v := 20 + 4*c
 		ins("VLD1.P 64(R4), [V%d.B16, V%d.B16, V%d.B16, V%d.B16] // plane 0, chunk %d", v, v+1, v+2, v+3, c)
@@ -743,52 +799,12 @@ func genSoftmax() {
 	ins("VDUP R6, V16.B16 // mx")
 	label("smxrow")
 
-	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks")
-	ins("MOVD R0, R13")
-	ins("MOVD R7, R15")
-	ins("LSR $1, R8, R14 // pairs of blocks left")
-	ins("AND $1, R8, R20 // a single block")
-	ins("MOVD ZR, R6 // Σ entry")
-	ins("VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x")
-	ins("VEOR V6.B16, V6.B16, V6.B16")
-	label("smxchunk")
-	for i := 0; i < 3; i++ {
-		ins("VEOR V%d.B16, V%d.B16, V%d.B16", 17+i, 17+i, 17+i)
-	}
-	ins("MOVD $63, R16")
-	ins("CMP R16, R14")
-	ins("CSEL LT, R14, R16, R16 // this chunk's pairs")
-	ins("SUB R16, R14, R14")
-	ins("CBZ R16, smxlast")
-	label("smxexp")
-	softmaxLookup(smxA, smxB)
-	softmaxSum(smxA, smxB)
-	ins("SUBS $1, R16, R16")
-	ins("BNE smxexp")
-	ins("CBNZ R14, smxred")
-	label("smxlast")
-	comment("the last chunk also takes the single block and the partial one (128 blocks at most)")
-	ins("CBZ R20, smxpart")
-	softmaxLookup(smxA)
-	softmaxSum(smxA)
-	label("smxpart")
-	ins("CBZ R9, smxred")
-	ins("ADD R0, R11, R13")
-	ins("MOVD R12, R15")
-	softmaxLookup(smxA)
-	ins("VLD1 (R10), [V10.B16] // keep the t new lanes")
-	for i := 0; i < 3; i++ {
-		ins("VAND V10.B16, V%d.B16, V%d.B16", 3+i, 3+i)
-	}
-	softmaxSum(smxA)
-	label("smxred")
-	for i := 0; i < 3; i++ {
-		ins("VUADDLV V%d.H8, V%d", 17+i, 17+i)
-		ins("VMOV V%d.S[0], R19", 17+i)
-		ins("ADD R19<<%d, R6, R6", 8*i)
-	}
-	ins("CBNZ R14, smxchunk")
-
+	ins("CBZ R24, smx3")
+	softmaxExpPass("", 4)
+	ins("B smxmagic")
+	label("smx3")
+	softmaxExpPass("3", 3)
+	label("smxmagic")
 	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)")
 	ins("SUB $1, R6, R14")
 	ins("CLZ R14, R14")
