@@ -2523,8 +2523,6 @@ smxmagic:
 	VMOVI $128, V19.B16
 	MOVD R7, R13
 	MOVD R1, R15
-	MOVD R8, R16
-	MOVD R9, R17 // a partial block to do
 	ADD R0, R3, R23 // the next row, whose maximum this pass takes
 	CMP $1, R2
 	CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)
@@ -2535,39 +2533,89 @@ smxmagic:
 	SUB $17, R14, R14
 	NEG R14, R14
 	VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)
+	LSR $1, R8, R16 // pairs of blocks
+	CBZ R16, smxdiv1
 smxdiv:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R22), [V11.B16] // the next row's block
-	WORD $0x4e2b654a // smax v10.16b, v10.16b, v11.16b
+	VLD1.P 64(R13), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2d654a // smax v10.16b, v10.16b, v13.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
 	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7
-	VUZP2 V3.H8, V2.H8, V5.H8
-	WORD $0x6e725484 // urshl v4.8h, v4.8h, v18.8h
-	WORD $0x6e7254a5 // urshl v5.8h, v5.8h, v18.8h
-	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
-	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
-	VEOR V19.B16, V6.B16, V6.B16 // − 128
-	VST1.P [V6.B16], 16(R15)
+	WORD $0x4eb1b484 // sqdmulh v4.4s, v4.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4c6 // sqdmulh v6.4s, v6.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	WORD $0x6e725508 // urshl v8.8h, v8.8h, v18.8h
+	WORD $0x6e725529 // urshl v9.8h, v9.8h, v18.8h
+	VUZP2 V5.H8, V4.H8, V2.H8 // ⌊y/2^16⌋
+	VUZP2 V7.H8, V6.H8, V3.H8
+	WORD $0x6e725442 // urshl v2.8h, v2.8h, v18.8h
+	WORD $0x6e725463 // urshl v3.8h, v3.8h, v18.8h
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	WORD $0x2e214841 // uqxtn v1.8b, v2.8h
+	WORD $0x6e214861 // uqxtn2 v1.16b, v3.8h
+	VEOR V19.B16, V1.B16, V1.B16 // − 128
+	VST1.P [V0.B16, V1.B16], 32(R15)
 	SUBS $1, R16, R16
 	BNE smxdiv
-	CBZ R17, smxnext
-	MOVD ZR, R17
+smxdiv1:
+	TBZ $0, R8, smxdivp
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	WORD $0x6e725508 // urshl v8.8h, v8.8h, v18.8h
+	WORD $0x6e725529 // urshl v9.8h, v9.8h, v18.8h
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
+smxdivp:
+	CBZ R9, smxnext
 	MOVD R12, R13
 	ADD R1, R11, R15
 	ADD R23, R11, R22
-	MOVD $1, R16
-	B smxdiv
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	WORD $0x6e725508 // urshl v8.8h, v8.8h, v18.8h
+	WORD $0x6e725529 // urshl v9.8h, v9.8h, v18.8h
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
+	B smxnext
 smxwide:
 	SUB $1, R14, R14
 	NEG R14, R14
 	VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)
+	LSR $1, R8, R16 // pairs of blocks
+	CBZ R16, smxdiv1w
 smxdivw:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R22), [V11.B16] // the next row's block
-	WORD $0x4e2b654a // smax v10.16b, v10.16b, v11.16b
+	VLD1.P 64(R13), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2d654a // smax v10.16b, v10.16b, v13.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
@@ -2576,21 +2624,68 @@ smxdivw:
 	WORD $0x6eb25442 // urshl v2.4s, v2.4s, v18.4s
 	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
 	WORD $0x6eb25463 // urshl v3.4s, v3.4s, v18.4s
-	VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7
-	VUZP1 V3.H8, V2.H8, V5.H8
-	WORD $0x2e214886 // uqxtn v6.8b, v4.8h
-	WORD $0x6e2148a6 // uqxtn2 v6.16b, v5.8h
-	VEOR V19.B16, V6.B16, V6.B16 // − 128
-	VST1.P [V6.B16], 16(R15)
+	WORD $0x4eb1b484 // sqdmulh v4.4s, v4.4s, v17.4s
+	WORD $0x6eb25484 // urshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb254a5 // urshl v5.4s, v5.4s, v18.4s
+	WORD $0x4eb1b4c6 // sqdmulh v6.4s, v6.4s, v17.4s
+	WORD $0x6eb254c6 // urshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb254e7 // urshl v7.4s, v7.4s, v18.4s
+	VUZP1 V1.H8, V0.H8, V8.H8 // the quotients (< 2^16)
+	VUZP1 V3.H8, V2.H8, V9.H8
+	VUZP1 V5.H8, V4.H8, V2.H8 // the quotients (< 2^16)
+	VUZP1 V7.H8, V6.H8, V3.H8
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	WORD $0x2e214841 // uqxtn v1.8b, v2.8h
+	WORD $0x6e214861 // uqxtn2 v1.16b, v3.8h
+	VEOR V19.B16, V1.B16, V1.B16 // − 128
+	VST1.P [V0.B16, V1.B16], 32(R15)
 	SUBS $1, R16, R16
 	BNE smxdivw
-	CBZ R17, smxnext
-	MOVD ZR, R17
+smxdiv1w:
+	TBZ $0, R8, smxdivpw
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb25421 // urshl v1.4s, v1.4s, v18.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x6eb25442 // urshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb25463 // urshl v3.4s, v3.4s, v18.4s
+	VUZP1 V1.H8, V0.H8, V8.H8 // the quotients (< 2^16)
+	VUZP1 V3.H8, V2.H8, V9.H8
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
+smxdivpw:
+	CBZ R9, smxnext
 	MOVD R12, R13
 	ADD R1, R11, R15
 	ADD R23, R11, R22
-	MOVD $1, R16
-	B smxdivw
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb25421 // urshl v1.4s, v1.4s, v18.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x6eb25442 // urshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb25463 // urshl v3.4s, v3.4s, v18.4s
+	VUZP1 V1.H8, V0.H8, V8.H8 // the quotients (< 2^16)
+	VUZP1 V3.H8, V2.H8, V9.H8
+	WORD $0x2e214900 // uqxtn v0.8b, v8.8h
+	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
 smxnext:
 	WORD $0x4e30a94a // smaxv b10, v10.16b
 	VMOV V10.B[0], R6

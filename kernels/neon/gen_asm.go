@@ -659,36 +659,78 @@ func softmaxSum(bs ...smxBlock) {
 	}
 }
 
-// softmaxDivBlock writes the 16 outputs of the 256·entry values x at
-// R13 to R15 (both post-incremented): y = ⌊x·m/2^31⌋ by SQDMULH (m in
-// V17), then either (wide) URSHL by −(l−1) (V18.S4) and the low halves,
-// or (!wide) the high halves and URSHL by −(l−17) (V18.H8): ⌊(y +
-// 2^(l−2))/2^(l−1)⌋ either way; the quotient (≤ 256) saturated to a byte,
-// − 128 (V19). Alongside, the next row's maximum: V10 = max(V10, 16
-// bytes at R22, post-incremented).
-func softmaxDivBlock(wide bool) {
-	ins("VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]")
-	ins("VLD1.P 16(R22), [V11.B16] // the next row's block")
-	word("smax v10.16b, v10.16b, v11.16b")
-	for e := 0; e < 4; e++ {
+// softmaxDivBlocks writes the 16 or 32 outputs of one or two blocks of
+// 256·entry values x at R13 to R15 (both post-incremented): y =
+// ⌊x·m/2^31⌋ by SQDMULH (m in V17), then either (wide) URSHL by −(l−1)
+// (V18.S4) and the low halves, or (!wide) the high halves and URSHL by
+// −(l−17) (V18.H8): ⌊(y + 2^(l−2))/2^(l−1)⌋ either way; the quotient
+// (≤ 256) saturated to a byte, − 128 (V19). Alongside, the next row's
+// maximum: V10 = max(V10, the blocks at R22, post-incremented).
+func softmaxDivBlocks(two bool, wide bool) {
+	n := 1
+	if two {
+		n = 2
+	}
+	for b := 0; b < n; b++ {
+		ins("VLD1.P 64(R13), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*b, 4*b+1, 4*b+2, 4*b+3)
+	}
+	if two {
+		ins("VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks")
+		word("smax v10.16b, v10.16b, v12.16b")
+		word("smax v10.16b, v10.16b, v13.16b")
+	} else {
+		ins("VLD1.P 16(R22), [V12.B16] // the next row's block")
+		word("smax v10.16b, v10.16b, v12.16b")
+	}
+	for e := 0; e < 4*n; e++ {
 		word("sqdmulh v%d.4s, v%d.4s, v17.4s", e, e)
 		if wide {
 			word("urshl v%d.4s, v%d.4s, v18.4s", e, e)
 		}
 	}
-	if wide {
-		ins("VUZP1 V1.H8, V0.H8, V4.H8 // the quotients (< 2^16), entries 0-7")
-		ins("VUZP1 V3.H8, V2.H8, V5.H8")
-	} else {
-		ins("VUZP2 V1.H8, V0.H8, V4.H8 // ⌊y/2^16⌋, entries 0-7")
-		ins("VUZP2 V3.H8, V2.H8, V5.H8")
-		word("urshl v4.8h, v4.8h, v18.8h")
-		word("urshl v5.8h, v5.8h, v18.8h")
+	// the 16-bit quotients of block 0 in V8, V9, of block 1 in V2, V3
+	h := [][2]int{{8, 9}, {2, 3}}
+	for b := 0; b < n; b++ {
+		if wide {
+			ins("VUZP1 V%d.H8, V%d.H8, V%d.H8 // the quotients (< 2^16)", 4*b+1, 4*b, h[b][0])
+			ins("VUZP1 V%d.H8, V%d.H8, V%d.H8", 4*b+3, 4*b+2, h[b][1])
+		} else {
+			ins("VUZP2 V%d.H8, V%d.H8, V%d.H8 // ⌊y/2^16⌋", 4*b+1, 4*b, h[b][0])
+			ins("VUZP2 V%d.H8, V%d.H8, V%d.H8", 4*b+3, 4*b+2, h[b][1])
+			word("urshl v%d.8h, v%d.8h, v18.8h", h[b][0], h[b][0])
+			word("urshl v%d.8h, v%d.8h, v18.8h", h[b][1], h[b][1])
+		}
 	}
-	word("uqxtn v6.8b, v4.8h")
-	word("uqxtn2 v6.16b, v5.8h")
-	ins("VEOR V19.B16, V6.B16, V6.B16 // − 128")
-	ins("VST1.P [V6.B16], 16(R15)")
+	for b := 0; b < n; b++ {
+		word("uqxtn v%d.8b, v%d.8h", b, h[b][0])
+		word("uqxtn2 v%d.16b, v%d.8h", b, h[b][1])
+		ins("VEOR V19.B16, V%d.B16, V%d.B16 // − 128", b, b)
+	}
+	if two {
+		ins("VST1.P [V0.B16, V1.B16], 32(R15)")
+	} else {
+		ins("VST1.P [V0.B16], 16(R15)")
+	}
+}
+
+// softmaxDivPass writes the division pass of one row (labels ending in
+// sfx): pairs of blocks, a single one where n16 is odd, the partial one.
+func softmaxDivPass(sfx string, wide bool) {
+	ins("LSR $1, R8, R16 // pairs of blocks")
+	ins("CBZ R16, smxdiv1" + sfx)
+	label("smxdiv" + sfx)
+	softmaxDivBlocks(true, wide)
+	ins("SUBS $1, R16, R16")
+	ins("BNE smxdiv" + sfx)
+	label("smxdiv1" + sfx)
+	ins("TBZ $0, R8, smxdivp" + sfx)
+	softmaxDivBlocks(false, wide)
+	label("smxdivp" + sfx)
+	ins("CBZ R9, smxnext")
+	ins("MOVD R12, R13")
+	ins("ADD R1, R11, R15")
+	ins("ADD R23, R11, R22")
+	softmaxDivBlocks(false, wide)
 }
 
 // softmaxExpPass writes the exp pass of one row (labels ending in sfx),
@@ -820,8 +862,6 @@ func genSoftmax() {
 	ins("VMOVI $128, V19.B16")
 	ins("MOVD R7, R13")
 	ins("MOVD R1, R15")
-	ins("MOVD R8, R16")
-	ins("MOVD R9, R17 // a partial block to do")
 	ins("ADD R0, R3, R23 // the next row, whose maximum this pass takes")
 	ins("CMP $1, R2")
 	ins("CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)")
@@ -832,32 +872,13 @@ func genSoftmax() {
 	ins("SUB $17, R14, R14")
 	ins("NEG R14, R14")
 	ins("VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)")
-	label("smxdiv")
-	softmaxDivBlock(false)
-	ins("SUBS $1, R16, R16")
-	ins("BNE smxdiv")
-	ins("CBZ R17, smxnext")
-	ins("MOVD ZR, R17")
-	ins("MOVD R12, R13")
-	ins("ADD R1, R11, R15")
-	ins("ADD R23, R11, R22")
-	ins("MOVD $1, R16")
-	ins("B smxdiv")
+	softmaxDivPass("", false)
+	ins("B smxnext")
 	label("smxwide")
 	ins("SUB $1, R14, R14")
 	ins("NEG R14, R14")
 	ins("VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)")
-	label("smxdivw")
-	softmaxDivBlock(true)
-	ins("SUBS $1, R16, R16")
-	ins("BNE smxdivw")
-	ins("CBZ R17, smxnext")
-	ins("MOVD ZR, R17")
-	ins("MOVD R12, R13")
-	ins("ADD R1, R11, R15")
-	ins("ADD R23, R11, R22")
-	ins("MOVD $1, R16")
-	ins("B smxdivw")
+	softmaxDivPass("w", true)
 	label("smxnext")
 	word("smaxv b10, v10.16b")
 	ins("VMOV V10.B[0], R6")
