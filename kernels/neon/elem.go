@@ -74,16 +74,18 @@ var softmaxMask = [32]uint8{16: 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 
 
 // SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values and exp
 // tables with entry 0 ≥ 3 (others run ref), all rows in one assembly call
-// (softmaxRows) with plane 0 of the table held in registers. Per row: the
-// maximum (SMAX); every element's table entry, looked up from two byte
-// planes with TBL/TBX plus bit 16 by a compare, kept as x = 256·entry in
-// a row buffer (ST4 of zero and the three byte planes) and summed
-// exactly (pairwise into 16-bit lanes per plane, 127 blocks at a time); then out = min(⌊(x + ⌊sum/2⌋)/sum⌋,
-// 255) − 128, which is ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up),
-// by a multiply by the invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥
-// entry 0 ≥ 3, sum ≤ 2^29) and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋
-// (SQDMULH) and a rounding right shift by l − 1 (URSHL) give
-// ⌊x·m/2^(30+l) + 1/2⌋, which is ⌊x/sum + 1/2⌋ exactly: the error
+// (softmaxRows) with most of plane 0 of the table held in registers. Per
+// row: the maximum (SMAX, taken during the previous row's division pass);
+// every element's table entry, looked up from two byte planes with
+// TBL/TBX plus bit 16 by a compare, two blocks of 16 at a time, kept as
+// x = 256·entry in a row buffer (ST4 of zero and the three byte planes)
+// and summed exactly (pairwise into 16-bit lanes per plane, 128 blocks at
+// most, then across); then out = min(⌊(x + ⌊sum/2⌋)/sum⌋, 255) − 128,
+// which is ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up), by a multiply
+// by the invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥ entry 0 ≥ 3,
+// sum ≤ 2^29) and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋ (SQDMULH) and
+// a rounding right shift by l − 1 (URSHL) give ⌊x·m/2^(30+l) + 1/2⌋,
+// which is ⌊x/sum + 1/2⌋ exactly: the error
 // x·(m − 2^(30+l)/sum)/2^(30+l) < x/2^(30+l) ≤ 2^(24−30−l) is below
 // 1/(2·sum), the least distance from x/sum + 1/2 up to an integer
 // (Granlund and Montgomery's round-up method). For l ≥ 18 the shift is

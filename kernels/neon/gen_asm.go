@@ -787,12 +787,15 @@ func softmaxExpPass(sfx string, p1c int) {
 
 // genSoftmax writes softmaxRows: every row of one Softmax (see
 // SoftmaxInt8 and softmaxTables in elem.go), chunks 0-2 of the table's
-// plane 0 loaded once into V20-V31. Per row: the maximum, the exp pass (256·entry into
-// the row buffer e, Σ entry), the division constants in scalar code
-// (UDIV) and the division pass. A last partial block is the row's last
-// 16 values, overlapping the block before: the same maximum, the same
-// buffer values and outputs written twice; its sum terms are masked to
-// the t = d mod 16 new lanes (mask + t).
+// plane 0 loaded once into V20-V31. The first row's maximum; then per
+// row: the exp pass (256·entry into the row buffer e, Σ entry; two
+// variants, plane 1's chunk 3 looked up or not), the division constants
+// in scalar code (UDIV) and the division pass (two variants, the low or
+// the high halves), which also takes the next row's maximum. A last
+// partial block is the row's last 16 values, overlapping the block
+// before: the same maximum, the same buffer values and outputs written
+// twice; its sum terms are masked to the t = d mod 16 new lanes (mask +
+// t).
 func genSoftmax() {
 	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8)\n")
 	fmt.Fprintf(&buf, "TEXT ·softmaxRows(SB), NOSPLIT, $0-56\n")
