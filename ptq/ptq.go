@@ -40,6 +40,14 @@ func FixedRanges(n int, fixed map[int32]quant.Params) *Ranges {
 	return &Ranges{Min: make([]float32, n), Max: make([]float32, n), seen: make([]bool, n), Fixed: fixed}
 }
 
+// zeroSquareSum bounds the square sums whose reciprocal square root
+// Observe leaves out of Rsqrt's range: 1/‖x‖ of a zero vector (F.normalize
+// imports as x·Rsqrt(Σx² + 1e-24)) only ever multiplies that zero vector,
+// so saturating it costs nothing, while its 1e12 would leave no int8
+// scale for the reciprocals of real tokens (Swin v2's zero-padded window
+// tokens).
+const zeroSquareSum = 1e-20
+
 // Observe runs fm on each sample (one []float32 per graph input) and
 // records the range of every float activation. progress, if not nil, is
 // called after each sample with the number done.
@@ -53,12 +61,15 @@ func Observe(fm *format.Model, samples [][][]float32, threads int, progress func
 		seen: make([]bool, len(fm.Tensors)),
 	}
 	var it *runtime.Interpreter
-	record := func(t int32) {
+	record := func(t int32, skip []float32) {
 		rt := it.Tensor(int(t))
 		if rt.DType != format.Float32 {
 			return
 		}
-		for _, v := range rt.Float32() {
+		for i, v := range rt.Float32() {
+			if skip != nil && skip[i] <= zeroSquareSum {
+				continue
+			}
 			if !r.seen[t] {
 				r.Min[t], r.Max[t], r.seen[t] = v, v, true
 				continue
@@ -68,8 +79,14 @@ func Observe(fm *format.Model, samples [][][]float32, threads int, progress func
 		}
 	}
 	opts := runtime.Options{Threads: threads, AfterOp: func(op int) {
+		var skip []float32
+		if o := &fm.Ops[op]; o.Code == format.OpRsqrt && len(o.Inputs) == 1 {
+			if in := it.Tensor(int(o.Inputs[0])); in.DType == format.Float32 && in.NumElements() == it.Tensor(int(o.Outputs[0])).NumElements() {
+				skip = in.Float32()
+			}
+		}
 		for _, t := range fm.Ops[op].Outputs {
-			record(t)
+			record(t, skip)
 		}
 	}}
 	var err error
@@ -88,7 +105,7 @@ func Observe(fm *format.Model, samples [][][]float32, threads int, progress func
 				return nil, fmt.Errorf("ptq: sample %d input %d: %d values for %v tensor %q of %d elements", s, i, len(v), dst.DType, dst.Name, dst.NumElements())
 			}
 			copy(dst.Float32(), v)
-			record(fm.Inputs[i])
+			record(fm.Inputs[i], nil)
 		}
 		if err := it.Invoke(); err != nil {
 			return nil, fmt.Errorf("ptq: sample %d: %w", s, err)
