@@ -55,5 +55,8 @@ END {
     me = med(ee, c); mo = med(oo, c); mq = med(qq, c)
     split(k, kk, " ")
     printf "%-6s %-8s %6.1f (%5.1f-%5.1f)       %6.1f (%5.1f-%5.1f)       %.2fx\n", kk[1], kk[2], me, ee[1], ee[c], mo, oo[1], oo[c], mq
+    E[k] = me; O[k] = mo
   }
+  printf "2 threads over 1: edgeinfer int8 %.2fx, float32 %.2fx; onnxruntime int8 %.2fx, float32 %.2fx\n", \
+    E["int8 1"] / E["int8 2"], E["f32 1"] / E["f32 2"], O["int8 1"] / O["int8 2"], O["f32 1"] / O["f32 2"]
 }' "$res"
