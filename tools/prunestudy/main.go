@@ -116,6 +116,8 @@ func run() error {
 	plot := flag.String("plot", "", "write the accuracy plot to this PNG")
 	skip := flag.Bool("skip-done", false, "with -csv: skip models whose rows the file already holds")
 	recount := flag.Bool("recount", false, "with -from: recount every row's MACs with this build (and rewrite -csv)")
+	perImage := flag.String("per-image", "", "append, per measured row, model,dtype,method,block,keep_ratio and one 0/1 per evaluated image (1: top-1 right) to this file")
+	pair := flag.String("mcnemar", "", "A,B: with -per-image and no measuring (-methods none), print per model/dtype/block/keep the images only A gets right, only B, and the exact two-sided McNemar p")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", flag.Arg(0))
@@ -129,6 +131,12 @@ func run() error {
 	}
 	var rows []row
 	switch {
+	case *pair != "":
+		a, b, ok := strings.Cut(*pair, ",")
+		if !ok || *perImage == "" {
+			return fmt.Errorf("-mcnemar wants A,B and -per-image")
+		}
+		return printMcNemar(os.Stdout, *perImage, a, b)
 	case *from != "":
 		if rows, err = readCSV(*from); err != nil {
 			return err
@@ -177,9 +185,18 @@ func run() error {
 				w.Flush()
 			}
 		}
+		var pw io.Writer
+		if *perImage != "" {
+			f, err := os.OpenFile(*perImage, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			pw = f
+		}
 		rows = done
 		for _, sp := range specs {
-			s := &study{spec: sp, workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done, csv: w}
+			s := &study{spec: sp, workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done, csv: w, perImage: pw}
 			if err := s.load(*mnist); err != nil {
 				return fmt.Errorf("%s: %w", sp.Name, err)
 			}
@@ -229,6 +246,7 @@ type study struct {
 	samples                       [][][]float32
 	csv                           *csv.Writer
 	rows, done                    []row
+	perImage                      io.Writer // -per-image: one line of 0/1 per measured row
 }
 
 func (s *study) load(mnist string) error {
@@ -363,6 +381,13 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 	}
 	correct := make([]int, len(ratios))
 	macs := make([]int64, len(ratios))
+	var right [][]byte // per ratio, per image: '1' right, '0' wrong
+	if s.perImage != nil {
+		right = make([][]byte, len(ratios))
+		for k := range right {
+			right[k] = make([]byte, s.limit)
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make(chan error, s.workers)
@@ -370,7 +395,7 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			c, ms, err := s.evalShard(m, keeps, w)
+			c, ms, err := s.evalShard(m, keeps, w, right)
 			if err != nil {
 				errs <- err
 				return
@@ -400,6 +425,11 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 		if s.csv != nil {
 			s.csv.Write(rw.record())
 		}
+		if s.perImage != nil {
+			if _, err := fmt.Fprintf(s.perImage, "%s,%s,%s,%d,%g,%s\n", s.spec.Name, dt, method, block, r, right[k]); err != nil {
+				return err
+			}
+		}
 	}
 	if s.csv != nil {
 		s.csv.Flush()
@@ -411,7 +441,9 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 // evalShard runs worker w's contiguous share of the images at every
 // budget (keeps[k] = 0: the model as built) through dataset.Evaluate and
 // returns the correct top-1 counts and MACs per budget.
-func (s *study) evalShard(m *format.Model, keeps []int, w int) ([]int, []int64, error) {
+// With right non-nil it runs the images one by one and marks each in
+// right[k][image − offset].
+func (s *study) evalShard(m *format.Model, keeps []int, w int, right [][]byte) ([]int, []int64, error) {
 	lo, hi := s.offset+w*s.limit/s.workers, s.offset+(w+1)*s.limit/s.workers
 	correct := make([]int, len(keeps))
 	macs := make([]int64, len(keeps))
@@ -428,6 +460,18 @@ func (s *study) evalShard(m *format.Model, keeps []int, w int) ([]int, []int64, 
 			if err := it.SetTokens(keep); err != nil {
 				return nil, nil, err
 			}
+		}
+		if right != nil {
+			for i := lo; i < hi; i++ {
+				acc, err := dataset.Evaluate(it, s.set, i, 1, nil)
+				if err != nil {
+					return nil, nil, err
+				}
+				right[k][i-s.offset] = byte('0' + acc.Correct1)
+				correct[k] += acc.Correct1
+			}
+			macs[k] = it.MACs()
+			continue
 		}
 		acc, err := dataset.Evaluate(it, s.set, lo, hi-lo, nil)
 		if err != nil {
