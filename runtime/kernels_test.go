@@ -281,7 +281,7 @@ func TestElementwiseOpsSplit(t *testing.T) {
 				got, _ := opOutputs(t, m, set, threads, 0, 5)
 				sameOps(t, m, what, got, want)
 				it := setInterp(t, m, set, threads, 0, nil)
-				if n := testing.AllocsPerRun(5, func() { _ = it.Invoke() }); n != 0 {
+				if n := invokeAllocs(it); n != 0 {
 					t.Errorf("%s: %v allocations per Invoke", what, n)
 				}
 			}
@@ -329,7 +329,7 @@ func TestResizeArgMaxSplit(t *testing.T) {
 			got, _ := opOutputs(t, m, "ref", threads, 0, 8)
 			sameOps(t, m, what, got, want)
 			it := setInterp(t, m, "ref", threads, 0, nil)
-			if n := testing.AllocsPerRun(5, func() { _ = it.Invoke() }); n != 0 {
+			if n := invokeAllocs(it); n != 0 {
 				t.Errorf("%s: %v allocations per Invoke", what, n)
 			}
 		}
