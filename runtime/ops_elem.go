@@ -78,12 +78,13 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			return serial(func() { f(&p, pa, pb, po) }), 0, nil
 		}
 		k := newElemOp(bc.N)
-		ps := make([]kernels.BinaryParams, k.rows()) // one per block a chunk can start at
+		ps := newSlots(c.it.opts.Threads, func() kernels.BinaryParams { return p })
 		k.f = func(lo, hi int) {
-			q := &ps[lo/k.block]
-			*q = p
+			i := ps.get()
+			q := &ps.vals[i]
 			q.Broadcast = kernels.DenseBroadcast(hi - lo)
 			f(q, pa[lo:hi], pb[lo:hi], po[lo:hi])
+			ps.put(i)
 		}
 		return k, 0, nil
 	case format.Float32:
@@ -111,11 +112,13 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			return serial(func() { f(&bc, pa, pb, po, lo, hi) }), 0, nil
 		}
 		k := newElemOp(bc.N)
-		bs := make([]kernels.Broadcast, k.rows())
+		bs := newSlots(c.it.opts.Threads, func() kernels.Broadcast { return kernels.Broadcast{} })
 		k.f = func(i, j int) {
-			q := &bs[i/k.block]
+			s := bs.get()
+			q := &bs.vals[s]
 			*q = kernels.DenseBroadcast(j - i)
 			f(q, pa[i:j], pb[i:j], po[i:j], lo, hi)
+			bs.put(s)
 		}
 		return k, 0, nil
 	case format.Int32:

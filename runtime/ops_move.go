@@ -50,8 +50,9 @@ func prepareTranspose(c *prep, op *format.Op) (kernel, int64, error) {
 // viewCopy copies a strided view of in into out (Transpose, Slice), split
 // over the workers along the view's largest dim but the last (the last
 // when it is the only one): a chunk of that dim is, for each index of the
-// dims above it, one contiguous run of out. Where the rows of the input were made by a GEMM split the same way,
-// each worker reads what its own CPU wrote.
+// dims above it, one contiguous run of out. Where the rows of the input
+// were made by a GEMM split the same way, each worker reads what its own
+// CPU wrote.
 type viewCopy struct {
 	shape, stride [kernels.MaxRank]int
 	off, es       int
