@@ -226,9 +226,12 @@ func TestMoveNet(t *testing.T) {
 	}
 	// The import's garbage is collected first and the count averaged over
 	// several Invokes (AllocsPerRun truncates): under qemu a GC mark worker
-	// that allocated during a single measured Invoke once counted as one.
+	// that allocated during a single measured Invoke once counted as one,
+	// and on a loaded CI machine the Go runtime's own mallocs when the
+	// worker goroutines park and wake once reached 4 within 4 Invokes. An
+	// op that allocated would still add at least one per Invoke.
 	goruntime.GC()
-	runs := 4
+	runs := 16
 	if testing.Short() {
 		runs = 2 // three more Invokes under emulation
 	}
