@@ -27,20 +27,23 @@ func LookupInt8(t *quant.Table, x, out []int8) {
 
 // softmaxTables is an exp table (kernels.SoftmaxParams.Exp) in the form
 // the Softmax kernels look up with TBL: the low and the second byte of
-// every entry, and d0, the number of leading entries equal to 2^16 (the
-// only ones with bit 16 set; entry d has it exactly when d < d0), and
-// whether plane 1 needs its chunk 3 (a zero chunk is skipped: TBL's 0
-// stays). The field offsets are fixed by the assembly.
+// every entry; d0, the number of leading entries equal to 2^16 (the only
+// ones with bit 16 set; entry d has it exactly when d < d0), and b16, that
+// bit for distances 0-15 (one TBL register); and whether plane 1 needs
+// its chunk 3 (a zero chunk is skipped: TBL's 0 stays). The field offsets
+// are fixed by the assembly.
 type softmaxTables struct {
 	p0, p1 [256]uint8
 	d0     int64
 	p1c3   int64 // 1 where plane 1 has a nonzero byte in chunk 3 (192-255)
+	b16    [16]uint8
 }
 
 // split fills t from exp and reports whether exp has the shape the
 // kernels need: exp[0] > 0, every entry at most 2^16, those equal to 2^16
-// leading, and fewer than 256 of them. NewSoftmaxTable's tables always
-// have it (they fall from exp[0] ≤ 2^16 as the distance grows).
+// leading, and at most 16 of them. NewSoftmaxTable's tables have it
+// unless β·scale is below about 2^−21 (they fall from exp[0] = 2^16 as
+// the distance grows).
 func (t *softmaxTables) split(exp *[256]uint32) bool {
 	if exp[0] == 0 {
 		return false
@@ -59,13 +62,17 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 		t.p0[d], t.p1[d] = uint8(e), uint8(e>>8)
 	}
 	t.d0 = int64(d0)
+	t.b16 = [16]uint8{}
+	for d := range min(d0, 16) {
+		t.b16[d] = 1
+	}
 	t.p1c3 = 0
 	for _, v := range t.p1[192:] {
 		if v != 0 {
 			t.p1c3 = 1
 		}
 	}
-	return d0 < 256
+	return d0 <= 16
 }
 
 // softmaxMask picks the new lanes of a last partial block: loaded at
@@ -73,27 +80,33 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 var softmaxMask = [32]uint8{16: 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 // SoftmaxInt8 is ref.SoftmaxInt8 for rows of 16 to 8192 values and exp
-// tables with entry 0 ≥ 3 (others run ref), all rows in one assembly call
-// (softmaxRows) with most of plane 0 of the table held in registers. Per
-// row: the maximum (SMAX, taken during the previous row's division pass);
+// tables with entry 0 ≥ 3 and at most 16 entries of 2^16 (others run
+// ref), all rows in one assembly call (softmaxRows) with plane 0's first
+// chunks of the table held in registers. Per row: the maximum and the
+// minimum (SMAX, SMIN, taken during the previous row's division pass);
 // every element's table entry, looked up from two byte planes with
-// TBL/TBX plus bit 16 by a compare, two blocks of 16 at a time, kept as
-// x = 256·entry in a row buffer (ST4 of zero and the three byte planes)
-// and summed exactly (pairwise into 16-bit lanes per plane, 128 blocks at
-// most, then across); then out = min(⌊(x + ⌊sum/2⌋)/sum⌋, 255) − 128,
-// which is ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up), by a multiply
-// by the invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥ entry 0 ≥ 3,
-// sum ≤ 2^29) and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋ (SQDMULH) and
-// a rounding right shift by l − 1 (URSHL) give ⌊x·m/2^(30+l) + 1/2⌋,
-// which is ⌊x/sum + 1/2⌋ exactly: the error
-// x·(m − 2^(30+l)/sum)/2^(30+l) < x/2^(30+l) ≤ 2^(24−30−l) is below
-// 1/(2·sum), the least distance from x/sum + 1/2 up to an integer
-// (Granlund and Montgomery's round-up method). For l ≥ 18 the shift is
-// the high half (UZP2) shifted by l − 17 with rounding, eight lanes an
-// instruction, the same value. A last partial block is the row's last
-// 16 values, overlapping the block before (the maximum, the buffer values
-// and the outputs are the same either way; its sum terms are masked to
-// the new lanes).
+// TBL/TBX over only the 64-entry chunks the row's distances reach (a row
+// spanning less than 128 keeps its whole table in registers), plus bit
+// 16 by a TBL, two blocks of 16 at a time, kept as x = 256·entry in a
+// row buffer (ST4 of zero and the three byte planes) and summed exactly
+// (pairwise into 16-bit lanes per plane, 128 blocks at most, then
+// across); then out = min(⌊(x + ⌊sum/2⌋)/sum⌋, 255) − 128, which is
+// ⌊x/sum + 1/2⌋ (sum odd: no ties; even: ties up), by a multiply by the
+// invariant sum: with l = ⌈log2 sum⌉ ≥ 2 (sum ≥ entry 0 ≥ 3, sum ≤ 2^29)
+// and m = ⌈2^(30+l)/sum⌉ < 2^31, y = ⌊x·m/2^31⌋ (SQDMULH) and a rounding
+// right shift by l − 1 (URSHL) give ⌊x·m/2^(30+l) + 1/2⌋, which is
+// ⌊x/sum + 1/2⌋ exactly: the error x·(m − 2^(30+l)/sum)/2^(30+l) <
+// x/2^(30+l) ≤ 2^(24−30−l) is below 1/(2·sum), the least distance from
+// x/sum + 1/2 up to an integer (Granlund and Montgomery's round-up
+// method). For l ≥ 24 the shift is the high half (UZP2) shifted by
+// l − 17 with rounding, eight lanes an instruction, the same value. For
+// 18 ≤ l ≤ 23 (2^17 < sum ≤ 2^23: every DeiT-tiny row) m = ⌈2^48/sum⌉
+// < 2^31 instead, and the shift a fixed one: the high half, then UQRSHRN
+// by 1, which rounds and narrows to a saturated byte in one instruction;
+// the error x·(m − 2^48/sum)/2^48 < 2^24/2^48 ≤ 1/(2·sum) again. A last
+// partial block is the row's last 16 values, overlapping the block
+// before (the maximum, the buffer values and the outputs are the same
+// either way; its sum terms are masked to the new lanes).
 func SoftmaxInt8(p *kernels.SoftmaxParams, x, out []int8) {
 	d := p.D
 	var t softmaxTables
@@ -118,6 +131,15 @@ func divMagic(d uint64) (l int, m uint64) {
 	l = bits.Len64(d - 1)
 	return l, (uint64(1)<<(30+l) + d - 1) / d
 }
+
+// divFixed reports whether a sum with ⌈log2 sum⌉ = l divides in the
+// fixed-shift form (2^17 < sum ≤ 2^23).
+func divFixed(l int) bool { return l >= 18 && l <= 23 }
+
+// divMagicFixed returns m = ⌈2^48/d⌉ for 2^17 < d ≤ 2^23: m < 2^31 and
+// ⌊(x + ⌊d/2⌋)/d⌋ = ⌊(⌊x·m/2^47⌋ + 1)/2⌋ for 0 ≤ x ≤ 2^24 (see
+// SoftmaxInt8).
+func divMagicFixed(d uint64) uint64 { return (1<<48 + d - 1) / d }
 
 // LayerNormInt8 is ref.LayerNormInt8 for rows whose length D is a multiple
 // of 16, at most 2^16 (others run ref): Σq and Σq² of each row summed

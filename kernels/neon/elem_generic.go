@@ -25,12 +25,12 @@ func lookupInt8(t *[256]int8, x, out *int8, n16 int) {
 }
 
 // softmaxEntry is an exp table entry rebuilt from its planes, as the
-// kernels do: the two bytes, and bit 16 for a distance below d0.
+// kernels do: the two bytes, and bit 16 from b16 (0 from distance 16).
 func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 	d := uint8(mx - int(q))
 	e := uint32(t.p0[d]) | uint32(t.p1[d])<<8
-	if int64(d) < t.d0 {
-		e |= 1 << 16
+	if d < 16 {
+		e |= uint32(t.b16[d]) << 16
 	}
 	return e
 }
@@ -39,7 +39,8 @@ func softmaxEntry(t *softmaxTables, mx int, q int8) uint32 {
 // maximum, the entries and their sum, and the division as the kernel
 // does it: SQDMULH's y = ⌊2·x·m / 2^32⌋ for x = 256·entry (x, m < 2^31:
 // no saturation), URSHL's ⌊(y + 2^(l−2)) / 2^(l−1)⌋ (the same from the
-// high half for l ≥ 18), the unsigned saturating narrow.
+// high half for l ≥ 24), or for 18 ≤ l ≤ 23 UQRSHRN's ⌊(⌊y/2^16⌋ + 1)/2⌋,
+// the unsigned saturating narrow.
 func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8) {
 	xs, os := unsafe.Slice(x, rows*d), unsafe.Slice(out, rows*d)
 	es := unsafe.Slice(e, d)
@@ -58,6 +59,9 @@ func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[
 		l, m := divMagic(uint64(sum))
 		for i, v := range es {
 			q := (uint64(v)*m>>31 + 1<<(l-2)) >> (l - 1)
+			if divFixed(l) {
+				q = (uint64(v)*divMagicFixed(uint64(sum))>>31>>16 + 1) >> 1
+			}
 			o[i] = int8(int32(min(q, 255)) - 128)
 		}
 	}

@@ -83,7 +83,9 @@ func softmaxTable(g gen, i, d int) *[256]uint32 {
 
 func TestSoftmaxMatchesRef(t *testing.T) {
 	g := newGen(22)
-	fast, low, high, c3 := 0, 0, 0, 0
+	fast, c3 := 0, 0
+	var spans [3]int // rows spanning < 128, < 192, more (the exp pass's table chunks)
+	var forms [3]int // rows divided in the wide, fixed and high forms
 	for i := 0; i < iters(200); i++ {
 		d := 1 + g.IntN(300)
 		switch i % 10 {
@@ -112,6 +114,14 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 			for j := range x {
 				x[j] = v
 			}
+		case 3: // rows spanning fewer values, some fewer than 128 or 192
+			for r := range rows {
+				span := 1 + g.IntN(256)
+				lo := g.IntN(257 - span)
+				for j := range d {
+					x[r*d+j] = int8(lo + g.IntN(span) - 128)
+				}
+			}
 		}
 		want, got := make([]int8, rows*d), make([]int8, rows*d)
 		ref.SoftmaxInt8(&p, x, want)
@@ -122,27 +132,38 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 			fast++
 			c3 += int(tt.p1c3)
 			for r := range rows {
-				// The division's form: the high halves for l ≥ 18.
 				row := x[r*d : (r+1)*d]
 				mx := slices.Max(row)
+				switch span := int(mx) - int(slices.Min(row)); {
+				case span < 128:
+					spans[0]++
+				case span < 192:
+					spans[1]++
+				default:
+					spans[2]++
+				}
 				var sum uint64
 				for _, q := range row {
 					sum += uint64(p.Exp[uint8(int(mx)-int(q))])
 				}
-				if bits.Len64(sum-1) >= 18 {
-					high++
-				} else {
-					low++
+				switch l := bits.Len64(sum - 1); {
+				case l < 18:
+					forms[0]++
+				case divFixed(l):
+					forms[1]++
+				default:
+					forms[2]++
 				}
 			}
 		}
 		SoftmaxInt8(&p, x, x)
 		diff8(t, fmt.Sprintf("case %d rows %d d %d in place", i, rows, d), x, want, d)
 	}
-	if fast < iters(200)/2 || low < iters(200)/10 || high < iters(200)/10 || c3 < fast/10 || fast-c3 < fast/10 {
-		t.Errorf("only %d cases reached the kernels (%d with plane 1's chunk 3; %d rows divided from the low halves, %d from the high)", fast, c3, low, high)
+	n := iters(200)
+	if fast < n/2 || c3 < fast/10 || fast-c3 < fast/10 || slices.Min(spans[:]) < n/20 || slices.Min(forms[:]) < n/20 {
+		t.Errorf("only %d cases reached the kernels (%d with plane 1's chunk 3; rows spanning <128, <192, more: %v; divided wide, fixed, high: %v)", fast, c3, spans, forms)
 	}
-	t.Logf("%d cases through the kernels (%d with plane 1's chunk 3; %d rows divided from the low halves, %d from the high)", fast, c3, low, high)
+	t.Logf("%d cases through the kernels (%d with plane 1's chunk 3; rows spanning <128, <192, more: %v; divided wide, fixed, high: %v)", fast, c3, spans, forms)
 }
 
 // TestSoftmaxTableShapes checks which tables the kernels take: a table
@@ -340,7 +361,8 @@ func TestLayerNormNoAllocs(t *testing.T) {
 // TestSoftmaxDivisionByMultiply checks divMagic's identities, on which
 // softmaxRows rests: ⌊n/d⌋ = ⌊⌊n·m/2^31⌋ / 2^(l−1)⌋ with m < 2^31, and
 // for n = x + ⌊d/2⌋ (x ≤ 2^24, d ≥ 3) the rounding form
-// ⌊(⌊x·m/2^31⌋ + 2^(l−2)) / 2^(l−1)⌋, for
+// ⌊(⌊x·m/2^31⌋ + 2^(l−2)) / 2^(l−1)⌋ and, for 2^17 < d ≤ 2^23, the
+// fixed-shift form ⌊(⌊x·⌈2^48/d⌉/2^47⌋ + 1)/2⌋, for
 // divisors across [2, 2^29] (powers of two and their neighbours included)
 // and numerators at the multiples of d, around them and at 2^30 − 1.
 func TestSoftmaxDivisionByMultiply(t *testing.T) {
@@ -351,6 +373,9 @@ func TestSoftmaxDivisionByMultiply(t *testing.T) {
 	}
 	for range iters(3000) {
 		ds = append(ds, 2+g.Uint64N(1<<29-1))
+	}
+	for range iters(1000) { // the fixed-shift form's sums
+		ds = append(ds, 1<<17+1+g.Uint64N(1<<23-1<<17))
 	}
 	for _, d := range ds {
 		if d < 2 || d > 1<<29 {
@@ -375,10 +400,18 @@ func TestSoftmaxDivisionByMultiply(t *testing.T) {
 			if got, want := n*m>>31>>(l-1), n/d; got != want {
 				t.Fatalf("d=%d n=%d: %d, want %d", d, n, got, want)
 			}
-			// The kernel's rounding form, for x = 256·entry ≤ 2^24.
+			// The kernel's rounding forms, for x = 256·entry ≤ 2^24.
 			if x := n - d/2; d >= 3 && n >= d/2 && x <= 1<<24 {
 				if got, want := (x*m>>31+1<<(l-2))>>(l-1), n/d; got != want {
 					t.Fatalf("d=%d x=%d: rounded %d, want %d", d, x, got, want)
+				}
+				if !divFixed(l) {
+					continue
+				}
+				if mf := divMagicFixed(d); mf >= 1<<31 {
+					t.Fatalf("d=%d: fixed m=%d needs more than 31 bits", d, mf)
+				} else if got, want := (x*mf>>31>>16+1)>>1, n/d; got != want {
+					t.Fatalf("d=%d x=%d: rounded by the fixed shift %d, want %d", d, x, got, want)
 				}
 			}
 		}

@@ -2208,24 +2208,26 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	ADD R9, R10, R10 // mask + t
 	SUB $16, R3, R11 // d − 16: the last block's offset
 	ADD R11<<2, R7, R12 // its place in e
-	MOVD 512(R4), R6
-	VDUP R6, V15.B16 // d0
+	ADD $528, R4, R5
+	VLD1 (R5), [V15.B16] // bit 16 of the entries at distances 0-15
 	MOVD 520(R4), R24 // plane 1's chunk 3 is not zero
 	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16] // plane 0, chunk 0
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16] // plane 0, chunk 1
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
 	ADD $64, R4, R21 // plane 1
 	VMOVI $64, V14.B16
-	// the first row's maximum (the others' come with the division pass before)
+	// the first row's maximum and minimum (the others' come with the division pass before)
 	MOVD R0, R13
 	MOVD R8, R14
 	MOVD R9, R16 // a partial block to do
 	VLD1.P 16(R13), [V0.B16]
+	VORR V0.B16, V0.B16, V2.B16
 	SUBS $1, R14, R14
 	BEQ smxmaxend
 smxmax:
 	VLD1.P 16(R13), [V1.B16]
 	WORD $0x4e216400 // smax v0.16b, v0.16b, v1.16b
+	WORD $0x4e216c42 // smin v2.16b, v2.16b, v1.16b
 	SUBS $1, R14, R14
 	BNE smxmax
 smxmaxend:
@@ -2236,10 +2238,21 @@ smxmaxend:
 	B smxmax
 smxmaxred:
 	WORD $0x4e30a800 // smaxv b0, v0.16b
+	WORD $0x4e31a842 // sminv b2, v2.16b
 	VMOV V0.B[0], R6
+	VMOV V2.B[0], R25
 	VDUP R6, V16.B16 // mx
+	SUB R25, R6, R25
+	AND $255, R25, R25 // mx − mn
 smxrow:
-	CBZ R24, smx3
+	CMP $128, R25
+	BLT smxexp22
+	CMP $192, R25
+	BLT smxexp33
+	CBZ R24, smxexp43
+smxexp44:
+	SUB $64, R4, R5
+	VLD1 (R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
 	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
 	MOVD R0, R13
 	MOVD R7, R15
@@ -2248,7 +2261,7 @@ smxrow:
 	MOVD ZR, R6 // Σ entry
 	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
 	VEOR V6.B16, V6.B16, V6.B16
-smxchunk:
+smxchunk44:
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
@@ -2256,13 +2269,13 @@ smxchunk:
 	CMP R16, R14
 	CSEL LT, R14, R16, R16 // this chunk's pairs
 	SUB R16, R14, R14
-	CBZ R16, smxlast
-smxexp:
+	CBZ R16, smxlast44
+smxpair44:
 	VLD1.P 32(R13), [V0.B16, V1.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
-	WORD $0x6e2135e9 // cmhi v9.16b, v15.16b, v1.16b
+	VTBL V1.B16, [V15.B16], V9.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
@@ -2291,9 +2304,7 @@ smxexp:
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
 	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
-	VUSHR $7, V9.B16, V9.B16 // bit 16 of the entry
 	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
@@ -2302,14 +2313,14 @@ smxexp:
 	WORD $0x6e206912 // uadalp v18.8h, v8.16b
 	WORD $0x6e206933 // uadalp v19.8h, v9.16b
 	SUBS $1, R16, R16
-	BNE smxexp
-	CBNZ R14, smxred
-smxlast:
+	BNE smxpair44
+	CBNZ R14, smxred44
+smxlast44:
 	// the last chunk also takes the single block and the partial one (128 blocks at most)
-	CBZ R20, smxpart
+	CBZ R20, smxpart44
 	VLD1.P 16(R13), [V0.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
@@ -2327,18 +2338,17 @@ smxlast:
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
 	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
-smxpart:
-	CBZ R9, smxred
+smxpart44:
+	CBZ R9, smxred44
 	ADD R0, R11, R13
 	MOVD R12, R15
 	VLD1.P 16(R13), [V0.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
@@ -2356,7 +2366,6 @@ smxpart:
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
 	VLD1 (R10), [V10.B16] // keep the t new lanes
 	VAND V10.B16, V3.B16, V3.B16
@@ -2365,7 +2374,7 @@ smxpart:
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
 	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
-smxred:
+smxred44:
 	VUADDLV V17.H8, V17
 	VMOV V17.S[0], R19
 	ADD R19<<0, R6, R6
@@ -2375,9 +2384,11 @@ smxred:
 	VUADDLV V19.H8, V19
 	VMOV V19.S[0], R19
 	ADD R19<<16, R6, R6
-	CBNZ R14, smxchunk
+	CBNZ R14, smxchunk44
 	B smxmagic
-smx3:
+smxexp43:
+	SUB $64, R4, R5
+	VLD1 (R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
 	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
 	MOVD R0, R13
 	MOVD R7, R15
@@ -2386,7 +2397,7 @@ smx3:
 	MOVD ZR, R6 // Σ entry
 	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
 	VEOR V6.B16, V6.B16, V6.B16
-smxchunk3:
+smxchunk43:
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
@@ -2394,13 +2405,13 @@ smxchunk3:
 	CMP R16, R14
 	CSEL LT, R14, R16, R16 // this chunk's pairs
 	SUB R16, R14, R14
-	CBZ R16, smxlast3
-smxexp3:
+	CBZ R16, smxlast43
+smxpair43:
 	VLD1.P 32(R13), [V0.B16, V1.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
-	WORD $0x6e2135e9 // cmhi v9.16b, v15.16b, v1.16b
+	VTBL V1.B16, [V15.B16], V9.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
@@ -2426,9 +2437,7 @@ smxexp3:
 	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
 	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V7.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
-	VUSHR $7, V9.B16, V9.B16 // bit 16 of the entry
 	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
@@ -2437,14 +2446,14 @@ smxexp3:
 	WORD $0x6e206912 // uadalp v18.8h, v8.16b
 	WORD $0x6e206933 // uadalp v19.8h, v9.16b
 	SUBS $1, R16, R16
-	BNE smxexp3
-	CBNZ R14, smxred3
-smxlast3:
+	BNE smxpair43
+	CBNZ R14, smxred43
+smxlast43:
 	// the last chunk also takes the single block and the partial one (128 blocks at most)
-	CBZ R20, smxpart3
+	CBZ R20, smxpart43
 	VLD1.P 16(R13), [V0.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
@@ -2460,18 +2469,17 @@ smxlast3:
 	VSUB V14.B16, V0.B16, V0.B16
 	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
 	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
-smxpart3:
-	CBZ R9, smxred3
+smxpart43:
+	CBZ R9, smxred43
 	ADD R0, R11, R13
 	MOVD R12, R15
 	VLD1.P 16(R13), [V0.B16]
 	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
-	WORD $0x6e2035e5 // cmhi v5.16b, v15.16b, v0.16b
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
 	MOVD R21, R5
 	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
 	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
@@ -2487,7 +2495,6 @@ smxpart3:
 	VSUB V14.B16, V0.B16, V0.B16
 	VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3
 	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V3.B16
-	VUSHR $7, V5.B16, V5.B16 // bit 16 of the entry
 	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
 	VLD1 (R10), [V10.B16] // keep the t new lanes
 	VAND V10.B16, V3.B16, V3.B16
@@ -2496,7 +2503,7 @@ smxpart3:
 	WORD $0x6e206871 // uadalp v17.8h, v3.16b
 	WORD $0x6e206892 // uadalp v18.8h, v4.16b
 	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
-smxred3:
+smxred43:
 	VUADDLV V17.H8, V17
 	VMOV V17.S[0], R19
 	ADD R19<<0, R6, R6
@@ -2506,41 +2513,331 @@ smxred3:
 	VUADDLV V19.H8, V19
 	VMOV V19.S[0], R19
 	ADD R19<<16, R6, R6
-	CBNZ R14, smxchunk3
+	CBNZ R14, smxchunk43
+	B smxmagic
+smxexp33:
+	SUB $64, R4, R5
+	VLD1 (R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2
+	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
+	MOVD R0, R13
+	MOVD R7, R15
+	LSR $1, R8, R14 // pairs of blocks left
+	AND $1, R8, R20 // a single block
+	MOVD ZR, R6 // Σ entry
+	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
+	VEOR V6.B16, V6.B16, V6.B16
+smxchunk33:
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD $63, R16
+	CMP R16, R14
+	CSEL LT, R14, R16, R16 // this chunk's pairs
+	SUB R16, R14, R14
+	CBZ R16, smxlast33
+smxpair33:
+	VLD1.P 32(R13), [V0.B16, V1.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
+	VTBL V1.B16, [V15.B16], V9.B16 // bit 16 of the entry
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBL V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V1.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VTBX V1.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V7.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+	WORD $0x6e2068f1 // uadalp v17.8h, v7.16b
+	WORD $0x6e206912 // uadalp v18.8h, v8.16b
+	WORD $0x6e206933 // uadalp v19.8h, v9.16b
+	SUBS $1, R16, R16
+	BNE smxpair33
+	CBNZ R14, smxred33
+smxlast33:
+	// the last chunk also takes the single block and the partial one (128 blocks at most)
+	CBZ R20, smxpart33
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxpart33:
+	CBZ R9, smxred33
+	ADD R0, R11, R13
+	MOVD R12, R15
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	MOVD R21, R5
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 0
+	VTBL V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V3.B16
+	VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 2
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VLD1 (R10), [V10.B16] // keep the t new lanes
+	VAND V10.B16, V3.B16, V3.B16
+	VAND V10.B16, V4.B16, V4.B16
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxred33:
+	VUADDLV V17.H8, V17
+	VMOV V17.S[0], R19
+	ADD R19<<0, R6, R6
+	VUADDLV V18.H8, V18
+	VMOV V18.S[0], R19
+	ADD R19<<8, R6, R6
+	VUADDLV V19.H8, V19
+	VMOV V19.S[0], R19
+	ADD R19<<16, R6, R6
+	CBNZ R14, smxchunk33
+	B smxmagic
+smxexp22:
+	MOVD R21, R5
+	VLD1.P 64(R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 1, chunk 0
+	VLD1 (R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1
+	// exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks
+	MOVD R0, R13
+	MOVD R7, R15
+	LSR $1, R8, R14 // pairs of blocks left
+	AND $1, R8, R20 // a single block
+	MOVD ZR, R6 // Σ entry
+	VEOR V2.B16, V2.B16, V2.B16 // byte 0 of x
+	VEOR V6.B16, V6.B16, V6.B16
+smxchunk22:
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD $63, R16
+	CMP R16, R14
+	CSEL LT, R14, R16, R16 // this chunk's pairs
+	SUB R16, R14, R14
+	CBZ R16, smxlast22
+smxpair22:
+	VLD1.P 32(R13), [V0.B16, V1.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	VSUB V1.B16, V16.B16, V1.B16 // idx = mx - q
+	VTBL V1.B16, [V15.B16], V9.B16 // bit 16 of the entry
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
+	VTBL V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V4.B16
+	VTBL V1.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V8.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VSUB V14.B16, V1.B16, V1.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V1.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V7.B16
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VTBX V1.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V8.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VST4.P [V6.B16, V7.B16, V8.B16, V9.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+	WORD $0x6e2068f1 // uadalp v17.8h, v7.16b
+	WORD $0x6e206912 // uadalp v18.8h, v8.16b
+	WORD $0x6e206933 // uadalp v19.8h, v9.16b
+	SUBS $1, R16, R16
+	BNE smxpair22
+	CBNZ R14, smxred22
+smxlast22:
+	// the last chunk also takes the single block and the partial one (128 blocks at most)
+	CBZ R20, smxpart22
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxpart22:
+	CBZ R9, smxred22
+	ADD R0, R11, R13
+	MOVD R12, R15
+	VLD1.P 16(R13), [V0.B16]
+	VSUB V0.B16, V16.B16, V0.B16 // idx = mx - q
+	VTBL V0.B16, [V15.B16], V5.B16 // bit 16 of the entry
+	VTBL V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V3.B16
+	VTBL V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V4.B16
+	VSUB V14.B16, V0.B16, V0.B16
+	VTBX V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V3.B16
+	VTBX V0.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V4.B16
+	VST4.P [V2.B16, V3.B16, V4.B16, V5.B16], 64(R15) // x = 256·entry
+	VLD1 (R10), [V10.B16] // keep the t new lanes
+	VAND V10.B16, V3.B16, V3.B16
+	VAND V10.B16, V4.B16, V4.B16
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e206871 // uadalp v17.8h, v3.16b
+	WORD $0x6e206892 // uadalp v18.8h, v4.16b
+	WORD $0x6e2068b3 // uadalp v19.8h, v5.16b
+smxred22:
+	VUADDLV V17.H8, V17
+	VMOV V17.S[0], R19
+	ADD R19<<0, R6, R6
+	VUADDLV V18.H8, V18
+	VMOV V18.S[0], R19
+	ADD R19<<8, R6, R6
+	VUADDLV V19.H8, V19
+	VMOV V19.S[0], R19
+	ADD R19<<16, R6, R6
+	CBNZ R14, smxchunk22
+	B smxmagic
 smxmagic:
-	// l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)
-	SUB $1, R6, R14
-	CLZ R14, R14
+	// l = ⌈log2 sum⌉; m = ⌈2^(30+l)/sum⌉, or ⌈2^48/sum⌉ for 18 ≤ l ≤ 23 (see divMagic)
+	SUB $1, R6, R5 // sum − 1
+	CLZ R5, R14
 	MOVD $64, R15
 	SUB R14, R15, R14 // l
-	ADD $30, R14, R15
 	MOVD $1, R19
-	LSL R15, R19, R19
-	ADD R6, R19, R19
-	SUB $1, R19, R19
-	UDIV R6, R19, R19 // m
-	VDUP R19, V17.S4
 	VMOVI $128, V19.B16
 	MOVD R7, R13
 	MOVD R1, R15
-	ADD R0, R3, R23 // the next row, whose maximum this pass takes
+	ADD R0, R3, R23 // the next row, whose maximum and minimum this pass takes
 	CMP $1, R2
 	CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)
 	MOVD R23, R22
 	VMOVI $128, V10.B16 // −128
+	VMOVI $127, V11.B16
 	CMP $18, R14
 	BLT smxwide
-	SUB $17, R14, R14
-	NEG R14, R14
-	VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)
+	CMP $23, R14
+	BGT smxhigh
+	LSL $48, R19, R19
+	ADD R5, R19, R19
+	UDIV R6, R19, R19 // m
+	VDUP R19, V17.S4
 	LSR $1, R8, R16 // pairs of blocks
-	CBZ R16, smxdiv1
-smxdiv:
+	CBZ R16, smxdiv11
+smxdiv1:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R13), [V4.S4, V5.S4, V6.S4, V7.S4]
 	VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4e2d654a // smax v10.16b, v10.16b, v13.16b
+	WORD $0x4e2d6d6b // smin v11.16b, v11.16b, v13.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b484 // sqdmulh v4.4s, v4.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4c6 // sqdmulh v6.4s, v6.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	VUZP2 V5.H8, V4.H8, V2.H8 // ⌊y/2^16⌋
+	VUZP2 V7.H8, V6.H8, V3.H8
+	WORD $0x2f0f9d00 // uqrshrn v0.8b, v8.8h, #1
+	WORD $0x6f0f9d20 // uqrshrn2 v0.16b, v9.8h, #1
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	WORD $0x2f0f9c41 // uqrshrn v1.8b, v2.8h, #1
+	WORD $0x6f0f9c61 // uqrshrn2 v1.16b, v3.8h, #1
+	VEOR V19.B16, V1.B16, V1.B16 // − 128
+	VST1.P [V0.B16, V1.B16], 32(R15)
+	SUBS $1, R16, R16
+	BNE smxdiv1
+smxdiv11:
+	TBZ $0, R8, smxdivp1
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	WORD $0x2f0f9d00 // uqrshrn v0.8b, v8.8h, #1
+	WORD $0x6f0f9d20 // uqrshrn2 v0.16b, v9.8h, #1
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
+smxdivp1:
+	CBZ R9, smxnext
+	MOVD R12, R13
+	ADD R1, R11, R15
+	ADD R23, R11, R22
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 16(R22), [V12.B16] // the next row's block
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
+	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	VUZP2 V1.H8, V0.H8, V8.H8 // ⌊y/2^16⌋
+	VUZP2 V3.H8, V2.H8, V9.H8
+	WORD $0x2f0f9d00 // uqrshrn v0.8b, v8.8h, #1
+	WORD $0x6f0f9d20 // uqrshrn2 v0.16b, v9.8h, #1
+	VEOR V19.B16, V0.B16, V0.B16 // − 128
+	VST1.P [V0.B16], 16(R15)
+	B smxnext
+smxhigh:
+	ADD $30, R14, R16
+	LSL R16, R19, R19
+	ADD R5, R19, R19
+	UDIV R6, R19, R19 // m
+	VDUP R19, V17.S4
+	SUB $17, R14, R14
+	NEG R14, R14
+	VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 24)
+	LSR $1, R8, R16 // pairs of blocks
+	CBZ R16, smxdiv12
+smxdiv2:
+	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R13), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks
+	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
+	WORD $0x4e2d654a // smax v10.16b, v10.16b, v13.16b
+	WORD $0x4e2d6d6b // smin v11.16b, v11.16b, v13.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
@@ -2565,12 +2862,13 @@ smxdiv:
 	VEOR V19.B16, V1.B16, V1.B16 // − 128
 	VST1.P [V0.B16, V1.B16], 32(R15)
 	SUBS $1, R16, R16
-	BNE smxdiv
-smxdiv1:
-	TBZ $0, R8, smxdivp
+	BNE smxdiv2
+smxdiv12:
+	TBZ $0, R8, smxdivp2
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 16(R22), [V12.B16] // the next row's block
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
@@ -2583,7 +2881,7 @@ smxdiv1:
 	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
 	VEOR V19.B16, V0.B16, V0.B16 // − 128
 	VST1.P [V0.B16], 16(R15)
-smxdivp:
+smxdivp2:
 	CBZ R9, smxnext
 	MOVD R12, R13
 	ADD R1, R11, R15
@@ -2591,6 +2889,7 @@ smxdivp:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 16(R22), [V12.B16] // the next row's block
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb1b442 // sqdmulh v2.4s, v2.4s, v17.4s
@@ -2605,17 +2904,24 @@ smxdivp:
 	VST1.P [V0.B16], 16(R15)
 	B smxnext
 smxwide:
+	ADD $30, R14, R16
+	LSL R16, R19, R19
+	ADD R5, R19, R19
+	UDIV R6, R19, R19 // m
+	VDUP R19, V17.S4
 	SUB $1, R14, R14
 	NEG R14, R14
 	VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)
 	LSR $1, R8, R16 // pairs of blocks
-	CBZ R16, smxdiv1w
-smxdivw:
+	CBZ R16, smxdiv10
+smxdiv0:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R13), [V4.S4, V5.S4, V6.S4, V7.S4]
 	VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4e2d654a // smax v10.16b, v10.16b, v13.16b
+	WORD $0x4e2d6d6b // smin v11.16b, v11.16b, v13.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
@@ -2644,12 +2950,13 @@ smxdivw:
 	VEOR V19.B16, V1.B16, V1.B16 // − 128
 	VST1.P [V0.B16, V1.B16], 32(R15)
 	SUBS $1, R16, R16
-	BNE smxdivw
-smxdiv1w:
-	TBZ $0, R8, smxdivpw
+	BNE smxdiv0
+smxdiv10:
+	TBZ $0, R8, smxdivp0
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 16(R22), [V12.B16] // the next row's block
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
@@ -2664,7 +2971,7 @@ smxdiv1w:
 	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
 	VEOR V19.B16, V0.B16, V0.B16 // − 128
 	VST1.P [V0.B16], 16(R15)
-smxdivpw:
+smxdivp0:
 	CBZ R9, smxnext
 	MOVD R12, R13
 	ADD R1, R11, R15
@@ -2672,6 +2979,7 @@ smxdivpw:
 	VLD1.P 64(R13), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 16(R22), [V12.B16] // the next row's block
 	WORD $0x4e2c654a // smax v10.16b, v10.16b, v12.16b
+	WORD $0x4e2c6d6b // smin v11.16b, v11.16b, v12.16b
 	WORD $0x4eb1b400 // sqdmulh v0.4s, v0.4s, v17.4s
 	WORD $0x6eb25400 // urshl v0.4s, v0.4s, v18.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
@@ -2686,10 +2994,15 @@ smxdivpw:
 	WORD $0x6e214920 // uqxtn2 v0.16b, v9.8h
 	VEOR V19.B16, V0.B16, V0.B16 // − 128
 	VST1.P [V0.B16], 16(R15)
+	B smxnext
 smxnext:
 	WORD $0x4e30a94a // smaxv b10, v10.16b
+	WORD $0x4e31a96b // sminv b11, v11.16b
 	VMOV V10.B[0], R6
-	VDUP R6, V16.B16 // the next row's mx
+	VMOV V11.B[0], R25
+	VDUP R6, V16.B16 // mx
+	SUB R25, R6, R25
+	AND $255, R25, R25 // mx − mn
 	ADD R3, R0, R0
 	ADD R3, R1, R1
 	SUBS $1, R2, R2

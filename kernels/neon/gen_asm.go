@@ -599,13 +599,38 @@ type smxBlock struct{ idx, z int }
 // smxA and smxB are the exp pass's two blocks.
 var smxA, smxB = smxBlock{0, 2}, smxBlock{1, 6}
 
+// smxTables says which of the exp table's 64-entry chunks a row's exp
+// pass looks up: chunks (2, 3 or 4: the row's distances are below
+// 64·chunks) of plane 0 and the first p1c of plane 1 (fewer where plane
+// 1's chunk 3 is zero: TBL's 0 stays).
+type smxTables struct{ chunks, p1c int }
+
+// sfx is the label suffix of the exp pass for t.
+func (t smxTables) sfx() string { return fmt.Sprintf("%d%d", t.chunks, t.p1c) }
+
+// softmaxRowTables loads the table registers that depend on t at the
+// start of a row: with 2 chunks plane 1's chunks 0 and 1 (in V28-V31 and
+// V10-V13, so that nothing is loaded per block), otherwise plane 0's
+// chunk 2 (V28-V31, at R4 − 64).
+func softmaxRowTables(t smxTables) {
+	if t.chunks == 2 {
+		ins("MOVD R21, R5")
+		ins("VLD1.P 64(R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 1, chunk 0")
+		ins("VLD1 (R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk 1")
+		return
+	}
+	ins("SUB $64, R4, R5")
+	ins("VLD1 (R5), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2")
+}
+
 // softmaxLookup looks up one or two blocks (at R13, post-incremented; the
-// distances idx = mx − q with mx in V16) in the exp table: plane 0's
-// chunks 0-2 in V20-V31, its chunk 3 at R4 and plane 1's first p1c
-// chunks at R21, loaded through V10-V13 (R5), once for both blocks; the bit 16 of the entry is
-// idx < d0 (V15); V14 holds 64 in every byte. Each block's ST4 list is
+// distances idx = mx − q with mx in V16) in the exp table's chunks t:
+// plane 0's chunks 0-2 in V20-V31, its chunk 3 at R4; plane 1 in
+// V28-V31 and V10-V13 (2 chunks) or loaded per step through V10-V13 from
+// R21 (R5); the bit 16 of the entry from the 16-byte table in V15 (TBL:
+// 0 for idx ≥ 16); V14 holds 64 in every byte. Each block's ST4 list is
 // stored at R15 (post-incremented): x = 256·entry.
-func softmaxLookup(p1c int, bs ...smxBlock) {
+func softmaxLookup(t smxTables, bs ...smxBlock) {
 	if len(bs) == 2 {
 		ins("VLD1.P 32(R13), [V0.B16, V1.B16]")
 	} else {
@@ -613,10 +638,15 @@ func softmaxLookup(p1c int, bs ...smxBlock) {
 	}
 	for _, b := range bs {
 		ins("VSUB V%d.B16, V16.B16, V%d.B16 // idx = mx - q", b.idx, b.idx)
-		word("cmhi v%d.16b, v15.16b, v%d.16b", b.z+3, b.idx)
+		ins("VTBL V%d.B16, [V15.B16], V%d.B16 // bit 16 of the entry", b.idx, b.z+3)
 	}
-	ins("MOVD R21, R5")
-	for c := 0; c < 4; c++ {
+	if t.chunks > 2 {
+		ins("MOVD R21, R5")
+	}
+	list := func(v int) string {
+		return fmt.Sprintf("V%d.B16, V%d.B16, V%d.B16, V%d.B16", v, v+1, v+2, v+3)
+	}
+	for c := 0; c < t.chunks; c++ {
 		op := "VTBX"
 		if c == 0 {
 			op = "VTBL"
@@ -625,26 +655,29 @@ func softmaxLookup(p1c int, bs ...smxBlock) {
 				ins("VSUB V14.B16, V%d.B16, V%d.B16", b.idx, b.idx)
 			}
 		}
-		p0 := "V10.B16, V11.B16, V12.B16, V13.B16"
-		if c < 3 {
-			v := 20 + 4*c
-			p0 = fmt.Sprintf("V%d.B16, V%d.B16, V%d.B16, V%d.B16", v, v+1, v+2, v+3)
-		} else {
-			ins("VLD1 (R4), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 0, chunk 3")
+		p0 := list(20 + 4*c)
+		if c == 3 {
+			ins("VLD1 (R4), [%s] // plane 0, chunk 3", list(10))
+			p0 = list(10)
 		}
 		for _, b := range bs {
 			ins("%s V%d.B16, [%s], V%d.B16", op, b.idx, p0, b.z+1)
 		}
-		if c >= p1c {
+		if c >= t.p1c {
 			continue
 		}
-		ins("VLD1.P 64(R5), [V10.B16, V11.B16, V12.B16, V13.B16] // plane 1, chunk %d", c)
+		p1 := list(10)
+		switch {
+		case t.chunks == 2 && c == 0:
+			p1 = list(28)
+		case t.chunks > 2:
+			ins("VLD1.P 64(R5), [%s] // plane 1, chunk %d", p1, c)
+		}
 		for _, b := range bs {
-			ins("%s V%d.B16, [V10.B16, V11.B16, V12.B16, V13.B16], V%d.B16", op, b.idx, b.z+2)
+			ins("%s V%d.B16, [%s], V%d.B16", op, b.idx, p1, b.z+2)
 		}
 	}
 	for _, b := range bs {
-		ins("VUSHR $7, V%d.B16, V%d.B16 // bit 16 of the entry", b.z+3, b.z+3)
 		ins("VST4.P [V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R15) // x = 256·entry", b.z, b.z+1, b.z+2, b.z+3)
 	}
 }
@@ -659,14 +692,25 @@ func softmaxSum(bs ...smxBlock) {
 	}
 }
 
+// smxDiv is a form of the division pass (see SoftmaxInt8): smxWide
+// (l ≤ 17: URSHL of the 32-bit y by −(l−1), the low halves), smxFixed
+// (18 ≤ l ≤ 23, m = ⌈2^48/sum⌉: the high halves, a rounding narrowing
+// shift by 1) and smxHigh (l ≥ 24: the high halves, URSHL by −(l−17)).
+type smxDiv int
+
+const (
+	smxWide smxDiv = iota
+	smxFixed
+	smxHigh
+)
+
 // softmaxDivBlocks writes the 16 or 32 outputs of one or two blocks of
 // 256·entry values x at R13 to R15 (both post-incremented): y =
-// ⌊x·m/2^31⌋ by SQDMULH (m in V17), then either (wide) URSHL by −(l−1)
-// (V18.S4) and the low halves, or (!wide) the high halves and URSHL by
-// −(l−17) (V18.H8): ⌊(y + 2^(l−2))/2^(l−1)⌋ either way; the quotient
-// (≤ 256) saturated to a byte, − 128 (V19). Alongside, the next row's
-// maximum: V10 = max(V10, the blocks at R22, post-incremented).
-func softmaxDivBlocks(two bool, wide bool) {
+// ⌊x·m/2^31⌋ by SQDMULH (m in V17), then the quotient ⌊x/sum + 1/2⌋ by
+// form f, saturated to a byte, − 128 (V19). Alongside, the next row's
+// maximum and minimum: V10 = max(V10, the blocks at R22,
+// post-incremented), V11 = min(V11, …).
+func softmaxDivBlocks(two bool, f smxDiv) {
 	n := 1
 	if two {
 		n = 2
@@ -676,34 +720,43 @@ func softmaxDivBlocks(two bool, wide bool) {
 	}
 	if two {
 		ins("VLD1.P 32(R22), [V12.B16, V13.B16] // the next row's blocks")
-		word("smax v10.16b, v10.16b, v12.16b")
-		word("smax v10.16b, v10.16b, v13.16b")
 	} else {
 		ins("VLD1.P 16(R22), [V12.B16] // the next row's block")
-		word("smax v10.16b, v10.16b, v12.16b")
+	}
+	for b := 0; b < n; b++ {
+		word("smax v10.16b, v10.16b, v%d.16b", 12+b)
+		word("smin v11.16b, v11.16b, v%d.16b", 12+b)
 	}
 	for e := 0; e < 4*n; e++ {
 		word("sqdmulh v%d.4s, v%d.4s, v17.4s", e, e)
-		if wide {
+		if f == smxWide {
 			word("urshl v%d.4s, v%d.4s, v18.4s", e, e)
 		}
 	}
-	// the 16-bit quotients of block 0 in V8, V9, of block 1 in V2, V3
+	// the 16-bit quotients (or, fixed, 2·quotient) of block 0 in V8, V9,
+	// of block 1 in V2, V3
 	h := [][2]int{{8, 9}, {2, 3}}
 	for b := 0; b < n; b++ {
-		if wide {
+		if f == smxWide {
 			ins("VUZP1 V%d.H8, V%d.H8, V%d.H8 // the quotients (< 2^16)", 4*b+1, 4*b, h[b][0])
 			ins("VUZP1 V%d.H8, V%d.H8, V%d.H8", 4*b+3, 4*b+2, h[b][1])
-		} else {
-			ins("VUZP2 V%d.H8, V%d.H8, V%d.H8 // ⌊y/2^16⌋", 4*b+1, 4*b, h[b][0])
-			ins("VUZP2 V%d.H8, V%d.H8, V%d.H8", 4*b+3, 4*b+2, h[b][1])
+			continue
+		}
+		ins("VUZP2 V%d.H8, V%d.H8, V%d.H8 // ⌊y/2^16⌋", 4*b+1, 4*b, h[b][0])
+		ins("VUZP2 V%d.H8, V%d.H8, V%d.H8", 4*b+3, 4*b+2, h[b][1])
+		if f == smxHigh {
 			word("urshl v%d.8h, v%d.8h, v18.8h", h[b][0], h[b][0])
 			word("urshl v%d.8h, v%d.8h, v18.8h", h[b][1], h[b][1])
 		}
 	}
 	for b := 0; b < n; b++ {
-		word("uqxtn v%d.8b, v%d.8h", b, h[b][0])
-		word("uqxtn2 v%d.16b, v%d.8h", b, h[b][1])
+		if f == smxFixed {
+			word("uqrshrn v%d.8b, v%d.8h, #1", b, h[b][0])
+			word("uqrshrn2 v%d.16b, v%d.8h, #1", b, h[b][1])
+		} else {
+			word("uqxtn v%d.8b, v%d.8h", b, h[b][0])
+			word("uqxtn2 v%d.16b, v%d.8h", b, h[b][1])
+		}
 		ins("VEOR V19.B16, V%d.B16, V%d.B16 // − 128", b, b)
 	}
 	if two {
@@ -713,30 +766,34 @@ func softmaxDivBlocks(two bool, wide bool) {
 	}
 }
 
-// softmaxDivPass writes the division pass of one row (labels ending in
-// sfx): pairs of blocks, a single one where n16 is odd, the partial one.
-func softmaxDivPass(sfx string, wide bool) {
+// softmaxDivPass writes the division pass of one row in form f: pairs of
+// blocks, a single one where n16 is odd, the partial one.
+func softmaxDivPass(f smxDiv) {
+	sfx := fmt.Sprint(int(f))
 	ins("LSR $1, R8, R16 // pairs of blocks")
 	ins("CBZ R16, smxdiv1" + sfx)
 	label("smxdiv" + sfx)
-	softmaxDivBlocks(true, wide)
+	softmaxDivBlocks(true, f)
 	ins("SUBS $1, R16, R16")
 	ins("BNE smxdiv" + sfx)
 	label("smxdiv1" + sfx)
 	ins("TBZ $0, R8, smxdivp" + sfx)
-	softmaxDivBlocks(false, wide)
+	softmaxDivBlocks(false, f)
 	label("smxdivp" + sfx)
 	ins("CBZ R9, smxnext")
 	ins("MOVD R12, R13")
 	ins("ADD R1, R11, R15")
 	ins("ADD R23, R11, R22")
-	softmaxDivBlocks(false, wide)
+	softmaxDivBlocks(false, f)
+	ins("B smxnext")
 }
 
-// softmaxExpPass writes the exp pass of one row (labels ending in sfx),
-// plane 1 looked up over its first p1c chunks (4, or 3 where its chunk 3
-// is zero: TBL's 0 stays).
-func softmaxExpPass(sfx string, p1c int) {
+// softmaxExpPass writes the exp pass of one row over the table chunks t
+// (its table registers loaded first), then branches to smxmagic.
+func softmaxExpPass(t smxTables) {
+	sfx := t.sfx()
+	label("smxexp" + sfx)
+	softmaxRowTables(t)
 	comment("exp: 256·entry into e; Σ entry = Σ low + 256·Σ second + 65536·Σ bit 16, in chunks of 63 pairs of blocks")
 	ins("MOVD R0, R13")
 	ins("MOVD R7, R15")
@@ -754,22 +811,22 @@ func softmaxExpPass(sfx string, p1c int) {
 	ins("CSEL LT, R14, R16, R16 // this chunk's pairs")
 	ins("SUB R16, R14, R14")
 	ins("CBZ R16, smxlast" + sfx)
-	label("smxexp" + sfx)
-	softmaxLookup(p1c, smxA, smxB)
+	label("smxpair" + sfx)
+	softmaxLookup(t, smxA, smxB)
 	softmaxSum(smxA, smxB)
 	ins("SUBS $1, R16, R16")
-	ins("BNE smxexp" + sfx)
+	ins("BNE smxpair" + sfx)
 	ins("CBNZ R14, smxred" + sfx)
 	label("smxlast" + sfx)
 	comment("the last chunk also takes the single block and the partial one (128 blocks at most)")
 	ins("CBZ R20, smxpart" + sfx)
-	softmaxLookup(p1c, smxA)
+	softmaxLookup(t, smxA)
 	softmaxSum(smxA)
 	label("smxpart" + sfx)
 	ins("CBZ R9, smxred" + sfx)
 	ins("ADD R0, R11, R13")
 	ins("MOVD R12, R15")
-	softmaxLookup(p1c, smxA)
+	softmaxLookup(t, smxA)
 	ins("VLD1 (R10), [V10.B16] // keep the t new lanes")
 	for i := 0; i < 3; i++ {
 		ins("VAND V10.B16, V%d.B16, V%d.B16", 3+i, 3+i)
@@ -782,20 +839,33 @@ func softmaxExpPass(sfx string, p1c int) {
 		ins("ADD R19<<%d, R6, R6", 8*i)
 	}
 	ins("CBNZ R14, smxchunk" + sfx)
+	ins("B smxmagic")
+}
 
+// softmaxRange sets mx (R6, and every byte of V16) and R25 = mx − mn,
+// the row's largest distance, from the maxima in V<mxv> and minima in
+// V<mnv>.
+func softmaxRange(mxv, mnv int) {
+	word("smaxv b%d, v%d.16b", mxv, mxv)
+	word("sminv b%d, v%d.16b", mnv, mnv)
+	ins("VMOV V%d.B[0], R6", mxv)
+	ins("VMOV V%d.B[0], R25", mnv)
+	ins("VDUP R6, V16.B16 // mx")
+	ins("SUB R25, R6, R25")
+	ins("AND $255, R25, R25 // mx − mn")
 }
 
 // genSoftmax writes softmaxRows: every row of one Softmax (see
-// SoftmaxInt8 and softmaxTables in elem.go), chunks 0-2 of the table's
-// plane 0 loaded once into V20-V31. The first row's maximum; then per
-// row: the exp pass (256·entry into the row buffer e, Σ entry; two
-// variants, plane 1's chunk 3 looked up or not), the division constants
-// in scalar code (UDIV) and the division pass (two variants, the low or
-// the high halves), which also takes the next row's maximum. A last
-// partial block is the row's last 16 values, overlapping the block
-// before: the same maximum, the same buffer values and outputs written
-// twice; its sum terms are masked to the t = d mod 16 new lanes (mask +
-// t).
+// SoftmaxInt8 and softmaxTables in elem.go), chunks 0-1 of the table's
+// plane 0 loaded once into V20-V27. The first row's maximum and minimum;
+// then per row: the exp pass (256·entry into the row buffer e, Σ entry),
+// over the table chunks the row's distances reach (four variants), the
+// division constants in scalar code (UDIV) and the division pass (three
+// forms by the size of the sum), which also takes the next row's maximum
+// and minimum. A last partial block is the row's last 16 values,
+// overlapping the block before: the same maximum, the same buffer values
+// and outputs written twice; its sum terms are masked to the t = d mod 16
+// new lanes (mask + t).
 func genSoftmax() {
 	fmt.Fprintf(&buf, "\n// func softmaxRows(x, out *int8, rows, d int, t *softmaxTables, e *uint32, mask *[32]uint8)\n")
 	fmt.Fprintf(&buf, "TEXT ·softmaxRows(SB), NOSPLIT, $0-56\n")
@@ -811,8 +881,8 @@ func genSoftmax() {
 	ins("ADD R9, R10, R10 // mask + t")
 	ins("SUB $16, R3, R11 // d − 16: the last block's offset")
 	ins("ADD R11<<2, R7, R12 // its place in e")
-	ins("MOVD 512(R4), R6")
-	ins("VDUP R6, V15.B16 // d0")
+	ins("ADD $528, R4, R5")
+	ins("VLD1 (R5), [V15.B16] // bit 16 of the entries at distances 0-15")
 	ins("MOVD 520(R4), R24 // plane 1's chunk 3 is not zero")
 	for c := 0; c < 3; c++ {
 		v := 20 + 4*c
@@ -820,16 +890,18 @@ func genSoftmax() {
 	}
 	ins("ADD $64, R4, R21 // plane 1")
 	ins("VMOVI $64, V14.B16")
-	comment("the first row's maximum (the others' come with the division pass before)")
+	comment("the first row's maximum and minimum (the others' come with the division pass before)")
 	ins("MOVD R0, R13")
 	ins("MOVD R8, R14")
 	ins("MOVD R9, R16 // a partial block to do")
 	ins("VLD1.P 16(R13), [V0.B16]")
+	ins("VORR V0.B16, V0.B16, V2.B16")
 	ins("SUBS $1, R14, R14")
 	ins("BEQ smxmaxend")
 	label("smxmax")
 	ins("VLD1.P 16(R13), [V1.B16]")
 	word("smax v0.16b, v0.16b, v1.16b")
+	word("smin v2.16b, v2.16b, v1.16b")
 	ins("SUBS $1, R14, R14")
 	ins("BNE smxmax")
 	label("smxmaxend")
@@ -839,53 +911,65 @@ func genSoftmax() {
 	ins("MOVD $1, R14")
 	ins("B smxmax")
 	label("smxmaxred")
-	word("smaxv b0, v0.16b")
-	ins("VMOV V0.B[0], R6")
-	ins("VDUP R6, V16.B16 // mx")
-	label("smxrow")
+	softmaxRange(0, 2)
 
-	ins("CBZ R24, smx3")
-	softmaxExpPass("", 4)
-	ins("B smxmagic")
-	label("smx3")
-	softmaxExpPass("3", 3)
+	label("smxrow")
+	ins("CMP $128, R25")
+	ins("BLT smxexp22")
+	ins("CMP $192, R25")
+	ins("BLT smxexp33")
+	ins("CBZ R24, smxexp43")
+	softmaxExpPass(smxTables{4, 4})
+	softmaxExpPass(smxTables{4, 3})
+	softmaxExpPass(smxTables{3, 3})
+	softmaxExpPass(smxTables{2, 2})
 	label("smxmagic")
-	comment("l = ⌈log2 sum⌉, m = ⌈2^(30+l)/sum⌉ (see divMagic)")
-	ins("SUB $1, R6, R14")
-	ins("CLZ R14, R14")
+	comment("l = ⌈log2 sum⌉; m = ⌈2^(30+l)/sum⌉, or ⌈2^48/sum⌉ for 18 ≤ l ≤ 23 (see divMagic)")
+	ins("SUB $1, R6, R5 // sum − 1")
+	ins("CLZ R5, R14")
 	ins("MOVD $64, R15")
 	ins("SUB R14, R15, R14 // l")
-	ins("ADD $30, R14, R15")
 	ins("MOVD $1, R19")
-	ins("LSL R15, R19, R19")
-	ins("ADD R6, R19, R19")
-	ins("SUB $1, R19, R19")
-	ins("UDIV R6, R19, R19 // m")
-	ins("VDUP R19, V17.S4")
 	ins("VMOVI $128, V19.B16")
 	ins("MOVD R7, R13")
 	ins("MOVD R1, R15")
-	ins("ADD R0, R3, R23 // the next row, whose maximum this pass takes")
+	ins("ADD R0, R3, R23 // the next row, whose maximum and minimum this pass takes")
 	ins("CMP $1, R2")
 	ins("CSEL EQ, R0, R23, R23 // the last row: this row again (nothing beyond it)")
 	ins("MOVD R23, R22")
 	ins("VMOVI $128, V10.B16 // −128")
+	ins("VMOVI $127, V11.B16")
 	ins("CMP $18, R14")
 	ins("BLT smxwide")
+	ins("CMP $23, R14")
+	ins("BGT smxhigh")
+	ins("LSL $48, R19, R19")
+	ins("ADD R5, R19, R19")
+	ins("UDIV R6, R19, R19 // m")
+	ins("VDUP R19, V17.S4")
+	softmaxDivPass(smxFixed)
+	label("smxhigh")
+	ins("ADD $30, R14, R16")
+	ins("LSL R16, R19, R19")
+	ins("ADD R5, R19, R19")
+	ins("UDIV R6, R19, R19 // m")
+	ins("VDUP R19, V17.S4")
 	ins("SUB $17, R14, R14")
 	ins("NEG R14, R14")
-	ins("VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 18)")
-	softmaxDivPass("", false)
-	ins("B smxnext")
+	ins("VDUP R14, V18.H8 // a rounding right shift by l − 17 (l ≥ 24)")
+	softmaxDivPass(smxHigh)
 	label("smxwide")
+	ins("ADD $30, R14, R16")
+	ins("LSL R16, R19, R19")
+	ins("ADD R5, R19, R19")
+	ins("UDIV R6, R19, R19 // m")
+	ins("VDUP R19, V17.S4")
 	ins("SUB $1, R14, R14")
 	ins("NEG R14, R14")
 	ins("VDUP R14, V18.S4 // a rounding right shift by l − 1 (l ≥ 2)")
-	softmaxDivPass("w", true)
+	softmaxDivPass(smxWide)
 	label("smxnext")
-	word("smaxv b10, v10.16b")
-	ins("VMOV V10.B[0], R6")
-	ins("VDUP R6, V16.B16 // the next row's mx")
+	softmaxRange(10, 11)
 	ins("ADD R3, R0, R0")
 	ins("ADD R3, R1, R1")
 	ins("SUBS $1, R2, R2")

@@ -66,6 +66,10 @@ type form struct {
 	// elem marks the by-element dot product, whose third operand has an
 	// index encoded in H:L and whose register takes M:Rm.
 	elem bool
+	// narrow is the destination element size in bits of a narrowing
+	// shift by an immediate (its last operand "#n", 1 ≤ n ≤ narrow),
+	// encoded in immh:immb as 2·narrow − n; 0 for other forms.
+	narrow uint32
 }
 
 var forms = map[string][]form{
@@ -148,6 +152,11 @@ var forms = map[string][]form{
 	"fmaxnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20c400}},
 	"fminnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0c400}},
 	"fcvtas": {{arrs: []string{"4s", "4s"}, base: 0x4e21c800}},
+
+	// UQRSHRN/UQRSHRN2 (unsigned saturating rounding shift right narrow),
+	// C7.2.370: 0 Q 1 011110 immh:immb 100111 Rn Rd.
+	"uqrshrn":  {{arrs: []string{"8b", "8h"}, base: 0x2f009c00, narrow: 8}},
+	"uqrshrn2": {{arrs: []string{"16b", "8h"}, base: 0x6f009c00, narrow: 8}},
 }
 
 // Encode returns the 32-bit encoding of one instruction written as an Arm
@@ -164,7 +173,16 @@ func Encode(text string) (uint32, error) {
 		return 0, fmt.Errorf("a64: %q: unknown mnemonic %q", text, mn)
 	}
 	var ops []operand
+	shift := -1 // the "#n" operand, if any
 	for _, s := range strings.Split(text[sp:], ",") {
+		if s = strings.TrimSpace(s); strings.HasPrefix(s, "#") {
+			n, err := strconv.Atoi(s[1:])
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("a64: %q: bad immediate %q", text, s)
+			}
+			shift = n
+			continue
+		}
 		o, err := parseOperand(strings.ToLower(s))
 		if err != nil {
 			return 0, fmt.Errorf("a64: %q: %w", text, err)
@@ -172,10 +190,16 @@ func Encode(text string) (uint32, error) {
 		ops = append(ops, o)
 	}
 	for _, f := range fs {
-		if !f.matches(ops) {
+		if !f.matches(ops) || (f.narrow > 0) != (shift >= 0) {
 			continue
 		}
 		w := f.base | ops[0].reg | ops[1].reg<<5
+		if f.narrow > 0 {
+			if shift < 1 || uint32(shift) > f.narrow {
+				return 0, fmt.Errorf("a64: %q: shift must be 1…%d", text, f.narrow)
+			}
+			w |= (2*f.narrow - uint32(shift)) << 16
+		}
 		if len(ops) == 3 {
 			w |= ops[2].reg << 16
 		}

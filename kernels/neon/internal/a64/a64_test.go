@@ -22,6 +22,10 @@ var known = []struct {
 	{"cmge v6.4s, v4.4s, v13.4s", 0x4ead3c86},
 	{"cmgt v7.4s, v14.4s, v4.4s", 0x4ea435c7},
 	{"uqxtn v6.8b, v4.8h", 0x2e214886},
+	{"uqrshrn v0.8b, v8.8h, #1", 0x2f0f9d00},
+	{"uqrshrn2 v0.16b, v9.8h, #1", 0x6f0f9d20},
+	{"uqrshrn v31.8b, v3.8h, #8", 0x2f089c7f},
+	{"uqrshrn2 v5.16b, v30.8h, #3", 0x6f0d9fc5},
 	{"uqxtn2 v6.16b, v5.8h", 0x6e2148a6},
 	{"uqxtn v4.4h, v0.4s", 0x2e614804},
 	{"sqadd v5.8h, v5.8h, v12.8h", 0x4e6c0ca5},
@@ -132,6 +136,11 @@ func TestEncodeRejects(t *testing.T) {
 		"smax",
 		"sminv b32, v1.16b",
 		"sminv h1, v1.16b",
+		"uqrshrn v0.8b, v8.8h, #9", // shift beyond the narrow size
+		"uqrshrn v0.8b, v8.8h, #0",
+		"uqrshrn v0.8b, v8.8h",   // no shift
+		"uqxtn v6.8b, v4.8h, #1", // a shift where none is taken
+		"uqrshrn v0.8b, v8.8h, #x",
 	} {
 		if w, err := Encode(s); err == nil {
 			t.Errorf("%s: encoded as %#08x, want an error", s, w)
