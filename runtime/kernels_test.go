@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -208,7 +209,7 @@ func TestKernelSetsAgreeGroupedConv(t *testing.T) {
 					t.Errorf("%d threads: no weights packed", threads)
 				}
 				it := setInterp(t, q, set, threads, 0, nil)
-				if n := testing.AllocsPerRun(5, func() {
+				if n := testalloc.PerRun(5, func() {
 					if err := it.Invoke(); err != nil {
 						t.Fatal(err)
 					}

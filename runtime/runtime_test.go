@@ -5,10 +5,10 @@ import (
 	"flag"
 	"math"
 	"math/rand"
-	goruntime "runtime"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/runtime"
 	"github.com/edgeinfer/edgeinfer/zoo"
 )
@@ -30,16 +30,13 @@ func build(t testing.TB, name string) (q, f *format.Model) {
 }
 
 // invokeAllocs is the heap allocations per Invoke of it in its steady
-// state, averaged over 4: after a collection (a collection running during
-// a measured Invoke was seen counted as one allocation of it) and after
-// enough Invokes to end the timed ones of a multi-threaded interpreter and
-// refill the scheduler's caches the collection emptied.
+// state (testalloc.PerRun over 4), after enough Invokes to end the timed
+// ones of a multi-threaded interpreter.
 func invokeAllocs(it *runtime.Interpreter) float64 {
-	goruntime.GC()
 	for range 6 {
 		_ = it.Invoke()
 	}
-	return testing.AllocsPerRun(4, func() { _ = it.Invoke() })
+	return testalloc.PerRun(4, func() { _ = it.Invoke() })
 }
 
 func newInterp(t testing.TB, m *format.Model, threads int) *runtime.Interpreter {
@@ -148,7 +145,7 @@ func TestInvokeAllocatesNothing(t *testing.T) {
 		for _, m := range []*format.Model{q, f} {
 			for _, threads := range []int{1, 3} {
 				it := newInterp(t, m, threads)
-				allocs := testing.AllocsPerRun(5, func() {
+				allocs := testalloc.PerRun(5, func() {
 					if err := it.Invoke(); err != nil {
 						t.Fatal(err)
 					}
@@ -168,7 +165,7 @@ func TestProfileAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer it.Close()
-	if a := testing.AllocsPerRun(5, func() { it.Invoke() }); a != 0 {
+	if a := testalloc.PerRun(5, func() { it.Invoke() }); a != 0 {
 		t.Errorf("profiled Invoke: %v allocations", a)
 	}
 	var macs int64
@@ -282,7 +279,7 @@ func TestTimedInvokesKeepResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	if a := testing.AllocsPerRun(4, func() { _ = fresh.Invoke() }); a != 0 {
+	if a := testalloc.PerRun(4, func() { _ = fresh.Invoke() }); a != 0 {
 		t.Fatalf("%v allocations per Invoke across the timed Invokes", a)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -161,7 +162,7 @@ func TestQDQAgainstOnnxRuntime(t *testing.T) {
 			if ortWorst > tc.ortMax || fltWorst > tc.fltMax {
 				t.Fatalf("%s: %d steps from onnxruntime (allowed %d), %d from the float graph (allowed %d)", tc.name, ortWorst, tc.ortMax, fltWorst, tc.fltMax)
 			}
-			if a := testing.AllocsPerRun(5, func() { _ = qi.Invoke() }); a != 0 {
+			if a := testalloc.PerRun(5, func() { _ = qi.Invoke() }); a != 0 {
 				t.Fatalf("%v allocations per Invoke", a)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/quant"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -111,7 +112,7 @@ func TestQDQActivationsCarryTheirParameters(t *testing.T) {
 	// above): the runtime rescales with a 31-bit fixed-point multiplier
 	// (TFLite's) and rounds half away from zero, QuantizeLinear to even.
 	t.Logf("int8 outputs: %d of 600 one step from the QDQ float graph, the rest equal", off)
-	if n := testing.AllocsPerRun(10, func() { _ = it.Invoke() }); n != 0 {
+	if n := testalloc.PerRun(10, func() { _ = it.Invoke() }); n != 0 {
 		t.Fatalf("%v allocations per Invoke", n)
 	}
 	_ = format.Int8

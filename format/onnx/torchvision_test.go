@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/ptq"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -294,10 +295,7 @@ func runFloats(t *testing.T, m *format.Model, x []float32) []float32 {
 	}
 	out := it.Output(0)
 	res := out.Dequantized(make([]float32, out.NumElements()))
-	// Averaged over four Invokes (AllocsPerRun truncates): an allocation
-	// made by Invoke shows in every run, while one stray allocation by
-	// another goroutine during a long Invoke once failed CI here.
-	if a := testing.AllocsPerRun(4, func() { it.Invoke() }); a != 0 {
+	if a := testalloc.PerRun(4, func() { it.Invoke() }); a != 0 {
 		t.Errorf("%v model: %g allocations per Invoke, want 0", in.DType, a)
 	}
 	return res

@@ -9,6 +9,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/dataset"
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/onnx"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/ptq"
@@ -201,7 +202,7 @@ func TestInvokeAllocatesNothing(t *testing.T) {
 			if err := it.Invoke(); err != nil {
 				t.Fatal(err)
 			}
-			allocs := testing.AllocsPerRun(3, func() {
+			allocs := testalloc.PerRun(3, func() {
 				if err := it.Invoke(); err != nil {
 					t.Fatal(err)
 				}

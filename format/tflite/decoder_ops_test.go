@@ -13,6 +13,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -202,7 +203,7 @@ func TestDecoderOps(t *testing.T) {
 					t.Errorf("output %d %q: % x, want % x", k, out.Name, got, w)
 				}
 			}
-			if a := testing.AllocsPerRun(5, func() { it.Invoke() }); a != 0 {
+			if a := testalloc.PerRun(5, func() { it.Invoke() }); a != 0 {
 				t.Errorf("%g allocations per Invoke", a)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	_ "golang.org/x/image/bmp"
 
 	"github.com/edgeinfer/edgeinfer/format/tflite"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -53,10 +54,7 @@ func TestDeepLabV3(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := it.Output(0).Int32()
-	// Averaged over four Invokes (AllocsPerRun truncates): an allocation
-	// made by Invoke shows in every run, while one stray allocation by
-	// another goroutine during a long Invoke once failed CI here.
-	if a := testing.AllocsPerRun(4, func() { it.Invoke() }); a != 0 {
+	if a := testalloc.PerRun(4, func() { it.Invoke() }); a != 0 {
 		t.Errorf("%g allocations per Invoke, want 0", a)
 	}
 

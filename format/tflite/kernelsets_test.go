@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format/tflite"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/runtime"
 )
@@ -50,7 +51,7 @@ func TestKernelSetsAgreeUint8(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer it2.Close()
-					if n := testing.AllocsPerRun(2, func() {
+					if n := testalloc.PerRun(2, func() {
 						if err := it2.Invoke(); err != nil {
 							t.Fatal(err)
 						}

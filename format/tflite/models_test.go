@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/tflite"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/runtime"
@@ -364,7 +365,7 @@ func TestInvokeAllocs(t *testing.T) {
 			}
 			for _, threads := range threadCounts {
 				it.SetThreads(threads)
-				if n := testing.AllocsPerRun(2, func() {
+				if n := testalloc.PerRun(2, func() {
 					if err := it.Invoke(); err != nil {
 						t.Fatal(err)
 					}

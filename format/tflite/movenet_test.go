@@ -6,13 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/format"
 	"github.com/edgeinfer/edgeinfer/format/tflite"
+	"github.com/edgeinfer/edgeinfer/internal/testalloc"
 	"github.com/edgeinfer/edgeinfer/internal/testshared"
 	"github.com/edgeinfer/edgeinfer/npy"
 	"github.com/edgeinfer/edgeinfer/quant"
@@ -224,18 +224,11 @@ func TestMoveNet(t *testing.T) {
 	if *writeInputs != "" {
 		t.Skip("wrote the inputs")
 	}
-	// The import's garbage is collected first and the count averaged over
-	// several Invokes (AllocsPerRun truncates): under qemu a GC mark worker
-	// that allocated during a single measured Invoke once counted as one,
-	// and on a loaded CI machine the Go runtime's own mallocs when the
-	// worker goroutines park and wake once reached 4 within 4 Invokes. An
-	// op that allocated would still add at least one per Invoke.
-	goruntime.GC()
-	runs := 16
+	runs := 4
 	if testing.Short() {
 		runs = 2 // three more Invokes under emulation
 	}
-	if a := testing.AllocsPerRun(runs, func() { it.Invoke() }); a != 0 {
+	if a := testalloc.PerRun(runs, func() { it.Invoke() }); a != 0 {
 		t.Errorf("%g allocations per Invoke, want 0", a)
 	}
 
