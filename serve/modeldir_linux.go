@@ -7,14 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // watchModelDir applies NAME.eim + NAME.eim.minisig pairs renamed (or
-// written) into dir until ctx is done. It wakes only on those events
-// (inotify), never on a timer.
+// written) into dir until ctx is done, and once the first frame is there
+// the newest pair already in dir, if it came after the model in force
+// (see modelDirAtStart). It wakes only on those events (inotify), never
+// on a timer.
 func (s *Service) watchModelDir(ctx context.Context, dir string) error {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -31,6 +34,16 @@ func (s *Service) watchModelDir(ctx context.Context, dir string) error {
 	}()
 	buf := make([]byte, 16<<10)
 	tried := map[string]string{} // NAME.eim → SHA-256 of the last pair tried
+	// Events that come meanwhile wait in the inotify queue. (Without a
+	// trusted key no update can pass: the scan only reports that.)
+	if s.cfg.Trust != nil {
+		select {
+		case <-s.picked:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	s.modelDirAtStart(dir, tried)
 	for {
 		n, err := f.Read(buf)
 		if err != nil {
@@ -49,6 +62,58 @@ func (s *Service) watchModelDir(ctx context.Context, dir string) error {
 			s.modelDirEvent(dir, string(name), tried)
 		}
 	}
+}
+
+// modelDirAtStart applies the newest complete pair already in dir (by
+// the later of its two files' modification times) when it was written
+// after the model in force was accepted (the state folder's record): a
+// model put there while the service was down is not lost, and a pair
+// that an MQTT or HTTP update has since replaced does not come back.
+// Without a state folder, or before any update was accepted, the newest
+// pair applies.
+func (s *Service) modelDirAtStart(dir string, tried map[string]string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		s.log.Printf("--model-dir: %v", err)
+		return
+	}
+	var since time.Time
+	if s.cfg.StateDir != "" {
+		if fi, err := os.Stat(filepath.Join(s.cfg.StateDir, acceptedDir, "current")); err == nil {
+			since = fi.ModTime()
+		}
+	}
+	newest, newestAt, older := "", since, 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".eim") {
+			continue
+		}
+		m, err1 := os.Stat(filepath.Join(dir, name))
+		g, err2 := os.Stat(filepath.Join(dir, name+SignatureSuffix))
+		if err1 != nil || err2 != nil || !m.Mode().IsRegular() || !g.Mode().IsRegular() {
+			continue
+		}
+		switch at := later(m.ModTime(), g.ModTime()); {
+		case at.After(newestAt):
+			newest, newestAt = name, at
+		case !at.After(since):
+			older++
+		}
+	}
+	if older > 0 {
+		s.log.Printf("--model-dir: %d pair(s) there from before the model in force was accepted; left alone", older)
+	}
+	if newest != "" {
+		s.modelDirEvent(dir, newest, tried)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // modelDirEvent checks whether a complete pair is there and applies it

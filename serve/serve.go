@@ -149,6 +149,9 @@ type Service struct {
 	lastUpdate *UpdateJSON
 	stopping   bool
 	frameAlive time.Duration // /healthz fails after this long without a frame
+
+	picked     chan struct{} // closed when the first frame is kept (an update's trial needs one)
+	pickedOnce sync.Once
 }
 
 // resultJSON is what goes to the broker for each frame: the fields of
@@ -187,7 +190,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = log.Default()
 	}
-	s := &Service{cfg: cfg, log: cfg.Log, subs: map[chan []byte]struct{}{}, frameAlive: 5 * time.Second}
+	s := &Service{cfg: cfg, log: cfg.Log, subs: map[chan []byte]struct{}{}, frameAlive: 5 * time.Second, picked: make(chan struct{})}
 	s.enc = json.NewEncoder(&s.encBuf)
 	s.res.Device, s.res.Model, s.model, s.tokens = cfg.Device, cfg.Model, cfg.Model, cfg.Tokens
 	if cfg.Every > 0 && cfg.OpenCamera == nil {
@@ -392,6 +395,7 @@ func (s *Service) emit(r *live.Result) error {
 		s.picSeq = r.Seq
 		cm, h, w := s.loop.ClassMap()
 		s.picMap, s.picMapH, s.picMapW = append(s.picMap[:0], cm...), h, w
+		s.pickedOnce.Do(func() { close(s.picked) })
 	}
 	for c := range s.subs {
 		select {

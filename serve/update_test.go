@@ -428,3 +428,86 @@ func TestModelDir(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Pairs already in --model-dir when serve starts: the newest applies
+// when it came after the model in force was accepted; one older than the
+// state folder's record (replaced since by another update) stays put.
+func TestModelDirAtStart(t *testing.T) {
+	s := newSigner(t)
+	vit, cnn := zooBytes(t, "vit-micro"), zooBytes(t, "cnn-micro")
+	put := func(dir, name string, data []byte, at time.Time) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	start := func(dir, state string) (*Service, *servetest.LogBuffer, func()) {
+		logs := &servetest.LogBuffer{}
+		svc, err := New(Config{Device: "cam1", Model: ModelInfo{Name: "vit-micro", SHA256: SHA256Hex(vit)}, Log: log.New(logs, "", 0),
+			Trust: s.trust, LoadModel: testLoadModel, StateDir: state, ModelDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(ctx, testLoop(t, "synthetic:noise?w=64&h=48&fmt=YUYV&fps=100"), 0) }()
+		return svc, logs, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+
+	// Two pairs put there while the service was down: the newer applies.
+	dir := t.TempDir()
+	bad := append([]byte(nil), cnn...)
+	bad[100] ^= 1
+	put(dir, "old.eim", bad, hourAgo.Add(-time.Hour)) // would be refused: it must not be the one tried
+	put(dir, "old.eim.minisig", s.sign(t, cnn), hourAgo.Add(-time.Hour))
+	put(dir, "new.eim", cnn, hourAgo)
+	put(dir, "new.eim.minisig", s.sign(t, cnn), hourAgo)
+	put(dir, "lone.eim", cnn, time.Now()) // no signature: not a pair
+	svc, _, stop := start(dir, t.TempDir())
+	u := waitStatusUpdate(t, svc)
+	if u.Result != "accepted" || u.Source != "model-dir new.eim" || svc.currentInfo().Name != "cnn-micro" {
+		t.Errorf("at start: %+v, running %+v", u, svc.currentInfo())
+	}
+	stop()
+
+	// A pair older than the last accepted update stays put.
+	dir, state := t.TempDir(), t.TempDir()
+	put(dir, "new.eim", cnn, hourAgo)
+	put(dir, "new.eim.minisig", s.sign(t, cnn), hourAgo)
+	if err := SaveAccepted(state, vit, s.sign(t, vit), "base"); err != nil {
+		t.Fatal(err)
+	}
+	svc, logs, stop := start(dir, state)
+	defer stop()
+	for i := 0; !strings.Contains(logs.String(), "1 pair(s) there from before the model in force"); i++ {
+		if i == 3000 {
+			t.Fatalf("no word on the older pair; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if u := svc.Status().Update; u != nil || svc.currentInfo().Name != "vit-micro" {
+		t.Errorf("an older pair was applied: %+v, running %+v", u, svc.currentInfo())
+	}
+}
+
+// waitStatusUpdate waits for the outcome of an update in svc's status.
+func waitStatusUpdate(t *testing.T, svc *Service) UpdateJSON {
+	t.Helper()
+	for i := 0; i < 3000; i++ {
+		if u := svc.Status().Update; u != nil && u.Time != "" {
+			return *u
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no update outcome")
+	return UpdateJSON{}
+}
