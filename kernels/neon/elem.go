@@ -27,14 +27,13 @@ func LookupInt8(t *quant.Table, x, out []int8) {
 
 // softmaxTables is an exp table (kernels.SoftmaxParams.Exp) in the form
 // the Softmax kernels look up with TBL: the low and the second byte of
-// every entry; d0, the number of leading entries equal to 2^16 (the only
-// ones with bit 16 set; entry d has it exactly when d < d0), and b16, that
-// bit for distances 0-15 (one TBL register); and whether plane 1 needs
-// its chunk 3 (a zero chunk is skipped: TBL's 0 stays). The field offsets
-// are fixed by the assembly.
+// every entry; whether plane 1 needs its chunk 3 (a zero chunk is
+// skipped: TBL's 0 stays); and b16, bit 16 of the entries at distances
+// 0-15 (one TBL register): the entries equal to 2^16 are the only ones
+// with it, and split lets through only tables where they lead, at most
+// 16 of them. The field offsets are fixed by the assembly.
 type softmaxTables struct {
 	p0, p1 [256]uint8
-	d0     int64
 	p1c3   int64 // 1 where plane 1 has a nonzero byte in chunk 3 (192-255)
 	b16    [16]uint8
 }
@@ -61,7 +60,6 @@ func (t *softmaxTables) split(exp *[256]uint32) bool {
 		}
 		t.p0[d], t.p1[d] = uint8(e), uint8(e>>8)
 	}
-	t.d0 = int64(d0)
 	t.b16 = [16]uint8{}
 	for d := range min(d0, 16) {
 		t.b16[d] = 1

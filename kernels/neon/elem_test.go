@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
@@ -172,8 +173,8 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 func TestSoftmaxTableShapes(t *testing.T) {
 	base := ref.NewSoftmaxTable(1, 0.05)
 	var tt softmaxTables
-	if !tt.split(base) || tt.d0 != 1 {
-		t.Fatalf("ref's table: split %v d0 %d, want true 1", tt.split(base), tt.d0)
+	if !tt.split(base) || tt.b16 != [16]uint8{0: 1} {
+		t.Fatalf("ref's table: split %v, bit 16 at distances 0-15 %v, want true and only at 0", tt.split(base), tt.b16)
 	}
 	bad := map[string]func(e *[256]uint32){
 		"entry above 2^16":   func(e *[256]uint32) { e[3] = 1<<16 + 1 },
@@ -441,5 +442,13 @@ func TestSoftmaxSmallEntries(t *testing.T) {
 			SoftmaxInt8(&p, x, got)
 			diff8(t, fmt.Sprintf("e0=%d D=%d", e0, d), got, want, d)
 		}
+	}
+}
+
+// TestSoftmaxTablesLayout pins the field offsets softmaxRows reads.
+func TestSoftmaxTablesLayout(t *testing.T) {
+	var tt softmaxTables
+	if p1, c3, b16 := unsafe.Offsetof(tt.p1), unsafe.Offsetof(tt.p1c3), unsafe.Offsetof(tt.b16); p1 != 256 || c3 != 512 || b16 != 520 {
+		t.Errorf("softmaxTables offsets p1 %d, p1c3 %d, b16 %d; the assembly reads 256, 512, 520", p1, c3, b16)
 	}
 }

@@ -2208,9 +2208,9 @@ TEXT ·softmaxRows(SB), NOSPLIT, $0-56
 	ADD R9, R10, R10 // mask + t
 	SUB $16, R3, R11 // d − 16: the last block's offset
 	ADD R11<<2, R7, R12 // its place in e
-	ADD $528, R4, R5
+	ADD $520, R4, R5
 	VLD1 (R5), [V15.B16] // bit 16 of the entries at distances 0-15
-	MOVD 520(R4), R24 // plane 1's chunk 3 is not zero
+	MOVD 512(R4), R24 // plane 1's chunk 3 is not zero
 	VLD1.P 64(R4), [V20.B16, V21.B16, V22.B16, V23.B16] // plane 0, chunk 0
 	VLD1.P 64(R4), [V24.B16, V25.B16, V26.B16, V27.B16] // plane 0, chunk 1
 	VLD1.P 64(R4), [V28.B16, V29.B16, V30.B16, V31.B16] // plane 0, chunk 2

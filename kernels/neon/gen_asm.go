@@ -881,9 +881,9 @@ func genSoftmax() {
 	ins("ADD R9, R10, R10 // mask + t")
 	ins("SUB $16, R3, R11 // d − 16: the last block's offset")
 	ins("ADD R11<<2, R7, R12 // its place in e")
-	ins("ADD $528, R4, R5")
+	ins("ADD $520, R4, R5")
 	ins("VLD1 (R5), [V15.B16] // bit 16 of the entries at distances 0-15")
-	ins("MOVD 520(R4), R24 // plane 1's chunk 3 is not zero")
+	ins("MOVD 512(R4), R24 // plane 1's chunk 3 is not zero")
 	for c := 0; c < 3; c++ {
 		v := 20 + 4*c
 		ins("VLD1.P 64(R4), [V%d.B16, V%d.B16, V%d.B16, V%d.B16] // plane 0, chunk %d", v, v+1, v+2, v+3, c)
