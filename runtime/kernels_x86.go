@@ -48,7 +48,8 @@ func init() {
 }
 
 // x86Kernels is ref's set with the GEMM-shaped ops on path: weights packed
-// at load for FullyConnected and Conv2D, B packed per call for BatchMatMul.
+// at load for FullyConnected, Conv2D and the 3×3 DepthwiseConv2D (one AVX2
+// kernel for both paths), B packed per call for BatchMatMul.
 func x86Kernels(path x86.Path, why string) KernelSet {
 	s := refKernels
 	s.Name, s.Why = path.String(), why
@@ -80,6 +81,15 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		}
 		return func(p kernels.ConvParams, x, out []int8) {
 			x86.Conv2DInt8(&p, x, pk, out)
+		}, pk.Bytes()
+	}
+	s.PrepareDepthwise = func(p kernels.ConvParams, w []int8) (func(p kernels.ConvParams, x, out []int8), int) {
+		pk := x86.PackDepthwise(&p, w)
+		if pk == nil {
+			return nil, 0
+		}
+		return func(p kernels.ConvParams, x, out []int8) {
+			x86.DepthwiseConv2DInt8(&p, x, pk, out)
 		}, pk.Bytes()
 	}
 	if ok, _ := x86.FloatSupported(); ok {

@@ -2531,6 +2531,131 @@ gemmF32W_next:
 	VZEROUPPER
 	RET
 
+// func dwConv3x3(rows *[3]*int8, dC, step, ow int, w *int16, cd *int32, out *int8, ldo int, q *epilogue, scale int)
+TEXT ·dwConv3x3(SB), NOSPLIT, $0-80
+	MOVQ rows+0(FP), AX
+	MOVQ 0(AX), R9
+	MOVQ 8(AX), R10
+	MOVQ 16(AX), R11
+	MOVQ dC+8(FP), R12
+	MOVQ step+16(FP), R13
+	MOVQ ow+24(FP), CX
+	MOVQ w+32(FP), BX
+	MOVQ cd+40(FP), DI
+	MOVQ out+48(FP), DX
+	MOVQ ldo+56(FP), R8
+	MOVQ q+64(FP), SI
+	MOVQ scale+72(FP), AX
+	VPXOR Y10, Y10, Y10
+	MOVL $0x4e800000, R14
+	VMOVD R14, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0xce800000, R14
+	VMOVD R14, X14
+	VPBROADCASTD X14, Y14
+dwConv3x3_pixel:
+	VMOVDQU 0(DI), Y0
+	VMOVDQU 32(DI), Y1
+	// taps 0 and 1
+	VPMOVSXBW (R9), Y2
+	VPMOVSXBW (R9)(R12*1), Y3
+	VPUNPCKLWD Y3, Y2, Y4
+	VPUNPCKHWD Y3, Y2, Y5
+	VPMADDWD 0(BX), Y4, Y4
+	VPMADDWD 32(BX), Y5, Y5
+	VPADDD Y4, Y0, Y0
+	VPADDD Y5, Y1, Y1
+	// taps 2 and 3
+	VPMOVSXBW (R9)(R12*2), Y6
+	VPMOVSXBW (R10), Y7
+	VPUNPCKLWD Y7, Y6, Y8
+	VPUNPCKHWD Y7, Y6, Y9
+	VPMADDWD 64(BX), Y8, Y8
+	VPMADDWD 96(BX), Y9, Y9
+	VPADDD Y8, Y0, Y0
+	VPADDD Y9, Y1, Y1
+	// taps 4 and 5
+	VPMOVSXBW (R10)(R12*1), Y2
+	VPMOVSXBW (R10)(R12*2), Y3
+	VPUNPCKLWD Y3, Y2, Y4
+	VPUNPCKHWD Y3, Y2, Y5
+	VPMADDWD 128(BX), Y4, Y4
+	VPMADDWD 160(BX), Y5, Y5
+	VPADDD Y4, Y0, Y0
+	VPADDD Y5, Y1, Y1
+	// taps 6 and 7
+	VPMOVSXBW (R11), Y6
+	VPMOVSXBW (R11)(R12*1), Y7
+	VPUNPCKLWD Y7, Y6, Y8
+	VPUNPCKHWD Y7, Y6, Y9
+	VPMADDWD 192(BX), Y8, Y8
+	VPMADDWD 224(BX), Y9, Y9
+	VPADDD Y8, Y0, Y0
+	VPADDD Y9, Y1, Y1
+	// taps 8 and 9
+	VPMOVSXBW (R11)(R12*2), Y2
+	VPUNPCKLWD Y10, Y2, Y4
+	VPUNPCKHWD Y10, Y2, Y5
+	VPMADDWD 256(BX), Y4, Y4
+	VPMADDWD 288(BX), Y5, Y5
+	VPADDD Y4, Y0, Y0
+	VPADDD Y5, Y1, Y1
+	TESTQ AX, AX
+	JNZ dwConv3x3_float
+	// q = ⌊acc·M/2^31⌋, (q >> (s−1) + 1) >> 1
+	VPMULDQ 64(DI), Y0, Y12
+	VPSRLQ $32, Y0, Y15
+	VPMULDQ 128(DI), Y15, Y15
+	VPADDQ Y12, Y12, Y12
+	VPSHUFD $0xf5, Y12, Y12
+	VPADDQ Y15, Y15, Y15
+	VPBLENDD $0xaa, Y15, Y12, Y12
+	VPSRAVD 192(DI), Y12, Y12
+	VPADDD 32(SI), Y12, Y12
+	VPSRAD $1, Y12, Y12
+	// q = ⌊acc·M/2^31⌋, (q >> (s−1) + 1) >> 1
+	VPMULDQ 96(DI), Y1, Y13
+	VPSRLQ $32, Y1, Y15
+	VPMULDQ 160(DI), Y15, Y15
+	VPADDQ Y13, Y13, Y13
+	VPSHUFD $0xf5, Y13, Y13
+	VPADDQ Y15, Y15, Y15
+	VPBLENDD $0xaa, Y15, Y13, Y13
+	VPSRAVD 224(DI), Y13, Y13
+	VPADDD 32(SI), Y13, Y13
+	VPSRAD $1, Y13, Y13
+	JMP dwConv3x3_pack
+dwConv3x3_float:
+	// round-to-even(clamp(float32(acc)·scale, ±2^30)) (MXCSR's default rounding)
+	VCVTDQ2PS Y0, Y0
+	VMULPS 64(DI), Y0, Y0
+	VMINPS Y11, Y0, Y0
+	VMAXPS Y14, Y0, Y0
+	VCVTPS2DQ Y0, Y12
+	// round-to-even(clamp(float32(acc)·scale, ±2^30)) (MXCSR's default rounding)
+	VCVTDQ2PS Y1, Y1
+	VMULPS 96(DI), Y1, Y1
+	VMINPS Y11, Y1, Y1
+	VMAXPS Y14, Y1, Y1
+	VCVTPS2DQ Y1, Y13
+dwConv3x3_pack:
+	// both accumulators' lanes interleave back into channels 0–15
+	VPACKSSDW Y13, Y12, Y12
+	VPADDSW 0(SI), Y12, Y12
+	VEXTRACTI128 $1, Y12, X13
+	VPACKSSWB X13, X12, X12
+	VPMAXSB 64(SI), X12, X12
+	VPMINSB 80(SI), X12, X12
+	VMOVDQU X12, (DX)
+	ADDQ R8, DX
+	ADDQ R13, R9
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ CX
+	JNZ dwConv3x3_pixel
+	VZEROUPPER
+	RET
+
 // func sumBytes(p *int8, n32 int) int32: Σ of n32·32 signed bytes (n32 ≥ 1).
 // VPSADBW sums bytes as unsigned: each is flipped by 0x80 (x+128), and
 // 128 per byte is taken off at the end.

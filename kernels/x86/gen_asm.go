@@ -972,6 +972,129 @@ scaleF32_loop:
 `)
 }
 
+// depthwise writes dwConv3x3: ow output pixels of one 16-channel group of
+// a 3×3 depthwise convolution (AVX2), one pixel per iteration.
+//
+//	rows  *[3]*int8  the three input rows at the group's first channel
+//	dC    int        bytes between a row's taps (dilation·C)
+//	step  int        bytes between pixels along a row (stride·C)
+//	ow    int        output pixels (≥ 1)
+//	w     *int16     packed weights: 5 tap pairs × (low, high) × 16 int16
+//	cd    *int32     column data (64 words, accumulator order): folded
+//	                 bias, M (or float32 scale), M of odd lanes, s−1
+//	out   *int8      first output pixel; ldo bytes between pixels
+//	q     *epilogue  as for the GEMM kernels
+//	scale int        1: XNNPACK's float32 stage, 0: the RoundSingle multiplier
+//
+// Rows in R9, R10, R11 (advanced by step per pixel), tap kw of a row at
+// kw·dC (R12); accumulators Y0 (channels 0–3, 8–11) and Y1 (4–7, 12–15).
+// Taps t and t+1, sign-extended to int16 (VPMOVSXBW), are interleaved per
+// channel (VPUNPCKLWD/HWD) and multiplied by their weight pairs with
+// VPMADDWD; the ninth tap pairs with zero (Y10). The float32 stage: Y11 =
+// 2^30, Y14 = −2^30.
+func depthwise() {
+	name := "dwConv3x3"
+	fmt.Fprintf(&buf, "\n// func %s(rows *[3]*int8, dC, step, ow int, w *int16, cd *int32, out *int8, ldo int, q *epilogue, scale int)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	ins("MOVQ rows+0(FP), AX")
+	ins("MOVQ 0(AX), R9")
+	ins("MOVQ 8(AX), R10")
+	ins("MOVQ 16(AX), R11")
+	ins("MOVQ dC+8(FP), R12")
+	ins("MOVQ step+16(FP), R13")
+	ins("MOVQ ow+24(FP), CX")
+	ins("MOVQ w+32(FP), BX")
+	ins("MOVQ cd+40(FP), DI")
+	ins("MOVQ out+48(FP), DX")
+	ins("MOVQ ldo+56(FP), R8")
+	ins("MOVQ q+64(FP), SI")
+	ins("MOVQ scale+72(FP), AX")
+	ins("VPXOR Y10, Y10, Y10")
+	ins("MOVL $0x4e800000, R14")
+	ins("VMOVD R14, X11")
+	ins("VPBROADCASTD X11, Y11")
+	ins("MOVL $0xce800000, R14")
+	ins("VMOVD R14, X14")
+	ins("VPBROADCASTD X14, Y14")
+	rowReg := []string{"R9", "R10", "R11"}
+	tap := func(t int) string {
+		r := rowReg[t/3]
+		switch t % 3 {
+		case 0:
+			return "(" + r + ")"
+		case 1:
+			return "(" + r + ")(R12*1)"
+		}
+		return "(" + r + ")(R12*2)"
+	}
+	label(name + "_pixel")
+	ins("VMOVDQU 0(DI), Y0")
+	ins("VMOVDQU 32(DI), Y1")
+	for pr := 0; pr < 5; pr++ {
+		xa, xb, lo, hi := 2+4*(pr%2), 3+4*(pr%2), 4+4*(pr%2), 5+4*(pr%2)
+		comment("taps %d and %d", 2*pr, 2*pr+1)
+		ins("VPMOVSXBW %s, Y%d", tap(2*pr), xa)
+		b := fmt.Sprintf("Y%d", xb)
+		if pr < 4 {
+			ins("VPMOVSXBW %s, %s", tap(2*pr+1), b)
+		} else {
+			b = "Y10"
+		}
+		ins("VPUNPCKLWD %s, Y%d, Y%d", b, xa, lo)
+		ins("VPUNPCKHWD %s, Y%d, Y%d", b, xa, hi)
+		ins("VPMADDWD %d(BX), Y%d, Y%d", 64*pr, lo, lo)
+		ins("VPMADDWD %d(BX), Y%d, Y%d", 64*pr+32, hi, hi)
+		ins("VPADDD Y%d, Y0, Y0", lo)
+		ins("VPADDD Y%d, Y1, Y1", hi)
+	}
+	ins("TESTQ AX, AX")
+	ins("JNZ %s_float", name)
+	for v := 0; v < 2; v++ {
+		a := fmt.Sprintf("Y%d", v)
+		c := 32 * v
+		t := fmt.Sprintf("Y%d", 12+v)
+		comment("q = ⌊acc·M/2^31⌋, (q >> (s−1) + 1) >> 1")
+		ins("VPMULDQ %d(DI), %s, %s", c+64, a, t)
+		ins("VPSRLQ $32, %s, Y15", a)
+		ins("VPMULDQ %d(DI), Y15, Y15", c+128)
+		ins("VPADDQ %s, %s, %s", t, t, t)
+		ins("VPSHUFD $0xf5, %s, %s", t, t)
+		ins("VPADDQ Y15, Y15, Y15")
+		ins("VPBLENDD $0xaa, Y15, %s, %s", t, t)
+		ins("VPSRAVD %d(DI), %s, %s", c+192, t, t)
+		ins("VPADDD 32(SI), %s, %s", t, t)
+		ins("VPSRAD $1, %s, %s", t, t)
+	}
+	ins("JMP %s_pack", name)
+	label(name + "_float")
+	for v := 0; v < 2; v++ {
+		a := fmt.Sprintf("Y%d", v)
+		comment("round-to-even(clamp(float32(acc)·scale, ±2^30)) (MXCSR's default rounding)")
+		ins("VCVTDQ2PS %s, %s", a, a)
+		ins("VMULPS %d(DI), %s, %s", 64+32*v, a, a)
+		ins("VMINPS Y11, %s, %s", a, a)
+		ins("VMAXPS Y14, %s, %s", a, a)
+		ins("VCVTPS2DQ %s, Y%d", a, 12+v)
+	}
+	label(name + "_pack")
+	comment("both accumulators' lanes interleave back into channels 0–15")
+	ins("VPACKSSDW Y13, Y12, Y12")
+	ins("VPADDSW 0(SI), Y12, Y12")
+	ins("VEXTRACTI128 $1, Y12, X13")
+	ins("VPACKSSWB X13, X12, X12")
+	ins("VPMAXSB 64(SI), X12, X12")
+	ins("VPMINSB 80(SI), X12, X12")
+	ins("VMOVDQU X12, (DX)")
+	ins("ADDQ R8, DX")
+	ins("ADDQ R13, R9")
+	ins("ADDQ R13, R10")
+	ins("ADDQ R13, R11")
+	ins("DECQ CX")
+	ins("JNZ %s_pixel", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_amd64.s", "output file")
 	flag.Parse()
@@ -982,6 +1105,7 @@ func main() {
 	avx2()
 	fma()
 	fmaWide()
+	depthwise()
 	helpers()
 	elementwise()
 	floatMath()
