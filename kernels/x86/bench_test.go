@@ -1,6 +1,7 @@
 package x86
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -54,5 +55,41 @@ func BenchmarkGEMM(b *testing.B) {
 				MatMulInt8(path, &pv, qo, qb, o8)
 			}
 		})
+	}
+}
+
+// BenchmarkDepthwise runs two of MobileNet v2's 3×3 depthwise layers
+// (112×112×96 stride 2, 56×56×144 stride 1; SAME padding), with the
+// RoundSingle multiplier stage and XNNPACK's float32 stage, on ref and on
+// the AVX2 kernel.
+func BenchmarkDepthwise(b *testing.B) {
+	g := newGen(12)
+	for _, s := range []struct{ hw, c, stride int }{{112, 96, 2}, {56, 144, 1}} {
+		o := (s.hw-1)/s.stride + 1
+		p := kernels.ConvParams{N: 1, H: s.hw, W: s.hw, Cin: s.c, Cout: s.c, KH: 3, KW: 3, StrideH: s.stride, StrideW: s.stride,
+			DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1 - (s.stride - 1), PadLeft: 1 - (s.stride - 1), OH: o, OW: o, RowHi: o,
+			InZP: -128, Bias: g.bias(s.c)}
+		if p.Bias == nil {
+			p.Bias = make([]int32, s.c)
+		}
+		p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.003)}, ActMin: -128, ActMax: 127}
+		x, w, out := g.i8(s.hw*s.hw*s.c, false), g.w8(9*s.c), make([]int8, o*o*s.c)
+		for _, stage := range []string{"mult", "scale"} {
+			if stage == "scale" {
+				p.Out.Scale = []float32{0.003}
+			}
+			name := fmt.Sprintf("%dx%dx%d_s%d/%s", s.hw, s.hw, s.c, s.stride, stage)
+			b.Run(name+"/ref", func(b *testing.B) {
+				for range b.N {
+					ref.DepthwiseConv2DInt8(&p, x, w, out)
+				}
+			})
+			pk := PackDepthwise(&p, w)
+			b.Run(name+"/avx2", func(b *testing.B) {
+				for range b.N {
+					DepthwiseConv2DInt8(&p, x, pk, out)
+				}
+			})
+		}
 	}
 }
