@@ -1,10 +1,11 @@
 // Package x86 holds the int8 GEMM of FullyConnected and BatchMatMul in
 // amd64 assembly, in two paths: AVX-512 VNNI (VPDPBUSD) and AVX2
 // (VPMADDWD on int16-widened operands). Every result is bit for bit
-// kernels/ref. Weights are packed once at load (PackFC); BatchMatMul packs
-// its B operand per call on the stack. The Go twins of the micro-kernels
-// (gemm_generic.go) run the same packed layouts on every other
-// architecture and with -tags purego.
+// kernels/ref. The 3×3 depthwise convolution has one AVX2 kernel for
+// both paths (PackDepthwise). Weights are packed once at load (PackFC);
+// BatchMatMul packs its B operand per call on the stack. The Go twins of
+// the micro-kernels (gemm_generic.go, depthwise_generic.go) run the same
+// packed layouts on every other architecture and with -tags purego.
 package x86
 
 import (
