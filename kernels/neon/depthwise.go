@@ -1,6 +1,7 @@
 package neon
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -23,19 +24,21 @@ type PackedDW struct {
 	// raw weights and bias, for the border pixels and fallbacks.
 	raw []int8
 	// wq, for XNNPACK's float32 stage (dwConv3x3Scale), holds w − WZP in
-	// int32 in w's layout (it need not fit int8); w is then unused.
-	wq []int32
+	// int16 in w's layout (it need not fit int8); w is then unused, and
+	// each group's column data holds the 16 scales (float32 bits) after
+	// the folded bias instead of multipliers and shifts.
+	wq []int16
 }
 
 // Bytes returns the memory the packed weights hold.
-func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) + 4*len(w.wq) }
+func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) + 2*len(w.wq) }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
 // 1, at least 16 channels; a RoundSingle Mult stage with every w − WZP in
-// [−127, 127], or XNNPACK's float32 stage); it returns nil for any other
-// convolution, which stays with kernels/ref. A weight zero point (legacy
-// uint8 models) is folded into the packed weights, w − WZP: int8 bytes for
-// the assembly kernel, int32 for the float32 stage's Go kernel.
+// [−127, 127], or XNNPACK's float32 stage with every w − WZP in int16); it
+// returns nil for any other convolution, which stays with kernels/ref. A
+// weight zero point (legacy uint8 models) is folded into the packed
+// weights, w − WZP: int8 for dwConv3x3, int16 for dwConv3x3Scale.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
 	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 ||
@@ -44,17 +47,19 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	}
 	w = w[:9*C]
 	scale := p.Out.Scale != nil
-	if !scale {
-		for _, v := range w {
-			if d := int32(v) - p.WZP; d < -127 || d > 127 {
-				return nil
-			}
+	lim := int32(127)
+	if scale {
+		lim = math.MaxInt16
+	}
+	for _, v := range w {
+		if d := int32(v) - p.WZP; d < -lim || d > lim {
+			return nil
 		}
 	}
 	groups := (C + 15) / 16
 	pk := &PackedDW{c: C, cd: make([]int32, groups*64), raw: w}
 	if scale {
-		pk.wq = make([]int32, groups*9*16)
+		pk.wq = make([]int16, groups*9*16)
 	} else {
 		pk.w = make([]int8, groups*9*16)
 	}
@@ -62,11 +67,11 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 		c0 := min(16*g, C-16)
 		for t := 0; t < 9; t++ {
 			for j, v := range w[t*C+c0 : t*C+c0+16] {
-				d := int32(v) - p.WZP
+				d := int32(v) - p.WZP // within ±lim: checked above
 				if scale {
-					pk.wq[(g*9+t)*16+j] = d
+					pk.wq[(g*9+t)*16+j] = int16(d)
 				} else {
-					pk.w[(g*9+t)*16+j] = int8(d) // in [−127, 127]: checked above
+					pk.w[(g*9+t)*16+j] = int8(d)
 				}
 			}
 		}
@@ -82,6 +87,14 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 				b = p.Bias[c]
 			}
 			cd[j] = b - p.InZP*sum
+			if scale {
+				sc := p.Out.Scale[0]
+				if len(p.Out.Scale) > 1 {
+					sc = p.Out.Scale[c]
+				}
+				cd[16+j] = int32(math.Float32bits(sc))
+				continue
+			}
 			m := p.Out.Mult[0]
 			if len(p.Out.Mult) > 1 {
 				m = p.Out.Mult[c]
@@ -101,7 +114,8 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 // are copied into buffers on the stack with the left and right padding
 // filled with the input zero point (rows above or below the image are all
 // zero point), which contributes nothing once the folded bias is applied;
-// then every output pixel runs in the assembly kernel, 16 channels at a time.
+// then every output pixel runs in the assembly kernel, 16 channels at a
+// time (dwConv3x3, or dwConv3x3Scale for XNNPACK's float32 stage).
 func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []int8) {
 	C, W, H := pk.c, p.W, p.H
 	sw, dw := p.StrideW, p.DilationW
@@ -140,40 +154,12 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 				taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
 			}
 			if pk.wq != nil {
-				dwConv3x3Scale(&taps, sw*C, p.OW, (*[9 * 16]int32)(pk.wq[g*9*16:(g+1)*9*16]), (*[16]int32)(pk.cd[g*64:g*64+16]),
-					out[r*p.OW*C:(r+1)*p.OW*C], C, c0, &p.Out)
+				dwConv3x3Scale(&taps, sw*C, p.OW, &pk.wq[g*9*16], &pk.cd[g*64],
+					&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
 				continue
 			}
 			dwConv3x3(&taps, sw*C, p.OW, &pk.w[g*9*16], &pk.cd[g*64],
 				&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
 		}
-	}
-}
-
-// dwConv3x3Scale is dwConv3x3 for XNNPACK's float32 stage, in Go: 16
-// channels from c0 of ow output pixels (taps advance by step bytes per
-// pixel) into the output row out (C channels a pixel), each accumulator
-// the folded bias plus Σ_taps x·(w − WZP), requantized by requantScale.
-func dwConv3x3Scale(taps *[9]*int8, step, ow int, w *[9 * 16]int32, bias *[16]int32, out []int8, C, c0 int, os *kernels.OutputStage) {
-	n := (ow-1)*step + 16
-	var xs [9][]int8
-	for t := range xs {
-		xs[t] = unsafe.Slice(taps[t], n)
-	}
-	w0, w1, w2 := (*[16]int32)(w[0:16]), (*[16]int32)(w[16:32]), (*[16]int32)(w[32:48])
-	w3, w4, w5 := (*[16]int32)(w[48:64]), (*[16]int32)(w[64:80]), (*[16]int32)(w[80:96])
-	w6, w7, w8 := (*[16]int32)(w[96:112]), (*[16]int32)(w[112:128]), (*[16]int32)(w[128:144])
-	for o := 0; o < ow; o++ {
-		b := o * step
-		x0, x1, x2 := (*[16]int8)(xs[0][b:b+16]), (*[16]int8)(xs[1][b:b+16]), (*[16]int8)(xs[2][b:b+16])
-		x3, x4, x5 := (*[16]int8)(xs[3][b:b+16]), (*[16]int8)(xs[4][b:b+16]), (*[16]int8)(xs[5][b:b+16])
-		x6, x7, x8 := (*[16]int8)(xs[6][b:b+16]), (*[16]int8)(xs[7][b:b+16]), (*[16]int8)(xs[8][b:b+16])
-		var acc [16]int32
-		for j := 0; j < 16; j++ {
-			acc[j] = bias[j] + int32(x0[j])*w0[j] + int32(x1[j])*w1[j] + int32(x2[j])*w2[j] +
-				int32(x3[j])*w3[j] + int32(x4[j])*w4[j] + int32(x5[j])*w5[j] +
-				int32(x6[j])*w6[j] + int32(x7[j])*w7[j] + int32(x8[j])*w8[j]
-		}
-		requantScale(os, acc[:], c0, out[o*C+c0:o*C+c0+16])
 	}
 }

@@ -31,6 +31,13 @@ func hasDotProd() bool { return cpu.ARM64.HasASIMDDP }
 //go:noescape
 func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, ostride, zp, lo, hi int)
 
+// dwConv3x3Scale is dwConv3x3 for XNNPACK's float32 output stage: int16
+// weights w − WZP, and cd holds the folded bias then the 16 channels'
+// float32 scales (see gen_asm.go).
+//
+//go:noescape
+func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int)
+
 // sumBlocks returns the sum of the n16·16 bytes at p (n16 ≥ 1).
 //
 //go:noescape

@@ -1591,6 +1591,127 @@ dwpixel:
 	BNE dwpixel
 	RET
 
+// func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int)
+// Registers: V0-V17 weights, V18-V21 accumulators, V22-V25 scales,
+// V26 zero point (int16 lanes), V27/V28 clamp, V29-V31 scratch.
+TEXT ·dwConv3x3Scale(SB), NOSPLIT, $0-80
+	MOVD taps+0(FP), R16
+	LDP 0(R16), (R0, R1)
+	LDP 16(R16), (R2, R3)
+	LDP 32(R16), (R4, R5)
+	LDP 48(R16), (R6, R7)
+	MOVD 64(R16), R8
+	MOVD stride+8(FP), R9
+	MOVD npix+16(FP), R10
+	MOVD w+24(FP), R16
+	VLD1.P 64(R16), [V0.H8, V1.H8, V2.H8, V3.H8] // weights of taps 0-1
+	VLD1.P 64(R16), [V4.H8, V5.H8, V6.H8, V7.H8] // weights of taps 2-3
+	VLD1.P 64(R16), [V8.H8, V9.H8, V10.H8, V11.H8] // weights of taps 4-5
+	VLD1.P 64(R16), [V12.H8, V13.H8, V14.H8, V15.H8] // weights of taps 6-7
+	VLD1 (R16), [V16.H8, V17.H8] // weights of tap 8
+	MOVD cd+32(FP), R11
+	ADD $64, R11, R16
+	VLD1 (R16), [V22.S4, V23.S4, V24.S4, V25.S4] // scales
+	MOVD out+40(FP), R12
+	MOVD ostride+48(FP), R13
+	MOVD zp+56(FP), R17
+	VDUP R17, V26.H8
+	MOVD lo+64(FP), R17
+	VDUP R17, V27.B16
+	MOVD hi+72(FP), R17
+	VDUP R17, V28.B16
+dwspixel:
+	VLD1 (R11), [V18.S4, V19.S4, V20.S4, V21.S4] // folded bias
+	VLD1.P (R0)(R9), [V29.B16] // tap 0
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6083d2 // smlal v18.4s, v30.4h, v0.4h
+	WORD $0x4e6083d3 // smlal2 v19.4s, v30.8h, v0.8h
+	WORD $0x0e6183b4 // smlal v20.4s, v29.4h, v1.4h
+	WORD $0x4e6183b5 // smlal2 v21.4s, v29.8h, v1.8h
+	VLD1.P (R1)(R9), [V29.B16] // tap 1
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6283d2 // smlal v18.4s, v30.4h, v2.4h
+	WORD $0x4e6283d3 // smlal2 v19.4s, v30.8h, v2.8h
+	WORD $0x0e6383b4 // smlal v20.4s, v29.4h, v3.4h
+	WORD $0x4e6383b5 // smlal2 v21.4s, v29.8h, v3.8h
+	VLD1.P (R2)(R9), [V29.B16] // tap 2
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6483d2 // smlal v18.4s, v30.4h, v4.4h
+	WORD $0x4e6483d3 // smlal2 v19.4s, v30.8h, v4.8h
+	WORD $0x0e6583b4 // smlal v20.4s, v29.4h, v5.4h
+	WORD $0x4e6583b5 // smlal2 v21.4s, v29.8h, v5.8h
+	VLD1.P (R3)(R9), [V29.B16] // tap 3
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6683d2 // smlal v18.4s, v30.4h, v6.4h
+	WORD $0x4e6683d3 // smlal2 v19.4s, v30.8h, v6.8h
+	WORD $0x0e6783b4 // smlal v20.4s, v29.4h, v7.4h
+	WORD $0x4e6783b5 // smlal2 v21.4s, v29.8h, v7.8h
+	VLD1.P (R4)(R9), [V29.B16] // tap 4
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6883d2 // smlal v18.4s, v30.4h, v8.4h
+	WORD $0x4e6883d3 // smlal2 v19.4s, v30.8h, v8.8h
+	WORD $0x0e6983b4 // smlal v20.4s, v29.4h, v9.4h
+	WORD $0x4e6983b5 // smlal2 v21.4s, v29.8h, v9.8h
+	VLD1.P (R5)(R9), [V29.B16] // tap 5
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6a83d2 // smlal v18.4s, v30.4h, v10.4h
+	WORD $0x4e6a83d3 // smlal2 v19.4s, v30.8h, v10.8h
+	WORD $0x0e6b83b4 // smlal v20.4s, v29.4h, v11.4h
+	WORD $0x4e6b83b5 // smlal2 v21.4s, v29.8h, v11.8h
+	VLD1.P (R6)(R9), [V29.B16] // tap 6
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6c83d2 // smlal v18.4s, v30.4h, v12.4h
+	WORD $0x4e6c83d3 // smlal2 v19.4s, v30.8h, v12.8h
+	WORD $0x0e6d83b4 // smlal v20.4s, v29.4h, v13.4h
+	WORD $0x4e6d83b5 // smlal2 v21.4s, v29.8h, v13.8h
+	VLD1.P (R7)(R9), [V29.B16] // tap 7
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e6e83d2 // smlal v18.4s, v30.4h, v14.4h
+	WORD $0x4e6e83d3 // smlal2 v19.4s, v30.8h, v14.8h
+	WORD $0x0e6f83b4 // smlal v20.4s, v29.4h, v15.4h
+	WORD $0x4e6f83b5 // smlal2 v21.4s, v29.8h, v15.8h
+	VLD1.P (R8)(R9), [V29.B16] // tap 8
+	WORD $0x0f08a7be // sxtl v30.8h, v29.8b
+	WORD $0x4f08a7bd // sxtl2 v29.8h, v29.16b
+	WORD $0x0e7083d2 // smlal v18.4s, v30.4h, v16.4h
+	WORD $0x4e7083d3 // smlal2 v19.4s, v30.8h, v16.8h
+	WORD $0x0e7183b4 // smlal v20.4s, v29.4h, v17.4h
+	WORD $0x4e7183b5 // smlal2 v21.4s, v29.8h, v17.8h
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e36de52 // fmul v18.4s, v18.4s, v22.4s
+	WORD $0x4e21aa52 // fcvtns v18.4s, v18.4s
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e37de73 // fmul v19.4s, v19.4s, v23.4s
+	WORD $0x4e21aa73 // fcvtns v19.4s, v19.4s
+	WORD $0x4e21da94 // scvtf v20.4s, v20.4s
+	WORD $0x6e38de94 // fmul v20.4s, v20.4s, v24.4s
+	WORD $0x4e21aa94 // fcvtns v20.4s, v20.4s
+	WORD $0x4e21dab5 // scvtf v21.4s, v21.4s
+	WORD $0x6e39deb5 // fmul v21.4s, v21.4s, v25.4s
+	WORD $0x4e21aab5 // fcvtns v21.4s, v21.4s
+	WORD $0x0e614a5d // sqxtn v29.4h, v18.4s
+	WORD $0x4e614a7d // sqxtn2 v29.8h, v19.4s
+	WORD $0x0e614a9e // sqxtn v30.4h, v20.4s
+	WORD $0x4e614abe // sqxtn2 v30.8h, v21.4s
+	WORD $0x4e7a0fbd // sqadd v29.8h, v29.8h, v26.8h
+	WORD $0x4e7a0fde // sqadd v30.8h, v30.8h, v26.8h
+	WORD $0x0e214bbf // sqxtn v31.8b, v29.8h
+	WORD $0x4e214bdf // sqxtn2 v31.16b, v30.8h
+	WORD $0x4e3c6fff // smin v31.16b, v31.16b, v28.16b
+	WORD $0x4e3b67ff // smax v31.16b, v31.16b, v27.16b
+	VST1.P [V31.B16], (R12)(R13)
+	SUBS $1, R10, R10
+	BNE dwspixel
+	RET
+
 // func sumBlocks(p *int8, n16 int) int32
 TEXT ·sumBlocks(SB), NOSPLIT, $0-20
 	MOVD p+0(FP), R0

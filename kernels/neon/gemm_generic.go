@@ -2,7 +2,10 @@
 
 package neon
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // asm reports that the kernels are assembly, not the Go twins.
 const asm = false
@@ -109,6 +112,35 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 			g := cds[16+12*(j/4):]
 			v := sat32(sqrshl(int64(acc)*int64(g[j%4]), g[4+2*(j%4)])) + int32(zp)
 			v = max(min(v, int32(hi), 127), int32(lo), -128)
+			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = int8(v)
+		}
+	}
+}
+
+// dwConv3x3Scale is the Go twin of the float32-stage depthwise kernel,
+// step by step as the assembly computes it: int32 accumulation with
+// wrap-around, SCVTF and FMUL (float32, one rounding each), FCVTNS (round
+// to nearest even, saturating to int32), SQXTN to int16, SQADD of the zero
+// point, SQXTN to int8, then the clamp in ref's order.
+func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int) {
+	ws := unsafe.Slice(w, 9*16)
+	cds := unsafe.Slice(cd, 32)
+	for px := 0; px < npix; px++ {
+		for j := 0; j < 16; j++ {
+			acc := cds[j]
+			for t := 0; t < 9; t++ {
+				xv := *(*int8)(unsafe.Add(unsafe.Pointer(taps[t]), px*stride+j))
+				acc += int32(xv) * int32(ws[t*16+j])
+			}
+			f := float64(float32(float32(acc) * math.Float32frombits(uint32(cds[16+j]))))
+			var r int64 // FCVTNS: NaN → 0
+			if f == f {
+				r = int64(sat32(int64(max(-1<<40, min(1<<40, math.RoundToEven(f))))))
+			}
+			v := min(max(r, math.MinInt16), math.MaxInt16) + int64(zp)
+			v = min(max(v, math.MinInt16), math.MaxInt16)
+			v = min(max(v, -128), 127)
+			v = max(int64(lo), min(int64(hi), v))
 			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = int8(v)
 		}
 	}

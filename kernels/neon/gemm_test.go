@@ -396,6 +396,91 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 	}
 }
 
+// TestDepthwiseScaleMatchesRef compares the 3×3 depthwise kernel under
+// XNNPACK's float32 output stage (dwConv3x3Scale, legacy uint8 models)
+// with ref: channel counts around the 16-channel groups, strides 1 and 2,
+// dilation, padding, per-tensor and per-channel scales, weights w − WZP up
+// to ±255, tight clamps, and scales that round ties, underflow, or push
+// float32(acc)·scale beyond ±2^30 (ref clamps there, FCVTNS saturates) or
+// to ±Inf.
+func TestDepthwiseScaleMatchesRef(t *testing.T) {
+	g := newGen(24)
+	for i := 0; i < iters(240); i++ {
+		C := []int{16, 17, 31, 32 + g.IntN(16), 16 + g.IntN(80)}[i%5]
+		p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(12), W: 1 + g.IntN(12), Cin: C, Cout: C,
+			KH: 3, KW: 3, StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1, DilationW: 1, DepthMultiplier: 1}
+		if i%6 == 5 {
+			p.DilationH, p.DilationW = 1+g.IntN(3), 1+g.IntN(3)
+		}
+		if g.IntN(4) > 0 {
+			p.PadTop, p.PadLeft = g.IntN(p.DilationH+1), g.IntN(p.DilationW+1)
+		}
+		effH, effW := 2*p.DilationH+1, 2*p.DilationW+1
+		if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+			p.PadTop, p.PadLeft = effH, effW
+		}
+		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+		p.InZP, p.WZP = int32(g.IntN(256)-128), g.wzp(i)
+		p.Bias = g.bias(C)
+		p.Out = g.stage(C, 250*3*64, quant.RoundSingle)
+		g.xnnpack(&p.Out)
+		for c := range p.Out.Scale {
+			switch g.IntN(12) {
+			case 0:
+				p.Out.Scale[c] = float32(math.Exp2(float64(g.IntN(4) - 4))) // exact halves: ties to even
+			case 1:
+				p.Out.Scale[c] = float32(math.Exp2(float64(10 + g.IntN(20)))) // beyond ±2^30
+			case 2:
+				p.Out.Scale[c] = 3e38 // ±Inf for |acc| ≥ 2
+			case 3:
+				p.Out.Scale[c] = 1e-44 // subnormal
+			case 4:
+				p.Out.Scale[c] = 0
+			}
+		}
+		rows := p.N * p.OH
+		p.RowLo = g.IntN(rows)
+		p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
+		w := g.u8w(9 * C)
+		if i%4 == 0 {
+			// w − WZP = ±255 across every tap.
+			p.WZP = []int32{-128, 127}[g.IntN(2)]
+			for j := range w {
+				w[j] = int8(-1 - p.WZP)
+			}
+		}
+		if i%4 == 2 {
+			// Small accumulators and scales 1/2, 1/4: many results in
+			// range, half of them exact ties.
+			for j := range w {
+				w[j] = int8(max(-128, min(127, p.WZP+int32(g.IntN(3)-1))))
+			}
+			for c := range p.Bias {
+				p.Bias[c] = int32(g.IntN(101) - 50)
+			}
+			for c := range p.Out.Scale {
+				p.Out.Scale[c] = float32(math.Exp2(-1 - float64(g.IntN(2))))
+			}
+		}
+		x := g.i8(p.N*p.H*p.W*C, true)
+		want := make([]int8, p.N*p.OH*p.OW*C)
+		got := make([]int8, len(want))
+		ref.DepthwiseConv2DInt8(&p, x, w, want)
+		pk := PackDepthwise(&p, w)
+		if pk == nil || pk.wq == nil {
+			t.Fatalf("case %d: PackDepthwise did not pack for the float32 stage", i)
+		}
+		DepthwiseConv2DInt8(&p, x, pk, got)
+		diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, C)
+		if i == 0 {
+			if n := testing.AllocsPerRun(5, func() { DepthwiseConv2DInt8(&p, x, pk, got) }); n != 0 {
+				t.Fatalf("DepthwiseConv2DInt8 allocates %v times per call", n)
+			}
+		}
+	}
+}
+
 func TestSumInt8(t *testing.T) {
 	g := newGen(8)
 	for n := 0; n < 300; n++ {

@@ -2,12 +2,13 @@
 
 // gen_asm writes gemm_arm64.s, every assembly routine of package neon:
 // the two GEMM micro-kernels (gemmDot, gemmV80), the 3×3 depthwise
-// convolution (dwConv3x3), the row sums and minima of packing (sumBlocks,
-// minBlocks), the int8 Add (addInt8), and the token operators' TAP cell
-// and ZOSensitivity digits (tapCell, zoDigits). They are unrolled in Go so
-// that each distinct SIMD instruction is spelled out once here and encoded
-// by package a64; gemm_arm64.go and tokenops_arm64.go declare them. Run
-// with `go generate ./kernels/neon`.
+// convolution (dwConv3x3, and dwConv3x3Scale for XNNPACK's float32
+// stage), the row sums and minima of packing (sumBlocks, minBlocks), the
+// int8 Add (addInt8), and the token operators' TAP cell and ZOSensitivity
+// digits (tapCell, zoDigits). They are unrolled in Go so that each
+// distinct SIMD instruction is spelled out once here and encoded by
+// package a64; gemm_arm64.go and tokenops_arm64.go declare them. Run with
+// `go generate ./kernels/neon`.
 package main
 
 import (
@@ -503,6 +504,90 @@ func genDepthwise() {
 	ins("VST1.P [V27.B16], (R12)(R13)")
 	ins("SUBS $1, R10, R10")
 	ins("BNE dwpixel")
+	ins("RET")
+}
+
+// genDepthwiseScale writes dwConv3x3Scale, dwConv3x3 for XNNPACK's
+// float32 output stage (legacy uint8 TFLite models): the weights are
+// w − WZP in int16 (|w − WZP| ≤ 255 for uint8 weights, too wide for
+// int8), 16 channels × 9 taps in V0-V17 (tap t: channels 0-7 in V2t, 8-15
+// in V2t+1); each tap's 16 input bytes are widened with SXTL/SXTL2 and
+// multiplied into the int32 accumulators V18-V21 with SMLAL/SMLAL2
+// (|x·w| < 2^23, so no int16 product is formed). cd holds the group's
+// folded bias (16 int32) and then its 16 float32 scales.
+//
+// The output stage is OutputStage.Requantize's float expression, lane by
+// lane: SCVTF (int32 → float32, rounded to nearest even, as Go's
+// float32(acc)), FMUL (one rounding, as float32(f·scale)), FCVTNS (round
+// to nearest, ties to even, as math.RoundToEven, saturating to int32),
+// SQXTN to int16, SQADD of the zero point, SQXTN to int8, then SMIN by
+// ActMax and SMAX by ActMin, in ref's order. Requantize instead clamps f
+// to ±2^30 before rounding and adds the zero point in int64; the bytes are
+// the same. Where |f| ≤ 2^30 the two roundings agree exactly. Where f >
+// 2^30, ref's r = 2^30 and FCVTNS's r ≥ 2^30: both exceed 32767 + 128, so
+// ref's zp + r is above 127 ≥ ActMax and gives ActMax, and here SQXTN
+// gives 32767, SQADD of zp ≥ −128 at least 32639, SQXTN 127, and the
+// clamp ActMax (f < −2^30: ActMin, the same way). Every step after the
+// rounding is monotonic and exact while the value stays within int16 (and
+// the last within int8), and a value saturated at any step lies beyond
+// [−128, 127] on the side the exact sum does, so the clamp to [ActMin,
+// ActMax] ⊆ [−128, 127] gives ref's byte in every case.
+func genDepthwiseScale() {
+	fmt.Fprintf(&buf, "\n// func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int)\n")
+	fmt.Fprintf(&buf, "// Registers: V0-V17 weights, V18-V21 accumulators, V22-V25 scales,\n// V26 zero point (int16 lanes), V27/V28 clamp, V29-V31 scratch.\n")
+	fmt.Fprintf(&buf, "TEXT ·dwConv3x3Scale(SB), NOSPLIT, $0-80\n")
+	ins("MOVD taps+0(FP), R16")
+	for t := 0; t < 8; t += 2 {
+		ins("LDP %d(R16), (R%d, R%d)", 8*t, t, t+1)
+	}
+	ins("MOVD 64(R16), R8")
+	ins("MOVD stride+8(FP), R9")
+	ins("MOVD npix+16(FP), R10")
+	ins("MOVD w+24(FP), R16")
+	for v := 0; v < 16; v += 4 {
+		ins("VLD1.P 64(R16), [V%d.H8, V%d.H8, V%d.H8, V%d.H8] // weights of taps %d-%d", v, v+1, v+2, v+3, v/2, v/2+1)
+	}
+	ins("VLD1 (R16), [V16.H8, V17.H8] // weights of tap 8")
+	ins("MOVD cd+32(FP), R11")
+	ins("ADD $64, R11, R16")
+	ins("VLD1 (R16), [V22.S4, V23.S4, V24.S4, V25.S4] // scales")
+	ins("MOVD out+40(FP), R12")
+	ins("MOVD ostride+48(FP), R13")
+	ins("MOVD zp+56(FP), R17")
+	ins("VDUP R17, V26.H8")
+	ins("MOVD lo+64(FP), R17")
+	ins("VDUP R17, V27.B16")
+	ins("MOVD hi+72(FP), R17")
+	ins("VDUP R17, V28.B16")
+	label("dwspixel")
+	ins("VLD1 (R11), [V18.S4, V19.S4, V20.S4, V21.S4] // folded bias")
+	for t := 0; t < 9; t++ {
+		ins("VLD1.P (R%d)(R9), [V29.B16] // tap %d", t, t)
+		word("sxtl v30.8h, v29.8b")
+		word("sxtl2 v29.8h, v29.16b")
+		word("smlal v18.4s, v30.4h, v%d.4h", 2*t)
+		word("smlal2 v19.4s, v30.8h, v%d.8h", 2*t)
+		word("smlal v20.4s, v29.4h, v%d.4h", 2*t+1)
+		word("smlal2 v21.4s, v29.8h, v%d.8h", 2*t+1)
+	}
+	for q := 0; q < 4; q++ {
+		word("scvtf v%d.4s, v%d.4s", 18+q, 18+q)
+		word("fmul v%d.4s, v%d.4s, v%d.4s", 18+q, 18+q, 22+q)
+		word("fcvtns v%d.4s, v%d.4s", 18+q, 18+q)
+	}
+	word("sqxtn v29.4h, v18.4s")
+	word("sqxtn2 v29.8h, v19.4s")
+	word("sqxtn v30.4h, v20.4s")
+	word("sqxtn2 v30.8h, v21.4s")
+	word("sqadd v29.8h, v29.8h, v26.8h")
+	word("sqadd v30.8h, v30.8h, v26.8h")
+	word("sqxtn v31.8b, v29.8h")
+	word("sqxtn2 v31.16b, v30.8h")
+	word("smin v31.16b, v31.16b, v28.16b")
+	word("smax v31.16b, v31.16b, v27.16b")
+	ins("VST1.P [V31.B16], (R12)(R13)")
+	ins("SUBS $1, R10, R10")
+	ins("BNE dwspixel")
 	ins("RET")
 }
 
@@ -1845,6 +1930,7 @@ func main() {
 	genDot()
 	genV80()
 	genDepthwise()
+	genDepthwiseScale()
 	genSum()
 	genMinMax("min")
 	genAdd(false, true, false)

@@ -164,8 +164,8 @@ func TestGroupedConvDeclinesWeightZeroPoint(t *testing.T) {
 // TestDepthwiseWeightZeroPoint compares the 3×3 depthwise kernel with a
 // weight zero point folded into its packed weights with ref, with Mult and
 // XNNPACK float32 stages; weights whose w − WZP leaves [−127, 127] must be
-// declined under a Mult stage (the float32 stage's Go kernel takes them, in
-// int32).
+// declined under a Mult stage (the float32 stage's kernel takes them, in
+// int16).
 func TestDepthwiseWeightZeroPoint(t *testing.T) {
 	g := newGen(23)
 	packed := 0

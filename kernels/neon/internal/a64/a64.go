@@ -77,8 +77,8 @@ var forms = map[string][]form{
 	"smull":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e20c000}, {arrs: []string{"4s", "4h", "4h"}, base: 0x0e60c000}, {arrs: []string{"2d", "2s", "2s"}, base: 0x0ea0c000}},
 	"smull2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e20c000}, {arrs: []string{"4s", "8h", "8h"}, base: 0x4e60c000}, {arrs: []string{"2d", "4s", "4s"}, base: 0x4ea0c000}},
 	// SMLAL/SMLAL2 (vector): 0 Q 0 01110 size 1 Rm 1000 00 Rn Rd.
-	"smlal":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e208000}},
-	"smlal2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e208000}},
+	"smlal":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e208000}, {arrs: []string{"4s", "4h", "4h"}, base: 0x0e608000}},
+	"smlal2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e208000}, {arrs: []string{"4s", "8h", "8h"}, base: 0x4e608000}},
 	// SADALP / SADDLP: 0 Q 0 01110 size 10000 0o110 10 Rn Rd (o = 1: accumulate).
 	"sadalp": {{arrs: []string{"4s", "8h"}, base: 0x4e606800}, {arrs: []string{"8h", "16b"}, base: 0x4e206800}},
 	"saddlp": {{arrs: []string{"4s", "8h"}, base: 0x4e602800}, {arrs: []string{"8h", "16b"}, base: 0x4e202800}},
@@ -152,6 +152,9 @@ var forms = map[string][]form{
 	"fmaxnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20c400}},
 	"fminnm": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0c400}},
 	"fcvtas": {{arrs: []string{"4s", "4s"}, base: 0x4e21c800}},
+	// FCVTNS (vector), the depthwise float32 stage's round to nearest even
+	// with saturation to int32: 0 Q 0 01110 0 sz 10000 11010 10 Rn Rd.
+	"fcvtns": {{arrs: []string{"4s", "4s"}, base: 0x4e21a800}},
 
 	// UQRSHRN/UQRSHRN2 (unsigned saturating rounding shift right narrow),
 	// C7.2.370: 0 Q 1 011110 immh:immb 100111 Rn Rd.

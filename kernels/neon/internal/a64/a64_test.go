@@ -108,6 +108,16 @@ var known = []struct {
 	{"sxtl2 v2.8h, v0.16b", 0x4f08a402},  // sshll2 v2.8h, v0.16b, #0
 	{"sxtl2 v29.8h, v3.16b", 0x4f08a47d}, // sshll2 v29.8h, v3.16b, #0
 	{"saddw2 v31.4s, v0.4s, v17.8h", 0x4e71101f},
+	{"smlal v18.4s, v30.4h, v0.4h", 0x0e6083d2},
+	{"smlal v3.4s, v17.4h, v29.4h", 0x0e7d8223},
+	{"smlal2 v19.4s, v30.8h, v0.8h", 0x4e6083d3},
+	{"smlal2 v21.4s, v29.8h, v17.8h", 0x4e7183b5},
+	{"fcvtns v18.4s, v18.4s", 0x4e21aa52},
+	{"fcvtns v5.4s, v27.4s", 0x4e21ab65},
+	{"fcvtns v31.4s, v0.4s", 0x4e21a81f},
+	{"sxtl v30.8h, v29.8b", 0x0f08a7be},   // sshll v30.8h, v29.8b, #0
+	{"sxtl2 v29.8h, v29.16b", 0x4f08a7bd}, // sshll2 v29.8h, v29.16b, #0
+	{"sqxtn v29.4h, v18.4s", 0x0e614a5d},
 }
 
 func TestEncodeMatchesAssembler(t *testing.T) {
