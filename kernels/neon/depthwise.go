@@ -110,56 +110,91 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 }
 
 // DepthwiseConv2DInt8 is ref.DepthwiseConv2DInt8 with weights packed by
-// PackDepthwise(p, w). For each output row, the three input rows it reads
-// are copied into buffers on the stack with the left and right padding
-// filled with the input zero point (rows above or below the image are all
-// zero point), which contributes nothing once the folded bias is applied;
-// then every output pixel runs in the assembly kernel, 16 channels at a
+// PackDepthwise(p, w). Each output row runs in chunks of output columns.
+// Where a chunk's taps read only image pixels of a row, they point into x;
+// otherwise the row's span is copied into a buffer on the stack, with the
+// columns left and right of the image (and rows above or below it)
+// filled with the input zero point, which contributes nothing once the
+// folded bias is applied. The interior columns of a row whose three input
+// rows are in the image are one chunk; the others are as wide as a buffer
+// holds. Every output pixel runs in the assembly kernel, 16 channels at a
 // time (dwConv3x3, or dwConv3x3Scale for XNNPACK's float32 stage).
 func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []int8) {
 	C, W, H := pk.c, p.W, p.H
-	sw, dw := p.StrideW, p.DilationW
-	padL := p.PadLeft
-	// Padded row: columns −padL … wp−padL−1 of the image.
-	wp := max(W+padL, (p.OW-1)*sw+2*dw+1)
-	if wp*C > dwRowBuf {
+	sw, dw, padL := p.StrideW, p.DilationW, p.PadLeft
+	if dwRowBuf/C < 2*dw+1 {
 		ref.DepthwiseConv2DInt8(p, x, pk.raw, out)
 		return
+	}
+	// Output columns a buffered chunk holds at most.
+	nmax := (dwRowBuf/C-2*dw-1)/sw + 1
+	// Output columns oa … ob−1 read image columns only.
+	oa := min(p.OW, (padL+sw-1)/sw)
+	ob := oa
+	if e := W - 1 - 2*dw + padL; e >= 0 {
+		ob = max(oa, min(p.OW, e/sw+1))
 	}
 	var buf [3 * dwRowBuf]int8
 	zp := int8(p.InZP)
 	groups := (C + 15) / 16
 	perImage := H * W * C
-	rowBytes := wp * C
 	for r := p.RowLo; r < p.RowHi; r++ {
 		n, oh := r/p.OH, r%p.OH
 		ih0 := oh*p.StrideH - p.PadTop
-		var rows [3]*int8
-		for kh := 0; kh < 3; kh++ {
-			rb := buf[kh*rowBytes : (kh+1)*rowBytes]
-			rows[kh] = &rb[0]
-			ih := ih0 + kh*p.DilationH
-			if ih < 0 || ih >= H {
-				fill(rb, zp)
-				continue
+		inRows := ih0 >= 0 && ih0+2*p.DilationH < H
+		for o0 := 0; o0 < p.OW; {
+			var o1 int
+			switch {
+			case o0 < oa:
+				o1 = min(oa, o0+nmax)
+			case o0 < ob && inRows:
+				o1 = ob
+			case o0 < ob:
+				o1 = min(ob, o0+nmax)
+			default:
+				o1 = min(p.OW, o0+nmax)
 			}
-			fill(rb[:padL*C], zp)
-			copy(rb[padL*C:(padL+W)*C], x[n*perImage+ih*W*C:n*perImage+(ih+1)*W*C])
-			fill(rb[(padL+W)*C:], zp)
-		}
-		for g := 0; g < groups; g++ {
-			c0 := min(16*g, C-16)
-			var taps [9]*int8
-			for t := range taps {
-				taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
+			// Image columns iw0 … iw0+span−1 feed output columns o0 … o1−1.
+			iw0 := o0*sw - padL
+			span := (o1-o0-1)*sw + 2*dw + 1
+			direct := o0 >= oa && o1 <= ob
+			var rows [3]*int8
+			for kh := 0; kh < 3; kh++ {
+				ih := ih0 + kh*p.DilationH
+				in := ih >= 0 && ih < H
+				if direct && in {
+					rows[kh] = &x[n*perImage+(ih*W+iw0)*C]
+					continue
+				}
+				rb := buf[kh*dwRowBuf : kh*dwRowBuf+span*C]
+				rows[kh] = &rb[0]
+				if !in {
+					fill(rb, zp)
+					continue
+				}
+				lo := min(max(-iw0, 0), span)
+				hi := min(max(W-iw0, lo), span)
+				fill(rb[:lo*C], zp)
+				row := x[n*perImage+ih*W*C:]
+				copy(rb[lo*C:hi*C], row[(iw0+lo)*C:(iw0+hi)*C])
+				fill(rb[hi*C:], zp)
 			}
-			if pk.wq != nil {
-				dwConv3x3Scale(&taps, sw*C, p.OW, &pk.wq[g*9*16], &pk.cd[g*64],
-					&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
-				continue
+			for g := 0; g < groups; g++ {
+				c0 := min(16*g, C-16)
+				var taps [9]*int8
+				for t := range taps {
+					taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
+				}
+				o := &out[(r*p.OW+o0)*C+c0]
+				if pk.wq != nil {
+					dwConv3x3Scale(&taps, sw*C, o1-o0, &pk.wq[g*9*16], &pk.cd[g*64],
+						o, C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
+					continue
+				}
+				dwConv3x3(&taps, sw*C, o1-o0, &pk.w[g*9*16], &pk.cd[g*64],
+					o, C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
 			}
-			dwConv3x3(&taps, sw*C, p.OW, &pk.w[g*9*16], &pk.cd[g*64],
-				&out[r*p.OW*C+c0], C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
+			o0 = o1
 		}
 	}
 }

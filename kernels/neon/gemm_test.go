@@ -368,6 +368,10 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 		if i%7 == 6 {
 			p.DilationH, p.DilationW = 2, 2
 		}
+		if i%9 == 8 {
+			wideRows(g, &p)
+			C = p.Cout
+		}
 		if g.IntN(4) > 0 {
 			p.PadTop, p.PadLeft = p.DilationH, p.DilationW
 		}
@@ -396,6 +400,21 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 	}
 }
 
+// wideRows gives p rows wider than one stack buffer holds (hundreds of
+// channels, dilation up to 4; rarely more channels than a buffer holds
+// for one pixel's taps, which ref then computes), so that
+// DepthwiseConv2DInt8 splits rows into chunks.
+func wideRows(g gen, p *kernels.ConvParams) {
+	p.Cin = 16*(8+g.IntN(60)) + g.IntN(16)
+	if g.IntN(8) == 0 {
+		p.Cin = dwRowBuf/3 + 1 + g.IntN(64)
+	}
+	p.Cout = p.Cin
+	p.H, p.W = 1+g.IntN(6), 8+g.IntN(40)
+	d := 1 + g.IntN(4)
+	p.DilationH, p.DilationW = d, d
+}
+
 // TestDepthwiseScaleMatchesRef compares the 3×3 depthwise kernel under
 // XNNPACK's float32 output stage (dwConv3x3Scale, legacy uint8 models)
 // with ref: channel counts around the 16-channel groups, strides 1 and 2,
@@ -411,6 +430,10 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 			KH: 3, KW: 3, StrideH: 1 + g.IntN(2), StrideW: 1 + g.IntN(2), DilationH: 1, DilationW: 1, DepthMultiplier: 1}
 		if i%6 == 5 {
 			p.DilationH, p.DilationW = 1+g.IntN(3), 1+g.IntN(3)
+		}
+		if i%8 == 7 {
+			wideRows(g, &p)
+			C = p.Cout
 		}
 		if g.IntN(4) > 0 {
 			p.PadTop, p.PadLeft = g.IntN(p.DilationH+1), g.IntN(p.DilationW+1)
