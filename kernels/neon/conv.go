@@ -127,9 +127,3 @@ func conv2DGrouped(p *kernels.ConvParams, x []int8, w *Packed, out []int8) {
 		}
 	}
 }
-
-func fill(d []int8, v int8) {
-	for i := range d {
-		d[i] = v
-	}
-}

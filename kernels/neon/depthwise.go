@@ -117,7 +117,7 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 // filled with the input zero point, which contributes nothing once the
 // folded bias is applied. The interior columns of a row whose three input
 // rows are in the image are one chunk; the others are as wide as a buffer
-// holds. Every output pixel runs in the assembly kernel, 16 channels at a
+// holds (a whole row, where it fits). Every output pixel runs in the assembly kernel, 16 channels at a
 // time (dwConv3x3, or dwConv3x3Scale for XNNPACK's float32 stage).
 func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []int8) {
 	C, W, H := pk.c, p.W, p.H
@@ -128,11 +128,17 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 	}
 	// Output columns a buffered chunk holds at most.
 	nmax := (dwRowBuf/C-2*dw-1)/sw + 1
-	// Output columns oa … ob−1 read image columns only.
+	// Output columns oa … ob−1 read image columns only. When a whole
+	// padded row fits in a buffer, every row is one buffered chunk: one
+	// kernel call per group costs less than three (border, interior,
+	// border) for the narrow rows of MoveNet's layers.
 	oa := min(p.OW, (padL+sw-1)/sw)
 	ob := oa
 	if e := W - 1 - 2*dw + padL; e >= 0 {
 		ob = max(oa, min(p.OW, e/sw+1))
+	}
+	if max(W+padL, (p.OW-1)*sw+2*dw+1)*C <= dwRowBuf {
+		oa, ob = 0, 0
 	}
 	var buf [3 * dwRowBuf]int8
 	zp := int8(p.InZP)
@@ -196,5 +202,18 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 			}
 			o0 = o1
 		}
+	}
+}
+
+// fill sets every byte of d to v: 16 bytes one by one, then copies that
+// double the filled prefix (memmove, far fewer instructions per byte than
+// a byte loop over a padding row of hundreds of channels).
+func fill(d []int8, v int8) {
+	n := min(len(d), 16)
+	for i := range d[:n] {
+		d[i] = v
+	}
+	for ; n < len(d); n *= 2 {
+		copy(d[n:], d[:n])
 	}
 }
