@@ -117,6 +117,8 @@ func run() error {
 	skip := flag.Bool("skip-done", false, "with -csv: skip models whose rows the file already holds")
 	recount := flag.Bool("recount", false, "with -from: recount every row's MACs with this build (and rewrite -csv)")
 	perImage := flag.String("per-image", "", "append, per measured row, model,dtype,method,block,keep_ratio and one 0/1 per evaluated image (1: top-1 right) to this file")
+	keptPath := flag.String("kept", "", "append, per measured row, model,dtype,method,block,keep_ratio and per evaluated image the kept patches' grid indices (joined by '.', images separated by spaces) to this file")
+	keptPair := flag.String("keptdiff", "", "A,B: with -kept and no measuring, print per model/dtype/block/keep how often A and B keep the same patches, the mean number of swaps, and the patches one keeps in at least 90% of the images and the other in at most 10%")
 	pair := flag.String("mcnemar", "", "A,B: with -per-image and no measuring (-methods none), print per model/dtype/block/keep the images only A gets right, only B, and the exact two-sided McNemar p")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -131,6 +133,12 @@ func run() error {
 	}
 	var rows []row
 	switch {
+	case *keptPair != "":
+		a, b, ok := strings.Cut(*keptPair, ",")
+		if !ok || *keptPath == "" {
+			return fmt.Errorf("-keptdiff wants A,B and -kept")
+		}
+		return printKeptDiff(os.Stdout, *keptPath, a, b)
 	case *pair != "":
 		a, b, ok := strings.Cut(*pair, ",")
 		if !ok || *perImage == "" {
@@ -194,9 +202,18 @@ func run() error {
 			defer f.Close()
 			pw = f
 		}
+		var kw io.Writer
+		if *keptPath != "" {
+			f, err := os.OpenFile(*keptPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			kw = f
+		}
 		rows = done
 		for _, sp := range specs {
-			s := &study{spec: sp, workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done, csv: w, perImage: pw}
+			s := &study{spec: sp, workers: *workers, offset: *offset, limit: *limit, calib: *calib, done: done, csv: w, perImage: pw, kept: kw}
 			if err := s.load(*mnist); err != nil {
 				return fmt.Errorf("%s: %w", sp.Name, err)
 			}
@@ -247,6 +264,7 @@ type study struct {
 	csv                           *csv.Writer
 	rows, done                    []row
 	perImage                      io.Writer // -per-image: one line of 0/1 per measured row
+	kept                          io.Writer // -kept: one line of kept patch sets per measured row
 }
 
 func (s *study) load(mnist string) error {
@@ -381,11 +399,14 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 	}
 	correct := make([]int, len(ratios))
 	macs := make([]int64, len(ratios))
-	var right [][]byte // per ratio, per image: '1' right, '0' wrong
-	if s.perImage != nil {
+	var right [][]byte  // per ratio, per image: '1' right, '0' wrong
+	var sets [][]string // per ratio, per image: the kept grid indices joined by '.'
+	if s.perImage != nil || s.kept != nil {
 		right = make([][]byte, len(ratios))
+		sets = make([][]string, len(ratios))
 		for k := range right {
 			right[k] = make([]byte, s.limit)
+			sets[k] = make([]string, s.limit)
 		}
 	}
 	var mu sync.Mutex
@@ -395,7 +416,7 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			c, ms, err := s.evalShard(m, keeps, w, right)
+			c, ms, err := s.evalShard(m, keeps, w, right, sets)
 			if err != nil {
 				errs <- err
 				return
@@ -430,6 +451,11 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 				return err
 			}
 		}
+		if s.kept != nil {
+			if _, err := fmt.Fprintf(s.kept, "%s,%s,%s,%d,%g,%s\n", s.spec.Name, dt, method, block, r, strings.Join(sets[k], " ")); err != nil {
+				return err
+			}
+		}
 	}
 	if s.csv != nil {
 		s.csv.Flush()
@@ -442,8 +468,9 @@ func (s *study) measure(dt, method string, block int, ratios ...float64) error {
 // budget (keeps[k] = 0: the model as built) through dataset.Evaluate and
 // returns the correct top-1 counts and MACs per budget.
 // With right non-nil it runs the images one by one and marks each in
-// right[k][image − offset].
-func (s *study) evalShard(m *format.Model, keeps []int, w int, right [][]byte) ([]int, []int64, error) {
+// right[k][image − offset], and the patches it kept in sets[k][image −
+// offset].
+func (s *study) evalShard(m *format.Model, keeps []int, w int, right [][]byte, sets [][]string) ([]int, []int64, error) {
 	lo, hi := s.offset+w*s.limit/s.workers, s.offset+(w+1)*s.limit/s.workers
 	correct := make([]int, len(keeps))
 	macs := make([]int64, len(keeps))
@@ -455,6 +482,7 @@ func (s *study) evalShard(m *format.Model, keeps []int, w int, right [][]byte) (
 		return nil, nil, err
 	}
 	defer it.Close()
+	var kept []int
 	for k, keep := range keeps {
 		if keep > 0 {
 			if err := it.SetTokens(keep); err != nil {
@@ -468,6 +496,15 @@ func (s *study) evalShard(m *format.Model, keeps []int, w int, right [][]byte) (
 					return nil, nil, err
 				}
 				right[k][i-s.offset] = byte('0' + acc.Correct1)
+				kept = it.KeptPatches(kept[:0])
+				b := make([]byte, 0, 3*len(kept))
+				for j, g := range kept {
+					if j > 0 {
+						b = append(b, '.')
+					}
+					b = strconv.AppendInt(b, int64(g), 10)
+				}
+				sets[k][i-s.offset] = string(b)
 				correct[k] += acc.Correct1
 			}
 			macs[k] = it.MACs()
