@@ -38,10 +38,6 @@ type OutputStage struct {
 
 // Requantize applies the stage to an accumulator of output channel ch.
 func (s *OutputStage) Requantize(acc int32, ch int) int8 {
-	m := s.Mult[0]
-	if len(s.Mult) > 1 {
-		m = s.Mult[ch]
-	}
 	// In int64: a saturated product plus a positive zero point must clamp
 	// high, not wrap around to −128.
 	var r int32
@@ -55,6 +51,10 @@ func (s *OutputStage) Requantize(acc int32, ch int) int8 {
 		f := float32(float32(acc) * sc)
 		r = int32(math.RoundToEven(float64(max(-1<<30, min(1<<30, f)))))
 	} else {
+		m := s.Mult[0]
+		if len(s.Mult) > 1 {
+			m = s.Mult[ch]
+		}
 		r = m.ApplyMode(acc, s.Rounding)
 	}
 	v := int64(s.OutZP) + int64(r)

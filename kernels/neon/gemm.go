@@ -417,6 +417,18 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 	}
 	panelBytes := w.nch * 16 * pw
 	cdWords := cdBytes(pw) / 4
+	// A float32 stage whose clamp is within int8 and zero point within
+	// int16 runs requantTile on each tile's columns in eights.
+	st := g.os
+	tile := st.Scale != nil && st.ActMin >= -128 && st.ActMax <= 127 && st.OutZP >= math.MinInt16 && st.OutZP <= math.MaxInt16
+	var one [8]float32 // a per-tensor scale, repeated (scale step 0)
+	step := 32
+	if tile && len(st.Scale) == 1 {
+		for i := range one {
+			one[i] = st.Scale[0]
+		}
+		step = 0
+	}
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)
 		tmode := mode
@@ -427,14 +439,23 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 		for p := 0; p < w.np; p++ {
 			kernel(l, &a[m0*lda], lda, rows, w.nch, w.s1, &g.b[p*panelBytes], 1, &g.cd[p*cdWords], &rb0[0], unsafe.Pointer(&t32[0]), 4*pw, tmode, 0, 0, 0)
 			cols := min(pw, w.n-p*pw)
-			for r := 0; r < rows; r++ {
-				o := out8[(m0+r)*ldo+p*pw : (m0+r)*ldo+p*pw+cols]
-				if g.os.Scale != nil {
-					requantScale(g.os, t32[r*pw:r*pw+cols], p*pw, o)
+			done := 0
+			if tile && cols >= 8 {
+				done = cols &^ 7
+				sc := &one[0]
+				if step != 0 {
+					sc = &st.Scale[p*pw]
+				}
+				requantTile(&t32[0], 4*pw, rows, done/8, sc, step, &out8[m0*ldo+p*pw], ldo, int(st.OutZP), int(st.ActMin), int(st.ActMax))
+			}
+			for r := 0; r < rows && done < cols; r++ {
+				o := out8[(m0+r)*ldo+p*pw+done : (m0+r)*ldo+p*pw+cols]
+				if st.Scale != nil {
+					requantScale(st, t32[r*pw+done:r*pw+cols], p*pw+done, o)
 					continue
 				}
 				for j := range o {
-					o[j] = g.os.Requantize(t32[r*pw+j], p*pw+j)
+					o[j] = st.Requantize(t32[r*pw+done+j], p*pw+done+j)
 				}
 			}
 		}

@@ -38,6 +38,15 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 //go:noescape
 func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int)
 
+// requantTile applies XNNPACK's float32 output stage to rows rows of
+// n8·8 int32 accumulators (rows accStride bytes apart) into int8 rows
+// (outStride apart), 8 columns a step, their scales at scale and every
+// next 8 scaleStep bytes on (32: one per column; 0: the same 8 repeated)
+// (see gen_asm.go).
+//
+//go:noescape
+func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)
+
 // sumBlocks returns the sum of the n16·16 bytes at p (n16 ≥ 1).
 //
 //go:noescape

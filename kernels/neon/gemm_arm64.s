@@ -1699,9 +1699,9 @@ dwspixel:
 	WORD $0x4e21aab5 // fcvtns v21.4s, v21.4s
 	WORD $0x0e614a5d // sqxtn v29.4h, v18.4s
 	WORD $0x4e614a7d // sqxtn2 v29.8h, v19.4s
+	WORD $0x4e7a0fbd // sqadd v29.8h, v29.8h, v26.8h
 	WORD $0x0e614a9e // sqxtn v30.4h, v20.4s
 	WORD $0x4e614abe // sqxtn2 v30.8h, v21.4s
-	WORD $0x4e7a0fbd // sqadd v29.8h, v29.8h, v26.8h
 	WORD $0x4e7a0fde // sqadd v30.8h, v30.8h, v26.8h
 	WORD $0x0e214bbf // sqxtn v31.8b, v29.8h
 	WORD $0x4e214bdf // sqxtn2 v31.16b, v30.8h
@@ -1710,6 +1710,51 @@ dwspixel:
 	VST1.P [V31.B16], (R12)(R13)
 	SUBS $1, R10, R10
 	BNE dwspixel
+	RET
+
+// func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)
+TEXT ·requantTile(SB), NOSPLIT, $0-88
+	MOVD acc+0(FP), R0
+	MOVD accStride+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD n8+24(FP), R3
+	MOVD scale+32(FP), R4
+	MOVD scaleStep+40(FP), R5
+	MOVD out+48(FP), R6
+	MOVD outStride+56(FP), R7
+	MOVD zp+64(FP), R8
+	VDUP R8, V26.H8
+	MOVD lo+72(FP), R8
+	VDUP R8, V27.B16
+	MOVD hi+80(FP), R8
+	VDUP R8, V28.B16
+rqrow:
+	MOVD R0, R9
+	MOVD R4, R10
+	MOVD R6, R11
+	MOVD R3, R12
+rqcols:
+	VLD1.P 32(R9), [V0.S4, V1.S4]
+	VLD1.P (R10)(R5), [V2.S4, V3.S4] // the scales
+	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x4e21a800 // fcvtns v0.4s, v0.4s
+	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
+	WORD $0x6e23dc21 // fmul v1.4s, v1.4s, v3.4s
+	WORD $0x4e21a821 // fcvtns v1.4s, v1.4s
+	WORD $0x0e614804 // sqxtn v4.4h, v0.4s
+	WORD $0x4e614824 // sqxtn2 v4.8h, v1.4s
+	WORD $0x4e7a0c84 // sqadd v4.8h, v4.8h, v26.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e3c6c84 // smin v4.16b, v4.16b, v28.16b
+	WORD $0x4e3b6484 // smax v4.16b, v4.16b, v27.16b
+	VST1.P [V4.B8], 8(R11)
+	SUBS $1, R12, R12
+	BNE rqcols
+	ADD R1, R0, R0
+	ADD R7, R6, R6
+	SUBS $1, R2, R2
+	BNE rqrow
 	RET
 
 // func sumBlocks(p *int8, n16 int) int32

@@ -119,9 +119,7 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 
 // dwConv3x3Scale is the Go twin of the float32-stage depthwise kernel,
 // step by step as the assembly computes it: int32 accumulation with
-// wrap-around, SCVTF and FMUL (float32, one rounding each), FCVTNS (round
-// to nearest even, saturating to int32), SQXTN to int16, SQADD of the zero
-// point, SQXTN to int8, then the clamp in ref's order.
+// wrap-around, then scaleLane.
 func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *int8, ostride, zp, lo, hi int) {
 	ws := unsafe.Slice(w, 9*16)
 	cds := unsafe.Slice(cd, 32)
@@ -132,18 +130,38 @@ func dwConv3x3Scale(taps *[9]*int8, stride, npix int, w *int16, cd *int32, out *
 				xv := *(*int8)(unsafe.Add(unsafe.Pointer(taps[t]), px*stride+j))
 				acc += int32(xv) * int32(ws[t*16+j])
 			}
-			f := float64(float32(float32(acc) * math.Float32frombits(uint32(cds[16+j]))))
-			var r int64 // FCVTNS: NaN → 0
-			if f == f {
-				r = int64(sat32(int64(max(-1<<40, min(1<<40, math.RoundToEven(f))))))
-			}
-			v := min(max(r, math.MinInt16), math.MaxInt16) + int64(zp)
-			v = min(max(v, math.MinInt16), math.MaxInt16)
-			v = min(max(v, -128), 127)
-			v = max(int64(lo), min(int64(hi), v))
-			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = int8(v)
+			sc := math.Float32frombits(uint32(cds[16+j]))
+			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = scaleLane(acc, sc, zp, lo, hi)
 		}
 	}
+}
+
+// requantTile is the Go twin of the float32-stage requantization kernel.
+func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int) {
+	for r := 0; r < rows; r++ {
+		a := unsafe.Add(unsafe.Pointer(acc), r*accStride)
+		o := unsafe.Add(unsafe.Pointer(out), r*outStride)
+		for c := 0; c < 8*n8; c++ {
+			sc := *(*float32)(unsafe.Add(unsafe.Pointer(scale), (c/8)*scaleStep+4*(c%8)))
+			*(*int8)(unsafe.Add(o, c)) = scaleLane(*(*int32)(unsafe.Add(a, 4*c)), sc, zp, lo, hi)
+		}
+	}
+}
+
+// scaleLane is XNNPACK's float32 stage on one lane as the NEON kernels
+// compute it: SCVTF and FMUL (float32, one rounding each), FCVTNS (round
+// to nearest even, saturating to int32; NaN → 0), SQXTN to int16, SQADD
+// of the zero point, SQXTN to int8, then the clamp in ref's order.
+func scaleLane(acc int32, sc float32, zp, lo, hi int) int8 {
+	f := float64(float32(float32(acc) * sc))
+	var r int64
+	if f == f {
+		r = int64(sat32(int64(max(-1<<40, min(1<<40, math.RoundToEven(f))))))
+	}
+	v := min(max(r, math.MinInt16), math.MaxInt16) + int64(zp)
+	v = min(max(v, math.MinInt16), math.MaxInt16)
+	v = min(max(v, -128), 127)
+	return int8(max(int64(lo), min(int64(hi), v)))
 }
 
 // sumBlocks is the Go twin of the byte-sum helper.

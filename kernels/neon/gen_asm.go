@@ -570,24 +570,77 @@ func genDepthwiseScale() {
 		word("smlal v20.4s, v29.4h, v%d.4h", 2*t+1)
 		word("smlal2 v21.4s, v29.8h, v%d.8h", 2*t+1)
 	}
-	for q := 0; q < 4; q++ {
-		word("scvtf v%d.4s, v%d.4s", 18+q, 18+q)
-		word("fmul v%d.4s, v%d.4s, v%d.4s", 18+q, 18+q, 22+q)
-		word("fcvtns v%d.4s, v%d.4s", 18+q, 18+q)
-	}
-	word("sqxtn v29.4h, v18.4s")
-	word("sqxtn2 v29.8h, v19.4s")
-	word("sqxtn v30.4h, v20.4s")
-	word("sqxtn2 v30.8h, v21.4s")
-	word("sqadd v29.8h, v29.8h, v26.8h")
-	word("sqadd v30.8h, v30.8h, v26.8h")
-	word("sqxtn v31.8b, v29.8h")
-	word("sqxtn2 v31.16b, v30.8h")
-	word("smin v31.16b, v31.16b, v28.16b")
-	word("smax v31.16b, v31.16b, v27.16b")
+	scaleStage(18, 22, 29, 31, 4)
 	ins("VST1.P [V31.B16], (R12)(R13)")
 	ins("SUBS $1, R10, R10")
 	ins("BNE dwspixel")
+	ins("RET")
+}
+
+// scaleStage writes XNNPACK's float32 output stage (see
+// genDepthwiseScale) on n (2 or 4) vectors of int32 lanes from V<acc>,
+// with their scales from V<sc>: the bytes in V<out> (8 or 16 lanes),
+// V<h> (and V<h+1>) the int16 intermediates; the zero point in V26
+// (int16 lanes), ActMin and ActMax in V27 and V28.
+func scaleStage(acc, sc, h, out, n int) {
+	for q := 0; q < n; q++ {
+		word("scvtf v%d.4s, v%d.4s", acc+q, acc+q)
+		word("fmul v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, sc+q)
+		word("fcvtns v%d.4s, v%d.4s", acc+q, acc+q)
+	}
+	for i := 0; i < n/2; i++ {
+		word("sqxtn v%d.4h, v%d.4s", h+i, acc+2*i)
+		word("sqxtn2 v%d.8h, v%d.4s", h+i, acc+2*i+1)
+		word("sqadd v%d.8h, v%d.8h, v26.8h", h+i, h+i)
+	}
+	word("sqxtn v%d.8b, v%d.8h", out, h)
+	if n == 4 {
+		word("sqxtn2 v%d.16b, v%d.8h", out, h+1)
+	}
+	word("smin v%d.16b, v%d.16b, v28.16b", out, out)
+	word("smax v%d.16b, v%d.16b, v27.16b", out, out)
+}
+
+// genRequantTile writes requantTile: XNNPACK's float32 output stage on
+// int32 GEMM tiles, 8 columns a step, each lane as in dwConv3x3Scale (see
+// genDepthwiseScale for why the bytes are OutputStage.Requantize's): SCVTF,
+// FMUL by the column's scale, FCVTNS, SQXTN, SQADD of the zero point,
+// SQXTN, SMIN by ActMax, SMAX by ActMin. The scales advance by scaleStep
+// bytes a step: 32 for one per column, 0 for one scale the caller repeated
+// 8 times.
+func genRequantTile() {
+	fmt.Fprintf(&buf, "\n// func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)\n")
+	fmt.Fprintf(&buf, "TEXT ·requantTile(SB), NOSPLIT, $0-88\n")
+	ins("MOVD acc+0(FP), R0")
+	ins("MOVD accStride+8(FP), R1")
+	ins("MOVD rows+16(FP), R2")
+	ins("MOVD n8+24(FP), R3")
+	ins("MOVD scale+32(FP), R4")
+	ins("MOVD scaleStep+40(FP), R5")
+	ins("MOVD out+48(FP), R6")
+	ins("MOVD outStride+56(FP), R7")
+	ins("MOVD zp+64(FP), R8")
+	ins("VDUP R8, V26.H8")
+	ins("MOVD lo+72(FP), R8")
+	ins("VDUP R8, V27.B16")
+	ins("MOVD hi+80(FP), R8")
+	ins("VDUP R8, V28.B16")
+	label("rqrow")
+	ins("MOVD R0, R9")
+	ins("MOVD R4, R10")
+	ins("MOVD R6, R11")
+	ins("MOVD R3, R12")
+	label("rqcols")
+	ins("VLD1.P 32(R9), [V0.S4, V1.S4]")
+	ins("VLD1.P (R10)(R5), [V2.S4, V3.S4] // the scales")
+	scaleStage(0, 2, 4, 4, 2)
+	ins("VST1.P [V4.B8], 8(R11)")
+	ins("SUBS $1, R12, R12")
+	ins("BNE rqcols")
+	ins("ADD R1, R0, R0")
+	ins("ADD R7, R6, R6")
+	ins("SUBS $1, R2, R2")
+	ins("BNE rqrow")
 	ins("RET")
 }
 
@@ -1931,6 +1984,7 @@ func main() {
 	genV80()
 	genDepthwise()
 	genDepthwiseScale()
+	genRequantTile()
 	genSum()
 	genMinMax("min")
 	genAdd(false, true, false)

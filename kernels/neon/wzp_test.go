@@ -230,3 +230,73 @@ func TestDepthwiseWeightZeroPoint(t *testing.T) {
 		t.Fatal("no case packed")
 	}
 }
+
+// TestRequantTileMatchesRequantize drives the float32-stage tile kernel
+// with accumulators and scales at its edges: int32's extremes, exact ties
+// (scales 1/2 and 1/4 on odd accumulators), products beyond ±2^30 and
+// ±Inf, zero and subnormal scales, per-tensor and per-channel, zero points
+// and clamps across their ranges, 1 to 4 rows of 8 to 24 columns — each
+// byte against OutputStage.Requantize, ref's; rows' bytes outside the
+// columns stay untouched.
+func TestRequantTileMatchesRequantize(t *testing.T) {
+	g := newGen(27)
+	for i := 0; i < iters(400); i++ {
+		rows, n8 := 1+g.IntN(4), 1+g.IntN(3)
+		cols, stride := 8*n8, 8*n8+g.IntN(9)
+		acc := make([]int32, rows*cols)
+		for j := range acc {
+			switch g.IntN(6) {
+			case 0:
+				acc[j] = []int32{math.MinInt32, math.MaxInt32, -1 << 30, 1 << 30, 0, 1, -1}[g.IntN(7)]
+			case 1:
+				acc[j] = int32(2*g.IntN(600) - 599) // odd and small: ties under 1/2, 1/4
+			default:
+				acc[j] = int32(g.Uint32())
+				if g.IntN(2) == 0 {
+					acc[j] >>= 8 + g.IntN(20)
+				}
+			}
+		}
+		nsc := cols
+		if i%3 == 0 {
+			nsc = 1
+		}
+		s := kernels.OutputStage{Scale: make([]float32, nsc), OutZP: int32(g.IntN(511) - 255)}
+		for c := range s.Scale {
+			switch g.IntN(8) {
+			case 0:
+				s.Scale[c] = []float32{0.5, 0.25, 1, 2}[g.IntN(4)]
+			case 1:
+				s.Scale[c] = []float32{0, 1e-40, -1e-40, 3e38, -3e38, 1 << 20}[g.IntN(6)]
+			default:
+				s.Scale[c] = float32(math.Exp2(-20+12*g.Float64()) * (g.Float64()*2 - 0.5))
+			}
+		}
+		s.ActMin, s.ActMax = -128, 127
+		if i%2 == 1 {
+			s.ActMin = int32(g.IntN(200) - 128)
+			s.ActMax = s.ActMin + int32(g.IntN(128-int(s.ActMin)))
+		}
+		want := make([]int8, rows*stride)
+		for j := range want {
+			want[j] = int8(j)
+		}
+		got := append([]int8(nil), want...)
+		for r := range rows {
+			for c := range cols {
+				want[r*stride+c] = s.Requantize(acc[r*cols+c], c)
+			}
+		}
+		var one [8]float32
+		sc, step := &one[0], 0
+		if nsc == 1 {
+			for k := range one {
+				one[k] = s.Scale[0]
+			}
+		} else {
+			sc, step = &s.Scale[0], 32
+		}
+		requantTile(&acc[0], 4*cols, rows, n8, sc, step, &got[0], stride, int(s.OutZP), int(s.ActMin), int(s.ActMax))
+		diff8(t, fmt.Sprintf("case %d: %d×%d, stage %+v", i, rows, cols, s), got, want, stride)
+	}
+}
