@@ -9,6 +9,7 @@
 package x86
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -245,7 +246,8 @@ func (l layout) packB(dst []int8, src []int8, n, k, sn, sk int, colSum []int32) 
 // weight zero point (legacy uint8 models) keeps the stored bytes: the
 // column bias folds K·InZP·WZP and the kernels add −WZP·Σ_k x per row, as
 // for BatchMatMul's B zero point. XNNPACK's float32 stage
-// (OutputStage.Scale) requantizes the int32 tiles in Go.
+// (OutputStage.Scale) requantizes the int32 tiles with requantTile, 8
+// columns a step (a tile's last columns short of 8 in Go).
 func PackFC(path Path, p *kernels.FCParams, w []int8) *Packed {
 	if p.K < minK || p.N < 1 || (path == AVX2 && p.K > maxAVX2K) {
 		return nil
@@ -314,6 +316,14 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 	if fast {
 		ep = newEpilogue(g.os)
 	}
+	// XNNPACK's float32 stage: requantTile on each tile's columns in
+	// eights, the rest (and stages it cannot take) in Go.
+	var one [8]float32
+	step, scaled := 0, false
+	if out8 != nil && g.os.Scale != nil {
+		step, scaled = scaleTile(g.os, &one)
+	}
+	zp, lo, hi := int(g.os.OutZP), int(g.os.ActMin), int(g.os.ActMax)
 	var tile [mr * 64]int32
 	var rb [mr]int32
 	for m0 := 0; m0 < m; m0 += mr {
@@ -360,6 +370,17 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 				continue
 			}
 			call(p, 1, nv, unsafe.Pointer(&tile[0]), 4*64, 0)
+			done := 0
+			if scaled && cols >= 8 {
+				done = cols &^ 7
+				sc := &one[0]
+				if step != 0 {
+					_ = g.os.Scale[c0+done-1] // columns c0 … c0+done−1
+					sc = &g.os.Scale[c0]
+				}
+				_ = out8[(m0+rows-1)*ldo+c0+done-1]
+				requantTile(&tile[0], 4*64, rows, done/8, sc, step, &out8[m0*ldo+c0], ldo, zp, lo, hi)
+			}
 			for r := 0; r < rows; r++ {
 				t := tile[r*64 : r*64+cols]
 				if out8 == nil {
@@ -367,12 +388,36 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 					continue
 				}
 				o := out8[(m0+r)*ldo+c0 : (m0+r)*ldo+c0+cols]
-				for j, v := range t {
-					o[j] = g.os.Requantize(v, c0+j)
+				for j := done; j < cols; j++ {
+					o[j] = g.os.Requantize(t[j], c0+j)
 				}
 			}
 		}
 	}
+}
+
+// scaleTile reports whether requantTile reproduces s, a float32 stage:
+// every scale finite (a NaN or infinite one could make a NaN product,
+// which Go and VCVTPS2DQ convert differently), the clamp within int8 and
+// |OutZP| ≤ 32640 (gen_asm.go's requant). It returns the scale step: 32
+// for per-channel scales, 0 for a per-tensor scale, which it repeats in
+// one.
+func scaleTile(s *kernels.OutputStage, one *[8]float32) (step int, ok bool) {
+	if s.ActMin < -128 || s.ActMax > 127 || s.OutZP < -32640 || s.OutZP > 32640 {
+		return 0, false
+	}
+	for _, v := range s.Scale {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return 0, false
+		}
+	}
+	if len(s.Scale) > 1 {
+		return 32, true
+	}
+	for i := range one {
+		one[i] = s.Scale[0]
+	}
+	return 0, true
 }
 
 // widenRow widens row into dst (int16), zero-padding to an even length,

@@ -64,6 +64,16 @@ func gemmVNNI4(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32
 //go:noescape
 func gemmAVX2(a *int8, lda, rows, kg, ktail int, b *int8, np int, cd, rb *int32, out unsafe.Pointer, ldc, int8o int, q *epilogue)
 
+// requantTile applies XNNPACK's float32 output stage to rows rows of
+// n8·8 int32 accumulators (rows accStride bytes apart) into int8 rows
+// (outStride apart), 8 columns a step, their scales at scale and every
+// next 8 scaleStep bytes on (32: one per column; 0: the same 8 repeated);
+// the scales finite, −128 ≤ lo, hi ≤ 127 and |zp| ≤ 32640 (AVX2; see
+// gen_asm.go for why the bytes are OutputStage.Requantize's).
+//
+//go:noescape
+func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)
+
 // sumBytes returns the sum of the n32·32 signed bytes at p (n32 ≥ 1).
 //
 //go:noescape

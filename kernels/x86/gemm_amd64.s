@@ -2656,6 +2656,61 @@ dwConv3x3_pack:
 	VZEROUPPER
 	RET
 
+// func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)
+TEXT ·requantTile(SB), NOSPLIT, $0-88
+	MOVQ acc+0(FP), SI
+	MOVQ accStride+8(FP), R8
+	MOVQ rows+16(FP), CX
+	MOVQ scale+32(FP), BX
+	MOVQ scaleStep+40(FP), R9
+	MOVQ out+48(FP), DI
+	MOVQ outStride+56(FP), R10
+	// X13 = zp (int16 lanes), X14 = lo, X15 = hi (bytes), Y11 = 2^30, Y12 = −2^30
+	MOVQ zp+64(FP), AX
+	VMOVD AX, X13
+	VPBROADCASTW X13, X13
+	MOVQ lo+72(FP), AX
+	VMOVD AX, X14
+	VPBROADCASTB X14, X14
+	MOVQ hi+80(FP), AX
+	VMOVD AX, X15
+	VPBROADCASTB X15, X15
+	MOVL $0x4e800000, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0xce800000, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+requantTile_row:
+	MOVQ SI, R11
+	MOVQ BX, R12
+	MOVQ DI, R13
+	MOVQ n8+24(FP), DX
+requantTile_cols:
+	VCVTDQ2PS (R11), Y0
+	VMULPS (R12), Y0, Y0
+	VMINPS Y11, Y0, Y0
+	VMAXPS Y12, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPADDSW X13, X0, X0
+	VPACKSSWB X0, X0, X0
+	VPMINSB X15, X0, X0
+	VPMAXSB X14, X0, X0
+	MOVQ X0, (R13)
+	ADDQ $32, R11
+	ADDQ R9, R12
+	ADDQ $8, R13
+	DECQ DX
+	JNZ requantTile_cols
+	ADDQ R8, SI
+	ADDQ R10, DI
+	DECQ CX
+	JNZ requantTile_row
+	VZEROUPPER
+	RET
+
 // func sumBytes(p *int8, n32 int) int32: Σ of n32·32 signed bytes (n32 ≥ 1).
 // VPSADBW sums bytes as unsigned: each is flipped by 0x80 (x+128), and
 // 128 per byte is taken off at the end.

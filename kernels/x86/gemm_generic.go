@@ -180,3 +180,24 @@ func hasAVX512F() bool { return false }
 func gemmF32W(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32) {
 	gemmF32(a, lda, rows, k, b, 4*np, bias, out, ldc, clip)
 }
+
+// requantTile is the Go twin of the float32-stage requantization kernel,
+// lane by lane as the assembly computes it: float32 conversion and
+// product, the clamp to ±2^30, rounding to nearest even, int16
+// saturation, the saturating add of the zero point, int8 saturation, then
+// the clamp by hi and lo.
+func requantTile(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int) {
+	for r := 0; r < rows; r++ {
+		a := unsafe.Add(unsafe.Pointer(acc), r*accStride)
+		o := unsafe.Add(unsafe.Pointer(out), r*outStride)
+		for c := 0; c < 8*n8; c++ {
+			sc := *(*float32)(unsafe.Add(unsafe.Pointer(scale), (c/8)*scaleStep+4*(c%8)))
+			f := float32(float32(*(*int32)(unsafe.Add(a, 4*c))) * sc)
+			v := int32(math.RoundToEven(float64(max(-1<<30, min(1<<30, f)))))
+			v = max(-32768, min(32767, v))
+			v = max(-32768, min(32767, v+int32(zp)))
+			v = max(-128, min(127, v))
+			*(*int8)(unsafe.Add(o, c)) = int8(max(int32(lo), min(int32(hi), v)))
+		}
+	}
+}

@@ -1095,6 +1095,90 @@ func depthwise() {
 	ins("RET")
 }
 
+// requant writes requantTile: XNNPACK's float32 output stage
+// (OutputStage.Requantize with Scale) on rows rows of n8·8 int32
+// accumulators, 8 columns a step (AVX2).
+//
+//	acc       *int32    first accumulator; accStride bytes between rows
+//	rows, n8  int       rows (≥ 1) and 8-column steps per row (≥ 1)
+//	scale     *float32  the first 8 columns' scales; every next 8 scaleStep
+//	                    bytes on (32: one per column; 0: 8 the caller repeated)
+//	out       *int8     first output byte; outStride bytes between rows
+//	zp, lo, hi int      zero point (|zp| ≤ 32640), clamp (−128 ≤ lo, hi ≤ 127)
+//
+// Each lane: VCVTDQ2PS (rounded to nearest even, as Go's float32(acc)),
+// VMULPS (one rounding, as float32(f·scale)), the clamp to ±2^30 with
+// VMINPS/VMAXPS (ref's, in its order; ±Inf products clamp too, and the
+// caller passes finite scales, so no NaN arises), VCVTPS2DQ under the
+// default MXCSR (round to nearest even, as math.RoundToEven; exact, since
+// |f| ≤ 2^30 < 2^31 never gives 0x80000000), VPACKSSDW to int16, VPADDSW
+// of the zero point, VPACKSSWB to int8, then VPMINSB by hi and VPMAXSB by
+// lo, ref's clamp order. Ref adds the zero point to r in int64 and clamps
+// to [lo, hi] ⊆ [−128, 127]; the saturating steps give the same byte: each
+// is exact while the value stays in its type, and a value saturated at a
+// step lies beyond [−128, 127] on the side the exact sum does. Where r >
+// 32767, VPACKSSDW gives 32767 and the sum 32767 + zp ≥ 127 (zp ≥ −32640)
+// while ref's zp + r > 127 too; r < −32768 likewise with zp ≤ 32640; a sum
+// saturated by VPADDSW is beyond ±32767 and VPACKSSWB's saturation beyond
+// ±127, both on the exact sum's side.
+func requant() {
+	name := "requantTile"
+	fmt.Fprintf(&buf, "\n// func %s(acc *int32, accStride, rows, n8 int, scale *float32, scaleStep int, out *int8, outStride, zp, lo, hi int)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-88\n", name)
+	ins("MOVQ acc+0(FP), SI")
+	ins("MOVQ accStride+8(FP), R8")
+	ins("MOVQ rows+16(FP), CX")
+	ins("MOVQ scale+32(FP), BX")
+	ins("MOVQ scaleStep+40(FP), R9")
+	ins("MOVQ out+48(FP), DI")
+	ins("MOVQ outStride+56(FP), R10")
+	comment("X13 = zp (int16 lanes), X14 = lo, X15 = hi (bytes), Y11 = 2^30, Y12 = −2^30")
+	ins("MOVQ zp+64(FP), AX")
+	ins("VMOVD AX, X13")
+	ins("VPBROADCASTW X13, X13")
+	ins("MOVQ lo+72(FP), AX")
+	ins("VMOVD AX, X14")
+	ins("VPBROADCASTB X14, X14")
+	ins("MOVQ hi+80(FP), AX")
+	ins("VMOVD AX, X15")
+	ins("VPBROADCASTB X15, X15")
+	ins("MOVL $0x4e800000, AX")
+	ins("VMOVD AX, X11")
+	ins("VPBROADCASTD X11, Y11")
+	ins("MOVL $0xce800000, AX")
+	ins("VMOVD AX, X12")
+	ins("VPBROADCASTD X12, Y12")
+	label(name + "_row")
+	ins("MOVQ SI, R11")
+	ins("MOVQ BX, R12")
+	ins("MOVQ DI, R13")
+	ins("MOVQ n8+24(FP), DX")
+	label(name + "_cols")
+	ins("VCVTDQ2PS (R11), Y0")
+	ins("VMULPS (R12), Y0, Y0")
+	ins("VMINPS Y11, Y0, Y0")
+	ins("VMAXPS Y12, Y0, Y0")
+	ins("VCVTPS2DQ Y0, Y0")
+	ins("VEXTRACTI128 $1, Y0, X1")
+	ins("VPACKSSDW X1, X0, X0")
+	ins("VPADDSW X13, X0, X0")
+	ins("VPACKSSWB X0, X0, X0")
+	ins("VPMINSB X15, X0, X0")
+	ins("VPMAXSB X14, X0, X0")
+	ins("MOVQ X0, (R13)")
+	ins("ADDQ $32, R11")
+	ins("ADDQ R9, R12")
+	ins("ADDQ $8, R13")
+	ins("DECQ DX")
+	ins("JNZ %s_cols", name)
+	ins("ADDQ R8, SI")
+	ins("ADDQ R10, DI")
+	ins("DECQ CX")
+	ins("JNZ %s_row", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
 func main() {
 	out := flag.String("o", "gemm_amd64.s", "output file")
 	flag.Parse()
@@ -1106,6 +1190,7 @@ func main() {
 	fma()
 	fmaWide()
 	depthwise()
+	requant()
 	helpers()
 	elementwise()
 	floatMath()
