@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 // Sizes of the per-call stack buffers that hold BatchMatMul's B operand
@@ -18,13 +19,15 @@ const (
 // call into a buffer on the stack (a block of column panels at a time),
 // its column sums folded into the column bias; A's row sums fold B's zero
 // point. Transposed A (AdjX), K < 4 and K too large for the buffer go to
-// kernels/ref. The strides of p are honored.
+// kernels/ref. The strides of p are honored. XNNPACK's float32 stage
+// (OutputStage.Scale, per tensor or per column) requantizes the int32
+// tiles as in FullyConnectedInt8.
 func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	l := layoutOf(path)
 	M, N, K := p.M, p.N, p.K
 	G, _, _ := l.groups(K)
 	panelBytes := G * l.units * 64
-	if p.AdjX || K < minK || panelBytes > matMulB || (path == AVX2 && K > maxAVX2K) || p.Out.Scale != nil {
+	if p.AdjX || K < minK || panelBytes > matMulB || (path == AVX2 && K > maxAVX2K) {
 		ref.MatMulInt8(p, a, b, out)
 		return
 	}
@@ -39,9 +42,13 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	var sums [matMulCD / cdWords * 16]int32
 	perBlock := min(matMulB/panelBytes*l.units*16, len(sums))
 	azp, bzp := p.AZP, p.BZP
-	m := p.Out.Mult[0]
+	var m quant.Multiplier // unused by a float32 stage
+	if p.Out.Scale == nil {
+		m = p.Out.Mult[0]
+	}
 	kzz := int32(K) * azp * bzp
-	fast := fastRequant(m)
+	fast := p.Out.Scale == nil && fastRequant(m)
+	os := p.Out
 	for n0 := 0; n0 < N; n0 += perBlock {
 		nb := min(perBlock, N-n0)
 		bytes, words := l.packedSize(nb, K)
@@ -60,7 +67,10 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 		for j := 0; j < nb; j++ {
 			setColumn(cd[(j/16)*cdWords:], j%16, kzz-azp*sums[j], m)
 		}
-		g := gemm{path: path, n: nb, k: K, b: bbuf[:bytes], cd: cd, fastReq: fast, os: &p.Out, bzp: bzp}
+		if len(p.Out.Scale) > 1 {
+			os.Scale = p.Out.Scale[n0 : n0+nb] // the block's columns
+		}
+		g := gemm{path: path, n: nb, k: K, b: bbuf[:bytes], cd: cd, fastReq: fast, os: &os, bzp: bzp}
 		g.run(a, lda, M, out[n0:], nil, ldo)
 	}
 }

@@ -220,3 +220,59 @@ func TestScaleStageNoAllocs(t *testing.T) {
 		}
 	})
 }
+
+// TestMatMulScaleStage: BatchMatMul with XNNPACK's float32 stage, per
+// tensor and per column, at the stage's edges (edgeScale, edgeZPClamp and
+// beyond requantTile's ranges), over several blocks of packed panels,
+// with AdjY, strides and B's zero point; AdjX stays with ref.
+func TestMatMulScaleStage(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(43)
+		for i := 0; i < iters(200); i++ {
+			m, n, k := g.shape(i)
+			if i%11 == 3 {
+				m, k, n = 1+g.IntN(5), 100+g.IntN(400), 600+g.IntN(1400)
+			}
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjX: i%17 == 5, AdjY: i%2 == 1,
+				AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			if i%3 == 0 {
+				p.BZP = 0
+			}
+			nsc := 1
+			if i%4 >= 2 {
+				nsc = n
+			}
+			p.Out = kernels.OutputStage{Scale: make([]float32, nsc), Rounding: quant.RoundXNNPACKUint8}
+			for c := range p.Out.Scale {
+				p.Out.Scale[c] = g.edgeScale()
+				if g.IntN(3) == 0 {
+					p.Out.Scale[c] = float32(math.Exp2(-float64(10 + g.IntN(8))))
+				}
+			}
+			g.edgeZPClamp(&p.Out, i)
+			switch i % 13 {
+			case 5:
+				p.Out.OutZP = 40000
+			case 7:
+				p.Out.ActMin = -200
+			}
+			bw := n
+			if p.AdjY {
+				bw = k
+			}
+			if i%5 == 1 && !p.AdjX {
+				p.LDA, p.LDB, p.LDO = k+g.IntN(20), bw+g.IntN(20), n+1+g.IntN(20)
+			}
+			_, _, ldo := p.Strides()
+			na, nb, no := p.Extents()
+			a, b := g.i8(na, true), g.i8(nb, i%4 < 2)
+			want, got := make([]int8, no), make([]int8, no)
+			for j := range want {
+				want[j], got[j] = 55, 55
+			}
+			ref.MatMulInt8(&p, a, b, want)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d AdjY=%v stage %+v", i, m, n, k, p.AdjY, p.Out), got, want, ldo)
+		}
+	})
+}
