@@ -16,9 +16,13 @@ const dwRowBuf = 12 << 10
 // PackedDW is a 3×3 depthwise convolution's weights in dwConv3x3's layout:
 // per 16-channel group (the last group ends at channel C, overlapping the
 // one before), 9 taps × 16 bytes, and the group's column data (bias folded
-// with the input zero point over all 9 taps, multipliers, shifts).
+// with the input zero point over all 9 taps, multipliers, shifts). A
+// layer of C < 16 channels (C dividing 16, stride 1) has one group whose
+// 16 lanes are px = 16/C neighbouring output pixels: their taps and
+// outputs are contiguous, so the same kernels run them.
 type PackedDW struct {
 	c  int
+	px int // output pixels per 16 lanes: 1, or 16/C for C < 16
 	w  []int8
 	cd []int32
 	// raw weights and bias, for the border pixels and fallbacks.
@@ -34,16 +38,25 @@ type PackedDW struct {
 func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) + 2*len(w.wq) }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
-// 1, at least 16 channels; a RoundSingle Mult stage with every w − WZP in
-// [−127, 127], or XNNPACK's float32 stage with every w − WZP in int16); it
-// returns nil for any other convolution, which stays with kernels/ref. A
-// weight zero point (legacy uint8 models) is folded into the packed
-// weights, w − WZP: int8 for dwConv3x3, int16 for dwConv3x3Scale.
+// 1; at least 16 channels, or C dividing 16 with stride 1, at least 16/C
+// output columns and a padded row within one stack buffer; a RoundSingle
+// Mult stage with every w − WZP in [−127, 127], or XNNPACK's float32
+// stage with every w − WZP in int16); it returns nil for any other
+// convolution, which stays with kernels/ref. A weight zero point (legacy
+// uint8 models) is folded into the packed weights, w − WZP: int8 for
+// dwConv3x3, int16 for dwConv3x3Scale.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
-	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 ||
+	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 1 ||
 		(p.Out.Rounding != quant.RoundSingle && p.Out.Scale == nil) {
 		return nil
+	}
+	px := 1
+	if C < 16 {
+		if 16%C != 0 || p.StrideW != 1 || p.OW < 16/C || max(p.W+p.PadLeft, p.OW+2*p.DilationW)*C > dwRowBuf {
+			return nil
+		}
+		px = 16 / C
 	}
 	w = w[:9*C]
 	scale := p.Out.Scale != nil
@@ -57,17 +70,18 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 		}
 	}
 	groups := (C + 15) / 16
-	pk := &PackedDW{c: C, cd: make([]int32, groups*64), raw: w}
+	pk := &PackedDW{c: C, px: px, cd: make([]int32, groups*64), raw: w}
 	if scale {
 		pk.wq = make([]int16, groups*9*16)
 	} else {
 		pk.w = make([]int8, groups*9*16)
 	}
 	for g := 0; g < groups; g++ {
-		c0 := min(16*g, C-16)
+		c0 := max(0, min(16*g, C-16))
+		lane := func(j int) int { return c0 + j%C } // lane j's channel
 		for t := 0; t < 9; t++ {
-			for j, v := range w[t*C+c0 : t*C+c0+16] {
-				d := int32(v) - p.WZP // within ±lim: checked above
+			for j := 0; j < 16; j++ {
+				d := int32(w[t*C+lane(j)]) - p.WZP // within ±lim: checked above
 				if scale {
 					pk.wq[(g*9+t)*16+j] = int16(d)
 				} else {
@@ -77,7 +91,7 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 		}
 		cd := pk.cd[g*64 : (g+1)*64]
 		for j := 0; j < 16; j++ {
-			c := c0 + j
+			c := lane(j)
 			var sum int32
 			for t := 0; t < 9; t++ {
 				sum += int32(w[t*C+c]) - p.WZP
@@ -186,23 +200,40 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 				fill(rb[hi*C:], zp)
 			}
 			for g := 0; g < groups; g++ {
-				c0 := min(16*g, C-16)
+				c0 := max(0, min(16*g, C-16))
 				var taps [9]*int8
 				for t := range taps {
 					taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(rows[t/3]), (t%3)*dw*C+c0))
 				}
-				o := &out[(r*p.OW+o0)*C+c0]
-				if pk.wq != nil {
-					dwConv3x3Scale(&taps, sw*C, o1-o0, &pk.wq[g*9*16], &pk.cd[g*64],
-						o, C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
+				if k := pk.px; k > 1 {
+					// k pixels a step (stride 1: 16 bytes on); a last
+					// n mod k pixels run as the last k, overlapping.
+					n := o1 - o0 // the whole row, ≥ k (PackDepthwise)
+					pk.run(p, g, &taps, 16, n/k, &out[(r*p.OW+o0)*C], 16)
+					if n%k != 0 {
+						for t := range taps {
+							taps[t] = (*int8)(unsafe.Add(unsafe.Pointer(taps[t]), (n-k)*C))
+						}
+						pk.run(p, g, &taps, 16, 1, &out[(r*p.OW+o1-k)*C], 16)
+					}
 					continue
 				}
-				dwConv3x3(&taps, sw*C, o1-o0, &pk.w[g*9*16], &pk.cd[g*64],
-					o, C, int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax))
+				pk.run(p, g, &taps, sw*C, o1-o0, &out[(r*p.OW+o0)*C+c0], C)
 			}
 			o0 = o1
 		}
 	}
+}
+
+// run computes npix output pixels of group g (taps advancing by step
+// bytes a pixel, outputs by ostride) in the kernel for the stage.
+func (pk *PackedDW) run(p *kernels.ConvParams, g int, taps *[9]*int8, step, npix int, o *int8, ostride int) {
+	zp, lo, hi := int(p.Out.OutZP), int(p.Out.ActMin), int(p.Out.ActMax)
+	if pk.wq != nil {
+		dwConv3x3Scale(taps, step, npix, &pk.wq[g*9*16], &pk.cd[g*64], o, ostride, zp, lo, hi)
+		return
+	}
+	dwConv3x3(taps, step, npix, &pk.w[g*9*16], &pk.cd[g*64], o, ostride, zp, lo, hi)
 }
 
 // fill sets every byte of d to v: 16 bytes one by one, then copies that

@@ -372,6 +372,10 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 			wideRows(g, &p)
 			C = p.Cout
 		}
+		if i%10 == 9 {
+			narrowRows(g, &p)
+			C = p.Cout
+		}
 		if g.IntN(4) > 0 {
 			p.PadTop, p.PadLeft = p.DilationH, p.DilationW
 		}
@@ -397,6 +401,32 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 		}
 		DepthwiseConv2DInt8(&p, x, pk, got)
 		diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, C)
+	}
+}
+
+// narrowRows gives p fewer than 16 channels (1, 2, 4 or 8: 16/C output
+// pixels share the kernel's lanes), stride 1 across, and at least 16/C + 1
+// output columns, often not a multiple of 16/C.
+func narrowRows(g gen, p *kernels.ConvParams) {
+	p.Cin = []int{1, 2, 4, 8, 8, 8}[g.IntN(6)]
+	p.Cout = p.Cin
+	p.StrideW = 1
+	p.W = 16/p.Cin + 2*p.DilationW + 1 + g.IntN(30)
+}
+
+// TestDepthwiseNarrowDeclined: channel counts below 16 that do not divide
+// 16, or with a stride across, or too few output columns for one step of
+// the kernel, stay with ref.
+func TestDepthwiseNarrowDeclined(t *testing.T) {
+	g := newGen(26)
+	for _, c := range []struct{ C, sw, W int }{{3, 1, 20}, {8, 2, 20}, {12, 1, 20}, {4, 1, 5}, {1, 1, 17}} {
+		p := kernels.ConvParams{N: 1, H: 4, W: c.W, Cin: c.C, Cout: c.C, KH: 3, KW: 3, StrideH: 1, StrideW: c.sw,
+			DilationH: 1, DilationW: 1, DepthMultiplier: 1}
+		p.OH, p.OW = 2, (c.W-3)/c.sw+1
+		p.Out = g.stage(c.C, 60*3*64, quant.RoundSingle)
+		if pk := PackDepthwise(&p, g.w8(9*c.C)); pk != nil {
+			t.Errorf("C=%d stride %d, %d output columns: packed", c.C, c.sw, p.OW)
+		}
 	}
 }
 
@@ -433,6 +463,10 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 		}
 		if i%8 == 7 {
 			wideRows(g, &p)
+			C = p.Cout
+		}
+		if i%10 == 9 {
+			narrowRows(g, &p)
 			C = p.Cout
 		}
 		if g.IntN(4) > 0 {
