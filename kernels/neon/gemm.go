@@ -418,9 +418,10 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 	panelBytes := w.nch * 16 * pw
 	cdWords := cdBytes(pw) / 4
 	// A float32 stage whose clamp is within int8 and zero point within
-	// int16 runs requantTile on each tile's columns in eights.
+	// ±32640 runs requantTile on each tile's columns in eights (see
+	// scaleStageFits).
 	st := g.os
-	tile := st.Scale != nil && st.ActMin >= -128 && st.ActMax <= 127 && st.OutZP >= math.MinInt16 && st.OutZP <= math.MaxInt16
+	tile := scaleStageFits(st)
 	var one [8]float32 // a per-tensor scale, repeated (scale step 0)
 	step := 32
 	if tile && len(st.Scale) == 1 {
@@ -460,6 +461,16 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 			}
 		}
 	}
+}
+
+// scaleStageFits reports whether the NEON float32 stage (scaleStage in
+// gen_asm.go: SQXTN to int16, SQADD of the zero point, SQXTN to int8,
+// clamps as bytes) gives OutputStage.Requantize's bytes for s: a float32
+// stage whose clamp is within int8 and whose zero point is within
+// ±32640, so that a rounded value saturated at ±32767 stays beyond
+// [−128, 127] on its side after the zero point is added.
+func scaleStageFits(s *kernels.OutputStage) bool {
+	return s.Scale != nil && s.ActMin >= -128 && s.ActMax <= 127 && s.OutZP >= -32640 && s.OutZP <= 32640
 }
 
 // requantScale is OutputStage.Requantize for XNNPACK's float32 stage over

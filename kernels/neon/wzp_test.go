@@ -262,6 +262,9 @@ func TestRequantTileMatchesRequantize(t *testing.T) {
 			nsc = 1
 		}
 		s := kernels.OutputStage{Scale: make([]float32, nsc), OutZP: int32(g.IntN(511) - 255)}
+		if i%5 == 4 {
+			s.OutZP = []int32{-32640, 32640, -32000, 30000}[g.IntN(4)] // the widest the kernel takes
+		}
 		for c := range s.Scale {
 			switch g.IntN(8) {
 			case 0:
@@ -298,5 +301,39 @@ func TestRequantTileMatchesRequantize(t *testing.T) {
 		}
 		requantTile(&acc[0], 4*cols, rows, n8, sc, step, &got[0], stride, int(s.OutZP), int(s.ActMin), int(s.ActMax))
 		diff8(t, fmt.Sprintf("case %d: %d×%d, stage %+v", i, rows, cols, s), got, want, stride)
+	}
+}
+
+// TestScaleStageWideZeroPoint: float32 stages with a zero point beyond
+// ±32640 (saturating at int16 would lose which side of the clamp a value
+// is on) or a clamp beyond int8 are not given to the NEON stage: the
+// GEMM requantizes them in Go and the depthwise kernel declines them,
+// and the bytes stay ref's.
+func TestScaleStageWideZeroPoint(t *testing.T) {
+	g := newGen(28)
+	for _, st := range []kernels.OutputStage{
+		{OutZP: -32768, ActMin: -128, ActMax: 127}, {OutZP: 32767, ActMin: -128, ActMax: 127},
+		{OutZP: -32641, ActMin: -128, ActMax: 127}, {OutZP: 0, ActMin: -200, ActMax: 300},
+	} {
+		if scaleStageFits(&kernels.OutputStage{Scale: []float32{1}, OutZP: st.OutZP, ActMin: st.ActMin, ActMax: st.ActMax}) {
+			t.Errorf("stage %+v taken by the NEON float32 stage", st)
+		}
+		forEachPath(t, func(t *testing.T, path Path) {
+			const m, n, k = 5, 24, 64
+			p := kernels.FCParams{M: m, N: n, K: k, Bias: g.bias(n), Out: st}
+			p.Out.Mult = []quant.Multiplier{{M: 1 << 30, Shift: 0}}
+			p.Out.Scale = []float32{1}
+			x, w := g.i8(m*k, true), g.w8(n*k)
+			want, got := make([]int8, m*n), make([]int8, m*n)
+			ref.FullyConnectedInt8(&p, x, w, want)
+			FullyConnectedInt8(&p, x, PackFC(path, &p, w), got)
+			diff8(t, fmt.Sprintf("stage %+v", st), got, want, n)
+		})
+		dp := kernels.ConvParams{N: 1, H: 4, W: 4, Cin: 16, Cout: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			DilationH: 1, DilationW: 1, DepthMultiplier: 1, OH: 2, OW: 2, Out: st}
+		dp.Out.Scale = []float32{1}
+		if PackDepthwise(&dp, g.w8(9*16)) != nil {
+			t.Errorf("stage %+v: the depthwise kernel took it", st)
+		}
 	}
 }
