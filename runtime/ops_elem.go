@@ -74,6 +74,9 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		p.ActMin, p.ActMax = int8Range(act, out.Params)
 		p.Rounding = c.rounding()
 		pa, pb, po := a.Int8(), b.Int8(), out.Int8()
+		if k := constOperandTables(c, op, &p, f, pa, pb, po); k != nil {
+			return k, 0, nil
+		}
 		if !bc.Dense() {
 			return serial(func() { f(&p, pa, pb, po) }), 0, nil
 		}
@@ -182,6 +185,91 @@ func unaryFunc(op *format.Op) func(float64) float64 {
 		}
 	}
 	return nil
+}
+
+// maxConstTables bounds the tables constOperandTables builds (256 bytes
+// each).
+const maxConstTables = 64
+
+// constOperandTables returns a table-lookup kernel for an int8 binary op
+// whose one operand is a constant that is a scalar, or a vector along the
+// last output dimension (at most maxConstTables values), and whose other
+// operand has the output's shape: each output is then a function of one
+// input byte and the constant value at its position in the last
+// dimension, tabulated at load by f itself (kernels/ref's bits, whatever
+// the parameters) and looked up at Invoke, with the set's LookupInt8 for
+// a scalar. nil when the op is not of that form.
+func constOperandTables(c *prep, op *format.Op, p *kernels.BinaryParams,
+	f func(*kernels.BinaryParams, []int8, []int8, []int8), pa, pb, po []int8) kernel {
+	ci := -1
+	for i, x := range []int{len(pb), len(pa)} {
+		other := len(pa) + len(pb) - x
+		if other == p.N && x < p.N && c.it.model.Tensors[op.Inputs[1-i]].IsConst() {
+			ci = 1 - i
+			break
+		}
+	}
+	if ci < 0 || p.N == 0 {
+		return nil
+	}
+	cv, xv := pb, pa
+	if ci == 0 {
+		cv, xv = pa, pb
+	}
+	// The constant must be a scalar or span exactly the last output
+	// dimension (strides 0 elsewhere, 1 there); the variable operand is
+	// dense (it has the output's element count and a valid broadcast).
+	k := len(cv)
+	st := &p.BStride
+	if ci == 0 {
+		st = &p.AStride
+	}
+	for d := range kernels.MaxRank - 1 {
+		if st[d] != 0 && p.OutShape[d] != 1 {
+			return nil
+		}
+	}
+	if k != 1 && (k > maxConstTables || p.OutShape[kernels.MaxRank-1] != k || st[kernels.MaxRank-1] != 1) {
+		return nil
+	}
+	tabs := make([]quant.Table, k)
+	var xs, cs, res [256]int8
+	for i := range xs {
+		xs[i] = int8(i - 128) // entry i is input value i−128 (ref.LookupInt8)
+	}
+	q := *p
+	q.Broadcast = kernels.DenseBroadcast(256)
+	for j := range tabs {
+		for i := range cs {
+			cs[i] = cv[j]
+		}
+		if ci == 1 {
+			f(&q, xs[:], cs[:], res[:])
+		} else {
+			f(&q, cs[:], xs[:], res[:])
+		}
+		tabs[j] = res
+	}
+	ek := newElemOp(p.N)
+	if k == 1 {
+		lookup := ref.LookupInt8
+		if g := c.it.kernels.LookupInt8; g != nil {
+			lookup = g
+		}
+		t := &tabs[0]
+		ek.f = func(lo, hi int) { lookup(t, xv[lo:hi], po[lo:hi]) }
+		return ek
+	}
+	ek.f = func(lo, hi int) {
+		j := lo % k
+		for i, v := range xv[lo:hi] {
+			po[lo+i] = tabs[j][uint8(v)^0x80]
+			if j++; j == k {
+				j = 0
+			}
+		}
+	}
+	return ek
 }
 
 func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {

@@ -231,22 +231,41 @@ func prepareQuantize(c *prep, op *format.Op) (kernel, int64, error) {
 		px, po, p := x.Float32(), out.Bytes(), out.Params
 		return serial(func() { ref.QuantizeFloat(px, po, p, unsignedOut) }), 0, nil
 	case format.Int8, format.UInt8:
+		// Each output byte is a function of one input byte: tabulate the
+		// kernels/ref requantization over all 256 bytes at load and look
+		// the bytes up at Invoke (the set's LookupInt8, TBL on arm64),
+		// the same bits for any parameters.
+		var in, res [256]byte
+		for i := range in {
+			in[i] = byte(i) ^ 0x80 // table index i holds byte i^0x80 (ref.LookupInt8)
+		}
 		if mult, ok := ref.NewRequantizeXNNPACK(x.Params.Scale, out.Params.Scale); ok && c.xnnpack() && x.DType == format.Int8 && !unsignedOut {
 			// LiteRT hands int8 (and shifted uint8) requantization to
 			// XNNPACK's convert, with an 8-bit multiplier.
-			izp, ozp, px, po := x.Params.ZeroPoint, out.Params.ZeroPoint, x.Int8(), out.Int8()
-			return serial(func() { ref.RequantizeXNNPACK(px, po, izp, ozp, mult) }), 0, nil
+			ref.RequantizeXNNPACK(asInt8(in[:]), asInt8(res[:]), x.Params.ZeroPoint, out.Params.ZeroPoint, mult)
+		} else {
+			m, err := quant.NewMultiplier(float64(x.Params.Scale) / float64(out.Params.Scale))
+			if err != nil {
+				return nil, 0, err
+			}
+			p := kernels.RequantizeParams{
+				InZP: x.Params.ZeroPoint, OutZP: out.Params.ZeroPoint, Mult: m,
+				InUnsigned: x.DType == format.UInt8, OutUnsigned: unsignedOut, Rounding: c.rounding(),
+			}
+			ref.Requantize(&p, in[:], res[:])
 		}
-		m, err := quant.NewMultiplier(float64(x.Params.Scale) / float64(out.Params.Scale))
-		if err != nil {
-			return nil, 0, err
+		t := new(quant.Table)
+		for i, v := range res {
+			t[i] = int8(v)
 		}
-		p := kernels.RequantizeParams{
-			InZP: x.Params.ZeroPoint, OutZP: out.Params.ZeroPoint, Mult: m,
-			InUnsigned: x.DType == format.UInt8, OutUnsigned: unsignedOut, Rounding: c.rounding(),
+		f := ref.LookupInt8
+		if g := c.it.kernels.LookupInt8; g != nil {
+			f = g
 		}
-		px, po := x.Bytes(), out.Bytes()
-		return serial(func() { ref.Requantize(&p, px, po) }), 0, nil
+		px, po := asInt8(x.Bytes()), asInt8(out.Bytes())
+		k := newElemOp(len(px))
+		k.f = func(lo, hi int) { f(t, px[lo:hi], po[lo:hi]) }
+		return k, 0, nil
 	}
 	return nil, 0, errDType(x, "input")
 }

@@ -1,0 +1,202 @@
+package runtime_test
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/edgeinfer/edgeinfer/format"
+	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
+)
+
+func pq(scale float32, zp int32) *format.Quantization {
+	return &format.Quantization{Scale: []float32{scale}, ZeroPoint: []int32{zp}}
+}
+
+func asI8(b []byte) []int8 {
+	o := make([]int8, len(b))
+	for i, v := range b {
+		o[i] = int8(v)
+	}
+	return o
+}
+
+// TestQuantizeRequantMatchesRef: an int8 or uint8 Quantize (a
+// requantization, which Invoke runs as a table lookup) gives
+// kernels/ref's bytes, ref.RequantizeXNNPACK's under XNNPACK rounding
+// where it applies and ref.Requantize's otherwise, over every input byte
+// and scale ratios across XNNPACK's range and beyond, with every kernel
+// set, at 1 and 3 threads, without allocating.
+func TestQuantizeRequantMatchesRef(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	const n = 5*256 + 13
+	for trial := range 24 {
+		inDT, outDT := format.Int8, format.Int8
+		if trial%3 == 1 {
+			inDT = format.UInt8
+		}
+		if trial%4 == 3 {
+			outDT = format.UInt8
+		}
+		zp := func(dt format.DType) int32 {
+			if dt == format.UInt8 {
+				return int32(r.Intn(256))
+			}
+			return int32(r.Intn(256) - 128)
+		}
+		sIn := float32(0.001 + r.Float64()*0.1)
+		ratio := []float64{1, 1.0 / 256, 128, 1.0 / 300, 200, 0.37, 3.3, 1.0 / 255.9}[trial%8]
+		sOut := float32(float64(sIn) / ratio)
+		rounding := []quant.Rounding{quant.RoundXNNPACK, quant.RoundXNNPACKUint8, quant.RoundSingle, quant.RoundDouble}[trial%4]
+		inZP, outZP := zp(inDT), zp(outDT)
+		b := format.NewBuilder("requant")
+		x := b.Input("x", inDT, []int32{1, n}, pq(sIn, inZP))
+		y := b.Activation("y", outDT, []int32{1, n}, pq(sOut, outZP))
+		b.Op(format.OpQuantize, "q", nil, []int32{x}, y)
+		b.Output(y)
+		m, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Rounding = rounding
+		in := make([]byte, n)
+		for i := range in {
+			in[i] = byte(i*7 + trial)
+		}
+		want := make([]byte, n)
+		mult, ok := ref.NewRequantizeXNNPACK(sIn, sOut)
+		if ok && rounding.XNNPACK() && inDT == format.Int8 && outDT == format.Int8 {
+			w := make([]int8, n)
+			ref.RequantizeXNNPACK(asI8(in), w, inZP, outZP, mult)
+			for i := range w {
+				want[i] = byte(w[i])
+			}
+		} else {
+			qm, err := quant.NewMultiplier(float64(sIn) / float64(sOut))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := kernels.RequantizeParams{InZP: inZP, OutZP: outZP, Mult: qm, InUnsigned: inDT == format.UInt8,
+				OutUnsigned: outDT == format.UInt8, Rounding: rounding}
+			ref.Requantize(&p, in, want)
+		}
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 3} {
+				what := fmt.Sprintf("trial %d (%v→%v, ratio %g, %v) %s %d threads", trial, inDT, outDT, ratio, rounding, set, threads)
+				it := setInterp(t, m, set, threads, 0, nil)
+				copy(it.Input(0).Bytes(), in)
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				got := it.Output(0).Bytes()
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s: byte %d (in %d): got %d, want %d", what, i, in[i], got[i], want[i])
+					}
+				}
+				if a := invokeAllocs(it); a != 0 {
+					t.Errorf("%s: %v allocations per Invoke", what, a)
+				}
+			}
+		}
+	}
+}
+
+// TestConstOperandTables: an int8 Add, Sub, Mul or SquaredDifference with
+// one constant operand, a scalar or a vector along the last dimension
+// (which Invoke runs as table lookups), gives the bytes of the same op
+// with that operand fed as an input (kernels/ref's broadcasting), under
+// TFLite's and XNNPACK's arithmetic, with every set, at 1 and 3 threads,
+// without allocating.
+func TestConstOperandTables(t *testing.T) {
+	r := rand.New(rand.NewSource(33))
+	codes := []format.OpCode{format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference}
+	for trial := range 40 {
+		code := codes[trial%4]
+		k := []int{1, 3, 16, 17, 5}[trial%5]
+		outShape := []int32{2, 5, 7, int32(k)}
+		var cShape []int32
+		switch {
+		case k == 1 && trial%2 == 0:
+			cShape = []int32{}
+		case k == 1:
+			cShape = []int32{1}
+		case trial%3 == 0:
+			cShape = []int32{int32(k)}
+		default:
+			cShape = []int32{1, 1, 1, int32(k)}
+		}
+		if trial == 39 { // a scalar with a vector-shaped output
+			cShape = []int32{1, 1}
+		}
+		constFirst := trial%7 == 3
+		sx := float32(0.01 + r.Float64()*0.2)
+		sc := []float32{sx * float32(0.1+r.Float64()*3), 1e-6, sx}[trial%3]
+		so := float32(0.02 + r.Float64()*0.3)
+		rounding := []quant.Rounding{quant.RoundXNNPACK, quant.RoundSingle, quant.RoundXNNPACKUint8, quant.RoundDouble}[(trial/4)%4]
+		cvals := make([]int8, max(1, k))
+		if len(cShape) == 0 || cShape[len(cShape)-1] == 1 {
+			cvals = cvals[:1]
+		}
+		for i := range cvals {
+			cvals[i] = int8(r.Intn(256) - 128)
+		}
+		xzp, czp, ozp := int32(r.Intn(256)-128), int32(r.Intn(256)-128), int32(r.Intn(256)-128)
+		build := func(constant bool) *format.Model {
+			b := format.NewBuilder("const")
+			x := b.Input("x", format.Int8, outShape, pq(sx, xzp))
+			var cv int32
+			if constant {
+				cv = b.ConstInt8("c", cShape, cvals, pq(sc, czp))
+			} else {
+				cv = b.Input("c", format.Int8, cShape, pq(sc, czp))
+			}
+			y := b.Activation("y", format.Int8, outShape, pq(so, ozp))
+			ins := []int32{x, cv}
+			if constFirst {
+				ins = []int32{cv, x}
+			}
+			b.Op(code, "op", &format.BinaryOptions{Activation: []format.Activation{format.ActNone, format.ActReLU}[trial%2]}, ins, y)
+			b.Output(y)
+			m, err := b.Finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Rounding = rounding
+			return m
+		}
+		in := make([]byte, 2*5*7*k)
+		r.Read(in)
+		ri := setInterp(t, build(false), "ref", 1, 0, nil)
+		copy(ri.Input(0).Bytes(), in)
+		for i, v := range cvals {
+			ri.Input(1).Bytes()[i] = byte(v)
+		}
+		if err := ri.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		want := ri.Output(0).Bytes()
+		m := build(true)
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 3} {
+				what := fmt.Sprintf("trial %d (%v, const %v of %v, first %v, %v) %s %d threads", trial, code, cShape, outShape, constFirst, rounding, set, threads)
+				it := setInterp(t, m, set, threads, 0, nil)
+				copy(it.Input(0).Bytes(), in)
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				got := it.Output(0).Bytes()
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s: element %d: got %d, want %d", what, i, int8(got[i]), int8(want[i]))
+					}
+				}
+				if a := invokeAllocs(it); a != 0 {
+					t.Errorf("%s: %v allocations per Invoke", what, a)
+				}
+			}
+		}
+	}
+}
