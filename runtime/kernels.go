@@ -36,10 +36,12 @@ type KernelSet struct {
 	Why string
 
 	MatMulInt8 func(p kernels.MatMulParams, a, b, out []int8)
-	// AddInt8 and TAPInt8 (TokenAwareAvgPool) take a pointer, as their
-	// kernels/ref twins do: their parameters live in the prepared op on
-	// the heap already, so nothing escapes per call.
+	// AddInt8, SubInt8, MulInt8 and TAPInt8 (TokenAwareAvgPool) take a
+	// pointer, as their kernels/ref twins do: their parameters live in the
+	// prepared op on the heap already, so nothing escapes per call.
 	AddInt8 func(p *kernels.BinaryParams, a, b, out []int8)
+	SubInt8 func(p *kernels.BinaryParams, a, b, out []int8)
+	MulInt8 func(p *kernels.BinaryParams, a, b, out []int8)
 	TAPInt8 func(p *kernels.TAPParams, x, logits []int8, w []int32, out []int8)
 	// LayerNormInt8 and SoftmaxInt8 replace their kernels/ref twins; their
 	// parameters are a per-call copy (a block of rows), so by value.
@@ -142,8 +144,8 @@ func chooseKernels(name string) (KernelSet, error) {
 
 // The one rule for kernel sets (see KernelSet): each method returns the
 // set's kernel for an op, or nil when the set has none or declines it, and
-// the op then calls kernels/ref. (MatMulInt8, AddInt8 and TAPInt8 need no
-// method: the op takes the field when it is not nil.)
+// the op then calls kernels/ref. (MatMulInt8, AddInt8, SubInt8, MulInt8
+// and TAPInt8 need no method: the op takes the field when it is not nil.)
 
 // setTakesWeights reports whether an op with weights input i may go to
 // the kernel set: one weight zero point for the whole tensor (the params'

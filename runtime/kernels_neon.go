@@ -35,6 +35,8 @@ func neonKernels(path neon.Path, why string) KernelSet {
 			neon.MatMulInt8(path, &p, a, b, out)
 		},
 		AddInt8:    neon.AddInt8,
+		SubInt8:    neon.SubInt8,
+		MulInt8:    neon.MulInt8,
 		LookupInt8: neon.LookupInt8,
 		CopyView:   neon.CopyView,
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {

@@ -55,6 +55,9 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			}
 			if op.Code == format.OpSub {
 				f = ref.SubInt8
+				if k := c.it.kernels.SubInt8; k != nil {
+					f = k
+				}
 			}
 		case format.OpMul:
 			p, err = ref.NewMulParams(a.Params, b.Params, out.Params)
@@ -63,6 +66,9 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 				p.MulScale = float32(float32(a.Params.Scale*b.Params.Scale) / out.Params.Scale)
 			}
 			f = ref.MulInt8
+			if k := c.it.kernels.MulInt8; k != nil {
+				f = k
+			}
 		case format.OpSquaredDifference:
 			p, err = ref.NewSquaredDifferenceParams(a.Params, b.Params, out.Params)
 			f = ref.SquaredDifferenceInt8

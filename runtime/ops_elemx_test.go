@@ -9,6 +9,7 @@ import (
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/quant"
+	"github.com/edgeinfer/edgeinfer/runtime"
 )
 
 func pq(scale float32, zp int32) *format.Quantization {
@@ -196,6 +197,59 @@ func TestConstOperandTables(t *testing.T) {
 				if a := invokeAllocs(it); a != 0 {
 					t.Errorf("%s: %v allocations per Invoke", what, a)
 				}
+			}
+		}
+	}
+}
+
+// TestElementwiseXNNPACKSets: same-shape int8 Add, Sub and Mul in
+// XNNPACK's arithmetic (the kernel sets' AddInt8, SubInt8 and MulInt8)
+// give the ref set's bytes with every set, at 1, 2 and 3 threads (blocks
+// with tails), without allocating.
+func TestElementwiseXNNPACKSets(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	shape := []int32{3, 1031}
+	for trial := range 6 {
+		b := format.NewBuilder("xnnpack elementwise")
+		q := func() *format.Quantization {
+			return pq(float32(0.005+r.Float64()*0.2), int32(r.Intn(256)-128))
+		}
+		x := b.Input("x", format.Int8, shape, q())
+		y := b.Input("y", format.Int8, shape, q())
+		add, sub, mul := b.Activation("add", format.Int8, shape, q()), b.Activation("sub", format.Int8, shape, q()),
+			b.Activation("mul", format.Int8, shape, q())
+		act := []format.Activation{format.ActNone, format.ActReLU, format.ActReLU6}[trial%3]
+		b.Op(format.OpAdd, "add", &format.BinaryOptions{Activation: act}, []int32{x, y}, add)
+		b.Op(format.OpSub, "sub", &format.BinaryOptions{Activation: act}, []int32{add, y}, sub)
+		b.Op(format.OpMul, "mul", nil, []int32{sub, x}, mul)
+		b.Output(mul)
+		m, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Rounding = []quant.Rounding{quant.RoundXNNPACK, quant.RoundXNNPACKUint8}[trial%2]
+		run := func(set string, threads int) [][]byte {
+			var it *runtime.Interpreter
+			var outs [][]byte
+			it = setInterp(t, m, set, threads, 0, func(op int) {
+				outs = append(outs, append([]byte(nil), it.Tensor(int(m.Ops[op].Outputs[0])).Bytes()...))
+			})
+			rs := rand.New(rand.NewSource(int64(trial)))
+			rs.Read(it.Input(0).Bytes())
+			rs.Read(it.Input(1).Bytes())
+			if err := it.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			return outs
+		}
+		want := run("ref", 1)
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 2, 3} {
+				sameOps(t, m, fmt.Sprintf("trial %d %s %d threads", trial, set, threads), run(set, threads), want)
+			}
+			it := setInterp(t, m, set, 2, 0, nil)
+			if a := invokeAllocs(it); a != 0 {
+				t.Errorf("trial %d %s: %v allocations per Invoke", trial, set, a)
 			}
 		}
 	}

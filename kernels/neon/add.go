@@ -1,6 +1,7 @@
 package neon
 
 import (
+	"math"
 	"math/bits"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
@@ -18,10 +19,17 @@ import (
 // case) each rescale is SQDMULH + SRSHL instead (addInt8Fast, or
 // addInt8FastNC without the clamp when it is all of int8; addInt8FastL
 // and addInt8FastLNC for the usual LeftShift 16 to 23, shifting in int16
-// and widening by a ZIP). Anything else
-// runs kernels/ref.
+// and widening by a ZIP). In XNNPACK's arithmetic (FixedShift > 0) the
+// same shapes run addFixed (see fixedAddSub). Anything else runs
+// kernels/ref.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
+	if p.FixedShift > 0 {
+		if !fixedAddSub(p, a, b, out, false) {
+			ref.AddInt8(p, a, b, out)
+		}
+		return
+	}
 	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() {
 		ref.AddInt8(p, a, b, out)
 		return
@@ -94,4 +102,77 @@ func addFast(p *kernels.BinaryParams) bool {
 		return fastRequant(m) || m.Shift == 0 && bits.TrailingZeros32(uint32(m.M))+int(p.LeftShift) >= 31
 	}
 	return fastRequant(p.OutMult) && op(p.AMult) && op(p.BMult)
+}
+
+// SubInt8 is ref.SubInt8. Same-shape operands in XNNPACK's arithmetic
+// (FixedShift > 0) run in assembly as AddInt8's do (addFixed, BFixed
+// negated); anything else runs kernels/ref.
+func SubInt8(p *kernels.BinaryParams, a, b, out []int8) {
+	if p.FixedShift <= 0 || !fixedAddSub(p, a, b, out, true) {
+		ref.SubInt8(p, a, b, out)
+	}
+}
+
+// fixedAddSub runs XNNPACK's Add (or Sub) of same-shape operands 16
+// elements at a time with addFixed, the last n mod 16 through a 16-byte
+// block, and reports whether it could: at least 16 elements, no
+// broadcasting, zero points and clamp in int8, 1 ≤ FixedShift ≤ 31 and
+// |AFixed|, |BFixed| ≤ 2^21, where no sum overflows int32 (255·2^22 +
+// 2^30 < 2^31), so that SRSHL's rounding equals ref's.
+func fixedAddSub(p *kernels.BinaryParams, a, b, out []int8, sub bool) bool {
+	n := p.N
+	in8 := func(v int32) bool { return v >= -128 && v <= 127 }
+	small := func(v int32) bool { return v >= -1<<21 && v <= 1<<21 }
+	if n < 16 || !p.Broadcast.Dense() || p.FixedShift > 31 || !small(p.AFixed) || !small(p.BFixed) ||
+		!in8(p.AZP) || !in8(p.BZP) || !in8(p.OutZP) || !in8(p.ActMin) || !in8(p.ActMax) || p.ActMin > p.ActMax {
+		return false
+	}
+	bm := int64(p.BFixed)
+	if sub {
+		bm = -bm
+	}
+	q := [8]int64{int64(p.AFixed), bm, -int64(p.FixedShift), int64(p.AZP), int64(p.BZP), int64(p.OutZP),
+		int64(p.ActMin), int64(p.ActMax)}
+	a, b, out = a[:n], b[:n], out[:n]
+	n16, tail := n/16, n%16
+	// The last 16 of each operand, copied before the main pass (out may
+	// be a or b).
+	var ta, tb, to [16]int8
+	if tail != 0 {
+		copy(ta[:], a[n-16:])
+		copy(tb[:], b[n-16:])
+	}
+	addFixed(&a[0], &b[0], &out[0], n16, &q)
+	if tail != 0 {
+		addFixed(&ta[0], &tb[0], &to[0], 1, &q)
+		copy(out[16*n16:], to[16-tail:])
+	}
+	return true
+}
+
+// MulInt8 is ref.MulInt8. Same-shape operands with XNNPACK's float32
+// scale (a finite MulScale > 0) run in assembly 16 elements at a time
+// (mulScale); anything else runs kernels/ref.
+func MulInt8(p *kernels.BinaryParams, a, b, out []int8) {
+	n := p.N
+	in8 := func(v int32) bool { return v >= -128 && v <= 127 }
+	if n < 16 || !(p.MulScale > 0 && p.MulScale <= math.MaxFloat32) || !p.Broadcast.Dense() ||
+		!in8(p.AZP) || !in8(p.BZP) || !in8(p.OutZP) || !in8(p.ActMin) || !in8(p.ActMax) || p.ActMin > p.ActMax {
+		ref.MulInt8(p, a, b, out)
+		return
+	}
+	q := [6]int64{int64(math.Float32bits(p.MulScale)), int64(p.AZP), int64(p.BZP), int64(p.OutZP),
+		int64(p.ActMin), int64(p.ActMax)}
+	a, b, out = a[:n], b[:n], out[:n]
+	n16, tail := n/16, n%16
+	var ta, tb, to [16]int8
+	if tail != 0 {
+		copy(ta[:], a[n-16:])
+		copy(tb[:], b[n-16:])
+	}
+	mulScale(&a[0], &b[0], &out[0], n16, &q)
+	if tail != 0 {
+		mulScale(&ta[0], &tb[0], &to[0], 1, &q)
+		copy(out[16*n16:], to[16-tail:])
+	}
 }

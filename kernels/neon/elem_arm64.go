@@ -41,3 +41,17 @@ func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)
 //
 //go:noescape
 func lnRowSat(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32)
+
+// addFixed writes n16·16 outputs of XNNPACK's int8 Add (Sub with BFixed
+// negated) of same-shape operands; q holds AFixed, BFixed, −FixedShift,
+// the zero points of A, B and the output, ActMin and ActMax.
+//
+//go:noescape
+func addFixed(a, b, out *int8, n16 int, q *[8]int64)
+
+// mulScale writes n16·16 outputs of XNNPACK's int8 Mul of same-shape
+// operands; q holds MulScale's float32 bits, the zero points of A, B and
+// the output, ActMin and ActMax.
+//
+//go:noescape
+func mulScale(a, b, out *int8, n16 int, q *[6]int64)

@@ -107,3 +107,31 @@ func lnRow(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32) {
 func lnRowSat(x, out *int8, n16 int, gamma, beta *float32, mr *[4]float32) {
 	lnRow(x, out, n16, gamma, beta, mr)
 }
+
+// addFixed is the Go twin of the XNNPACK Add kernel: SSUBL, SXTL, MUL and
+// MLA (int32 wrap), SRSHL by −FixedShift, SQXTN, SQADD of the zero point,
+// SQXTN, SMAX, SMIN.
+func addFixed(a, b, out *int8, n16 int, q *[8]int64) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	for i := range os {
+		da := int16(as[i]) - int16(int8(q[3]))
+		db := int16(bs[i]) - int16(int8(q[4]))
+		s := int32(da)*int32(q[0]) + int32(db)*int32(q[1])
+		v := sqrshl(int64(s), int32(q[2]))
+		h := min(max(v, math.MinInt16), math.MaxInt16)
+		h = min(max(h+int64(int16(q[5])), math.MinInt16), math.MaxInt16)
+		h = min(max(h, -128), 127)
+		os[i] = int8(min(max(h, int64(int8(q[6]))), int64(int8(q[7]))))
+	}
+}
+
+// mulScale is the Go twin of the XNNPACK Mul kernel: SSUBL, SMULL, then
+// the float32 stage lane by lane (scaleLane).
+func mulScale(a, b, out *int8, n16 int, q *[6]int64) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	sc := math.Float32frombits(uint32(q[0]))
+	for i := range os {
+		prod := int32(int16(as[i])-int16(int8(q[1]))) * int32(int16(bs[i])-int16(int8(q[2])))
+		os[i] = scaleLane(prod, sc, int(int16(q[3])), int(int8(q[4])), int(int8(q[5])))
+	}
+}

@@ -2315,6 +2315,131 @@ addfastlloopnc:
 	BNE addfastlloopnc
 	RET
 
+// func addFixed(a, b, out *int8, n16 int, q *[8]int64)
+TEXT ·addFixed(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // AFixed
+	MOVD 8(R4), R5
+	VDUP R5, V18.S4 // BFixed
+	MOVD 16(R4), R5
+	VDUP R5, V19.S4 // −FixedShift
+	MOVD 24(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 32(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 40(R4), R5
+	VDUP R5, V24.H8 // output zero point
+	MOVD 48(R4), R5
+	VDUP R5, V25.B16 // low clamp
+	MOVD 56(R4), R5
+	VDUP R5, V26.B16 // high clamp
+addfixedloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x0e372024 // ssubl v4.8h, v1.8b, v23.8b
+	WORD $0x4e372025 // ssubl2 v5.8h, v1.16b, v23.16b
+	WORD $0x0f10a446 // sxtl v6.4s, v2.4h
+	WORD $0x0f10a48a // sxtl v10.4s, v4.4h
+	WORD $0x4f10a447 // sxtl2 v7.4s, v2.8h
+	WORD $0x4f10a48b // sxtl2 v11.4s, v4.8h
+	WORD $0x0f10a468 // sxtl v8.4s, v3.4h
+	WORD $0x0f10a4ac // sxtl v12.4s, v5.4h
+	WORD $0x4f10a469 // sxtl2 v9.4s, v3.8h
+	WORD $0x4f10a4ad // sxtl2 v13.4s, v5.8h
+	WORD $0x4eb09cc6 // mul v6.4s, v6.4s, v16.4s
+	WORD $0x4eb29546 // mla v6.4s, v10.4s, v18.4s
+	WORD $0x4eb354c6 // srshl v6.4s, v6.4s, v19.4s
+	WORD $0x4eb09ce7 // mul v7.4s, v7.4s, v16.4s
+	WORD $0x4eb29567 // mla v7.4s, v11.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb09d08 // mul v8.4s, v8.4s, v16.4s
+	WORD $0x4eb29588 // mla v8.4s, v12.4s, v18.4s
+	WORD $0x4eb35508 // srshl v8.4s, v8.4s, v19.4s
+	WORD $0x4eb09d29 // mul v9.4s, v9.4s, v16.4s
+	WORD $0x4eb295a9 // mla v9.4s, v13.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x0e6148c2 // sqxtn v2.4h, v6.4s
+	WORD $0x4e6148e2 // sqxtn2 v2.8h, v7.4s
+	WORD $0x0e614903 // sqxtn v3.4h, v8.4s
+	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
+	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
+	WORD $0x4e780c63 // sqadd v3.8h, v3.8h, v24.8h
+	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
+	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
+	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
+	WORD $0x4e3a6c42 // smin v2.16b, v2.16b, v26.16b
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE addfixedloop
+	RET
+
+// func mulScale(a, b, out *int8, n16 int, q *[6]int64)
+TEXT ·mulScale(SB), NOSPLIT, $0-40
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD q+32(FP), R4
+	MOVD 0(R4), R5
+	VDUP R5, V16.S4 // MulScale
+	VDUP R5, V17.S4 // MulScale
+	VDUP R5, V18.S4 // MulScale
+	VDUP R5, V19.S4 // MulScale
+	MOVD 8(R4), R5
+	VDUP R5, V22.B16 // A zero point
+	MOVD 16(R4), R5
+	VDUP R5, V23.B16 // B zero point
+	MOVD 24(R4), R5
+	VDUP R5, V26.H8 // output zero point
+	MOVD 32(R4), R5
+	VDUP R5, V27.B16 // low clamp
+	MOVD 40(R4), R5
+	VDUP R5, V28.B16 // high clamp
+mulscaleloop:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e362002 // ssubl v2.8h, v0.8b, v22.8b
+	WORD $0x4e362003 // ssubl2 v3.8h, v0.16b, v22.16b
+	WORD $0x0e372024 // ssubl v4.8h, v1.8b, v23.8b
+	WORD $0x4e372025 // ssubl2 v5.8h, v1.16b, v23.16b
+	WORD $0x0e64c046 // smull v6.4s, v2.4h, v4.4h
+	WORD $0x4e64c047 // smull2 v7.4s, v2.8h, v4.8h
+	WORD $0x0e65c068 // smull v8.4s, v3.4h, v5.4h
+	WORD $0x4e65c069 // smull2 v9.4s, v3.8h, v5.8h
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x6e30dcc6 // fmul v6.4s, v6.4s, v16.4s
+	WORD $0x4e21a8c6 // fcvtns v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x6e31dce7 // fmul v7.4s, v7.4s, v17.4s
+	WORD $0x4e21a8e7 // fcvtns v7.4s, v7.4s
+	WORD $0x4e21d908 // scvtf v8.4s, v8.4s
+	WORD $0x6e32dd08 // fmul v8.4s, v8.4s, v18.4s
+	WORD $0x4e21a908 // fcvtns v8.4s, v8.4s
+	WORD $0x4e21d929 // scvtf v9.4s, v9.4s
+	WORD $0x6e33dd29 // fmul v9.4s, v9.4s, v19.4s
+	WORD $0x4e21a929 // fcvtns v9.4s, v9.4s
+	WORD $0x0e6148ca // sqxtn v10.4h, v6.4s
+	WORD $0x4e6148ea // sqxtn2 v10.8h, v7.4s
+	WORD $0x4e7a0d4a // sqadd v10.8h, v10.8h, v26.8h
+	WORD $0x0e61490b // sqxtn v11.4h, v8.4s
+	WORD $0x4e61492b // sqxtn2 v11.8h, v9.4s
+	WORD $0x4e7a0d6b // sqadd v11.8h, v11.8h, v26.8h
+	WORD $0x0e21494c // sqxtn v12.8b, v10.8h
+	WORD $0x4e21496c // sqxtn2 v12.16b, v11.8h
+	WORD $0x4e3c6d8c // smin v12.16b, v12.16b, v28.16b
+	WORD $0x4e3b658c // smax v12.16b, v12.16b, v27.16b
+	VST1.P [V12.B16], 16(R2)
+	SUBS $1, R3, R3
+	BNE mulscaleloop
+	RET
+
 // func maxBlocks(p *int8, n16 int) int8
 TEXT ·maxBlocks(SB), NOSPLIT, $0-17
 	MOVD p+0(FP), R0

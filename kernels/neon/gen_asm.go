@@ -1378,6 +1378,128 @@ func genAdd(fast, clamp, lw bool) {
 	ins("RET")
 }
 
+// genAddFixed writes addFixed: n16 blocks of 16 elements of int8 Add (or
+// Sub, with BFixed negated) in XNNPACK's arithmetic (ref's fixedAddSub),
+// both operands the same shape. q holds AFixed, BFixed, −FixedShift, the
+// zero points of A, B and the output, ActMin and ActMax. Each operand
+// minus its zero point (SSUBL, exact in int16) is widened (SXTL) and
+// multiplied into one int32 sum (MUL, then MLA; no wrap for
+// |AFixed|, |BFixed| ≤ 2^21, which the caller checks), SRSHL by
+// −FixedShift adds 2^(FixedShift−1) and shifts arithmetically (ref's
+// ties toward +∞), and SQXTN, SQADD of the zero point, SQXTN, SMAX and
+// SMIN finish as in addInt8Fast.
+func genAddFixed() {
+	fmt.Fprintf(&buf, "\n// func addFixed(a, b, out *int8, n16 int, q *[8]int64)\n")
+	fmt.Fprintf(&buf, "TEXT ·addFixed(SB), NOSPLIT, $0-40\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD b+8(FP), R1")
+	ins("MOVD out+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	ins("MOVD q+32(FP), R4")
+	for _, d := range []struct {
+		off  int
+		v    int
+		arr  string
+		what string
+	}{
+		{0, 16, "S4", "AFixed"}, {8, 18, "S4", "BFixed"}, {16, 19, "S4", "−FixedShift"},
+		{24, 22, "B16", "A zero point"}, {32, 23, "B16", "B zero point"},
+		{40, 24, "H8", "output zero point"}, {48, 25, "B16", "low clamp"}, {56, 26, "B16", "high clamp"},
+	} {
+		ins("MOVD %d(R4), R5", d.off)
+		ins("VDUP R5, V%d.%s // %s", d.v, d.arr, d.what)
+	}
+	label("addfixedloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("VLD1.P 16(R1), [V1.B16]")
+	word("ssubl v2.8h, v0.8b, v22.8b")
+	word("ssubl2 v3.8h, v0.16b, v22.16b")
+	word("ssubl v4.8h, v1.8b, v23.8b")
+	word("ssubl2 v5.8h, v1.16b, v23.16b")
+	for i, h := range []int{2, 2, 3, 3} {
+		hi := ""
+		if i%2 == 1 {
+			hi = "2"
+		}
+		w := "4h"
+		if hi != "" {
+			w = "8h"
+		}
+		word("sxtl%s v%d.4s, v%d.%s", hi, 6+i, h, w)
+		word("sxtl%s v%d.4s, v%d.%s", hi, 10+i, h+2, w)
+	}
+	for i := 0; i < 4; i++ {
+		word("mul v%d.4s, v%d.4s, v16.4s", 6+i, 6+i)
+		word("mla v%d.4s, v%d.4s, v18.4s", 6+i, 10+i)
+		word("srshl v%d.4s, v%d.4s, v19.4s", 6+i, 6+i)
+	}
+	word("sqxtn v2.4h, v6.4s")
+	word("sqxtn2 v2.8h, v7.4s")
+	word("sqxtn v3.4h, v8.4s")
+	word("sqxtn2 v3.8h, v9.4s")
+	word("sqadd v2.8h, v2.8h, v24.8h")
+	word("sqadd v3.8h, v3.8h, v24.8h")
+	word("sqxtn v2.8b, v2.8h")
+	word("sqxtn2 v2.16b, v3.8h")
+	word("smax v2.16b, v2.16b, v25.16b")
+	word("smin v2.16b, v2.16b, v26.16b")
+	ins("VST1.P [V2.B16], 16(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE addfixedloop")
+	ins("RET")
+}
+
+// genMulScale writes mulScale: n16 blocks of 16 elements of int8 Mul in
+// XNNPACK's arithmetic (ref's MulScale branch), both operands the same
+// shape. q holds the float32 bits of MulScale, the zero points of A, B and
+// the output, ActMin and ActMax. The operands minus their zero points
+// (SSUBL, exact in int16) are multiplied exactly into int32 (SMULL,
+// SMULL2), and scaleStage finishes: SCVTF (exact, |prod| ≤ 2^16), FMUL,
+// FCVTNS (ties to even; it saturates where ref clamps to ±2^30 — the
+// same bytes after the int8 clamp), SQXTN, SQADD of the zero point,
+// SQXTN, SMIN, SMAX.
+func genMulScale() {
+	fmt.Fprintf(&buf, "\n// func mulScale(a, b, out *int8, n16 int, q *[6]int64)\n")
+	fmt.Fprintf(&buf, "TEXT ·mulScale(SB), NOSPLIT, $0-40\n")
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD b+8(FP), R1")
+	ins("MOVD out+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	ins("MOVD q+32(FP), R4")
+	ins("MOVD 0(R4), R5")
+	for v := 16; v < 20; v++ {
+		ins("VDUP R5, V%d.S4 // MulScale", v)
+	}
+	for _, d := range []struct {
+		off  int
+		v    int
+		arr  string
+		what string
+	}{
+		{8, 22, "B16", "A zero point"}, {16, 23, "B16", "B zero point"},
+		{24, 26, "H8", "output zero point"}, {32, 27, "B16", "low clamp"}, {40, 28, "B16", "high clamp"},
+	} {
+		ins("MOVD %d(R4), R5", d.off)
+		ins("VDUP R5, V%d.%s // %s", d.v, d.arr, d.what)
+	}
+	label("mulscaleloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("VLD1.P 16(R1), [V1.B16]")
+	word("ssubl v2.8h, v0.8b, v22.8b")
+	word("ssubl2 v3.8h, v0.16b, v22.16b")
+	word("ssubl v4.8h, v1.8b, v23.8b")
+	word("ssubl2 v5.8h, v1.16b, v23.16b")
+	word("smull v6.4s, v2.4h, v4.4h")
+	word("smull2 v7.4s, v2.8h, v4.8h")
+	word("smull v8.4s, v3.4h, v5.4h")
+	word("smull2 v9.4s, v3.8h, v5.8h")
+	scaleStage(6, 16, 10, 12, 4)
+	ins("VST1.P [V12.B16], 16(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE mulscaleloop")
+	ins("RET")
+}
+
 // genTAP writes tapCell: one grid cell of TokenAwareAvgPool over n16
 // groups of 16 channels, through an int32 accumulator row acc in memory.
 // taps holds the centre row, then 8 rows per dilated branch (nb of them;
@@ -1992,6 +2114,8 @@ func main() {
 	genAdd(true, false, false)
 	genAdd(true, true, true)
 	genAdd(true, false, true)
+	genAddFixed()
+	genMulScale()
 	genMinMax("max")
 	genLookup()
 	genSoftmax()

@@ -90,6 +90,8 @@ var forms = map[string][]form{
 	"saddl2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e200000}},
 	// MLA (vector): 0 Q 0 01110 size 1 Rm 1001 01 Rn Rd.
 	"mla": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea09400}},
+	// MUL (vector): 0 Q 0 01110 size 1 Rm 1001 11 Rn Rd.
+	"mul": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea09c00}},
 	// SSUBL/SSUBL2: 0 Q 0 01110 size 1 Rm 0010 00 Rn Rd.
 	"ssubl":  {{arrs: []string{"8h", "8b", "8b"}, base: 0x0e202000}},
 	"ssubl2": {{arrs: []string{"8h", "16b", "16b"}, base: 0x4e202000}},

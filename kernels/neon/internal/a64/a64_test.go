@@ -98,6 +98,8 @@ var known = []struct {
 	{"saddw v3.4s, v30.4s, v1.4h", 0x0e6113c3},
 	{"mla v16.4s, v4.4s, v20.4s", 0x4eb49490},
 	{"mla v31.4s, v7.4s, v29.4s", 0x4ebd94ff},
+	{"mul v6.4s, v6.4s, v16.4s", 0x4eb09cc6},
+	{"mul v31.4s, v1.4s, v29.4s", 0x4ebd9c3f},
 	{"saddl v8.8h, v0.8b, v1.8b", 0x0e210008},
 	{"saddl v30.8h, v17.8b, v3.8b", 0x0e23023e},
 	{"saddl2 v9.8h, v0.16b, v1.16b", 0x4e210009},
