@@ -51,6 +51,9 @@ type KernelSet struct {
 	// logistic, tanh, HardSwish and friends); the table is the prepared
 	// op's, on the heap.
 	LookupInt8 func(t *quant.Table, x, out []int8)
+	// QuantizeFloat replaces ref.QuantizeFloat (float32 to int8 or uint8
+	// bytes), bit for bit.
+	QuantizeFloat func(x []float32, out []byte, p quant.Params, unsigned bool)
 	// CopyView replaces ref.CopyView, the copy behind Transpose and Slice
 	// (of any dtype); the view is the prepared op's, on the heap.
 	CopyView func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte)

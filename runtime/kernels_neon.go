@@ -34,11 +34,12 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		MatMulInt8: func(p kernels.MatMulParams, a, b, out []int8) {
 			neon.MatMulInt8(path, &p, a, b, out)
 		},
-		AddInt8:    neon.AddInt8,
-		SubInt8:    neon.SubInt8,
-		MulInt8:    neon.MulInt8,
-		LookupInt8: neon.LookupInt8,
-		CopyView:   neon.CopyView,
+		AddInt8:       neon.AddInt8,
+		SubInt8:       neon.SubInt8,
+		MulInt8:       neon.MulInt8,
+		LookupInt8:    neon.LookupInt8,
+		QuantizeFloat: neon.QuantizeFloat,
+		CopyView:      neon.CopyView,
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
 			neon.SoftmaxInt8(&p, x, out)
 		},

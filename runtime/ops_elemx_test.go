@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"testing"
 
@@ -250,6 +251,63 @@ func TestElementwiseXNNPACKSets(t *testing.T) {
 			it := setInterp(t, m, set, 2, 0, nil)
 			if a := invokeAllocs(it); a != 0 {
 				t.Errorf("trial %d %s: %v allocations per Invoke", trial, set, a)
+			}
+		}
+	}
+}
+
+// TestQuantizeFloatSets: a float32 Quantize to int8 or uint8 gives
+// ref.QuantizeFloat's bytes with every set, at 1 and 3 threads, on values
+// with ties, ±Inf, NaN and values beyond the output range, without
+// allocating.
+func TestQuantizeFloatSets(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	const n = 3*1024 + 11
+	for trial := range 4 {
+		outDT, zp := format.Int8, int32(r.Intn(256)-128)
+		if trial%2 == 1 {
+			outDT, zp = format.UInt8, int32(r.Intn(256))
+		}
+		scale := float32(0.001 + r.Float64())
+		b := format.NewBuilder("quantize")
+		x := b.Input("x", format.Float32, []int32{1, n}, nil)
+		y := b.Activation("y", outDT, []int32{1, n}, pq(scale, zp))
+		b.Op(format.OpQuantize, "q", nil, []int32{x}, y)
+		b.Output(y)
+		m, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Rounding = []quant.Rounding{quant.RoundXNNPACK, quant.RoundSingle}[trial/2]
+		in := make([]float32, n)
+		for i := range in {
+			switch i % 9 {
+			case 0:
+				in[i] = (float32(r.Intn(600)-300) + 0.5) * scale
+			case 1:
+				in[i] = []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e30, -1e30}[r.Intn(5)]
+			default:
+				in[i] = float32(r.Float64()*300-150) * scale
+			}
+		}
+		want := make([]byte, n)
+		ref.QuantizeFloat(in, want, quant.Params{Scale: scale, ZeroPoint: zp}, outDT == format.UInt8)
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 3} {
+				it := setInterp(t, m, set, threads, 0, nil)
+				copy(it.Input(0).Float32(), in)
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				got := it.Output(0).Bytes()
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("trial %d %s %d threads: x[%d] = %g: got %d, want %d", trial, set, threads, i, in[i], got[i], want[i])
+					}
+				}
+				if a := invokeAllocs(it); a != 0 {
+					t.Errorf("trial %d %s: %v allocations per Invoke", trial, set, a)
+				}
 			}
 		}
 	}

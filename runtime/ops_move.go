@@ -229,7 +229,13 @@ func prepareQuantize(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Float32:
 		px, po, p := x.Float32(), out.Bytes(), out.Params
-		return serial(func() { ref.QuantizeFloat(px, po, p, unsignedOut) }), 0, nil
+		f := ref.QuantizeFloat
+		if g := c.it.kernels.QuantizeFloat; g != nil {
+			f = g
+		}
+		k := newElemOp(len(px))
+		k.f = func(lo, hi int) { f(px[lo:hi], po[lo:hi], p, unsignedOut) }
+		return k, 0, nil
 	case format.Int8, format.UInt8:
 		// Each output byte is a function of one input byte: tabulate the
 		// kernels/ref requantization over all 256 bytes at load and look

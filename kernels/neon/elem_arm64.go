@@ -55,3 +55,13 @@ func addFixed(a, b, out *int8, n16 int, q *[8]int64)
 //
 //go:noescape
 func mulScale(a, b, out *int8, n16 int, q *[6]int64)
+
+// quantizeFloat writes n16·16 int8 quantizations of float32 values (see
+// QuantizeFloat); q holds the float64 bits of the scale and the zero
+// point. quantizeFloatU writes uint8.
+//
+//go:noescape
+func quantizeFloat(x *float32, out *int8, n16 int, q *[2]int64)
+
+//go:noescape
+func quantizeFloatU(x *float32, out *int8, n16 int, q *[2]int64)

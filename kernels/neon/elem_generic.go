@@ -135,3 +135,37 @@ func mulScale(a, b, out *int8, n16 int, q *[6]int64) {
 		os[i] = scaleLane(prod, sc, int(int16(q[3])), int(int8(q[4])), int(int8(q[5])))
 	}
 }
+
+// quantizeFloat is the Go twin of the float32 Quantize kernel: FCVTL,
+// FDIV, FCVTAS (NaN 0, saturating), SQXTN to int32 and int16, SQADD of
+// the zero point, SQXTN.
+func quantizeFloat(x *float32, out *int8, n16 int, q *[2]int64) {
+	quantizeFloatTwin(x, out, n16, q, -128, 127)
+}
+
+// quantizeFloatU is quantizeFloat with SQXTUN: uint8 bytes.
+func quantizeFloatU(x *float32, out *int8, n16 int, q *[2]int64) {
+	quantizeFloatTwin(x, out, n16, q, 0, 255)
+}
+
+func quantizeFloatTwin(x *float32, out *int8, n16 int, q *[2]int64, lo, hi int64) {
+	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
+	sc := math.Float64frombits(uint64(q[0]))
+	for i, v := range xs {
+		f := float64(v) / sc
+		var r int64 // FCVTAS: ties away from zero, NaN 0, saturating
+		switch {
+		case f != f:
+		case f >= 1<<63:
+			r = math.MaxInt64
+		case f <= -1<<63:
+			r = math.MinInt64
+		default:
+			r = int64(math.Round(f))
+		}
+		h := min(max(r, math.MinInt32), math.MaxInt32)
+		h = min(max(h, math.MinInt16), math.MaxInt16)
+		h = min(max(h+int64(int16(q[1])), math.MinInt16), math.MaxInt16)
+		os[i] = int8(byte(min(max(h, lo), hi)))
+	}
+}

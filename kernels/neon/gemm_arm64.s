@@ -2440,6 +2440,120 @@ mulscaleloop:
 	BNE mulscaleloop
 	RET
 
+// func quantizeFloat(x *float32, out *int8, n16 int, q *[2]int64)
+TEXT ·quantizeFloat(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD q+24(FP), R3
+	MOVD 0(R3), R5
+	VDUP R5, V16.D2 // the scale (float64)
+	MOVD 8(R3), R5
+	VDUP R5, V17.H8 // the zero point
+qfloop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x4e617805 // fcvtl2 v5.2d, v0.4s
+	WORD $0x0e617826 // fcvtl v6.2d, v1.2s
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e70fc84 // fdiv v4.2d, v4.2d, v16.2d
+	WORD $0x6e70fca5 // fdiv v5.2d, v5.2d, v16.2d
+	WORD $0x6e70fcc6 // fdiv v6.2d, v6.2d, v16.2d
+	WORD $0x6e70fce7 // fdiv v7.2d, v7.2d, v16.2d
+	WORD $0x6e70fd08 // fdiv v8.2d, v8.2d, v16.2d
+	WORD $0x6e70fd29 // fdiv v9.2d, v9.2d, v16.2d
+	WORD $0x6e70fd4a // fdiv v10.2d, v10.2d, v16.2d
+	WORD $0x6e70fd6b // fdiv v11.2d, v11.2d, v16.2d
+	WORD $0x4e61c884 // fcvtas v4.2d, v4.2d
+	WORD $0x4e61c8a5 // fcvtas v5.2d, v5.2d
+	WORD $0x4e61c8c6 // fcvtas v6.2d, v6.2d
+	WORD $0x4e61c8e7 // fcvtas v7.2d, v7.2d
+	WORD $0x4e61c908 // fcvtas v8.2d, v8.2d
+	WORD $0x4e61c929 // fcvtas v9.2d, v9.2d
+	WORD $0x4e61c94a // fcvtas v10.2d, v10.2d
+	WORD $0x4e61c96b // fcvtas v11.2d, v11.2d
+	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
+	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
+	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
+	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
+	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
+	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
+	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
+	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
+	WORD $0x0e614804 // sqxtn v4.4h, v0.4s
+	WORD $0x4e614824 // sqxtn2 v4.8h, v1.4s
+	WORD $0x0e614845 // sqxtn v5.4h, v2.4s
+	WORD $0x4e614865 // sqxtn2 v5.8h, v3.4s
+	WORD $0x4e710c84 // sqadd v4.8h, v4.8h, v17.8h
+	WORD $0x4e710ca5 // sqadd v5.8h, v5.8h, v17.8h
+	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	VST1.P [V6.B16], 16(R1)
+	SUBS $1, R2, R2
+	BNE qfloop
+	RET
+
+// func quantizeFloatU(x *float32, out *int8, n16 int, q *[2]int64)
+TEXT ·quantizeFloatU(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD q+24(FP), R3
+	MOVD 0(R3), R5
+	VDUP R5, V16.D2 // the scale (float64)
+	MOVD 8(R3), R5
+	VDUP R5, V17.H8 // the zero point
+qfuloop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x4e617805 // fcvtl2 v5.2d, v0.4s
+	WORD $0x0e617826 // fcvtl v6.2d, v1.2s
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e70fc84 // fdiv v4.2d, v4.2d, v16.2d
+	WORD $0x6e70fca5 // fdiv v5.2d, v5.2d, v16.2d
+	WORD $0x6e70fcc6 // fdiv v6.2d, v6.2d, v16.2d
+	WORD $0x6e70fce7 // fdiv v7.2d, v7.2d, v16.2d
+	WORD $0x6e70fd08 // fdiv v8.2d, v8.2d, v16.2d
+	WORD $0x6e70fd29 // fdiv v9.2d, v9.2d, v16.2d
+	WORD $0x6e70fd4a // fdiv v10.2d, v10.2d, v16.2d
+	WORD $0x6e70fd6b // fdiv v11.2d, v11.2d, v16.2d
+	WORD $0x4e61c884 // fcvtas v4.2d, v4.2d
+	WORD $0x4e61c8a5 // fcvtas v5.2d, v5.2d
+	WORD $0x4e61c8c6 // fcvtas v6.2d, v6.2d
+	WORD $0x4e61c8e7 // fcvtas v7.2d, v7.2d
+	WORD $0x4e61c908 // fcvtas v8.2d, v8.2d
+	WORD $0x4e61c929 // fcvtas v9.2d, v9.2d
+	WORD $0x4e61c94a // fcvtas v10.2d, v10.2d
+	WORD $0x4e61c96b // fcvtas v11.2d, v11.2d
+	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
+	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
+	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
+	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
+	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
+	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
+	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
+	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
+	WORD $0x0e614804 // sqxtn v4.4h, v0.4s
+	WORD $0x4e614824 // sqxtn2 v4.8h, v1.4s
+	WORD $0x0e614845 // sqxtn v5.4h, v2.4s
+	WORD $0x4e614865 // sqxtn2 v5.8h, v3.4s
+	WORD $0x4e710c84 // sqadd v4.8h, v4.8h, v17.8h
+	WORD $0x4e710ca5 // sqadd v5.8h, v5.8h, v17.8h
+	WORD $0x2e212886 // sqxtun v6.8b, v4.8h
+	WORD $0x6e2128a6 // sqxtun2 v6.16b, v5.8h
+	VST1.P [V6.B16], 16(R1)
+	SUBS $1, R2, R2
+	BNE qfuloop
+	RET
+
 // func maxBlocks(p *int8, n16 int) int8
 TEXT ·maxBlocks(SB), NOSPLIT, $0-17
 	MOVD p+0(FP), R0

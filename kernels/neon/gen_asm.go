@@ -1500,6 +1500,61 @@ func genMulScale() {
 	ins("RET")
 }
 
+// genQuantizeFloat writes quantizeFloat (unsigned false) or
+// quantizeFloatU: n16 blocks of 16 float32 quantized as ref.QuantizeFloat
+// does, round(x/scale) + zp clamped to int8 (uint8). q holds the float64
+// bits of the scale and the zero point. Each value is widened to float64
+// (FCVTL, exact), divided by the scale in float64 (FDIV, ref's division)
+// and rounded half away from zero to int64 (FCVTAS: ref's math.Round; NaN
+// gives 0, ref's zero; it saturates, as ref clamps); SQXTN twice, SQADD
+// of the zero point in int16 and SQXTN (SQXTUN for uint8) bring the sum
+// to the output type with saturation, which is ref's clamp (a saturated
+// value stays beyond the output range after the zero point).
+func genQuantizeFloat(unsigned bool) {
+	name, loop, nar := "quantizeFloat", "qfloop", "sqxtn"
+	if unsigned {
+		name, loop, nar = "quantizeFloatU", "qfuloop", "sqxtun"
+	}
+	fmt.Fprintf(&buf, "\n// func %s(x *float32, out *int8, n16 int, q *[2]int64)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD n16+16(FP), R2")
+	ins("MOVD q+24(FP), R3")
+	ins("MOVD 0(R3), R5")
+	ins("VDUP R5, V16.D2 // the scale (float64)")
+	ins("MOVD 8(R3), R5")
+	ins("VDUP R5, V17.H8 // the zero point")
+	label(loop)
+	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	for i := 0; i < 4; i++ {
+		word("fcvtl v%d.2d, v%d.2s", 4+2*i, i)
+		word("fcvtl2 v%d.2d, v%d.4s", 5+2*i, i)
+	}
+	for j := 4; j < 12; j++ {
+		word("fdiv v%d.2d, v%d.2d, v16.2d", j, j)
+	}
+	for j := 4; j < 12; j++ {
+		word("fcvtas v%d.2d, v%d.2d", j, j)
+	}
+	for i := 0; i < 4; i++ {
+		word("sqxtn v%d.2s, v%d.2d", i, 4+2*i)
+		word("sqxtn2 v%d.4s, v%d.2d", i, 5+2*i)
+	}
+	word("sqxtn v4.4h, v0.4s")
+	word("sqxtn2 v4.8h, v1.4s")
+	word("sqxtn v5.4h, v2.4s")
+	word("sqxtn2 v5.8h, v3.4s")
+	word("sqadd v4.8h, v4.8h, v17.8h")
+	word("sqadd v5.8h, v5.8h, v17.8h")
+	word("%s v6.8b, v4.8h", nar)
+	word("%s2 v6.16b, v5.8h", nar)
+	ins("VST1.P [V6.B16], 16(R1)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE %s", loop)
+	ins("RET")
+}
+
 // genTAP writes tapCell: one grid cell of TokenAwareAvgPool over n16
 // groups of 16 channels, through an int32 accumulator row acc in memory.
 // taps holds the centre row, then 8 rows per dilated branch (nb of them;
@@ -2116,6 +2171,8 @@ func main() {
 	genAdd(true, false, true)
 	genAddFixed()
 	genMulScale()
+	genQuantizeFloat(false)
+	genQuantizeFloat(true)
 	genMinMax("max")
 	genLookup()
 	genSoftmax()

@@ -110,8 +110,11 @@ var forms = map[string][]form{
 	// SQRSHL (vector): 0 Q 0 01110 size 1 Rm 0101 11 Rn Rd.
 	"sqrshl": {{arrs: []string{"2d", "2d", "2d"}, base: 0x4ee05c00}},
 	// SQXTN/SQXTN2: 0 Q 0 01110 size 10000 10100 10 Rn Rd.
-	"sqxtn":  {{arrs: []string{"8b", "8h"}, base: 0x0e214800}, {arrs: []string{"4h", "4s"}, base: 0x0e614800}, {arrs: []string{"2s", "2d"}, base: 0x0ea14800}},
-	"sqxtn2": {{arrs: []string{"16b", "8h"}, base: 0x4e214800}, {arrs: []string{"8h", "4s"}, base: 0x4e614800}, {arrs: []string{"4s", "2d"}, base: 0x4ea14800}},
+	// SQXTUN/SQXTUN2 (halfwords to unsigned bytes): 0 Q 1 01110 00 10000 10010 10 Rn Rd.
+	"sqxtun":  {{arrs: []string{"8b", "8h"}, base: 0x2e212800}},
+	"sqxtun2": {{arrs: []string{"16b", "8h"}, base: 0x6e212800}},
+	"sqxtn":   {{arrs: []string{"8b", "8h"}, base: 0x0e214800}, {arrs: []string{"4h", "4s"}, base: 0x0e614800}, {arrs: []string{"2s", "2d"}, base: 0x0ea14800}},
+	"sqxtn2":  {{arrs: []string{"16b", "8h"}, base: 0x4e214800}, {arrs: []string{"8h", "4s"}, base: 0x4e614800}, {arrs: []string{"4s", "2d"}, base: 0x4ea14800}},
 	// SMAX/SMIN (vector): 0 Q 0 01110 size 1 Rm 0110 o1 Rn Rd.
 	"smax": {{arrs: []string{"16b", "16b", "16b"}, base: 0x4e206400}, {arrs: []string{"4s", "4s", "4s"}, base: 0x4ea06400}},
 	"smin": {{arrs: []string{"16b", "16b", "16b"}, base: 0x4e206c00}, {arrs: []string{"4s", "4s", "4s"}, base: 0x4ea06c00}},

@@ -14,7 +14,9 @@ func init() {
 		"fmax": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4e20f400}},
 		"fmin": {{arrs: []string{"4s", "4s", "4s"}, base: 0x4ea0f400}},
 		// FDIV (vector): 0 Q 1 01110 0 0 1 Rm 1111 11 Rn Rd.
-		"fdiv": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20fc00}},
+		"fdiv": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20fc00}, {arrs: []string{"2d", "2d", "2d"}, base: 0x6e60fc00}},
+		// FCVTAS (vector, double precision): 0 Q 0 01110 0 1 10000 11100 10 Rn Rd.
+		"fcvtas": {{arrs: []string{"2d", "2d"}, base: 0x4e61c800}},
 		// FADDP / FMAXP (vector): 0 Q 1 01110 0 0 1 Rm 11x1 01 Rn Rd; FADDP
 		// (scalar, pair of singles): 0111 1110 0 0 11000 01101 10 Rn Rd.
 		"faddp": {{arrs: []string{"4s", "4s", "4s"}, base: 0x6e20d400}, {arrs: []string{"s", "2s"}, base: 0x7e30d800}, {arrs: []string{"d", "2d"}, base: 0x7e70d800}},

@@ -34,6 +34,10 @@ var knownFloat = []struct {
 	{"fadd v16.2d, v16.2d, v4.2d", 0x4e64d610},
 	{"fsub v4.2d, v4.2d, v20.2d", 0x4ef4d484},
 	{"faddp d0, v16.2d", 0x7e70da00},
+	{"fdiv v4.2d, v4.2d, v16.2d", 0x6e70fc84},
+	{"fdiv v11.2d, v29.2d, v16.2d", 0x6e70ffab},
+	{"fcvtas v4.2d, v4.2d", 0x4e61c884},
+	{"fcvtas v11.2d, v7.2d", 0x4e61c8eb},
 }
 
 func TestEncodeFloatMatchesAssembler(t *testing.T) {
