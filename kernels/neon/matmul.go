@@ -17,15 +17,18 @@ const (
 // MatMulInt8 is ref.MatMulInt8 on path: B, an activation, is packed per
 // call into a buffer on the stack (a block of column panels at a time),
 // with its column sums folded into the column bias; A's row sums fold B's
-// zero point. Transposed A (AdjX), K < 16 and K too large for the buffer
-// go to kernels/ref. The strides of p are honored (the kernels take row
-// strides already).
+// zero point. Transposed A (AdjX), K < 16, K too large for the buffer and
+// per-column output stages (several multipliers or scales) go to
+// kernels/ref. The strides of p are honored (the kernels take row strides
+// already).
 func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	l := layoutOf(path)
 	M, N, K := p.M, p.N, p.K
 	nch, s1 := geometry(K)
 	panelBytes := nch * 16 * l.pw
-	if p.AdjX || K < 16 || panelBytes > matMulB {
+	// One multiplier for every column (set once per block below); a
+	// per-column stage goes to ref.
+	if p.AdjX || K < 16 || panelBytes > matMulB || len(p.Out.Mult) > 1 || len(p.Out.Scale) > 1 {
 		ref.MatMulInt8(p, a, b, out)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeinfer/edgeinfer/kernels"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
+	"github.com/edgeinfer/edgeinfer/quant"
 )
 
 // packCase returns a reduction length covering K = 16 (one chunk), K a
@@ -183,6 +184,37 @@ func TestMatMulAttentionShapes(t *testing.T) {
 				MatMulInt8(path, &p, a, b[w/3:], got)
 				diff8(t, fmt.Sprintf("M=%d N=%d K=%d zp=%v", c.m, c.n, c.k, zp), got, want, p.LDO)
 			}
+		}
+	})
+}
+
+// TestMatMulPerColumnStage: a per-column Mult or float32 stage (one
+// multiplier or scale per output column) gives ref's bytes, across more
+// columns than one block of packed panels holds.
+func TestMatMulPerColumnStage(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(29)
+		for i := 0; i < 6; i++ {
+			m, n, k := 1+g.IntN(9), 20+g.IntN(40), 16+g.IntN(200)
+			if i%3 == 2 {
+				n = 700 + g.IntN(600)
+			}
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			p.Out = g.stage(n, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
+			if len(p.Out.Mult) == 1 {
+				p.Out.Mult = append(p.Out.Mult, quant.Multiplier{M: p.Out.Mult[0].M / 2, Shift: p.Out.Mult[0].Shift})
+				for len(p.Out.Mult) < n {
+					p.Out.Mult = append(p.Out.Mult, p.Out.Mult[len(p.Out.Mult)%2])
+				}
+			}
+			if i >= 3 {
+				g.xnnpack(&p.Out)
+			}
+			a, b := g.i8(m*k, true), g.i8(k*n, false)
+			want, got := make([]int8, m*n), make([]int8, m*n)
+			ref.MatMulInt8(&p, a, b, want)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d", i, m, n, k), got, want, n)
 		}
 	})
 }

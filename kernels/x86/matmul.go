@@ -18,8 +18,8 @@ const (
 // MatMulInt8 is ref.MatMulInt8 on path: B, an activation, is packed per
 // call into a buffer on the stack (a block of column panels at a time),
 // its column sums folded into the column bias; A's row sums fold B's zero
-// point. Transposed A (AdjX), K < 4 and K too large for the buffer go to
-// kernels/ref. The strides of p are honored. XNNPACK's float32 stage
+// point. Transposed A (AdjX), K < 4, K too large for the buffer and a
+// per-column Mult stage (one multiplier a column) go to kernels/ref. The strides of p are honored. XNNPACK's float32 stage
 // (OutputStage.Scale, per tensor or per column) requantizes the int32
 // tiles as in FullyConnectedInt8.
 func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
@@ -27,7 +27,7 @@ func MatMulInt8(path Path, p *kernels.MatMulParams, a, b, out []int8) {
 	M, N, K := p.M, p.N, p.K
 	G, _, _ := l.groups(K)
 	panelBytes := G * l.units * 64
-	if p.AdjX || K < minK || panelBytes > matMulB || (path == AVX2 && K > maxAVX2K) {
+	if p.AdjX || K < minK || panelBytes > matMulB || (path == AVX2 && K > maxAVX2K) || len(p.Out.Mult) > 1 && p.Out.Scale == nil {
 		ref.MatMulInt8(p, a, b, out)
 		return
 	}

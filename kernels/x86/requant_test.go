@@ -276,3 +276,24 @@ func TestMatMulScaleStage(t *testing.T) {
 		}
 	})
 }
+
+// TestMatMulPerColumnMult: a Mult stage with one multiplier per output
+// column gives ref's bytes (the kernels take one multiplier for all).
+func TestMatMulPerColumnMult(t *testing.T) {
+	forEachPath(t, func(t *testing.T, path Path) {
+		g := newGen(44)
+		for i := 0; i < 4; i++ {
+			m, n, k := 1+g.IntN(9), 20+g.IntN(700), 16+g.IntN(200)
+			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
+			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
+			for c := 1; c < n; c++ {
+				p.Out.Mult = append(p.Out.Mult, quant.Multiplier{M: p.Out.Mult[0].M >> (c % 3), Shift: p.Out.Mult[0].Shift})
+			}
+			a, b := g.i8(m*k, true), g.i8(k*n, false)
+			want, got := make([]int8, m*n), make([]int8, m*n)
+			ref.MatMulInt8(&p, a, b, want)
+			MatMulInt8(path, &p, a, b, got)
+			diff8(t, fmt.Sprintf("case %d M=%d N=%d K=%d", i, m, n, k), got, want, n)
+		}
+	})
+}
