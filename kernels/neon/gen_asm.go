@@ -4,10 +4,13 @@
 // the two GEMM micro-kernels (gemmDot, gemmV80), the 3×3 depthwise
 // convolution (dwConv3x3, and dwConv3x3Scale for XNNPACK's float32
 // stage), the row sums and minima of packing (sumBlocks, minBlocks), the
-// int8 Add (addInt8), and the token operators' TAP cell and ZOSensitivity
+// int8 Add (addInt8…; XNNPACK's Add/Sub addFixed and Mul mulScale), the
+// float32 Quantize (quantizeFloat, quantizeFloatU), the table lookup,
+// Softmax and LayerNorm, and the token operators' TAP cell and ZOSensitivity
 // digits (tapCell, zoDigits). They are unrolled in Go so that each
 // distinct SIMD instruction is spelled out once here and encoded by
-// package a64; gemm_arm64.go and tokenops_arm64.go declare them. Run with
+// package a64; gemm_arm64.go, elem_arm64.go and tokenops_arm64.go declare
+// them. Run with
 // `go generate ./kernels/neon`.
 package main
 
