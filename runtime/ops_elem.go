@@ -80,7 +80,7 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 		p.ActMin, p.ActMax = int8Range(act, out.Params)
 		p.Rounding = c.rounding()
 		pa, pb, po := a.Int8(), b.Int8(), out.Int8()
-		if k := constOperandTables(c, op, &p, f, pa, pb, po); k != nil {
+		if k := binaryTables(c, op, &p, f, pa, pb, po); k != nil {
 			return k, 0, nil
 		}
 		if !bc.Dense() {
@@ -193,89 +193,128 @@ func unaryFunc(op *format.Op) func(float64) float64 {
 	return nil
 }
 
-// maxConstTables bounds the tables constOperandTables builds (256 bytes
-// each).
-const maxConstTables = 64
+// maxTables bounds the tables binaryTables builds (256 bytes each).
+const maxTables = 64
 
-// constOperandTables returns a table-lookup kernel for an int8 binary op
-// whose one operand is a constant that is a scalar, or a vector along the
-// last output dimension (at most maxConstTables values), and whose other
-// operand has the output's shape: each output is then a function of one
-// input byte and the constant value at its position in the last
-// dimension, tabulated at load by f itself (kernels/ref's bits, whatever
-// the parameters) and looked up at Invoke, with the set's LookupInt8 for
-// a scalar. nil when the op is not of that form.
-func constOperandTables(c *prep, op *format.Op, p *kernels.BinaryParams,
+// binaryTables returns a table-lookup kernel for an int8 binary op where
+// one operand, V, spans the last output dimension only (a scalar, or a
+// vector of k ≤ maxTables values along it), and the other, X, has the
+// output's shape (V then constant) or spans the outer dimensions only
+// (its last dimension 1, V a vector): each output is f of one X byte and
+// the V value at its position in the last dimension. Table c holds
+// f(·, V[c]) over the 256 bytes, built by f itself (kernels/ref's bits,
+// whatever the parameters): at load for a constant V, else at each
+// Invoke. Lookups go through the set's LookupInt8 for a scalar V. nil
+// when the op is not of that form.
+func binaryTables(c *prep, op *format.Op, p *kernels.BinaryParams,
 	f func(*kernels.BinaryParams, []int8, []int8, []int8), pa, pb, po []int8) kernel {
-	ci := -1
-	for i, x := range []int{len(pb), len(pa)} {
-		other := len(pa) + len(pb) - x
-		if other == p.N && x < p.N && c.it.model.Tensors[op.Inputs[1-i]].IsConst() {
-			ci = 1 - i
-			break
-		}
-	}
-	if ci < 0 || p.N == 0 {
+	const last = kernels.MaxRank - 1
+	n, k := p.N, p.OutShape[last]
+	if n == 0 {
 		return nil
 	}
-	cv, xv := pb, pa
-	if ci == 0 {
-		cv, xv = pa, pb
-	}
-	// The constant must be a scalar or span exactly the last output
-	// dimension (strides 0 elsewhere, 1 there); the variable operand is
-	// dense (it has the output's element count and a valid broadcast).
-	k := len(cv)
-	st := &p.BStride
-	if ci == 0 {
-		st = &p.AStride
-	}
-	for d := range kernels.MaxRank - 1 {
-		if st[d] != 0 && p.OutShape[d] != 1 {
-			return nil
-		}
-	}
-	if k != 1 && (k > maxConstTables || p.OutShape[kernels.MaxRank-1] != k || st[kernels.MaxRank-1] != 1) {
-		return nil
-	}
-	tabs := make([]quant.Table, k)
-	var xs, cs, res [256]int8
-	for i := range xs {
-		xs[i] = int8(i - 128) // entry i is input value i−128 (ref.LookupInt8)
-	}
-	q := *p
-	q.Broadcast = kernels.DenseBroadcast(256)
-	for j := range tabs {
-		for i := range cs {
-			cs[i] = cv[j]
-		}
-		if ci == 1 {
-			f(&q, xs[:], cs[:], res[:])
-		} else {
-			f(&q, cs[:], xs[:], res[:])
-		}
-		tabs[j] = res
-	}
-	ek := newElemOp(p.N)
-	if k == 1 {
-		lookup := ref.LookupInt8
-		if g := c.it.kernels.LookupInt8; g != nil {
-			lookup = g
-		}
-		t := &tabs[0]
-		ek.f = func(lo, hi int) { lookup(t, xv[lo:hi], po[lo:hi]) }
-		return ek
-	}
-	ek.f = func(lo, hi int) {
-		j := lo % k
-		for i, v := range xv[lo:hi] {
-			po[lo+i] = tabs[j][uint8(v)^0x80]
-			if j++; j == k {
-				j = 0
+	// lastOnly reports whether an operand with strides st and m elements
+	// spans the last output dimension only.
+	lastOnly := func(st *[kernels.MaxRank]int, m int) bool {
+		for d := range last {
+			if st[d] != 0 && p.OutShape[d] != 1 {
+				return false
 			}
 		}
+		return m == 1 || m == k && k <= maxTables && st[last] == 1
 	}
-	return ek
+	for vi := 1; vi >= 0; vi-- { // V is b, else a
+		vv, xv, vst, xst := pb, pa, &p.BStride, &p.AStride
+		if vi == 0 {
+			vv, xv, vst, xst = pa, pb, &p.AStride, &p.BStride
+		}
+		vConst := c.it.model.Tensors[op.Inputs[vi]].IsConst()
+		full := len(xv) == n && len(vv) < n && vConst
+		outer := k > 1 && len(vv) == k && len(xv) == n/k && xst[last] == 0 && n/k >= 64
+		if !lastOnly(vst, len(vv)) || !full && !outer {
+			continue
+		}
+		t := &binTables{f: f, vFirst: vi == 0, v: vv, tabs: make([]quant.Table, len(vv))}
+		t.q = *p
+		t.q.Broadcast = kernels.DenseBroadcast(256)
+		for i := range t.xs {
+			t.xs[i] = int8(i - 128) // entry i is input value i−128 (ref.LookupInt8)
+		}
+		if vConst {
+			t.build()
+		}
+		if outer {
+			return serial(func() {
+				if !vConst {
+					t.build()
+				}
+				for r, x := range xv {
+					row := po[r*k : r*k+k]
+					for j := range row {
+						row[j] = t.tabs[j][uint8(x)^0x80]
+					}
+				}
+			})
+		}
+		ek := newElemOp(n)
+		if len(vv) == 1 {
+			lookup := ref.LookupInt8
+			if g := c.it.kernels.LookupInt8; g != nil {
+				lookup = g
+			}
+			tab := &t.tabs[0]
+			ek.f = func(lo, hi int) { lookup(tab, xv[lo:hi], po[lo:hi]) }
+			return ek
+		}
+		tabs := t.tabs
+		ek.f = func(lo, hi int) {
+			x, o := xv[lo:hi], po[lo:hi]
+			if j := lo % k; j != 0 { // the rest of the first row
+				m := min(k-j, len(x))
+				for i, v := range x[:m] {
+					o[i] = tabs[j+i][uint8(v)^0x80]
+				}
+				x, o = x[m:], o[m:]
+			}
+			for len(x) >= len(tabs) {
+				xs, os := x[:len(tabs)], o[:len(tabs)]
+				for i := range tabs {
+					os[i] = tabs[i][uint8(xs[i])^0x80]
+				}
+				x, o = x[len(tabs):], o[len(tabs):]
+			}
+			for i, v := range x {
+				o[i] = tabs[i][uint8(v)^0x80]
+			}
+		}
+		return ek
+	}
+	return nil
+}
+
+// binTables holds binaryTables' tables and what builds them.
+type binTables struct {
+	f      func(*kernels.BinaryParams, []int8, []int8, []int8)
+	q      kernels.BinaryParams // the op's, dense over 256
+	vFirst bool                 // V is the first operand
+	v      []int8
+	xs, cs [256]int8
+	tabs   []quant.Table
+}
+
+// build sets table c to f(x, v[c]) (f(v[c], x) when vFirst) for every
+// byte x.
+func (t *binTables) build() {
+	for j, v := range t.v {
+		for i := range t.cs {
+			t.cs[i] = v
+		}
+		if t.vFirst {
+			t.f(&t.q, t.cs[:], t.xs[:], t.tabs[j][:])
+		} else {
+			t.f(&t.q, t.xs[:], t.cs[:], t.tabs[j][:])
+		}
+	}
 }
 
 func prepareUnary(c *prep, op *format.Op) (kernel, int64, error) {

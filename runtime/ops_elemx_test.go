@@ -106,19 +106,28 @@ func TestQuantizeRequantMatchesRef(t *testing.T) {
 	}
 }
 
-// TestConstOperandTables: an int8 Add, Sub, Mul or SquaredDifference with
-// one constant operand, a scalar or a vector along the last dimension
-// (which Invoke runs as table lookups), gives the bytes of the same op
-// with that operand fed as an input (kernels/ref's broadcasting), under
-// TFLite's and XNNPACK's arithmetic, with every set, at 1 and 3 threads,
-// without allocating.
-func TestConstOperandTables(t *testing.T) {
+// TestBinaryTables: an int8 Add, Sub, Mul or SquaredDifference whose one
+// operand spans the last dimension only (a constant scalar or vector
+// against an operand of the output's shape, or a vector, constant or not,
+// against an operand spanning the outer dimensions: an outer product),
+// which Invoke runs as table lookups, gives the bytes of the same op with
+// the vector fed as an input and the other operand materialized at the
+// output's shape (kernels/ref's broadcasting), under TFLite's and
+// XNNPACK's arithmetic, with every set, at 1 and 3 threads, without
+// allocating.
+func TestBinaryTables(t *testing.T) {
 	r := rand.New(rand.NewSource(33))
 	codes := []format.OpCode{format.OpAdd, format.OpSub, format.OpMul, format.OpSquaredDifference}
-	for trial := range 40 {
+	for trial := range 60 {
 		code := codes[trial%4]
 		k := []int{1, 3, 16, 17, 5}[trial%5]
+		outer := trial >= 40 && k > 1 // x spans the outer dimensions
+		vConst := !outer || trial%3 != 0
 		outShape := []int32{2, 5, 7, int32(k)}
+		xShape := outShape
+		if outer {
+			xShape = []int32{2, 5, 7, 1}
+		}
 		var cShape []int32
 		switch {
 		case k == 1 && trial%2 == 0:
@@ -146,9 +155,9 @@ func TestConstOperandTables(t *testing.T) {
 			cvals[i] = int8(r.Intn(256) - 128)
 		}
 		xzp, czp, ozp := int32(r.Intn(256)-128), int32(r.Intn(256)-128), int32(r.Intn(256)-128)
-		build := func(constant bool) *format.Model {
-			b := format.NewBuilder("const")
-			x := b.Input("x", format.Int8, outShape, pq(sx, xzp))
+		build := func(xs []int32, constant bool) *format.Model {
+			b := format.NewBuilder("tables")
+			x := b.Input("x", format.Int8, xs, pq(sx, xzp))
 			var cv int32
 			if constant {
 				cv = b.ConstInt8("c", cShape, cvals, pq(sc, czp))
@@ -169,10 +178,22 @@ func TestConstOperandTables(t *testing.T) {
 			m.Rounding = rounding
 			return m
 		}
-		in := make([]byte, 2*5*7*k)
+		in := make([]byte, 2*5*7)
+		if !outer {
+			in = make([]byte, 2*5*7*k)
+		}
 		r.Read(in)
-		ri := setInterp(t, build(false), "ref", 1, 0, nil)
-		copy(ri.Input(0).Bytes(), in)
+		full := in // x at the output's shape
+		if outer {
+			full = make([]byte, 0, len(in)*k)
+			for _, v := range in {
+				for range k {
+					full = append(full, v)
+				}
+			}
+		}
+		ri := setInterp(t, build(outShape, false), "ref", 1, 0, nil)
+		copy(ri.Input(0).Bytes(), full)
 		for i, v := range cvals {
 			ri.Input(1).Bytes()[i] = byte(v)
 		}
@@ -180,12 +201,18 @@ func TestConstOperandTables(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := ri.Output(0).Bytes()
-		m := build(true)
+		m := build(xShape, vConst)
 		for _, set := range kernelSets(t) {
 			for _, threads := range []int{1, 3} {
-				what := fmt.Sprintf("trial %d (%v, const %v of %v, first %v, %v) %s %d threads", trial, code, cShape, outShape, constFirst, rounding, set, threads)
+				what := fmt.Sprintf("trial %d (%v, x %v, c %v (const %v) of %v, c first %v, %v) %s %d threads",
+					trial, code, xShape, cShape, vConst, outShape, constFirst, rounding, set, threads)
 				it := setInterp(t, m, set, threads, 0, nil)
 				copy(it.Input(0).Bytes(), in)
+				if !vConst {
+					for i, v := range cvals {
+						it.Input(1).Bytes()[i] = byte(v)
+					}
+				}
 				if err := it.Invoke(); err != nil {
 					t.Fatal(err)
 				}
