@@ -14,7 +14,7 @@ import (
 func BenchmarkGEMM(b *testing.B) {
 	const M, K, N = 197, 192, 768
 	g := newGen(11)
-	x, w := g.i8(M*K, false), g.w8(N*K)
+	x, w := g.I8(M*K, false), g.W8(N*K)
 	p := kernels.FCParams{M: M, N: N, K: K, InZP: 3, Bias: make([]int32, N)}
 	p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.0007)}, ActMin: -128, ActMax: 127}
 	o8, o32 := make([]int8, M*N), make([]int32, M*N)

@@ -24,7 +24,7 @@ func TestLookupMatchesRef(t *testing.T) {
 		if i%3 == 0 {
 			n = 16 * (1 + g.IntN(80))
 		}
-		x := g.i8(n, i%2 == 0)
+		x := g.I8(n, i%2 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		ref.LookupInt8(&tab, x, want)
 		LookupInt8(&tab, x, got)
@@ -101,7 +101,7 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		}
 		rows := 1 + g.IntN(4)
 		p := kernels.SoftmaxParams{Rows: rows, D: d, Exp: softmaxTable(g, i, d)}
-		x := g.i8(rows*d, i%2 == 0)
+		x := g.I8(rows*d, i%2 == 0)
 		switch i % 4 {
 		case 1: // one value far above the rest: sum = its entry, output 255 clamps
 			for r := range rows {
@@ -193,7 +193,7 @@ func TestSoftmaxTableShapes(t *testing.T) {
 			continue // ref divides by the sum, which may be 0
 		}
 		p := kernels.SoftmaxParams{Rows: 2, D: 40, Exp: &e}
-		x := g.i8(80, true)
+		x := g.I8(80, true)
 		want, got := make([]int8, 80), make([]int8, 80)
 		ref.SoftmaxInt8(&p, x, want)
 		SoftmaxInt8(&p, x, got)
@@ -218,7 +218,7 @@ func TestSoftmaxQuotientEdges(t *testing.T) {
 	g := newGen(24)
 	for _, d := range []int{8192, 8191, 4099, 256, 17, 16} {
 		for k := 0; k < 4; k++ {
-			x := g.i8(d, false)
+			x := g.I8(d, false)
 			switch k {
 			case 0:
 				for j := range x {
@@ -245,7 +245,7 @@ func TestSoftmaxQuotientEdges(t *testing.T) {
 func TestElemNoAllocs(t *testing.T) {
 	g := newGen(25)
 	var tab quant.Table
-	x := g.i8(197*3, true)
+	x := g.I8(197*3, true)
 	out := make([]int8, len(x))
 	p := kernels.SoftmaxParams{Rows: 3, D: 197, Exp: ref.NewSoftmaxTable(1, 0.1)}
 	if n := testing.AllocsPerRun(10, func() {
@@ -269,7 +269,7 @@ func TestElemNoAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.ActMin, a.ActMax = c.lo, c.hi
-		y := g.i8(len(x), true)
+		y := g.I8(len(x), true)
 		if n := testing.AllocsPerRun(10, func() { AddInt8(&a, x, y, out) }); n != 0 {
 			t.Errorf("Add case %d (fast %v): %v allocations per run", i, addFast(&a), n)
 		}
@@ -316,7 +316,7 @@ func TestLayerNormMatchesRef(t *testing.T) {
 				p.Beta[j] = []float32{-3e38, 3e38, -0.5, 0.5, 126.5, 127.5, -128.5, -127.5}[g.IntN(8)]
 			}
 		}
-		x := g.i8(rows*d, i%2 == 0)
+		x := g.I8(rows*d, i%2 == 0)
 		if i%5 == 2 { // constant rows: variance 0, and with eps 0 a zero rstd
 			v := int8(g.IntN(256) - 128)
 			for j := range x {
@@ -350,7 +350,7 @@ func TestLayerNormNoAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := g.i8(4*192, true)
+	x := g.I8(4*192, true)
 	out := make([]int8, len(x))
 	for _, path := range paths(t) {
 		if n := testing.AllocsPerRun(10, func() { LayerNormInt8(path, &p, x, out) }); n != 0 {
@@ -431,7 +431,7 @@ func TestSoftmaxSmallEntries(t *testing.T) {
 			e[d] = uint32(g.IntN(int(e0)+1)) / uint32(d)
 		}
 		for _, d := range []int{16, 17, 197} {
-			x := g.i8(2*d, true)
+			x := g.I8(2*d, true)
 			for j := range x[:d] {
 				x[j] = -128 // row 0: the maximum alone, sum e0
 			}

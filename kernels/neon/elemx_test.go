@@ -71,7 +71,7 @@ func TestFixedAddSubMatchesRef(t *testing.T) {
 		}
 		xnnClamp(g, i, &p)
 		p.Broadcast = kernels.DenseBroadcast(n)
-		a, b := g.i8(n, i%3 == 0), g.i8(n, i%4 == 0)
+		a, b := g.I8(n, i%3 == 0), g.I8(n, i%4 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		f, rf := AddInt8, ref.AddInt8
 		if sub {
@@ -113,7 +113,7 @@ func TestFixedAddSubMatchesRef(t *testing.T) {
 		p := kernels.BinaryParams{AFixed: 1 << 20, BFixed: 3 << 18, FixedShift: 20, AZP: 3, BZP: -7, OutZP: 5,
 			ActMin: -128, ActMax: 127, Broadcast: kernels.DenseBroadcast(64)}
 		mod(&p)
-		a, b := g.i8(64, true), g.i8(64, true)
+		a, b := g.I8(64, true), g.I8(64, true)
 		for _, sub := range []bool{false, true} {
 			want, got := make([]int8, 64), make([]int8, 64)
 			if sub {
@@ -145,7 +145,7 @@ func TestMulScaleMatchesRef(t *testing.T) {
 		p.AZP, p.BZP, p.OutZP = ez(), ez(), ez()
 		xnnClamp(g, i, &p)
 		p.Broadcast = kernels.DenseBroadcast(n)
-		a, b := g.i8(n, i%3 == 0), g.i8(n, i%4 == 0)
+		a, b := g.I8(n, i%3 == 0), g.I8(n, i%4 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		ref.MulInt8(&p, a, b, want)
 		MulInt8(&p, a, b, got)
@@ -180,7 +180,7 @@ func TestMulScaleMatchesRef(t *testing.T) {
 		p := kernels.BinaryParams{MulScale: 0.0021, AZP: 3, BZP: -7, OutZP: 5, ActMin: -128, ActMax: 127,
 			Broadcast: kernels.DenseBroadcast(64)}
 		mod(&p)
-		a, b := g.i8(64, true), g.i8(64, true)
+		a, b := g.I8(64, true), g.I8(64, true)
 		want, got := make([]int8, 64), make([]int8, 64)
 		ref.MulInt8(&p, a, b, want)
 		MulInt8(&p, a, b, got)

@@ -9,14 +9,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
-func (g gen) f32(n int) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(g.NormFloat64())
-	}
-	return v
-}
-
 // fshape returns M, N, K for the float GEMM: tiles of 8 rows and 12
 // columns with their tails, K around the 4-step loop and the 256 K block.
 func (g gen) fshape(i int) (m, n, k int) {
@@ -58,9 +50,9 @@ func TestFullyConnectedFloatWithinTolerance(t *testing.T) {
 		case 3:
 			p.ActMin = 0
 		}
-		x, w := g.f32(m*k), g.f32(n*k)
+		x, w := g.F32(m*k), g.F32(n*k)
 		if i%2 == 0 {
-			p.Bias = g.f32(n)
+			p.Bias = g.F32(n)
 		}
 		if i%17 == 5 { // a NaN and infinities reach the output as ref's
 			x[g.IntN(len(x))] = float32(math.NaN())
@@ -135,7 +127,7 @@ func TestMatMulFloatWithinTolerance(t *testing.T) {
 		if p.AdjX {
 			aRows = k
 		}
-		a, b := g.f32(aRows*lda), g.f32(bRows*ldb)
+		a, b := g.F32(aRows*lda), g.F32(bRows*ldb)
 		want, got, mag := make([]float32, m*ldo), make([]float32, m*ldo), make([]float32, m*ldo)
 		ref.MatMulFloat(&p, a, b, want)
 		MatMulFloat(&p, a, b, got)
@@ -190,9 +182,9 @@ func TestConv2DFloatWithinTolerance(t *testing.T) {
 		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 		k := p.KH * p.KW * p.Cin
-		p.BiasF = g.f32(p.Cout)
+		p.BiasF = g.F32(p.Cout)
 		rows := p.N * p.OH
-		x, w := g.f32(p.N*p.H*p.W*p.Cin), g.f32(p.Cout*k)
+		x, w := g.F32(p.N*p.H*p.W*p.Cin), g.F32(p.Cout*k)
 		want := make([]float32, p.N*p.OH*p.OW*p.Cout)
 		got := make([]float32, len(want))
 		p.RowLo, p.RowHi = 0, rows
@@ -260,7 +252,7 @@ func TestGemmF32Definition(t *testing.T) {
 func TestFloatGEMMNoAllocs(t *testing.T) {
 	g := newGen(25)
 	p := kernels.FCFloatParams{M: 20, N: 30, K: 300, ActMin: 0, ActMax: 6}
-	x, w, out := g.f32(20*300), g.f32(30*300), make([]float32, 20*30)
+	x, w, out := g.F32(20*300), g.F32(30*300), make([]float32, 20*30)
 	pk := PackFCFloat(&p, w)
 	mp := kernels.MatMulParams{M: 20, N: 30, K: 300, AdjY: true}
 	if n := testing.AllocsPerRun(5, func() {

@@ -31,7 +31,7 @@ func TestAddFloatMatchesRef(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := g.f32(bc.N), g.f32(bshape[0]*bshape[1])
+		a, b := g.F32(bc.N), g.F32(bshape[0]*bshape[1])
 		if i%7 == 3 {
 			a[g.IntN(len(a))] = float32(math.NaN())
 			a[g.IntN(len(a))] = float32(math.Inf(-1))
@@ -62,7 +62,7 @@ func TestLayerNormFloatWithinTolerance(t *testing.T) {
 		if i%4 == 0 {
 			d = 16 * (1 + g.IntN(12))
 		}
-		x, gamma, beta := g.f32(rows*d), g.f32(d), g.f32(d)
+		x, gamma, beta := g.F32(rows*d), g.F32(d), g.F32(d)
 		if i%6 == 5 {
 			for j := range x[:d] {
 				x[j] = 3 // a constant row: variance 0
@@ -97,7 +97,7 @@ func TestLayerNormFloatWithinTolerance(t *testing.T) {
 
 func TestFloatElemNoAllocs(t *testing.T) {
 	g := newGen(53)
-	x, y, gamma, beta := g.f32(197*192), g.f32(197*192), g.f32(192), g.f32(192)
+	x, y, gamma, beta := g.F32(197*192), g.F32(197*192), g.F32(192), g.F32(192)
 	out := make([]float32, len(x))
 	bc, err := ref.NewBroadcast([]int{197, 192}, []int{197, 192}, []int{197, 192})
 	if err != nil {

@@ -70,7 +70,7 @@ func TestSoftmaxFloatWithinTolerance(t *testing.T) {
 
 func TestFloatMathNoAllocs(t *testing.T) {
 	g := newGen(43)
-	x := g.f32(197 * 197)
+	x := g.F32(197 * 197)
 	out := make([]float32, len(x))
 	if n := testing.AllocsPerRun(3, func() {
 		GELUFloat(x, out, false)

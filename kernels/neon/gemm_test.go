@@ -2,8 +2,8 @@ package neon
 
 import (
 	"fmt"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"math"
-	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -65,71 +65,12 @@ func iters(n int) int {
 	return n
 }
 
-type gen struct{ *rand.Rand }
+// gen is the shared test data source (see kerneltest.Gen).
+type gen struct{ kerneltest.Gen }
 
-func newGen(seed uint64) gen { return gen{rand.New(rand.NewPCG(seed, 7))} }
+func newGen(seed uint64) gen { return gen{kerneltest.NewGen(seed)} }
 
-// i8 returns n activations; with extremes, many −128 and 127.
-func (g gen) i8(n int, extremes bool) []int8 {
-	v := make([]int8, n)
-	for i := range v {
-		v[i] = int8(g.IntN(256) - 128)
-		if extremes && g.IntN(3) == 0 {
-			v[i] = []int8{-128, 127}[g.IntN(2)]
-		}
-	}
-	return v
-}
-
-// w8 returns n symmetric weights in [−127, 127], a third of them extreme.
-func (g gen) w8(n int) []int8 {
-	v := make([]int8, n)
-	for i := range v {
-		v[i] = int8(g.IntN(255) - 127)
-		if g.IntN(3) == 0 {
-			v[i] = []int8{-127, 127}[g.IntN(2)]
-		}
-	}
-	return v
-}
-
-// stage returns an output stage over channels whose multipliers bring an
-// accumulator of magnitude accMag near the int8 range, with per-channel
-// variation, occasional multipliers ≥ 1 and tight clamps.
-func (g gen) stage(channels int, accMag float64, r quant.Rounding) kernels.OutputStage {
-	s := kernels.OutputStage{OutZP: int32(g.IntN(256) - 128), ActMin: -128, ActMax: 127, Rounding: r}
-	if g.IntN(3) == 0 {
-		s.ActMin, s.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
-	}
-	n := 1
-	if g.IntN(4) > 0 {
-		n = channels
-	}
-	for i := 0; i < n; i++ {
-		real := 200 / accMag * math.Exp2(g.Float64()*4-2)
-		switch g.IntN(16) {
-		case 0:
-			real = 1 + g.Float64()*3 // ≥ 1: saturates
-		case 1:
-			real = 0
-		case 2:
-			real = math.Exp2(-float64(g.IntN(20) + 12))
-		}
-		s.Mult = append(s.Mult, quant.MustMultiplier(real))
-	}
-	return s
-}
-
-func (g gen) bias(n int) []int32 {
-	if g.IntN(5) == 0 {
-		return nil
-	}
-	b := make([]int32, n)
-	for i := range b {
-		b[i] = int32(g.IntN(200001) - 100000)
-	}
-	return b
-}
+var diff8 = kerneltest.Diff8
 
 // shape returns M, N, K covering tiles, tails and tiny sizes.
 func (g gen) shape(i int) (m, n, k int) {
@@ -151,15 +92,6 @@ func (g gen) shape(i int) (m, n, k int) {
 	return m, n, k
 }
 
-func diff8(t *testing.T, what string, got, want []int8, n int) {
-	t.Helper()
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("%s: out[%d,%d] = %d, want %d", what, i/n, i%n, got[i], want[i])
-		}
-	}
-}
-
 func TestFullyConnectedMatchesRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(1)
@@ -169,9 +101,9 @@ func TestFullyConnectedMatchesRef(t *testing.T) {
 			if i%5 == 4 {
 				r = quant.RoundDouble
 			}
-			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
-			p.Out = g.stage(n, 60*math.Sqrt(float64(k))*64, r)
-			x, w := g.i8(m*k, i%2 == 0), g.w8(n*k)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.Bias(n)}
+			p.Out = g.Stage(n, 60*math.Sqrt(float64(k))*64, r)
+			x, w := g.I8(m*k, i%2 == 0), g.W8(n*k)
 			want := make([]int8, m*n)
 			ref.FullyConnectedInt8(&p, x, w, want)
 			pk := PackFC(path, &p, w)
@@ -197,7 +129,7 @@ func TestUnpairedWeights(t *testing.T) {
 		for i := 0; i < 40; i++ {
 			m, n, k := 1+g.IntN(9), 1+g.IntN(40), 16+g.IntN(100)
 			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128)}
-			p.Out = g.stage(n, 128*128*float64(k), quant.RoundSingle)
+			p.Out = g.Stage(n, 128*128*float64(k), quant.RoundSingle)
 			x := make([]int8, m*k)
 			w := make([]int8, n*k)
 			for j := range x {
@@ -221,9 +153,9 @@ func TestGemmInt32MatchesDefinition(t *testing.T) {
 		for i := 0; i < iters(100); i++ {
 			m, n, k := g.shape(i)
 			k = max(k, 16)
-			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
-			p.Out = g.stage(n, 1, quant.RoundSingle)
-			x, w := g.i8(m*k, true), g.w8(n*k)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.Bias(n)}
+			p.Out = g.Stage(n, 1, quant.RoundSingle)
+			x, w := g.I8(m*k, true), g.W8(n*k)
 			got := make([]int32, m*n)
 			GemmInt32(&p, x, PackFC(path, &p, w), got)
 			for mm := 0; mm < m; mm++ {
@@ -261,8 +193,8 @@ func TestMatMulMatchesRef(t *testing.T) {
 			if i%3 == 0 {
 				p.BZP = 0
 			}
-			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, r)
-			a, b := g.i8(m*k, i%2 == 0), g.i8(k*n, i%4 < 2)
+			p.Out = g.Stage(1, 128*math.Sqrt(float64(k))*128, r)
+			a, b := g.I8(m*k, i%2 == 0), g.I8(k*n, i%4 < 2)
 			want := make([]int8, m*n)
 			ref.MatMulInt8(&p, a, b, want)
 			got := make([]int8, m*n)
@@ -285,13 +217,13 @@ func TestMatMulStridedMatchesRef(t *testing.T) {
 			if i%3 == 0 {
 				p.BZP = 0
 			}
-			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, quant.Rounding(i%2))
+			p.Out = g.Stage(1, 128*math.Sqrt(float64(k))*128, quant.Rounding(i%2))
 			bRows, bw := k, n
 			if p.AdjY {
 				bRows, bw = n, k
 			}
 			p.LDA, p.LDB, p.LDO = k+g.IntN(20), bw+g.IntN(20), n+1+g.IntN(20)
-			a, b := g.i8(m*p.LDA, true), g.i8(bRows*p.LDB, i%4 < 2)
+			a, b := g.I8(m*p.LDA, true), g.I8(bRows*p.LDB, i%4 < 2)
 			want := make([]int8, m*p.LDO)
 			got := make([]int8, m*p.LDO)
 			for j := range want {
@@ -329,17 +261,17 @@ func TestConv2DMatchesRef(t *testing.T) {
 			p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 			p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 			p.InZP = int32(g.IntN(256) - 128)
-			p.Bias = g.bias(p.Cout)
+			p.Bias = g.Bias(p.Cout)
 			k := p.KH * p.KW * p.Cin
 			r := quant.RoundSingle
 			if i%5 == 4 {
 				r = quant.RoundDouble
 			}
-			p.Out = g.stage(p.Cout, 60*math.Sqrt(float64(k))*64, r)
+			p.Out = g.Stage(p.Cout, 60*math.Sqrt(float64(k))*64, r)
 			rows := p.N * p.OH
 			p.RowLo = g.IntN(rows)
 			p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-			x, w := g.i8(p.N*p.H*p.W*p.Cin, true), g.w8(p.Cout*k)
+			x, w := g.I8(p.N*p.H*p.W*p.Cin, true), g.W8(p.Cout*k)
 			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
 			got := make([]int8, len(want))
 			ref.Conv2DInt8(&p, x, w, want)
@@ -386,12 +318,12 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 		p.InZP = int32(g.IntN(256) - 128)
-		p.Bias = g.bias(C)
-		p.Out = g.stage(C, 60*3*64, quant.RoundSingle)
+		p.Bias = g.Bias(C)
+		p.Out = g.Stage(C, 60*3*64, quant.RoundSingle)
 		rows := p.N * p.OH
 		p.RowLo = g.IntN(rows)
 		p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-		x, w := g.i8(p.N*p.H*p.W*C, true), g.w8(9*C)
+		x, w := g.I8(p.N*p.H*p.W*C, true), g.W8(9*C)
 		want := make([]int8, p.N*p.OH*p.OW*C)
 		got := make([]int8, len(want))
 		ref.DepthwiseConv2DInt8(&p, x, w, want)
@@ -423,8 +355,8 @@ func TestDepthwiseNarrowDeclined(t *testing.T) {
 		p := kernels.ConvParams{N: 1, H: 4, W: c.W, Cin: c.C, Cout: c.C, KH: 3, KW: 3, StrideH: 1, StrideW: c.sw,
 			DilationH: 1, DilationW: 1, DepthMultiplier: 1}
 		p.OH, p.OW = 2, (c.W-3)/c.sw+1
-		p.Out = g.stage(c.C, 60*3*64, quant.RoundSingle)
-		if pk := PackDepthwise(&p, g.w8(9*c.C)); pk != nil {
+		p.Out = g.Stage(c.C, 60*3*64, quant.RoundSingle)
+		if pk := PackDepthwise(&p, g.W8(9*c.C)); pk != nil {
 			t.Errorf("C=%d stride %d, %d output columns: packed", c.C, c.sw, p.OW)
 		}
 	}
@@ -478,10 +410,10 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 		}
 		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
-		p.InZP, p.WZP = int32(g.IntN(256)-128), g.wzp(i)
-		p.Bias = g.bias(C)
-		p.Out = g.stage(C, 250*3*64, quant.RoundSingle)
-		g.xnnpack(&p.Out)
+		p.InZP, p.WZP = int32(g.IntN(256)-128), g.WZP(i)
+		p.Bias = g.Bias(C)
+		p.Out = g.Stage(C, 250*3*64, quant.RoundSingle)
+		g.XNNPACK(&p.Out)
 		for c := range p.Out.Scale {
 			switch g.IntN(12) {
 			case 0:
@@ -499,7 +431,7 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 		rows := p.N * p.OH
 		p.RowLo = g.IntN(rows)
 		p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-		w := g.u8w(9 * C)
+		w := g.U8W(9 * C)
 		if i%4 == 0 {
 			// w − WZP = ±255 across every tap.
 			p.WZP = []int32{-128, 127}[g.IntN(2)]
@@ -520,7 +452,7 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 				p.Out.Scale[c] = float32(math.Exp2(-1 - float64(g.IntN(2))))
 			}
 		}
-		x := g.i8(p.N*p.H*p.W*C, true)
+		x := g.I8(p.N*p.H*p.W*C, true)
 		want := make([]int8, p.N*p.OH*p.OW*C)
 		got := make([]int8, len(want))
 		ref.DepthwiseConv2DInt8(&p, x, w, want)
@@ -541,7 +473,7 @@ func TestDepthwiseScaleMatchesRef(t *testing.T) {
 func TestSumInt8(t *testing.T) {
 	g := newGen(8)
 	for n := 0; n < 300; n++ {
-		v := g.i8(n, n%2 == 0)
+		v := g.I8(n, n%2 == 0)
 		if n%3 == 0 {
 			for i := range v {
 				v[i] = -128
@@ -560,7 +492,7 @@ func TestSumInt8(t *testing.T) {
 func TestMinInt8(t *testing.T) {
 	g := newGen(9)
 	for n := 0; n < 300; n++ {
-		v := g.i8(n, false)
+		v := g.I8(n, false)
 		if n > 0 && n%4 == 0 {
 			v[g.IntN(n)] = -128
 		}
@@ -611,7 +543,7 @@ func TestAddMatchesRef(t *testing.T) {
 			p.LeftShift = []int{0, 8, 15, 24}[g.IntN(4)]
 		}
 		n := shape[0] * shape[1]
-		a, b := g.i8(n, i%2 == 0), g.i8(bshape[0]*bshape[1], i%3 == 0)
+		a, b := g.I8(n, i%2 == 0), g.I8(bshape[0]*bshape[1], i%3 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		ref.AddInt8(&p, a, b, want)
 		AddInt8(&p, a, b, got)
@@ -654,7 +586,7 @@ func TestFastRequantBoundaries(t *testing.T) {
 				real := []float64{0.5 - 1e-9, 0.25, 0.375, 1.0 / 3, math.Exp2(-20), math.Exp2(-31), 0}[g.IntN(7)]
 				p.Out.Mult = append(p.Out.Mult, quant.MustMultiplier(real))
 			}
-			x, w := g.i8(m*k, true), g.w8(n*k)
+			x, w := g.I8(m*k, true), g.W8(n*k)
 			want, got := make([]int8, m*n), make([]int8, m*n)
 			ref.FullyConnectedInt8(&p, x, w, want)
 			pk := PackFC(path, &p, w)

@@ -74,7 +74,7 @@ func TestBatchMatMulPackingKernels(t *testing.T) {
 
 		// B stored [N,K], rows ld ≥ K apart; rows past n repeat row n−1.
 		ld := k + g.IntN(3)*g.IntN(40)
-		src := g.i8((n-1)*ld+k, i%2 == 0)
+		src := g.I8((n-1)*ld+k, i%2 == 0)
 		got := make([]int8, np*panelBytes)
 		for x := range got {
 			got[x] = 99 // every byte must be written
@@ -84,7 +84,7 @@ func TestBatchMatMulPackingKernels(t *testing.T) {
 
 		// B stored [K,N], rows ld ≥ N apart; columns past n are zero.
 		ld = n + g.IntN(3)*g.IntN(40)
-		src = g.i8((k-1)*ld+n, i%2 == 1)
+		src = g.I8((k-1)*ld+n, i%2 == 1)
 		for x := range got {
 			got[x] = 99
 		}
@@ -125,7 +125,7 @@ func TestBatchMatMulPackingKernels(t *testing.T) {
 				t.Fatalf("%s: v80 column %d bias %d, want %d", what, col, got, want)
 			}
 		}
-		rsrc := g.i8((n-1)*(k+3)+k, i%3 == 0)
+		rsrc := g.I8((n-1)*(k+3)+k, i%3 == 0)
 		packB(v80Layout, want8, rsrc, n, k, k+3, 1, nil)
 		for col := n; col < 8*np8; col++ { // rows past n repeat row n−1
 			for c := 0; c < nch; c++ {
@@ -148,7 +148,7 @@ func TestBatchMatMulPackingKernels(t *testing.T) {
 		// Row sums of 1…4 rows, lda ≥ K.
 		rows := 1 + g.IntN(4)
 		lda := k + g.IntN(30)
-		a := g.i8((rows-1)*lda+k, true)
+		a := g.I8((rows-1)*lda+k, true)
 		bzp := []int{-128, 127, g.IntN(256) - 128}[g.IntN(3)]
 		var rb [4]int32
 		rowSums(&a[0], lda, rows, nch, s1, &mask, bzp, &rb)
@@ -170,7 +170,7 @@ func TestMatMulAttentionShapes(t *testing.T) {
 		for i, c := range []struct{ m, n, k int }{{197, 197, 64}, {197, 64, 197}, {50, 197, 64}, {197, 63, 199}, {5, 17, 195}} {
 			for _, zp := range [][2]int32{{-128, 127}, {127, -128}, {-128, -128}, {3, -7}} {
 				p := kernels.MatMulParams{M: c.m, N: c.n, K: c.k, AdjY: c.k == 64, AZP: zp[0], BZP: zp[1]}
-				p.Out = g.stage(1, 128*math.Sqrt(float64(c.k))*128, 0)
+				p.Out = g.Stage(1, 128*math.Sqrt(float64(c.k))*128, 0)
 				// A and B rows inside rows of 3·max(N, K) bytes (a QKV layout).
 				w := 3 * max(c.n, c.k)
 				bRows := c.k
@@ -178,7 +178,7 @@ func TestMatMulAttentionShapes(t *testing.T) {
 					bRows = c.n
 				}
 				p.LDA, p.LDB, p.LDO = w, w, c.n+5
-				a, b := g.i8(c.m*w, true), g.i8(bRows*w, i%2 == 0)
+				a, b := g.I8(c.m*w, true), g.I8(bRows*w, i%2 == 0)
 				want, got := make([]int8, c.m*p.LDO), make([]int8, c.m*p.LDO)
 				ref.MatMulInt8(&p, a, b[w/3:], want)
 				MatMulInt8(path, &p, a, b[w/3:], got)
@@ -200,7 +200,7 @@ func TestMatMulPerColumnStage(t *testing.T) {
 				n = 700 + g.IntN(600)
 			}
 			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
-			p.Out = g.stage(n, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
+			p.Out = g.Stage(n, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
 			if len(p.Out.Mult) == 1 {
 				p.Out.Mult = append(p.Out.Mult, quant.Multiplier{M: p.Out.Mult[0].M / 2, Shift: p.Out.Mult[0].Shift})
 				for len(p.Out.Mult) < n {
@@ -208,9 +208,9 @@ func TestMatMulPerColumnStage(t *testing.T) {
 				}
 			}
 			if i >= 3 {
-				g.xnnpack(&p.Out)
+				g.XNNPACK(&p.Out)
 			}
-			a, b := g.i8(m*k, true), g.i8(k*n, false)
+			a, b := g.I8(m*k, true), g.I8(k*n, false)
 			want, got := make([]int8, m*n), make([]int8, m*n)
 			ref.MatMulInt8(&p, a, b, want)
 			MatMulInt8(path, &p, a, b, got)

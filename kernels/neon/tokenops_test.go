@@ -50,10 +50,10 @@ func TestZOSensitivityMatchesRef(t *testing.T) {
 				p.Rows, p.F, p.M, p.R = 2, 768, 8, 192 // DeiT-tiny
 			}
 			p.GradQ14, p.DirScale, p.WScale = g.gradTable(), g.scales(p.M), g.scales(p.R)
-			z, a := g.i8(p.Rows*p.F, it%2 == 0), g.i8(p.M*p.F, it%3 == 0)
-			w := g.w8(p.R * p.F)
+			z, a := g.I8(p.Rows*p.F, it%2 == 0), g.I8(p.M*p.F, it%3 == 0)
+			w := g.W8(p.R * p.F)
 			if it%4 == 3 {
-				w = g.i8(p.R*p.F, true) // −128 in the weights: unpaired v80 loop
+				w = g.I8(p.R*p.F, true) // −128 in the weights: unpaired v80 loop
 			}
 			want, got := make([]float32, p.Rows), make([]float32, p.Rows)
 			ref.ZOSensitivityInt8(&p, z, a, w, nil, make([]int32, p.F), want)
@@ -95,7 +95,7 @@ func TestDiverseSelectMatchesRef(t *testing.T) {
 			if it%4 == 1 { // ZOO-Prune's additive score
 				p.AddWeight = []float64{0.1, 0.05 + g.Float64(), 4}[g.IntN(3)]
 			}
-			feat := g.i8(p.Rows*p.D, it%2 == 0)
+			feat := g.I8(p.Rows*p.D, it%2 == 0)
 			if it%5 == 4 { // duplicate rows: ties in the scores
 				for r := 1; r < p.Rows; r += 3 {
 					copy(feat[r*p.D:(r+1)*p.D], feat[(r-1)*p.D:r*p.D])
@@ -145,7 +145,7 @@ func TestGramInt8(t *testing.T) {
 			if it%3 == 0 {
 				z = []int32{-128, 127}[g.IntN(2)]
 			}
-			x := g.i8(n*d, true)
+			x := g.I8(n*d, true)
 			k := PrepareDiverseSelect(path, &kernels.DiverseSelectParams{Rows: n, D: d})
 			k.gramInt8(x, n, z)
 			for a := 0; a < n; a++ {
@@ -202,8 +202,8 @@ func TestTAPMatchesRef(t *testing.T) {
 				}
 			}
 			cells := p.GridH * p.GridW
-			x := g.i8((p.Prefix+cells)*p.D, it%2 == 0)
-			logits := g.i8(cells*len(p.Dilations), it%3 == 0)
+			x := g.I8((p.Prefix+cells)*p.D, it%2 == 0)
+			logits := g.I8(cells*len(p.Dilations), it%3 == 0)
 			want, got := make([]int8, len(x)), make([]int8, len(x))
 			ref.TAPInt8(&p, x, logits, make([]int32, len(p.Dilations)), want)
 			TAPInt8(&p, x, logits, make([]int32, len(p.Dilations)), got)

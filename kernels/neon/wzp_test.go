@@ -10,40 +10,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// u8w returns n weights of a legacy uint8 model shifted to int8 (q − 128,
-// the whole range [−128, 127], a quarter of them extreme).
-func (g gen) u8w(n int) []int8 {
-	v := make([]int8, n)
-	for i := range v {
-		v[i] = int8(g.IntN(256) - 128)
-		if g.IntN(4) == 0 {
-			v[i] = []int8{-128, 127}[g.IntN(2)]
-		}
-	}
-	return v
-}
-
-// wzp returns a weight zero point: 0, the extremes, or any int8.
-func (g gen) wzp(i int) int32 {
-	switch i % 5 {
-	case 0:
-		return 0
-	case 1:
-		return []int32{-128, 127}[g.IntN(2)]
-	}
-	return int32(g.IntN(256) - 128)
-}
-
-// xnnpack gives s XNNPACK's float32 stage (OutputStage.Scale) with about
-// the multipliers' values, as legacy uint8 TFLite models have.
-func (g gen) xnnpack(s *kernels.OutputStage) {
-	s.Rounding = quant.RoundXNNPACKUint8
-	s.Scale = make([]float32, len(s.Mult))
-	for c, m := range s.Mult {
-		s.Scale[c] = float32(float64(m.M) / (1 << 31) * math.Exp2(float64(m.Shift)) * (0.9 + 0.2*g.Float64()))
-	}
-}
-
 // TestFullyConnectedWeightZeroPoint compares FullyConnected with a
 // per-tensor weight zero point (legacy uint8 TFLite models) with ref, with
 // Mult stages of both roundings and XNNPACK's float32 stage.
@@ -56,12 +22,12 @@ func TestFullyConnectedWeightZeroPoint(t *testing.T) {
 			if i%4 == 3 {
 				r = quant.RoundDouble
 			}
-			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), WZP: g.wzp(i), Bias: g.bias(n)}
-			p.Out = g.stage(n, 120*math.Sqrt(float64(k))*64, r)
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), WZP: g.WZP(i), Bias: g.Bias(n)}
+			p.Out = g.Stage(n, 120*math.Sqrt(float64(k))*64, r)
 			if i%4 == 2 {
-				g.xnnpack(&p.Out)
+				g.XNNPACK(&p.Out)
 			}
-			x, w := g.i8(m*k, i%2 == 0), g.u8w(n*k)
+			x, w := g.I8(m*k, i%2 == 0), g.U8W(n*k)
 			want := make([]int8, m*n)
 			ref.FullyConnectedInt8(&p, x, w, want)
 			pk := PackFC(path, &p, w)
@@ -117,21 +83,21 @@ func TestConv2DWeightZeroPoint(t *testing.T) {
 			}
 			p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 			p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
-			p.InZP, p.WZP = int32(g.IntN(256)-128), g.wzp(i)
-			p.Bias = g.bias(p.Cout)
+			p.InZP, p.WZP = int32(g.IntN(256)-128), g.WZP(i)
+			p.Bias = g.Bias(p.Cout)
 			k := p.KH * p.KW * p.Cin
 			r := quant.RoundSingle
 			if i%4 == 3 {
 				r = quant.RoundDouble
 			}
-			p.Out = g.stage(p.Cout, 120*math.Sqrt(float64(k))*64, r)
+			p.Out = g.Stage(p.Cout, 120*math.Sqrt(float64(k))*64, r)
 			if i%4 == 2 {
-				g.xnnpack(&p.Out)
+				g.XNNPACK(&p.Out)
 			}
 			rows := p.N * p.OH
 			p.RowLo = g.IntN(rows)
 			p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-			x, w := g.i8(p.N*p.H*p.W*p.Cin, true), g.u8w(p.Cout*k)
+			x, w := g.I8(p.N*p.H*p.W*p.Cin, true), g.U8W(p.Cout*k)
 			want := make([]int8, p.N*p.OH*p.OW*p.Cout)
 			got := make([]int8, len(want))
 			ref.Conv2DInt8(&p, x, w, want)
@@ -184,11 +150,11 @@ func TestDepthwiseWeightZeroPoint(t *testing.T) {
 		}
 		p.OH = (p.H+2*p.PadTop-3)/p.StrideH + 1
 		p.OW = (p.W+2*p.PadLeft-3)/p.StrideW + 1
-		p.InZP, p.WZP = int32(g.IntN(256)-128), g.wzp(i)
-		p.Bias = g.bias(C)
-		p.Out = g.stage(C, 120*3*64, quant.RoundSingle)
+		p.InZP, p.WZP = int32(g.IntN(256)-128), g.WZP(i)
+		p.Bias = g.Bias(C)
+		p.Out = g.Stage(C, 120*3*64, quant.RoundSingle)
 		if i%3 == 1 {
-			g.xnnpack(&p.Out)
+			g.XNNPACK(&p.Out)
 		}
 		rows := p.N * p.OH
 		p.RowLo = g.IntN(rows)
@@ -211,7 +177,7 @@ func TestDepthwiseWeightZeroPoint(t *testing.T) {
 				fits = false
 			}
 		}
-		x := g.i8(p.N*p.H*p.W*C, true)
+		x := g.I8(p.N*p.H*p.W*C, true)
 		want := make([]int8, p.N*p.OH*p.OW*C)
 		got := make([]int8, len(want))
 		ref.DepthwiseConv2DInt8(&p, x, w, want)
@@ -320,10 +286,10 @@ func TestScaleStageWideZeroPoint(t *testing.T) {
 		}
 		forEachPath(t, func(t *testing.T, path Path) {
 			const m, n, k = 5, 24, 64
-			p := kernels.FCParams{M: m, N: n, K: k, Bias: g.bias(n), Out: st}
+			p := kernels.FCParams{M: m, N: n, K: k, Bias: g.Bias(n), Out: st}
 			p.Out.Mult = []quant.Multiplier{{M: 1 << 30, Shift: 0}}
 			p.Out.Scale = []float32{1}
-			x, w := g.i8(m*k, true), g.w8(n*k)
+			x, w := g.I8(m*k, true), g.W8(n*k)
 			want, got := make([]int8, m*n), make([]int8, m*n)
 			ref.FullyConnectedInt8(&p, x, w, want)
 			FullyConnectedInt8(&p, x, PackFC(path, &p, w), got)
@@ -332,7 +298,7 @@ func TestScaleStageWideZeroPoint(t *testing.T) {
 		dp := kernels.ConvParams{N: 1, H: 4, W: 4, Cin: 16, Cout: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
 			DilationH: 1, DilationW: 1, DepthMultiplier: 1, OH: 2, OW: 2, Out: st}
 		dp.Out.Scale = []float32{1}
-		if PackDepthwise(&dp, g.w8(9*16)) != nil {
+		if PackDepthwise(&dp, g.W8(9*16)) != nil {
 			t.Errorf("stage %+v: the depthwise kernel took it", st)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 func BenchmarkGEMM(b *testing.B) {
 	const M, K, N = 197, 192, 768
 	g := newGen(11)
-	x, w := g.i8(M*K, false), g.w8(N*K)
+	x, w := g.I8(M*K, false), g.W8(N*K)
 	p := kernels.FCParams{M: M, N: N, K: K, InZP: 3, Bias: make([]int32, N)}
 	p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.0007)}, ActMin: -128, ActMax: 127}
 	o8, o32 := make([]int8, M*N), make([]int32, M*N)
@@ -28,7 +28,7 @@ func BenchmarkGEMM(b *testing.B) {
 	qk.Out = p.Out
 	pv := kernels.MatMulParams{M: 197, N: 64, K: 197, AZP: -128, BZP: 7}
 	pv.Out = p.Out
-	qa, qb := g.i8(197*64, false), g.i8(197*64, false)
+	qa, qb := g.I8(197*64, false), g.I8(197*64, false)
 	qo := make([]int8, 197*197)
 	for _, path := range Paths {
 		if ok, _ := Supported(path); !ok {
@@ -68,12 +68,12 @@ func BenchmarkDepthwise(b *testing.B) {
 		o := (s.hw-1)/s.stride + 1
 		p := kernels.ConvParams{N: 1, H: s.hw, W: s.hw, Cin: s.c, Cout: s.c, KH: 3, KW: 3, StrideH: s.stride, StrideW: s.stride,
 			DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1 - (s.stride - 1), PadLeft: 1 - (s.stride - 1), OH: o, OW: o, RowHi: o,
-			InZP: -128, Bias: g.bias(s.c)}
+			InZP: -128, Bias: g.Bias(s.c)}
 		if p.Bias == nil {
 			p.Bias = make([]int32, s.c)
 		}
 		p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.003)}, ActMin: -128, ActMax: 127}
-		x, w, out := g.i8(s.hw*s.hw*s.c, false), g.w8(9*s.c), make([]int8, o*o*s.c)
+		x, w, out := g.I8(s.hw*s.hw*s.c, false), g.W8(9*s.c), make([]int8, o*o*s.c)
 		for _, stage := range []string{"mult", "scale"} {
 			if stage == "scale" {
 				p.Out.Scale = []float32{0.003}

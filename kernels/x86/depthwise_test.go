@@ -56,23 +56,23 @@ func depthwiseCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 	p.OH = (p.H+p.PadTop+padB-effH)/p.StrideH + 1
 	p.OW = (p.W+p.PadLeft+padR-effW)/p.StrideW + 1
 	p.InZP = int32(g.IntN(256) - 128)
-	p.Bias = g.bias(C)
+	p.Bias = g.Bias(C)
 	r := quant.RoundSingle
 	if i%11 == 10 {
 		r = quant.RoundDouble
 	}
-	w := g.w8(9 * C)
+	w := g.W8(9 * C)
 	if i%3 == 2 {
-		p.WZP, w = g.wzp(i), g.u8w(9*C)
+		p.WZP, w = g.WZP(i), g.U8W(9*C)
 	}
-	p.Out = g.stage(C, 120*3*64, r)
+	p.Out = g.Stage(C, 120*3*64, r)
 	if i%3 == 1 {
-		g.xnnpack(&p.Out)
+		g.XNNPACK(&p.Out)
 	}
 	rows := p.N * p.OH
 	p.RowLo = g.IntN(rows)
 	p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-	return p, g.i8(p.N*p.H*p.W*C, true), w
+	return p, g.I8(p.N*p.H*p.W*C, true), w
 }
 
 // dwTakes reports whether PackDepthwise must pack p: a Mult stage with

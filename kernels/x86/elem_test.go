@@ -36,7 +36,7 @@ func TestAddMatchesRef(t *testing.T) {
 			p.ActMin, p.ActMax = int32(g.IntN(100)-128), int32(g.IntN(100)+28)
 		}
 		n := shape[0] * shape[1]
-		a, b := g.i8(n, i%2 == 0), g.i8(bshape[0]*bshape[1], i%3 == 0)
+		a, b := g.I8(n, i%2 == 0), g.I8(bshape[0]*bshape[1], i%3 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		ref.AddInt8(&p, a, b, want)
 		AddInt8(&p, a, b, got)
@@ -73,7 +73,7 @@ func TestLayerNormMatchesRef(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := g.i8(rows*d, i%2 == 0)
+		x := g.I8(rows*d, i%2 == 0)
 		if i%11 == 4 { // constant rows: zero variance
 			for j := range x {
 				x[j] = int8(j / d)
@@ -104,7 +104,7 @@ func TestSoftmaxMatchesRef(t *testing.T) {
 		if i%9 == 4 {
 			p.Exp = ref.NewSoftmaxTableXNNPACK(d, scale) // entries above 2^16: ref
 		}
-		x := g.i8(rows*d, i%2 == 0)
+		x := g.I8(rows*d, i%2 == 0)
 		if i%10 == 3 {
 			for j := range x {
 				x[j] = 127 // all equal: ties
@@ -143,7 +143,7 @@ func TestLookupMatchesRef(t *testing.T) {
 		if i%10 == 0 {
 			n = 64 * (1 + g.IntN(5))
 		}
-		x := g.i8(n, i%2 == 0)
+		x := g.I8(n, i%2 == 0)
 		want, got := make([]int8, n), make([]int8, n)
 		ref.LookupInt8(&tab, x, want)
 		LookupInt8(&tab, x, got)

@@ -9,14 +9,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
-func (g gen) f32(n int) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(g.NormFloat64())
-	}
-	return v
-}
-
 // within checks got against ref's want with the documented bound
 // K·2^−23·mag[i], mag[i] = |bias| + Σ|x·w| of output i.
 func within(t *testing.T, what string, got, want, mag []float32, k int) {
@@ -45,9 +37,9 @@ func TestFullyConnectedFloatWithinTolerance(t *testing.T) {
 		if i%3 == 0 {
 			p.ActMin, p.ActMax = 0, 6
 		}
-		x, w := g.f32(m*k), g.f32(n*k)
+		x, w := g.F32(m*k), g.F32(n*k)
 		if i%2 == 0 {
-			p.Bias = g.f32(n)
+			p.Bias = g.F32(n)
 		}
 		want, got, mag := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
 		ref.FullyConnectedFloat(&p, x, w, want)
@@ -107,7 +99,7 @@ func TestMatMulFloatWithinTolerance(t *testing.T) {
 		if p.AdjX {
 			aRows = k
 		}
-		a, b := g.f32(aRows*lda), g.f32(bRows*ldb)
+		a, b := g.F32(aRows*lda), g.F32(bRows*ldb)
 		want, got, mag := make([]float32, m*ldo), make([]float32, m*ldo), make([]float32, m*ldo)
 		ref.MatMulFloat(&p, a, b, want)
 		MatMulFloat(&p, a, b, got)
@@ -157,10 +149,10 @@ func TestConv2DFloatWithinTolerance(t *testing.T) {
 		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 		k := p.KH * p.KW * p.Cin
-		p.BiasF = g.f32(p.Cout)
+		p.BiasF = g.F32(p.Cout)
 		rows := p.N * p.OH
 		p.RowLo, p.RowHi = 0, rows
-		x, w := g.f32(p.N*p.H*p.W*p.Cin), g.f32(p.Cout*k)
+		x, w := g.F32(p.N*p.H*p.W*p.Cin), g.F32(p.Cout*k)
 		want := make([]float32, p.N*p.OH*p.OW*p.Cout)
 		got := make([]float32, len(want))
 		ref.Conv2DFloat(&p, x, w, want)
@@ -194,11 +186,11 @@ func TestFloatWideSameBits(t *testing.T) {
 	g := newGen(24)
 	for i := 0; i < iters(60); i++ {
 		m, n, k := 1+g.IntN(30), 64*(1+g.IntN(4))+g.IntN(80), 1+g.IntN(300)
-		p := kernels.FCFloatParams{M: m, N: n, K: k, Bias: g.f32(n), ActMin: float32(math.Inf(-1)), ActMax: float32(math.Inf(1))}
+		p := kernels.FCFloatParams{M: m, N: n, K: k, Bias: g.F32(n), ActMin: float32(math.Inf(-1)), ActMax: float32(math.Inf(1))}
 		if i%3 == 0 {
 			p.ActMin, p.ActMax = -1, 1
 		}
-		x, w := g.f32(m*k), g.f32(n*k)
+		x, w := g.F32(m*k), g.F32(n*k)
 		pk := PackFCFloat(&p, w)
 		narrow, wide := make([]float32, m*n), make([]float32, m*n)
 		floatWide = false

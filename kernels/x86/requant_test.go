@@ -148,9 +148,9 @@ func TestFullyConnectedScaleStage(t *testing.T) {
 			m := 1 + g.IntN(14)
 			n := []int{1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 48, 63, 64, 65, 71, 130, 200}[g.IntN(17)]
 			k := minK + g.IntN(300)
-			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.bias(n)}
+			p := kernels.FCParams{M: m, N: n, K: k, InZP: int32(g.IntN(256) - 128), Bias: g.Bias(n)}
 			if i%3 == 1 {
-				p.WZP = g.wzp(i)
+				p.WZP = g.WZP(i)
 			}
 			nsc := n
 			if i%3 == 0 {
@@ -173,10 +173,10 @@ func TestFullyConnectedScaleStage(t *testing.T) {
 			case 9:
 				p.Out.Scale[g.IntN(nsc)] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[g.IntN(3)]
 			}
-			x := g.i8(m*k, true)
-			w := g.w8(n * k)
+			x := g.I8(m*k, true)
+			w := g.W8(n * k)
 			if p.WZP != 0 {
-				w = g.u8w(n * k)
+				w = g.U8W(n * k)
 			}
 			want := make([]int8, m*n)
 			ref.FullyConnectedInt8(&p, x, w, want)
@@ -265,7 +265,7 @@ func TestMatMulScaleStage(t *testing.T) {
 			}
 			_, _, ldo := p.Strides()
 			na, nb, no := p.Extents()
-			a, b := g.i8(na, true), g.i8(nb, i%4 < 2)
+			a, b := g.I8(na, true), g.I8(nb, i%4 < 2)
 			want, got := make([]int8, no), make([]int8, no)
 			for j := range want {
 				want[j], got[j] = 55, 55
@@ -285,11 +285,11 @@ func TestMatMulPerColumnMult(t *testing.T) {
 		for i := 0; i < 4; i++ {
 			m, n, k := 1+g.IntN(9), 20+g.IntN(700), 16+g.IntN(200)
 			p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 1, AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
-			p.Out = g.stage(1, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
+			p.Out = g.Stage(1, 128*math.Sqrt(float64(k))*128, quant.RoundSingle)
 			for c := 1; c < n; c++ {
 				p.Out.Mult = append(p.Out.Mult, quant.Multiplier{M: p.Out.Mult[0].M >> (c % 3), Shift: p.Out.Mult[0].Shift})
 			}
-			a, b := g.i8(m*k, true), g.i8(k*n, false)
+			a, b := g.I8(m*k, true), g.I8(k*n, false)
 			want, got := make([]int8, m*n), make([]int8, m*n)
 			ref.MatMulInt8(&p, a, b, want)
 			MatMulInt8(path, &p, a, b, got)
