@@ -2,6 +2,7 @@ package neon
 
 import (
 	"fmt"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"math"
 	"testing"
 
@@ -77,12 +78,7 @@ func TestConv2DWeightZeroPoint(t *testing.T) {
 			} else if g.IntN(3) > 0 {
 				p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
 			}
-			effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
-			if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
-				p.PadTop, p.PadLeft = effH, effW
-			}
-			p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
-			p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+			kerneltest.FitOutput(&p)
 			p.InZP, p.WZP = int32(g.IntN(256)-128), g.WZP(i)
 			p.Bias = g.Bias(p.Cout)
 			k := p.KH * p.KW * p.Cin

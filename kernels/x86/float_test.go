@@ -2,6 +2,7 @@ package x86
 
 import (
 	"fmt"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"math"
 	"testing"
 
@@ -142,12 +143,7 @@ func TestConv2DFloatWithinTolerance(t *testing.T) {
 		if g.IntN(2) == 0 && i%4 != 0 {
 			p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
 		}
-		effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
-		if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
-			p.PadTop, p.PadLeft = effH, effW
-		}
-		p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
-		p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+		kerneltest.FitOutput(&p)
 		k := p.KH * p.KW * p.Cin
 		p.BiasF = g.F32(p.Cout)
 		rows := p.N * p.OH

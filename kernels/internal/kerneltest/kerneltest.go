@@ -186,12 +186,7 @@ func GroupedConvCase(g Gen, i int) (kernels.ConvParams, []int8, []int8) {
 	if g.IntN(3) > 0 && i%4 != 0 {
 		p.PadTop, p.PadLeft = g.IntN(p.KH), g.IntN(p.KW)
 	}
-	effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
-	if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
-		p.PadTop, p.PadLeft = effH, effW
-	}
-	p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
-	p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
+	FitOutput(&p)
 	p.InZP = int32(g.IntN(256) - 128)
 	p.Bias = g.Bias(p.Cout)
 	k := p.KH * p.KW * cg
@@ -208,4 +203,16 @@ func GroupedConvCase(g Gen, i int) (kernels.ConvParams, []int8, []int8) {
 		w[g.IntN(len(w))] = -128
 	}
 	return p, x, w
+}
+
+// FitOutput sets p's output size from its input, kernel, stride,
+// dilation and padding, first widening the padding to the dilated kernel
+// where the padded input would be smaller than it.
+func FitOutput(p *kernels.ConvParams) {
+	effH, effW := (p.KH-1)*p.DilationH+1, (p.KW-1)*p.DilationW+1
+	if p.H+2*p.PadTop < effH || p.W+2*p.PadLeft < effW {
+		p.PadTop, p.PadLeft = effH, effW
+	}
+	p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
+	p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 }
