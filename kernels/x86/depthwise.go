@@ -65,7 +65,7 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 		return nil
 	}
 	os := &p.Out
-	if os.ActMin < -128 || os.ActMax > 127 || os.OutZP < -255 || os.OutZP > 255 {
+	if !int8Epilogue(os) || os.OutZP < -255 || os.OutZP > 255 {
 		return nil
 	}
 	scale := os.Scale != nil

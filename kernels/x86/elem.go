@@ -51,7 +51,8 @@ func LookupInt8(t *quant.Table, x, out []int8) {
 // last N mod 8 elements, run ref's arithmetic.
 func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
-	if !asm || n < 8 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !fastRequant(p.OutMult) || !p.Broadcast.Dense() {
+	if !asm || n < 8 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !fastRequant(p.OutMult) || !p.Broadcast.Dense() ||
+		!binaryEpilogue(p) {
 		ref.AddInt8(p, a, b, out)
 		return
 	}
@@ -79,6 +80,14 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 		v := int64(p.OutZP) + int64(p.OutMult.Apply(ta[uint8(a[i])^0x80]+tb[uint8(b[i])^0x80]))
 		out[i] = int8(max(int64(p.ActMin), min(int64(p.ActMax), v)))
 	}
+}
+
+// binaryEpilogue reports whether addInt8's epilogue (int8Epilogue's
+// steps, but VPMAXSB by ActMin before VPMINSB by ActMax) gives ref's bytes
+// for p: int8Epilogue's bounds and a clamp that is not empty (ref's finish
+// gives ActMin below it and ActMax above it when ActMin > ActMax).
+func binaryEpilogue(p *kernels.BinaryParams) bool {
+	return in8(p.ActMin) && in8(p.ActMax) && p.ActMin <= p.ActMax && p.OutZP >= -32640 && p.OutZP <= 32640
 }
 
 // LayerNormInt8 is ref.LayerNormInt8: rows whose length D is a multiple

@@ -146,6 +146,23 @@ func setColumn(c []int32, j int, bias int32, m quant.Multiplier) {
 	c[48+j] = s - 1
 }
 
+// int8Epilogue reports whether the int8 epilogues (the GEMM
+// micro-kernels', dwConv3x3's and requantTile's: a saturating pack to
+// int16, VPADDSW of the zero point, a saturating pack to int8, then
+// VPMINSB by ActMax and VPMAXSB by ActMin, ref's order) give
+// OutputStage.Requantize's bytes for s: with ActMin and ActMax in int8
+// and |OutZP| ≤ 32640 every saturated value lies beyond the clamp on the
+// exact sum's side (the argument is gen_asm.go's requant). A clamp
+// leaving int8 would make ref's int8(v) wrap what the packs saturate, a
+// larger zero point would bring a value saturated at ±32767 back inside
+// int8; such stages requantize int32 tiles in Go.
+func int8Epilogue(s *kernels.OutputStage) bool {
+	return in8(s.ActMin) && in8(s.ActMax) && s.OutZP >= -32640 && s.OutZP <= 32640
+}
+
+// in8 reports whether v is an int8 value.
+func in8(v int32) bool { return v >= -128 && v <= 127 }
+
 // epilogue holds the int8 output stage's constants in the vector forms
 // the micro-kernels load.
 type epilogue struct {
@@ -311,7 +328,7 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 	if g.n%16 != 0 && lastUnits == 0 {
 		direct-- // the last full panel ends in a partial unit
 	}
-	fast := out8 != nil && g.fastReq && g.os.Rounding == quant.RoundSingle && g.os.Scale == nil
+	fast := out8 != nil && g.fastReq && g.os.Rounding == quant.RoundSingle && g.os.Scale == nil && int8Epilogue(g.os)
 	var ep epilogue
 	if fast {
 		ep = newEpilogue(g.os)
@@ -398,12 +415,11 @@ func (g *gemm) tiles(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int, 
 
 // scaleTile reports whether requantTile reproduces s, a float32 stage:
 // every scale finite (a NaN or infinite one could make a NaN product,
-// which Go and VCVTPS2DQ convert differently), the clamp within int8 and
-// |OutZP| ≤ 32640 (gen_asm.go's requant). It returns the scale step: 32
-// for per-channel scales, 0 for a per-tensor scale, which it repeats in
-// one.
+// which Go and VCVTPS2DQ convert differently) and int8Epilogue. It
+// returns the scale step: 32 for per-channel scales, 0 for a per-tensor
+// scale, which it repeats in one.
 func scaleTile(s *kernels.OutputStage, one *[8]float32) (step int, ok bool) {
-	if s.ActMin < -128 || s.ActMax > 127 || s.OutZP < -32640 || s.OutZP > 32640 {
+	if !int8Epilogue(s) {
 		return 0, false
 	}
 	for _, v := range s.Scale {

@@ -157,8 +157,8 @@ func vnni(nv int) {
 			ins("VPMOVSDW Z24, Y24")
 			ins("VPADDSW Y30, Y24, Y24")
 			ins("VPMOVSWB Y24, X24")
-			ins("VPMAXSB X29, X24, X24")
 			ins("VPMINSB X28, X24, X24")
+			ins("VPMAXSB X29, X24, X24")
 			ins("VMOVDQU32 X24, %d(DX)", 16*v)
 		}
 	}
@@ -245,8 +245,8 @@ func avx2() {
 		ins("VPADDSW 0(CX), Y12, Y12")
 		ins("VEXTRACTI128 $1, Y12, X13")
 		ins("VPACKSSWB X13, X12, X12")
-		ins("VPMAXSB 64(CX), X12, X12")
 		ins("VPMINSB 80(CX), X12, X12")
+		ins("VPMAXSB 64(CX), X12, X12")
 		ins("VMOVDQU X12, (DX)")
 	}
 	label(name + "_next8")
@@ -1082,8 +1082,8 @@ func depthwise() {
 	ins("VPADDSW 0(SI), Y12, Y12")
 	ins("VEXTRACTI128 $1, Y12, X13")
 	ins("VPACKSSWB X13, X12, X12")
-	ins("VPMAXSB 64(SI), X12, X12")
 	ins("VPMINSB 80(SI), X12, X12")
+	ins("VPMAXSB 64(SI), X12, X12")
 	ins("VMOVDQU X12, (DX)")
 	ins("ADDQ R8, DX")
 	ins("ADDQ R13, R9")
