@@ -57,6 +57,9 @@ type KernelSet struct {
 	// CopyView replaces ref.CopyView, the copy behind Transpose and Slice
 	// (of any dtype); the view is the prepared op's, on the heap.
 	CopyView func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte)
+	// ArgMaxInt8 replaces ref.ArgMaxInt8 bit for bit (the first of equal
+	// maxima), int8 and imported uint8 alike.
+	ArgMaxInt8 func(x []int8, out []int32, outer, axis, inner int)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
 	// once at load into the set's micro-kernel layout and return the

@@ -40,6 +40,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		LookupInt8:    neon.LookupInt8,
 		QuantizeFloat: neon.QuantizeFloat,
 		CopyView:      neon.CopyView,
+		ArgMaxInt8:    neon.ArgMaxInt8,
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
 			neon.SoftmaxInt8(&p, x, out)
 		},

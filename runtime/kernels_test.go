@@ -265,6 +265,18 @@ func elementwiseModel(t *testing.T) (q, f *format.Model) {
 	return q, f
 }
 
+// sameSplitOps checks that m on set at threads workers gives want op by
+// op (inputs from seed) and that its Invoke allocates nothing.
+func sameSplitOps(t *testing.T, m *format.Model, what, set string, threads int, seed int64, want [][]byte) {
+	t.Helper()
+	got, _ := opOutputs(t, m, set, threads, 0, seed)
+	sameOps(t, m, what, got, want)
+	it := setInterp(t, m, set, threads, 0, nil)
+	if n := invokeAllocs(it); n != 0 {
+		t.Errorf("%s: %v allocations per Invoke", what, n)
+	}
+}
+
 // TestElementwiseOpsSplit: elementwise ops split into blocks over the
 // workers give the 1-thread bits at 2, 3 and 5 threads (int8: ref's, on
 // every set; float32: the set's own), and Invoke allocates nothing.
@@ -279,22 +291,17 @@ func TestElementwiseOpsSplit(t *testing.T) {
 			want, _ := opOutputs(t, m, ws, 1, 0, 5)
 			for _, threads := range []int{2, 3, 5} {
 				what := fmt.Sprintf("%s %v, %d threads", set, m.Tensors[m.Inputs[0]].DType, threads)
-				got, _ := opOutputs(t, m, set, threads, 0, 5)
-				sameOps(t, m, what, got, want)
-				it := setInterp(t, m, set, threads, 0, nil)
-				if n := invokeAllocs(it); n != 0 {
-					t.Errorf("%s: %v allocations per Invoke", what, n)
-				}
+				sameSplitOps(t, m, what, set, threads, 5, want)
 			}
 		}
 	}
 }
 
-// TestResizeArgMaxSplit: a bilinear resize (its rows over the workers,
-// each with its own scratch) and an ArgMax over the class axis give the
-// 1-thread bits at 2, 3 and 5 threads, int8 and float32, with no
-// allocation per Invoke.
-func TestResizeArgMaxSplit(t *testing.T) {
+// TestKernelSetsResizeArgMaxSplit: a bilinear resize (its rows over the
+// workers, each with its own scratch) and an ArgMax over the class axis
+// give ref's 1-thread bits on every set at 1, 2, 3 and 5 threads, int8
+// and float32, with no allocation per Invoke.
+func TestKernelSetsResizeArgMaxSplit(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
 	vals := func(n int) []float32 {
 		v := make([]float32, n)
@@ -325,13 +332,10 @@ func TestResizeArgMaxSplit(t *testing.T) {
 	}
 	for _, m := range []*format.Model{q, f} {
 		want, _ := opOutputs(t, m, "ref", 1, 0, 8)
-		for _, threads := range []int{2, 3, 5} {
-			what := fmt.Sprintf("%v, %d threads", m.Tensors[m.Inputs[0]].DType, threads)
-			got, _ := opOutputs(t, m, "ref", threads, 0, 8)
-			sameOps(t, m, what, got, want)
-			it := setInterp(t, m, "ref", threads, 0, nil)
-			if n := invokeAllocs(it); n != 0 {
-				t.Errorf("%s: %v allocations per Invoke", what, n)
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 2, 3, 5} {
+				what := fmt.Sprintf("%s %v, %d threads", set, m.Tensors[m.Inputs[0]].DType, threads)
+				sameSplitOps(t, m, what, set, threads, 8, want)
 			}
 		}
 	}

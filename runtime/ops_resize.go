@@ -62,8 +62,12 @@ func prepareArgMax(c *prep, op *format.Op) (kernel, int64, error) {
 	switch x.DType {
 	case format.Int8:
 		px := x.Int8()
+		argmax := ref.ArgMaxInt8
+		if f := c.it.kernels.ArgMaxInt8; f != nil {
+			argmax = f
+		}
 		k.f = func(lo, hi int) {
-			ref.ArgMaxInt8(px[lo*axis*inner:hi*axis*inner], po[lo*inner:hi*inner], hi-lo, axis, inner)
+			argmax(px[lo*axis*inner:hi*axis*inner], po[lo*inner:hi*inner], hi-lo, axis, inner)
 		}
 		return k, 0, nil
 	case format.Float32:
