@@ -165,8 +165,9 @@ func copyNarrow(d, s []byte) {
 // values, zero after KH·KW·Cin/Groups. Without padding (kp equal to the
 // reduction) it is a sub-slice of w; else a new slice.
 func GroupWeights[T int8 | float32](p *ConvParams, w []T, g, kp int) []T {
-	ng := p.Cout / p.Groups
-	k := p.KH * p.KW * (p.Cin / p.Groups)
+	G := max(p.Groups, 1)
+	ng := p.Cout / G
+	k := p.KH * p.KW * (p.Cin / G)
 	src := w[g*ng*k : (g+1)*ng*k]
 	if kp == k {
 		return src

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"strings"
@@ -178,19 +179,7 @@ func groupedConvModel(t *testing.T) *format.Model {
 	if v := f.Ops[1].Version; v != 2 {
 		t.Fatalf("grouped Conv2D written as version %d, want 2", v)
 	}
-	samples := make([][][]float32, 4)
-	for i := range samples {
-		samples[i] = [][]float32{vals(7 * 7 * 16)}
-	}
-	ranges, err := ptq.Observe(f, samples, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := ptq.Quantize(f, ranges)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
+	return quantized(t, f, 4, func() []float32 { return vals(7 * 7 * 16) })
 }
 
 // TestKernelSetsAgreeGroupedConv: a grouped convolution gives the same
@@ -207,6 +196,98 @@ func TestKernelSetsAgreeGroupedConv(t *testing.T) {
 				sameOps(t, q, fmt.Sprintf("%d threads", threads), got, want)
 				if set != "ref" && packed == 0 {
 					t.Errorf("%d threads: no weights packed", threads)
+				}
+				it := setInterp(t, q, set, threads, 0, nil)
+				if n := testalloc.PerRun(5, func() {
+					if err := it.Invoke(); err != nil {
+						t.Fatal(err)
+					}
+				}); n != 0 {
+					t.Errorf("%d threads: %v allocations per Invoke", threads, n)
+				}
+			}
+		})
+	}
+}
+
+// quantized calibrates the one-input float graph f on n samples drawn by
+// sample and returns its int8 version.
+func quantized(t *testing.T, f *format.Model, n int, sample func() []float32) *format.Model {
+	t.Helper()
+	samples := make([][][]float32, n)
+	for i := range samples {
+		samples[i] = [][]float32{sample()}
+	}
+	ranges, err := ptq.Observe(f, samples, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ptq.Quantize(f, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// oneChannelDepthwiseModel is a float graph of two depthwise
+// convolutions of a one-channel image (depth multiplier 8, 3×3, stride
+// 2, padded, ReLU6; and multiplier 5, 2×3, dilated, unpadded), as
+// person_detect's first layer, and its int8 version.
+func oneChannelDepthwiseModel(t *testing.T) (q, f *format.Model) {
+	t.Helper()
+	r := rand.New(rand.NewSource(11))
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64()) * 0.5
+		}
+		return v
+	}
+	b := format.NewBuilder("one-channel depthwise")
+	x := b.Input("x", format.Float32, []int32{1, 13, 11, 1}, nil)
+	a := format.DepthwiseConv2DOptions{DepthMultiplier: 8, Conv2DOptions: format.Conv2DOptions{StrideH: 2, StrideW: 2,
+		DilationH: 1, DilationW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, Activation: format.ActReLU6}}
+	da := b.Activation("a", format.Float32, []int32{1, 7, 6, 8}, nil)
+	b.Op(format.OpDepthwiseConv2D, "a", &a, []int32{x, b.ConstFloat32("a/w", []int32{1, 3, 3, 8}, vals(9*8)), b.ConstFloat32("a/b", []int32{8}, vals(8))}, da)
+	d := format.DepthwiseConv2DOptions{DepthMultiplier: 5, Conv2DOptions: format.Conv2DOptions{StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 1}}
+	db := b.Activation("b", format.Float32, []int32{1, 11, 9, 5}, nil)
+	b.Op(format.OpDepthwiseConv2D, "b", &d, []int32{x, b.ConstFloat32("b/w", []int32{1, 2, 3, 5}, vals(6*5)), -1}, db)
+	b.Output(da)
+	b.Output(db)
+	f, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return quantized(t, f, 4, func() []float32 { return vals(13 * 11) }), f
+}
+
+// TestKernelSetsAgreeOneChannelDepthwise: a depthwise convolution of one
+// input channel runs as a convolution on the accelerated sets (its
+// weights packed) and gives ref's bits in int8 and, within float
+// rounding, ref's values in float32.
+func TestKernelSetsAgreeOneChannelDepthwise(t *testing.T) {
+	q, f := oneChannelDepthwiseModel(t)
+	want, _ := opOutputs(t, q, "ref", 1, 0, 3)
+	wantF, _ := floatOutputs(t, f, "ref", 1)
+	for _, set := range kernelSets(t) {
+		t.Run(set, func(t *testing.T) {
+			for _, threads := range []int{1, 3} {
+				got, packed := opOutputs(t, q, set, threads, 0, 3)
+				sameOps(t, q, fmt.Sprintf("int8, %d threads", threads), got, want)
+				if set != "ref" && packed == 0 {
+					t.Errorf("int8, %d threads: no weights packed: the depthwise ran on ref", threads)
+				}
+				gotF, packedF := floatOutputs(t, f, set, threads)
+				if set != "ref" && packedF == 0 {
+					t.Errorf("float32, %d threads: no weights packed: the depthwise ran on ref", threads)
+				}
+				for i := range wantF {
+					g, w := floats(gotF[i]), floats(wantF[i])
+					for j := range w {
+						if d := math.Abs(float64(g[j] - w[j])); !(d <= 1e-5*(1+math.Abs(float64(w[j])))) {
+							t.Fatalf("float32, %d threads: op %d value %d = %g, ref %g", threads, i, j, g[j], w[j])
+						}
+					}
 				}
 				it := setInterp(t, q, set, threads, 0, nil)
 				if n := testalloc.PerRun(5, func() {
@@ -251,18 +332,7 @@ func elementwiseModel(t *testing.T) (q, f *format.Model) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := make([][][]float32, 4)
-	for i := range samples {
-		samples[i] = [][]float32{vals(n)}
-	}
-	ranges, err := ptq.Observe(f, samples, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q, err = ptq.Quantize(f, ranges); err != nil {
-		t.Fatal(err)
-	}
-	return q, f
+	return quantized(t, f, 4, func() []float32 { return vals(n) }), f
 }
 
 // sameSplitOps checks that m on set at threads workers gives want op by
@@ -321,15 +391,7 @@ func TestKernelSetsResizeArgMaxSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := [][][]float32{{vals(2 * 5 * 7 * 21)}, {vals(2 * 5 * 7 * 21)}}
-	ranges, err := ptq.Observe(f, samples, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := ptq.Quantize(f, ranges)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := quantized(t, f, 2, func() []float32 { return vals(2 * 5 * 7 * 21) })
 	for _, m := range []*format.Model{q, f} {
 		want, _ := opOutputs(t, m, "ref", 1, 0, 8)
 		for _, set := range kernelSets(t) {

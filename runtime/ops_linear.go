@@ -253,6 +253,25 @@ func (k *conv) runRows(lo, hi int) {
 	}
 }
 
+// convParams returns the parameters of a one-input-channel depthwise
+// convolution p as those of the same convolution.
+func convParams(p kernels.ConvParams) kernels.ConvParams {
+	p.DepthMultiplier = 1
+	return p
+}
+
+// filtersFirst returns the depthwise weights w [1, KH, KW, Cout] of one
+// input channel as convolution weights [Cout, KH, KW, 1] (taps = KH·KW).
+func filtersFirst[T any](w []T, taps, cout int) []T {
+	t := make([]T, len(w))
+	for o := 0; o < cout; o++ {
+		for k := 0; k < taps; k++ {
+			t[o*taps+k] = w[k*cout+o]
+		}
+	}
+	return t
+}
+
 func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 	x, w, bias, out := c.in(op, 0), c.in(op, 1), c.optIn(op, 2), c.out(op)
 	k := &conv{depthwise: op.Code == format.OpDepthwiseConv2D}
@@ -283,6 +302,7 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 		taps *= int64(p.Cin / p.Groups)
 	}
 	macs := int64(p.N*p.OH*p.OW*p.Cout) * taps
+	oneChannel := k.depthwise && p.Cin == 1 && p.Groups == 1 && mult == p.Cout
 	switch x.DType {
 	case format.Int8:
 		ms, err := channelMultipliers(x.Params.Scale, c.weightScales(op, 1), out.Params.Scale)
@@ -297,6 +317,16 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.Bias = bias.Int32()
 		}
 		k.x8, k.w8, k.o8 = x.Int8(), w.Int8(), out.Int8()
+		if oneChannel {
+			// A depthwise convolution of one input channel is a
+			// convolution with Cout filters of that channel: the kernel
+			// sets' GEMM runs it (person_detect's first layer), where
+			// their depthwise kernels want channels in lanes.
+			if f, n := c.setConv(op, convParams(*p), filtersFirst(k.w8, p.KH*p.KW, p.Cout), false); f != nil {
+				k.p, k.depthwise, k.pconv, k.packed = convParams(*p), false, f, n
+				break
+			}
+		}
 		k.pconv, k.packed = c.setConv(op, *p, k.w8, k.depthwise)
 	case format.Float32:
 		p.ActMin, p.ActMax = floatRange(o.Activation)
@@ -304,7 +334,11 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			p.BiasF = bias.Float32()
 		}
 		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
-		if f := c.floatKernels().PrepareConvFloat; f != nil && !k.depthwise && p.Groups <= 1 {
+		f := c.floatKernels().PrepareConvFloat
+		if f != nil && oneChannel {
+			k.p, k.depthwise, k.wf = convParams(*p), false, filtersFirst(k.wf, p.KH*p.KW, p.Cout)
+		}
+		if f != nil && !k.depthwise && p.Groups <= 1 {
 			k.pconvf, k.packed = f(k.p, k.wf)
 		}
 	default:

@@ -13,16 +13,20 @@ const (
 
 // PackConv packs Conv2D weights w [Cout,KH,KW,Cin/Groups] for path (nil
 // when the micro-kernels do not apply: K = KH·KW·Cin/Groups > maxIm2colK,
-// K < 16 with one group, or several groups with WZP ≠ 0). A grouped
-// convolution packs each group's Cout/Groups rows as its own operand, a
-// reduction shorter than 16 padded with zero weights to 16.
+// or WZP ≠ 0 with several groups or with K < 16). A grouped convolution
+// packs each group's Cout/Groups rows as its own operand, and so does one
+// of K < 16 as a single group; a reduction shorter than 16 is padded with
+// zero weights to 16.
 func PackConv(path Path, p *kernels.ConvParams, w []int8) *Packed {
 	G := max(p.Groups, 1)
 	k := p.KH * p.KW * p.Cin / G
-	if k > maxIm2colK || (G > 1 && p.WZP != 0) {
+	// Fewer than 16 taps (a one-channel image's first layer) pack as one
+	// group, whose weights GroupWeights pads with zero columns to 16.
+	short := G == 1 && k < 16
+	if k > maxIm2colK || ((G > 1 || short) && p.WZP != 0) {
 		return nil
 	}
-	if G == 1 {
+	if G == 1 && !short {
 		return pack(path, p.Cout, k, w, p.InZP, p.WZP, p.Bias, &p.Out)
 	}
 	ng, kp := p.Cout/G, max(k, 16)
