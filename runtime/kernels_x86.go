@@ -57,7 +57,8 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		x86.MatMulInt8(path, &p, a, b, out)
 	}
 	if x86.Asm() {
-		s.AddInt8 = x86.AddInt8
+		s.AddInt8, s.SubInt8, s.MulInt8 = x86.AddInt8, x86.SubInt8, x86.MulInt8
+		s.QuantizeFloat = x86.QuantizeFloat
 		s.LayerNormInt8 = func(p kernels.LayerNormParams, x, out []int8) { x86.LayerNormInt8(&p, x, out) }
 		s.SoftmaxInt8 = func(p kernels.SoftmaxParams, x, out []int8) { x86.SoftmaxInt8(&p, x, out) }
 		if ok, _ := x86.HasLookup(); ok && path == x86.AVX512VNNI {

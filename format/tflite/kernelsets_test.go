@@ -14,7 +14,8 @@ import (
 
 // TestKernelSetsAgreeUint8 runs the legacy uint8 MobileNets (weights with
 // a per-tensor zero point) and person_detect (int8), all with XNNPACK's
-// float32 requantization, on every kernel set this machine has and
+// float32 requantization, and (without -short) MoveNet (int8, XNNPACK's
+// Add, Sub and Mul, float32 Quantize) on every kernel set this machine has and
 // compares every op's output with kernels/ref's, byte for byte; the
 // accelerated sets must take the weights (packed bytes > 0) and Invoke
 // must not allocate.
@@ -22,7 +23,7 @@ func TestKernelSetsAgreeUint8(t *testing.T) {
 	dir := testshared.Path(t, "models")
 	models := []string{"mobilenet_v1_0.25_128_quant.tflite", "person_detect.tflite"}
 	if !testing.Short() {
-		models = append(models, "mobilenet_v2_1.0_224_quant.tflite")
+		models = append(models, "mobilenet_v2_1.0_224_quant.tflite", "coral-more/movenet_single_pose_lightning_ptq.tflite")
 	}
 	for _, file := range models {
 		t.Run(file, func(t *testing.T) {

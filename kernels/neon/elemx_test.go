@@ -10,20 +10,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// xnnLength returns a length for the XNNPACK elementwise tests: below 16
-// (ref), a tail of every size, or a few blocks.
-func xnnLength(g gen, i int) int {
-	switch i % 4 {
-	case 0:
-		return g.IntN(16)
-	case 1:
-		return 16 + g.IntN(48)
-	case 2:
-		return 16*g.IntN(20) + i%16
-	}
-	return 1 + g.IntN(700)
-}
-
 // xnnClamp sets a random clamp within int8 on some cases (never inverted).
 func xnnClamp(g gen, i int, p *kernels.BinaryParams) {
 	p.ActMin, p.ActMax = -128, 127
@@ -43,7 +29,7 @@ func TestFixedAddSubMatchesRef(t *testing.T) {
 	g := newGen(41)
 	asm := 0
 	for i := 0; i < iters(600); i++ {
-		n := xnnLength(g, i)
+		n := g.ElemLength(i)
 		var p kernels.BinaryParams
 		sub := i%2 == 1
 		if i%5 < 2 {
@@ -137,7 +123,7 @@ func TestMulScaleMatchesRef(t *testing.T) {
 	g := newGen(43)
 	asm := 0
 	for i := 0; i < iters(600); i++ {
-		n := xnnLength(g, i)
+		n := g.ElemLength(i)
 		var p kernels.BinaryParams
 		p.MulScale = []float32{0.5, 0.25, 1, 1e-45, 1e-38, 1e30, math.MaxFloat32, 3.0757405e-05,
 			float32(math.Exp2(g.Float64()*40 - 30)), float32(g.Float64()), float32(g.Float64() * 0.01)}[g.IntN(11)]

@@ -21,7 +21,7 @@ func TestQuantizeFloatMatchesRef(t *testing.T) {
 		float32(math.NaN()), 1e-45, -1e-45, math.MaxFloat32, -math.MaxFloat32, 1e9, -1e9, 3e4, -3e4, 2.5e9}
 	asm := 0
 	for i := 0; i < iters(600); i++ {
-		n := xnnLength(g, i)
+		n := g.ElemLength(i)
 		unsigned := i%2 == 1
 		p := quant.Params{Scale: []float32{0.5, 1, 0.0078125, 1e-45, 1e-30, 1e30, 3e38,
 			float32(math.Exp2(g.Float64()*20 - 12)), float32(g.Float64())}[g.IntN(9)]}

@@ -112,6 +112,24 @@ func lookupVBMI(t *[256]int8, x, out *int8, n64 int)
 //go:noescape
 func addInt8(a, b, out *int8, n8 int, ta, tb *[256]int32, q *addConsts)
 
+// The same-shape int8 binary kernels (see gen_asm.go's binaryOps), 16
+// elements a step, and the float32 Quantize kernels, 8 values a step.
+
+//go:noescape
+func addFixed(a, b, out *int8, n16 int, q *binConsts)
+
+//go:noescape
+func mulScale(a, b, out *int8, n16 int, q *binConsts)
+
+//go:noescape
+func mulMult(a, b, out *int8, n16 int, q *binConsts)
+
+//go:noescape
+func quantizeF32(x *float32, out *int8, n8 int, q *[4]float64)
+
+//go:noescape
+func quantizeF32U(x *float32, out *int8, n8 int, q *[4]float64)
+
 //go:noescape
 func rowStats(x *int8, n16 int) (s, ss int32)
 

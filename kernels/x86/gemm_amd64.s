@@ -3101,6 +3101,318 @@ softmaxRow_loop:
 	VZEROUPPER
 	RET
 
+// func addFixed(a, b, out *int8, n16 int, q *binConsts)
+// XNNPACK's Add and Sub (ref's fixedAddSub): r = (a·AFixed + b·(±BFixed)
+// + c) >> FixedShift, q = {AFixed, ±BFixed, c = round − AZP·AFixed −
+// BZP·(±BFixed)}, shift FixedShift; int32 arithmetic wraps as ref's does
+// (the same ring: ref's (a − AZP)·AFixed + (b − BZP)·(±BFixed) + round),
+// VPSRAD fills with the sign from 32 on, as Go's >>.
+TEXT ·addFixed(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n16+24(FP), CX
+	MOVQ q+32(FP), AX
+	VPBROADCASTD 0(AX), Y8
+	VPBROADCASTD 4(AX), Y9
+	VPBROADCASTD 8(AX), Y10
+	MOVQ 16(AX), X14
+	VPBROADCASTW 12(AX), Y11
+	VPBROADCASTB 14(AX), X12
+	VPBROADCASTB 15(AX), X13
+addFixed_loop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD (DX), Y2
+	VPMOVSXBD 8(DX), Y3
+	VPMULLD Y8, Y0, Y0
+	VPMULLD Y8, Y1, Y1
+	VPMULLD Y9, Y2, Y2
+	VPMULLD Y9, Y3, Y3
+	VPADDD Y2, Y0, Y0
+	VPADDD Y3, Y1, Y1
+	VPADDD Y10, Y0, Y0
+	VPADDD Y10, Y1, Y1
+	VPSRAD X14, Y0, Y0
+	VPSRAD X14, Y1, Y1
+	// r to int16 (lanes 0–3, 8–11 | 4–7, 12–15, put back in order), + zp, to int8, clamp
+	VPACKSSDW Y1, Y0, Y0
+	VPERMQ $0xd8, Y0, Y0
+	VPADDSW Y11, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSWB X1, X0, X0
+	VPMINSB X13, X0, X0
+	VPMAXSB X12, X0, X0
+	VMOVDQU X0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $16, DI
+	DECQ CX
+	JNZ addFixed_loop
+	VZEROUPPER
+	RET
+
+// func mulScale(a, b, out *int8, n16 int, q *binConsts)
+// Mul with XNNPACK's float32 scale: p = (a − AZP)·(b − BZP) (VPMULLD,
+// wrapping as ref's int32 product), r = round-to-even(clamp(float32(p)·
+// MulScale, ±2^30)) as requantTile; q = {AZP, BZP, MulScale's bits}. The
+// caller passes a finite MulScale, so no NaN arises.
+TEXT ·mulScale(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n16+24(FP), CX
+	MOVQ q+32(FP), AX
+	VPBROADCASTD 0(AX), Y8
+	VPBROADCASTD 4(AX), Y9
+	VPBROADCASTD 8(AX), Y10
+	MOVQ 16(AX), X14
+	VPBROADCASTW 12(AX), Y11
+	VPBROADCASTB 14(AX), X12
+	VPBROADCASTB 15(AX), X13
+	MOVL $0x4e800000, R8
+	VMOVD R8, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0xce800000, R8
+	VMOVD R8, X15
+	VPBROADCASTD X15, Y15
+mulScale_loop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD (DX), Y2
+	VPMOVSXBD 8(DX), Y3
+	VPSUBD Y8, Y0, Y0
+	VPSUBD Y8, Y1, Y1
+	VPSUBD Y9, Y2, Y2
+	VPSUBD Y9, Y3, Y3
+	VPMULLD Y2, Y0, Y0
+	VPMULLD Y3, Y1, Y1
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y10, Y0, Y0
+	VMINPS Y14, Y0, Y0
+	VMAXPS Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y10, Y1, Y1
+	VMINPS Y14, Y1, Y1
+	VMAXPS Y15, Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	// r to int16 (lanes 0–3, 8–11 | 4–7, 12–15, put back in order), + zp, to int8, clamp
+	VPACKSSDW Y1, Y0, Y0
+	VPERMQ $0xd8, Y0, Y0
+	VPADDSW Y11, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSWB X1, X0, X0
+	VPMINSB X13, X0, X0
+	VPMAXSB X12, X0, X0
+	VMOVDQU X0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $16, DI
+	DECQ CX
+	JNZ mulScale_loop
+	VZEROUPPER
+	RET
+
+// func mulMult(a, b, out *int8, n16 int, q *binConsts)
+// Mul in TFLite's arithmetic with a multiplier below 1/2 (fastRequant):
+// p = (a − AZP)·(b − BZP), r = (⌊p·M/2^31⌋ >> (s−1) + 1) >> 1 as the GEMM
+// epilogue; q = {AZP, BZP, M}, shift s − 1.
+TEXT ·mulMult(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n16+24(FP), CX
+	MOVQ q+32(FP), AX
+	VPBROADCASTD 0(AX), Y8
+	VPBROADCASTD 4(AX), Y9
+	VPBROADCASTD 8(AX), Y10
+	MOVQ 16(AX), X14
+	VPBROADCASTW 12(AX), Y11
+	VPBROADCASTB 14(AX), X12
+	VPBROADCASTB 15(AX), X13
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD $31, Y15, Y15
+mulMult_loop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD (DX), Y2
+	VPMOVSXBD 8(DX), Y3
+	VPSUBD Y8, Y0, Y0
+	VPSUBD Y8, Y1, Y1
+	VPSUBD Y9, Y2, Y2
+	VPSUBD Y9, Y3, Y3
+	VPMULLD Y2, Y0, Y0
+	VPMULLD Y3, Y1, Y1
+	// ⌊p·M/2^31⌋: the high dwords of 2·p·M, even lanes then odd ones
+	VPMULDQ Y10, Y0, Y4
+	VPSRLQ $32, Y0, Y5
+	VPMULDQ Y10, Y5, Y5
+	VPADDQ Y4, Y4, Y4
+	VPSHUFD $0xf5, Y4, Y4
+	VPADDQ Y5, Y5, Y5
+	VPBLENDD $0xaa, Y5, Y4, Y4
+	VPSRAD X14, Y4, Y4
+	VPADDD Y15, Y4, Y4
+	VPSRAD $1, Y4, Y0
+	// ⌊p·M/2^31⌋: the high dwords of 2·p·M, even lanes then odd ones
+	VPMULDQ Y10, Y1, Y4
+	VPSRLQ $32, Y1, Y5
+	VPMULDQ Y10, Y5, Y5
+	VPADDQ Y4, Y4, Y4
+	VPSHUFD $0xf5, Y4, Y4
+	VPADDQ Y5, Y5, Y5
+	VPBLENDD $0xaa, Y5, Y4, Y4
+	VPSRAD X14, Y4, Y4
+	VPADDD Y15, Y4, Y4
+	VPSRAD $1, Y4, Y1
+	// r to int16 (lanes 0–3, 8–11 | 4–7, 12–15, put back in order), + zp, to int8, clamp
+	VPACKSSDW Y1, Y0, Y0
+	VPERMQ $0xd8, Y0, Y0
+	VPADDSW Y11, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSWB X1, X0, X0
+	VPMINSB X13, X0, X0
+	VPMAXSB X12, X0, X0
+	VMOVDQU X0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $16, DI
+	DECQ CX
+	JNZ mulMult_loop
+	VZEROUPPER
+	RET
+
+// func quantizeF32(x *float32, out *int8, n8 int, q *[4]float64)
+TEXT ·quantizeF32(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ q+24(FP), AX
+	// Y8 scale, Y9 zp, Y10 lo, Y11 hi, Y13 1/2, Y14 sign bit, Y15 1
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	MOVQ $0x3fe0000000000000, R8
+	MOVQ R8, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x8000000000000000, R8
+	MOVQ R8, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ $0x3ff0000000000000, R8
+	MOVQ R8, X15
+	VPBROADCASTQ X15, Y15
+quantizeF32_loop:
+	// values 0…3
+	VCVTPS2PD 0(SI), Y0
+	VDIVPD Y8, Y0, Y0
+	VROUNDPD $3, Y0, Y1
+	VSUBPD Y1, Y0, Y2
+	VANDNPD Y2, Y14, Y2
+	VCMPPD $13, Y13, Y2, Y2
+	VANDPD Y14, Y0, Y3
+	VORPD Y15, Y3, Y3
+	VANDPD Y3, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VCMPPD $7, Y1, Y1, Y2
+	VANDPD Y2, Y1, Y1
+	VADDPD Y9, Y1, Y1
+	VMAXPD Y10, Y1, Y1
+	VMINPD Y11, Y1, Y1
+	VCVTTPD2DQY Y1, X1
+	// values 4…7
+	VCVTPS2PD 16(SI), Y4
+	VDIVPD Y8, Y4, Y4
+	VROUNDPD $3, Y4, Y5
+	VSUBPD Y5, Y4, Y6
+	VANDNPD Y6, Y14, Y6
+	VCMPPD $13, Y13, Y6, Y6
+	VANDPD Y14, Y4, Y7
+	VORPD Y15, Y7, Y7
+	VANDPD Y7, Y6, Y6
+	VADDPD Y6, Y5, Y5
+	VCMPPD $7, Y5, Y5, Y6
+	VANDPD Y6, Y5, Y5
+	VADDPD Y9, Y5, Y5
+	VMAXPD Y10, Y5, Y5
+	VMINPD Y11, Y5, Y5
+	VCVTTPD2DQY Y5, X5
+	VPACKSSDW X5, X1, X1
+	VPACKSSWB X1, X1, X1
+	MOVQ X1, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ quantizeF32_loop
+	VZEROUPPER
+	RET
+
+// func quantizeF32U(x *float32, out *int8, n8 int, q *[4]float64)
+TEXT ·quantizeF32U(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ q+24(FP), AX
+	// Y8 scale, Y9 zp, Y10 lo, Y11 hi, Y13 1/2, Y14 sign bit, Y15 1
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	MOVQ $0x3fe0000000000000, R8
+	MOVQ R8, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ $0x8000000000000000, R8
+	MOVQ R8, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ $0x3ff0000000000000, R8
+	MOVQ R8, X15
+	VPBROADCASTQ X15, Y15
+quantizeF32U_loop:
+	// values 0…3
+	VCVTPS2PD 0(SI), Y0
+	VDIVPD Y8, Y0, Y0
+	VROUNDPD $3, Y0, Y1
+	VSUBPD Y1, Y0, Y2
+	VANDNPD Y2, Y14, Y2
+	VCMPPD $13, Y13, Y2, Y2
+	VANDPD Y14, Y0, Y3
+	VORPD Y15, Y3, Y3
+	VANDPD Y3, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VCMPPD $7, Y1, Y1, Y2
+	VANDPD Y2, Y1, Y1
+	VADDPD Y9, Y1, Y1
+	VMAXPD Y10, Y1, Y1
+	VMINPD Y11, Y1, Y1
+	VCVTTPD2DQY Y1, X1
+	// values 4…7
+	VCVTPS2PD 16(SI), Y4
+	VDIVPD Y8, Y4, Y4
+	VROUNDPD $3, Y4, Y5
+	VSUBPD Y5, Y4, Y6
+	VANDNPD Y6, Y14, Y6
+	VCMPPD $13, Y13, Y6, Y6
+	VANDPD Y14, Y4, Y7
+	VORPD Y15, Y7, Y7
+	VANDPD Y7, Y6, Y6
+	VADDPD Y6, Y5, Y5
+	VCMPPD $7, Y5, Y5, Y6
+	VANDPD Y6, Y5, Y5
+	VADDPD Y9, Y5, Y5
+	VMAXPD Y10, Y5, Y5
+	VMINPD Y11, Y5, Y5
+	VCVTTPD2DQY Y5, X5
+	VPACKSSDW X5, X1, X1
+	VPACKUSWB X1, X1, X1
+	MOVQ X1, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ quantizeF32U_loop
+	VZEROUPPER
+	RET
+
 // EXP(x, t0, t1, t2, k) sets x = e^x for Y registers (clobbers t0…t2);
 // constants at (k): see expConsts in float.go.
 #define EXP(x, t0, t1, t2, k) \

@@ -133,8 +133,71 @@ func gemmF32(a *float32, lda, rows, k int, b *float32, np int, bias, out *float3
 	}
 }
 
-// The elementwise helpers have no Go twins: off amd64 (and with -tags
-// purego) AddInt8, LayerNormInt8 and SoftmaxInt8 run kernels/ref.
+// The Go twins of the same-shape binary kernels and the float32 Quantize
+// kernels, lane by lane as the assembly computes them.
+
+func addFixed(a, b, out *int8, n16 int, q *binConsts) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	for i := range os {
+		s := int32(as[i])*q.k0 + int32(bs[i])*q.k1 + q.k2
+		os[i] = q.finish(s >> uint64(q.shift))
+	}
+}
+
+func mulScale(a, b, out *int8, n16 int, q *binConsts) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	sc := math.Float32frombits(uint32(q.k2))
+	for i := range os {
+		p := (int32(as[i]) - q.k0) * (int32(bs[i]) - q.k1)
+		f := float32(float32(p) * sc)
+		os[i] = q.finish(int32(math.RoundToEven(float64(max(-1<<30, min(1<<30, f))))))
+	}
+}
+
+func mulMult(a, b, out *int8, n16 int, q *binConsts) {
+	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
+	for i := range os {
+		p := (int32(as[i]) - q.k0) * (int32(bs[i]) - q.k1)
+		v := int32((int64(p) * int64(q.k2)) >> 31)
+		os[i] = q.finish(((v >> uint64(q.shift)) + 1) >> 1)
+	}
+}
+
+// finish is the binary kernels' epilogue: int16 saturation, the
+// saturating add of the zero point, int8 saturation, the clamp by hi and
+// lo.
+func (q *binConsts) finish(v int32) int8 {
+	v = max(-32768, min(32767, v))
+	v = max(-32768, min(32767, v+int32(q.zp)))
+	v = max(-128, min(127, v))
+	return int8(max(int32(q.lo), min(int32(q.hi), v)))
+}
+
+func quantizeF32(x *float32, out *int8, n8 int, q *[4]float64) { quantizeTwin(x, out, n8, q) }
+
+func quantizeF32U(x *float32, out *int8, n8 int, q *[4]float64) { quantizeTwin(x, out, n8, q) }
+
+// quantizeTwin is the float32 Quantize kernels' twin: the float64
+// quotient, truncated, ±1 where the fraction is at least 1/2, NaN to 0,
+// plus the zero point, clamped.
+func quantizeTwin(x *float32, out *int8, n8 int, q *[4]float64) {
+	xs, os := unsafe.Slice(x, 8*n8), unsafe.Slice(out, 8*n8)
+	for i, v := range xs {
+		y := float64(v) / q[0]
+		t := math.Trunc(y)
+		if math.Abs(y-t) >= 0.5 {
+			t += math.Copysign(1, y)
+		}
+		if math.IsNaN(t) {
+			t = 0
+		}
+		os[i] = int8(int32(max(q[2], min(q[3], t+q[1]))))
+	}
+}
+
+// The other elementwise helpers have no Go twins: off amd64 (and with
+// -tags purego) AddInt8 in TFLite's arithmetic, LayerNormInt8 and
+// SoftmaxInt8 run kernels/ref.
 
 func hasVBMI() (bool, string) { return false, "not amd64 assembly" }
 

@@ -1179,6 +1179,233 @@ func requant() {
 	ins("RET")
 }
 
+// The same-shape int8 binary kernels (AVX2), 16 elements a step:
+//
+//	a, b, out *int8       operands and output (out may be a or b)
+//	n16       int         steps (≥ 1)
+//	q         *binConsts  k0, k1, k2 (int32 at 0, 4, 8), zp (int16 at 12),
+//	                      lo, hi (bytes at 14, 15), shift (int64 at 16)
+//
+// Each kernel brings its 16 elements to int32 r in two ymm registers
+// (Y0: elements 0–7, Y1: 8–15), then binaryEpilogue writes them: the
+// int8 epilogue of requantTile (VPACKSSDW, VPADDSW of the zero point,
+// VPACKSSWB, VPMINSB by hi, VPMAXSB by lo), which is ref's finish for
+// |zp| ≤ 32640 and −128 ≤ lo ≤ hi ≤ 127 (see requant).
+
+// binaryPrologue loads the arguments and q: Y8, Y9, Y10 = k0, k1, k2
+// (dwords), X14 = shift, Y11 = zp (int16), X12 = lo, X13 = hi.
+func binaryPrologue(name string) {
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+	ins("MOVQ a+0(FP), SI")
+	ins("MOVQ b+8(FP), DX")
+	ins("MOVQ out+16(FP), DI")
+	ins("MOVQ n16+24(FP), CX")
+	ins("MOVQ q+32(FP), AX")
+	ins("VPBROADCASTD 0(AX), Y8")
+	ins("VPBROADCASTD 4(AX), Y9")
+	ins("VPBROADCASTD 8(AX), Y10")
+	ins("MOVQ 16(AX), X14")
+	ins("VPBROADCASTW 12(AX), Y11")
+	ins("VPBROADCASTB 14(AX), X12")
+	ins("VPBROADCASTB 15(AX), X13")
+}
+
+// binaryLoad sign-extends the 16 bytes of each operand to int32: a in
+// Y0, Y1, b in Y2, Y3.
+func binaryLoad() {
+	ins("VPMOVSXBD (SI), Y0")
+	ins("VPMOVSXBD 8(SI), Y1")
+	ins("VPMOVSXBD (DX), Y2")
+	ins("VPMOVSXBD 8(DX), Y3")
+}
+
+// binaryEpilogue packs r (Y0, Y1) into 16 output bytes and loops.
+func binaryEpilogue(name string) {
+	comment("r to int16 (lanes 0–3, 8–11 | 4–7, 12–15, put back in order), + zp, to int8, clamp")
+	ins("VPACKSSDW Y1, Y0, Y0")
+	ins("VPERMQ $0xd8, Y0, Y0")
+	ins("VPADDSW Y11, Y0, Y0")
+	ins("VEXTRACTI128 $1, Y0, X1")
+	ins("VPACKSSWB X1, X0, X0")
+	ins("VPMINSB X13, X0, X0")
+	ins("VPMAXSB X12, X0, X0")
+	ins("VMOVDQU X0, (DI)")
+	ins("ADDQ $16, SI")
+	ins("ADDQ $16, DX")
+	ins("ADDQ $16, DI")
+	ins("DECQ CX")
+	ins("JNZ %s_loop", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
+// binaryOps writes addFixed, mulScale and mulMult.
+func binaryOps() {
+	name := "addFixed"
+	buf.WriteString(`
+// func addFixed(a, b, out *int8, n16 int, q *binConsts)
+// XNNPACK's Add and Sub (ref's fixedAddSub): r = (a·AFixed + b·(±BFixed)
+// + c) >> FixedShift, q = {AFixed, ±BFixed, c = round − AZP·AFixed −
+// BZP·(±BFixed)}, shift FixedShift; int32 arithmetic wraps as ref's does
+// (the same ring: ref's (a − AZP)·AFixed + (b − BZP)·(±BFixed) + round),
+// VPSRAD fills with the sign from 32 on, as Go's >>.
+`)
+	binaryPrologue(name)
+	label(name + "_loop")
+	binaryLoad()
+	ins("VPMULLD Y8, Y0, Y0")
+	ins("VPMULLD Y8, Y1, Y1")
+	ins("VPMULLD Y9, Y2, Y2")
+	ins("VPMULLD Y9, Y3, Y3")
+	ins("VPADDD Y2, Y0, Y0")
+	ins("VPADDD Y3, Y1, Y1")
+	ins("VPADDD Y10, Y0, Y0")
+	ins("VPADDD Y10, Y1, Y1")
+	ins("VPSRAD X14, Y0, Y0")
+	ins("VPSRAD X14, Y1, Y1")
+	binaryEpilogue(name)
+
+	name = "mulScale"
+	buf.WriteString(`
+// func mulScale(a, b, out *int8, n16 int, q *binConsts)
+// Mul with XNNPACK's float32 scale: p = (a − AZP)·(b − BZP) (VPMULLD,
+// wrapping as ref's int32 product), r = round-to-even(clamp(float32(p)·
+// MulScale, ±2^30)) as requantTile; q = {AZP, BZP, MulScale's bits}. The
+// caller passes a finite MulScale, so no NaN arises.
+`)
+	binaryPrologue(name)
+	ins("MOVL $0x4e800000, R8")
+	ins("VMOVD R8, X14")
+	ins("VPBROADCASTD X14, Y14")
+	ins("MOVL $0xce800000, R8")
+	ins("VMOVD R8, X15")
+	ins("VPBROADCASTD X15, Y15")
+	label(name + "_loop")
+	binaryLoad()
+	mulProducts()
+	for r := 0; r < 2; r++ {
+		y := fmt.Sprintf("Y%d", r)
+		ins("VCVTDQ2PS %s, %s", y, y)
+		ins("VMULPS Y10, %s, %s", y, y)
+		ins("VMINPS Y14, %s, %s", y, y)
+		ins("VMAXPS Y15, %s, %s", y, y)
+		ins("VCVTPS2DQ %s, %s", y, y)
+	}
+	binaryEpilogue(name)
+
+	name = "mulMult"
+	buf.WriteString(`
+// func mulMult(a, b, out *int8, n16 int, q *binConsts)
+// Mul in TFLite's arithmetic with a multiplier below 1/2 (fastRequant):
+// p = (a − AZP)·(b − BZP), r = (⌊p·M/2^31⌋ >> (s−1) + 1) >> 1 as the GEMM
+// epilogue; q = {AZP, BZP, M}, shift s − 1.
+`)
+	binaryPrologue(name)
+	ins("VPCMPEQD Y15, Y15, Y15")
+	ins("VPSRLD $31, Y15, Y15")
+	label(name + "_loop")
+	binaryLoad()
+	mulProducts()
+	for r := 0; r < 2; r++ {
+		y := fmt.Sprintf("Y%d", r)
+		comment("⌊p·M/2^31⌋: the high dwords of 2·p·M, even lanes then odd ones")
+		ins("VPMULDQ Y10, %s, Y4", y)
+		ins("VPSRLQ $32, %s, Y5", y)
+		ins("VPMULDQ Y10, Y5, Y5")
+		ins("VPADDQ Y4, Y4, Y4")
+		ins("VPSHUFD $0xf5, Y4, Y4")
+		ins("VPADDQ Y5, Y5, Y5")
+		ins("VPBLENDD $0xaa, Y5, Y4, Y4")
+		ins("VPSRAD X14, Y4, Y4")
+		ins("VPADDD Y15, Y4, Y4")
+		ins("VPSRAD $1, Y4, %s", y)
+	}
+	binaryEpilogue(name)
+}
+
+// mulProducts sets Y0, Y1 to (a − AZP)·(b − BZP), AZP in Y8, BZP in Y9.
+func mulProducts() {
+	ins("VPSUBD Y8, Y0, Y0")
+	ins("VPSUBD Y8, Y1, Y1")
+	ins("VPSUBD Y9, Y2, Y2")
+	ins("VPSUBD Y9, Y3, Y3")
+	ins("VPMULLD Y2, Y0, Y0")
+	ins("VPMULLD Y3, Y1, Y1")
+}
+
+// quantize writes quantizeF32 (int8) and quantizeF32U (uint8): ref's
+// QuantizeFloat 8 values a step,
+//
+//	x   *float32      values
+//	out *int8         bytes
+//	n8  int           steps (≥ 1)
+//	q   *[4]float64   scale, zero point, lo, hi
+//
+// VCVTPS2PD (exact), VDIVPD by the scale (ref's float64 division, one
+// rounding), round half away from zero as math.Round: t = trunc(y)
+// (VROUNDPD $3), plus ±1 where |y − t| ≥ 1/2 (y − t is exact: the
+// fraction of a float64), NaN to 0 (an ordered compare as mask; an
+// infinite y stays infinite), + zp, VMAXPD lo, VMINPD hi (ref's clamp),
+// VCVTTPD2DQ (exact: an integer in range), then saturating packs that
+// the clamp leaves nothing to saturate.
+func quantize() {
+	for _, u := range []bool{false, true} {
+		name, pack := "quantizeF32", "VPACKSSWB"
+		if u {
+			name, pack = "quantizeF32U", "VPACKUSWB"
+		}
+		fmt.Fprintf(&buf, "\n// func %s(x *float32, out *int8, n8 int, q *[4]float64)\n", name)
+		fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+		ins("MOVQ x+0(FP), SI")
+		ins("MOVQ out+8(FP), DI")
+		ins("MOVQ n8+16(FP), CX")
+		ins("MOVQ q+24(FP), AX")
+		comment("Y8 scale, Y9 zp, Y10 lo, Y11 hi, Y13 1/2, Y14 sign bit, Y15 1")
+		ins("VBROADCASTSD 0(AX), Y8")
+		ins("VBROADCASTSD 8(AX), Y9")
+		ins("VBROADCASTSD 16(AX), Y10")
+		ins("VBROADCASTSD 24(AX), Y11")
+		for _, c := range []struct {
+			v   string
+			reg int
+		}{{"0x3fe0000000000000", 13}, {"0x8000000000000000", 14}, {"0x3ff0000000000000", 15}} {
+			ins("MOVQ $%s, R8", c.v)
+			ins("MOVQ R8, X%d", c.reg)
+			ins("VPBROADCASTQ X%d, Y%d", c.reg, c.reg)
+		}
+		label(name + "_loop")
+		for h := 0; h < 2; h++ {
+			y, t, d, s := 4*h, 4*h+1, 4*h+2, 4*h+3
+			comment("values %d…%d", 4*h, 4*h+3)
+			ins("VCVTPS2PD %d(SI), Y%d", 16*h, y)
+			ins("VDIVPD Y8, Y%d, Y%d", y, y)
+			ins("VROUNDPD $3, Y%d, Y%d", y, t)
+			ins("VSUBPD Y%d, Y%d, Y%d", t, y, d)
+			ins("VANDNPD Y%d, Y14, Y%d", d, d)
+			ins("VCMPPD $13, Y13, Y%d, Y%d", d, d)
+			ins("VANDPD Y14, Y%d, Y%d", y, s)
+			ins("VORPD Y15, Y%d, Y%d", s, s)
+			ins("VANDPD Y%d, Y%d, Y%d", s, d, d)
+			ins("VADDPD Y%d, Y%d, Y%d", d, t, t)
+			ins("VCMPPD $7, Y%d, Y%d, Y%d", t, t, d)
+			ins("VANDPD Y%d, Y%d, Y%d", d, t, t)
+			ins("VADDPD Y9, Y%d, Y%d", t, t)
+			ins("VMAXPD Y10, Y%d, Y%d", t, t)
+			ins("VMINPD Y11, Y%d, Y%d", t, t)
+			ins("VCVTTPD2DQY Y%d, X%d", t, t)
+		}
+		ins("VPACKSSDW X5, X1, X1")
+		ins("%s X1, X1, X1", pack)
+		ins("MOVQ X1, (DI)")
+		ins("ADDQ $32, SI")
+		ins("ADDQ $8, DI")
+		ins("DECQ CX")
+		ins("JNZ %s_loop", name)
+		ins("VZEROUPPER")
+		ins("RET")
+	}
+}
+
 func main() {
 	out := flag.String("o", "gemm_amd64.s", "output file")
 	flag.Parse()
@@ -1193,6 +1420,8 @@ func main() {
 	requant()
 	helpers()
 	elementwise()
+	binaryOps()
+	quantize()
 	floatMath()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

@@ -29,6 +29,21 @@ type Gen struct {
 // NewGen returns a Gen seeded with seed.
 func NewGen(seed uint64) Gen { return Gen{Rand: rand.New(rand.NewPCG(seed, 7))} }
 
+// ElemLength returns the length of elementwise case i for kernels that
+// take blocks of 16: below 16, one block and any tail, whole blocks and a
+// tail of i mod 16, or anything up to 700.
+func (g Gen) ElemLength(i int) int {
+	switch i % 4 {
+	case 0:
+		return g.IntN(16)
+	case 1:
+		return 16 + g.IntN(48)
+	case 2:
+		return 16*g.IntN(20) + i%16
+	}
+	return 1 + g.IntN(700)
+}
+
 // I8 returns n activations; with extremes, many −128 and 127.
 func (g Gen) I8(n int, extremes bool) []int8 {
 	v := make([]int8, n)
