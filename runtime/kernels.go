@@ -60,6 +60,10 @@ type KernelSet struct {
 	// ArgMaxInt8 replaces ref.ArgMaxInt8 bit for bit (the first of equal
 	// maxima), int8 and imported uint8 alike.
 	ArgMaxInt8 func(x []int8, out []int32, outer, axis, inner int)
+	// PrepareResizeInt8 returns the set's kernel for a planned int8
+	// bilinear resize, ref's Int8Rows bit for bit (the same rows, the same
+	// scratch), or nil to leave it to ref.
+	PrepareResizeInt8 func(r *ref.ResizeBilinear) func(x, out []int8, lo, hi int, scratch []int32)
 
 	// PrepareFC, PrepareConv and PrepareDepthwise pack an op's weights
 	// once at load into the set's micro-kernel layout and return the

@@ -41,6 +41,12 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		QuantizeFloat: neon.QuantizeFloat,
 		CopyView:      neon.CopyView,
 		ArgMaxInt8:    neon.ArgMaxInt8,
+		PrepareResizeInt8: func(r *ref.ResizeBilinear) func(x, out []int8, lo, hi int, scratch []int32) {
+			if k := neon.NewResizeBilinear(r); k != nil {
+				return k.Int8Rows
+			}
+			return nil
+		},
 		SoftmaxInt8: func(p kernels.SoftmaxParams, x, out []int8) {
 			neon.SoftmaxInt8(&p, x, out)
 		},

@@ -27,10 +27,16 @@ func prepareResizeBilinear(c *prep, op *format.Op) (kernel, int64, error) {
 	case format.Int8:
 		px, po := x.Int8(), out.Int8()
 		bufs := newSlots(c.it.opts.Threads, func() []int32 { return make([]int32, r.ScratchLen()) })
+		rows := r.Int8Rows
+		if f := c.it.kernels.PrepareResizeInt8; f != nil {
+			if g := f(&r); g != nil {
+				rows = g
+			}
+		}
 		k := &rowOp{n: n * r.OH}
 		k.f = func(lo, hi int) {
 			i := bufs.get()
-			r.Int8Rows(px, po, lo, hi, bufs.vals[i])
+			rows(px, po, lo, hi, bufs.vals[i])
 			bufs.put(i)
 		}
 		return k, 0, nil

@@ -83,7 +83,28 @@ func (r *ResizeBilinear) ScratchLen() int { return 2 * r.OW * r.C }
 // that reads the same two input rows (about OH/H of them): the same
 // integers as computing it per output row.
 func (r *ResizeBilinear) Int8Rows(x, out []int8, lo, hi int, scratch []int32) {
-	C, rowIn, rowOut := r.C, r.W*r.C, r.OW*r.C
+	rowIn, rowOut := r.W*r.C, r.OW*r.C
+	r.RowPasses(lo, hi, scratch, func(in int, t []int32) {
+		r.horizontal(x[in*rowIn:(in+1)*rowIn], t, r.C)
+	}, func(row, oy int, vt, vb []int32) {
+		ay := r.wy[oy]
+		o := out[row*rowOut : (row+1)*rowOut]
+		below := vb[:len(o)]
+		for i, tv := range vt[:len(o)] {
+			acc := tv<<11 + (below[i]-tv)*ay
+			o[i] = int8((acc + 1<<21) >> 22)
+		}
+	})
+}
+
+// RowPasses walks output rows [lo, hi) of the N·OH rows as Int8Rows
+// does, for kernels that keep the horizontal passes in their own form:
+// h(in, t) writes into t (OW·C values) the pass of input row in (b·H + y),
+// called only when scratch (ScratchLen values) does not already hold it;
+// v(row, oy, t, b) writes output row row (oy within its image) from the
+// passes of its top and bottom input rows.
+func (r *ResizeBilinear) RowPasses(lo, hi int, scratch []int32, h func(in int, t []int32), v func(row, oy int, t, b []int32)) {
+	rowOut := r.OW * r.C
 	vt, vb := scratch[:rowOut], scratch[rowOut:2*rowOut]
 	haveT, haveB := -1, -1 // input rows (b·H + y) held in vt and vb
 	for row := lo; row < hi; row++ {
@@ -94,25 +115,29 @@ func (r *ResizeBilinear) Int8Rows(x, out []int8, lo, hi int, scratch []int32) {
 			haveT, haveB = haveB, haveT
 		}
 		if t != haveT {
-			r.horizontal(x[t*rowIn:(t+1)*rowIn], vt, C)
+			h(t, vt)
 			haveT = t
 		}
 		if bt != haveB {
 			if bt == haveT {
 				copy(vb, vt)
 			} else {
-				r.horizontal(x[bt*rowIn:(bt+1)*rowIn], vb, C)
+				h(bt, vb)
 			}
 			haveB = bt
 		}
-		ay := r.wy[oy]
-		o := out[row*rowOut : (row+1)*rowOut]
-		below := vb[:len(o)]
-		for i, tv := range vt[:len(o)] {
-			acc := tv<<11 + (below[i]-tv)*ay
-			o[i] = int8((acc + 1<<21) >> 22)
-		}
+		v(row, oy, vt, vb)
 	}
+}
+
+// Plan returns the sampling plan along the rows (or the columns): per
+// output row (column) the lower and upper input index and the Q11 weight
+// of the upper one. The slices are the plan's own.
+func (r *ResizeBilinear) Plan(rows bool) (lo, hi, q11 []int32) {
+	if rows {
+		return r.top, r.bottom, r.wy
+	}
+	return r.left, r.right, r.wx
 }
 
 // horizontal writes t = l·2048 + (r−l)·αx for every output column of one

@@ -109,7 +109,7 @@ func TestArgMax(t *testing.T) {
 // resizeInt8PerPixel is XNNPACK's integer bilinear interpolation computed
 // per output value, as the kernel did before it reused the horizontal
 // pass: the oracle the row-range kernel must match bit for bit.
-func resizeInt8PerPixel(r *ref.ResizeBilinear, x []int8, n int, top, bottom, left, right []int, wy, wx []int32) []int8 {
+func resizeInt8PerPixel(r *ref.ResizeBilinear, x []int8, n int, top, bottom, left, right, wy, wx []int32) []int8 {
 	C := r.C
 	out := make([]int8, n*r.OH*r.OW*C)
 	for b := 0; b < n; b++ {
@@ -118,8 +118,8 @@ func resizeInt8PerPixel(r *ref.ResizeBilinear, x []int8, n int, top, bottom, lef
 			for ox := 0; ox < r.OW; ox++ {
 				for c := 0; c < C; c++ {
 					at := func(y, x int) int32 { return int32(xb[(y*r.W+x)*C+c]) }
-					tl, tr := at(top[oy], left[ox]), at(top[oy], right[ox])
-					bl, br := at(bottom[oy], left[ox]), at(bottom[oy], right[ox])
+					tl, tr := at(int(top[oy]), int(left[ox])), at(int(top[oy]), int(right[ox]))
+					bl, br := at(int(bottom[oy]), int(left[ox])), at(int(bottom[oy]), int(right[ox]))
 					vt := tl<<11 + (tr-tl)*wx[ox]
 					vb := bl<<11 + (br-bl)*wx[ox]
 					out[((b*r.OH+oy)*r.OW+ox)*C+c] = int8((vt<<11 + (vb-vt)*wy[oy] + 1<<21) >> 22)
