@@ -1,6 +1,8 @@
 //go:build ignore
 
-// gen_asm writes gemm_arm64.s, every assembly routine of package neon:
+// gen_asm writes gemm_arm64.s, the generated assembly of package neon
+// (gen_float.go writes float_arm64.s; ArgMax and ResizeBilinear are
+// hand-written beside their Go declarations):
 // the two GEMM micro-kernels (gemmDot, gemmV80), the 3×3 depthwise
 // convolution (dwConv3x3, and dwConv3x3Scale for XNNPACK's float32
 // stage), the row sums and minima of packing (sumBlocks, minBlocks), the
