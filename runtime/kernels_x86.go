@@ -115,6 +115,7 @@ func x86Kernels(path x86.Path, why string) KernelSet {
 		s.MatMulFloat = func(p kernels.MatMulParams, a, b, out []float32) {
 			x86.MatMulFloat(&p, a, b, out)
 		}
+		s.LayerNormFloat = x86.LayerNormFloat
 		if x86.Asm() {
 			s.GELUFloat, s.SoftmaxFloat, s.AddFloat = x86.GELUFloat, x86.SoftmaxFloat, x86.AddFloat
 		}
