@@ -40,20 +40,45 @@ func FloatSupported() (bool, string) {
 	return cpuFloat()
 }
 
-// packF32 packs B[n,k] = src[n·sn + k·sk] and bias (nil: zeros).
+// packF32 packs B[n,k] = src[n·sn + k·sk] and bias (nil: zeros): a
+// panel's rows copied whole where B's rows are (sn = 1), B's columns
+// transposed eight at a time where they are contiguous (sk = 1), values
+// one by one otherwise; the padding of a last partial panel zero.
 func packF32(dst, src []float32, n, k, sn, sk int, bias []float32, dstBias []float32) {
 	np := (n + 15) / 16
 	dst = dst[:np*16*k]
-	clear(dst)
 	clear(dstBias[:np*16])
-	for col := 0; col < n; col++ {
-		p, j := col/16, col%16
-		d := dst[p*16*k+j:]
-		for kk := 0; kk < k; kk++ {
-			d[kk*16] = src[col*sn+kk*sk]
+	if bias != nil {
+		copy(dstBias, bias[:n])
+	}
+	k8 := k / 8
+	for p := 0; p < np; p++ {
+		cols, c0 := min(16, n-16*p), 16*p
+		d := dst[p*16*k : (p+1)*16*k]
+		switch {
+		case sn == 1 && cols == 16:
+			for kk := 0; kk < k; kk++ {
+				copy(d[kk*16:kk*16+16], src[c0+kk*sk:])
+			}
+			continue
+		case cols < 16:
+			clear(d)
 		}
-		if bias != nil {
-			dstBias[col] = bias[col]
+		done := 0 // columns whose first 8·k8 values are in place
+		if sk == 1 && k8 > 0 {
+			for ; done+8 <= cols; done += 8 {
+				_ = src[(c0+done+7)*sn+k-1]
+				transpose8F32(&src[(c0+done)*sn], sn, k8, &d[done])
+			}
+		}
+		for j := 0; j < cols; j++ {
+			kk := 0
+			if j < done {
+				kk = 8 * k8
+			}
+			for ; kk < k; kk++ {
+				d[kk*16+j] = src[(c0+j)*sn+kk*sk]
+			}
 		}
 	}
 }
