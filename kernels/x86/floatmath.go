@@ -49,6 +49,10 @@ var vecConsts = func() *expConsts {
 // approximation runs ref).
 func GELUFloat(x, out []float32, approximate bool) {
 	n8 := len(x) / 8
+	if asm && floatWide && !approximate && len(x) > 0 {
+		geluF32Z(&x[0], &out[0], len(x), vecConsts)
+		return
+	}
 	if !asm || approximate || n8 == 0 {
 		ref.GELUFloat(x, out, approximate)
 		return
@@ -76,6 +80,10 @@ func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
 // SoftmaxFloat computes softmax of β·x over each of rows rows of d values.
 func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 	n8 := d / 8
+	if asm && floatWide && d > 0 {
+		softmaxWide(rows, d, beta, x, out)
+		return
+	}
 	if !asm || n8 == 0 {
 		ref.SoftmaxFloat(rows, d, beta, x, out)
 		return
@@ -107,5 +115,28 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 		for i := 8 * n8; i < d; i++ {
 			o[i] = float32(tail[i-8*n8] / sum)
 		}
+	}
+}
+
+// softmaxWide is SoftmaxFloat in zmm registers (floatWide), every value
+// of a row in the vector exp, the last d mod 16 under a mask.
+func softmaxWide(rows, d int, beta float32, x, out []float32) {
+	b := float64(beta)
+	x, out = x[:rows*d], out[:rows*d]
+	for r := range rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		var mx float64
+		if beta >= 0 {
+			mx = float64(maxF32Z(&row[0], d)) * b
+		} else {
+			mx = math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, b*float64(v))
+			}
+		}
+		bm := [2]float32{beta, float32(mx)}
+		sum := float64(expSumF32Z(&row[0], &o[0], d, &bm, vecConsts))
+		scaleF32Z(&o[0], d, float32(1/sum))
 	}
 }

@@ -11,6 +11,24 @@ import (
 
 func TestGELUFloatWithinTolerance(t *testing.T) {
 	checkFloat(t)
+	forWidths(t, testGELUFloat)
+}
+
+// forWidths runs test with the ymm kernels and, where the CPU has
+// AVX-512F, with the zmm ones.
+func forWidths(t *testing.T, test func(t *testing.T)) {
+	defer func(w bool) { floatWide = w }(floatWide)
+	for _, wide := range []bool{false, true} {
+		if wide && !hasAVX512F() {
+			t.Log("no AVX-512F: only the ymm kernels run here")
+			continue
+		}
+		floatWide = wide
+		t.Run(map[bool]string{false: "ymm", true: "zmm"}[wide], test)
+	}
+}
+
+func testGELUFloat(t *testing.T) {
 	g := newGen(41)
 	for i := 0; i < iters(60); i++ {
 		n := 1 + g.IntN(3000)
@@ -45,6 +63,10 @@ func TestGELUFloatWithinTolerance(t *testing.T) {
 
 func TestSoftmaxFloatWithinTolerance(t *testing.T) {
 	checkFloat(t)
+	forWidths(t, testSoftmaxFloat)
+}
+
+func testSoftmaxFloat(t *testing.T) {
 	g := newGen(42)
 	worst := 0.0
 	for i := 0; i < iters(100); i++ {
@@ -67,6 +89,31 @@ func TestSoftmaxFloatWithinTolerance(t *testing.T) {
 		}
 	}
 	t.Logf("worst error %.2f of the tolerance", worst)
+}
+
+// TestGELUFloatWideSameBits: the zmm GELU runs the ymm kernel's
+// instructions, so it gives its bits wherever that one runs (the values
+// before the last multiple of 8).
+func TestGELUFloatWideSameBits(t *testing.T) {
+	checkFloat(t)
+	if !hasAVX512F() {
+		t.Skip("no AVX-512F: only the ymm kernel runs here")
+	}
+	defer func(w bool) { floatWide = w }(floatWide)
+	g := newGen(48)
+	for i := 0; i < iters(40); i++ {
+		n := 8 * (1 + g.IntN(300))
+		x := make([]float32, n)
+		for j := range x {
+			x[j] = float32(g.NormFloat64() * []float64{0.1, 1, 4, 100}[i%4])
+		}
+		narrow, wide := make([]float32, n), make([]float32, n)
+		floatWide = false
+		GELUFloat(x, narrow, false)
+		floatWide = true
+		GELUFloat(x, wide, false)
+		sameBits(t, fmt.Sprintf("case %d, %d values", i, n), wide, narrow)
+	}
 }
 
 // TestAddFloatMatchesRef: bit for bit, clamped or not, lengths 0–700, NaN,
