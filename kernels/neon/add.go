@@ -15,7 +15,8 @@ import (
 // is rescaled exactly (SMULL, SQRSHL by Shift+LeftShift−31, SQXTN: the left
 // shift folds into the rounding shift without changing a bit), summed with
 // int32 wrap-around, rescaled to the output, offset by the output zero
-// point with saturation and clamped. Where addFast holds (the usual
+// point with saturation and clamped (for stages binaryEpilogue accepts).
+// Where addFast holds (the usual
 // case) each rescale is SQDMULH + SRSHL instead (addInt8Fast, or
 // addInt8FastNC without the clamp when it is all of int8; addInt8FastL
 // and addInt8FastLNC for the usual LeftShift 16 to 23, shifting in int16
@@ -30,7 +31,7 @@ func AddInt8(p *kernels.BinaryParams, a, b, out []int8) {
 		}
 		return
 	}
-	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() {
+	if n < 16 || p.FixedShift != 0 || p.Rounding != quant.RoundSingle || !p.Broadcast.Dense() || !binaryEpilogue(p) {
 		ref.AddInt8(p, a, b, out)
 		return
 	}
@@ -116,15 +117,14 @@ func SubInt8(p *kernels.BinaryParams, a, b, out []int8) {
 // fixedAddSub runs XNNPACK's Add (or Sub) of same-shape operands 16
 // elements at a time with addFixed, the last n mod 16 through a 16-byte
 // block, and reports whether it could: at least 16 elements, no
-// broadcasting, zero points and clamp in int8, 1 ≤ FixedShift ≤ 31 and
-// |AFixed|, |BFixed| ≤ 2^21, where no sum overflows int32 (255·2^22 +
-// 2^30 < 2^31), so that SRSHL's rounding equals ref's.
+// broadcasting, the operand zero points in int8, binaryEpilogue, 1 ≤
+// FixedShift ≤ 31 and |AFixed|, |BFixed| ≤ 2^21, where no sum overflows
+// int32 (255·2^22 + 2^30 < 2^31), so that SRSHL's rounding equals ref's.
 func fixedAddSub(p *kernels.BinaryParams, a, b, out []int8, sub bool) bool {
 	n := p.N
-	in8 := func(v int32) bool { return v >= -128 && v <= 127 }
 	small := func(v int32) bool { return v >= -1<<21 && v <= 1<<21 }
 	if n < 16 || !p.Broadcast.Dense() || p.FixedShift > 31 || !small(p.AFixed) || !small(p.BFixed) ||
-		!in8(p.AZP) || !in8(p.BZP) || !in8(p.OutZP) || !in8(p.ActMin) || !in8(p.ActMax) || p.ActMin > p.ActMax {
+		!in8(p.AZP) || !in8(p.BZP) || !binaryEpilogue(p) {
 		return false
 	}
 	bm := int64(p.BFixed)
@@ -155,9 +155,8 @@ func fixedAddSub(p *kernels.BinaryParams, a, b, out []int8, sub bool) bool {
 // (mulScale); anything else runs kernels/ref.
 func MulInt8(p *kernels.BinaryParams, a, b, out []int8) {
 	n := p.N
-	in8 := func(v int32) bool { return v >= -128 && v <= 127 }
 	if n < 16 || !(p.MulScale > 0 && p.MulScale <= math.MaxFloat32) || !p.Broadcast.Dense() ||
-		!in8(p.AZP) || !in8(p.BZP) || !in8(p.OutZP) || !in8(p.ActMin) || !in8(p.ActMax) || p.ActMin > p.ActMax {
+		!in8(p.AZP) || !in8(p.BZP) || !binaryEpilogue(p) {
 		ref.MulInt8(p, a, b, out)
 		return
 	}

@@ -41,7 +41,8 @@ func (w *PackedDW) Bytes() int { return len(w.w) + 4*len(w.cd) + 2*len(w.wq) }
 // 1; at least 16 channels, or C dividing 16 with stride 1, at least 16/C
 // output columns and a padded row within one stack buffer; a RoundSingle
 // Mult stage with every w − WZP in [−127, 127], or XNNPACK's float32
-// stage (scaleStageFits) with every w − WZP in int16); it returns nil for any other
+// stage with every w − WZP in int16; either stage one that int8Epilogue
+// accepts); it returns nil for any other
 // convolution, which stays with kernels/ref. A weight zero point (legacy
 // uint8 models) is folded into the packed weights, w − WZP: int8 for
 // dwConv3x3, int16 for dwConv3x3Scale.
@@ -49,7 +50,7 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
 	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 1 ||
 		(p.Out.Rounding != quant.RoundSingle && p.Out.Scale == nil) ||
-		p.Out.ActMin < -128 || p.Out.ActMax > 127 || (p.Out.Scale != nil && !scaleStageFits(&p.Out)) {
+		!int8Epilogue(&p.Out) {
 		return nil
 	}
 	px := 1

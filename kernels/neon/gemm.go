@@ -337,7 +337,7 @@ func (g *gemmArgs) run(a []int8, lda, m int, out8 []int8, out32 []int32, ldo int
 	var zp, lo, hi int
 	int8Out := out8 != nil
 	if int8Out {
-		if g.os.Rounding == quant.RoundDouble || g.os.Scale != nil {
+		if g.os.Rounding == quant.RoundDouble || g.os.Scale != nil || !int8Epilogue(g.os) {
 			g.runDouble(a, lda, m, out8, ldo)
 			return
 		}
@@ -464,14 +464,37 @@ func (g *gemmArgs) runDouble(a []int8, lda, m int, out8 []int8, ldo int) {
 }
 
 // scaleStageFits reports whether the NEON float32 stage (scaleStage in
-// gen_asm.go: SQXTN to int16, SQADD of the zero point, SQXTN to int8,
-// clamps as bytes) gives OutputStage.Requantize's bytes for s: a float32
-// stage whose clamp is within int8 and whose zero point is within
-// ±32640, so that a rounded value saturated at ±32767 stays beyond
-// [−128, 127] on its side after the zero point is added.
+// gen_asm.go) gives OutputStage.Requantize's bytes for s: a float32 stage
+// that int8Epilogue accepts.
 func scaleStageFits(s *kernels.OutputStage) bool {
-	return s.Scale != nil && s.ActMin >= -128 && s.ActMax <= 127 && s.OutZP >= -32640 && s.OutZP <= 32640
+	return s.Scale != nil && int8Epilogue(s)
 }
+
+// int8Epilogue reports whether the int8 epilogues (the GEMM
+// micro-kernels' and dwConv3x3's: requant4 or requant4Fast, then SQXTN to
+// int16 — in the fast path SQADD of the zero point there — SQXTN to int8,
+// SMIN by ActMax and SMAX by ActMin, ref's order; scaleStage's, for
+// dwConv3x3Scale and requantTile) give OutputStage.Requantize's bytes for
+// s: ActMin and ActMax within int8 and |OutZP| ≤ 32640, so that every
+// saturated value lies beyond the clamp on the exact sum's side. A clamp
+// leaving int8 would make ref's int8(v) wrap what the narrowing
+// saturates (and the byte clamp would truncate it); a larger zero point
+// would bring a value saturated at ±32767 back inside int8. Other stages
+// requantize int32 tiles in Go (runDouble) or stay with kernels/ref.
+func int8Epilogue(s *kernels.OutputStage) bool {
+	return in8(s.ActMin) && in8(s.ActMax) && s.OutZP >= -32640 && s.OutZP <= 32640
+}
+
+// binaryEpilogue is int8Epilogue for Add, Sub and Mul (addInt8*,
+// addFixed, mulScale), which also need ActMin ≤ ActMax: ref's finish is
+// a step there (ActMin below it, ActMax above), which no byte clamp
+// gives.
+func binaryEpilogue(p *kernels.BinaryParams) bool {
+	return in8(p.ActMin) && in8(p.ActMax) && p.ActMin <= p.ActMax && p.OutZP >= -32640 && p.OutZP <= 32640
+}
+
+// in8 reports whether v is an int8 value.
+func in8(v int32) bool { return v >= -128 && v <= 127 }
 
 // requantScale is OutputStage.Requantize for XNNPACK's float32 stage over
 // the accumulators of columns n0 … n0+len(acc)−1 of one row, written to

@@ -391,28 +391,28 @@ dotq:
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14890 // sqxtn v16.2s, v4.2d
 	WORD $0x4ea148b0 // sqxtn2 v16.4s, v5.2d
-	VADD V13.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4ead0e10 // sqadd v16.4s, v16.4s, v13.4s
 	WORD $0x0ea0c284 // smull v4.2d, v20.2s, v0.2s
 	WORD $0x4ea0c285 // smull2 v5.2d, v20.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14894 // sqxtn v20.2s, v4.2d
 	WORD $0x4ea148b4 // sqxtn2 v20.4s, v5.2d
-	VADD V13.S4, V20.S4, V20.S4 // + output zero point
+	WORD $0x4ead0e94 // sqadd v20.4s, v20.4s, v13.4s
 	WORD $0x0ea0c304 // smull v4.2d, v24.2s, v0.2s
 	WORD $0x4ea0c305 // smull2 v5.2d, v24.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14898 // sqxtn v24.2s, v4.2d
 	WORD $0x4ea148b8 // sqxtn2 v24.4s, v5.2d
-	VADD V13.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x4ead0f18 // sqadd v24.4s, v24.4s, v13.4s
 	WORD $0x0ea0c384 // smull v4.2d, v28.2s, v0.2s
 	WORD $0x4ea0c385 // smull2 v5.2d, v28.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489c // sqxtn v28.2s, v4.2d
 	WORD $0x4ea148bc // sqxtn2 v28.4s, v5.2d
-	VADD V13.S4, V28.S4, V28.S4 // + output zero point
+	WORD $0x4ead0f9c // sqadd v28.4s, v28.4s, v13.4s
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 4-7
 	WORD $0x0ea0c224 // smull v4.2d, v17.2s, v0.2s
 	WORD $0x4ea0c225 // smull2 v5.2d, v17.4s, v0.4s
@@ -420,28 +420,28 @@ dotq:
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14891 // sqxtn v17.2s, v4.2d
 	WORD $0x4ea148b1 // sqxtn2 v17.4s, v5.2d
-	VADD V13.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4ead0e31 // sqadd v17.4s, v17.4s, v13.4s
 	WORD $0x0ea0c2a4 // smull v4.2d, v21.2s, v0.2s
 	WORD $0x4ea0c2a5 // smull2 v5.2d, v21.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14895 // sqxtn v21.2s, v4.2d
 	WORD $0x4ea148b5 // sqxtn2 v21.4s, v5.2d
-	VADD V13.S4, V21.S4, V21.S4 // + output zero point
+	WORD $0x4ead0eb5 // sqadd v21.4s, v21.4s, v13.4s
 	WORD $0x0ea0c324 // smull v4.2d, v25.2s, v0.2s
 	WORD $0x4ea0c325 // smull2 v5.2d, v25.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14899 // sqxtn v25.2s, v4.2d
 	WORD $0x4ea148b9 // sqxtn2 v25.4s, v5.2d
-	VADD V13.S4, V25.S4, V25.S4 // + output zero point
+	WORD $0x4ead0f39 // sqadd v25.4s, v25.4s, v13.4s
 	WORD $0x0ea0c3a4 // smull v4.2d, v29.2s, v0.2s
 	WORD $0x4ea0c3a5 // smull2 v5.2d, v29.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489d // sqxtn v29.2s, v4.2d
 	WORD $0x4ea148bd // sqxtn2 v29.4s, v5.2d
-	VADD V13.S4, V29.S4, V29.S4 // + output zero point
+	WORD $0x4ead0fbd // sqadd v29.4s, v29.4s, v13.4s
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 8-11
 	WORD $0x0ea0c244 // smull v4.2d, v18.2s, v0.2s
 	WORD $0x4ea0c245 // smull2 v5.2d, v18.4s, v0.4s
@@ -449,28 +449,28 @@ dotq:
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14892 // sqxtn v18.2s, v4.2d
 	WORD $0x4ea148b2 // sqxtn2 v18.4s, v5.2d
-	VADD V13.S4, V18.S4, V18.S4 // + output zero point
+	WORD $0x4ead0e52 // sqadd v18.4s, v18.4s, v13.4s
 	WORD $0x0ea0c2c4 // smull v4.2d, v22.2s, v0.2s
 	WORD $0x4ea0c2c5 // smull2 v5.2d, v22.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14896 // sqxtn v22.2s, v4.2d
 	WORD $0x4ea148b6 // sqxtn2 v22.4s, v5.2d
-	VADD V13.S4, V22.S4, V22.S4 // + output zero point
+	WORD $0x4ead0ed6 // sqadd v22.4s, v22.4s, v13.4s
 	WORD $0x0ea0c344 // smull v4.2d, v26.2s, v0.2s
 	WORD $0x4ea0c345 // smull2 v5.2d, v26.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489a // sqxtn v26.2s, v4.2d
 	WORD $0x4ea148ba // sqxtn2 v26.4s, v5.2d
-	VADD V13.S4, V26.S4, V26.S4 // + output zero point
+	WORD $0x4ead0f5a // sqadd v26.4s, v26.4s, v13.4s
 	WORD $0x0ea0c3c4 // smull v4.2d, v30.2s, v0.2s
 	WORD $0x4ea0c3c5 // smull2 v5.2d, v30.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489e // sqxtn v30.2s, v4.2d
 	WORD $0x4ea148be // sqxtn2 v30.4s, v5.2d
-	VADD V13.S4, V30.S4, V30.S4 // + output zero point
+	WORD $0x4ead0fde // sqadd v30.4s, v30.4s, v13.4s
 	VLD1.P 64(R11), [V0.B16, V1.B16, V2.B16, V3.B16] // multipliers, shifts of columns 12-15
 	WORD $0x0ea0c264 // smull v4.2d, v19.2s, v0.2s
 	WORD $0x4ea0c265 // smull2 v5.2d, v19.4s, v0.4s
@@ -478,28 +478,28 @@ dotq:
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14893 // sqxtn v19.2s, v4.2d
 	WORD $0x4ea148b3 // sqxtn2 v19.4s, v5.2d
-	VADD V13.S4, V19.S4, V19.S4 // + output zero point
+	WORD $0x4ead0e73 // sqadd v19.4s, v19.4s, v13.4s
 	WORD $0x0ea0c2e4 // smull v4.2d, v23.2s, v0.2s
 	WORD $0x4ea0c2e5 // smull2 v5.2d, v23.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea14897 // sqxtn v23.2s, v4.2d
 	WORD $0x4ea148b7 // sqxtn2 v23.4s, v5.2d
-	VADD V13.S4, V23.S4, V23.S4 // + output zero point
+	WORD $0x4ead0ef7 // sqadd v23.4s, v23.4s, v13.4s
 	WORD $0x0ea0c364 // smull v4.2d, v27.2s, v0.2s
 	WORD $0x4ea0c365 // smull2 v5.2d, v27.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489b // sqxtn v27.2s, v4.2d
 	WORD $0x4ea148bb // sqxtn2 v27.4s, v5.2d
-	VADD V13.S4, V27.S4, V27.S4 // + output zero point
+	WORD $0x4ead0f7b // sqadd v27.4s, v27.4s, v13.4s
 	WORD $0x0ea0c3e4 // smull v4.2d, v31.2s, v0.2s
 	WORD $0x4ea0c3e5 // smull2 v5.2d, v31.4s, v0.4s
 	WORD $0x4ee15c84 // sqrshl v4.2d, v4.2d, v1.2d
 	WORD $0x4ee25ca5 // sqrshl v5.2d, v5.2d, v2.2d
 	WORD $0x0ea1489f // sqxtn v31.2s, v4.2d
 	WORD $0x4ea148bf // sqxtn2 v31.4s, v5.2d
-	VADD V13.S4, V31.S4, V31.S4 // + output zero point
+	WORD $0x4ead0fff // sqadd v31.4s, v31.4s, v13.4s
 	B dotstore
 dotfq:
 	// fast path: SQDMULH and SRSHL leave |x| ≤ 2^30, so the zero point is added
@@ -550,8 +550,8 @@ dotfq:
 	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $1, R6
 	BLE dot8done
@@ -564,8 +564,8 @@ dotfq:
 	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $2, R6
 	BLE dot8done
@@ -578,8 +578,8 @@ dotfq:
 	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $3, R6
 	BLE dot8done
@@ -592,8 +592,8 @@ dotfq:
 	WORD $0x4e6c0cc6 // sqadd v6.8h, v6.8h, v12.8h
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	B dot8done
 dotfnc:
@@ -652,8 +652,8 @@ dotstore:
 	WORD $0x4e614a66 // sqxtn2 v6.8h, v19.4s
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $1, R6
 	BLE dot8done
@@ -664,8 +664,8 @@ dotstore:
 	WORD $0x4e614ae6 // sqxtn2 v6.8h, v23.4s
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $2, R6
 	BLE dot8done
@@ -676,8 +676,8 @@ dotstore:
 	WORD $0x4e614b66 // sqxtn2 v6.8h, v27.4s
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 	CMP $3, R6
 	BLE dot8done
@@ -688,8 +688,8 @@ dotstore:
 	WORD $0x4e614be6 // sqxtn2 v6.8h, v31.4s
 	WORD $0x0e2148a5 // sqxtn v5.8b, v5.8h
 	WORD $0x4e2148c5 // sqxtn2 v5.16b, v6.8h
-	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	WORD $0x4e2f6ca5 // smin v5.16b, v5.16b, v15.16b
+	WORD $0x4e2e64a5 // smax v5.16b, v5.16b, v14.16b
 	VST1 [V5.B16], (R16)
 dot8done:
 	ADD $16, R13
@@ -1019,14 +1019,14 @@ v80pq:
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
 	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V14.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4eae0e10 // sqadd v16.4s, v16.4s, v14.4s
 	WORD $0x0ea4c308 // smull v8.2d, v24.2s, v4.2s
 	WORD $0x4ea4c309 // smull2 v9.2d, v24.4s, v4.4s
 	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
 	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V14.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x4eae0f18 // sqadd v24.4s, v24.4s, v14.4s
 	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
 	WORD $0x0ea4c228 // smull v8.2d, v17.2s, v4.2s
 	WORD $0x4ea4c229 // smull2 v9.2d, v17.4s, v4.4s
@@ -1034,14 +1034,14 @@ v80pq:
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
 	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VADD V14.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4eae0e31 // sqadd v17.4s, v17.4s, v14.4s
 	WORD $0x0ea4c328 // smull v8.2d, v25.2s, v4.2s
 	WORD $0x4ea4c329 // smull2 v9.2d, v25.4s, v4.4s
 	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
 	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+	WORD $0x4eae0f39 // sqadd v25.4s, v25.4s, v14.4s
 	B v80pstore
 v80pfq:
 	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
@@ -1067,8 +1067,8 @@ v80pstore:
 	WORD $0x4e614b2b // sqxtn2 v11.8h, v25.4s
 	WORD $0x0e214929 // sqxtn v9.8b, v9.8h
 	WORD $0x4e214969 // sqxtn2 v9.16b, v11.8h
-	WORD $0x4e2f6529 // smax v9.16b, v9.16b, v15.16b
 	WORD $0x4e2a6d29 // smin v9.16b, v9.16b, v10.16b
+	WORD $0x4e2f6529 // smax v9.16b, v9.16b, v15.16b
 	FMOVD F9, (R13)
 	CMP $1, R6
 	BLE v80p8done
@@ -1409,14 +1409,14 @@ v80uq:
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
 	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V14.S4, V16.S4, V16.S4 // + output zero point
+	WORD $0x4eae0e10 // sqadd v16.4s, v16.4s, v14.4s
 	WORD $0x0ea4c308 // smull v8.2d, v24.2s, v4.2s
 	WORD $0x4ea4c309 // smull2 v9.2d, v24.4s, v4.4s
 	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
 	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V14.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x4eae0f18 // sqadd v24.4s, v24.4s, v14.4s
 	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 4-7
 	WORD $0x0ea4c228 // smull v8.2d, v17.2s, v4.2s
 	WORD $0x4ea4c229 // smull2 v9.2d, v17.4s, v4.4s
@@ -1424,14 +1424,14 @@ v80uq:
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
 	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VADD V14.S4, V17.S4, V17.S4 // + output zero point
+	WORD $0x4eae0e31 // sqadd v17.4s, v17.4s, v14.4s
 	WORD $0x0ea4c328 // smull v8.2d, v25.2s, v4.2s
 	WORD $0x4ea4c329 // smull2 v9.2d, v25.4s, v4.4s
 	WORD $0x4ee55d08 // sqrshl v8.2d, v8.2d, v5.2d
 	WORD $0x4ee65d29 // sqrshl v9.2d, v9.2d, v6.2d
 	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
 	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	VADD V14.S4, V25.S4, V25.S4 // + output zero point
+	WORD $0x4eae0f39 // sqadd v25.4s, v25.4s, v14.4s
 	B v80ustore
 v80ufq:
 	VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16] // multipliers, shifts of columns 0-3
@@ -1457,8 +1457,8 @@ v80ustore:
 	WORD $0x4e614b2b // sqxtn2 v11.8h, v25.4s
 	WORD $0x0e214929 // sqxtn v9.8b, v9.8h
 	WORD $0x4e214969 // sqxtn2 v9.16b, v11.8h
-	WORD $0x4e2f6529 // smax v9.16b, v9.16b, v15.16b
 	WORD $0x4e2a6d29 // smin v9.16b, v9.16b, v10.16b
+	WORD $0x4e2f6529 // smax v9.16b, v9.16b, v15.16b
 	FMOVD F9, (R13)
 	CMP $1, R6
 	BLE v80u8done
@@ -1556,36 +1556,36 @@ dwpixel:
 	WORD $0x4eeb5f5a // sqrshl v26.2d, v26.2d, v11.2d
 	WORD $0x0ea14b35 // sqxtn v21.2s, v25.2d
 	WORD $0x4ea14b55 // sqxtn2 v21.4s, v26.2d
-	VADD V29.S4, V21.S4, V21.S4 // + output zero point
+	WORD $0x4ebd0eb5 // sqadd v21.4s, v21.4s, v29.4s
 	WORD $0x0eacc2d9 // smull v25.2d, v22.2s, v12.2s
 	WORD $0x4eacc2da // smull2 v26.2d, v22.4s, v12.4s
 	WORD $0x4eed5f39 // sqrshl v25.2d, v25.2d, v13.2d
 	WORD $0x4eee5f5a // sqrshl v26.2d, v26.2d, v14.2d
 	WORD $0x0ea14b36 // sqxtn v22.2s, v25.2d
 	WORD $0x4ea14b56 // sqxtn2 v22.4s, v26.2d
-	VADD V29.S4, V22.S4, V22.S4 // + output zero point
+	WORD $0x4ebd0ed6 // sqadd v22.4s, v22.4s, v29.4s
 	WORD $0x0eafc2f9 // smull v25.2d, v23.2s, v15.2s
 	WORD $0x4eafc2fa // smull2 v26.2d, v23.4s, v15.4s
 	WORD $0x4ef05f39 // sqrshl v25.2d, v25.2d, v16.2d
 	WORD $0x4ef15f5a // sqrshl v26.2d, v26.2d, v17.2d
 	WORD $0x0ea14b37 // sqxtn v23.2s, v25.2d
 	WORD $0x4ea14b57 // sqxtn2 v23.4s, v26.2d
-	VADD V29.S4, V23.S4, V23.S4 // + output zero point
+	WORD $0x4ebd0ef7 // sqadd v23.4s, v23.4s, v29.4s
 	WORD $0x0eb2c319 // smull v25.2d, v24.2s, v18.2s
 	WORD $0x4eb2c31a // smull2 v26.2d, v24.4s, v18.4s
 	WORD $0x4ef35f39 // sqrshl v25.2d, v25.2d, v19.2d
 	WORD $0x4ef45f5a // sqrshl v26.2d, v26.2d, v20.2d
 	WORD $0x0ea14b38 // sqxtn v24.2s, v25.2d
 	WORD $0x4ea14b58 // sqxtn2 v24.4s, v26.2d
-	VADD V29.S4, V24.S4, V24.S4 // + output zero point
+	WORD $0x4ebd0f18 // sqadd v24.4s, v24.4s, v29.4s
 	WORD $0x0e614abb // sqxtn v27.4h, v21.4s
 	WORD $0x4e614adb // sqxtn2 v27.8h, v22.4s
 	WORD $0x0e614afc // sqxtn v28.4h, v23.4s
 	WORD $0x4e614b1c // sqxtn2 v28.8h, v24.4s
 	WORD $0x0e214b7b // sqxtn v27.8b, v27.8h
 	WORD $0x4e214b9b // sqxtn2 v27.16b, v28.8h
-	WORD $0x4e3e677b // smax v27.16b, v27.16b, v30.16b
 	WORD $0x4e3f6f7b // smin v27.16b, v27.16b, v31.16b
+	WORD $0x4e3e677b // smax v27.16b, v27.16b, v30.16b
 	VST1.P [V27.B16], (R12)(R13)
 	SUBS $1, R10, R10
 	BNE dwpixel
@@ -1922,8 +1922,8 @@ addloop:
 	WORD $0x4e614923 // sqxtn2 v3.8h, v9.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	WORD $0x4e214862 // sqxtn2 v2.16b, v3.8h
-	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
 	WORD $0x4e3a6c42 // smin v2.16b, v2.16b, v26.16b
+	WORD $0x4e396442 // smax v2.16b, v2.16b, v25.16b
 	VST1.P [V2.B16], 16(R2)
 	SUBS $1, R3, R3
 	BNE addloop

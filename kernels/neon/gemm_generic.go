@@ -62,9 +62,9 @@ func gemmTwin(l layout, a *int8, lda, rows, nch, s1 int, b *int8, np int, cd, rb
 				} else {
 					v = sat32(sqrshl(int64(acc)*int64(mul), g[4+2*(j%4)]))
 				}
-				v += int32(zp)
-				v = min(max(v, int32(lo)), int32(hi), 127)
-				v = max(v, -128)
+				v = sat32(int64(v) + int64(zp)) // SQADD (VADD in the fast path, which cannot overflow)
+				v = min(v, int32(hi), 127)
+				v = max(v, int32(lo), -128)
 				*(*int8)(unsafe.Add(o, p*pw+j)) = int8(v)
 			}
 		}
@@ -110,7 +110,7 @@ func dwConv3x3(taps *[9]*int8, stride, npix int, w *int8, cd *int32, out *int8, 
 				acc += int32(xv) * int32(ws[t*16+j])
 			}
 			g := cds[16+12*(j/4):]
-			v := sat32(sqrshl(int64(acc)*int64(g[j%4]), g[4+2*(j%4)])) + int32(zp)
+			v := sat32(int64(sat32(sqrshl(int64(acc)*int64(g[j%4]), g[4+2*(j%4)]))) + int64(zp))
 			v = max(min(v, int32(hi), 127), int32(lo), -128)
 			*(*int8)(unsafe.Add(unsafe.Pointer(out), px*ostride+j)) = int8(v)
 		}

@@ -102,8 +102,9 @@ func storeRows(mr int, done string, st func(m int)) {
 // saturated int32 results plus the zero point: SMULL/SMULL2 form the exact
 // 64-bit products with the channels' multipliers (v0), SQRSHL by Shift−31
 // (v1: channels 0-1, v2: channels 2-3) rounds half up and saturates, SQXTN
-// narrows with saturation, and the zero point (vzp) is added with int32
-// wrap-around, as quant.Multiplier.Apply and OutputStage.Requantize do.
+// narrows with saturation, and SQADD adds the zero point (vzp) with
+// saturation: OutputStage.Requantize adds it in int64, and a sum beyond
+// int32 lies beyond int8 on the same side, which the narrowing keeps.
 func requant4(v, t0, t1, vm, vs0, vs1, vzp int) {
 	word("smull v%d.2d, v%d.2s, v%d.2s", t0, v, vm)
 	word("smull2 v%d.2d, v%d.4s, v%d.4s", t1, v, vm)
@@ -111,7 +112,7 @@ func requant4(v, t0, t1, vm, vs0, vs1, vzp int) {
 	word("sqrshl v%d.2d, v%d.2d, v%d.2d", t1, t1, vs1)
 	word("sqxtn v%d.2s, v%d.2d", v, t0)
 	word("sqxtn2 v%d.4s, v%d.2d", v, t1)
-	ins("VADD V%d.S4, V%d.S4, V%d.S4 // + output zero point", vzp, v, v)
+	word("sqadd v%d.4s, v%d.4s, v%d.4s", v, v, vzp)
 }
 
 // requant4Fast is requant4 for multipliers with Shift ≤ −1 (or zero):
@@ -125,7 +126,9 @@ func requant4Fast(v, vm, vsh, vzp int) {
 }
 
 // narrow16 packs four int32 vectors (16 channels) into one int8 vector
-// with saturation into d, using t as scratch, then clamps to [vlo, vhi].
+// with saturation into d, using t as scratch, then clamps to [vlo, vhi] in
+// ref's order: SMIN by ActMax, then SMAX by ActMin (an empty clamp gives
+// ActMin, as OutputStage.Requantize does).
 func narrow16(d, t int, v [4]int, vlo, vhi int) {
 	word("sqxtn v%d.4h, v%d.4s", d, v[0])
 	word("sqxtn2 v%d.8h, v%d.4s", d, v[1])
@@ -133,8 +136,8 @@ func narrow16(d, t int, v [4]int, vlo, vhi int) {
 	word("sqxtn2 v%d.8h, v%d.4s", t, v[3])
 	word("sqxtn v%d.8b, v%d.8h", d, d)
 	word("sqxtn2 v%d.16b, v%d.8h", d, t)
-	word("smax v%d.16b, v%d.16b, v%d.16b", d, d, vlo)
 	word("smin v%d.16b, v%d.16b, v%d.16b", d, d, vhi)
+	word("smax v%d.16b, v%d.16b, v%d.16b", d, d, vlo)
 }
 
 // genDot writes gemmDot: a 4×16 tile with SDOT (by element). Accumulator
@@ -244,8 +247,8 @@ func genDot() {
 			word("sqxtn v5.8b, v5.8h")
 			word("sqxtn2 v5.16b, v6.8h")
 			if clamp {
-				word("smax v5.16b, v5.16b, v14.16b")
 				word("smin v5.16b, v5.16b, v15.16b")
+				word("smax v5.16b, v5.16b, v14.16b")
 			}
 			ins("VST1 [V5.B16], (R16)")
 		})

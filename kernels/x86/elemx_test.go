@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/quant"
 )
@@ -25,7 +26,7 @@ type binaryCase struct {
 // MaxFloat32 scales; +Inf, NaN, 0 and negative ones, which run ref) or in
 // TFLite's arithmetic (NewMulParams: multipliers below and above 1/2,
 // both roundings); output zero points up to ±32640 and clamps within
-// int8, and now and then an odd stage (oddStages: ref).
+// int8, and now and then an odd stage (kerneltest.OddStages: ref).
 func randomBinary(g gen, i int) binaryCase {
 	qp := func() quant.Params {
 		return quant.Params{Scale: float32(math.Exp2(g.Float64()*12 - 10)), ZeroPoint: int32(g.IntN(256) - 128)}
@@ -84,8 +85,8 @@ func randomBinary(g gen, i int) binaryCase {
 	case 0:
 		c.p.OutZP = []int32{-32640, 32640, int32(g.IntN(65281) - 32640)}[g.IntN(3)]
 	case 1:
-		st := oddStages[g.IntN(len(oddStages))]
-		c.p.OutZP, c.p.ActMin, c.p.ActMax = st.zp, st.lo, st.hi
+		st := kerneltest.OddStages[g.IntN(len(kerneltest.OddStages))]
+		c.p.OutZP, c.p.ActMin, c.p.ActMax = st.ZP, st.Lo, st.Hi
 		return c
 	default:
 		c.p.OutZP = int32(g.IntN(256) - 128)

@@ -5,42 +5,21 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// oddStages are output stages at and past the edge of what the int8
-// epilogues reproduce (int8Epilogue): clamps that leave int8, where ref's
-// int8(v) wraps what a saturating pack keeps; an empty clamp (ActMin >
-// ActMax, ref's order gives ActMin); zero points beyond ±32640, where a
-// value saturated at −32768 plus the zero point lands inside int8; and
-// ±32640 itself, which the epilogues take.
-var oddStages = []struct {
-	name       string
-	zp, lo, hi int32
-	fits       bool
-}{
-	{"clamp ±300", 0, -300, 300, false},
-	{"ActMin 200 > 127", 5, 200, 100, false},
-	{"ActMax −200 < −128", -5, -100, -200, false},
-	{"ActMin 40 > ActMax −40", 3, 40, -40, true},
-	{"OutZP 40000", 40000, -128, 127, false},
-	{"OutZP −40000", -40000, -128, 127, false},
-	{"OutZP 32641", 32641, -128, 127, false},
-	{"OutZP 32640", 32640, -128, 127, true},
-	{"OutZP −32640", -32640, -20, 90, true},
-}
-
 // TestOddStagesMatchRef: FullyConnected (multiplier and float32 stages,
 // per tensor and per channel), BatchMatMul, the 3×3 depthwise convolution
 // (ref where PackDepthwise declines, as the runtime runs it) and Add give
-// ref's bytes under oddStages, with accumulators that put the requantized
+// ref's bytes under kerneltest.OddStages, with accumulators that put the requantized
 // value anywhere in ±60000 (so past int16 and the clamps on both sides).
 func TestOddStagesMatchRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(51)
-		for _, st := range oddStages {
-			t.Run(st.name, func(t *testing.T) { oddStageGEMMs(t, g, path, st.zp, st.lo, st.hi, st.fits) })
+		for _, st := range kerneltest.OddStages {
+			t.Run(st.Name, func(t *testing.T) { oddStageGEMMs(t, g, path, st.ZP, st.Lo, st.Hi, st.Fits) })
 		}
 	})
 }
@@ -96,8 +75,8 @@ func oddStageGEMMs(t *testing.T, g gen, path Path, zp, lo, hi int32, fits bool) 
 func TestOddStagesDepthwiseAddMatchRef(t *testing.T) {
 	needAVX2(t)
 	g := newGen(52)
-	for _, st := range oddStages {
-		t.Run(st.name, func(t *testing.T) { oddStageElementwise(t, g, st.zp, st.lo, st.hi) })
+	for _, st := range kerneltest.OddStages {
+		t.Run(st.Name, func(t *testing.T) { oddStageElementwise(t, g, st.ZP, st.Lo, st.Hi) })
 	}
 }
 

@@ -231,3 +231,29 @@ func FitOutput(p *kernels.ConvParams) {
 	p.OH = (p.H+2*p.PadTop-effH)/p.StrideH + 1
 	p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 }
+
+// OddStages are output stages at and past the edge of what the int8
+// epilogues of kernels/neon and kernels/x86 reproduce (their
+// int8Epilogue): clamps that leave int8, where ref's int8(v) wraps what a
+// saturating narrowing keeps; an empty clamp (ActMin > ActMax, ref's order
+// gives ActMin); zero points beyond ±32640, where a value saturated at
+// −32768 plus the zero point lands inside int8; ±32640 itself, which the
+// epilogues take; and ordinary ones. Fits says whether int8Epilogue
+// takes the stage.
+var OddStages = []struct {
+	Name       string
+	ZP, Lo, Hi int32
+	Fits       bool
+}{
+	{"clamp ±300", 0, -300, 300, false},
+	{"ActMin 200 > 127", 5, 200, 100, false},
+	{"ActMax −200 < −128", -5, -100, -200, false},
+	{"ActMin 40 > ActMax −40", 3, 40, -40, true},
+	{"OutZP 40000", 40000, -128, 127, false},
+	{"OutZP −40000", -40000, -128, 127, false},
+	{"OutZP 32641", 32641, -128, 127, false},
+	{"OutZP 32640", 32640, -128, 127, true},
+	{"OutZP −32640", -32640, -20, 90, true},
+	{"OutZP 5", 5, -128, 127, true},
+	{"OutZP −7, clamp", -7, -60, 70, true},
+}
