@@ -36,8 +36,15 @@ const (
 // order (setColumn's layout: bias folded with the input zero point over
 // all 9 taps, multiplier, shift), the multiplier words holding XNNPACK's
 // float32 scale instead when scale is set.
+//
+// A layer of fewer than 16 channels (C = 1, 2, 4 or 8, stride 1 across)
+// packs px = 16/C neighbouring output pixels into the 16 lanes: their
+// taps and outputs are contiguous, so the kernel runs unchanged on
+// "pixels" of 16 bytes, lane position q holding channel q mod C (the
+// weights and column data repeat every C lanes).
 type PackedDW struct {
 	c     int
+	px    int // output pixels a kernel pixel holds: 1, or 16/C
 	w     []int16
 	cd    []int32
 	scale bool
@@ -53,7 +60,8 @@ func (w *PackedDW) Bytes() int { return 2*len(w.w) + 4*len(w.cd) }
 func dwChannel(k int) int { return 8*((k%8)/4) + 4*(k/8) + k%4 }
 
 // PackDepthwise packs 3×3 depthwise weights w [1,3,3,C] (depth multiplier
-// 1, at least 16 channels) whose output stage the kernel reproduces:
+// 1; at least 16 channels, or C dividing 16 with stride 1 across and at
+// least 16/C output columns) whose output stage the kernel reproduces:
 // RoundSingle with every multiplier below 1/2 (fastRequant), or XNNPACK's
 // float32 stage with finite scales; with an int8 clamp and an output zero
 // point within ±255. It returns nil for any other convolution, which stays
@@ -61,8 +69,15 @@ func dwChannel(k int) int { return 8*((k%8)/4) + 4*(k/8) + k%4 }
 // into the packed int16 weights, w − WZP.
 func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	C := p.Cout
-	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 16 {
+	if p.KH != 3 || p.KW != 3 || p.DepthMultiplier > 1 || p.Cin != C || C < 1 {
 		return nil
+	}
+	px := 1
+	if C < 16 {
+		if 16%C != 0 || p.StrideW != 1 || p.OW < 16/C {
+			return nil
+		}
+		px = 16 / C
 	}
 	os := &p.Out
 	if !int8Epilogue(os) || os.OutZP < -255 || os.OutZP > 255 {
@@ -87,9 +102,11 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 	}
 	w = w[:9*C]
 	groups := (C + 15) / 16
-	pk := &PackedDW{c: C, w: make([]int16, groups*dwGroupW), cd: make([]int32, groups*cdWords), scale: scale, raw: w}
+	pk := &PackedDW{c: C, px: px, w: make([]int16, groups*dwGroupW), cd: make([]int32, groups*cdWords), scale: scale, raw: w}
 	for g := 0; g < groups; g++ {
-		c0 := min(16*g, C-16)
+		c0 := max(min(16*g, C-16), 0)
+		// ch is the channel of lane position q (0…15) of the group.
+		ch := func(q int) int { return c0 + q%min(C, 16) }
 		pw := pk.w[g*dwGroupW : (g+1)*dwGroupW]
 		for pr := 0; pr < dwPairs; pr++ {
 			for hi := 0; hi < 2; hi++ {
@@ -98,14 +115,14 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 					if t == 9 {
 						continue
 					}
-					c := c0 + 8*(i/8) + 4*hi + (i%8)/2
+					c := ch(8*(i/8) + 4*hi + (i%8)/2)
 					pw[(2*pr+hi)*16+i] = int16(int32(w[t*C+c]) - p.WZP)
 				}
 			}
 		}
 		cd := pk.cd[g*cdWords : (g+1)*cdWords]
 		for k := 0; k < 16; k++ {
-			c := c0 + dwChannel(k)
+			c := ch(dwChannel(k))
 			var sum int32
 			for t := 0; t < 9; t++ {
 				sum += int32(w[t*C+c]) - p.WZP
@@ -141,17 +158,21 @@ func PackDepthwise(p *kernels.ConvParams, w []int8) *PackedDW {
 // on the stack with the padding filled with the input zero point (rows
 // above or below the image all zero point), which contributes nothing once
 // the folded bias is applied. Every output pixel then runs in dwConv3x3,
-// 16 channels at a time.
+// 16 channels at a time; a layer of fewer than 16 channels runs 16/C
+// output pixels at a time, a stretch's last n mod 16/C pixels as its last
+// 16/C (computing some twice), and a stretch shorter than 16/C (a row's
+// last) begins early enough to hold 16/C.
 func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []int8) {
 	C, W, H := pk.c, p.W, p.H
-	sw, dw := p.StrideW, p.DilationW
+	sw, dw, px := p.StrideW, p.DilationW, pk.px
 	// A stretch of n output pixels reads (n−1)·sw + 2·dw + 1 input columns.
 	span := dwRowBuf / C
-	if span < 2*dw+1 {
+	if span < 2*dw+px {
 		ref.DepthwiseConv2DInt8(p, x, pk.raw, out)
 		return
 	}
 	nc := min((span-2*dw-1)/sw+1, p.OW)
+	nc -= nc % px
 	var buf [3 * dwRowBuf]int8
 	ep := newEpilogue(&p.Out)
 	zp := int8(p.InZP)
@@ -164,8 +185,10 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 	for r := p.RowLo; r < p.RowHi; r++ {
 		n, oh := r/p.OH, r%p.OH
 		ih0 := oh*p.StrideH - p.PadTop
-		for o0 := 0; o0 < p.OW; o0 += nc {
-			o1 := min(o0+nc, p.OW)
+		for o1 := 0; o1 < p.OW; {
+			o0 := o1
+			o1 = min(o0+nc, p.OW)
+			o0 = min(o0, o1-px) // px ≤ OW
 			iw0 := o0*sw - p.PadLeft
 			cols := (o1-o0-1)*sw + 2*dw + 1
 			var rows [3][]int8 // from column iw0, channel 0
@@ -187,6 +210,17 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 				fill(rb[:(lo-iw0)*C], zp)
 				copy(rb[(lo-iw0)*C:(hi-iw0)*C], x[b+lo*C:b+hi*C])
 				fill(rb[(hi-iw0)*C:], zp)
+			}
+			if px > 1 {
+				// One group; kernel pixels of 16 bytes.
+				cnt, taps := o1-o0, [3]*int8{&rows[0][0], &rows[1][0], &rows[2][0]}
+				dwConv3x3(&taps, dw*C, 16, cnt/px, &pk.w[0], &pk.cd[0], &out[(r*p.OW+o0)*C], 16, &ep, scale)
+				if cnt%px != 0 {
+					d := (cnt - px) * C
+					taps = [3]*int8{&rows[0][d], &rows[1][d], &rows[2][d]}
+					dwConv3x3(&taps, dw*C, 16, 1, &pk.w[0], &pk.cd[0], &out[(r*p.OW+o1-px)*C], 16, &ep, scale)
+				}
+				continue
 			}
 			for g := 0; g < groups; g++ {
 				c0 := min(16*g, C-16)

@@ -41,12 +41,7 @@ func depthwiseCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 	if i%4 == 1 {
 		p.DilationH, p.DilationW = pick(1, 2, 3), pick(1, 2, 3)
 	}
-	effH, effW := 2*p.DilationH+1, 2*p.DilationW+1
-	var padB, padR int
-	if g.IntN(4) > 0 {
-		p.PadTop, p.PadLeft = g.IntN(effH), g.IntN(effW)
-		padB, padR = g.IntN(effH), g.IntN(effW)
-	}
+	effH, effW, padB, padR := dwPads(g, &p)
 	if p.H+p.PadTop+padB < effH {
 		padB = effH - p.H - p.PadTop
 	}
@@ -55,13 +50,34 @@ func depthwiseCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 	}
 	p.OH = (p.H+p.PadTop+padB-effH)/p.StrideH + 1
 	p.OW = (p.W+p.PadLeft+padR-effW)/p.StrideW + 1
+	x, w := dwData(g, i, &p)
+	return p, x, w
+}
+
+// dwPads picks p's padding (none, one time in four): top and left set,
+// bottom and right returned with the dilated kernel's extent.
+func dwPads(g gen, p *kernels.ConvParams) (effH, effW, padB, padR int) {
+	effH, effW = 2*p.DilationH+1, 2*p.DilationW+1
+	if g.IntN(4) > 0 {
+		p.PadTop, p.PadLeft = g.IntN(effH), g.IntN(effW)
+		padB, padR = g.IntN(effH), g.IntN(effW)
+	}
+	return effH, effW, padB, padR
+}
+
+// dwData finishes depthwise case i on p's geometry: input zero point,
+// bias, weights (legacy uint8 ones with a zero point in case 2 mod 3), an
+// output stage (RoundDouble in case 10 mod 11, XNNPACK's in case 1 mod
+// 3), a row range; it returns the input and the weights.
+func dwData(g gen, i int, p *kernels.ConvParams) (x, w []int8) {
+	C := p.Cout
 	p.InZP = int32(g.IntN(256) - 128)
 	p.Bias = g.Bias(C)
 	r := quant.RoundSingle
 	if i%11 == 10 {
 		r = quant.RoundDouble
 	}
-	w := g.W8(9 * C)
+	w = g.W8(9 * C)
 	if i%3 == 2 {
 		p.WZP, w = g.WZP(i), g.U8W(9*C)
 	}
@@ -72,7 +88,7 @@ func depthwiseCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
 	rows := p.N * p.OH
 	p.RowLo = g.IntN(rows)
 	p.RowHi = p.RowLo + 1 + g.IntN(rows-p.RowLo)
-	return p, g.I8(p.N*p.H*p.W*C, true), w
+	return g.I8(p.N*p.H*p.W*C, true), w
 }
 
 // dwTakes reports whether PackDepthwise must pack p: a Mult stage with
@@ -97,10 +113,18 @@ func dwTakes(p *kernels.ConvParams) bool {
 // untouched; PackDepthwise declines exactly the stages it cannot apply.
 func TestDepthwiseMatchesRef(t *testing.T) {
 	needAVX2(t)
-	g := newGen(31)
-	packed, scaled := 0, 0
+	dwParity(t, newGen(31), depthwiseCase, nil)
+}
+
+// dwParity runs iters(600) cases of mk: each packed one must give ref's
+// bits (rows outside [RowLo, RowHi) untouched), PackDepthwise must pack
+// exactly the stages dwTakes names, at least half the cases must pack and
+// a fifth have the float32 stage. It returns how many packed cases
+// satisfy also (nil: none).
+func dwParity(t *testing.T, g gen, mk func(gen, int) (kernels.ConvParams, []int8, []int8), also func(p *kernels.ConvParams) bool) int {
+	packed, scaled, n := 0, 0, 0
 	for i := 0; i < iters(600); i++ {
-		p, x, w := depthwiseCase(g, i)
+		p, x, w := mk(g, i)
 		want := make([]int8, p.N*p.OH*p.OW*p.Cout)
 		for j := range want {
 			want[j] = int8(j)
@@ -118,11 +142,71 @@ func TestDepthwiseMatchesRef(t *testing.T) {
 		if p.Out.Scale != nil {
 			scaled++
 		}
+		if also != nil && also(&p) {
+			n++
+		}
 		DepthwiseConv2DInt8(&p, x, pk, got)
 		diff8(t, fmt.Sprintf("case %d %+v", i, p), got, want, p.Cout)
 	}
 	if packed < iters(600)/2 || scaled < iters(600)/5 {
 		t.Fatalf("only %d cases packed, %d with the float32 stage", packed, scaled)
+	}
+	return n
+}
+
+// narrowCase returns a random 3×3 depthwise convolution of C = 1, 2, 4 or
+// 8 channels (stride 1 across; down any): widths from 16/C (one kernel
+// pixel) up, odd ones, so that a row's last pixels overlap the kernel pixel
+// before; rows wider than a row buffer holds (several stretches, the last
+// one shorter than 16/C pixels); dilations, padding, row ranges, both
+// output stages, weight zero points, tight clamps.
+func narrowCase(g gen, i int) (kernels.ConvParams, []int8, []int8) {
+	pick := func(v ...int) int { return v[g.IntN(len(v))] }
+	C := []int{1, 2, 4, 8}[i%4]
+	px := 16 / C
+	p := kernels.ConvParams{N: 1 + g.IntN(2), H: 1 + g.IntN(8), Cin: C, Cout: C, KH: 3, KW: 3,
+		StrideH: pick(1, 1, 2, 3), StrideW: 1, DilationH: 1, DilationW: 1, DepthMultiplier: 1}
+	if i%5 == 1 {
+		p.DilationH, p.DilationW = pick(1, 2, 3), pick(1, 2, 3)
+	}
+	effH, effW, padB, padR := dwPads(g, &p)
+	// OW: 16/C up to a few kernel pixels plus any remainder; in case 9 mod
+	// 10, past a row buffer's stretch by 1 to 16/C−1 pixels (or by more).
+	ow := px + g.IntN(5*px)
+	if i%10 == 9 {
+		nc := dwRowBuf/C - 2*p.DilationW
+		nc -= nc % px
+		ow = nc + 1 + g.IntN(max(px-1, 1))
+		if g.IntN(3) == 0 {
+			ow = nc + g.IntN(3*px)
+		}
+		p.N, p.H = 1, 1+g.IntN(3)
+	}
+	p.W = ow - 1 + effW - p.PadLeft - padR
+	if p.W < 1 {
+		padR -= 1 - p.W
+		p.W = 1
+	}
+	if p.H+p.PadTop+padB < effH {
+		padB = effH - p.H - p.PadTop
+	}
+	p.OH = (p.H+p.PadTop+padB-effH)/p.StrideH + 1
+	p.OW = (p.W + p.PadLeft + padR - effW) + 1
+	x, w := dwData(g, i, &p)
+	return p, x, w
+}
+
+// TestDepthwiseNarrowMatchesRef: layers of 1, 2, 4 and 8 channels
+// (narrowCase) give ref's bits, 16/C output pixels a kernel pixel; rows
+// outside [RowLo, RowHi) stay untouched; PackDepthwise packs them exactly
+// where it packs 16 channels.
+func TestDepthwiseNarrowMatchesRef(t *testing.T) {
+	needAVX2(t)
+	long := dwParity(t, newGen(32), narrowCase, func(p *kernels.ConvParams) bool {
+		return p.OW > dwRowBuf/p.Cout-2*p.DilationW
+	})
+	if long < iters(600)/30 {
+		t.Fatalf("only %d cases of several stretches a row", long)
 	}
 }
 
@@ -180,7 +264,8 @@ func TestDepthwiseExtremes(t *testing.T) {
 }
 
 // TestDepthwiseDeclines: other kernel sizes, depth multipliers, fewer than
-// 16 channels and clamps or zero points out of the int8 epilogue's reach
+// 16 channels unless C divides 16 with stride 1 across and 16/C output
+// columns, and clamps or zero points out of the int8 epilogue's reach
 // stay with ref.
 func TestDepthwiseDeclines(t *testing.T) {
 	base := kernels.ConvParams{N: 1, H: 4, W: 4, Cin: 16, Cout: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
@@ -194,6 +279,9 @@ func TestDepthwiseDeclines(t *testing.T) {
 		"5x5":         func(p *kernels.ConvParams) { p.KH, p.KW = 5, 5 },
 		"multiplier2": func(p *kernels.ConvParams) { p.DepthMultiplier, p.Cout = 2, 32 },
 		"C15":         func(p *kernels.ConvParams) { p.Cin, p.Cout = 15, 15 },
+		"C12":         func(p *kernels.ConvParams) { p.Cin, p.Cout = 12, 12 },
+		"C8 stride 2": func(p *kernels.ConvParams) { p.Cin, p.Cout, p.StrideW = 8, 8, 2 },
+		"C8 OW 1":     func(p *kernels.ConvParams) { p.Cin, p.Cout, p.OW = 8, 8, 1 },
 		"zp300":       func(p *kernels.ConvParams) { p.Out.OutZP = 300 },
 		"clamp":       func(p *kernels.ConvParams) { p.Out.ActMax = 200 },
 		"nan":         func(p *kernels.ConvParams) { p.Out.Scale = []float32{float32(math.NaN())} },
@@ -208,10 +296,11 @@ func TestDepthwiseDeclines(t *testing.T) {
 }
 
 // TestDepthwiseNoAllocs: the depthwise kernel allocates nothing, with its
-// buffers in use (padding) and with several stretches per row.
+// buffers in use (padding), with several stretches per row and for
+// layers of fewer than 16 channels.
 func TestDepthwiseNoAllocs(t *testing.T) {
 	needAVX2(t)
-	for _, C := range []int{32, 1024} {
+	for _, C := range []int{32, 1024, 8, 1} {
 		p := kernels.ConvParams{N: 1, H: 16, W: 16, Cin: C, Cout: C, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
 			DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1, PadLeft: 1, OH: 16, OW: 16, RowHi: 16}
 		p.Out = kernels.OutputStage{Mult: []quant.Multiplier{quant.MustMultiplier(0.01)}, ActMin: -128, ActMax: 127}
