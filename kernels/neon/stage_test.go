@@ -10,20 +10,6 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// oddMult returns a multiplier for case i: below 1/2 (the fast
-// requantization, SQDMULH + SRSHL), in [1/2, 2) (SMULL + SQRSHL) or
-// 2·10^4 to 6·10^4, where Apply saturates int32 and the zero point must
-// not wrap it around.
-func oddMult(g gen, i int) quant.Multiplier {
-	switch i % 3 {
-	case 0:
-		return quant.MustMultiplier(0.3 + 0.19*g.Float64())
-	case 1:
-		return quant.MustMultiplier(0.6 + 1.3*g.Float64())
-	}
-	return quant.MustMultiplier(2e4 + 4e4*g.Float64())
-}
-
 // TestOddStagesMatchRef: FullyConnected (multiplier stages of every
 // size and float32 stages, per tensor and per channel) and BatchMatMul
 // give ref's bytes under kerneltest.OddStages, on each path, with accumulators that
@@ -43,7 +29,7 @@ func oddStageGEMMs(t *testing.T, g gen, path Path, zp, lo, hi int32, fits bool) 
 	stage := func(i, ch int, scale bool) kernels.OutputStage {
 		s := kernels.OutputStage{OutZP: zp, ActMin: lo, ActMax: hi, Rounding: quant.RoundSingle}
 		for c := 0; c < ch; c++ {
-			s.Mult = append(s.Mult, oddMult(g, i))
+			s.Mult = append(s.Mult, kerneltest.OddMult(g.Gen, i))
 		}
 		if scale {
 			s.Scale, s.Rounding = make([]float32, ch), quant.RoundXNNPACKUint8
@@ -100,7 +86,7 @@ func TestOddStagesDepthwiseMatchRef(t *testing.T) {
 					DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1, PadLeft: 1, OH: H, OW: W, RowHi: H,
 					InZP: int32(g.IntN(256) - 128), Bias: g.Bias(C)}
 				p.Out = kernels.OutputStage{OutZP: st.ZP, ActMin: st.Lo, ActMax: st.Hi, Rounding: quant.RoundSingle,
-					Mult: []quant.Multiplier{oddMult(g, i)}}
+					Mult: []quant.Multiplier{kerneltest.OddMult(g.Gen, i)}}
 				if i%2 == 1 {
 					p.Out.Scale, p.Out.Rounding = []float32{float32(0.3 + 0.19*g.Float64())}, quant.RoundXNNPACKUint8
 				}

@@ -10,11 +10,13 @@ import (
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
-// TestOddStagesMatchRef: FullyConnected (multiplier and float32 stages,
-// per tensor and per channel), BatchMatMul, the 3×3 depthwise convolution
+// TestOddStagesMatchRef: FullyConnected (multiplier stages of every size,
+// kerneltest.OddMult, and float32 stages, per tensor and per channel),
+// BatchMatMul, the 3×3 depthwise convolution
 // (ref where PackDepthwise declines, as the runtime runs it) and Add give
 // ref's bytes under kerneltest.OddStages, with accumulators that put the requantized
-// value anywhere in ±60000 (so past int16 and the clamps on both sides).
+// value anywhere in ±60000 (so past int16 and the clamps on both sides) or,
+// for the largest multipliers, past int32.
 func TestOddStagesMatchRef(t *testing.T) {
 	forEachPath(t, func(t *testing.T, path Path) {
 		g := newGen(51)
@@ -26,10 +28,10 @@ func TestOddStagesMatchRef(t *testing.T) {
 
 // oddStageGEMMs is TestOddStagesMatchRef for one stage.
 func oddStageGEMMs(t *testing.T, g gen, path Path, zp, lo, hi int32, fits bool) {
-	stage := func(ch int, scale bool) kernels.OutputStage {
+	stage := func(i, ch int, scale bool) kernels.OutputStage {
 		s := kernels.OutputStage{OutZP: zp, ActMin: lo, ActMax: hi, Rounding: quant.RoundSingle}
 		for c := 0; c < ch; c++ {
-			s.Mult = append(s.Mult, quant.MustMultiplier(0.3+0.19*g.Float64()))
+			s.Mult = append(s.Mult, kerneltest.OddMult(g.Gen, i))
 		}
 		if scale {
 			s.Scale, s.Rounding = make([]float32, ch), quant.RoundXNNPACKUint8
@@ -52,7 +54,7 @@ func oddStageGEMMs(t *testing.T, g gen, path Path, zp, lo, hi int32, fits bool) 
 		if i%2 == 1 {
 			ch = n
 		}
-		p.Out = stage(ch, i%4 >= 2)
+		p.Out = stage(i, ch, i%4 >= 2)
 		x, w := g.I8(m*k, true), g.W8(n*k)
 		want, got := make([]int8, m*n), make([]int8, m*n)
 		ref.FullyConnectedInt8(&p, x, w, want)
@@ -61,7 +63,7 @@ func oddStageGEMMs(t *testing.T, g gen, path Path, zp, lo, hi int32, fits bool) 
 
 		// BatchMatMul, per-tensor stage.
 		mp := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 0, AZP: int32(g.IntN(256) - 128), BZP: int32(g.IntN(256) - 128)}
-		mp.Out = stage(1, i%4 == 3)
+		mp.Out = stage(i, 1, i%4 == 3)
 		a, b := g.I8(m*k, true), g.I8(k*n, true)
 		ref.MatMulInt8(&mp, a, b, want)
 		MatMulInt8(path, &mp, a, b, got)

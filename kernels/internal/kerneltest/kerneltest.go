@@ -232,6 +232,20 @@ func FitOutput(p *kernels.ConvParams) {
 	p.OW = (p.W+2*p.PadLeft-effW)/p.StrideW + 1
 }
 
+// OddMult returns case i's multiplier for the odd-stage tests (i mod 3):
+// below 1/2 (the kernels' fast requantization), in [1/2, 2), or 2·10^4 to
+// 6·10^4, where the product saturates int32 and the zero point must not
+// wrap it around.
+func OddMult(g Gen, i int) quant.Multiplier {
+	switch i % 3 {
+	case 0:
+		return quant.MustMultiplier(0.3 + 0.19*g.Float64())
+	case 1:
+		return quant.MustMultiplier(0.6 + 1.3*g.Float64())
+	}
+	return quant.MustMultiplier(2e4 + 4e4*g.Float64())
+}
+
 // OddStages are output stages at and past the edge of what the int8
 // epilogues of kernels/neon and kernels/x86 reproduce (their
 // int8Epilogue): clamps that leave int8, where ref's int8(v) wraps what a
