@@ -29,6 +29,10 @@ func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 	}
 	gamma, beta = gamma[:d], beta[:d]
 	x, out = x[:rows*d], out[:rows*d]
+	if floatWide {
+		layerNormWide(rows, d, eps, x, gamma, beta, out)
+		return
+	}
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
@@ -55,5 +59,37 @@ func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 			v := float32(u * gamma[i])
 			o[i] = float32(v + beta[i])
 		}
+	}
+}
+
+// layerNormWide is LayerNormFloat in zmm registers (floatWide): the row
+// statistics in one pass, about the row's first value c, in float64 lanes
+// (statsF64Z): mean = c + s/d, var = ss/d − (s/d)². Σ(x − c)²/d is
+// var·(1 + (mean − c)²/var) and (x₀ − mean)² ≤ d·var, so the subtraction
+// loses at most a factor d + 1 of float64 precision (a relative 2^−40 at
+// d = 4096): m and r stay within the 1 ulp of ref's that the tolerance
+// above allows. A constant row gives s = ss = 0, var 0, as ref. The
+// affine step is lnRowF32's, the row's tail masked (lnRowF32Z).
+func layerNormWide(rows, d int, eps float32, x, gamma, beta, out []float32) {
+	n8 := d / 8
+	for r := range rows {
+		row := x[r*d : (r+1)*d]
+		o := out[r*d : (r+1)*d]
+		c := float64(row[0])
+		s, ss := statsF64Z(&row[0], n8, c)
+		for _, v := range row[8*n8:] {
+			t := float64(v) - c
+			s += t
+			ss = math.FMA(t, t, ss)
+		}
+		dm := s / float64(d)
+		mean := c + dm
+		variance := max(ss/float64(d)-dm*dm, 0)
+		rstd := 0.0
+		if den := variance + float64(eps); den > 0 {
+			rstd = 1 / math.Sqrt(den)
+		}
+		mr := [2]float32{float32(mean), float32(rstd)}
+		lnRowF32Z(&row[0], &o[0], d, &gamma[0], &beta[0], &mr)
 	}
 }

@@ -121,3 +121,135 @@ ln_loop:
 	JNZ ln_loop
 	VZEROUPPER
 	RET
+
+// func statsF64Z(x *float32, n8 int, c float64) (s, ss float64)
+// s = Σ (x − c), ss = Σ (x − c)² over n8·8 values in float64 (AVX-512F):
+// value i in lane i mod 32 of Z4–Z7 and Z12–Z15, 32 values per iteration,
+// then up to three chunks of 8 into Z4, Z5, Z6 (Z12, Z13, Z14); lane j
+// and j + 16 added, then the 16 lanes as sumLanes.
+TEXT ·statsF64Z(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSD c+16(FP), Z8
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ statsZ_rest
+statsZ_loop:
+	VCVTPS2PD 0(SI), Z0
+	VCVTPS2PD 32(SI), Z1
+	VCVTPS2PD 64(SI), Z2
+	VCVTPS2PD 96(SI), Z3
+	VSUBPD Z8, Z0, Z0
+	VSUBPD Z8, Z1, Z1
+	VSUBPD Z8, Z2, Z2
+	VSUBPD Z8, Z3, Z3
+	VADDPD Z0, Z4, Z4
+	VADDPD Z1, Z5, Z5
+	VADDPD Z2, Z6, Z6
+	VADDPD Z3, Z7, Z7
+	VFMADD231PD Z0, Z0, Z12
+	VFMADD231PD Z1, Z1, Z13
+	VFMADD231PD Z2, Z2, Z14
+	VFMADD231PD Z3, Z3, Z15
+	ADDQ $128, SI
+	DECQ DX
+	JNZ statsZ_loop
+statsZ_rest:
+	ANDQ $3, CX
+	JZ statsZ_reduce
+	VCVTPS2PD 0(SI), Z0
+	VSUBPD Z8, Z0, Z0
+	VADDPD Z0, Z4, Z4
+	VFMADD231PD Z0, Z0, Z12
+	DECQ CX
+	JZ statsZ_reduce
+	VCVTPS2PD 32(SI), Z1
+	VSUBPD Z8, Z1, Z1
+	VADDPD Z1, Z5, Z5
+	VFMADD231PD Z1, Z1, Z13
+	DECQ CX
+	JZ statsZ_reduce
+	VCVTPS2PD 64(SI), Z2
+	VSUBPD Z8, Z2, Z2
+	VADDPD Z2, Z6, Z6
+	VFMADD231PD Z2, Z2, Z14
+statsZ_reduce:
+	VADDPD Z6, Z4, Z4
+	VADDPD Z7, Z5, Z5
+	VEXTRACTF64X4 $1, Z4, Y0
+	VADDPD Y0, Y4, Y4
+	VEXTRACTF64X4 $1, Z5, Y1
+	VADDPD Y1, Y5, Y5
+	VADDPD Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD X0, X4, X4
+	VUNPCKHPD X4, X4, X0
+	VADDSD X0, X4, X4
+	VMOVSD X4, s+24(FP)
+	VADDPD Z14, Z12, Z12
+	VADDPD Z15, Z13, Z13
+	VEXTRACTF64X4 $1, Z12, Y0
+	VADDPD Y0, Y12, Y12
+	VEXTRACTF64X4 $1, Z13, Y1
+	VADDPD Y1, Y13, Y13
+	VADDPD Y13, Y12, Y12
+	VEXTRACTF128 $1, Y12, X0
+	VADDPD X0, X12, X12
+	VUNPCKHPD X12, X12, X0
+	VADDSD X0, X12, X12
+	VMOVSD X12, ss+32(FP)
+	VZEROUPPER
+	RET
+
+// func lnRowF32Z(x, out *float32, n int, gamma, beta *float32, mr *[2]float32)
+// lnRowF32 for n ≥ 1 values (AVX-512F), the last n mod 16 under K1.
+TEXT ·lnRowF32Z(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ gamma+24(FP), R8
+	MOVQ beta+32(FP), R9
+	MOVQ mr+40(FP), AX
+	VBROADCASTSS 0(AX), Z8
+	VBROADCASTSS 4(AX), Z9
+	MOVQ CX, DX
+	ANDQ $15, DX
+	MOVL $1, BX
+	SHLXL DX, BX, BX
+	DECL BX
+	KMOVW BX, K1
+	XORQ BX, BX
+	SHRQ $4, CX
+	JZ lnZ_tail
+lnZ_loop:
+	VMOVUPS (SI)(BX*1), Z0
+	VSUBPS Z8, Z0, Z0
+	VMULPS Z9, Z0, Z0
+	VMULPS (R8)(BX*1), Z0, Z0
+	VADDPS (R9)(BX*1), Z0, Z0
+	VMOVUPS Z0, (DI)(BX*1)
+	ADDQ $64, BX
+	DECQ CX
+	JNZ lnZ_loop
+lnZ_tail:
+	KORTESTW K1, K1
+	JZ lnZ_done
+	VMOVUPS.Z (SI)(BX*1), K1, Z0
+	VMOVUPS.Z (R8)(BX*1), K1, Z1
+	VMOVUPS.Z (R9)(BX*1), K1, Z2
+	VSUBPS Z8, Z0, Z0
+	VMULPS Z9, Z0, Z0
+	VMULPS Z1, Z0, Z0
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(BX*1)
+lnZ_done:
+	VZEROUPPER
+	RET

@@ -35,3 +35,10 @@ func lnRowF32(x, out *float32, n8 int, gamma, beta *float32, mr *[2]float32) {
 		os[i] = float32(w + b[i])
 	}
 }
+
+// No Go twins of the AVX-512F helpers: floatWide is false here.
+
+func statsF64Z(x *float32, n8 int, c float64) (s, ss float64) { panic("unreachable") }
+func lnRowF32Z(x, out *float32, n int, gamma, beta *float32, mr *[2]float32) {
+	panic("unreachable")
+}

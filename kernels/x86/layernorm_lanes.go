@@ -13,5 +13,15 @@ func sumLanes(acc *[16]float64) float64 {
 	return (v[0] + v[2]) + (v[1] + v[3])
 }
 
+// sumLanes32 adds statsF64Z's 32 lanes in its order: lane j and j + 16,
+// then the 16 as sumLanes.
+func sumLanes32(acc *[32]float64) float64 {
+	var b [16]float64
+	for j := range b {
+		b[j] = acc[j] + acc[j+16]
+	}
+	return sumLanes(&b)
+}
+
 // unsafeF32 is the n float32 values at p.
 func unsafeF32(p *float32, n int) []float32 { return unsafe.Slice(p, n) }

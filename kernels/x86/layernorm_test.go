@@ -11,9 +11,13 @@ import (
 // TestLayerNormFloatWithinTolerance: m and r at most 1 ulp from ref's, so
 // |out − ref| ≤ 8·2^−23·(|γ|·r·(|x| + |m|) + |β|) (layernorm.go), over row
 // lengths below 8, multiples of 8 and 16 and neither, constant rows,
-// large means and large magnitudes, in place too.
+// large means, large magnitudes and outlying first values, in place too.
 func TestLayerNormFloatWithinTolerance(t *testing.T) {
 	checkFloat(t)
+	forWidths(t, testLayerNormFloat)
+}
+
+func testLayerNormFloat(t *testing.T) {
 	g := newGen(44)
 	same, all := 0, 0
 	for i := 0; i < iters(200); i++ {
@@ -39,6 +43,11 @@ func TestLayerNormFloatWithinTolerance(t *testing.T) {
 		if i%7 == 3 {
 			for j := range x {
 				x[j] = x[j]*1e-3 + 100 // a large mean
+			}
+		}
+		if i%8 == 4 {
+			for r := 0; r < rows; r++ {
+				x[r*d] = 1e4 * scale // the first value, the zmm path's shift, far out
 			}
 		}
 		eps := []float32{1e-5, 1e-6, 0}[i%3]
@@ -89,6 +98,33 @@ func TestLayerNormStatsLanes(t *testing.T) {
 		}
 		if got, want := ssF64(&x[0], n8, mean), sumLanes(&ss); math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("case %d n8=%d: ssF64 = %v, lanes give %v", i, n8, got, want)
+		}
+	}
+}
+
+// TestLayerNormStatsWideLanes: statsF64Z adds value i − c in lane i mod
+// 32 and the lanes as sumLanes32, bit for bit.
+func TestLayerNormStatsWideLanes(t *testing.T) {
+	if !hasAVX512F() {
+		t.Skip("no AVX-512F: only the ymm helpers run here")
+	}
+	g := newGen(49)
+	for i := 0; i < iters(200); i++ {
+		n8 := 1 + g.IntN(50)
+		x := g.F32(8 * n8)
+		for j := range x {
+			x[j] *= float32(math.Exp2(float64(g.IntN(40) - 20)))
+		}
+		c := float64(x[g.IntN(len(x))])
+		var s, ss [32]float64
+		for j, v := range x {
+			t := float64(v) - c
+			s[j%32] += t
+			ss[j%32] = math.FMA(t, t, ss[j%32])
+		}
+		gs, gss := statsF64Z(&x[0], n8, c)
+		if math.Float64bits(gs) != math.Float64bits(sumLanes32(&s)) || math.Float64bits(gss) != math.Float64bits(sumLanes32(&ss)) {
+			t.Fatalf("case %d n8=%d: statsF64Z = %v, %v; lanes give %v, %v", i, n8, gs, gss, sumLanes32(&s), sumLanes32(&ss))
 		}
 	}
 }
