@@ -66,7 +66,7 @@ func fill[T int8 | float32](d []T, v T) {
 // reduction shorter than a micro-kernel takes, whose weights are zero).
 // One pass over the input scatters every tap's channels to the gn blocks;
 // groups are narrow (RegNet's are 8 channels wide), so the channels move
-// as 8- or 4-byte words rather than through copy.
+// as 8-, 4- or 1-byte words rather than through copy.
 func Im2colGroups(p *ConvParams, x []int8, pix0, cnt, g0, gn, G, kp int, buf []int8) {
 	H, W, Cin := p.H, p.W, p.Cin
 	cg := Cin / G
@@ -102,6 +102,10 @@ func Im2colGroups(p *ConvParams, x []int8, pix0, cnt, g0, gn, G, kp int, buf []i
 				c0 := (ih*W+iw)*Cin + g0*cg
 				src := xn[c0 : c0+gn*cg]
 				switch {
+				case cg == 1: // a one-channel image's first layer
+					for g, o := 0, d; g < gn; g, o = g+1, o+stride {
+						b[o] = src[g]
+					}
 				case cg == 8:
 					for g, o := 0, d; g < gn; g, o = g+1, o+stride {
 						binary.LittleEndian.PutUint64(b[o:o+8], binary.LittleEndian.Uint64(src[8*g:8*g+8]))
