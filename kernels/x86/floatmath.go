@@ -119,24 +119,27 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 }
 
 // softmaxWide is SoftmaxFloat in zmm registers (floatWide), every value
-// of a row in the vector exp, the last d mod 16 under a mask.
+// of a row in the vector exp, the last d mod 16 under a mask: one
+// softmaxRowZ call per row for β ≥ 0, expSumF32Z between ref's float64
+// maximum and a float64 1/sum otherwise.
 func softmaxWide(rows, d int, beta float32, x, out []float32) {
 	b := float64(beta)
 	x, out = x[:rows*d], out[:rows*d]
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
-		var mx float64
 		if beta >= 0 {
-			mx = float64(maxF32Z(&row[0], d)) * b
-		} else {
-			mx = math.Inf(-1)
-			for _, v := range row {
-				mx = math.Max(mx, b*float64(v))
-			}
+			softmaxRowZ(&row[0], &o[0], d, beta, vecConsts)
+			continue
+		}
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, b*float64(v))
 		}
 		bm := [2]float32{beta, float32(mx)}
-		sum := float64(expSumF32Z(&row[0], &o[0], d, &bm, vecConsts))
-		scaleF32Z(&o[0], d, float32(1/sum))
+		s := float32(1 / float64(expSumF32Z(&row[0], &o[0], d, &bm, vecConsts)))
+		for i := range o {
+			o[i] *= s
+		}
 	}
 }

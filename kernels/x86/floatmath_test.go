@@ -43,9 +43,10 @@ func testGELUFloat(t *testing.T) {
 			x = append(x, 0, -0.0, 1e-30, -1e-30, 88, -88, 1e4, -1e4, 5.5, -5.5, 0.5, -0.5, 1, -1, 2, -2)
 			n = len(x)
 		}
-		want, got := make([]float32, n), make([]float32, n)
+		want, got := make([]float32, n), guarded(n)
 		ref.GELUFloat(x, want, false)
 		GELUFloat(x, got, false)
+		checkGuard(t, fmt.Sprintf("case %d", i), got)
 		worst := 0.0
 		for j := range x {
 			d := math.Abs(float64(got[j] - want[j]))
@@ -76,9 +77,10 @@ func testSoftmaxFloat(t *testing.T) {
 		for j := range x {
 			x[j] = float32(g.NormFloat64() * []float64{1, 5, 30, 1000}[i%4])
 		}
-		want, got := make([]float32, rows*d), make([]float32, rows*d)
+		want, got := make([]float32, rows*d), guarded(rows*d)
 		ref.SoftmaxFloat(rows, d, beta, x, want)
 		SoftmaxFloat(rows, d, beta, x, got)
+		checkGuard(t, fmt.Sprintf("case %d", i), got)
 		for j := range want {
 			diff := math.Abs(float64(got[j] - want[j]))
 			tol := 4e-6*float64(want[j]) + 1e-30
@@ -145,6 +147,26 @@ func TestAddFloatMatchesRef(t *testing.T) {
 		sameBits(t, fmt.Sprintf("case %d, %d values", i, n), got, want)
 		AddFloat(&bc, a, b, a, lo, hi)
 		sameBits(t, fmt.Sprintf("case %d, %d values, in place", i, n), a, want)
+	}
+}
+
+// guarded returns n values followed, past the slice's length, by 16
+// sentinels that checkGuard verifies: a masked tail must not store
+// beyond the row.
+func guarded(n int) []float32 {
+	b := make([]float32, n+16)
+	for i := n; i < len(b); i++ {
+		b[i] = -12345
+	}
+	return b[:n]
+}
+
+func checkGuard(t *testing.T, what string, b []float32) {
+	t.Helper()
+	for i, v := range b[len(b):cap(b)] {
+		if v != -12345 {
+			t.Fatalf("%s: value %d past the output's end overwritten (%v)", what, i, v)
+		}
 	}
 }
 

@@ -10,10 +10,10 @@ package x86
 func geluF32Z(x, out *float32, n int, k *expConsts)
 
 //go:noescape
-func maxF32Z(x *float32, n int) float32
-
-//go:noescape
 func expSumF32Z(x, e *float32, n int, bm *[2]float32, k *expConsts) float32
 
+// softmaxRowZ is one row of SoftmaxFloat for β ≥ 0: the largest value,
+// expSumF32Z's exps and sum, the scale by 1/sum, in one call.
+//
 //go:noescape
-func scaleF32Z(x *float32, n int, s float32)
+func softmaxRowZ(x, out *float32, n int, beta float32, k *expConsts)

@@ -56,6 +56,28 @@
 	VMULPS.BCST 768(AX), x, Z1 \
 	VMULPS Z5, Z1, y
 
+// SUMZ10 sets X0's low lane to the sum of Z10's 16 lanes (halves, then
+// pairs); MAXZ0 to the largest of Z0's (clobber Z1).
+#define SUMZ10 \
+	VEXTRACTF64X4 $1, Z10, Y1 \
+	VADDPS Y1, Y10, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VSHUFPS $0x4e, X0, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VSHUFPS $0xb1, X0, X0, X1 \
+	VADDPS X1, X0, X0
+
+#define MAXZ0 \
+	VEXTRACTF64X4 $1, Z0, Y1 \
+	VMAXPS Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VMAXPS X1, X0, X0 \
+	VSHUFPS $0x4e, X0, X0, X1 \
+	VMAXPS X1, X0, X0 \
+	VSHUFPS $0xb1, X0, X0, X1 \
+	VMAXPS X1, X0, X0
+
 // TAILMASK sets K1 to the low CX mod 16 lanes and CX to CX / 16
 // (clobbers BX, DX).
 #define TAILMASK \
@@ -94,34 +116,6 @@ geluZ_done:
 	VZEROUPPER
 	RET
 
-// func maxF32Z(x *float32, n int) float32: the largest of n ≥ 1 values.
-TEXT ·maxF32Z(SB), NOSPLIT, $0-20
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	TAILMASK
-	MOVL $0xff800000, BX
-	VPBROADCASTD BX, Z0
-	TESTQ CX, CX
-	JZ maxZ_tail
-maxZ_loop:
-	VMAXPS (SI), Z0, Z0
-	ADDQ $64, SI
-	DECQ CX
-	JNZ maxZ_loop
-maxZ_tail:
-	VMAXPS (SI), Z0, K1, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VMAXPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VMAXPS X1, X0, X0
-	VSHUFPS $0x4e, X0, X0, X1
-	VMAXPS X1, X0, X0
-	VSHUFPS $0xb1, X0, X0, X1
-	VMAXPS X1, X0, X0
-	MOVSS X0, ret+16(FP)
-	VZEROUPPER
-	RET
-
 // func expSumF32Z(x, e *float32, n int, bm *[2]float32, k *expConsts) float32
 // e = exp(β·x − m) for n ≥ 1 values, returns their sum (16 lanes, then
 // pairwise).
@@ -157,35 +151,86 @@ expSumZ_tail:
 	VMOVUPS Z0, K1, (DI)
 	VADDPS Z0, Z10, K1, Z10
 expSumZ_sum:
-	VEXTRACTF64X4 $1, Z10, Y1
-	VADDPS Y1, Y10, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VSHUFPS $0x4e, X0, X0, X1
-	VADDPS X1, X0, X0
-	VSHUFPS $0xb1, X0, X0, X1
-	VADDPS X1, X0, X0
+	SUMZ10
 	MOVSS X0, ret+40(FP)
 	VZEROUPPER
 	RET
 
-// func scaleF32Z(x *float32, n int, s float32): x ·= s for n ≥ 1 values.
-TEXT ·scaleF32Z(SB), NOSPLIT, $0-20
+// func softmaxRowZ(x, out *float32, n int, beta float32, k *expConsts)
+// out = softmax(β·x) over n ≥ 1 values, β ≥ 0, in one call: the largest
+// x, m = float32(float64(max)·float64(β)); e = exp(β·x − m) and their sum
+// as expSumF32Z; out = e·float32(1/float64(sum)).
+TEXT ·softmaxRowZ(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ k+32(FP), AX
 	TAILMASK
-	VBROADCASTSS s+16(FP), Z1
+	MOVQ CX, R10
+	MOVQ SI, R11
+	MOVL $0xff800000, BX
+	VPBROADCASTD BX, Z0
 	TESTQ CX, CX
-	JZ scaleZ_tail
-scaleZ_loop:
-	VMULPS (SI), Z1, Z0
-	VMOVUPS Z0, (SI)
-	ADDQ $64, SI
+	JZ smZ_maxTail
+smZ_max:
+	VMAXPS (R11), Z0, Z0
+	ADDQ $64, R11
 	DECQ CX
-	JNZ scaleZ_loop
-scaleZ_tail:
+	JNZ smZ_max
+smZ_maxTail:
+	VMAXPS (R11), Z0, K1, Z0
+	MAXZ0
+	VCVTSS2SD X0, X0, X0
+	MOVSS beta+24(FP), X1
+	VCVTSS2SD X1, X1, X1
+	VMULSD X1, X0, X0
+	VCVTSD2SS X0, X0, X0
+	VBROADCASTSS X0, Z9
+	VBROADCASTSS beta+24(FP), Z8
+	VPXORD Z10, Z10, Z10
+	MOVQ R10, CX
+	MOVQ DI, R8
+	TESTQ CX, CX
+	JZ smZ_expTail
+smZ_exp:
+	VMULPS (SI), Z8, Z0
+	VSUBPS Z9, Z0, Z0
+	EXPZ(Z0, Z1, Z2, Z3, AX)
+	VMOVUPS Z0, (R8)
+	VADDPS Z0, Z10, Z10
+	ADDQ $64, SI
+	ADDQ $64, R8
+	DECQ CX
+	JNZ smZ_exp
+smZ_expTail:
+	KORTESTW K1, K1
+	JZ smZ_sum
 	VMOVUPS.Z (SI), K1, Z0
+	VMULPS Z8, Z0, Z0
+	VSUBPS Z9, Z0, Z0
+	EXPZ(Z0, Z1, Z2, Z3, AX)
+	VMOVUPS Z0, K1, (R8)
+	VADDPS Z0, Z10, K1, Z10
+smZ_sum:
+	SUMZ10
+	VCVTSS2SD X0, X0, X0
+	MOVQ $0x3ff0000000000000, BX
+	MOVQ BX, X1
+	VDIVSD X0, X1, X1
+	VCVTSD2SS X1, X1, X1
+	VBROADCASTSS X1, Z1
+	MOVQ R10, CX
+	TESTQ CX, CX
+	JZ smZ_scaleTail
+smZ_scale:
+	VMULPS (DI), Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ smZ_scale
+smZ_scaleTail:
+	VMOVUPS.Z (DI), K1, Z0
 	VMULPS Z1, Z0, Z0
-	VMOVUPS Z0, K1, (SI)
+	VMOVUPS Z0, K1, (DI)
 	VZEROUPPER
 	RET

@@ -52,9 +52,10 @@ func testLayerNormFloat(t *testing.T) {
 		}
 		eps := []float32{1e-5, 1e-6, 0}[i%3]
 		what := fmt.Sprintf("case %d rows=%d d=%d eps=%g", i, rows, d, eps)
-		want, got := make([]float32, rows*d), make([]float32, rows*d)
+		want, got := make([]float32, rows*d), guarded(rows*d)
 		ref.LayerNormFloat(rows, d, eps, x, gamma, beta, want)
 		LayerNormFloat(rows, d, eps, x, gamma, beta, got)
+		checkGuard(t, what, got)
 		for r := 0; r < rows; r++ {
 			m, rs := ref.LayerNormStats(x[r*d:(r+1)*d], eps)
 			for j := 0; j < d; j++ {
