@@ -322,8 +322,9 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 			// convolution with Cout filters of that channel: the kernel
 			// sets' GEMM runs it (person_detect's first layer), where
 			// their depthwise kernels want channels in lanes.
-			if f, n := c.setConv(op, convParams(*p), filtersFirst(k.w8, p.KH*p.KW, p.Cout), false); f != nil {
-				k.p, k.depthwise, k.pconv, k.packed = convParams(*p), false, f, n
+			wt := filtersFirst(k.w8, p.KH*p.KW, p.Cout)
+			if f, n := c.setConv(op, convParams(*p), wt, false); f != nil {
+				k.p, k.depthwise, k.w8, k.pconv, k.packed = convParams(*p), false, wt, f, n
 				break
 			}
 		}
@@ -335,10 +336,15 @@ func prepareConv(c *prep, op *format.Op) (kernel, int64, error) {
 		}
 		k.xf, k.wf, k.of = x.Float32(), w.Float32(), out.Float32()
 		f := c.floatKernels().PrepareConvFloat
-		if f != nil && oneChannel {
-			k.p, k.depthwise, k.wf = convParams(*p), false, filtersFirst(k.wf, p.KH*p.KW, p.Cout)
-		}
-		if f != nil && !k.depthwise && p.Groups <= 1 {
+		switch {
+		case f == nil:
+		case oneChannel:
+			// As in int8; where the set declines, ref's depthwise runs.
+			wt := filtersFirst(k.wf, p.KH*p.KW, p.Cout)
+			if pf, n := f(convParams(*p), wt); pf != nil {
+				k.p, k.depthwise, k.wf, k.pconvf, k.packed = convParams(*p), false, wt, pf, n
+			}
+		case !k.depthwise && p.Groups <= 1:
 			k.pconvf, k.packed = f(k.p, k.wf)
 		}
 	default:

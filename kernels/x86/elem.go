@@ -63,6 +63,9 @@ func SubInt8(p *kernels.BinaryParams, a, b, out []int8) { addSub(p, a, b, out, t
 
 func addSub(p *kernels.BinaryParams, a, b, out []int8, sub bool) {
 	n := p.N
+	if p.Broadcast.Dense() { // the kernels read and write n values from each start
+		a, b, out = a[:n], b[:n], out[:n]
+	}
 	dense := p.Broadcast.Dense() && binaryEpilogue(p)
 	if p.FixedShift > 0 && dense && n >= 16 {
 		bm := p.BFixed

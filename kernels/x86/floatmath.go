@@ -41,13 +41,17 @@ var vecConsts = func() *expConsts {
 //
 //   - GELUFloat (the erf form): |out − ref| ≤ 4e−7·max(1, |x|).
 //   - SoftmaxFloat: |out − ref| ≤ 4e−6·ref + 1e−30 per element (an exp
-//     of a few ulp, a float32 sum in 8 lanes, a reciprocal).
+//     of a few ulp, a float32 sum in 8 lanes — 16 with AVX-512F — and a
+//     reciprocal).
 //
-// Elements past the last multiple of 8 take ref's float64 formulas.
+// With AVX-512F every value runs in the kernels, the last d mod 16 under
+// a mask; the ymm kernels leave the values past the last multiple of 8 to
+// ref's float64 formulas.
 
 // GELUFloat computes out = GELU(x) (the exact, erf form; the tanh
 // approximation runs ref).
 func GELUFloat(x, out []float32, approximate bool) {
+	out = out[:len(x)] // the kernels write len(x) values from &out[0]
 	n8 := len(x) / 8
 	if asm && floatWide && !approximate && len(x) > 0 {
 		geluF32Z(&x[0], &out[0], len(x), vecConsts)

@@ -165,7 +165,9 @@ func expSumF32(x, e *float32, n8 int, bm *[2]float32, k *expConsts) float32
 //go:noescape
 func scaleF32(x *float32, n8 int, s float32)
 
-func hasAVX512F() bool { return cpu.X86.HasAVX512F }
+// hasAVX512F reports AVX-512F, and BMI2, whose SHLX the zmm kernels'
+// tail masks use.
+func hasAVX512F() bool { return cpu.X86.HasAVX512F && cpu.X86.HasBMI2 }
 
 // gemmF32W is gemmF32 over four adjacent panels at once in zmm registers
 // (AVX-512F; np counts groups of four panels).

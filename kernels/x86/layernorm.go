@@ -18,9 +18,11 @@ import (
 //	|out − ref| ≤ 8·2^−23·(|γ|·r·(|x| + |m|) + |β|)
 //
 // (tested; in practice the bits agree). Each row depends on itself only,
-// so any split of rows over threads gives the same bits. Values past the
-// last multiple of 8 in a row are summed and mapped in Go, in the same
-// order on every architecture (the Go twins give the assembly's bits).
+// so any split of rows over threads gives the same bits. On the ymm path
+// the values past the last multiple of 8 in a row are summed and mapped in
+// Go, in the same order on every architecture (the Go twins give the
+// assembly's bits); on the zmm path (floatWide: statsF64Z, lnRowF32Z, no
+// twins) the kernels take them under a mask.
 func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 	n8 := d / 8
 	if n8 == 0 {
