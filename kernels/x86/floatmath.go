@@ -82,6 +82,8 @@ func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
 }
 
 // SoftmaxFloat computes softmax of β·x over each of rows rows of d values.
+// A row holding NaN or ±Inf runs ref (NaN out, as there): the kernels'
+// maximum and exp clamp would turn those into finite values.
 func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 	n8 := d / 8
 	if asm && floatWide && d > 0 {
@@ -96,6 +98,10 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
+		if !rowFinite(row) {
+			ref.SoftmaxFloat(1, d, beta, row, o)
+			continue
+		}
 		mx := math.Inf(-1)
 		if beta >= 0 {
 			mx = float64(maxF32(&row[0], n8))
@@ -132,6 +138,10 @@ func softmaxWide(rows, d int, beta float32, x, out []float32) {
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
 		o := out[r*d : (r+1)*d]
+		if !rowFinite(row) {
+			ref.SoftmaxFloat(1, d, beta, row, o)
+			continue
+		}
 		if beta >= 0 {
 			softmaxRowZ(&row[0], &o[0], d, beta, vecConsts)
 			continue
@@ -146,4 +156,25 @@ func softmaxWide(rows, d int, beta float32, x, out []float32) {
 			o[i] *= s
 		}
 	}
+}
+
+// rowFinite reports whether every value of row is finite: nonFiniteF32
+// over its multiples of 8, the rest in Go.
+func rowFinite(row []float32) bool {
+	n8 := len(row) / 8
+	if n8 > 0 && nonFiniteF32(&row[0], n8) {
+		return false
+	}
+	return finiteF32(row[8*n8:])
+}
+
+// finiteF32 reports whether every value of v is finite (its exponent not
+// all ones).
+func finiteF32(v []float32) bool {
+	for _, f := range v {
+		if math.Float32bits(f)&0x7f800000 == 0x7f800000 {
+			return false
+		}
+	}
+	return true
 }

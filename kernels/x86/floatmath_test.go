@@ -93,6 +93,52 @@ func testSoftmaxFloat(t *testing.T) {
 	t.Logf("worst error %.2f of the tolerance", worst)
 }
 
+// TestSoftmaxFloatNonFinite: a row holding NaN, +Inf or −Inf (anywhere:
+// first, in a block, in the tail) gives ref's output — NaN where ref's is
+// — and the finite rows around it stay within tolerance.
+func TestSoftmaxFloatNonFinite(t *testing.T) {
+	checkFloat(t)
+	forWidths(t, func(t *testing.T) {
+		g := newGen(44)
+		special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+		for i := 0; i < iters(200); i++ {
+			rows, d := 1+g.IntN(4), 1+g.IntN(70)
+			beta := []float32{1, 0.5, -1}[i%3]
+			x := make([]float32, rows*d)
+			for j := range x {
+				x[j] = float32(g.NormFloat64() * 3)
+			}
+			r := g.IntN(rows)
+			switch i % 4 {
+			case 0: // every value of the row −Inf: ref's max is −Inf, its output NaN
+				for j := range x[r*d : (r+1)*d] {
+					x[r*d+j] = float32(math.Inf(-1))
+				}
+			default:
+				for k := 1 + g.IntN(2); k > 0; k-- {
+					x[r*d+g.IntN(d)] = special[g.IntN(len(special))]
+				}
+			}
+			want, got := make([]float32, rows*d), guarded(rows*d)
+			ref.SoftmaxFloat(rows, d, beta, x, want)
+			SoftmaxFloat(rows, d, beta, x, got)
+			checkGuard(t, fmt.Sprintf("case %d", i), got)
+			for j := range want {
+				w, o := want[j], got[j]
+				if w != w || o != o {
+					if w == w || o == o {
+						t.Fatalf("case %d rows=%d d=%d β=%v row %d: out[%d] = %v, ref %v", i, rows, d, beta, r, j, o, w)
+					}
+					continue
+				}
+				if diff := math.Abs(float64(o - w)); !(diff <= 4e-6*float64(w)+1e-30) {
+					t.Fatalf("case %d rows=%d d=%d β=%v: out[%d] = %v, ref %v", i, rows, d, beta, j, o, w)
+				}
+			}
+		}
+	})
+}
+
 // TestGELUFloatWideSameBits: the zmm GELU runs the ymm kernel's
 // instructions, so it gives its bits wherever that one runs (the values
 // before the last multiple of 8).
