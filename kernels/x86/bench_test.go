@@ -93,3 +93,30 @@ func BenchmarkDepthwise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulFloat runs DeiT-tiny's float attention products (Q·Kᵀ:
+// 197×197×64 with Kᵀ packed per call, P·V: 197×64×197), Q·Kᵀ also with
+// its last five columns on gemmF32 instead of gemmF32T.
+func BenchmarkMatMulFloat(b *testing.B) {
+	g := newGen(12)
+	qk := kernels.MatMulParams{M: 197, N: 197, K: 64, AdjY: true}
+	pv := kernels.MatMulParams{M: 197, N: 64, K: 197}
+	q, kt, o := g.F32(197*64), g.F32(197*64), make([]float32, 197*197)
+	b.Run("qk", func(b *testing.B) {
+		for range b.N {
+			MatMulFloat(&qk, q, kt, o)
+		}
+	})
+	b.Run("qk-gemmF32", func(b *testing.B) {
+		defer func(v bool) { floatTail = v }(floatTail)
+		floatTail = false
+		for range b.N {
+			MatMulFloat(&qk, q, kt, o)
+		}
+	})
+	b.Run("pv", func(b *testing.B) {
+		for range b.N {
+			MatMulFloat(&pv, o, kt, q)
+		}
+	})
+}

@@ -20,6 +20,12 @@ import (
 // where the CPU has AVX-512F; it gives the same bits as gemmF32.
 var floatWide = hasAVX512F()
 
+// floatTail selects gemmF32T for a last partial panel of at most 8
+// columns, 12 rows at a time, where the CPU has AVX-512F and VL (the
+// attention scores' 197 columns end in 5); it gives the same bits as
+// gemmF32.
+var floatTail = hasAVX512VL()
+
 // PackedF32 is a float B operand in the micro-kernel's layout: per panel of
 // 16 columns, K rows of 16 floats, and the panel's 16 biases.
 type PackedF32 struct {
@@ -100,6 +106,12 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 	clip := [2]float32{lo, hi}
 	full := w.n / 16
 	var tile [mr * 16]float32
+	rem := w.n - 16*full
+	tail := 0 // rows whose last partial panel gemmF32T wrote
+	if floatTail && rem > 0 && rem <= 8 && m >= 12 {
+		tail = m / 12 * 12
+		gemmF32T(&a[0], 4*lda, m/12, w.k, &w.b[full*16*w.k], &w.bias[16*full], &out[16*full], 4*ldo, rem, &clip)
+	}
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)
 		ap := &a[m0*lda]
@@ -111,7 +123,7 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 		if full > done {
 			gemmF32(ap, 4*lda, rows, w.k, &w.b[done*16*w.k], full-done, &w.bias[16*done], &out[m0*ldo+16*done], 4*ldo, &clip)
 		}
-		if rem := w.n - 16*full; rem > 0 {
+		if rem > 0 && m0 >= tail {
 			gemmF32(ap, 4*lda, rows, w.k, &w.b[full*16*w.k], 1, &w.bias[16*full], &tile[0], 64, &clip)
 			for r := 0; r < rows; r++ {
 				copy(out[(m0+r)*ldo+16*full:(m0+r)*ldo+w.n], tile[16*r:])

@@ -193,10 +193,98 @@ func TestFloatWideSameBits(t *testing.T) {
 		FullyConnectedFloat(&p, x, pk, narrow)
 		floatWide = true
 		FullyConnectedFloat(&p, x, pk, wide)
-		for j := range narrow {
-			if math.Float32bits(narrow[j]) != math.Float32bits(wide[j]) {
-				t.Fatalf("case %d M=%d N=%d K=%d: out[%d] zmm %v, ymm %v", i, m, n, k, j, wide[j], narrow[j])
+		sameBits(t, fmt.Sprintf("case %d M=%d N=%d K=%d: zmm", i, m, n, k), wide, narrow)
+	}
+}
+
+// TestGemmF32TSameBits: the 12-row, 8-column tail kernel gives the bits
+// of gemmF32 on the first cols columns of the panel, NaN, infinities and
+// signed zeros included, and stores nothing outside those columns.
+func TestGemmF32TSameBits(t *testing.T) {
+	checkFloat(t)
+	if asm && !hasAVX512VL() {
+		t.Skip("no AVX-512VL: gemmF32T does not run here")
+	}
+	g := newGen(25)
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0, 1e30, -1e-30}
+	for i := 0; i < iters(200); i++ {
+		tiles, k, cols := 1+g.IntN(3), 1+g.IntN(90), 1+g.IntN(8)
+		lda, ldc := k+g.IntN(5), cols+g.IntN(20)
+		m := 12 * tiles
+		a, b, bias := g.F32(m*lda), g.F32(16*k), g.F32(16)
+		if i%4 == 1 {
+			for j := 0; j < 1+g.IntN(4); j++ {
+				a[g.IntN(len(a))] = special[g.IntN(len(special))]
+				b[g.IntN(len(b))] = special[g.IntN(len(special))]
+				bias[g.IntN(len(bias))] = special[g.IntN(len(special))]
 			}
 		}
+		clip := [2]float32{float32(math.Inf(-1)), float32(math.Inf(1))}
+		if i%3 == 0 {
+			clip = [2]float32{-0.5, 0.75}
+		}
+		const canary = -12345.5
+		got := make([]float32, m*ldc+8)
+		for j := range got {
+			got[j] = canary
+		}
+		gemmF32T(&a[0], 4*lda, tiles, k, &b[0], &bias[0], &got[0], 4*ldc, cols, &clip)
+		var tile [mr * 16]float32
+		for r0 := 0; r0 < m; r0 += mr {
+			gemmF32(&a[r0*lda], 4*lda, mr, k, &b[0], 1, &bias[0], &tile[0], 64, &clip)
+			for r := r0; r < r0+mr; r++ {
+				for c := 0; c < cols; c++ {
+					if w, o := tile[16*(r-r0)+c], got[r*ldc+c]; math.Float32bits(w) != math.Float32bits(o) {
+						t.Fatalf("case %d tiles=%d k=%d cols=%d: out[%d][%d] = %v, gemmF32 %v", i, tiles, k, cols, r, c, o, w)
+					}
+				}
+			}
+		}
+		for j, v := range got {
+			if r, c := j/ldc, j%ldc; (r >= m || c >= cols) && v != canary {
+				t.Fatalf("case %d tiles=%d cols=%d ldc=%d: stored %v at row %d column %d", i, tiles, cols, ldc, v, r, c)
+			}
+		}
+	}
+}
+
+// TestFloatTailSameBits: BatchMatMul and FullyConnected give the same
+// bits with and without gemmF32T (the attention scores' 197 columns and
+// other short last panels, row counts around multiples of 12).
+func TestFloatTailSameBits(t *testing.T) {
+	checkFloat(t)
+	if asm && !hasAVX512VL() {
+		t.Skip("no AVX-512VL: gemmF32T does not run here")
+	}
+	defer func(v bool) { floatTail = v }(floatTail)
+	g := newGen(26)
+	for i := 0; i < iters(80); i++ {
+		m, n, k := 1+g.IntN(40), 1+g.IntN(100), 1+g.IntN(120)
+		switch i % 5 {
+		case 0:
+			m, n, k = 197, 197, 64
+		case 1:
+			m, n = 12*(1+g.IntN(4))+g.IntN(2), 16*g.IntN(6)+1+g.IntN(8)
+		}
+		p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 0}
+		if i%3 == 2 {
+			p.LDA, p.LDO = k+g.IntN(7), n+g.IntN(7)
+		}
+		lda, _, ldo := p.Strides()
+		a, b := g.F32(m*lda), g.F32(n*k)
+		before, after := make([]float32, m*ldo), make([]float32, m*ldo)
+		floatTail = false
+		MatMulFloat(&p, a, b, before)
+		floatTail = true
+		MatMulFloat(&p, a, b, after)
+		sameBits(t, fmt.Sprintf("case %d M=%d N=%d K=%d: gemmF32T", i, m, n, k), after, before)
+		q := kernels.FCFloatParams{M: m, N: n, K: k, Bias: g.F32(n), ActMin: -1, ActMax: 2}
+		pk := PackFCFloat(&q, b)
+		before, after = before[:m*n], after[:m*n]
+		floatTail = false
+		FullyConnectedFloat(&q, a[:m*k], pk, before)
+		floatTail = true
+		FullyConnectedFloat(&q, a[:m*k], pk, after)
+		sameBits(t, fmt.Sprintf("case %d FC M=%d N=%d K=%d: gemmF32T", i, m, n, k), after, before)
 	}
 }

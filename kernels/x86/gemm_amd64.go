@@ -169,6 +169,14 @@ func scaleF32(x *float32, n8 int, s float32)
 // tail masks use.
 func hasAVX512F() bool { return cpu.X86.HasAVX512F && cpu.X86.HasBMI2 }
 
+func hasAVX512VL() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL }
+
+// gemmF32T is gemmF32 for the first cols (1…8) columns of one panel over
+// tiles·12 rows, in ymm registers with masked stores (AVX-512F and VL).
+//
+//go:noescape
+func gemmF32T(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32)
+
 // gemmF32W is gemmF32 over four adjacent panels at once in zmm registers
 // (AVX-512F; np counts groups of four panels).
 //

@@ -239,6 +239,18 @@ func scaleF32(x *float32, n8 int, s float32)                                { pa
 
 func hasAVX512F() bool { return false }
 
+func hasAVX512VL() bool { return false }
+
+// gemmF32T is gemmF32 for the first cols columns of one panel over
+// tiles·12 rows.
+func gemmF32T(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32) {
+	var tile [16]float32
+	for r := 0; r < 12*tiles; r++ {
+		gemmF32((*float32)(unsafe.Add(unsafe.Pointer(a), r*lda)), lda, 1, k, b, 1, bias, &tile[0], 64, clip)
+		copy(unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), r*ldc)), cols), tile[:cols])
+	}
+}
+
 // gemmF32W is gemmF32 over 4·np panels.
 func gemmF32W(a *float32, lda, rows, k int, b *float32, np int, bias, out *float32, ldc int, clip *[2]float32) {
 	gemmF32(a, lda, rows, k, b, 4*np, bias, out, ldc, clip)

@@ -430,6 +430,103 @@ func fmaWide() {
 	ins("RET")
 }
 
+// fmaTail writes gemmF32T: the first cols (1…8) columns of one packed
+// panel for tiles·12 rows, in ymm registers with the stores masked by K1
+// (AVX-512F and VL): accumulators Y0…Y11 (row r: Yr), B Y12, A broadcast
+// Y13, clamp Y14 and Y15, bias Y16. Each output sees the same
+// multiply-adds in the same order as in gemmF32, then the same bias add
+// and clamp, so the two give the same bits. Twelve rows of eight columns
+// keep twelve independent chains of FMAs in flight at half the cost of
+// a 16-column panel; rows are R9, R10, R11, R12 (A rows 0, 3, 6, 9 of the
+// tile) plus 0, 1 or 2 times lda (R8), the four advanced by 4 each k.
+//
+//	a     *float32  first A row of the first tile
+//	lda   int       bytes between A rows
+//	tiles int       groups of 12 rows (≥ 1)
+//	k     int       reduction length (≥ 1)
+//	b     *float32  the packed panel: k rows of 16 floats
+//	bias  *float32  the panel's 16 biases
+//	out   *float32  first output; ldc bytes between rows
+//	ldc   int
+//	cols  int       columns stored (1…8)
+//	clip  *[2]float32 lower and upper clamp
+func fmaTail() {
+	name := "gemmF32T"
+	fmt.Fprintf(&buf, "\n// func %s(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32)\n", name)
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	ins("MOVQ a+0(FP), SI")
+	ins("MOVQ lda+8(FP), R8")
+	ins("MOVQ tiles+16(FP), DI")
+	ins("MOVQ out+48(FP), AX")
+	ins("MOVQ ldc+56(FP), R13")
+	comment("K1 = the low cols lanes")
+	ins("MOVQ cols+64(FP), CX")
+	ins("MOVL $1, DX")
+	ins("SHLL CX, DX")
+	ins("DECL DX")
+	ins("KMOVW DX, K1")
+	ins("MOVQ clip+72(FP), DX")
+	ins("VBROADCASTSS 0(DX), Y14")
+	ins("VBROADCASTSS 4(DX), Y15")
+	ins("MOVQ bias+40(FP), DX")
+	ins("VMOVUPS (DX), Y16")
+	comment("R14 = 12·lda, R15 = 12·ldc: one tile on")
+	ins("LEAQ (R8)(R8*2), R14")
+	ins("SHLQ $2, R14")
+	ins("LEAQ (R13)(R13*2), R15")
+	ins("SHLQ $2, R15")
+	label(name + "_tile")
+	ins("MOVQ SI, R9")
+	for _, r := range []string{"R10", "R11", "R12"} {
+		prev := map[string]string{"R10": "R9", "R11": "R10", "R12": "R11"}[r]
+		ins("LEAQ (%s)(R8*2), %s", prev, r)
+		ins("ADDQ R8, %s", r)
+	}
+	for r := 0; r < 12; r++ {
+		ins("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	ins("MOVQ b+32(FP), BX")
+	ins("MOVQ k+24(FP), CX")
+	label(name + "_k")
+	ins("VMOVUPS (BX), Y12")
+	bases := []string{"R9", "R10", "R11", "R12"}
+	for r := 0; r < 12; r++ {
+		addr := fmt.Sprintf("(%s)", bases[r/3])
+		switch r % 3 {
+		case 1:
+			addr += "(R8*1)"
+		case 2:
+			addr += "(R8*2)"
+		}
+		ins("VBROADCASTSS %s, Y13", addr)
+		ins("VFMADD231PS Y12, Y13, Y%d", r)
+	}
+	ins("ADDQ $64, BX")
+	for _, b := range bases {
+		ins("ADDQ $4, %s", b)
+	}
+	ins("DECQ CX")
+	ins("JNZ %s_k", name)
+	comment("bias, then clamp as in gemmF32; only the low cols lanes stored")
+	ins("MOVQ AX, DX")
+	for r := 0; r < 12; r++ {
+		a := fmt.Sprintf("Y%d", r)
+		ins("VADDPS Y16, %s, %s", a, a)
+		ins("VMAXPS %s, Y14, %s", a, a)
+		ins("VMINPS %s, Y15, %s", a, a)
+		ins("VMOVUPS %s, K1, (DX)", a)
+		if r < 11 {
+			ins("ADDQ R13, DX")
+		}
+	}
+	ins("ADDQ R14, SI")
+	ins("ADDQ R15, AX")
+	ins("DECQ DI")
+	ins("JNZ %s_tile", name)
+	ins("VZEROUPPER")
+	ins("RET")
+}
+
 // helpers writes the byte-sum and widening helpers (AVX2).
 func helpers() {
 	buf.WriteString(`
@@ -1416,6 +1513,7 @@ func main() {
 	avx2()
 	fma()
 	fmaWide()
+	fmaTail()
 	depthwise()
 	requant()
 	helpers()
