@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
@@ -76,21 +77,8 @@ func TestLayerNormFloatWithinTolerance(t *testing.T) {
 		want, got := make([]float32, rows*d), make([]float32, rows*d)
 		ref.LayerNormFloat(rows, d, 1e-5, x, gamma, beta, want)
 		LayerNormFloat(rows, d, 1e-5, x, gamma, beta, got)
-		for r := 0; r < rows; r++ {
-			m, rs := ref.LayerNormStats(x[r*d:(r+1)*d], 1e-5)
-			for j := 0; j < d; j++ {
-				k := r*d + j
-				a := func(v float32) float64 { return math.Abs(float64(v)) }
-				tol := 8 * math.Exp2(-23) * (a(gamma[j])*a(rs)*(a(x[k])+a(m)) + a(beta[j]))
-				if diff := a(got[k] - want[k]); !(diff <= tol) {
-					t.Fatalf("case %d rows=%d d=%d: out[%d] = %v, ref %v (|diff| %g > %g)", i, rows, d, k, got[k], want[k], diff, tol)
-				}
-				all++
-				if got[k] == want[k] {
-					same++
-				}
-			}
-		}
+		same += kerneltest.LayerNormWithin(t, fmt.Sprintf("case %d rows=%d d=%d", i, rows, d), rows, d, 1e-5, x, gamma, beta, got, want)
+		all += rows * d
 	}
 	t.Logf("%d of %d outputs have ref's bits", same, all)
 }

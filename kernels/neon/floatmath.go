@@ -135,33 +135,11 @@ func LayerNormFloat(rows, d int, eps float32, x, gamma, beta, out []float32) {
 		ref.LayerNormFloat(rows, d, eps, x, gamma, beta, out)
 		return
 	}
-	gamma, beta = gamma[:d], beta[:d]
-	x, out = x[:rows*d], out[:rows*d]
-	for r := range rows {
-		row := x[r*d : (r+1)*d]
-		o := out[r*d : (r+1)*d]
-		s := sumF64(&row[0], n16)
-		for _, v := range row[16*n16:] {
-			s += float64(v)
-		}
-		mean := s / float64(d)
-		ss := ssF64(&row[0], n16, mean)
-		for _, v := range row[16*n16:] {
-			t := float64(v) - mean
-			ss += t * t
-		}
-		rstd := 0.0
-		if den := ss/float64(d) + float64(eps); den > 0 {
-			rstd = 1 / math.Sqrt(den)
-		}
-		m, rs := float32(mean), float32(rstd)
-		mr := [2]float32{m, rs}
-		lnRowF32(&row[0], &o[0], n16, &gamma[0], &beta[0], &mr)
-		for i := 16 * n16; i < d; i++ {
-			t := float32(row[i] - m)
-			u := float32(t * rs)
-			v := float32(u * gamma[i])
-			o[i] = float32(v + beta[i])
-		}
-	}
+	kernels.LayerNormRows(&lnLanes, rows, d, eps, x, gamma, beta, out)
 }
+
+// lnLanes are the NEON steps of LayerNormFloat.
+var lnLanes = kernels.LayerNormLanes{W: 16, Sum: sumF64, SS: ssF64,
+	Affine: func(x, out *float32, n int, gamma, beta *float32, mr [2]float32) {
+		lnRowF32(x, out, n, gamma, beta, &mr)
+	}}

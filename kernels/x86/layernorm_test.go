@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/edgeinfer/edgeinfer/kernels/internal/kerneltest"
 	"github.com/edgeinfer/edgeinfer/kernels/ref"
 )
 
@@ -56,21 +57,8 @@ func testLayerNormFloat(t *testing.T) {
 		ref.LayerNormFloat(rows, d, eps, x, gamma, beta, want)
 		LayerNormFloat(rows, d, eps, x, gamma, beta, got)
 		checkGuard(t, what, got)
-		for r := 0; r < rows; r++ {
-			m, rs := ref.LayerNormStats(x[r*d:(r+1)*d], eps)
-			for j := 0; j < d; j++ {
-				k := r*d + j
-				a := func(v float32) float64 { return math.Abs(float64(v)) }
-				tol := 8 * math.Exp2(-23) * (a(gamma[j])*a(rs)*(a(x[k])+a(m)) + a(beta[j]))
-				if diff := a(got[k] - want[k]); !(diff <= tol) && !(math.IsNaN(float64(got[k])) && math.IsNaN(float64(want[k]))) {
-					t.Fatalf("%s: out[%d] = %v, ref %v (|diff| %g > %g)", what, k, got[k], want[k], diff, tol)
-				}
-				all++
-				if got[k] == want[k] {
-					same++
-				}
-			}
-		}
+		same += kerneltest.LayerNormWithin(t, what, rows, d, eps, x, gamma, beta, got, want)
+		all += rows * d
 		LayerNormFloat(rows, d, eps, x, gamma, beta, x)
 		sameBits(t, what+", in place", x, got)
 	}

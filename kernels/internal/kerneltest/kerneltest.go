@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgeinfer/edgeinfer/kernels"
+	"github.com/edgeinfer/edgeinfer/kernels/ref"
 	"github.com/edgeinfer/edgeinfer/quant"
 )
 
@@ -270,4 +271,27 @@ var OddStages = []struct {
 	{"OutZP −32640", -32640, -20, 90, true},
 	{"OutZP 5", 5, -128, 127, true},
 	{"OutZP −7, clamp", -7, -60, 70, true},
+}
+
+// LayerNormWithin checks an accelerated float32 LayerNorm's got against
+// kernels/ref's want for rows rows of d values x: m and r at most 1 ulp
+// from ref's, so |got − want| ≤ 8·2^−23·(|γ|·r·(|x| + |m|) + |β|), NaN
+// where want is NaN. It returns how many outputs have want's value.
+func LayerNormWithin(t *testing.T, what string, rows, d int, eps float32, x, gamma, beta, got, want []float32) (same int) {
+	t.Helper()
+	a := func(v float32) float64 { return math.Abs(float64(v)) }
+	for r := 0; r < rows; r++ {
+		m, rs := ref.LayerNormStats(x[r*d:(r+1)*d], eps)
+		for j := 0; j < d; j++ {
+			k := r*d + j
+			tol := 8 * math.Exp2(-23) * (a(gamma[j])*a(rs)*(a(x[k])+a(m)) + a(beta[j]))
+			if diff := a(got[k] - want[k]); !(diff <= tol) && !(math.IsNaN(float64(got[k])) && math.IsNaN(float64(want[k]))) {
+				t.Fatalf("%s: out[%d] = %v, ref %v (|diff| %g > %g)", what, k, got[k], want[k], diff, tol)
+			}
+			if got[k] == want[k] {
+				same++
+			}
+		}
+	}
+	return same
 }
