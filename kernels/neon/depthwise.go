@@ -201,6 +201,9 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 				copy(rb[lo*C:hi*C], row[(iw0+lo)*C:(iw0+hi)*C])
 				fill(rb[hi*C:], zp)
 			}
+			// The kernels write within output pixels [o0, o1) of row r:
+			// check its end here, as &out[…] checks only their starts.
+			_ = out[(r*p.OW+o1)*C-1]
 			for g := 0; g < groups; g++ {
 				c0 := max(0, min(16*g, C-16))
 				var taps [9]*int8

@@ -211,6 +211,9 @@ func DepthwiseConv2DInt8(p *kernels.ConvParams, x []int8, pk *PackedDW, out []in
 				copy(rb[(lo-iw0)*C:(hi-iw0)*C], x[b+lo*C:b+hi*C])
 				fill(rb[(hi-iw0)*C:], zp)
 			}
+			// The kernels write within output pixels [o0, o1) of row r:
+			// check its end here, as &out[…] checks only their starts.
+			_ = out[(r*p.OW+o1)*C-1]
 			if px > 1 {
 				// One group; kernel pixels of 16 bytes.
 				cnt, taps := o1-o0, [3]*int8{&rows[0][0], &rows[1][0], &rows[2][0]}
