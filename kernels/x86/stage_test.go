@@ -84,19 +84,21 @@ func TestOddStagesDepthwiseAddMatchRef(t *testing.T) {
 
 // oddStageElementwise is TestOddStagesDepthwiseAddMatchRef for one stage.
 func oddStageElementwise(t *testing.T, g gen, zp, lo, hi int32) {
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 10; i++ {
 		name := fmt.Sprintf("case %d", i)
-		C := 16 + g.IntN(40)
-		p := kernels.ConvParams{N: 1, H: 5, W: 6, Cin: C, Cout: C, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-			DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1, PadLeft: 1, OH: 5, OW: 6, RowHi: 5,
+		// Narrow layers (C = 1, 2, 4, 8: 16/C pixels in the lanes) and
+		// wide ones.
+		C, W := []int{16 + g.IntN(40), 1, 2, 4, 8}[i%5], 20
+		p := kernels.ConvParams{N: 1, H: 5, W: W, Cin: C, Cout: C, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			DilationH: 1, DilationW: 1, DepthMultiplier: 1, PadTop: 1, PadLeft: 1, OH: 5, OW: W, RowHi: 5,
 			InZP: int32(g.IntN(256) - 128), Bias: g.Bias(C)}
 		p.Out = kernels.OutputStage{OutZP: zp, ActMin: lo, ActMax: hi, Rounding: quant.RoundSingle,
 			Mult: []quant.Multiplier{quant.MustMultiplier(0.3 + 0.19*g.Float64())}}
 		if i%2 == 1 {
 			p.Out.Scale, p.Out.Rounding = []float32{float32(0.3 + 0.19*g.Float64())}, quant.RoundXNNPACKUint8
 		}
-		x, w := g.I8(5*6*C, true), g.W8(9*C)
-		want, got := make([]int8, 5*6*C), make([]int8, 5*6*C)
+		x, w := g.I8(5*W*C, true), g.W8(9*C)
+		want, got := make([]int8, 5*W*C), make([]int8, 5*W*C)
 		ref.DepthwiseConv2DInt8(&p, x, w, want)
 		if pk := PackDepthwise(&p, w); pk != nil {
 			DepthwiseConv2DInt8(&p, x, pk, got)
