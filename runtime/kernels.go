@@ -90,9 +90,11 @@ type KernelSet struct {
 	// within the tolerances their package documents.
 	GELUFloat    func(x, out []float32, approximate bool)
 	SoftmaxFloat func(rows, d int, beta float32, x, out []float32)
-	// AddFloat replaces ref.AddFloat bit for bit, LayerNormFloat
-	// ref.LayerNormFloat within the tolerance its package documents.
+	// AddFloat and DivFloat replace ref.AddFloat and ref.DivFloat bit for
+	// bit, LayerNormFloat ref.LayerNormFloat within the tolerance its
+	// package documents.
 	AddFloat       func(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
+	DivFloat       func(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
 	LayerNormFloat func(rows, d int, eps float32, x, gamma, beta, out []float32)
 }
 

@@ -125,6 +125,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		GELUFloat:      neon.GELUFloat,
 		SoftmaxFloat:   neon.SoftmaxFloat,
 		AddFloat:       neon.AddFloat,
+		DivFloat:       neon.DivFloat,
 		LayerNormFloat: neon.LayerNormFloat,
 	}
 }

@@ -112,6 +112,11 @@ func prepareBinary(c *prep, op *format.Op) (kernel, int64, error) {
 			f = ref.SquaredDifferenceFloat
 		case format.OpDiv:
 			f = ref.DivFloat
+			// Bit for bit ref's, so int8 graphs (MoveNet's keypoint
+			// decoding) take it too: every set still gives the same bits.
+			if g := c.it.kernels.DivFloat; g != nil {
+				f = g
+			}
 		case format.OpFloorDiv:
 			f = ref.FloorDivFloat
 		}

@@ -339,3 +339,61 @@ func TestQuantizeFloatSets(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantizeMatchesRef: Dequantize (a float32 table lookup) gives
+// ref.DequantizeInt8's and ref.DequantizeUint8's bits over every input
+// byte, with scales from subnormal products to overflow to +Inf, with
+// every kernel set, at 1 and 3 threads, without allocating.
+func TestDequantizeMatchesRef(t *testing.T) {
+	r := rand.New(rand.NewSource(33))
+	const n = 5*256 + 13
+	for trial := range 8 {
+		dt, zp := format.Int8, int32(r.Intn(256)-128)
+		if trial%2 == 1 {
+			dt, zp = format.UInt8, int32(r.Intn(256))
+		}
+		scale := []float32{1, 0.00390625, 14.999096, float32(0.001 + r.Float64()), 1e-44, 3e36, 0.1, 1e-3}[trial]
+		if trial == 0 {
+			zp = 0 // MoveNet's uint8 image input
+		}
+		b := format.NewBuilder("dequantize")
+		x := b.Input("x", dt, []int32{1, n}, pq(scale, zp))
+		y := b.Activation("y", format.Float32, []int32{1, n}, nil)
+		b.Op(format.OpDequantize, "dq", nil, []int32{x}, y)
+		b.Output(y)
+		m, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make([]byte, n)
+		for i := range in {
+			in[i] = byte(i*5 + trial)
+		}
+		want := make([]float32, n)
+		p := quant.Params{Scale: scale, ZeroPoint: zp}
+		if dt == format.Int8 {
+			ref.DequantizeInt8(asI8(in), want, p)
+		} else {
+			ref.DequantizeUint8(in, want, p)
+		}
+		for _, set := range kernelSets(t) {
+			for _, threads := range []int{1, 3} {
+				it := setInterp(t, m, set, threads, 0, nil)
+				copy(it.Input(0).Bytes(), in)
+				if err := it.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				got := it.Output(0).Float32()
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("trial %d (%v, scale %g, zp %d) %s %d threads: x[%d] = %d: got %g, want %g",
+							trial, dt, scale, zp, set, threads, i, in[i], got[i], want[i])
+					}
+				}
+				if a := invokeAllocs(it); a != 0 {
+					t.Errorf("trial %d %s: %v allocations per Invoke", trial, set, a)
+				}
+			}
+		}
+	}
+}

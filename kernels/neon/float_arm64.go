@@ -41,6 +41,12 @@ func scaleF32(x *float32, n4 int, s float32)
 //go:noescape
 func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)
 
+// divF32 writes out = a / b for n16·16 values, clamped to clip when clamp
+// is not 0 (see gen_float.go).
+//
+//go:noescape
+func divF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)
+
 // lnRowF32 writes n16·16 LayerNorm outputs ((x − m)·r)·γ + β, mr = {m, r}.
 //
 //go:noescape

@@ -4119,6 +4119,48 @@ addF32_store:
 	BNE addF32_loop
 	RET
 
+// func divF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)
+// out = a / b for n16·16 values; with clamp, v < lo gives lo and v > hi
+// gives hi (compare and select: NaN and −0 pass as in ref).
+TEXT ·divF32(SB), NOSPLIT, $0-48
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD out+16(FP), R2
+	MOVD n16+24(FP), R3
+	MOVD clip+32(FP), R4
+	MOVD clamp+40(FP), R5
+	VLD1R.P 4(R4), [V16.S4]
+	VLD1R (R4), [V17.S4]
+divF32_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x6e24fc00 // fdiv v0.4s, v0.4s, v4.4s
+	WORD $0x6e25fc21 // fdiv v1.4s, v1.4s, v5.4s
+	WORD $0x6e26fc42 // fdiv v2.4s, v2.4s, v6.4s
+	WORD $0x6e27fc63 // fdiv v3.4s, v3.4s, v7.4s
+	CBZ R5, divF32_store
+	WORD $0x6ea0e604 // fcmgt v4.4s, v16.4s, v0.4s
+	VBIT V4.B16, V16.B16, V0.B16 // lo where lo > v
+	WORD $0x6eb1e404 // fcmgt v4.4s, v0.4s, v17.4s
+	VBIT V4.B16, V17.B16, V0.B16 // hi where v > hi
+	WORD $0x6ea1e605 // fcmgt v5.4s, v16.4s, v1.4s
+	VBIT V5.B16, V16.B16, V1.B16 // lo where lo > v
+	WORD $0x6eb1e425 // fcmgt v5.4s, v1.4s, v17.4s
+	VBIT V5.B16, V17.B16, V1.B16 // hi where v > hi
+	WORD $0x6ea2e606 // fcmgt v6.4s, v16.4s, v2.4s
+	VBIT V6.B16, V16.B16, V2.B16 // lo where lo > v
+	WORD $0x6eb1e446 // fcmgt v6.4s, v2.4s, v17.4s
+	VBIT V6.B16, V17.B16, V2.B16 // hi where v > hi
+	WORD $0x6ea3e607 // fcmgt v7.4s, v16.4s, v3.4s
+	VBIT V7.B16, V16.B16, V3.B16 // lo where lo > v
+	WORD $0x6eb1e467 // fcmgt v7.4s, v3.4s, v17.4s
+	VBIT V7.B16, V17.B16, V3.B16 // hi where v > hi
+divF32_store:
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	SUBS $1, R3, R3
+	BNE divF32_loop
+	RET
+
 // func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32)
 // out = ((x − m)·r)·γ + β for n16·16 values, each operation rounded.
 TEXT ·lnRowF32(SB), NOSPLIT, $0-48

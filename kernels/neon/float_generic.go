@@ -159,9 +159,20 @@ func scaleF32(x *float32, n4 int, s float32) {
 
 // addF32 is the Go twin of the vector Add.
 func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int) {
+	binaryF32(a, b, out, n16, clip, clamp, func(x, y float32) float32 { return x + y })
+}
+
+// divF32 is the Go twin of the vector Div.
+func divF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int) {
+	binaryF32(a, b, out, n16, clip, clamp, func(x, y float32) float32 { return x / y })
+}
+
+// binaryF32 writes out = f(a, b) for n16·16 values, clamped as the vector
+// routines clamp.
+func binaryF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int, f func(x, y float32) float32) {
 	as, bs, os := unsafe.Slice(a, 16*n16), unsafe.Slice(b, 16*n16), unsafe.Slice(out, 16*n16)
 	for i := range os {
-		v := as[i] + bs[i]
+		v := f(as[i], bs[i])
 		if clamp != 0 {
 			if v < clip[0] {
 				v = clip[0]

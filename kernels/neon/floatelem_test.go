@@ -21,7 +21,28 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 }
 
 func TestAddFloatMatchesRef(t *testing.T) {
-	g := newGen(51)
+	z := float32(math.Copysign(0, -1))
+	// NaN and −Inf pass; −0 + −0 = −0 passes a 0 clamp.
+	special := [][2]float32{{z, z}, {float32(math.NaN()), 1}, {float32(math.Inf(-1)), 2}}
+	binaryFloatMatchesRef(t, 51, "+", ref.AddFloat, AddFloat, special)
+}
+
+// TestDivFloatMatchesRef: IEEE division lane by lane, so every bit is
+// ref's, with divisors of ±0, ±Inf, NaN and subnormal quotients.
+func TestDivFloatMatchesRef(t *testing.T) {
+	inf, nan, z := float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(0, -1))
+	special := [][2]float32{{1, 0}, {-1, 0}, {1, z}, {0, 0}, {z, 3}, {inf, inf}, {-inf, 2}, {3, inf},
+		{nan, 1}, {1, nan}, {1e-38, 1e3}, {3e38, 1e-3}, {-3e38, 1e-3}}
+	binaryFloatMatchesRef(t, 54, "/", ref.DivFloat, DivFloat, special)
+}
+
+type floatBinary func(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
+
+// binaryFloatMatchesRef checks f against refOp bit for bit over random
+// shapes (dense, and broadcast for ref's path), every clamp, with the
+// special operand pairs at the front of every seventh case.
+func binaryFloatMatchesRef(t *testing.T, seed uint64, op string, refOp, f floatBinary, special [][2]float32) {
+	g := newGen(seed)
 	for i := 0; i < iters(120); i++ {
 		shape := []int{1 + g.IntN(5), 1 + g.IntN(70)}
 		bshape := shape
@@ -34,9 +55,11 @@ func TestAddFloatMatchesRef(t *testing.T) {
 		}
 		a, b := g.F32(bc.N), g.F32(bshape[0]*bshape[1])
 		if i%7 == 3 {
-			a[g.IntN(len(a))] = float32(math.NaN())
-			a[g.IntN(len(a))] = float32(math.Inf(-1))
-			a[0], b[0] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1)) // −0 + −0 = −0 passes a 0 clamp
+			for j, s := range special {
+				if j < len(a) && j < len(b) {
+					a[j], b[j] = s[0], s[1]
+				}
+			}
 		}
 		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 		switch i % 3 {
@@ -46,9 +69,9 @@ func TestAddFloatMatchesRef(t *testing.T) {
 			lo, hi = 0, 6
 		}
 		want, got := make([]float32, bc.N), make([]float32, bc.N)
-		ref.AddFloat(&bc, a, b, want, lo, hi)
-		AddFloat(&bc, a, b, got, lo, hi)
-		sameBits(t, fmt.Sprintf("case %d shape %v + %v clamp [%v, %v]", i, shape, bshape, lo, hi), got, want)
+		refOp(&bc, a, b, want, lo, hi)
+		f(&bc, a, b, got, lo, hi)
+		sameBits(t, fmt.Sprintf("case %d shape %v %s %v clamp [%v, %v]", i, shape, op, bshape, lo, hi), got, want)
 	}
 }
 
@@ -94,6 +117,7 @@ func TestFloatElemNoAllocs(t *testing.T) {
 	var p kernels.Broadcast = bc
 	if n := testing.AllocsPerRun(3, func() {
 		AddFloat(&p, x, y, out, 0, 6)
+		DivFloat(&p, x, y, out, 0, 6)
 		LayerNormFloat(197, 192, 1e-5, x, gamma, beta, out)
 	}); n != 0 {
 		t.Fatalf("%v allocations per call", n)

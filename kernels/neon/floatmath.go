@@ -98,20 +98,43 @@ func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
 // (kernels.Broadcast.Dense) run 16 values at a time in NEON, the rest
 // (and any broadcast) in ref.
 func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32) {
-	n16 := p.N / 16
-	if !p.Dense() || n16 == 0 {
+	if !p.Dense() || p.N < 16 {
 		ref.AddFloat(p, a, b, out, actMin, actMax)
 		return
 	}
-	a, b, out = a[:p.N], b[:p.N], out[:p.N]
+	denseFloat(p.N, a, b, out, actMin, actMax, false)
+}
+
+// DivFloat is ref.DivFloat, bit for bit (IEEE division in every lane), as
+// AddFloat.
+func DivFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32) {
+	if !p.Dense() || p.N < 16 {
+		ref.DivFloat(p, a, b, out, actMin, actMax)
+		return
+	}
+	denseFloat(p.N, a, b, out, actMin, actMax, true)
+}
+
+// denseFloat writes out = a + b (a / b with div) for n ≥ 16 values, the
+// first n/16·16 in NEON, then clamps as ref's clampFloat.
+func denseFloat(n int, a, b, out []float32, actMin, actMax float32, div bool) {
+	n16 := n / 16
+	a, b, out = a[:n], b[:n], out[:n]
 	clip := [2]float32{actMin, actMax}
 	clamp := 0
 	if !math.IsInf(float64(actMin), -1) || !math.IsInf(float64(actMax), 1) {
 		clamp = 1
 	}
-	addF32(&a[0], &b[0], &out[0], n16, &clip, clamp)
-	for i := 16 * n16; i < p.N; i++ {
+	if div {
+		divF32(&a[0], &b[0], &out[0], n16, &clip, clamp)
+	} else {
+		addF32(&a[0], &b[0], &out[0], n16, &clip, clamp)
+	}
+	for i := 16 * n16; i < n; i++ {
 		v := a[i] + b[i]
+		if div {
+			v = a[i] / b[i]
+		}
 		if v < actMin {
 			v = actMin
 		}

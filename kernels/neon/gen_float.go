@@ -4,7 +4,7 @@
 // the FMLA GEMM micro-kernel (gemmF32), its A and B packers (packA8,
 // packB12), the
 // GELU and Softmax helpers (geluF32, maxF32, expSumF32, scaleF32), the
-// dense Add (addF32), and LayerNorm's float64 row statistics (sumF64,
+// dense Add and Div (addF32, divF32), and LayerNorm's float64 row statistics (sumF64,
 // ssF64) and affine step (lnRowF32). Each
 // instruction the Go assembler lacks (FMLA by element, the vector float
 // arithmetic) is spelled out here once and encoded by package a64;
@@ -470,40 +470,12 @@ func floatMath() {
 	ins("RET")
 }
 
-// elementwise writes the float32 Add (dense) and the LayerNorm affine
-// step, 16 values per iteration, every operation rounded as kernels/ref's.
+// elementwise writes the float32 Add and Div (dense) and the LayerNorm
+// affine step, 16 values per iteration, every operation rounded as
+// kernels/ref's.
 func elementwise() {
-	buf.WriteString("\n// func addF32(a, b, out *float32, n16 int, clip *[2]float32, clamp int)\n")
-	buf.WriteString("// out = a + b for n16·16 values; with clamp, v < lo gives lo and v > hi\n")
-	buf.WriteString("// gives hi (compare and select: NaN and −0 pass as in ref).\n")
-	buf.WriteString("TEXT ·addF32(SB), NOSPLIT, $0-48\n")
-	ins("MOVD a+0(FP), R0")
-	ins("MOVD b+8(FP), R1")
-	ins("MOVD out+16(FP), R2")
-	ins("MOVD n16+24(FP), R3")
-	ins("MOVD clip+32(FP), R4")
-	ins("MOVD clamp+40(FP), R5")
-	ins("VLD1R.P 4(R4), [V16.S4]")
-	ins("VLD1R (R4), [V17.S4]")
-	label("addF32_loop")
-	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
-	ins("VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]")
-	for i := 0; i < 4; i++ {
-		word("fadd v%d.4s, v%d.4s, v%d.4s", i, i, 4+i)
-	}
-	ins("CBZ R5, addF32_store")
-	for i := 0; i < 4; i++ {
-		word("fcmgt v%d.4s, v16.4s, v%d.4s", 4+i, i)
-		ins("VBIT V%d.B16, V16.B16, V%d.B16 // lo where lo > v", 4+i, i)
-		word("fcmgt v%d.4s, v%d.4s, v17.4s", 4+i, i)
-		ins("VBIT V%d.B16, V17.B16, V%d.B16 // hi where v > hi", 4+i, i)
-	}
-	label("addF32_store")
-	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)")
-	ins("SUBS $1, R3, R3")
-	ins("BNE addF32_loop")
-	ins("RET")
-
+	binaryF32("addF32", "fadd", "a + b")
+	binaryF32("divF32", "fdiv", "a / b")
 	buf.WriteString("\n// func lnRowF32(x, out *float32, n16 int, gamma, beta *float32, mr *[2]float32)\n")
 	buf.WriteString("// out = ((x − m)·r)·γ + β for n16·16 values, each operation rounded.\n")
 	buf.WriteString("TEXT ·lnRowF32(SB), NOSPLIT, $0-48\n")
@@ -608,4 +580,40 @@ func main() {
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// binaryF32 writes the dense float32 binary routine name, out = a op b
+// (the vector instruction fop) for n16·16 values, clamped as ref's
+// clampFloat when clamp is not 0.
+func binaryF32(name, fop, expr string) {
+	fmt.Fprintf(&buf, "\n// func %s(a, b, out *float32, n16 int, clip *[2]float32, clamp int)\n", name)
+	fmt.Fprintf(&buf, "// out = %s for n16·16 values; with clamp, v < lo gives lo and v > hi\n", expr)
+	buf.WriteString("// gives hi (compare and select: NaN and −0 pass as in ref).\n")
+	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	ins("MOVD a+0(FP), R0")
+	ins("MOVD b+8(FP), R1")
+	ins("MOVD out+16(FP), R2")
+	ins("MOVD n16+24(FP), R3")
+	ins("MOVD clip+32(FP), R4")
+	ins("MOVD clamp+40(FP), R5")
+	ins("VLD1R.P 4(R4), [V16.S4]")
+	ins("VLD1R (R4), [V17.S4]")
+	label(name + "_loop")
+	ins("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	ins("VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 4; i++ {
+		word("%s v%d.4s, v%d.4s, v%d.4s", fop, i, i, 4+i)
+	}
+	ins("CBZ R5, %s_store", name)
+	for i := 0; i < 4; i++ {
+		word("fcmgt v%d.4s, v16.4s, v%d.4s", 4+i, i)
+		ins("VBIT V%d.B16, V16.B16, V%d.B16 // lo where lo > v", 4+i, i)
+		word("fcmgt v%d.4s, v%d.4s, v17.4s", 4+i, i)
+		ins("VBIT V%d.B16, V17.B16, V%d.B16 // hi where v > hi", 4+i, i)
+	}
+	label(name + "_store")
+	ins("VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)")
+	ins("SUBS $1, R3, R3")
+	ins("BNE %s_loop", name)
+	ins("RET")
 }
