@@ -54,6 +54,10 @@ type KernelSet struct {
 	// QuantizeFloat replaces ref.QuantizeFloat (float32 to int8 or uint8
 	// bytes), bit for bit.
 	QuantizeFloat func(x []float32, out []byte, p quant.Params, unsigned bool)
+	// Dequantize replaces ref.DequantizeInt8 (ref.DequantizeUint8 when
+	// unsigned) over codes stored as bytes, bit for bit; without it
+	// Dequantize runs as a float32 table lookup.
+	Dequantize func(x []byte, out []float32, p quant.Params, unsigned bool)
 	// CopyView replaces ref.CopyView, the copy behind Transpose and Slice
 	// (of any dtype); the view is the prepared op's, on the heap.
 	CopyView func(shape, stride *[kernels.MaxRank]int, off, elemSize int, in, out []byte)

@@ -39,6 +39,7 @@ func neonKernels(path neon.Path, why string) KernelSet {
 		MulInt8:       neon.MulInt8,
 		LookupInt8:    neon.LookupInt8,
 		QuantizeFloat: neon.QuantizeFloat,
+		Dequantize:    neon.Dequantize,
 		CopyView:      neon.CopyView,
 		ArgMaxInt8:    neon.ArgMaxInt8,
 		PrepareResizeInt8: func(r *ref.ResizeBilinear) func(x, out []int8, lo, hi int, scratch []int32) {

@@ -276,10 +276,10 @@ func prepareQuantize(c *prep, op *format.Op) (kernel, int64, error) {
 	return nil, 0, errDType(x, "input")
 }
 
-// prepareDequantize runs Dequantize as a lookup in a 256-entry float32
-// table of p.Dequantize over every byte code: ref.DequantizeInt8's and
-// ref.DequantizeUint8's bits by construction, about a third of their
-// instructions, split across threads like the other elementwise ops.
+// prepareDequantize runs Dequantize with the set's kernel or else as a
+// lookup in a 256-entry float32 table of p.Dequantize over every byte
+// code (ref.DequantizeInt8's and ref.DequantizeUint8's bits by
+// construction), split across threads like the other elementwise ops.
 func prepareDequantize(c *prep, op *format.Op) (kernel, int64, error) {
 	x, out := c.in(op, 0), c.out(op)
 	p, po := x.Params, out.Float32()
@@ -299,6 +299,10 @@ func prepareDequantize(c *prep, op *format.Op) (kernel, int64, error) {
 	px := x.Bytes()
 	k := newElemOp(len(px))
 	k.f = func(lo, hi int) { lookupFloat32(t, px[lo:hi], po[lo:hi]) }
+	if g := c.it.kernels.Dequantize; g != nil {
+		unsigned := x.DType == format.UInt8
+		k.f = func(lo, hi int) { g(px[lo:hi], po[lo:hi], p, unsigned) }
+	}
 	return k, 0, nil
 }
 

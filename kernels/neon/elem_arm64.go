@@ -65,3 +65,9 @@ func quantizeFloat(x *float32, out *int8, n16 int, q *[2]int64)
 
 //go:noescape
 func quantizeFloatU(x *float32, out *int8, n16 int, q *[2]int64)
+
+// dequantF32 writes n16·16 float32 values of int8 or uint8 codes (see
+// Dequantize); k holds the XOR byte, the zero point byte and the scale.
+//
+//go:noescape
+func dequantF32(x *byte, out *float32, n16 int, k *[2]uint32)

@@ -136,6 +136,17 @@ func mulScale(a, b, out *int8, n16 int, q *[6]int64) {
 	}
 }
 
+// dequantF32 is the Go twin of the Dequantize kernel: XOR, SSUBL of the
+// zero point byte, SCVTF, FMUL by the scale.
+func dequantF32(x *byte, out *float32, n16 int, k *[2]uint32) {
+	xs, os := unsafe.Slice(x, 16*n16), unsafe.Slice(out, 16*n16)
+	flip, zp := byte(k[0]), int16(int8(k[0]>>8))
+	sc := math.Float32frombits(k[1])
+	for i, b := range xs {
+		os[i] = sc * float32(int16(int8(b^flip))-zp)
+	}
+}
+
 // quantizeFloat is the Go twin of the float32 Quantize kernel: FCVTL,
 // FDIV, FCVTAS (NaN 0, saturating), SQXTN to int32 and int16, SQADD of
 // the zero point, SQXTN.

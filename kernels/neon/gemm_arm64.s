@@ -2554,6 +2554,39 @@ qfuloop:
 	BNE qfuloop
 	RET
 
+// func dequantF32(x *byte, out *float32, n16 int, k *[2]uint32)
+TEXT ·dequantF32(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD out+8(FP), R1
+	MOVD n16+16(FP), R2
+	MOVD k+24(FP), R3
+	VLD1R (R3), [V31.B16]
+	ADD $1, R3, R4
+	VLD1R (R4), [V30.B16]
+	ADD $4, R3, R4
+	VLD1R (R4), [V29.S4]
+dqloop:
+	VLD1.P 16(R0), [V0.B16]
+	VEOR V31.B16, V0.B16, V0.B16
+	WORD $0x0e3e2001 // ssubl v1.8h, v0.8b, v30.8b
+	WORD $0x4e3e2002 // ssubl2 v2.8h, v0.16b, v30.16b
+	WORD $0x0f10a423 // sxtl v3.4s, v1.4h
+	WORD $0x4f10a424 // sxtl2 v4.4s, v1.8h
+	WORD $0x0f10a445 // sxtl v5.4s, v2.4h
+	WORD $0x4f10a446 // sxtl2 v6.4s, v2.8h
+	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
+	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
+	WORD $0x4e21d8a5 // scvtf v5.4s, v5.4s
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x6e3ddc63 // fmul v3.4s, v3.4s, v29.4s
+	WORD $0x6e3ddc84 // fmul v4.4s, v4.4s, v29.4s
+	WORD $0x6e3ddca5 // fmul v5.4s, v5.4s, v29.4s
+	WORD $0x6e3ddcc6 // fmul v6.4s, v6.4s, v29.4s
+	VST1.P [V3.S4, V4.S4, V5.S4, V6.S4], 64(R1)
+	SUBS $1, R2, R2
+	BNE dqloop
+	RET
+
 // func maxBlocks(p *int8, n16 int) int8
 TEXT ·maxBlocks(SB), NOSPLIT, $0-17
 	MOVD p+0(FP), R0

@@ -7,7 +7,7 @@
 // convolution (dwConv3x3, and dwConv3x3Scale for XNNPACK's float32
 // stage), the row sums and minima of packing (sumBlocks, minBlocks), the
 // int8 Add (addInt8…; XNNPACK's Add/Sub addFixed and Mul mulScale), the
-// float32 Quantize (quantizeFloat, quantizeFloatU), the table lookup,
+// float32 Quantize (quantizeFloat, quantizeFloatU), Dequantize (dequantF32), the table lookup,
 // Softmax and LayerNorm, and the token operators' TAP cell and ZOSensitivity
 // digits (tapCell, zoDigits). They are unrolled in Go so that each
 // distinct SIMD instruction is spelled out once here and encoded by
@@ -1508,6 +1508,45 @@ func genMulScale() {
 	ins("RET")
 }
 
+// genDequantize writes dequantF32: n16 blocks of 16 int8 (or uint8)
+// codes to float32 as ref.DequantizeInt8 does, scale·float32(q − zp).
+// k holds the byte XORed into each code (0x80 for uint8: q − 128 then
+// fits int8, as does zp − 128), the (shifted) zero point byte, then the
+// float32 scale bits. SSUBL forms q − zp exactly in int16, SXTL widens it,
+// SCVTF converts it exactly and one FMUL rounds the product as ref's.
+func genDequantize() {
+	buf.WriteString("\n// func dequantF32(x *byte, out *float32, n16 int, k *[2]uint32)\n")
+	buf.WriteString("TEXT ·dequantF32(SB), NOSPLIT, $0-32\n")
+	ins("MOVD x+0(FP), R0")
+	ins("MOVD out+8(FP), R1")
+	ins("MOVD n16+16(FP), R2")
+	ins("MOVD k+24(FP), R3")
+	ins("VLD1R (R3), [V31.B16]")
+	ins("ADD $1, R3, R4")
+	ins("VLD1R (R4), [V30.B16]")
+	ins("ADD $4, R3, R4")
+	ins("VLD1R (R4), [V29.S4]")
+	label("dqloop")
+	ins("VLD1.P 16(R0), [V0.B16]")
+	ins("VEOR V31.B16, V0.B16, V0.B16")
+	word("ssubl v1.8h, v0.8b, v30.8b")
+	word("ssubl2 v2.8h, v0.16b, v30.16b")
+	word("sxtl v3.4s, v1.4h")
+	word("sxtl2 v4.4s, v1.8h")
+	word("sxtl v5.4s, v2.4h")
+	word("sxtl2 v6.4s, v2.8h")
+	for i := 3; i <= 6; i++ {
+		word("scvtf v%d.4s, v%d.4s", i, i)
+	}
+	for i := 3; i <= 6; i++ {
+		word("fmul v%d.4s, v%d.4s, v29.4s", i, i)
+	}
+	ins("VST1.P [V3.S4, V4.S4, V5.S4, V6.S4], 64(R1)")
+	ins("SUBS $1, R2, R2")
+	ins("BNE dqloop")
+	ins("RET")
+}
+
 // genQuantizeFloat writes quantizeFloat (unsigned false) or
 // quantizeFloatU: n16 blocks of 16 float32 quantized as ref.QuantizeFloat
 // does, round(x/scale) + zp clamped to int8 (uint8). q holds the float64
@@ -2181,6 +2220,7 @@ func main() {
 	genMulScale()
 	genQuantizeFloat(false)
 	genQuantizeFloat(true)
+	genDequantize()
 	genMinMax("max")
 	genLookup()
 	genSoftmax()

@@ -47,3 +47,37 @@ func QuantizeFloat(x []float32, out []byte, p quant.Params, unsigned bool) {
 		}
 	}
 }
+
+// Dequantize is ref.DequantizeInt8 (ref.DequantizeUint8 when unsigned)
+// over codes stored as bytes, bit for bit: runs of 16 go through
+// assembly (dequantF32: q − zp in int16, SCVTF, one FMUL), the last
+// n mod 16 through quant.Params.Dequantize; a zero point outside the
+// input type runs kernels/ref.
+func Dequantize(x []byte, out []float32, p quant.Params, unsigned bool) {
+	n := len(x)
+	flip, lo, hi := uint32(0), int32(-128), int32(127)
+	if unsigned {
+		flip, lo, hi = 0x80, 0, 255
+	}
+	if p.ZeroPoint < lo || p.ZeroPoint > hi {
+		if unsigned {
+			ref.DequantizeUint8(x, out, p)
+		} else {
+			ref.DequantizeInt8(unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(x))), n), out, p)
+		}
+		return
+	}
+	out = out[:n]
+	zp := uint32(uint8(p.ZeroPoint ^ int32(flip))) // uint8: zp − 128 as int8
+	k := [2]uint32{flip | zp<<8, math.Float32bits(p.Scale)}
+	if n16 := n / 16; n16 > 0 {
+		dequantF32(&x[0], &out[0], n16, &k)
+	}
+	for i := n &^ 15; i < n; i++ {
+		q := int32(int8(x[i]))
+		if unsigned {
+			q = int32(x[i])
+		}
+		out[i] = p.Dequantize(q)
+	}
+}

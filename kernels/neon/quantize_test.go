@@ -80,3 +80,65 @@ func TestQuantizeFloatMatchesRef(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantizeMatchesRef: int8 and uint8 Dequantize, in assembly, gives
+// ref's float32 bits over every code, random lengths (below 16, tails),
+// zero points at the ends of the range (and outside it: ref's path) and
+// scales whose products are subnormal or overflow to +Inf; it allocates
+// nothing.
+func TestDequantizeMatchesRef(t *testing.T) {
+	g := newGen(48)
+	for i := 0; i < iters(200); i++ {
+		unsigned := i%2 == 1
+		n := 1 + g.IntN(600)
+		if i%4 == 0 {
+			n = 16 * (1 + g.IntN(20))
+		}
+		zp := int32(g.IntN(256))
+		if !unsigned {
+			zp -= 128
+		}
+		switch i % 10 {
+		case 2:
+			zp = [2]int32{-128, 0}[i/10%2]
+			if unsigned {
+				zp += 128
+			}
+		case 3:
+			zp = [2]int32{127, 255}[i/10%2]
+		case 5:
+			zp = [2]int32{300, -129}[i/10%2] // outside the type: ref
+		}
+		scale := float32(math.Exp2(float64(g.IntN(40)-20))) * float32(0.5+g.Float64())
+		switch i % 7 {
+		case 1:
+			scale = 1e-44 // subnormal products
+		case 4:
+			scale = 3e36 // products beyond MaxFloat32: +Inf
+		}
+		p := quant.Params{Scale: scale, ZeroPoint: zp}
+		x := make([]byte, n)
+		for j := range x {
+			x[j] = byte(j*7 + i) // every code, in a shuffled order
+		}
+		want, got := make([]float32, n), make([]float32, n)
+		if unsigned {
+			ref.DequantizeUint8(x, want, p)
+		} else {
+			xi := make([]int8, n)
+			for j, b := range x {
+				xi[j] = int8(b)
+			}
+			ref.DequantizeInt8(xi, want, p)
+		}
+		Dequantize(x, got, p, unsigned)
+		sameBits(t, fmt.Sprintf("case %d n=%d unsigned=%v scale %g zp %d", i, n, unsigned, scale, zp), got, want)
+	}
+	x, out := make([]byte, 1000), make([]float32, 1000)
+	if a := testing.AllocsPerRun(5, func() {
+		Dequantize(x, out, quant.Params{Scale: 0.1, ZeroPoint: 3}, false)
+		Dequantize(x, out, quant.Params{Scale: 0.1, ZeroPoint: 200}, true)
+	}); a != 0 {
+		t.Errorf("%v allocations per call", a)
+	}
+}
