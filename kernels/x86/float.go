@@ -20,11 +20,11 @@ import (
 // where the CPU has AVX-512F; it gives the same bits as gemmF32.
 var floatWide = hasAVX512F()
 
-// floatTail selects gemmF32T for a last partial panel of at most 8
-// columns, 12 rows at a time, where the CPU has AVX-512F and VL (the
-// attention scores' 197 columns end in 5); it gives the same bits as
-// gemmF32.
-var floatTail = hasAVX512VL()
+// floatTail selects gemmF32T (AVX-512F and VL) for a last partial panel
+// of at most 8 columns and gemmF32TZ (AVX-512F) for 9…15 (or where the
+// CPU lacks VL), 12 rows at a time (the attention scores' 197 columns end
+// in 5); both give the same bits as gemmF32.
+var floatTail, tailVL = hasAVX512F(), hasAVX512VL()
 
 // PackedF32 is a float B operand in the micro-kernel's layout: per panel of
 // 16 columns, K rows of 16 floats, and the panel's 16 biases.
@@ -108,9 +108,14 @@ func runF32(w *PackedF32, a []float32, lda, m int, out []float32, ldo int, lo, h
 	var tile [mr * 16]float32
 	rem := w.n - 16*full
 	tail := 0 // rows whose last partial panel gemmF32T wrote
-	if floatTail && rem > 0 && rem <= 8 && m >= 12 {
+	if floatTail && rem > 0 && m >= 12 {
 		tail = m / 12 * 12
-		gemmF32T(&a[0], 4*lda, m/12, w.k, &w.b[full*16*w.k], &w.bias[16*full], &out[16*full], 4*ldo, rem, &clip)
+		ap, b, bias, o := &a[0], &w.b[full*16*w.k], &w.bias[16*full], &out[16*full]
+		if rem <= 8 && tailVL {
+			gemmF32T(ap, 4*lda, m/12, w.k, b, bias, o, 4*ldo, rem, &clip)
+		} else {
+			gemmF32TZ(ap, 4*lda, m/12, w.k, b, bias, o, 4*ldo, rem, &clip)
+		}
 	}
 	for m0 := 0; m0 < m; m0 += mr {
 		rows := min(mr, m-m0)

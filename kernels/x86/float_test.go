@@ -197,9 +197,10 @@ func TestFloatWideSameBits(t *testing.T) {
 	}
 }
 
-// TestGemmF32TSameBits: the 12-row, 8-column tail kernel gives the bits
-// of gemmF32 on the first cols columns of the panel, NaN, infinities and
-// signed zeros included, and stores nothing outside those columns.
+// TestGemmF32TSameBits: the 12-row tail kernels (gemmF32T: up to 8
+// columns, ymm; gemmF32TZ: up to 15, zmm) give the bits of gemmF32 on the
+// first cols columns of the panel, NaN, infinities and signed zeros
+// included, and store nothing outside those columns.
 func TestGemmF32TSameBits(t *testing.T) {
 	checkFloat(t)
 	if asm && !hasAVX512VL() {
@@ -208,7 +209,11 @@ func TestGemmF32TSameBits(t *testing.T) {
 	g := newGen(25)
 	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0, 1e30, -1e-30}
 	for i := 0; i < iters(200); i++ {
+		zmm := i%2 == 1
 		tiles, k, cols := 1+g.IntN(3), 1+g.IntN(90), 1+g.IntN(8)
+		if zmm {
+			cols = 1 + g.IntN(15)
+		}
 		lda, ldc := k+g.IntN(5), cols+g.IntN(20)
 		m := 12 * tiles
 		a, b, bias := g.F32(m*lda), g.F32(16*k), g.F32(16)
@@ -228,35 +233,40 @@ func TestGemmF32TSameBits(t *testing.T) {
 		for j := range got {
 			got[j] = canary
 		}
-		gemmF32T(&a[0], 4*lda, tiles, k, &b[0], &bias[0], &got[0], 4*ldc, cols, &clip)
+		if zmm {
+			gemmF32TZ(&a[0], 4*lda, tiles, k, &b[0], &bias[0], &got[0], 4*ldc, cols, &clip)
+		} else {
+			gemmF32T(&a[0], 4*lda, tiles, k, &b[0], &bias[0], &got[0], 4*ldc, cols, &clip)
+		}
 		var tile [mr * 16]float32
 		for r0 := 0; r0 < m; r0 += mr {
 			gemmF32(&a[r0*lda], 4*lda, mr, k, &b[0], 1, &bias[0], &tile[0], 64, &clip)
 			for r := r0; r < r0+mr; r++ {
 				for c := 0; c < cols; c++ {
 					if w, o := tile[16*(r-r0)+c], got[r*ldc+c]; math.Float32bits(w) != math.Float32bits(o) {
-						t.Fatalf("case %d tiles=%d k=%d cols=%d: out[%d][%d] = %v, gemmF32 %v", i, tiles, k, cols, r, c, o, w)
+						t.Fatalf("case %d zmm=%v tiles=%d k=%d cols=%d: out[%d][%d] = %v, gemmF32 %v", i, zmm, tiles, k, cols, r, c, o, w)
 					}
 				}
 			}
 		}
 		for j, v := range got {
 			if r, c := j/ldc, j%ldc; (r >= m || c >= cols) && v != canary {
-				t.Fatalf("case %d tiles=%d cols=%d ldc=%d: stored %v at row %d column %d", i, tiles, cols, ldc, v, r, c)
+				t.Fatalf("case %d zmm=%v tiles=%d cols=%d ldc=%d: stored %v at row %d column %d", i, zmm, tiles, cols, ldc, v, r, c)
 			}
 		}
 	}
 }
 
 // TestFloatTailSameBits: BatchMatMul and FullyConnected give the same
-// bits with and without gemmF32T (the attention scores' 197 columns and
-// other short last panels, row counts around multiples of 12).
+// bits with and without gemmF32T and gemmF32TZ (the attention scores' 197
+// columns and other short last panels, row counts around multiples of
+// 12).
 func TestFloatTailSameBits(t *testing.T) {
 	checkFloat(t)
 	if asm && !hasAVX512VL() {
 		t.Skip("no AVX-512VL: gemmF32T does not run here")
 	}
-	defer func(v bool) { floatTail = v }(floatTail)
+	defer func(v, vl bool) { floatTail, tailVL = v, vl }(floatTail, tailVL)
 	g := newGen(26)
 	for i := 0; i < iters(80); i++ {
 		m, n, k := 1+g.IntN(40), 1+g.IntN(100), 1+g.IntN(120)
@@ -264,8 +274,9 @@ func TestFloatTailSameBits(t *testing.T) {
 		case 0:
 			m, n, k = 197, 197, 64
 		case 1:
-			m, n = 12*(1+g.IntN(4))+g.IntN(2), 16*g.IntN(6)+1+g.IntN(8)
+			m, n = 12*(1+g.IntN(4))+g.IntN(2), 16*g.IntN(6)+1+g.IntN(15)
 		}
+		tailVL = i%4 != 3 // gemmF32TZ for every width where false
 		p := kernels.MatMulParams{M: m, N: n, K: k, AdjY: i%2 == 0}
 		if i%3 == 2 {
 			p.LDA, p.LDO = k+g.IntN(7), n+g.IntN(7)

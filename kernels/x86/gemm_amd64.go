@@ -177,6 +177,11 @@ func hasAVX512VL() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL }
 //go:noescape
 func gemmF32T(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32)
 
+// gemmF32TZ is gemmF32T for 1…15 columns in zmm registers (AVX-512F).
+//
+//go:noescape
+func gemmF32TZ(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32)
+
 // gemmF32W is gemmF32 over four adjacent panels at once in zmm registers
 // (AVX-512F; np counts groups of four panels).
 //

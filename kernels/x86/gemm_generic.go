@@ -241,6 +241,11 @@ func hasAVX512F() bool { return false }
 
 func hasAVX512VL() bool { return false }
 
+// gemmF32TZ is gemmF32T.
+func gemmF32TZ(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32) {
+	gemmF32T(a, lda, tiles, k, b, bias, out, ldc, cols, clip)
+}
+
 // gemmF32T is gemmF32 for the first cols columns of one panel over
 // tiles·12 rows.
 func gemmF32T(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32) {

@@ -430,15 +430,16 @@ func fmaWide() {
 	ins("RET")
 }
 
-// fmaTail writes gemmF32T: the first cols (1…8) columns of one packed
-// panel for tiles·12 rows, in ymm registers with the stores masked by K1
-// (AVX-512F and VL): accumulators Y0…Y11 (row r: Yr), B Y12, A broadcast
-// Y13, clamp Y14 and Y15, bias Y16. Each output sees the same
-// multiply-adds in the same order as in gemmF32, then the same bias add
-// and clamp, so the two give the same bits. Twelve rows of eight columns
-// keep twelve independent chains of FMAs in flight at half the cost of
-// a 16-column panel; rows are R9, R10, R11, R12 (A rows 0, 3, 6, 9 of the
-// tile) plus 0, 1 or 2 times lda (R8), the four advanced by 4 each k.
+// fmaTail writes gemmF32T (v = "Y") and gemmF32TZ (v = "Z"): the first
+// cols columns of one packed panel (gemmF32T 1…8, in ymm registers, with
+// AVX-512F and VL; gemmF32TZ 1…15, in zmm) for tiles·12 rows, the stores
+// masked by K1: accumulators v0…v11 (row r: vr), B v12, A broadcast v13,
+// clamp v14 and v15, bias v16. Each output sees the same multiply-adds in
+// the same order as in gemmF32, then the same bias add and clamp, so they
+// give the same bits. Twelve rows keep twelve independent chains of FMAs
+// in flight, one vector per row and k where gemmF32 takes two; rows are
+// R9, R10, R11, R12 (A rows 0, 3, 6, 9 of the tile) plus 0, 1 or 2 times
+// lda (R8), the four advanced by 4 each k.
 //
 //	a     *float32  first A row of the first tile
 //	lda   int       bytes between A rows
@@ -448,10 +449,10 @@ func fmaWide() {
 //	bias  *float32  the panel's 16 biases
 //	out   *float32  first output; ldc bytes between rows
 //	ldc   int
-//	cols  int       columns stored (1…8)
+//	cols  int       columns stored
 //	clip  *[2]float32 lower and upper clamp
-func fmaTail() {
-	name := "gemmF32T"
+func fmaTail(v string) {
+	name := map[string]string{"Y": "gemmF32T", "Z": "gemmF32TZ"}[v]
 	fmt.Fprintf(&buf, "\n// func %s(a *float32, lda, tiles, k int, b *float32, bias, out *float32, ldc, cols int, clip *[2]float32)\n", name)
 	fmt.Fprintf(&buf, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
 	ins("MOVQ a+0(FP), SI")
@@ -466,10 +467,10 @@ func fmaTail() {
 	ins("DECL DX")
 	ins("KMOVW DX, K1")
 	ins("MOVQ clip+72(FP), DX")
-	ins("VBROADCASTSS 0(DX), Y14")
-	ins("VBROADCASTSS 4(DX), Y15")
+	ins("VBROADCASTSS 0(DX), %s14", v)
+	ins("VBROADCASTSS 4(DX), %s15", v)
 	ins("MOVQ bias+40(FP), DX")
-	ins("VMOVUPS (DX), Y16")
+	ins("VMOVUPS (DX), %s16", v)
 	comment("R14 = 12·lda, R15 = 12·ldc: one tile on")
 	ins("LEAQ (R8)(R8*2), R14")
 	ins("SHLQ $2, R14")
@@ -483,12 +484,16 @@ func fmaTail() {
 		ins("ADDQ R8, %s", r)
 	}
 	for r := 0; r < 12; r++ {
-		ins("VXORPS Y%d, Y%d, Y%d", r, r, r)
+		if v == "Y" {
+			ins("VXORPS Y%d, Y%d, Y%d", r, r, r)
+		} else {
+			ins("VPXORD Z%d, Z%d, Z%d", r, r, r) // VXORPS zmm would need AVX512DQ
+		}
 	}
 	ins("MOVQ b+32(FP), BX")
 	ins("MOVQ k+24(FP), CX")
 	label(name + "_k")
-	ins("VMOVUPS (BX), Y12")
+	ins("VMOVUPS (BX), %s12", v)
 	bases := []string{"R9", "R10", "R11", "R12"}
 	for r := 0; r < 12; r++ {
 		addr := fmt.Sprintf("(%s)", bases[r/3])
@@ -498,8 +503,8 @@ func fmaTail() {
 		case 2:
 			addr += "(R8*2)"
 		}
-		ins("VBROADCASTSS %s, Y13", addr)
-		ins("VFMADD231PS Y12, Y13, Y%d", r)
+		ins("VBROADCASTSS %s, %s13", addr, v)
+		ins("VFMADD231PS %s12, %s13, %s%d", v, v, v, r)
 	}
 	ins("ADDQ $64, BX")
 	for _, b := range bases {
@@ -510,10 +515,10 @@ func fmaTail() {
 	comment("bias, then clamp as in gemmF32; only the low cols lanes stored")
 	ins("MOVQ AX, DX")
 	for r := 0; r < 12; r++ {
-		a := fmt.Sprintf("Y%d", r)
-		ins("VADDPS Y16, %s, %s", a, a)
-		ins("VMAXPS %s, Y14, %s", a, a)
-		ins("VMINPS %s, Y15, %s", a, a)
+		a := fmt.Sprintf("%s%d", v, r)
+		ins("VADDPS %s16, %s, %s", v, a, a)
+		ins("VMAXPS %s, %s14, %s", a, v, a)
+		ins("VMINPS %s, %s15, %s", a, v, a)
 		ins("VMOVUPS %s, K1, (DX)", a)
 		if r < 11 {
 			ins("ADDQ R13, DX")
@@ -1513,7 +1518,8 @@ func main() {
 	avx2()
 	fma()
 	fmaWide()
-	fmaTail()
+	fmaTail("Y")
+	fmaTail("Z")
 	depthwise()
 	requant()
 	helpers()
