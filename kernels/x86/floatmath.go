@@ -85,55 +85,14 @@ func AddFloat(p *kernels.Broadcast, a, b, out []float32, actMin, actMax float32)
 // A row holding NaN or ±Inf runs ref (NaN out, as there): the kernels'
 // maximum and exp clamp would turn those into finite values.
 func SoftmaxFloat(rows, d int, beta float32, x, out []float32) {
-	n8 := d / 8
-	if asm && floatWide && d > 0 {
-		softmaxWide(rows, d, beta, x, out)
-		return
-	}
-	if !asm || n8 == 0 {
+	if !asm || d == 0 || !floatWide && d < 8 {
 		ref.SoftmaxFloat(rows, d, beta, x, out)
 		return
 	}
-	b := float64(beta)
-	for r := range rows {
-		row := x[r*d : (r+1)*d]
-		o := out[r*d : (r+1)*d]
-		if !rowFinite(row) {
-			ref.SoftmaxFloat(1, d, beta, row, o)
-			continue
-		}
-		mx := math.Inf(-1)
-		if beta >= 0 {
-			mx = float64(maxF32(&row[0], n8))
-			for _, v := range row[8*n8:] {
-				mx = math.Max(mx, float64(v))
-			}
-			mx *= b
-		} else {
-			for _, v := range row {
-				mx = math.Max(mx, b*float64(v))
-			}
-		}
-		bm := [2]float32{beta, float32(mx)}
-		sum := float64(expSumF32(&row[0], &o[0], n8, &bm, vecConsts))
-		var tail [8]float64
-		for i := 8 * n8; i < d; i++ {
-			tail[i-8*n8] = math.Exp(b*float64(row[i]) - mx)
-			sum += tail[i-8*n8]
-		}
-		scaleF32(&o[0], n8, float32(1/sum))
-		for i := 8 * n8; i < d; i++ {
-			o[i] = float32(tail[i-8*n8] / sum)
-		}
+	softmaxRow := softmaxRow8
+	if floatWide {
+		softmaxRow = softmaxRowWide
 	}
-}
-
-// softmaxWide is SoftmaxFloat in zmm registers (floatWide), every value
-// of a row in the vector exp, the last d mod 16 under a mask: one
-// softmaxRowZ call per row for β ≥ 0, expSumF32Z between ref's float64
-// maximum and a float64 1/sum otherwise.
-func softmaxWide(rows, d int, beta float32, x, out []float32) {
-	b := float64(beta)
 	x, out = x[:rows*d], out[:rows*d]
 	for r := range rows {
 		row := x[r*d : (r+1)*d]
@@ -142,19 +101,59 @@ func softmaxWide(rows, d int, beta float32, x, out []float32) {
 			ref.SoftmaxFloat(1, d, beta, row, o)
 			continue
 		}
-		if beta >= 0 {
-			softmaxRowZ(&row[0], &o[0], d, beta, vecConsts)
-			continue
+		softmaxRow(beta, row, o)
+	}
+}
+
+// softmaxRow8 is one finite row of SoftmaxFloat in ymm registers
+// (len(row) ≥ 8): the values past the last multiple of 8 in ref's float64
+// formulas.
+func softmaxRow8(beta float32, row, o []float32) {
+	b := float64(beta)
+	d, n8 := len(row), len(row)/8
+	mx := math.Inf(-1)
+	if beta >= 0 {
+		mx = float64(maxF32(&row[0], n8))
+		for _, v := range row[8*n8:] {
+			mx = math.Max(mx, float64(v))
 		}
-		mx := math.Inf(-1)
+		mx *= b
+	} else {
 		for _, v := range row {
 			mx = math.Max(mx, b*float64(v))
 		}
-		bm := [2]float32{beta, float32(mx)}
-		s := float32(1 / float64(expSumF32Z(&row[0], &o[0], d, &bm, vecConsts)))
-		for i := range o {
-			o[i] *= s
-		}
+	}
+	bm := [2]float32{beta, float32(mx)}
+	sum := float64(expSumF32(&row[0], &o[0], n8, &bm, vecConsts))
+	var tail [8]float64
+	for i := 8 * n8; i < d; i++ {
+		tail[i-8*n8] = math.Exp(b*float64(row[i]) - mx)
+		sum += tail[i-8*n8]
+	}
+	scaleF32(&o[0], n8, float32(1/sum))
+	for i := 8 * n8; i < d; i++ {
+		o[i] = float32(tail[i-8*n8] / sum)
+	}
+}
+
+// softmaxRowWide is one finite row of SoftmaxFloat in zmm registers
+// (floatWide), every value in the vector exp, the last len(row) mod 16
+// under a mask: one softmaxRowZ call for β ≥ 0, expSumF32Z between ref's
+// float64 maximum and a float64 1/sum otherwise.
+func softmaxRowWide(beta float32, row, o []float32) {
+	if beta >= 0 {
+		softmaxRowZ(&row[0], &o[0], len(row), beta, vecConsts)
+		return
+	}
+	b := float64(beta)
+	mx := math.Inf(-1)
+	for _, v := range row {
+		mx = math.Max(mx, b*float64(v))
+	}
+	bm := [2]float32{beta, float32(mx)}
+	s := float32(1 / float64(expSumF32Z(&row[0], &o[0], len(row), &bm, vecConsts)))
+	for i := range o {
+		o[i] *= s
 	}
 }
 
